@@ -1,0 +1,54 @@
+"""Entry point of every Beam job: ``python beam_runner.py <job> [job flags] [Beam options]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.jobs import Job, UsageError
+
+
+def _jobs() -> dict[str, Job]:
+    from corpora import demo, web
+
+    return {j.name: j for j in (web.JOB, demo.JOB)}
+
+
+def _usage(jobs: dict[str, Job]) -> str:
+    lines = ["usage: python beam_runner.py <job> [job options] [Beam pipeline options]", "", "jobs:"]
+    lines += [f"  {name:<10} {job.summary}" for name, job in jobs.items()]
+    lines += [
+        "",
+        "python beam_runner.py <job> --help shows a job's options and examples.",
+        "Options a job does not know are Apache Beam pipeline options and are passed to Beam,",
+        "e.g. --runner FlinkRunner, --direct_num_workers 4, --direct_running_mode multi_processing.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    jobs = _jobs()
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(jobs))
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in jobs:
+        print(f"error: unknown job {name!r}\n\n{_usage(jobs)}", file=sys.stderr)
+        return 2
+    job = jobs[name]
+    parser = argparse.ArgumentParser(
+        prog=f"python beam_runner.py {name}", description=job.description, allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    job.add_arguments(parser)
+    args, beam_args = parser.parse_known_args(rest)
+    try:
+        job.run(args, beam_args)
+    except UsageError as exc:
+        parser.error(str(exc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

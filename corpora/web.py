@@ -1,0 +1,166 @@
+"""The ``web`` job: WARC / WET / JSONL / Parquet in, a clean Parquet corpus out.
+
+Stages: files -> read -> extract -> normalize -> langid -> write. Later stages (quality
+filters, dedup) plug in between ``langid`` and ``write`` as further ``run.step`` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline import beam_io
+from pipeline.beam_steps import CorpusRun
+from pipeline.extract import EXTRACTORS, TextExtractor
+from pipeline.jobs import (
+    Job, Timer, UsageError, check_beam_args, configure_logging, default_beam_args, prepare_output, print_summary,
+)
+from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifier, parse_langs
+from pipeline.limits import Limits
+from pipeline.normalize import Normalizer
+from pipeline.readers import FORMATS, ReaderConfig, detect_format
+
+DESCRIPTION = """\
+Build a clean text corpus from web archives: read WARC (HTML responses), WET (Common
+Crawl's extracted text), JSONL or Parquet files; extract the main text from HTML; normalize
+it; identify its language; and write Parquet with manifest.json and stats.json.
+
+Malformed records are counted by reason and skipped; stats.json accounts for every one.
+Options this job does not know are Apache Beam pipeline options (--runner, ...)."""
+
+EXAMPLES = """\
+examples:
+  python beam_runner.py web --input 'crawl/*.warc.gz' --output out/web
+  python beam_runner.py web --input 'cc/*.warc.wet.gz' --langs en,de --output out/web-en-de --rejects
+  python beam_runner.py web --input docs.jsonl.zst --text-field content --output out/docs \\
+      --direct_num_workers=4 --direct_running_mode=multi_processing
+  python beam_runner.py web --input 'gs://bucket/warc/*.warc.gz' --output gs://bucket/corpus \\
+      --runner DataflowRunner --project P --region us-central1 --temp_location gs://bucket/tmp"""
+
+
+@dataclass
+class WebConfig:
+    """Everything that decides the web job's output (saved into manifest.json)."""
+
+    inputs: list[str]
+    output: str
+    input_format: str = "auto"
+    text_field: str = "text"
+    id_field: str | None = None
+    url_field: str | None = "url"
+    extractor: str = "resiliparse"
+    langs: str | None = None
+    lang_threshold: float = DEFAULT_THRESHOLD
+    lid_model: str | None = None
+    fix_mojibake: bool = False
+    rejects: bool = False
+    num_shards: int = 0
+    limits: Limits = field(default_factory=Limits)
+
+    def reader_config(self) -> ReaderConfig:
+        return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--input", action="append", required=True, metavar="PATH_OR_GLOB",
+                    help="input files (repeatable); local, gs:// or s3:// paths and globs")
+    io.add_argument("--output", required=True, metavar="DIR", help="output directory of the corpus")
+    io.add_argument("--input-format", default="auto", choices=("auto",) + FORMATS,
+                    help="input format; auto tells it from the file name (default)")
+    io.add_argument("--text-field", default="text", help="JSONL/Parquet field with the text (default: text)")
+    io.add_argument("--id-field", default=None, help="JSONL/Parquet field with a stable record id")
+    io.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
+    io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
+    io.add_argument("--overwrite", action="store_true", help="replace an existing corpus in DIR")
+    io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
+    st = parser.add_argument_group("processing")
+    st.add_argument("--extractor", default="resiliparse", choices=EXTRACTORS, help="HTML main-text extractor")
+    st.add_argument("--langs", default=None, help="keep only these languages, e.g. en,de (default: all)")
+    st.add_argument("--lang-threshold", type=float, default=DEFAULT_THRESHOLD,
+                    help=f"language score below which lang is 'und' (default {DEFAULT_THRESHOLD}, as FineWeb)")
+    st.add_argument("--lid-model", default=None, help="fastText model file (default: bundled lid.176.ftz)")
+    st.add_argument("--fix-mojibake", action="store_true", help="repair mojibake with ftfy")
+    lim = parser.add_argument_group("limits")
+    d = Limits()
+    lim.add_argument("--max-record-bytes", type=int, default=d.max_record_bytes, help="largest WARC record/page")
+    lim.add_argument("--max-line-bytes", type=int, default=d.max_line_bytes, help="longest JSONL line")
+    lim.add_argument("--max-doc-chars", type=int, default=d.max_doc_chars, help="longest document kept")
+    lim.add_argument("--max-html-depth", type=int, default=d.max_html_depth, help="deepest HTML nesting parsed")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress of every file")
+
+
+def config_from_args(args: argparse.Namespace) -> WebConfig:
+    """Validate the arguments into a WebConfig; raises UsageError before any work."""
+    try:
+        limits = Limits(args.max_record_bytes, args.max_line_bytes, args.max_doc_chars, args.max_html_depth)
+        parse_langs(args.langs)
+        LanguageIdentifier(args.lang_threshold)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.num_shards < 0:
+        raise UsageError("--num-shards must be 0 (runner decides) or more")
+    if args.lid_model and not beam_io.FileSystems.exists(args.lid_model):
+        raise UsageError(f"--lid-model {args.lid_model}: no such file")
+    return WebConfig(
+        inputs=list(args.input), output=args.output.rstrip("/"), input_format=args.input_format,
+        text_field=args.text_field, id_field=args.id_field, url_field=args.url_field or None,
+        extractor=args.extractor, langs=args.langs, lang_threshold=args.lang_threshold, lid_model=args.lid_model,
+        fix_mojibake=args.fix_mojibake, rejects=args.rejects, num_shards=args.num_shards, limits=limits,
+    )
+
+
+def resolve_inputs(cfg: WebConfig) -> list[dict]:
+    """Match the input globs; every file must have a format we can read."""
+    try:
+        files = beam_io.match_inputs(cfg.inputs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if cfg.input_format == "auto":
+        unknown = [f["path"] for f in files if detect_format(f["path"]) is None]
+        if unknown:
+            raise UsageError(f"cannot tell the format of {unknown[0]} from its name; pass --input-format")
+    return files
+
+
+def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun:
+    """Compose the web job on pipeline ``p``."""
+    run = CorpusRun(p, cfg.output, job="web", config=cfg.as_dict(), inputs=inputs,
+                    keep_rejects=cfg.rejects, num_shards=cfg.num_shards)
+    records = run.read([f["path"] for f in inputs], cfg.reader_config())
+    docs = run.step("extract", records, TextExtractor("web", cfg.extractor, cfg.limits))
+    docs = run.step("normalize", docs, Normalizer(cfg.fix_mojibake, cfg.limits))
+    identifier = LanguageIdentifier(cfg.lang_threshold, cfg.lid_model)
+    docs = run.step("langid", docs, LanguageFilter(identifier, parse_langs(cfg.langs)))
+    run.write(docs)
+    return run
+
+
+def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False) -> dict:
+    """Validate, run the pipeline to completion, print the summary; return the stats report."""
+    inputs = resolve_inputs(cfg)
+    options = PipelineOptions(default_beam_args(check_beam_args(beam_args)))
+    prepare_output(cfg.output, overwrite)
+    with Timer() as t:
+        with beam.Pipeline(options=options) as p:
+            build_web(p, cfg, inputs)
+    report = beam_io.read_json(beam_io.join(cfg.output, "stats.json"))
+    if not quiet:
+        print_summary("web", cfg.output, report, t.seconds, inputs)
+    return report
+
+
+def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    cfg = config_from_args(args)
+    return run_web(cfg, beam_args, overwrite=args.overwrite)
+
+
+JOB = Job("web", "web archives (WARC/WET/JSONL/Parquet) -> clean Parquet corpus", DESCRIPTION + "\n\n" + EXAMPLES,
+          add_arguments, main)

@@ -1,0 +1,70 @@
+"""File helpers on Beam's filesystems (local, gs://, s3://): atomic writes, matching, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+
+def join(base: str, *parts: str) -> str:
+    return FileSystems.join(base, *parts)
+
+
+def match_inputs(patterns: list[str]) -> list[dict[str, Any]]:
+    """Expand globs into files with sizes; raise ValueError naming any pattern with no match."""
+    files: dict[str, int] = {}
+    for pattern in patterns:
+        try:
+            result = FileSystems.match([pattern])[0]
+            found = [m for m in result.metadata_list if not m.path.endswith("/")]
+        except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError / its own types
+            raise ValueError(f"--input {pattern!r}: cannot list it ({exc})") from exc
+        if not found:
+            raise ValueError(f"--input {pattern!r}: no file matches (check the path or glob)")
+        for m in found:
+            files[m.path] = m.size_in_bytes
+    return [{"path": p, "bytes": n} for p, n in sorted(files.items())]
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write to a temporary name beside ``path``, then rename, so readers never see half a file."""
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def read_json(path: str) -> Any:
+    with FileSystems.open(path) as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
+    """Row count (from the footer), size and sha256 of one written Parquet file."""
+    import pyarrow.parquet as pq
+
+    digest = hashlib.sha256()
+    size = 0
+    with FileSystems.open(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    with FileSystems.open(path) as f:
+        rows = pq.ParquetFile(f).metadata.num_rows
+    rel = path[len(relative_to):].lstrip("/") if path.startswith(relative_to) else path
+    return {"path": rel, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def delete_tree(path: str) -> None:
+    if FileSystems.exists(path):
+        FileSystems.delete([path])

@@ -1,0 +1,247 @@
+"""The thin Beam shell: DoFns and composite transforms around the pure steps.
+
+Every stage emits its kept elements on the main output, its per-bundle counts on the
+``stats`` output (summed into ``stats.json``), and, when asked, its dropped elements on
+the ``rejects`` output. ``CorpusRun`` wires those side outputs up for a whole job, so a
+corpus job reads as a short list of named stages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+
+from pipeline import beam_io
+from pipeline.readers import ReaderConfig, read_file
+from pipeline.records import Drop, FileDone, RawRecord
+from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
+from pipeline.stats import IN, OUT, StageCounter, build_report, drop_key
+
+STATS = "stats"
+REJECTS = "rejects"
+FILES_STAGE = "files"
+READ_STAGE = "read"
+WRITE_STAGE = "write"
+
+log = logging.getLogger("corpusforge")
+
+
+class _CountingDoFn(beam.DoFn):
+    """Base DoFn that counts per (stage, key) and flushes the counts once per bundle."""
+
+    def __init__(self, keep_rejects: bool) -> None:
+        self.keep_rejects = keep_rejects
+        self._counter = StageCounter()
+
+    def start_bundle(self) -> None:
+        self._counter = StageCounter()
+
+    def _dropped(self, drop: Drop):
+        self._counter.add(drop.stage, drop_key(drop.reason))
+        if self.keep_rejects:
+            yield beam.pvalue.TaggedOutput(REJECTS, drop.to_row())
+
+    def finish_bundle(self):
+        for (stage, key), n in self._counter.drained():
+            Metrics.counter(f"corpusforge.{stage}", key).inc(n)
+            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value(((stage, key), n)))
+
+
+class _StepDoFn(_CountingDoFn):
+    """Applies one pure step (element -> element or Drop); heavy state loads in ``setup``."""
+
+    def __init__(self, stage: str, step: Callable[[Any], Any], keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.stage = stage
+        self.step = step
+
+    def setup(self) -> None:
+        if hasattr(self.step, "setup"):
+            self.step.setup()
+
+    def process(self, element):
+        self._counter.add(self.stage, IN)
+        result = self.step(element)
+        if isinstance(result, Drop):
+            result.stage = self.stage
+            yield from self._dropped(result)
+        else:
+            self._counter.add(self.stage, OUT)
+            yield result
+
+
+def _open_raw(path: str):
+    """Open without Beam's own decompression: readers sniff and decompress themselves."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class _ReadFileDoFn(_CountingDoFn):
+    """Reads one input file into RawRecords, counting files and records separately."""
+
+    def __init__(self, config: ReaderConfig, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.config = config
+
+    def process(self, path: str):
+        self._counter.add(FILES_STAGE, IN)
+        for out in read_file(path, self.config, open_fn=_open_raw):
+            if isinstance(out, RawRecord):
+                self._counter.add(READ_STAGE, IN)
+                self._counter.add(READ_STAGE, OUT)
+                yield out
+            elif isinstance(out, Drop):
+                self._counter.add(READ_STAGE, IN)
+                yield from self._dropped(out)
+            elif isinstance(out, FileDone):
+                if out.status == "ok":
+                    self._counter.add(FILES_STAGE, OUT)
+                    log.info("read %s: %d records", path, out.records)
+                else:
+                    log.warning("read %s: %s %s", path, out.status, out.detail)
+                    yield from self._dropped(
+                        Drop(FILES_STAGE, out.status, id=path, source_file=path, detail=out.detail)
+                    )
+
+
+class ApplyStep(beam.PTransform):
+    """``pcoll | ApplyStep("extract", TextExtractor())`` -> outputs (main, stats, rejects)."""
+
+    def __init__(self, stage: str, step: Callable[[Any], Any], keep_rejects: bool = False) -> None:
+        super().__init__(label=stage)
+        self.stage = stage
+        self.step = step
+        self.keep_rejects = keep_rejects
+
+    def expand(self, pcoll):
+        return pcoll | beam.ParDo(_StepDoFn(self.stage, self.step, self.keep_rejects)).with_outputs(
+            STATS, REJECTS, main="out"
+        )
+
+
+class ReadInputFiles(beam.PTransform):
+    """Paths -> RawRecords; a Reshuffle spreads files over workers, one file per work item."""
+
+    def __init__(self, paths: list[str], config: ReaderConfig, keep_rejects: bool = False) -> None:
+        super().__init__(label="read")
+        self.paths = paths
+        self.config = config
+        self.keep_rejects = keep_rejects
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "ListFiles" >> beam.Create(self.paths)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadFile" >> beam.ParDo(_ReadFileDoFn(self.config, self.keep_rejects)).with_outputs(
+                STATS, REJECTS, main="out"
+            )
+        )
+
+
+class CorpusRun:
+    """One corpus job in the making: stages in order, plus their stats and rejects.
+
+    >>> run = CorpusRun(p, output, job="web", config={...}, inputs=[...])
+    >>> docs = run.read(paths, reader_config)
+    >>> docs = run.step("extract", docs, TextExtractor())
+    >>> run.write(docs)
+    """
+
+    def __init__(self, pipeline: beam.Pipeline, output: str, job: str, config: dict, inputs: list[dict],
+                 keep_rejects: bool = False, num_shards: int = 0) -> None:
+        self.pipeline = pipeline
+        self.output = output
+        self.job = job
+        self.config = config
+        self.inputs = inputs
+        self.keep_rejects = keep_rejects
+        self.num_shards = num_shards
+        self.stage_order: list[str] = []
+        self._stats: list = []
+        self._rejects: list = []
+
+    def _collect(self, outputs):
+        self._stats.append(outputs[STATS])
+        self._rejects.append(outputs[REJECTS])
+        return outputs["out"]
+
+    def read(self, paths: list[str], config: ReaderConfig):
+        self.stage_order += [FILES_STAGE, READ_STAGE]
+        return self._collect(self.pipeline | ReadInputFiles(paths, config, self.keep_rejects))
+
+    def step(self, stage: str, pcoll, fn: Callable[[Any], Any]):
+        if stage in self.stage_order:
+            raise ValueError(f"stage name {stage!r} used twice")
+        self.stage_order.append(stage)
+        return self._collect(pcoll | ApplyStep(stage, fn, self.keep_rejects))
+
+    def write(self, docs) -> None:
+        """Write the corpus, the rejects, then stats.json and manifest.json (last, atomically)."""
+        self.stage_order.append(WRITE_STAGE)
+        out = self.output
+        written = (
+            docs
+            | "ToRow" >> beam.Map(lambda d: d.to_row())
+            | "CountWritten" >> ApplyStep(WRITE_STAGE, _PassThrough())
+        )
+        self._stats.append(written[STATS])
+        data_files = (
+            written["out"]
+            | "WriteParquet" >> beam.io.WriteToParquet(
+                beam_io.join(out, "data", "part"), CORPUS_SCHEMA, codec="zstd",
+                file_name_suffix=".parquet", num_shards=self.num_shards, shard_name_template="-SSSSS-of-NNNNN",
+            )
+            | "DescribeData" >> beam.Map(beam_io.describe_parquet, relative_to=out)
+            | "DataList" >> beam.combiners.ToList()
+        )
+        if self.keep_rejects:
+            reject_files = (
+                self._rejects | "FlattenRejects" >> beam.Flatten()
+                | "WriteRejects" >> beam.io.WriteToParquet(
+                    beam_io.join(out, "rejects", "part"), REJECTS_SCHEMA, codec="zstd",
+                    file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
+                )
+                | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=out)
+                | "RejectsList" >> beam.combiners.ToList()
+            )
+        else:
+            reject_files = self.pipeline | "NoRejects" >> beam.Create([[]])
+        stats = (
+            self._stats | "FlattenStats" >> beam.Flatten()
+            | "SumStats" >> beam.CombinePerKey(sum)
+            | "StatsList" >> beam.combiners.ToList()
+        )
+        _ = (
+            self.pipeline
+            | "Finalize" >> beam.Create([None])
+            | "WriteReport" >> beam.Map(
+                _write_report, output=out, job=self.job, config=self.config, inputs=self.inputs,
+                stage_order=list(self.stage_order), stats=beam.pvalue.AsSingleton(stats),
+                data_files=beam.pvalue.AsSingleton(data_files),
+                reject_files=beam.pvalue.AsSingleton(reject_files),
+            )
+        )
+
+
+class _PassThrough:
+    """Identity step, used to count what reaches the writer."""
+
+    def __call__(self, element):
+        return element
+
+
+def _write_report(_, output, job, config, inputs, stage_order, stats, data_files, reject_files) -> None:
+    from pipeline.manifest import build_manifest
+
+    report = build_report(stats, stage_order)
+    report["job"] = job
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    manifest = build_manifest(job, config, inputs, data_files, reject_files)
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)

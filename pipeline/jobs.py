@@ -1,0 +1,117 @@
+"""What every Beam job's command line shares: Beam option checks, output handling, summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline import beam_io
+from pipeline.stats import render_table
+
+
+class UsageError(ValueError):
+    """A bad argument or configuration, reported before any work starts."""
+
+
+@dataclass
+class Job:
+    """A ``beam_runner.py`` job: its name, help, argument definitions and entry point."""
+
+    name: str
+    summary: str
+    description: str
+    add_arguments: Any  # (argparse.ArgumentParser) -> None
+    run: Any  # (args, beam_args: list[str]) -> dict (the stats report)
+
+
+def _beam_option_parser() -> argparse.ArgumentParser:
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
+    seen: set[type] = set()
+    stack = list(PipelineOptions.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        stack.extend(cls.__subclasses__())
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:
+            pass  # the same option declared by two option classes
+    return parser
+
+
+def check_beam_args(beam_args: list[str]) -> list[str]:
+    """Fail on flags that are neither the job's nor a Beam pipeline option (typos, mostly)."""
+    _, unknown = _beam_option_parser().parse_known_args(beam_args)
+    flags = [a for a in unknown if a.startswith("-")]
+    if flags:
+        raise UsageError(
+            f"unknown option(s): {' '.join(flags)} (not an option of this job nor a Beam pipeline option; see --help)"
+        )
+    return beam_args
+
+
+def default_beam_args(beam_args: list[str]) -> list[str]:
+    """On the DirectRunner, use every core (one worker process each) unless told otherwise."""
+    has = lambda flag: any(a == flag or a.startswith(flag + "=") for a in beam_args)  # noqa: E731
+    runner = next((a.split("=", 1)[1] for a in beam_args if a.startswith("--runner=")), None)
+    if runner is None and "--runner" in beam_args:
+        runner = beam_args[beam_args.index("--runner") + 1]
+    if runner not in (None, "DirectRunner", "direct"):
+        return beam_args
+    extra = []
+    if not has("--direct_num_workers"):
+        extra.append(f"--direct_num_workers={max(1, min(os.cpu_count() or 1, 8))}")
+    if not has("--direct_running_mode"):
+        extra.append("--direct_running_mode=multi_processing")
+    return beam_args + extra
+
+
+def prepare_output(output: str, overwrite: bool) -> None:
+    """Refuse to write into an existing corpus unless ``--overwrite``; then clear it."""
+    manifest = beam_io.join(output, "manifest.json")
+    leftovers = [beam_io.join(output, n) for n in ("data", "rejects", "stats.json", "manifest.json")]
+    existing = [p for p in leftovers if beam_io.FileSystems.exists(p)]
+    if existing and not overwrite:
+        what = "a finished corpus" if beam_io.FileSystems.exists(manifest) else "an unfinished earlier run"
+        raise UsageError(f"--output {output} already holds {what}; choose another directory or pass --overwrite")
+    for p in existing:
+        beam_io.delete_tree(p)
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("corpusforge").setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:  # Beam's worker start-up chatter hides the summary
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+
+
+def print_summary(job: str, output: str, report: dict, seconds: float, inputs: list[dict]) -> None:
+    """The closing summary every job prints: the stage table, where output went, time."""
+    total_bytes = sum(f["bytes"] for f in inputs)
+    print(render_table(report, title=f"\n{job}: {len(inputs)} input file(s), {total_bytes / 1e6:.1f} MB"))
+    written = report["stages"][-1]["out"] if report["stages"] else 0
+    status = "ok" if report.get("accounting_ok") else "MISMATCH (see stats.json)"
+    print(f"\nwrote {written} documents to {output}/data  (accounting {status})  in {seconds:.1f}s")
+    print(f"stats: {output}/stats.json   manifest: {output}/manifest.json")
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.start

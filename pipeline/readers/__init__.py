@@ -1,0 +1,79 @@
+"""Input readers: one module per format, each a generator over one file.
+
+A reader yields ``RawRecord`` for usable records, ``Drop`` for records it skips (with a
+reason), and finally one ``FileDone`` saying how the file as a whole ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from pipeline.limits import Limits
+from pipeline.records import Drop, FileDone, RawRecord
+
+FORMATS = ("warc", "wet", "jsonl", "parquet")
+
+ReaderOutput = RawRecord | Drop | FileDone
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """What the readers need to know beyond the file itself."""
+
+    input_format: str = "auto"  # auto (from the file name) or one of FORMATS
+    text_field: str = "text"  # JSONL / Parquet
+    id_field: str | None = None  # JSONL / Parquet; default: file name + position
+    url_field: str | None = "url"
+    limits: Limits = field(default_factory=Limits)
+
+
+def detect_format(path: str) -> str | None:
+    """The input format implied by a file name, or None when it says nothing."""
+    name = path.lower().rsplit("/", 1)[-1]
+    for suffix in (".gz", ".zst", ".zstd"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name.endswith(".warc.wet") or name.endswith(".wet"):
+        return "wet"
+    if name.endswith(".warc") or name.endswith(".arc"):
+        return "warc"
+    if name.endswith(".jsonl") or name.endswith(".json") or name.endswith(".ndjson"):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    return None
+
+
+def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
+    """Read one input file of any supported format.
+
+    ``open_fn(path) -> binary stream`` defaults to Beam-free local ``open``; the Beam shell
+    passes ``FileSystems.open`` so remote paths work.
+    """
+    fmt = config.input_format if config.input_format != "auto" else detect_format(path)
+    if fmt not in FORMATS:
+        yield FileDone(path, "unknown_format", f"cannot tell the format of {path}; pass --input-format")
+        return
+    opener = open_fn or (lambda p: open(p, "rb"))
+    try:
+        raw = opener(path)
+    except OSError as exc:
+        yield FileDone(path, "unreadable", str(exc))
+        return
+    try:
+        if fmt in ("warc", "wet"):
+            from pipeline.readers.warc import read_warc
+
+            yield from read_warc(raw, path, config.limits, wet=(fmt == "wet"))
+        elif fmt == "jsonl":
+            from pipeline.readers.jsonl import read_jsonl
+
+            yield from read_jsonl(raw, path, config)
+        else:
+            from pipeline.readers.parquet import read_parquet
+
+            yield from read_parquet(raw, path, config)
+    finally:
+        raw.close()
