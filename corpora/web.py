@@ -16,7 +16,14 @@ from pipeline import beam_io
 from pipeline.beam_steps import CorpusRun
 from pipeline.extract import EXTRACTORS, TextExtractor
 from pipeline.jobs import (
-    Job, Timer, UsageError, check_beam_args, configure_logging, default_beam_args, prepare_output, print_summary,
+    Job,
+    Timer,
+    UsageError,
+    check_beam_args,
+    configure_logging,
+    default_beam_args,
+    prepare_output,
+    print_summary,
 )
 from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifier, parse_langs
 from pipeline.limits import Limits

@@ -35,7 +35,7 @@ def read_jsonl(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[RawRe
         lineno += 1
         key = f"{base}:{lineno}"
 
-        def drop(reason: str, detail: str = "", key: str = key) -> Drop:
+        def drop(reason: str, detail: str = "", key: str = key, lineno: int = lineno) -> Drop:
             return Drop(STAGE, reason, id=key, source_file=path, detail=f"line {lineno}: {detail}")
 
         if len(line) > limit and not line.endswith(b"\n"):
