@@ -1,0 +1,102 @@
+"""HTML decoding and extraction, normalization, and language ID on plain data."""
+
+import pytest
+
+from pipeline.charset import UndecodableError, decode_html
+from pipeline.extract import TextExtractor, html_depth_exceeds
+from pipeline.langid import LanguageFilter, LanguageIdentifier, parse_langs
+from pipeline.normalize import Normalizer, normalize_text
+from pipeline.records import Document, Drop, RawRecord
+from tests.warc_factory import DE, EN, FR, html_page
+
+
+def raw(body: bytes, charset=None) -> RawRecord:
+    return RawRecord("k1", "f.warc.gz", "html", body, url="http://x.test/", header_charset=charset)
+
+
+def test_charset_header_then_meta_then_detection():
+    german = "<html><body><p>Grüße aus Köln, schöne Straße.</p></body></html>"
+    assert decode_html(german.encode("cp1252"), "windows-1252")[1:] == ("cp1252", "header")
+    meta = '<html><head><meta charset="iso-8859-1"></head><body><p>Grüße aus Köln</p></body></html>'
+    text, charset, how = decode_html(meta.encode("latin-1"), None)
+    assert "Grüße" in text and how == "meta"
+    # A wrong header (utf-8) on latin-1 bytes falls through to the meta tag.
+    assert decode_html(meta.encode("latin-1"), "utf-8")[2] == "meta"
+    text, _, how = decode_html(german.encode("utf-8"), None)
+    assert "Grüße" in text and how in ("detected", "default")
+
+
+def test_undecodable_bytes_are_an_error():
+    junk = bytes(range(128, 256)) * 50
+    with pytest.raises(UndecodableError):
+        decode_html(b"<html>" + junk, "utf-8")
+
+
+def test_main_content_extraction_drops_boilerplate():
+    doc = TextExtractor()(raw(html_page("Lighthouse", EN), "utf-8"))
+    assert isinstance(doc, Document)
+    assert "spiral staircase" in doc.text
+    assert "All rights reserved" not in doc.text and "About us" not in doc.text
+    assert doc.id.startswith("web-") and doc.meta["charset"] == "utf-8"
+    assert TextExtractor()(raw(html_page("Lighthouse", EN), "utf-8")).id == doc.id  # deterministic
+
+
+def test_trafilatura_extractor():
+    doc = TextExtractor(extractor="trafilatura")(raw(html_page("Lighthouse", EN), "utf-8"))
+    assert isinstance(doc, Document) and "spiral staircase" in doc.text
+    with pytest.raises(ValueError):
+        TextExtractor(extractor="nope")
+
+
+def test_deeply_nested_html_is_dropped_fast():
+    deep = b"<html><body>" + b"<div>" * 100_000 + b"deep" + b"</div>" * 100_000 + b"</body></html>"
+    assert html_depth_exceeds(deep, 1024)
+    assert not html_depth_exceeds(html_page("x", EN), 1024)
+    result = TextExtractor()(raw(deep, "utf-8"))
+    assert isinstance(result, Drop) and result.reason == "html_too_deep"
+
+
+def test_empty_page_and_invalid_encoding_drops():
+    assert TextExtractor()(raw(b"<html><body><script>x()</script></body></html>")).reason == "empty_text"
+    assert TextExtractor()(raw(b"<html>" + bytes(range(128, 256)) * 50, "utf-8")).reason == "invalid_encoding"
+
+
+def test_normalize_text():
+    text = "Cafe\u0301  au\tlait\x00\x07\r\n\r\n\r\n\r\n  second   line \u200b"
+    out = normalize_text(text)
+    assert out.startswith("Café au lait")  # NFC composes e + combining acute
+    assert "\x00" not in out and "\x07" not in out
+    assert out.split("\n") == ["Café au lait", "", "second line \u200b".strip()]
+    assert normalize_text("The Mona Lisa doesnâ€™t have eyebrows.", fix_mojibake=True) == (
+        "The Mona Lisa doesn't have eyebrows."
+    )
+
+
+def test_normalizer_drops_empty_and_too_long():
+    from pipeline.limits import Limits
+
+    n = Normalizer(limits=Limits(max_doc_chars=100))
+    assert n(Document("a", " \x00\n ", "web")).reason == "empty_text"
+    assert n(Document("b", "word " * 100, "web")).reason == "too_long"
+    assert n(Document("c", "fine  text", "web")).text == "fine text"
+
+
+def test_language_identification():
+    lid = LanguageIdentifier()
+    for sentences, code in ((EN, "en"), (DE, "de"), (FR, "fr")):
+        lang, score = lid.identify("\n".join(sentences))
+        assert lang == code and score > 0.9
+    lang, score = lid.identify("zzkq xqv 123 ##")
+    assert (lang == "und") == (score < 0.65)
+
+
+def test_language_filter_keeps_selected():
+    keep = LanguageFilter(LanguageIdentifier(), parse_langs("en,de"))
+    en = keep(Document("a", " ".join(EN), "web"))
+    assert isinstance(en, Document) and en.lang == "en" and en.lang_score > 0.9
+    fr = keep(Document("b", " ".join(FR), "web"))
+    assert isinstance(fr, Drop) and fr.reason == "lang_not_selected"
+    strict = LanguageFilter(LanguageIdentifier(threshold=1.0), parse_langs("en"))
+    assert strict(Document("c", "ok then", "web")).reason == "lang_low_score"
+    with pytest.raises(ValueError):
+        parse_langs("english,de")

@@ -1,0 +1,91 @@
+"""Writes real WARC / WET files with warcio for the tests (no fixtures checked in)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+
+@dataclass
+class Page:
+    url: str
+    body: bytes
+    status: str = "200 OK"
+    content_type: str | None = "text/html; charset=utf-8"
+    extra_headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def html_page(title: str, paragraphs: Iterable[str], nav: bool = True) -> bytes:
+    navigation = (
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/about'>About us</a></li>"
+        "<li><a href='/contact'>Contact</a></li></ul></nav>" if nav else ""
+    )
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    footer = "<footer>Copyright 2024 Example Corp. All rights reserved. Cookie settings.</footer>" if nav else ""
+    return (
+        f"<!doctype html><html><head><title>{title}</title></head><body>{navigation}"
+        f"<main><article><h1>{title}</h1>{body}</article></main>{footer}</body></html>"
+    ).encode()
+
+
+def warc_bytes(pages: Iterable[Page], gzip: bool = True, with_request: bool = False) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=gzip)
+    writer.write_record(writer.create_warcinfo_record("test.warc", {"software": "tests"}))
+    for i, page in enumerate(pages):
+        headers = list(page.extra_headers)
+        if page.content_type:
+            headers.insert(0, ("Content-Type", page.content_type))
+        http = StatusAndHeaders(page.status, headers, protocol="HTTP/1.1")
+        rid = f"<urn:uuid:00000000-0000-4000-8000-{i:012d}>"
+        if with_request:
+            req = writer.create_warc_record(page.url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
+            writer.write_record(req)
+        rec = writer.create_warc_record(
+            page.url, "response", payload=io.BytesIO(page.body), http_headers=http,
+            warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": "2024-05-01T12:00:00Z"},
+        )
+        writer.write_record(rec)
+    return buf.getvalue()
+
+
+def wet_bytes(texts: Iterable[tuple[str, bytes]], gzip: bool = True) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=gzip)
+    writer.write_record(writer.create_warcinfo_record("test.warc.wet", {"software": "tests"}))
+    for i, (url, text) in enumerate(texts):
+        rec = writer.create_warc_record(
+            url, "conversion", payload=io.BytesIO(text),
+            warc_headers_dict={
+                "WARC-Record-ID": f"<urn:uuid:11111111-0000-4000-8000-{i:012d}>",
+                "WARC-Date": "2024-05-01T12:00:00Z",
+                "Content-Type": "text/plain",
+                "WARC-Identified-Content-Language": "eng",
+            },
+        )
+        writer.write_record(rec)
+    return buf.getvalue()
+
+
+EN = [
+    "The old lighthouse on the northern cliff was restored last summer by a group of volunteers.",
+    "They replaced the rusted railings, repainted the tower, and fixed the lamp that had been dark for years.",
+    "Visitors can now climb the spiral staircase and look out over the harbour on clear afternoons.",
+    "The local museum has collected photographs that show the keepers who lived there a century ago.",
+]
+DE = [
+    "Der Bäcker an der Ecke öffnet jeden Morgen um sechs Uhr und verkauft frische Brötchen.",
+    "Viele Nachbarn kommen vor der Arbeit vorbei und trinken dort einen Kaffee im Stehen.",
+    "Im Winter gibt es zusätzlich Lebkuchen und Stollen nach einem alten Familienrezept.",
+    "Die Bäckerei wurde vor über hundert Jahren von seinem Urgroßvater gegründet.",
+]
+FR = [
+    "Le marché du samedi attire les habitants de tout le quartier dès les premières heures.",
+    "On y trouve des fromages de la région, des légumes frais et du pain cuit au feu de bois.",
+    "Les commerçants connaissent leurs clients par leur prénom et échangent volontiers des recettes.",
+    "En été, des musiciens jouent sur la place pendant que les enfants courent entre les étals.",
+]
