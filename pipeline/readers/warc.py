@@ -55,8 +55,9 @@ class _RecordConverter:
         self.target = WarcRecordType.conversion if wet else WarcRecordType.response
 
     def key(self, rec) -> str:
+        """File name + WARC-Record-ID (unique by the WARC spec; the name guards against reused ids)."""
         rid = rec.record_id
-        return rid if rid else f"{self.base}@{rec.stream_pos}"
+        return f"{self.base}/{rid}" if rid else f"{self.base}@{rec.stream_pos}"
 
     def convert(self, rec) -> RawRecord | Drop:
         key = self.key(rec)
