@@ -44,7 +44,7 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
         print(f"demo: wrote sample of {counts['html_pages']} HTML pages in {counts['files']} WARC files to {sample_dir}")
         web_cfg = WebConfig(inputs=[os.path.join(sample_dir, "*.warc.gz")], output=os.path.join(out, "web"),
                             rejects=True)
-        report = run_web(web_cfg, beam_args, overwrite=args.overwrite)
+        report = run_web(web_cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
     print(f"\ndemo finished in {t.seconds:.1f}s")
     return report
 

@@ -149,11 +149,16 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
     return run
 
 
-def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False) -> dict:
+def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+            verbose: bool = False) -> dict:
     """Validate, run the pipeline to completion, print the summary; return the stats report."""
     inputs = resolve_inputs(cfg)
-    options = PipelineOptions(default_beam_args(check_beam_args(beam_args)))
+    options = PipelineOptions(default_beam_args(check_beam_args(beam_args), verbose))
     prepare_output(cfg.output, overwrite)
+    if not quiet:
+        size = sum(f["bytes"] for f in inputs) / 1e6
+        runner = options.get_all_options().get("runner") or "DirectRunner"
+        print(f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}", flush=True)
     with Timer() as t:
         with beam.Pipeline(options=options) as p:
             build_web(p, cfg, inputs)
@@ -166,7 +171,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
     configure_logging(args.verbose)
     cfg = config_from_args(args)
-    return run_web(cfg, beam_args, overwrite=args.overwrite)
+    return run_web(cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
 
 
 JOB = Job("web", "web archives (WARC/WET/JSONL/Parquet) -> clean Parquet corpus", DESCRIPTION + "\n\n" + EXAMPLES,

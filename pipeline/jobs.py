@@ -59,19 +59,25 @@ def check_beam_args(beam_args: list[str]) -> list[str]:
     return beam_args
 
 
-def default_beam_args(beam_args: list[str]) -> list[str]:
-    """On the DirectRunner, use every core (one worker process each) unless told otherwise."""
+def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
+    """On the DirectRunner, use every core (one worker process each) unless told otherwise.
+
+    Worker processes log only errors unless ``verbose`` (their start-up chatter would bury
+    the job's summary).
+    """
     has = lambda flag: any(a == flag or a.startswith(flag + "=") for a in beam_args)  # noqa: E731
     runner = next((a.split("=", 1)[1] for a in beam_args if a.startswith("--runner=")), None)
     if runner is None and "--runner" in beam_args:
         runner = beam_args[beam_args.index("--runner") + 1]
     if runner not in (None, "DirectRunner", "direct"):
         return beam_args
-    extra = []
+    extra: list[str] = []
     if not has("--direct_num_workers"):
         extra.append(f"--direct_num_workers={max(1, min(os.cpu_count() or 1, 8))}")
     if not has("--direct_running_mode"):
         extra.append("--direct_running_mode=multi_processing")
+    if not verbose and not has("--default_sdk_harness_log_level"):
+        extra.append("--default_sdk_harness_log_level=ERROR")
     return beam_args + extra
 
 

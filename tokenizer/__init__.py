@@ -1,0 +1,1 @@
+"""Tokenizer CLI (python -m tokenizer train|encode|inspect) - arrives with its issue."""

@@ -1,0 +1,1 @@
+"""The bundled torch.distributed pretraining trainer - arrives with its issue."""
