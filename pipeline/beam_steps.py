@@ -22,7 +22,7 @@ from pipeline import beam_io
 from pipeline.readers import ReaderConfig, read_file
 from pipeline.records import Drop, FileDone, RawRecord
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
-from pipeline.stats import IN, OUT, StageCounter, build_report, drop_key
+from pipeline.stats import IN, OUT, StageCounter, build_report, count_key, drop_key
 
 STATS = "stats"
 REJECTS = "rejects"
@@ -69,6 +69,8 @@ class _StepDoFn(_CountingDoFn):
     def process(self, element):
         self._counter.add(self.stage, IN)
         result = self.step(element)
+        for name, n in (getattr(self.step, "last_counts", None) or {}).items():
+            self._counter.add(self.stage, count_key(name), n)
         if isinstance(result, Drop):
             result.stage = self.stage
             yield from self._dropped(result)

@@ -12,12 +12,17 @@ from collections.abc import Iterable, Mapping
 IN = "in"
 OUT = "out"
 DROP_PREFIX = "drop:"
+COUNT_PREFIX = "count:"  # things counted without dropping (e.g. emails redacted, cluster sizes)
 
 StatKey = tuple[str, str]
 
 
 def drop_key(reason: str) -> str:
     return DROP_PREFIX + reason
+
+
+def count_key(name: str) -> str:
+    return COUNT_PREFIX + name
 
 
 class StageCounter:
@@ -42,7 +47,7 @@ def build_report(counts: Iterable[tuple[StatKey, int]], stage_order: list[str]) 
     """
     per_stage: dict[str, dict] = {}
     for (stage, key), n in counts:
-        entry = per_stage.setdefault(stage, {"in": 0, "out": 0, "dropped": {}})
+        entry = per_stage.setdefault(stage, {"in": 0, "out": 0, "dropped": {}, "counts": {}})
         if key == IN:
             entry["in"] += n
         elif key == OUT:
@@ -50,6 +55,9 @@ def build_report(counts: Iterable[tuple[StatKey, int]], stage_order: list[str]) 
         elif key.startswith(DROP_PREFIX):
             reason = key[len(DROP_PREFIX):]
             entry["dropped"][reason] = entry["dropped"].get(reason, 0) + n
+        elif key.startswith(COUNT_PREFIX):
+            name = key[len(COUNT_PREFIX):]
+            entry["counts"][name] = entry["counts"].get(name, 0) + n
         else:
             raise ValueError(f"unknown stats key {key!r} for stage {stage!r}")
     ordered = [s for s in stage_order if s in per_stage] + sorted(set(per_stage) - set(stage_order))
@@ -60,7 +68,10 @@ def build_report(counts: Iterable[tuple[StatKey, int]], stage_order: list[str]) 
         dropped = dict(sorted(e["dropped"].items()))
         balanced = e["in"] == e["out"] + sum(dropped.values())
         ok = ok and balanced
-        stages.append({"stage": name, "in": e["in"], "out": e["out"], "dropped": dropped, "balanced": balanced})
+        item = {"stage": name, "in": e["in"], "out": e["out"], "dropped": dropped, "balanced": balanced}
+        if e["counts"]:
+            item["counts"] = dict(sorted(e["counts"].items()))
+        stages.append(item)
     for name in stage_order:  # stages that saw nothing still appear, so the chain is complete
         if name not in per_stage:
             stages.insert(stage_order.index(name), {"stage": name, "in": 0, "out": 0, "dropped": {}, "balanced": True})
