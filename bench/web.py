@@ -26,6 +26,7 @@ import glob
 import logging
 import os
 import platform
+import resource
 import shlex
 import shutil
 import sys
@@ -59,14 +60,25 @@ class BareResult:
 
 
 @dataclass
+class JobRun:
+    """One run of the web job: pages at extraction, wall seconds, CPU seconds of all processes."""
+
+    pages: int
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass
 class JobResult:
-    """The web job on the input (1x) and on the input twice over (2x)."""
+    """The web job on the input (1x) and on the input twice over (2x), best of the repeats."""
 
     workers: int
     pages_1x: int
     seconds_1x: float
+    cpu_1x: float
     pages_2x: int
     seconds_2x: float
+    cpu_2x: float
 
     @property
     def wall_per_core(self) -> float:
@@ -80,6 +92,12 @@ class JobResult:
         if dt <= 0:
             return float("nan")
         return (self.pages_2x - self.pages_1x) / dt / self.workers
+
+    @property
+    def cpu_ms_per_page_steady(self) -> float:
+        """Extra CPU milliseconds (runner + workers) per extra page from 1x to 2x."""
+        dp = self.pages_2x - self.pages_1x
+        return 1e3 * (self.cpu_2x - self.cpu_1x) / dp if dp > 0 else float("nan")
 
 
 def library_versions() -> dict[str, str]:
@@ -98,6 +116,14 @@ def usable_cores() -> int | str:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages, where the platform has them."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
 def print_header(args: argparse.Namespace) -> None:
     """Machine, versions and the exact command line, so a table can be reproduced."""
     print("# web job vs bare extractor benchmark\n")
@@ -107,6 +133,7 @@ def print_header(args: argparse.Namespace) -> None:
     print(f"python:   {platform.python_version()} ({platform.python_implementation()})")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
     print(f"workers:  {args.workers} (--direct_num_workers, multi_processing)")
+    print(f"load:     {load_average()} (1, 5, 15 min; other work on the machine skews the numbers)")
     print(flush=True)
 
 
@@ -178,33 +205,76 @@ def bench_bare(extractor: str, htmls: list[str], repeat: int) -> BareResult:
     return BareResult(len(htmls), best)
 
 
-def run_job(extractor: str, input_glob: str, output: str, workers: int) -> tuple[int, float]:
-    """Run the whole web job once; return (pages reaching extraction, wall seconds)."""
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its reaped children (Beam's worker processes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def descendants() -> list[int]:
+    """Process ids below this one (Linux /proc); empty where /proc is not there."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        kids = [pid for pid, ppid in parent.items() if ppid in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def wait_for_workers(timeout: float = 20.0) -> None:
+    """Let Beam's worker processes exit and be reaped, so their CPU time is counted."""
+    if not os.path.isdir("/proc"):
+        time.sleep(2.0)
+        return
+    deadline = time.monotonic() + timeout
+    while descendants() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def run_job(extractor: str, input_glob: str, output: str, workers: int) -> JobRun:
+    """Run the whole web job once; wall time from building the pipeline to its end."""
     from corpora.web import WebConfig, run_web
 
     beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    wait_for_workers()
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     stats = run_web(WebConfig(inputs=[input_glob], output=output, extractor=extractor), beam_args,
                     overwrite=True, quiet=True)
     seconds = time.perf_counter() - t0
+    wait_for_workers()  # not timed: only so the workers' CPU time is in RUSAGE_CHILDREN
     pages = next((s["in"] for s in stats["stages"] if s["stage"] == "extract"), 0)
-    return pages, seconds
+    return JobRun(pages, seconds, cpu_seconds() - cpu0)
 
 
-def bench_job(extractor: str, glob_1x: str, glob_2x: str, root: str, workers: int) -> JobResult:
-    """The job on the input once and on the input twice over."""
-    p1, t1 = run_job(extractor, glob_1x, os.path.join(root, f"out-{extractor}-1x"), workers)
-    print(f"  job {extractor:<12} 1x: {p1} pages in {t1:.2f}s", flush=True)
-    p2, t2 = run_job(extractor, glob_2x, os.path.join(root, f"out-{extractor}-2x"), workers)
-    print(f"  job {extractor:<12} 2x: {p2} pages in {t2:.2f}s", flush=True)
-    return JobResult(workers, p1, t1, p2, t2)
+def bench_job(extractor: str, glob_1x: str, glob_2x: str, root: str, workers: int, repeat: int) -> JobResult:
+    """The job on the input once and on the input twice over, alternating; best of ``repeat`` each."""
+    runs: dict[str, list[JobRun]] = {"1x": [], "2x": []}
+    for _ in range(repeat):
+        for size, input_glob in (("1x", glob_1x), ("2x", glob_2x)):
+            run = run_job(extractor, input_glob, os.path.join(root, f"out-{extractor}-{size}"), workers)
+            runs[size].append(run)
+            print(f"  job  {extractor:<12} {size}: {run.pages} pages in {run.seconds:.2f}s wall, "
+                  f"{run.cpu_seconds:.2f}s CPU", flush=True)
+    one = min(runs["1x"], key=lambda r: r.seconds)
+    two = min(runs["2x"], key=lambda r: r.seconds)
+    return JobResult(workers, one.pages, one.seconds, min(r.cpu_seconds for r in runs["1x"]),
+                     two.pages, two.seconds, min(r.cpu_seconds for r in runs["2x"]))
 
 
 def fmt(x: float, digits: int = 0) -> str:
     return "n/a" if x != x else f"{x:,.{digits}f}"  # x != x: NaN
 
 
-def print_tables(bare: dict[str, BareResult], jobs: dict[str, JobResult], workers: int) -> None:
+def print_tables(bare: dict[str, BareResult], jobs: dict[str, JobResult], workers: int, repeat: int) -> None:
     """The comparison table, its footnotes, and the raw timings behind it."""
     print("\n| extractor | bare pages/s/core | job pages/s/core (wall) | job pages/s/core (steady) "
           "| job/bare (steady) |")
@@ -216,23 +286,28 @@ def print_tables(bare: dict[str, BareResult], jobs: dict[str, JobResult], worker
         print(f"| {x} | {fmt(b.pages_per_s)} | {fmt(j.wall_per_core)} | {fmt(j.steady_per_core)} "
               f"| {fmt(ratio, 2)}{flag} |")
     print(f"""
-- bare: `TextExtractor(extractor=X).html_to_text(html)` in a loop on one core over pages read and
-  charset-decoded beforehand (reading, decoding, depth check, normalize, langid, write not timed);
-  best of --repeat.
-- job (wall): `run_web` on the DirectRunner with --direct_num_workers={workers}
+- bare: `TextExtractor(extractor=X).html_to_text(html)` in a loop on one core, over pages read and
+  charset-decoded beforehand (reading, decoding, depth check, normalize, langid and writing are not
+  timed); best of --repeat.
+- job (wall): `run_web` on the DirectRunner, --direct_num_workers={workers}
   --direct_running_mode=multi_processing; pages / wall seconds / {workers}, Beam start-up included.
-- job (steady): the job run again on the input twice over (the file set duplicated); the extra pages
-  over the extra wall seconds, / {workers}. The fixed Beam start-up cost (job service, worker processes,
-  imports, model loading, finalization) is the same in both runs and cancels out.
+- job (steady): the job also run on the input twice over (the same files linked twice); the extra
+  pages over the extra wall seconds, / {workers}. The fixed Beam start-up cost (pipeline
+  construction, job service, worker processes and their imports, model loading, finalization) is
+  the same in both runs and cancels out. n/a: the 2x run was not slower (noise; raise --job-repeat).
+- job wall times are the best of --job-repeat={repeat} runs, 1x and 2x alternating.
 - pages = HTML 200 responses that reach extraction (stats.json stage "extract", "in").
 - goal: job/bare (steady) >= 0.5.""")
-    print("\nraw timings:\n")
-    print("| extractor | bare pages | bare s | job 1x pages | job 1x s | job 2x pages | job 2x s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\nraw timings (CPU = user+sys of the runner process and its worker processes; "
+          "CPU ms/page steady = extra CPU / extra pages, 1x -> 2x):\n")
+    print("| extractor | bare pages | bare s | bare ms/page | job 1x pages | job 1x wall s | job 1x CPU s "
+          "| job 2x pages | job 2x wall s | job 2x CPU s | job CPU ms/page (steady) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for x in bare:
         b, j = bare[x], jobs[x]
-        print(f"| {x} | {b.pages} | {b.seconds:.2f} | {j.pages_1x} | {j.seconds_1x:.2f} "
-              f"| {j.pages_2x} | {j.seconds_2x:.2f} |")
+        print(f"| {x} | {b.pages} | {b.seconds:.2f} | {1e3 * b.seconds / max(b.pages, 1):.3f} "
+              f"| {j.pages_1x} | {j.seconds_1x:.2f} | {j.cpu_1x:.2f} "
+              f"| {j.pages_2x} | {j.seconds_2x:.2f} | {j.cpu_2x:.2f} | {fmt(j.cpu_ms_per_page_steady, 3)} |")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -248,13 +323,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--extractors", default=",".join(EXTRACTORS),
                         help=f"comma-separated extractors (default {','.join(EXTRACTORS)})")
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the bare loop, best kept (default 1)")
+    parser.add_argument("--job-repeat", type=int, default=2,
+                        help="runs of the job per input size, best kept (default 2; raise it on a busy machine)")
     args = parser.parse_args(argv)
     args.extractors = [x.strip() for x in args.extractors.split(",") if x.strip()]
     unknown = [x for x in args.extractors if x not in EXTRACTORS]
     if unknown or not args.extractors:
         parser.error(f"--extractors: choose from {', '.join(EXTRACTORS)}")
-    if args.workers < 1 or args.repeat < 1 or args.pages < 1 or args.files < 1:
-        parser.error("--workers, --repeat, --pages and --files must be >= 1")
+    if min(args.workers, args.repeat, args.job_repeat, args.pages, args.files) < 1:
+        parser.error("--workers, --repeat, --job-repeat, --pages and --files must be >= 1")
     return args
 
 
@@ -290,13 +367,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"warm-up:  one job on 1 file in {time.perf_counter() - t0:.1f}s (not counted)", flush=True)
         jobs: dict[str, JobResult] = {}
         for x in args.extractors:
-            jobs[x] = bench_job(x, glob_1x, glob_2x, root, args.workers)
+            jobs[x] = bench_job(x, glob_1x, glob_2x, root, args.workers, args.job_repeat)
             if jobs[x].pages_1x != records:
                 print(f"  note: the job saw {jobs[x].pages_1x} pages at extraction, the bare loop read {records}")
-        print_tables(bare, jobs, args.workers)
+        print_tables(bare, jobs, args.workers, args.job_repeat)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\ntotal benchmark time: {time.perf_counter() - started:.0f}s")
+    print(f"\ntotal benchmark time: {time.perf_counter() - started:.0f}s; load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 
 from corpora.sample_web import write_sample
 from corpora.web import WebConfig, run_web
-from pipeline.jobs import Job, Timer, UsageError, configure_logging
+from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging, prepare_output
 
 DESCRIPTION = """\
 Run the whole chain on a generated sample: a few hundred web pages in nine languages as
@@ -38,6 +38,8 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
         raise UsageError("--pages must be at least 1")
     out = args.output.rstrip("/")
     sample_dir = os.path.join(out, "sample")
+    check_beam_args(beam_args)  # fail on a typo before writing anything
+    prepare_output(os.path.join(out, "web"), args.overwrite)
     with Timer() as t:
         os.makedirs(sample_dir, exist_ok=True)
         counts = write_sample(sample_dir, seed=args.seed, pages=args.pages)

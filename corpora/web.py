@@ -7,6 +7,7 @@ filters, dedup) plug in between ``langid`` and ``write`` as further ``run.step``
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
@@ -22,8 +23,10 @@ from pipeline.jobs import (
     check_beam_args,
     configure_logging,
     default_beam_args,
+    make_pipeline,
     prepare_output,
     print_summary,
+    set_filesystem_options,
 )
 from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifier, parse_langs
 from pipeline.limits import Limits
@@ -45,7 +48,8 @@ examples:
   python beam_runner.py web --input docs.jsonl.zst --text-field content --output out/docs \\
       --direct_num_workers=4 --direct_running_mode=multi_processing
   python beam_runner.py web --input 'gs://bucket/warc/*.warc.gz' --output gs://bucket/corpus \\
-      --runner DataflowRunner --project P --region us-central1 --temp_location gs://bucket/tmp"""
+      --runner DataflowRunner --project P --region us-central1 --temp_location gs://bucket/tmp \
+      --extra_package dist/corpusforge-0.1.0.tar.gz    (see docs/running-jobs.md)"""
 
 
 @dataclass
@@ -96,10 +100,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     st.add_argument("--fix-mojibake", action="store_true", help="repair mojibake with ftfy")
     lim = parser.add_argument_group("limits")
     d = Limits()
-    lim.add_argument("--max-record-bytes", type=int, default=d.max_record_bytes, help="largest WARC record/page")
-    lim.add_argument("--max-line-bytes", type=int, default=d.max_line_bytes, help="longest JSONL line")
-    lim.add_argument("--max-doc-chars", type=int, default=d.max_doc_chars, help="longest document kept")
-    lim.add_argument("--max-html-depth", type=int, default=d.max_html_depth, help="deepest HTML nesting parsed")
+    lim.add_argument("--max-record-bytes", type=int, default=d.max_record_bytes, help="largest WARC record/page (default: %(default)s)")
+    lim.add_argument("--max-line-bytes", type=int, default=d.max_line_bytes, help="longest JSONL line (default: %(default)s)")
+    lim.add_argument("--max-doc-chars", type=int, default=d.max_doc_chars, help="longest document kept (default: %(default)s)")
+    lim.add_argument("--max-html-depth", type=int, default=d.max_html_depth, help="deepest HTML nesting parsed (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress of every file")
 
 
@@ -113,8 +117,8 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         raise UsageError(str(exc)) from exc
     if args.num_shards < 0:
         raise UsageError("--num-shards must be 0 (runner decides) or more")
-    if args.lid_model and not beam_io.FileSystems.exists(args.lid_model):
-        raise UsageError(f"--lid-model {args.lid_model}: no such file")
+    if args.lid_model and not os.path.isfile(args.lid_model):
+        raise UsageError(f"--lid-model {args.lid_model}: no such local file (the model is loaded from local disk)")
     return WebConfig(
         inputs=list(args.input), output=args.output.rstrip("/"), input_format=args.input_format,
         text_field=args.text_field, id_field=args.id_field, url_field=args.url_field or None,
@@ -152,15 +156,16 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
 def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
             verbose: bool = False) -> dict:
     """Validate, run the pipeline to completion, print the summary; return the stats report."""
+    beam_args = default_beam_args(check_beam_args(beam_args), verbose)
+    set_filesystem_options(beam_args)
     inputs = resolve_inputs(cfg)
-    options = PipelineOptions(default_beam_args(check_beam_args(beam_args), verbose))
     prepare_output(cfg.output, overwrite)
     if not quiet:
         size = sum(f["bytes"] for f in inputs) / 1e6
-        runner = options.get_all_options().get("runner") or "DirectRunner"
+        runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
         print(f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}", flush=True)
     with Timer() as t:
-        with beam.Pipeline(options=options) as p:
+        with make_pipeline(beam_args) as p:
             build_web(p, cfg, inputs)
     report = beam_io.read_json(beam_io.join(cfg.output, "stats.json"))
     if not quiet:

@@ -56,7 +56,53 @@ def check_beam_args(beam_args: list[str]) -> list[str]:
         raise UsageError(
             f"unknown option(s): {' '.join(flags)} (not an option of this job nor a Beam pipeline option; see --help)"
         )
+    if unknown:
+        raise UsageError(f"unexpected argument(s): {' '.join(unknown)} (options take the form --name value)")
     return beam_args
+
+
+def make_pipeline(beam_args: list[str]):
+    """A Beam pipeline for these options; the local DirectRunner runs on its FnApiRunner engine.
+
+    Beam's DirectRunner first tries the Prism runner, which downloads a binary and ignores
+    ``--direct_num_workers``; running the FnApiRunner engine directly (as the DirectRunner
+    falls back to) keeps local runs offline and the ``--direct_*`` options effective.
+    """
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(beam_args)
+    FileSystems.set_options(options)
+    if not is_local_direct(beam_args):
+        return beam.Pipeline(options=options)
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    info = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
+    return beam.Pipeline(runner=fn_runner.FnApiRunner(provision_info=info), options=options)
+
+
+def set_filesystem_options(beam_args: list[str]) -> None:
+    """Give Beam's filesystems the pipeline options (s3:// and gs:// need them to list inputs)."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    FileSystems.set_options(PipelineOptions(beam_args))
+
+
+def _runner_name(beam_args: list[str]) -> str | None:
+    runner = next((a.split("=", 1)[1] for a in beam_args if a.startswith("--runner=")), None)
+    if runner is None and "--runner" in beam_args:
+        i = beam_args.index("--runner")
+        runner = beam_args[i + 1] if i + 1 < len(beam_args) else None
+    return runner
+
+
+def is_local_direct(beam_args: list[str]) -> bool:
+    return _runner_name(beam_args) in (None, "DirectRunner", "direct")
 
 
 def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
@@ -66,10 +112,7 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
     the job's summary).
     """
     has = lambda flag: any(a == flag or a.startswith(flag + "=") for a in beam_args)  # noqa: E731
-    runner = next((a.split("=", 1)[1] for a in beam_args if a.startswith("--runner=")), None)
-    if runner is None and "--runner" in beam_args:
-        runner = beam_args[beam_args.index("--runner") + 1]
-    if runner not in (None, "DirectRunner", "direct"):
+    if not is_local_direct(beam_args):
         return beam_args
     extra: list[str] = []
     if not has("--direct_num_workers"):
@@ -106,8 +149,8 @@ def configure_logging(verbose: bool = False) -> None:
 
 def print_summary(job: str, output: str, report: dict, seconds: float, inputs: list[dict]) -> None:
     """The closing summary every job prints: the stage table, where output went, time."""
-    total_bytes = sum(f["bytes"] for f in inputs)
-    print(render_table(report, title=f"\n{job}: {len(inputs)} input file(s), {total_bytes / 1e6:.1f} MB"))
+    print()
+    print(render_table(report))
     written = report["stages"][-1]["out"] if report["stages"] else 0
     status = "ok" if report.get("accounting_ok") else "MISMATCH (see stats.json)"
     print(f"\nwrote {written} documents to {output}/data  (accounting {status})  in {seconds:.1f}s")

@@ -88,11 +88,13 @@ def stage(report: Mapping, name: str) -> dict:
 
 def render_table(report: Mapping, title: str = "") -> str:
     """A plain-text table of what each stage read, wrote and dropped."""
-    rows = [("stage", "in", "out", "dropped", "top drop reasons")]
+    rows = [("stage", "in", "out", "dropped", "drop reasons (and counts)")]
     for e in report["stages"]:
         dropped = sum(e["dropped"].values())
-        top = sorted(e["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
+        top = sorted(e["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))
         reasons = ", ".join(f"{r}={n}" for r, n in top)
+        if e.get("counts"):
+            reasons += (" " if reasons else "") + "(" + ", ".join(f"{k}={v}" for k, v in e["counts"].items()) + ")"
         rows.append((e["stage"], str(e["in"]), str(e["out"]), str(dropped), reasons))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [title] if title else []

@@ -134,6 +134,7 @@ def test_help_lists_jobs_and_examples():
     (["--input", "{inputs}/crawl-0.warc.gz", "--no-such-flag"], "unknown option"),
     (["--input", "{inputs}/crawl-0.warc.gz", "--lang-threshold", "2"], "threshold"),
     (["--input", "{inputs}/crawl-0.warc.gz", "--extractor", "magic"], "invalid choice"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "stray"], "unexpected argument"),
 ])
 def test_bad_arguments_fail_before_any_work(inputs, tmp_path, args, message):
     out = tmp_path / "never"

@@ -33,7 +33,7 @@ def read_jsonl(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[RawRe
         if not line:
             break
         lineno += 1
-        key = f"{base}:{lineno}"
+        key = f"{path}:{lineno}"  # the path as given: unique across directories
 
         def drop(reason: str, detail: str = "", key: str = key, lineno: int = lineno) -> Drop:
             return Drop(STAGE, reason, id=key, source_file=path, detail=f"line {lineno}: {detail}")

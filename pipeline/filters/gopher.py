@@ -1,0 +1,235 @@
+"""Gopher quality and repetition filters (Rae et al. 2021, "Scaling Language Models", App. A.1.1).
+
+Both measure "words" as whitespace tokens that are not pure symbols/punctuation (see
+``text_stats``). Thresholds are the published ones (Table A1 and the quality-filter list);
+a document is dropped when a measured value is strictly beyond its threshold.
+
+``GopherQuality`` (name ``gopher_quality``), rules in the order checked, with drop reasons:
+
+=========================  ====================================================  ==========
+reason                     drops when                                            default
+=========================  ====================================================  ==========
+``too_few_words``          words < ``min_words``                                 50
+``too_many_words``         words > ``max_words``                                 100,000
+``mean_word_length_low``   mean word length < ``min_mean_word_length``           3
+``mean_word_length_high``  mean word length > ``max_mean_word_length``           10
+``hash_ratio``             count("#") / words > ``max_symbol_word_ratio``        0.1
+``ellipsis_ratio``         (count("...") + count("…")) / words > same            0.1
+``bullet_lines``           lines starting with a bullet / lines >                0.9
+                           ``max_bullet_lines_ratio``
+``ellipsis_lines``         lines ending with "..." or "…" / lines >              0.3
+                           ``max_ellipsis_lines_ratio``
+``non_alpha_words``        words with an alphabetic char / words <               0.8
+                           ``min_alpha_words_ratio``
+``few_stop_words``         distinct stop words present < ``min_stop_words``      2
+=========================  ====================================================  ==========
+
+Details: lines are ``text.splitlines()`` (blank lines count in the denominator, as in
+datatrove); a line "starts with a bullet" when, after leading whitespace, it starts with one
+of ``bullets`` (datatrove's ``•`` and ``-``); word length counts attached punctuation
+(``"end."`` is 4 characters); a stop word is matched case-insensitively on the word with
+surrounding punctuation stripped, and the rule counts *distinct* stop words (the paper:
+"at least two of the following English words"), where datatrove counts occurrences.
+
+``GopherRepetition`` (name ``gopher_repetition``), checked in datatrove's order:
+
+======================  =============================================================  =======
+reason                  drops when                                                     default
+======================  =============================================================  =======
+``dup_para_frac``       duplicate paragraphs / paragraphs > ``dup_para_frac``          0.30
+``dup_para_char_frac``  chars in duplicate paragraphs / chars > ``dup_para_char_frac``  0.20
+``dup_line_frac``       duplicate lines / lines > ``dup_line_frac``                    0.30
+``dup_line_char_frac``  chars in duplicate lines / chars > ``dup_line_char_frac``      0.20
+``top_{n}_gram``        chars of the most frequent n-gram / chars > ``top_{n}gram_frac``  0.20,
+                        for n = 2, 3, 4                                                0.18, 0.16
+``dup_{n}_gram``        chars in duplicated n-grams / chars > ``dup_{n}gram_frac``,    0.15 ...
+                        n = 5..10                                                      0.10
+======================  =============================================================  =======
+
+"chars" is ``len(text)``; a duplicate line/paragraph is one equal to an earlier one (the
+first occurrence is not counted); n-gram coverage is defined in ``text_stats``.
+
+Languages written without spaces (Chinese, Japanese, Thai): a whole line is one "word", so
+``GopherQuality`` drops such text as ``too_few_words`` (or ``mean_word_length_high``) and
+the n-gram rules of ``GopherRepetition`` see almost nothing; the line and paragraph rules
+still work. These filters are meant for space-delimited languages, like the paper's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pipeline.filters.base import DocumentFilter, Verdict, check_range, drop, keep
+from pipeline.filters.text_stats import (
+    check_strings,
+    duplicate_ngram_coverage,
+    find_duplicates,
+    gopher_words,
+    nonempty_lines,
+    ratio,
+    split_lines,
+    split_paragraphs,
+    top_ngram_coverage,
+)
+from pipeline.records import Document
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+BULLETS = ("•", "-")
+_STRIP_PUNCT = "\"'`“”‘’«»()[]{}<>.,;:!?…-–—*_/\\|"
+
+
+@dataclass
+class GopherQuality(DocumentFilter):
+    """Gopher's document quality heuristics (see module docstring for rules and reasons)."""
+
+    name: ClassVar[str] = "gopher_quality"
+
+    min_words: int = 50
+    max_words: int = 100_000
+    min_mean_word_length: float = 3
+    max_mean_word_length: float = 10
+    max_symbol_word_ratio: float = 0.1
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    min_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
+    stop_words: tuple[str, ...] = STOP_WORDS
+    bullets: tuple[str, ...] = BULLETS
+
+    def __post_init__(self) -> None:
+        owner = self.name
+        check_range(owner, "min_words", self.min_words, 0)
+        check_range(owner, "max_words", self.max_words, self.min_words)
+        check_range(owner, "min_mean_word_length", self.min_mean_word_length, 0)
+        check_range(owner, "max_mean_word_length", self.max_mean_word_length, self.min_mean_word_length)
+        check_range(owner, "max_symbol_word_ratio", self.max_symbol_word_ratio, 0)
+        check_range(owner, "max_bullet_lines_ratio", self.max_bullet_lines_ratio, 0, 1)
+        check_range(owner, "max_ellipsis_lines_ratio", self.max_ellipsis_lines_ratio, 0, 1)
+        check_range(owner, "min_alpha_words_ratio", self.min_alpha_words_ratio, 0, 1)
+        self.stop_words = tuple(w.lower() for w in check_strings(owner, "stop_words", self.stop_words))
+        check_range(owner, "min_stop_words", self.min_stop_words, 0, len(self.stop_words))
+        self.bullets = check_strings(owner, "bullets", self.bullets)
+        if not all(self.bullets):
+            raise ValueError(f"{owner}.bullets must not contain an empty string")
+
+    def evaluate(self, doc: Document) -> Verdict:
+        text = doc.text
+        words = gopher_words(text)
+        n_words = len(words)
+        mean_len = ratio(sum(map(len, words)), n_words)
+        hash_ratio = ratio(text.count("#"), n_words)
+        ellipsis_ratio = ratio(text.count("...") + text.count("…"), n_words)
+        lines = split_lines(text)
+        bullets = self.bullets
+        bullet_ratio = ratio(sum(1 for ln in lines if ln.lstrip().startswith(bullets)), len(lines))
+        ellipsis_lines = ratio(sum(1 for ln in lines if ln.rstrip().endswith(("...", "…"))), len(lines))
+        alpha_ratio = ratio(sum(1 for w in words if any(c.isalpha() for c in w)), n_words)
+        stop = set(self.stop_words)
+        found = {w for w in (t.strip(_STRIP_PUNCT).lower() for t in words) if w in stop}
+        signals = {
+            "words": n_words,
+            "mean_word_length": mean_len,
+            "hash_ratio": hash_ratio,
+            "ellipsis_ratio": ellipsis_ratio,
+            "bullet_lines_ratio": bullet_ratio,
+            "ellipsis_lines_ratio": ellipsis_lines,
+            "alpha_words_ratio": alpha_ratio,
+            "stop_words": len(found),
+        }
+        if n_words < self.min_words:
+            return drop("too_few_words", signals)
+        if n_words > self.max_words:
+            return drop("too_many_words", signals)
+        if mean_len < self.min_mean_word_length:
+            return drop("mean_word_length_low", signals)
+        if mean_len > self.max_mean_word_length:
+            return drop("mean_word_length_high", signals)
+        if hash_ratio > self.max_symbol_word_ratio:
+            return drop("hash_ratio", signals)
+        if ellipsis_ratio > self.max_symbol_word_ratio:
+            return drop("ellipsis_ratio", signals)
+        if bullet_ratio > self.max_bullet_lines_ratio:
+            return drop("bullet_lines", signals)
+        if ellipsis_lines > self.max_ellipsis_lines_ratio:
+            return drop("ellipsis_lines", signals)
+        if alpha_ratio < self.min_alpha_words_ratio:
+            return drop("non_alpha_words", signals)
+        if len(found) < self.min_stop_words:
+            return drop("few_stop_words", signals)
+        return keep(signals)
+
+
+TOP_NGRAMS = (2, 3, 4)
+DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
+
+
+@dataclass
+class GopherRepetition(DocumentFilter):
+    """Gopher's repetition heuristics (see module docstring for rules and reasons).
+
+    Checks stop at the first failing rule, so a dropped document's signals hold the values
+    measured up to that rule; a kept one has them all.
+    """
+
+    name: ClassVar[str] = "gopher_repetition"
+
+    dup_line_frac: float = 0.30
+    dup_para_frac: float = 0.30
+    dup_line_char_frac: float = 0.20
+    dup_para_char_frac: float = 0.20
+    top_2gram_frac: float = 0.20
+    top_3gram_frac: float = 0.18
+    top_4gram_frac: float = 0.16
+    dup_5gram_frac: float = 0.15
+    dup_6gram_frac: float = 0.14
+    dup_7gram_frac: float = 0.13
+    dup_8gram_frac: float = 0.12
+    dup_9gram_frac: float = 0.11
+    dup_10gram_frac: float = 0.10
+
+    def __post_init__(self) -> None:
+        for name in ("dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac"):
+            check_range(self.name, name, getattr(self, name), 0, 1)
+        for n in TOP_NGRAMS:
+            check_range(self.name, f"top_{n}gram_frac", getattr(self, f"top_{n}gram_frac"), 0, 1)
+        for n in DUP_NGRAMS:
+            check_range(self.name, f"dup_{n}gram_frac", getattr(self, f"dup_{n}gram_frac"), 0, 1)
+
+    def evaluate(self, doc: Document) -> Verdict:
+        text = doc.text
+        n_chars = len(text)
+        signals: dict[str, float] = {}
+
+        paragraphs = split_paragraphs(text)
+        n_dup, dup_chars = find_duplicates(paragraphs)
+        signals["dup_para_frac"] = ratio(n_dup, len(paragraphs))
+        signals["dup_para_char_frac"] = ratio(dup_chars, n_chars)
+        if signals["dup_para_frac"] > self.dup_para_frac:
+            return drop("dup_para_frac", signals)
+        if signals["dup_para_char_frac"] > self.dup_para_char_frac:
+            return drop("dup_para_char_frac", signals)
+
+        lines = nonempty_lines(text)
+        n_dup, dup_chars = find_duplicates(lines)
+        signals["dup_line_frac"] = ratio(n_dup, len(lines))
+        signals["dup_line_char_frac"] = ratio(dup_chars, n_chars)
+        if signals["dup_line_frac"] > self.dup_line_frac:
+            return drop("dup_line_frac", signals)
+        if signals["dup_line_char_frac"] > self.dup_line_char_frac:
+            return drop("dup_line_char_frac", signals)
+
+        words = gopher_words(text)
+        for n in TOP_NGRAMS:
+            value = ratio(top_ngram_coverage(words, n), n_chars)
+            signals[f"top_{n}gram_frac"] = value
+            if value > getattr(self, f"top_{n}gram_frac"):
+                return drop(f"top_{n}_gram", signals)
+
+        lengths = [len(w) for w in words]
+        for n in DUP_NGRAMS:
+            value = ratio(duplicate_ngram_coverage(words, n, lengths), n_chars)
+            signals[f"dup_{n}gram_frac"] = value
+            if value > getattr(self, f"dup_{n}gram_frac"):
+                return drop(f"dup_{n}_gram", signals)
+        return keep(signals)
