@@ -910,6 +910,35 @@ def _section_href(ui: dict, topic: str) -> str:
     return f"/{_slugify(ui['sections'][topic]) or topic}/"
 
 
+def _ballast(rng: random.Random, kb: int, links: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """Inline CSS, inline JS and a mega-menu worth about ``kb`` KB: the markup weight of a real
+    Common Crawl page (median around 50-100 KB of HTML for a few KB of text), for benchmarks."""
+    budget = kb * 1024
+    css, js, menu = [], [], []
+    size = 0
+    i = 0
+    while size < budget:
+        part = i % 3
+        if part == 0:
+            rule = (f".c{rng.getrandbits(24):06x} .item-{i}{{margin:{rng.randint(0, 24)}px {rng.randint(0, 24)}px;"
+                    f"color:#{rng.getrandbits(24):06x};font-size:{rng.randint(10, 22)}px;display:flex}}")
+            css.append(rule)
+            size += len(rule)
+        elif part == 1:
+            stmt = (f"window.__cfg{i}={{id:{rng.getrandbits(32)},track:function(e){{return e&&e.target?"
+                    f"'{rng.getrandbits(40):x}':null}},slots:[{rng.randint(1, 9)},{rng.randint(1, 9)}]}};")
+            js.append(stmt)
+            size += len(stmt)
+        else:
+            href, label = links[i % len(links)]
+            item = f'<li class="mm-{i}"><a href="{href}?ref=mm{i}" data-track="{rng.getrandbits(32):x}">{_esc(label)}</a></li>'
+            menu.append(item)
+            size += len(item)
+        i += 1
+    return (f"<style>{''.join(css)}</style>", f"<script>{''.join(js)}</script>",
+            f'<div class="mega-menu" hidden><ul>{"".join(menu)}</ul></div>')
+
+
 def _record_id(rng: random.Random) -> str:
     return f"<urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}>"
 
@@ -1019,8 +1048,9 @@ class _Fetch:
 class _Generator:
     """Builds the pages; all randomness comes from one seeded ``random.Random``."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, page_kb: int = 0) -> None:
         self.rng = rng
+        self.page_kb = page_kb
         self.urls: set[str] = set()
         self.by_host: dict[str, list[_Article]] = {}
         self.servers: dict[str, str] = {}
@@ -1287,6 +1317,10 @@ class _Generator:
                 f'<footer class="site-footer">{copyright_}{footer_links}</footer>', cookie,
             ]
         body += ['<script src="/assets/js/app.js" defer></script>', "</body>", "</html>", ""]
+        if self.page_kb:
+            style, script, menu = _ballast(rng, self.page_kb, nav_items)
+            head.insert(len(head) - 1, style + script)
+            body.insert(1, menu)
         text = "\n".join(head + body)
         if art.charset == "legacy":
             data = text.encode(art.encoding, errors="xmlcharrefreplace")
@@ -1547,7 +1581,7 @@ def _write_file(path: str, data: bytes) -> None:
 # Public API
 # ---------------------------------------------------------------------------
 
-def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4) -> dict[str, int]:
+def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4, page_kb: int = 0) -> dict[str, int]:
     """Write the demo WARC sample into out_dir and return counts of what was written, by kind.
 
     ``pages`` is the number of HTML ``200`` responses in the ``sample-NNNNN.warc.gz``
@@ -1560,7 +1594,7 @@ def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4) 
     if pages < 0:
         raise ValueError("pages must be >= 0")
     rng = random.Random(seed)
-    gen = _Generator(rng)
+    gen = _Generator(rng, page_kb)
     os.makedirs(out_dir, exist_ok=True)
 
     n_spam = round(pages * 0.08)

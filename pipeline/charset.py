@@ -43,16 +43,21 @@ def decode_html(body: bytes, header_charset: str | None) -> tuple[str, str, str]
     for how, label in (("header", _canonical(header_charset)), ("meta", meta_charset(body))):
         if label and all(label != c for c, _ in candidates):
             candidates.append((label, how))
-    detected = _canonical(detect_encoding(body, max_len=65536))
-    if detected and all(detected != c for c, _ in candidates):
-        candidates.append((detected, "detected"))
-    if not candidates:
-        candidates.append(("utf-8", "default"))
     for charset, how in candidates:
         try:
             return body.decode(charset), charset, how
         except (UnicodeDecodeError, LookupError):
             continue
+    # Only now pay for detection: declared charsets are missing or wrong.
+    detected = _canonical(detect_encoding(body, max_len=65536))
+    if detected and all(detected != c for c, _ in candidates):
+        candidates.append((detected, "detected"))
+        try:
+            return body.decode(detected), detected, "detected"
+        except (UnicodeDecodeError, LookupError):
+            pass
+    if not candidates:
+        candidates.append(("utf-8", "default"))
     charset = candidates[0][0]
     text = body.decode(charset, errors="replace")
     bad = text.count("\ufffd")

@@ -26,12 +26,14 @@ def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
     Main-content extraction costs grow with the square of nesting depth, so a hostile
     document of 100k nested ``<div>`` would stall a worker; this check costs one regex pass.
     """
+    if html.count(b"<") <= max_depth:  # every level of nesting needs its own "<"
+        return False
     depth = 0
-    for m in _TAG.finditer(html):
-        name = m.group(2).lower()
-        if name in _NON_NESTING or m.group(3):
+    for closing, name, self_closing in _TAG.findall(html):
+        name = name.lower()
+        if self_closing or name in _NON_NESTING:
             continue
-        if m.group(1):
+        if closing:
             depth = max(depth - 1, 0)
         else:
             depth += 1

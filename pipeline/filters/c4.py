@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pipeline.filters.base import DocumentFilter, Verdict, check_range, drop, keep
-from pipeline.filters.text_stats import check_flag
+from pipeline.filters.text_stats import check_flag, trie_pattern
 from pipeline.records import Document
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -88,11 +88,18 @@ ABBREVIATIONS = frozenset({
 })
 # "e.g", "u.s", "a.m", "ph.d"-like tokens (the final "." is the candidate boundary).
 _DOTTED = re.compile(r"^(?:[a-z]{1,2}\.)+[a-z]{1,2}$", re.IGNORECASE)
-# word-before, terminal run; lookahead: next visible char (after openers), or end of text.
+# terminal run (+ closers); lookahead: next visible char (after openers), or end of text.
 _BOUNDARY = re.compile(
-    r"(\S*?)([.!?]+)[\"'\u201d\u2019)\]\u00bb]*(?=\s+[\"'\u201c\u2018(\[\u00ab]*(\S)|\s*$)"
+    r"([.!?]+)[\"'\u201d\u2019)\]\u00bb]*(?=\s+[\"'\u201c\u2018(\[\u00ab]*(\S)|\s*$)"
 )
 _OPENERS = "\"'\u201c\u2018([\u00ab"
+
+
+def _word_before(text: str, end: int) -> str:
+    """The whitespace token that ends at ``end`` (scans back only over that token)."""
+    start = max(text.rfind(" ", 0, end), text.rfind("\t", 0, end)) + 1
+    piece = text[start:end].split()  # other whitespace (NBSP...) inside the piece
+    return piece[-1] if piece and not text[end - 1].isspace() else ""
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -109,11 +116,11 @@ def split_sentences(text: str) -> list[str]:
     sentences = []
     start = 0
     for m in _BOUNDARY.finditer(text):
-        nxt = m.group(3)
+        nxt = m.group(2)
         if nxt is not None:  # not at the end: the next sentence must start like one
             if not (nxt.isupper() or nxt.isdigit()):
                 continue
-            if m.group(2) == "." and _is_abbreviation(m.group(1)):
+            if m.group(1) == "." and _is_abbreviation(_word_before(text, m.start())):
                 continue
         piece = text[start:m.end()].strip()
         if piece:
@@ -139,10 +146,9 @@ def load_word_list(path: str) -> list[str]:
 
 def compile_bad_words(words: list[str], lang: str) -> re.Pattern[str] | None:
     """Regex matching any entry in lower-cased text (word-bounded unless ja/th/zh)."""
-    entries = sorted({w.lower() for w in words}, key=len, reverse=True)
-    if not entries:
+    alternation = trie_pattern({w.lower() for w in words})
+    if alternation is None:
         return None
-    alternation = "|".join(re.escape(w) for w in entries)
     if lang in NO_SPACE_LANGS:
         return re.compile(alternation)
     return re.compile(rf"(?:\W|^)(?:{alternation})(?:\W|$)")

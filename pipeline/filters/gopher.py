@@ -33,18 +33,14 @@ surrounding punctuation stripped, and the rule counts *distinct* stop words (the
 
 ``GopherRepetition`` (name ``gopher_repetition``), checked in datatrove's order:
 
-======================  =============================================================  =======
-reason                  drops when                                                     default
-======================  =============================================================  =======
-``dup_para_frac``       duplicate paragraphs / paragraphs > ``dup_para_frac``          0.30
-``dup_para_char_frac``  chars in duplicate paragraphs / chars > ``dup_para_char_frac``  0.20
-``dup_line_frac``       duplicate lines / lines > ``dup_line_frac``                    0.30
-``dup_line_char_frac``  chars in duplicate lines / chars > ``dup_line_char_frac``      0.20
-``top_{n}_gram``        chars of the most frequent n-gram / chars > ``top_{n}gram_frac``  0.20,
-                        for n = 2, 3, 4                                                0.18, 0.16
-``dup_{n}_gram``        chars in duplicated n-grams / chars > ``dup_{n}gram_frac``,    0.15 ...
-                        n = 5..10                                                      0.10
-======================  =============================================================  =======
+- ``dup_para_frac``: duplicate paragraphs / paragraphs > ``dup_para_frac`` (0.30);
+- ``dup_para_char_frac``: chars in duplicate paragraphs / chars > ``dup_para_char_frac`` (0.20);
+- ``dup_line_frac``: duplicate lines / lines > ``dup_line_frac`` (0.30);
+- ``dup_line_char_frac``: chars in duplicate lines / chars > ``dup_line_char_frac`` (0.20);
+- ``top_2_gram``, ``top_3_gram``, ``top_4_gram``: chars covered by the most frequent n-gram /
+  chars > ``top_{n}gram_frac`` (0.20, 0.18, 0.16);
+- ``dup_5_gram`` ... ``dup_10_gram``: chars covered by duplicated n-grams / chars >
+  ``dup_{n}gram_frac`` (0.15, 0.14, 0.13, 0.12, 0.11, 0.10).
 
 "chars" is ``len(text)``; a duplicate line/paragraph is one equal to an earlier one (the
 first occurrence is not counted); n-gram coverage is defined in ``text_stats``.
@@ -57,20 +53,21 @@ still work. These filters are meant for space-delimited languages, like the pape
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from pipeline.filters.base import DocumentFilter, Verdict, check_range, drop, keep
 from pipeline.filters.text_stats import (
+    alpha_token_count,
     check_strings,
-    duplicate_ngram_coverage,
     find_duplicates,
     gopher_words,
+    ngram_repetition,
     nonempty_lines,
     ratio,
     split_lines,
     split_paragraphs,
-    top_ngram_coverage,
 )
 from pipeline.records import Document
 
@@ -112,6 +109,10 @@ class GopherQuality(DocumentFilter):
         self.bullets = check_strings(owner, "bullets", self.bullets)
         if not all(self.bullets):
             raise ValueError(f"{owner}.bullets must not contain an empty string")
+        # a whitespace token that is a stop word once surrounding punctuation is stripped
+        edge = "[" + re.escape(_STRIP_PUNCT) + "]*"
+        alternation = "|".join(sorted(map(re.escape, set(self.stop_words)), key=len, reverse=True))
+        self._stop_re = re.compile(rf"(?<!\S){edge}({alternation}){edge}(?!\S)") if alternation else None
 
     def evaluate(self, doc: Document) -> Verdict:
         text = doc.text
@@ -124,9 +125,8 @@ class GopherQuality(DocumentFilter):
         bullets = self.bullets
         bullet_ratio = ratio(sum(1 for ln in lines if ln.lstrip().startswith(bullets)), len(lines))
         ellipsis_lines = ratio(sum(1 for ln in lines if ln.rstrip().endswith(("...", "…"))), len(lines))
-        alpha_ratio = ratio(sum(1 for w in words if any(c.isalpha() for c in w)), n_words)
-        stop = set(self.stop_words)
-        found = {w for w in (t.strip(_STRIP_PUNCT).lower() for t in words) if w in stop}
+        alpha_ratio = ratio(alpha_token_count(text, words), n_words)
+        found = set(self._stop_re.findall(text.lower())) if self._stop_re else set()
         signals = {
             "words": n_words,
             "mean_word_length": mean_len,
@@ -219,17 +219,13 @@ class GopherRepetition(DocumentFilter):
         if signals["dup_line_char_frac"] > self.dup_line_char_frac:
             return drop("dup_line_char_frac", signals)
 
-        words = gopher_words(text)
-        for n in TOP_NGRAMS:
-            value = ratio(top_ngram_coverage(words, n), n_chars)
-            signals[f"top_{n}gram_frac"] = value
-            if value > getattr(self, f"top_{n}gram_frac"):
-                return drop(f"top_{n}_gram", signals)
-
-        lengths = [len(w) for w in words]
-        for n in DUP_NGRAMS:
-            value = ratio(duplicate_ngram_coverage(words, n, lengths), n_chars)
-            signals[f"dup_{n}gram_frac"] = value
-            if value > getattr(self, f"dup_{n}gram_frac"):
-                return drop(f"dup_{n}_gram", signals)
+        for n, top, dup in ngram_repetition(gopher_words(text), DUP_NGRAMS[-1]):
+            if n in TOP_NGRAMS:
+                value = signals[f"top_{n}gram_frac"] = ratio(top, n_chars)
+                if value > getattr(self, f"top_{n}gram_frac"):
+                    return drop(f"top_{n}_gram", signals)
+            if n in DUP_NGRAMS:
+                value = signals[f"dup_{n}gram_frac"] = ratio(dup, n_chars)
+                if value > getattr(self, f"dup_{n}gram_frac"):
+                    return drop(f"dup_{n}_gram", signals)
         return keep(signals)

@@ -28,13 +28,15 @@ from pipeline.filters.base import DocumentFilter, Verdict, keep
 from pipeline.filters.text_stats import check_flag
 from pipeline.records import Document
 
+# Each pattern starts with a character class (lookbehinds come after the first character), so
+# the regex engine can skip ahead quickly on text without candidates.
 EMAIL_RE = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
+    r"[A-Za-z0-9](?<![\w.%+-][A-Za-z0-9])[A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])"
 )
-IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
+IPV4_RE = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\w|\.\d)")
 IPV6_RE = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:]|\.\w)"
 )
 _GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 
@@ -87,10 +89,10 @@ class PiiRedactor(DocumentFilter):
                     return self.ip_placeholder
                 return m.group(0)
 
+            if "::" in text or text.count(":") >= 7:  # IPv6 first: may embed an IPv4 (::ffff:1.2.3.4)
+                text = IPV6_RE.sub(sub_ip, text)
             if "." in text:
                 text = IPV4_RE.sub(sub_ip, text)
-            if ":" in text:
-                text = IPV6_RE.sub(sub_ip, text)
             n_ips = ips
         signals = {"emails_redacted": n_emails, "ips_redacted": n_ips}
         return keep(signals, text=text, emails_redacted=n_emails, ips_redacted=n_ips)

@@ -22,6 +22,13 @@ datatrove's ``GopherQualityFilter`` / ``GopherRepetitionFilter``:
   (first one included) of an n-gram that occurs more than once, each word counted once
   however many duplicated n-grams overlap it. Characters are those of the words, not the
   spaces between them (datatrove's ``find_all_duplicate`` joins with ``""``).
+
+``top_ngram_coverage`` / ``duplicate_ngram_coverage`` compute one n directly (a dict of
+n-gram -> first index, covered word positions marked). ``ngram_repetition`` gives the same
+numbers for n = 2, 3, ... incrementally and is what the filter uses: an (n+1)-gram can only
+occur twice if the n-grams at its start and at the next word both do, so each level only
+looks at positions that were duplicated at the level below. Ordinary prose pays for about
+two full passes over its words instead of nine.
 """
 
 from __future__ import annotations
@@ -29,11 +36,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from itertools import compress, islice
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, compress, count, islice
 
-# Fast path: a letter or a digit makes a token a word without looking at each character.
+# A letter or a digit makes a token a word without looking at each character.
 _ALNUM = re.compile(r"[^\W_]")
+# Whitespace tokens without any letter or digit: the only candidates for pure-symbol tokens.
+_NO_ALNUM_TOKEN = re.compile(r"(?<!\S)(?:[^\w\s]|_)+(?!\S)")
+# Tokens holding a letter-like character (\w minus digits and "_": letters, plus the rare
+# numeric-but-not-decimal characters such as "½", which ``alpha_token_count`` accounts for).
+_LETTERLIKE_TOKEN = re.compile(r"(?<!\S)\S*?[^\W\d_]")
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
 _LINE_RUNS = re.compile(r"\n+")
 
@@ -47,7 +59,26 @@ def is_symbol_token(token: str) -> bool:
 
 def gopher_words(text: str) -> list[str]:
     """Whitespace tokens of ``text`` that are not pure symbols (the Gopher notion of word)."""
-    return [tok for tok in text.split() if not is_symbol_token(tok)]
+    tokens = text.split()
+    symbols = {tok for tok in set(_NO_ALNUM_TOKEN.findall(text)) if is_symbol_token(tok)}
+    if not symbols:
+        return tokens
+    return [tok for tok in tokens if tok not in symbols]
+
+
+def has_alpha(token: str) -> bool:
+    return any(ch.isalpha() for ch in token)
+
+
+def alpha_token_count(text: str, words: Sequence[str]) -> int:
+    """How many of ``words`` (the text's Gopher words) contain an alphabetic character.
+
+    One regex pass over the text; exact per-word checks only when the text contains a
+    character that the regex would take for a letter but ``str.isalpha`` does not.
+    """
+    if any(ch.isnumeric() and not ch.isdecimal() for ch in set(text)):
+        return sum(1 for w in words if has_alpha(w))
+    return len(_LETTERLIKE_TOKEN.findall(text))
 
 
 def split_lines(text: str) -> list[str]:
@@ -138,3 +169,80 @@ def check_strings(owner: str, name: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{owner}.{name} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def ngram_repetition(words: Sequence[str], max_n: int) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(n, top_coverage, duplicate_coverage)`` for n = 2 .. ``max_n``.
+
+    The values equal ``top_ngram_coverage(words, n)`` and ``duplicate_ngram_coverage(words,
+    n)``; a caller can stop early. ``dup`` maps the start of every occurrence of a duplicated
+    n-gram to the start of its first occurrence (that first-index dict identifies n-grams:
+    an (n+1)-gram is the pair of the n-grams at i and i + 1).
+    """
+    lengths = [len(w) for w in words]
+    cum = [0, *accumulate(lengths)]
+    first: dict = {}
+    ids = list(map(first.setdefault, words, count()))
+    counts = Counter(ids)
+    dup: dict[int, int] = {i: f for i, f in enumerate(ids) if counts[f] > 1}
+    for n in range(2, max_n + 1):
+        first = {}
+        keys = []
+        starts = []
+        for i, f in dup.items():
+            g = dup.get(i + 1)
+            if g is not None:
+                key = (f, g)
+                first.setdefault(key, i)
+                keys.append(key)
+                starts.append(i)
+        counts = Counter(keys)
+        dup = {i: first[k] for i, k in zip(starts, keys, strict=True) if counts[k] > 1}
+        top = 0
+        if dup:
+            key, c = counts.most_common(1)[0]
+            f = first[key]
+            top = c * (cum[f + n] - cum[f] + n - 1)
+        covered = bytearray(len(words))
+        ones = b"\x01" * n
+        for i in dup:
+            covered[i:i + n] = ones
+        yield n, top, sum(compress(lengths, covered)) if dup else 0
+
+
+def trie_pattern(words: Iterable[str], shortest: bool = False) -> str | None:
+    """A regex alternation of literal ``words`` with shared prefixes factored out (a trie).
+
+    Python's ``re`` tries alternatives one by one at each position; factoring prefixes makes
+    the cost per position depend on the text, not on the number of words. With
+    ``shortest``, words that extend another word are dropped (enough when any occurrence
+    counts); otherwise longer words are tried first and the match backtracks to shorter
+    ones, so trailing context (word boundaries) still selects correctly. None when empty.
+    """
+    end = ""
+    trie: dict[str, dict] = {}
+    for word in words:
+        if not word:
+            continue
+        node = trie
+        for ch in word:
+            if shortest and end in node:
+                break
+            node = node.setdefault(ch, {})
+        else:
+            if shortest:
+                node.clear()
+            node[end] = {}
+    if not trie:
+        return None
+
+    def build(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch != end]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and end not in node else "(?:" + "|".join(alts) + ")"
+        if end in node:
+            return body + "?"
+        return body
+
+    return build(trie)

@@ -25,7 +25,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pipeline.filters.base import DocumentFilter, Verdict, drop, keep
-from pipeline.filters.text_stats import check_strings
+from pipeline.filters.text_stats import check_strings, trie_pattern
 from pipeline.records import Document
 
 
@@ -72,34 +72,9 @@ def normalize_domain(entry: str) -> str:
 
 
 def trie_regex(words: list[str]) -> re.Pattern[str] | None:
-    """A regex matching any of ``words`` (already lower-cased), built from their trie.
-
-    Once an entry ends, longer entries sharing its prefix are redundant (containing them
-    implies containing it), so the trie is cut there; a match is the shortest entry.
-    """
-    end = ""
-    trie: dict[str, dict] = {}
-    for word in words:
-        if not word:
-            continue
-        node = trie
-        for ch in word:
-            if end in node:
-                break
-            node = node.setdefault(ch, {})
-        else:
-            node.clear()
-            node[end] = {}
-    if not trie:
-        return None
-
-    def build(node: dict[str, dict]) -> str:
-        if end in node:
-            return ""
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items())]
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return re.compile(build(trie))
+    """A regex matching any of ``words`` (already lower-cased); a match is the shortest entry."""
+    pattern = trie_pattern(words, shortest=True)
+    return re.compile(pattern) if pattern is not None else None
 
 
 @dataclass
