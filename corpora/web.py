@@ -1,7 +1,7 @@
 """The ``web`` job: WARC / WET / JSONL / Parquet in, a clean Parquet corpus out.
 
-Stages: files -> read -> extract -> normalize -> langid -> write. Later stages (quality
-filters, dedup) plug in between ``langid`` and ``write`` as further ``run.step`` calls.
+Stages: files -> read -> extract -> normalize -> langid -> [recipe steps: quality filters,
+exact and MinHash dedup, in the order given] -> write.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import beam_io
+from pipeline.beam_dedup import ExactDedup, MinHashDedup
 from pipeline.beam_steps import CorpusRun
+from pipeline.dedup.minhash import MinHashParams
 from pipeline.extract import EXTRACTORS, TextExtractor
+from pipeline.filters.base import FilterStep
 from pipeline.jobs import (
     Job,
     Timer,
@@ -32,6 +35,15 @@ from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifie
 from pipeline.limits import Limits
 from pipeline.normalize import Normalizer
 from pipeline.readers import FORMATS, ReaderConfig, detect_format
+from pipeline.recipe import (
+    RecipeStep,
+    check_previous_build,
+    known_steps,
+    load_recipe,
+    parse_steps,
+    steps_from_flag,
+    with_previous_build,
+)
 
 DESCRIPTION = """\
 Build a clean text corpus from web archives: read WARC (HTML responses), WET (Common
@@ -45,6 +57,9 @@ EXAMPLES = """\
 examples:
   python beam_runner.py web --input 'crawl/*.warc.gz' --output out/web
   python beam_runner.py web --input 'cc/*.warc.wet.gz' --langs en,de --output out/web-en-de --rejects
+  python beam_runner.py web --input 'cc/*.warc.gz' --langs en --output out/web-en \
+      --filters gopher_repetition,gopher_quality,c4,fineweb,pii,exact_dedup,minhash_dedup
+  python beam_runner.py web --input 'cc/*.warc.gz' --recipe recipes/fineweb.yaml --output out/fw
   python beam_runner.py web --input docs.jsonl.zst --text-field content --output out/docs \\
       --direct_num_workers=4 --direct_running_mode=multi_processing
   python beam_runner.py web --input 'gs://bucket/warc/*.warc.gz' --output gs://bucket/corpus \\
@@ -70,6 +85,8 @@ class WebConfig:
     rejects: bool = False
     num_shards: int = 0
     limits: Limits = field(default_factory=Limits)
+    recipe: list[dict] = field(default_factory=list)  # resolved steps, {name: params}, see pipeline/recipe.py
+    annotate: bool = False
 
     def reader_config(self) -> ReaderConfig:
         return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits)
@@ -104,6 +121,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lim.add_argument("--max-line-bytes", type=int, default=d.max_line_bytes, help="longest JSONL line (default: %(default)s)")
     lim.add_argument("--max-doc-chars", type=int, default=d.max_doc_chars, help="longest document kept (default: %(default)s)")
     lim.add_argument("--max-html-depth", type=int, default=d.max_html_depth, help="deepest HTML nesting parsed (default: %(default)s)")
+    rc = parser.add_argument_group("quality filters and dedup (see docs/quality-and-dedup.md)")
+    how = rc.add_mutually_exclusive_group()
+    how.add_argument("--filters", default=None, metavar="STEP,STEP,...",
+                     help="steps in order, with published defaults: " + ", ".join(known_steps()))
+    how.add_argument("--recipe", default=None, metavar="FILE.yaml", help="steps and their parameters from a YAML file")
+    rc.add_argument("--annotate", action="store_true",
+                    help="record each filter's verdict and signals in meta instead of dropping (dedup still runs)")
+    rc.add_argument("--dedup-against", default=None, metavar="DIR",
+                    help="also remove documents an earlier build (its output DIR) already has")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress of every file")
 
 
@@ -117,6 +143,17 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         raise UsageError(str(exc)) from exc
     if args.num_shards < 0:
         raise UsageError("--num-shards must be 0 (runner decides) or more")
+    try:
+        steps = load_recipe(args.recipe) if args.recipe else steps_from_flag(args.filters) if args.filters else []
+        if args.dedup_against:
+            steps = [with_previous_build(s, args.dedup_against) for s in steps]
+            if not any(s.is_dedup for s in steps):
+                raise ValueError("--dedup-against needs a dedup step (exact_dedup or minhash_dedup) in the recipe")
+        for s in steps:
+            if s.params.get("against"):
+                check_previous_build(s.name, s.params["against"], s.params)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if args.lid_model and not os.path.isfile(args.lid_model):
         raise UsageError(f"--lid-model {args.lid_model}: no such local file (the model is loaded from local disk)")
     return WebConfig(
@@ -124,6 +161,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         text_field=args.text_field, id_field=args.id_field, url_field=args.url_field or None,
         extractor=args.extractor, langs=args.langs, lang_threshold=args.lang_threshold, lid_model=args.lid_model,
         fix_mojibake=args.fix_mojibake, rejects=args.rejects, num_shards=args.num_shards, limits=limits,
+        recipe=[s.describe() for s in steps], annotate=args.annotate,
     )
 
 
@@ -140,6 +178,21 @@ def resolve_inputs(cfg: WebConfig) -> list[dict]:
     return files
 
 
+def apply_recipe(run: CorpusRun, docs, steps: list[RecipeStep], annotate: bool = False):
+    """Add the recipe's filters and dedup steps to a corpus job, in order (shared by all corpora)."""
+    for s in steps:
+        against = s.params.get("against")
+        if s.name == "exact_dedup":
+            docs = run.apply(s.name, docs, ExactDedup(s.name, run.output, run.keep_rejects, against))
+        elif s.name == "minhash_dedup":
+            params = MinHashParams(**{k: v for k, v in s.params.items() if k != "against"})
+            docs = run.apply(s.name, docs, MinHashDedup(s.name, params, run.output, run.keep_rejects, against))
+        else:
+            assert s.filter is not None
+            docs = run.step(s.name, docs, FilterStep(s.filter, annotate, s.langs))
+    return docs
+
+
 def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun:
     """Compose the web job on pipeline ``p``."""
     run = CorpusRun(p, cfg.output, job="web", config=cfg.as_dict(), inputs=inputs,
@@ -149,6 +202,7 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
     docs = run.step("normalize", docs, Normalizer(cfg.fix_mojibake, cfg.limits))
     identifier = LanguageIdentifier(cfg.lang_threshold, cfg.lid_model)
     docs = run.step("langid", docs, LanguageFilter(identifier, parse_langs(cfg.langs)))
+    docs = apply_recipe(run, docs, parse_steps(cfg.recipe), cfg.annotate)
     run.write(docs)
     return run
 

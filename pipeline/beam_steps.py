@@ -184,6 +184,13 @@ class CorpusRun:
         self.stage_order.append(stage)
         return self._collect(pcoll | ApplyStep(stage, fn, self.keep_rejects))
 
+    def apply(self, stage: str, pcoll, transform: beam.PTransform):
+        """Apply a composite stage (e.g. dedup) whose outputs are main/``stats``/``rejects``."""
+        if stage in self.stage_order:
+            raise ValueError(f"stage name {stage!r} used twice")
+        self.stage_order.append(stage)
+        return self._collect(pcoll | transform)
+
     def write(self, docs) -> None:
         """Write the corpus, the rejects, then stats.json and manifest.json (last, atomically)."""
         self.stage_order.append(WRITE_STAGE)

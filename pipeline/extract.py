@@ -12,11 +12,17 @@ from pipeline.records import Document, Drop, RawRecord
 STAGE = "extract"
 EXTRACTORS = ("resiliparse", "trafilatura")
 
-_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
-# Elements that never nest (void) or that the HTML parser closes implicitly.
-_NON_NESTING = frozenset(
+# Tag names only: attributes and "/>" need no parsing, since HTML parsers ignore "/>" on
+# non-void elements anyway.
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9]{0,15})")
+# Elements that never nest (void) or that the HTML parser closes implicitly, in the
+# spellings pages use (checked without lower-casing every tag).
+_NON_NESTING_LOWER = (
     b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
-    b"option optgroup thead tbody tfoot colgroup rp rt".split()
+    b"option optgroup thead tbody tfoot colgroup rp rt"
+).split()
+_NON_NESTING = frozenset(
+    v for n in _NON_NESTING_LOWER for v in (n, n.upper(), n[:1].upper() + n[1:])
 )
 
 
@@ -24,17 +30,18 @@ def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
     """Cheap scan of the tag stream: does element nesting go deeper than ``max_depth``?
 
     Main-content extraction costs grow with the square of nesting depth, so a hostile
-    document of 100k nested ``<div>`` would stall a worker; this check costs one regex pass.
+    document of 100k nested ``<div>`` would stall a worker; this check is one regex pass,
+    skipped entirely when the page has too few opening tags to be that deep.
     """
-    if html.count(b"<") <= max_depth:  # every level of nesting needs its own "<"
+    if html.count(b"<") - html.count(b"</") <= max_depth:  # each level needs an opening tag
         return False
     depth = 0
-    for closing, name, self_closing in _TAG.findall(html):
-        name = name.lower()
-        if self_closing or name in _NON_NESTING:
+    for closing, name in _TAG.findall(html):
+        if name in _NON_NESTING:
             continue
         if closing:
-            depth = max(depth - 1, 0)
+            if depth:
+                depth -= 1
         else:
             depth += 1
             if depth > max_depth:

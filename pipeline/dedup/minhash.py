@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-import xxhash
 
 from pipeline.dedup.shingles import (
     DEFAULT_MAX_SHINGLES,
     ShingleConfig,
+    _fmix64,
     batch_shingle_hashes,
     shingle_hash,
 )
@@ -58,6 +58,7 @@ _S61 = np.uint64(61)
 _BLOCK_ELEMENTS = 1 << 17
 # Values of v = exact + 1 at or below this trigger the exact recomputation (see docstring).
 _WRAP_GUARD = 8
+_BAND_SEED = 0x6A09E667F3BCC909
 
 
 @dataclass(frozen=True)
@@ -272,33 +273,40 @@ class MinHasher:
         return bool((np.asarray(sig) == MAX_HASH).all())
 
     def band_keys(self, sig: np.ndarray) -> list[int]:
-        """One 64-bit key per band: ``xxh3_64(rows as little-endian uint32 bytes, seed=band)``.
+        """One 64-bit key per band (``bands`` ints), or ``[]`` for an empty document.
 
-        Two signatures share a key exactly when the band's rows are equal (up to 64-bit hash
-        collisions); the band index is the hash seed, so equal slices in different bands do
-        not collide and the key alone can be the GroupByKey key. Empty document: no keys.
+        Two signatures share band ``i``'s key exactly when that band's ``rows`` values are
+        equal (up to 64-bit hash collisions). The band index is hashed in, so equal slices in
+        different bands get different keys and the key alone can be the GroupByKey key.
+        Definition: ``acc = fmix64(0x6A09E667F3BCC909 ^ i)``, then for each row value ``r``
+        of the band ``acc = fmix64(acc ^ r)`` (fmix64: the MurmurHash3 finalizer).
         """
-        row = np.ascontiguousarray(sig, dtype="<u4")
+        row = np.asarray(sig)
         if row.shape != (self.params.num_perm,):
             raise ValueError(f"expected a signature of shape ({self.params.num_perm},), got {row.shape}")
-        if self.is_empty(row):
-            return []
-        return self._keys(row.tobytes())
+        return self.band_keys_batch(row[None, :])[0]
 
     def band_keys_batch(self, sigs: np.ndarray) -> list[list[int]]:
         """:meth:`band_keys` for every row of a ``(n, num_perm)`` signature array."""
-        sigs = np.ascontiguousarray(sigs, dtype="<u4")
+        keys, empty = self.band_key_array(sigs)
+        rows = keys.tolist()
+        return [[] if empty[i] else rows[i] for i in range(len(rows))]
+
+    def band_key_array(self, sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, empty)``: a ``(n, bands)`` uint64 array of band keys and a boolean mask of
+        the empty documents (whose keys must not be used), all vectorized."""
+        sigs = np.asarray(sigs)
         if sigs.ndim != 2 or sigs.shape[1] != self.params.num_perm:
             raise ValueError(f"expected signatures of shape (n, {self.params.num_perm}), got {sigs.shape}")
+        bands, rows = self.params.bands, self.params.rows
+        used = sigs[:, : bands * rows].astype(np.uint64).reshape(len(sigs), bands, rows)
+        acc = np.empty((len(sigs), bands), dtype=np.uint64)
+        acc[:] = _fmix64(np.uint64(_BAND_SEED) ^ np.arange(bands, dtype=np.uint64))
+        for j in range(rows):
+            acc ^= used[:, :, j]
+            _fmix64(acc)
         empty = (sigs == MAX_HASH).all(axis=1)
-        buf = sigs.tobytes()
-        width = 4 * self.params.num_perm
-        return [[] if empty[i] else self._keys(buf[i * width : (i + 1) * width]) for i in range(len(sigs))]
-
-    def _keys(self, row_bytes: bytes) -> list[int]:
-        step = 4 * self.params.rows
-        h = xxhash.xxh3_64_intdigest
-        return [h(row_bytes[i * step : (i + 1) * step], i) for i in range(self.params.bands)]
+        return acc, empty
 
     # ------------------------------------------------------------------ interop
 

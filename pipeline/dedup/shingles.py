@@ -52,10 +52,10 @@ import re
 import string
 import sys
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import xxhash
 
 __all__ = [
     "DEFAULT_MAX_SHINGLES",
@@ -287,7 +287,15 @@ def shingles(text: str, cfg: ShingleConfig = DEFAULT_CONFIG) -> list[tuple[bytes
 
 # -------------------------------------------------------------------------------- hashes
 
-unit_hash = xxhash.xxh3_64_intdigest
+# Unit (word / character) hash: Horner's rule over the UTF-8 bytes modulo 2**64, starting
+# from _UNIT_SEED, then fmix64. Vectorized with prefix sums: for bytes b_s..b_{e-1},
+#   sum_j b_j K^(e-1-j) = (C[e] - C[s]) * K^(e-1),   C[i] = sum_{j<i} b_j K^-j  (mod 2**64),
+# K odd, so K^-1 exists modulo 2**64; the seed adds _UNIT_SEED * K^(e-s).
+_UNIT_SEED = 0xCBF29CE484222325
+_UNIT_MUL = 0xD6E8FEB86659FD93
+_UNIT_MUL_INV = pow(_UNIT_MUL, -1, 1 << 64)
+# Bytes of normalized text handled per vectorized piece (tables of this many powers).
+_PIECE_BYTES = 1 << 17
 
 
 def _fmix64_int(h: int) -> int:
@@ -298,6 +306,15 @@ def _fmix64_int(h: int) -> int:
     return h ^ (h >> 33)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def unit_hash(unit: bytes) -> int:
+    """64-bit hash of one unit (a word, or one character in character mode) as UTF-8 bytes."""
+    acc = _UNIT_SEED
+    for byte in unit:
+        acc = (acc * _UNIT_MUL + byte) & _M64
+    return _fmix64_int(acc)
+
+
 def shingle_hash(shingle: tuple[bytes, ...] | list[bytes]) -> int:
     """32-bit hash of one shingle (a sequence of units as bytes); see the module docstring.
 
@@ -305,7 +322,7 @@ def shingle_hash(shingle: tuple[bytes, ...] | list[bytes]) -> int:
     """
     acc = _SEED
     for unit in shingle:
-        acc = (acc * _MUL + unit_hash(unit)) & _M64
+        acc = (acc * _MUL + unit_hash(bytes(unit))) & _M64
     return _fmix64_int(acc) >> 32
 
 
@@ -313,15 +330,79 @@ _U33 = np.uint64(33)
 _U32 = np.uint64(32)
 
 
-def _fmix64_top32(h: np.ndarray) -> np.ndarray:
-    """Top 32 bits of fmix64 of a uint64 array (modifies ``h``)."""
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """fmix64 of a uint64 array, in place."""
     h ^= h >> _U33
     h *= np.uint64(_FMIX1)
     h ^= h >> _U33
     h *= np.uint64(_FMIX2)
     h ^= h >> _U33
-    h >>= _U32
     return h
+
+
+@functools.cache
+def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(K^i, K^-i)`` for ``i < size`` as uint64 (wrapping), K = _UNIT_MUL."""
+    pw = np.empty(size, dtype=np.uint64)
+    inv = np.empty(size, dtype=np.uint64)
+    pw[0] = inv[0] = 1
+    pw[1:] = _UNIT_MUL
+    inv[1:] = _UNIT_MUL_INV
+    np.multiply.accumulate(pw, out=pw)
+    np.multiply.accumulate(inv, out=inv)
+    return pw, inv
+
+
+def _tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    if size <= _PIECE_BYTES + 1:
+        return _power_tables(_PIECE_BYTES + 1)
+    return _power_tables.__wrapped__(size)  # a rare giant word: not cached
+
+
+def _words_in(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word ``(starts, ends, hashes)`` of a buffer of words separated by ASCII spaces."""
+    starts_all, ends_all, hashes_all = [], [], []
+    pos, size = 0, len(buf)
+    scratch = np.empty(min(size, _PIECE_BYTES) + 1, dtype=np.uint64)
+    while pos < size:
+        end = min(pos + _PIECE_BYTES, size)
+        if end < size:  # cut at a space so that no word straddles two pieces
+            cut = buf.rfind(b" ", pos, end)
+            if cut > pos:
+                end = cut
+            else:
+                cut = buf.find(b" ", end)
+                end = size if cut < 0 else cut
+        arr = np.frombuffer(buf, dtype=np.uint8, count=end - pos, offset=pos)
+        word = np.zeros(len(arr) + 2, dtype=bool)  # padded with non-word on both sides
+        np.not_equal(arr, 32, out=word[1:-1])
+        changes = np.flatnonzero(word[1:] != word[:-1])  # alternately word starts and ends
+        starts, ends = changes[0::2], changes[1::2]
+        pw, inv = _tables(len(arr) + 1)
+        prefix = scratch[: len(arr) + 1] if len(arr) < len(scratch) else np.empty(len(arr) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.copyto(prefix[1:], arr)
+        np.multiply(prefix[1:], inv[: len(arr)], out=prefix[1:])
+        np.cumsum(prefix, out=prefix)
+        h = prefix[ends] - prefix[starts]
+        h *= pw[ends - 1]
+        h += np.uint64(_UNIT_SEED) * pw[ends - starts]
+        starts_all.append(starts + pos)
+        ends_all.append(ends + pos)
+        hashes_all.append(_fmix64(h))
+        pos = end
+    if not starts_all:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0, dtype=np.uint64)
+    return np.concatenate(starts_all), np.concatenate(ends_all), np.concatenate(hashes_all)
+
+
+def _char_unit_hashes(text: str) -> np.ndarray:
+    """Unit hashes of each character, one scalar hash per distinct character."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    uniq, inverse = np.unique(cps, return_inverse=True)
+    table = np.fromiter((unit_hash(chr(c).encode("utf-8")) for c in uniq.tolist()), np.uint64, len(uniq))
+    return table[inverse]
 
 
 def _window_hashes(unit_hashes: np.ndarray, n: int) -> np.ndarray:
@@ -335,74 +416,103 @@ def _window_hashes(unit_hashes: np.ndarray, n: int) -> np.ndarray:
     return acc
 
 
-def _char_unit_hashes(text: str) -> np.ndarray:
-    """xxh3_64 of each character's UTF-8 bytes, one xxh3 call per distinct character."""
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    uniq, inverse = np.unique(cps, return_inverse=True)
-    table = np.fromiter(
-        (unit_hash(chr(c).encode("utf-8")) for c in uniq.tolist()), np.uint64, len(uniq)
-    )
-    return table[inverse]
+def _prepare(text: str, cfg: ShingleConfig) -> tuple[str, bytes | str, bool]:
+    """Per-document stage: ``("word", words separated by spaces, check_long_words)`` or
+    ``("char", the normalized characters, already capped, False)``."""
+    needed = cfg.max_shingles + max(cfg.ngram, cfg.char_ngram) - 1
+    if len(text) > needed * _CHARS_PER_UNIT + 64:  # huge: the prefix-growing reference path
+        mode, units = _capped_units(text, cfg)
+        return (mode, units, False) if mode == "char" else (mode, b" ".join(units), False)
+    data = _normalized_bytes(text, cfg.normalize_numbers)
+    if data.isascii():
+        return "word", data, True  # long-words rule decided on the word counts, in batch
+    tokens = []
+    for w in data.split():
+        if w.isascii():
+            tokens.append(w)
+        else:
+            tokens.extend(_split_non_ascii(w, cfg.strip_accents, cfg.normalize_numbers))
+    joined = b"".join(tokens)
+    if _is_char_mode(tokens, joined):
+        return "char", joined.decode("utf-8")[: cfg.max_shingles + cfg.char_ngram - 1], False
+    return "word", b" ".join(tokens), False
 
 
-def batch_shingle_hashes(texts: list[str], cfg: ShingleConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+def batch_shingle_hashes(texts: Sequence[str], cfg: ShingleConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of many texts: ``(hashes, counts)``.
 
     ``hashes`` is a flat uint64 array (values < 2**32) of every document's shingle hashes in
     order, ``counts[i]`` the number of shingles of ``texts[i]`` (0 for an empty document), so
     document ``i`` owns ``hashes[offsets[i]:offsets[i+1]]`` with ``offsets = [0, *cumsum]``.
-    Equal to ``[shingle_hash(s) for s in shingles(text, cfg)]`` per text.
+    Equal to ``[shingle_hash(s) for s in shingles(text, cfg)]`` for each text.
     """
-    words: list[bytes] = []  # all word-mode units of the batch, one big xxh3 map
-    parts: list[tuple[str, int, object]] = []  # per doc: (mode, unit count, char hashes)
-    for text in texts:
-        mode, units = _capped_units(text, cfg)
-        if mode == "word":
-            words.extend(units)
-            parts.append(("word", len(units), None))
+    n_docs = len(texts)
+    modes = np.zeros(n_docs, dtype=bool)  # True: character mode
+    char_text: dict[int, str] = {}
+    word_docs: list[int] = []
+    word_bufs: list[bytes] = []
+    check: list[bool] = []
+    for i, text in enumerate(texts):
+        mode, payload, long_check = _prepare(text, cfg)
+        if mode == "char":
+            modes[i] = True
+            char_text[i] = payload
         else:
-            parts.append(("char", len(units), _char_unit_hashes(units) if units else None))
+            word_docs.append(i)
+            word_bufs.append(payload)
+            check.append(long_check)
 
-    word_hashes = np.fromiter(map(unit_hash, words), np.uint64, len(words))
-    # All unit hashes in document order; document i's units start at unit_pos[i].
-    flat = np.empty(sum(p[1] for p in parts), dtype=np.uint64)
-    counts = np.zeros(len(texts), dtype=np.int64)
-    unit_pos = np.zeros(len(texts), dtype=np.int64)
-    pos = wpos = 0
-    for i, (mode, m, char_hashes) in enumerate(parts):
-        if mode == "word":
-            flat[pos : pos + m] = word_hashes[wpos : wpos + m]
-            wpos += m
-            n = cfg.ngram
-        else:
-            if m:
-                flat[pos : pos + m] = char_hashes
-            n = cfg.char_ngram
-        counts[i] = m - n + 1 if m >= n else (1 if m else 0)
-        unit_pos[i] = pos
-        pos += m
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    # Word-mode documents: one buffer, words found and hashed with numpy.
+    buf = b" ".join(word_bufs)
+    starts, ends, word_hashes = _words_in(buf)
+    buf_starts = np.zeros(len(word_bufs), dtype=np.int64)
+    if word_bufs:
+        np.cumsum([len(b) + 1 for b in word_bufs[:-1]], out=buf_starts[1:])
+    owner = np.searchsorted(buf_starts, starts, side="right") - 1  # index into word_docs
+    n_words = np.bincount(owner, minlength=len(word_bufs))
+    n_bytes = np.bincount(owner, weights=ends - starts, minlength=len(word_bufs))
+    long_words = np.asarray(check, dtype=bool) & (n_bytes >= _LONG_MIN_CHARS) & (n_bytes >= _LONG_MEAN_WORD * n_words)
+    for j in np.flatnonzero(long_words):  # ASCII text that is clearly not space-separated
+        i = word_docs[j]
+        modes[i] = True
+        char_text[i] = word_bufs[j].replace(b" ", b"").decode("ascii")[: cfg.max_shingles + cfg.char_ngram - 1]
+
+    # Units per document, then one flat array of unit hashes in document order.
+    word_cap = cfg.max_shingles + cfg.ngram - 1
+    units = np.zeros(n_docs, dtype=np.int64)
+    wd = np.asarray(word_docs, dtype=np.int64)
+    units[wd] = np.where(long_words, 0, np.minimum(n_words, word_cap))
+    for i, s in char_text.items():
+        units[i] = len(s)
+    unit_pos = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(units, out=unit_pos[1:])
+    flat = np.empty(int(unit_pos[-1]), dtype=np.uint64)
+    first_word = np.zeros(len(word_bufs) + 1, dtype=np.int64)
+    np.cumsum(n_words, out=first_word[1:])
+    rank = np.arange(len(owner), dtype=np.int64) - first_word[owner]  # word index within its doc
+    keep = (rank < word_cap) & ~long_words[owner]
+    flat[unit_pos[wd[owner[keep]]] + rank[keep]] = word_hashes[keep]
+    for i, s in char_text.items():
+        if s:
+            flat[unit_pos[i] : unit_pos[i + 1]] = _char_unit_hashes(s)
+
+    # Shingles: full windows of n units, or one short window for documents with m < n units.
+    window = np.where(modes, cfg.char_ngram, cfg.ngram)
+    counts = np.where(units >= window, units - window + 1, np.minimum(units, 1))
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     out = np.empty(int(offsets[-1]), dtype=np.uint64)
-
-    # Group documents by window length: full windows of n units (n = ngram or char_ngram),
-    # and the single short window (all m < n units) of a short document.
-    groups: dict[int, list[int]] = {}
-    for i, (mode, m, _) in enumerate(parts):
-        n = cfg.char_ngram if mode == "char" else cfg.ngram
-        if m:
-            groups.setdefault(min(m, n), []).append(i)
-    for n, docs in groups.items():
-        idx = np.array(docs, dtype=np.int64)
-        run_len = counts[idx]
-        total = int(run_len.sum())
-        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(run_len) - run_len, run_len)
-        starts = np.repeat(unit_pos[idx], run_len) + within
-        dst = np.repeat(offsets[idx], run_len) + within
-        # Windows at every position (contiguous slices, no gathers), then keep the ones
-        # that lie inside a document.
-        out[dst] = _window_hashes(flat, n)[starts]
-    return _fmix64_top32(out), counts
+    length = np.minimum(units, window)  # window length per document
+    for n in np.unique(length[units > 0]).tolist():
+        idx = np.flatnonzero((length == n) & (units > 0))
+        run = counts[idx]
+        within = np.arange(int(run.sum()), dtype=np.int64) - np.repeat(np.cumsum(run) - run, run)
+        src = np.repeat(unit_pos[idx], run) + within
+        dst = np.repeat(offsets[idx], run) + within
+        out[dst] = _window_hashes(flat, n)[src]
+    _fmix64(out)
+    out >>= _U32
+    return out, counts
 
 
 def shingle_hashes(text: str, cfg: ShingleConfig = DEFAULT_CONFIG) -> np.ndarray:

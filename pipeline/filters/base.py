@@ -67,9 +67,10 @@ def check_range(owner: str, name: str, value: float, low: float | None = None, h
 class FilterStep:
     """Pipeline step around one filter: Document -> Document | Drop (see module docstring)."""
 
-    def __init__(self, filt: DocumentFilter, annotate: bool = False) -> None:
+    def __init__(self, filt: DocumentFilter, annotate: bool = False, langs: frozenset[str] | None = None) -> None:
         self.filter = filt
         self.annotate = annotate
+        self.langs = langs  # apply only to these languages; None = all
         self.last_counts: dict[str, int] = {}  # read by the Beam shell after each call
 
     @property
@@ -80,6 +81,9 @@ class FilterStep:
         self.filter.setup()
 
     def __call__(self, doc: Document) -> Document | Drop:
+        if self.langs is not None and doc.lang not in self.langs:
+            self.last_counts = {"skipped_other_lang": 1}
+            return doc
         verdict = self.filter.evaluate(doc)
         self.last_counts = verdict.counts
         if self.annotate:

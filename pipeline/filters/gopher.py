@@ -45,6 +45,15 @@ surrounding punctuation stripped, and the rule counts *distinct* stop words (the
 "chars" is ``len(text)``; a duplicate line/paragraph is one equal to an earlier one (the
 first occurrence is not counted); n-gram coverage is defined in ``text_stats``.
 
+Where this differs from datatrove (numbers can differ slightly from its output):
+words are whitespace tokens (the reference definition) rather than an NLTK/spaCy word
+tokenizer's tokens; duplicated n-gram coverage counts every occurrence of a repeated n-gram,
+the first included, with overlaps counted once (the paper's wording and RedPajama-v2's
+implementation), where datatrove's ``find_all_duplicate`` counts only later occurrences and
+skips ahead n words after each; the top n-gram coverage is 0 when no n-gram repeats
+(datatrove counts a single occurrence, which only matters for very short texts); the
+stop-word rule counts distinct stop words, case-insensitively.
+
 Languages written without spaces (Chinese, Japanese, Thai): a whole line is one "word", so
 ``GopherQuality`` drops such text as ``too_few_words`` (or ``mean_word_length_high``) and
 the n-gram rules of ``GopherRepetition`` see almost nothing; the line and paragraph rules

@@ -1,0 +1,316 @@
+"""Beam shell of deduplication: exact (hash of normalized text) and MinHash LSH near-dup.
+
+Both return the same outputs as every stage (main, ``stats``, ``rejects``), so a corpus
+job plugs them in with ``CorpusRun.apply``. What runs where:
+
+- exact: hash per document (distributed), GroupByKey on the hash (distributed shuffle),
+  keep the smallest id per hash.
+- MinHash: signatures in batches (distributed, vectorized), one (band, key) entry per
+  band, GroupByKey on band key (distributed), candidate edges from each bucket, then
+  connected components with a CombineFn over union-find accumulators: partial union-finds
+  are built on every worker and merged; the final merge holds only documents that have
+  a candidate edge (duplicates), not the whole corpus. The documents to remove are joined
+  back by id with CoGroupByKey (distributed).
+
+With ``against`` (an earlier build's output directory), the earlier build's saved hashes
+or signatures join the grouping under ids that sort before every new id, so a cluster
+with an earlier document removes all of its new members.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+import numpy as np
+
+from pipeline import beam_io
+from pipeline.beam_steps import REJECTS, STATS, _CountingDoFn
+from pipeline.records import Drop
+from pipeline.stats import IN, OUT, count_key
+
+log = logging.getLogger("corpusforge")
+
+PREVIOUS = "\x00prev:"  # prefix of ids from an earlier build: sorts before any real id
+EXACT_DIR = "dedup/exact"
+MINHASH_DIR = "dedup/minhash"
+
+
+def _is_previous(doc_id: str) -> bool:
+    return doc_id.startswith(PREVIOUS)
+
+
+def _size_bucket(n: int) -> str:
+    for hi, name in ((2, "2"), (5, "3-5"), (10, "6-10"), (100, "11-100"), (1000, "101-1000")):
+        if n <= hi:
+            return f"cluster_size_{name}"
+    return "cluster_size_1001+"
+
+
+# ---------------------------------------------------------------- exact ----
+
+
+class _KeepSmallestId(_CountingDoFn):
+    """(hash, [("new", doc) | ("old", id)]) -> the new doc with the smallest id, unless an
+    earlier build already has the text."""
+
+    def __init__(self, stage: str, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.stage = stage
+
+    def process(self, element):
+        _, entries = element
+        docs = sorted((d for kind, d in entries if kind == "new"), key=lambda d: d.id)
+        if not docs:
+            return
+        seen_before = any(kind == "old" for kind, _ in entries)
+        self._counter.add(self.stage, IN, len(docs))
+        start = 0 if seen_before else 1
+        if not seen_before:
+            self._counter.add(self.stage, OUT)
+            yield docs[0]
+        else:
+            self._counter.add(self.stage, count_key("hashes_in_previous_build"))
+        reason = "exact_duplicate_of_previous_build" if seen_before else "exact_duplicate"
+        for d in docs[start:]:
+            yield from self._dropped(Drop(self.stage, reason, id=d.id, url=d.url,
+                                          detail=f"same text as {docs[0].id}", text=d.text))
+
+
+class ExactDedup(beam.PTransform):
+    """Remove documents whose normalized text equals another's; the smallest id survives."""
+
+    def __init__(self, stage: str, output: str, keep_rejects: bool = False, against: str | None = None) -> None:
+        super().__init__(label=stage)
+        self.stage = stage
+        self.output = output
+        self.keep_rejects = keep_rejects
+        self.against = against
+
+    def expand(self, docs):
+        from pipeline.dedup.exact import text_hash
+
+        hashed = docs | "Hash" >> beam.Map(lambda d: (text_hash(d.text), d))
+        _ = (
+            hashed
+            | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
+            | "SaveIndex" >> beam.io.WriteToParquet(
+                beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
+                file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
+        )
+        tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d)))
+        if self.against:
+            old = (
+                docs.pipeline
+                | "ReadPrevious" >> beam.io.ReadFromParquet(beam_io.join(self.against, EXACT_DIR, "*.parquet"))
+                | "TagOld" >> beam.Map(lambda r: (r["hash"], ("old", r["id"])))
+            )
+            tagged = (tagged, old) | "WithPrevious" >> beam.Flatten()
+        return (
+            tagged
+            | "GroupByHash" >> beam.GroupByKey()
+            | "KeepSmallestId" >> beam.ParDo(_KeepSmallestId(self.stage, self.keep_rejects)).with_outputs(
+                STATS, REJECTS, main="out")
+        )
+
+
+def _exact_schema():
+    import pyarrow as pa
+
+    return pa.schema([pa.field("id", pa.string()), pa.field("hash", pa.string())])
+
+
+def _minhash_schema():
+    import pyarrow as pa
+
+    return pa.schema([pa.field("id", pa.string()), pa.field("signature", pa.list_(pa.uint32()))])
+
+
+# -------------------------------------------------------------- minhash ----
+
+
+class _Signatures(beam.DoFn):
+    """A batch of documents -> (id, signature, shingle-hash set or None), vectorized."""
+
+    def __init__(self, params) -> None:
+        self.params = params
+        self.hasher = None
+
+    def setup(self) -> None:
+        from pipeline.dedup.minhash import MinHasher
+
+        self.hasher = MinHasher(self.params)
+
+    def process(self, batch):
+        sigs = self.hasher.signatures([d.text for d in batch])
+        verify = self.params.verify_threshold is not None
+        if verify:
+            from pipeline.dedup.shingles import shingle_hash_set
+
+            cfg = self.params.shingle_config()
+        for doc, sig in zip(batch, sigs, strict=True):
+            shingles = shingle_hash_set(doc.text, cfg) if verify else None
+            yield doc.id, np.asarray(sig, dtype=np.uint32), shingles
+
+
+class _BandEntries(beam.DoFn):
+    """(id, signature, shingles) -> ((band, key), (id, shingles)) for each band; empty signatures
+    (documents with no shingles) take part in no band, so they are never clustered."""
+
+    def __init__(self, params) -> None:
+        self.params = params
+        self.hasher = None
+
+    def setup(self) -> None:
+        from pipeline.dedup.minhash import MinHasher
+
+        self.hasher = MinHasher(self.params)
+
+    def process(self, element):
+        doc_id, sig, shingles = element
+        if self.hasher.is_empty(sig):
+            return
+        for band, key in enumerate(self.hasher.band_keys(sig)):
+            yield (band, key), (doc_id, shingles)
+
+
+def _bucket_edges(element, verify_threshold: float | None, max_pairs_bucket: int = 64):
+    """Candidate edges of one LSH bucket: a star from the smallest id, or, when verifying,
+    every pair that passes exact Jaccard (all pairs for small buckets, else the star)."""
+    _, members = element
+    members = sorted(dict(members).items())  # dedupe ids, order by id
+    if len(members) < 2:
+        return
+    if verify_threshold is None:
+        root = members[0][0]
+        for other, _ in members[1:]:
+            yield root, other
+        return
+    from pipeline.dedup.shingles import jaccard
+
+    pairs = (
+        ((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+        if len(members) <= max_pairs_bucket
+        else ((members[0], b) for b in members[1:])
+    )
+    for (id_a, sh_a), (id_b, sh_b) in pairs:
+        if sh_a is None or sh_b is None or jaccard(sh_a, sh_b) >= verify_threshold:
+            yield id_a, id_b  # earlier builds keep no shingles: their pairs are trusted
+
+
+class _UnionFindCombine(beam.CombineFn):
+    """Connected components of the candidate edges; mergeable across workers."""
+
+    def create_accumulator(self):
+        from pipeline.dedup.unionfind import UnionFind
+
+        return UnionFind()
+
+    def add_input(self, acc, edge):
+        acc.union(*edge)
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        accumulators = iter(accumulators)
+        first = next(accumulators)
+        for other in accumulators:
+            first.merge(other)
+        return first
+
+    def extract_output(self, acc):
+        return acc
+
+
+class _ClusterRemovals(_CountingDoFn):
+    """Union-find -> (member id, kept id) for every member that is not its cluster's root,
+    plus cluster counts (number and sizes) on the stats output."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(keep_rejects=False)
+        self.stage = stage
+
+    def process(self, uf):
+        for cluster in uf.clusters():
+            new_members = [m for m in cluster if not _is_previous(m)]
+            root = min(cluster)
+            self._counter.add(self.stage, count_key("clusters"))
+            self._counter.add(self.stage, count_key(_size_bucket(len(cluster))))
+            for m in new_members:
+                if m != root:
+                    yield m, root
+
+
+class _JoinRemovals(_CountingDoFn):
+    def __init__(self, stage: str, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.stage = stage
+
+    def process(self, element):
+        _, grouped = element
+        docs, roots = grouped["doc"], grouped["root"]
+        root = min(roots) if roots else None
+        for d in docs:
+            self._counter.add(self.stage, IN)
+            if root is None:
+                self._counter.add(self.stage, OUT)
+                yield d
+            elif _is_previous(root):
+                yield from self._dropped(Drop(self.stage, "near_duplicate_of_previous_build", id=d.id, url=d.url,
+                                              detail=f"cluster of {root[len(PREVIOUS):]}", text=d.text))
+            else:
+                yield from self._dropped(Drop(self.stage, "near_duplicate", id=d.id, url=d.url,
+                                              detail=f"cluster kept {root}", text=d.text))
+
+
+class MinHashDedup(beam.PTransform):
+    """Near-duplicate removal with MinHash LSH (FineWeb defaults: 112 perms, 14 bands x 8 rows)."""
+
+    def __init__(self, stage: str, params, output: str, keep_rejects: bool = False,
+                 against: str | None = None) -> None:
+        super().__init__(label=stage)
+        self.stage = stage
+        self.params = params
+        self.output = output
+        self.keep_rejects = keep_rejects
+        self.against = against
+
+    def expand(self, docs):
+        p = self.params
+        sigs = (
+            docs
+            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=512)
+            | "Signatures" >> beam.ParDo(_Signatures(p))
+        )
+        _ = (
+            sigs
+            | "SigRow" >> beam.Map(lambda s: {"id": s[0], "signature": s[1].tolist()})
+            | "SaveSignatures" >> beam.io.WriteToParquet(
+                beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
+                file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
+        )
+        if self.against:
+            old = (
+                docs.pipeline
+                | "ReadPrevious" >> beam.io.ReadFromParquet(beam_io.join(self.against, MINHASH_DIR, "*.parquet"))
+                | "OldSig" >> beam.Map(
+                    lambda r: (PREVIOUS + r["id"], np.asarray(r["signature"], dtype=np.uint32), None))
+            )
+            sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
+        verify = p.verify_threshold
+        removals = (
+            sigs
+            | "BandKeys" >> beam.ParDo(_BandEntries(p))
+            | "GroupByBand" >> beam.GroupByKey()
+            | "CandidateEdges" >> beam.FlatMap(_bucket_edges, verify)
+            | "DistinctEdges" >> beam.Distinct()
+            | "ConnectedComponents" >> beam.CombineGlobally(_UnionFindCombine())
+            | "Removals" >> beam.ParDo(_ClusterRemovals(self.stage)).with_outputs(STATS, main="out")
+        )
+        outputs = (
+            {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "root": removals["out"]}
+            | "JoinRemovals" >> beam.CoGroupByKey()
+            | "KeepOrDrop" >> beam.ParDo(_JoinRemovals(self.stage, self.keep_rejects)).with_outputs(
+                STATS, REJECTS, main="out")
+        )
+        stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
+        return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS]}
