@@ -1,6 +1,7 @@
 """The ``demo`` job: generate the bundled web sample and run the whole chain on it.
 
-Today the chain is: sample WARC files -> web job (extract, normalize, language ID).
+Today the chain is: sample WARC files -> web job (extract, normalize, language ID, quality
+filters, exact and MinHash dedup, PII redaction).
 Later stages (quality filters, dedup, KG sentences, doc2query, SOCIAL-CHEM, tokenizer,
 token shards, a short training run) join here as they land.
 """
@@ -13,6 +14,19 @@ import os
 from corpora.sample_web import write_sample
 from corpora.web import WebConfig, run_web
 from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging, prepare_output
+from pipeline.recipe import parse_steps
+
+# English-only rules (Gopher stop words, C4's sentence rules) apply to English pages; the
+# repetition and FineWeb rules to every language written with spaces.
+DEMO_STEPS: list = [
+    "gopher_repetition",
+    {"gopher_quality": {"langs": ["en"]}},
+    {"c4": {"filter_terminal_punct": False, "langs": ["en"]}},
+    {"fineweb": {"langs": ["en", "de", "fr", "es", "it", "nl", "pt"]}},
+    "pii",
+    "exact_dedup",
+    "minhash_dedup",
+]
 
 DESCRIPTION = """\
 Run the whole chain on a generated sample: a few hundred web pages in nine languages as
@@ -45,7 +59,7 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
         counts = write_sample(sample_dir, seed=args.seed, pages=args.pages)
         print(f"demo: wrote sample of {counts['html_pages']} HTML pages in {counts['files']} WARC files to {sample_dir}")
         web_cfg = WebConfig(inputs=[os.path.join(sample_dir, "*.warc.gz")], output=os.path.join(out, "web"),
-                            rejects=True)
+                            rejects=True, recipe=[s.describe() for s in parse_steps(DEMO_STEPS)])
         report = run_web(web_cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
     print(f"\ndemo finished in {t.seconds:.1f}s")
     return report

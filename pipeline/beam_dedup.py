@@ -88,7 +88,7 @@ class ExactDedup(beam.PTransform):
         self.against = against
 
     def expand(self, docs):
-        from pipeline.dedup.exact import text_hash
+        from pipeline.dedup.exact import exact_key as text_hash
 
         hashed = docs | "Hash" >> beam.Map(lambda d: (text_hash(d.text), d))
         _ = (

@@ -70,7 +70,8 @@ class _StepDoFn(_CountingDoFn):
         self._counter.add(self.stage, IN)
         result = self.step(element)
         for name, n in (getattr(self.step, "last_counts", None) or {}).items():
-            self._counter.add(self.stage, count_key(name), n)
+            if n:
+                self._counter.add(self.stage, count_key(name), n)
         if isinstance(result, Drop):
             result.stage = self.stage
             yield from self._dropped(result)

@@ -121,11 +121,18 @@ class MinHashParams:
         """Bands and rows that minimize the weighted false positive/negative probability
         around ``threshold``, by datasketch's own routine (``datasketch.lsh._optimal_param``,
         what ``MinHashLSH(threshold=..., num_perm=...)`` uses). Other fields from ``kwargs``."""
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not 0.0 < threshold < 1.0
+        ):
             raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
         if isinstance(num_perm, bool) or not isinstance(num_perm, int) or num_perm < 2:
             raise ValueError(f"num_perm must be an integer >= 2, got {num_perm!r}")
-        for name, w in (("false_positive_weight", false_positive_weight), ("false_negative_weight", false_negative_weight)):
+        for name, w in (
+            ("false_positive_weight", false_positive_weight),
+            ("false_negative_weight", false_negative_weight),
+        ):
             if not isinstance(w, (int, float)) or w < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {w!r}")
         if false_positive_weight + false_negative_weight <= 0:
@@ -166,10 +173,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(a, b)`` uint64 arrays, exactly datasketch's legacy ``MinHash(...).permutations``."""
     gen = np.random.RandomState(seed)
     pairs = np.array(
-        [
-            (gen.randint(1, _P, dtype=np.uint64), gen.randint(0, _P, dtype=np.uint64))
-            for _ in range(num_perm)
-        ],
+        [(gen.randint(1, _P, dtype=np.uint64), gen.randint(0, _P, dtype=np.uint64)) for _ in range(num_perm)],
         dtype=np.uint64,
     ).T
     return np.ascontiguousarray(pairs[0]), np.ascontiguousarray(pairs[1])
@@ -192,6 +196,7 @@ class MinHasher:
     def __init__(self, params: MinHashParams | None = None) -> None:
         self.params = params or MinHashParams()
         self.a, self.b = permutations(self.params.num_perm, self.params.seed)
+        self._tile_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ signatures
 
@@ -215,7 +220,9 @@ class MinHasher:
         h = np.ascontiguousarray(hashes, dtype=np.uint64)
         counts = np.asarray(counts, dtype=np.int64)
         if counts.ndim != 1 or (counts < 0).any() or int(counts.sum()) != len(h):
-            raise ValueError(f"counts must be >= 0 and sum to len(hashes) = {len(h)}, got sum {int(counts.sum())}")
+            raise ValueError(
+                f"counts must be >= 0 and sum to len(hashes) = {len(h)}, got sum {int(counts.sum())}"
+            )
         if len(h) and int(h.max()) > MAX_HASH:
             raise ValueError("shingle hashes must be 32-bit values (< 2**32)")
         n_docs, n_perm = len(counts), self.params.num_perm
@@ -228,24 +235,24 @@ class MinHasher:
         doc_starts = offsets[docs]
         total = len(h)
 
-        chunk = max(64, min(_BLOCK_ELEMENTS // n_perm, total))
-        a_tile = np.repeat(self.a[:, None], chunk, axis=1)
-        b_tile = np.repeat((self.b + np.uint64(1))[:, None], chunk, axis=1)
-        x = np.empty((n_perm, chunk), dtype=np.uint64)
-        hi = np.empty((n_perm, chunk), dtype=np.uint64)
-        v = np.empty((n_perm, chunk), dtype=np.uint32)
+        a_tile, b_tile = self._tiles()
+        chunk = a_tile.shape[1]
+        x = np.empty((n_perm, min(chunk, total)), dtype=np.uint64)
+        v = np.empty((n_perm, min(chunk, total)), dtype=np.uint32)
+        top = np.empty_like(v)
         acc = np.full((len(docs), n_perm), MAX_HASH, dtype=np.uint32)  # min of v per document
-        for s in range(0, total, chunk):
+        chunk_starts = np.arange(0, total, chunk)
+        first = np.searchsorted(doc_starts, chunk_starts, side="right") - 1  # doc holding s
+        stop = np.searchsorted(doc_starts, chunk_starts + chunk, side="left")  # first doc after
+        for s, j0, j1 in zip(chunk_starts.tolist(), first.tolist(), stop.tolist(), strict=True):
             e = min(s + chunk, total)
             k = e - s
-            xs, hs, vs = x[:, :k], hi[:, :k], v[:, :k]
+            xs, vs, ts = x[:, :k], v[:, :k], top[:, :k]
             np.multiply(a_tile[:, :k], h[s:e], out=xs)  # a*h (mod 2**64)
-            np.add(xs, b_tile[:, :k], out=xs)  # + b + 1
-            np.right_shift(xs, _S61, out=hs)
-            np.add(xs, hs, out=xs)  # low 32 bits: exact + 1 unless near the prime
-            np.copyto(vs, xs, casting="unsafe")  # truncate to uint32
-            j0 = int(np.searchsorted(doc_starts, s, side="right")) - 1
-            j1 = int(np.searchsorted(doc_starts, e, side="left"))
+            np.add(xs, b_tile[:, :k], out=xs)  # x' = a*h + b + 1
+            np.copyto(vs, xs, casting="unsafe")  # low 32 bits of x'
+            np.right_shift(xs, _S61, out=ts, casting="unsafe")  # x' >> 61
+            np.add(vs, ts, out=vs)  # v = exact + 1 unless v <= _WRAP_GUARD
             seg = np.maximum(doc_starts[j0:j1], s) - s
             mins = np.minimum.reduceat(vs, seg, axis=1).T
             np.minimum(acc[j0:j1], mins, out=acc[j0:j1])
@@ -256,6 +263,22 @@ class MinHasher:
             d = docs[j]
             sig[d] = self._exact(h[offsets[d] : offsets[d + 1]])
         return sig
+
+    def _tiles(self) -> tuple[np.ndarray, np.ndarray]:
+        """``a`` and ``b + 1`` repeated along a chunk of columns (read-only, built once)."""
+        if self._tile_cache is None:
+            chunk = max(64, _BLOCK_ELEMENTS // self.params.num_perm)
+            a_tile = np.repeat(self.a[:, None], chunk, axis=1)
+            b_tile = np.repeat((self.b + np.uint64(1))[:, None], chunk, axis=1)
+            a_tile.flags.writeable = b_tile.flags.writeable = False
+            self._tile_cache = (a_tile, b_tile)
+        return self._tile_cache
+
+    def __getstate__(self) -> dict:
+        return {"params": self.params}  # the permutations and tiles are rebuilt on load
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["params"])
 
     def _exact(self, h: np.ndarray) -> np.ndarray:
         """datasketch's own formula, for the rare documents the fast path cannot settle."""
@@ -325,7 +348,10 @@ class MinHasher:
         from datasketch import MinHash
 
         return MinHash(
-            num_perm=self.params.num_perm, seed=self.params.seed, hashfunc=shingle_hash, **_legacy_scheme_kwargs()
+            num_perm=self.params.num_perm,
+            seed=self.params.seed,
+            hashfunc=shingle_hash,
+            **_legacy_scheme_kwargs(),
         )
 
     @staticmethod

@@ -152,7 +152,9 @@ def _word_regex() -> re.Pattern[str]:
             start = c
         prev = c
     ranges.append((start, prev))
-    cls = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    cls = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
     return re.compile(f"(?:[^\\W_]|[{cls}])+")
 
 
@@ -331,12 +333,14 @@ _U32 = np.uint64(32)
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
-    """fmix64 of a uint64 array, in place."""
-    h ^= h >> _U33
-    h *= np.uint64(_FMIX1)
-    h ^= h >> _U33
-    h *= np.uint64(_FMIX2)
-    h ^= h >> _U33
+    """fmix64 of a uint64 array, in place (one scratch array, no other temporaries)."""
+    tmp = np.empty_like(h)
+    for mul in (_FMIX1, _FMIX2):
+        np.right_shift(h, _U33, out=tmp)
+        h ^= tmp
+        h *= np.uint64(mul)
+    np.right_shift(h, _U33, out=tmp)
+    h ^= tmp
     return h
 
 
@@ -379,7 +383,9 @@ def _words_in(buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         changes = np.flatnonzero(word[1:] != word[:-1])  # alternately word starts and ends
         starts, ends = changes[0::2], changes[1::2]
         pw, inv = _tables(len(arr) + 1)
-        prefix = scratch[: len(arr) + 1] if len(arr) < len(scratch) else np.empty(len(arr) + 1, dtype=np.uint64)
+        prefix = (
+            scratch[: len(arr) + 1] if len(arr) < len(scratch) else np.empty(len(arr) + 1, dtype=np.uint64)
+        )
         prefix[0] = 0
         np.copyto(prefix[1:], arr)
         np.multiply(prefix[1:], inv[: len(arr)], out=prefix[1:])
@@ -438,7 +444,9 @@ def _prepare(text: str, cfg: ShingleConfig) -> tuple[str, bytes | str, bool]:
     return "word", b" ".join(tokens), False
 
 
-def batch_shingle_hashes(texts: Sequence[str], cfg: ShingleConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+def batch_shingle_hashes(
+    texts: Sequence[str], cfg: ShingleConfig = DEFAULT_CONFIG
+) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of many texts: ``(hashes, counts)``.
 
     ``hashes`` is a flat uint64 array (values < 2**32) of every document's shingle hashes in
@@ -471,11 +479,15 @@ def batch_shingle_hashes(texts: Sequence[str], cfg: ShingleConfig = DEFAULT_CONF
     owner = np.searchsorted(buf_starts, starts, side="right") - 1  # index into word_docs
     n_words = np.bincount(owner, minlength=len(word_bufs))
     n_bytes = np.bincount(owner, weights=ends - starts, minlength=len(word_bufs))
-    long_words = np.asarray(check, dtype=bool) & (n_bytes >= _LONG_MIN_CHARS) & (n_bytes >= _LONG_MEAN_WORD * n_words)
+    long_words = (
+        np.asarray(check, dtype=bool) & (n_bytes >= _LONG_MIN_CHARS) & (n_bytes >= _LONG_MEAN_WORD * n_words)
+    )
     for j in np.flatnonzero(long_words):  # ASCII text that is clearly not space-separated
         i = word_docs[j]
         modes[i] = True
-        char_text[i] = word_bufs[j].replace(b" ", b"").decode("ascii")[: cfg.max_shingles + cfg.char_ngram - 1]
+        char_text[i] = (
+            word_bufs[j].replace(b" ", b"").decode("ascii")[: cfg.max_shingles + cfg.char_ngram - 1]
+        )
 
     # Units per document, then one flat array of unit hashes in document order.
     word_cap = cfg.max_shingles + cfg.ngram - 1
