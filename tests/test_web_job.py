@@ -135,6 +135,12 @@ def test_help_lists_jobs_and_examples():
     (["--input", "{inputs}/crawl-0.warc.gz", "--lang-threshold", "2"], "threshold"),
     (["--input", "{inputs}/crawl-0.warc.gz", "--extractor", "magic"], "invalid choice"),
     (["--input", "{inputs}/crawl-0.warc.gz", "stray"], "unexpected argument"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "--filters", "gopher,c4"], "unknown step 'gopher'"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "--recipe", "/nonexistent.yaml"], "cannot read it"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "--filters", "c4", "--dedup-against", "{inputs}"], "needs a dedup step"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "--filters", "exact_dedup", "--dedup-against", "{inputs}"],
+     "not a finished corpus"),
+    (["--input", "{inputs}/crawl-0.warc.gz", "--filters", "c4", "--recipe", "x.yaml"], "not allowed with"),
 ])
 def test_bad_arguments_fail_before_any_work(inputs, tmp_path, args, message):
     out = tmp_path / "never"

@@ -1,0 +1,114 @@
+"""Dedup end to end on the DirectRunner: exact and near duplicates, workers, incremental builds."""
+
+import json
+import random
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpora.web import WebConfig, run_web
+from pipeline.recipe import steps_from_flag
+from pipeline.stats import stage
+
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+WORDS = ("river stone market bread winter garden letter engine window forest candle harbor silver morning "
+         "village teacher bridge island mountain lantern orchard meadow thunder violet whisper ancient "
+         "copper timber velvet crystal shadow harvest compass journey").split()
+
+
+def essay(rng: random.Random, n: int = 120) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)) + "."
+
+
+def edit(rng: random.Random, text: str, changes: int) -> str:
+    words = text.split()
+    for _ in range(changes):
+        words[rng.randrange(len(words))] = rng.choice(WORDS) + "x"
+    return " ".join(words)
+
+
+def write_jsonl(path, docs):
+    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in docs))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    rng = random.Random(7)
+    d = tmp_path_factory.mktemp("dedup")
+    originals = [essay(rng) for _ in range(30)]
+    docs = [(f"u{i:03d}", t) for i, t in enumerate(originals)]  # 30 unrelated documents
+    docs += [(f"x{i:03d}", originals[i].upper().replace(".", "!")) for i in range(5)]  # exact dups, normalized
+    docs += [(f"n{i:03d}", edit(rng, originals[10 + i], 1)) for i in range(6)]  # near dups (Jaccard ~0.92)
+    docs += [(f"m{i:03d}", edit(rng, originals[20], 1)) for i in range(2)]  # a cluster of 3 around u020
+    docs += [("e000", ""), ("w000", "word")]  # empty (dropped earlier) and one-word documents
+    rng.shuffle(docs)
+    write_jsonl(d / "part-a.jsonl", docs[: len(docs) // 2])
+    write_jsonl(d / "part-b.jsonl", docs[len(docs) // 2:])
+    return d
+
+
+def build(inputs, out, beam_args, recipe="exact_dedup,minhash_dedup", **kw):
+    cfg = WebConfig(inputs=[str(inputs / "*.jsonl")], output=str(out), id_field="id", rejects=True,
+                    recipe=[s.describe() for s in steps_from_flag(recipe)], **kw)
+    report = run_web(cfg, beam_args, quiet=True)
+    rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return report, rows
+
+
+def test_dedup_removes_exact_and_near_duplicates_same_on_one_and_two_workers(corpus, tmp_path):
+    r1, rows1 = build(corpus, tmp_path / "one", ONE_WORKER)
+    r2, rows2 = build(corpus, tmp_path / "two", TWO_WORKERS)
+    assert sorted(r["id"] for r in rows1) == sorted(r["id"] for r in rows2)
+    assert r1["stages"] == r2["stages"]
+    assert r1["accounting_ok"]
+
+    exact = stage(r1, "exact_dedup")
+    assert exact["dropped"] == {"exact_duplicate": 5}
+    near = stage(r1, "minhash_dedup")
+    assert near["dropped"] == {"near_duplicate": 8}
+    assert near["counts"]["clusters"] == 7 and near["counts"]["cluster_size_3-5"] == 1
+    # removed = clustered documents - clusters
+    assert near["dropped"]["near_duplicate"] == (6 * 2 + 3) - 7
+    texts = [r["text"] for r in rows1]
+    assert len(texts) == 30 + 1  # the unrelated originals and the one-word document survive
+    assert any(t == "word" for t in texts)
+    assert all(json.loads(r["meta"])["line"] >= 1 for r in rows1)  # meta survives the shuffles
+    # every survivor of a near cluster is the original (ids sort: the original's id is smallest)
+    rejects = [r for f in (tmp_path / "one" / "rejects").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    near_rejects = [r for r in rejects if r["reason"] == "near_duplicate"]
+    assert len(near_rejects) == 8 and all("cluster kept" in r["detail"] for r in near_rejects)
+    # the saved indexes for later incremental builds exist
+    assert list((tmp_path / "one" / "dedup" / "minhash").glob("*.parquet"))
+    assert list((tmp_path / "one" / "dedup" / "exact").glob("*.parquet"))
+
+
+def test_incremental_build_skips_what_an_earlier_build_has(corpus, tmp_path):
+    earlier = tmp_path / "earlier"
+    build(corpus, earlier, ONE_WORKER)
+    rng = random.Random(99)
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    first = json.loads((corpus / "part-a.jsonl").read_text().splitlines()[0])["text"]
+    docs = [("fresh1", essay(rng)), ("fresh2", essay(rng)), ("again", first), ("close", edit(rng, first, 1))]
+    write_jsonl(new_dir / "new.jsonl", docs)
+    cfg_steps = [s.describe() for s in steps_from_flag("exact_dedup,minhash_dedup")]
+    for s in cfg_steps:
+        next(iter(s.values()))["against"] = str(earlier)
+    cfg = WebConfig(inputs=[str(new_dir / "*.jsonl")], output=str(tmp_path / "out"), id_field="id", recipe=cfg_steps)
+    report = run_web(cfg, ONE_WORKER, quiet=True)
+    assert stage(report, "exact_dedup")["dropped"] == {"exact_duplicate_of_previous_build": 1}
+    assert stage(report, "minhash_dedup")["dropped"] == {"near_duplicate_of_previous_build": 1}
+    rows = [r for f in (tmp_path / "out" / "data").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    assert len(rows) == 2
+
+
+def test_annotate_keeps_everything_and_records_verdicts(corpus, tmp_path):
+    report, rows = build(corpus, tmp_path / "ann", ONE_WORKER, recipe="gopher_quality,fineweb", annotate=True)
+    assert stage(report, "gopher_quality")["dropped"] == {} and stage(report, "fineweb")["dropped"] == {}
+    meta = json.loads(rows[0]["meta"])
+    assert set(meta["filters"]) == {"gopher_quality", "fineweb"}
+    assert "keep" in meta["filters"]["gopher_quality"]
+    dropped_if_not_annotating = [r for r in rows if not json.loads(r["meta"])["filters"]["gopher_quality"]["keep"]]
+    report2, rows2 = build(corpus, tmp_path / "drop", ONE_WORKER, recipe="gopher_quality")
+    assert sum(stage(report2, "gopher_quality")["dropped"].values()) == len(dropped_if_not_annotating) > 0
