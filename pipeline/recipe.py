@@ -200,7 +200,8 @@ def check_previous_build(name: str, directory: str, params: dict[str, Any]) -> N
         old = next((s["minhash_dedup"] for s in earlier if "minhash_dedup" in s), None)
         if old is None:
             raise ValueError(f"{name}: against {directory}: its manifest records no minhash_dedup step")
-        keys = ("num_perm", "seed", "ngram", "char_ngram", "max_shingles", "strip_accents", "normalize_numbers")
+        keys = ("num_perm", "seed", "scheme", "ngram", "char_ngram", "max_shingles", "strip_accents",
+                "normalize_numbers")
         diff = [k for k in keys if old.get(k) != params.get(k)]
         if diff:
             pairs = ", ".join(f"{k}: {old.get(k)} there, {params.get(k)} here" for k in diff)

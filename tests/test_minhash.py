@@ -62,6 +62,7 @@ SAMPLES = [
     "我们今天去公园散步，天气非常好。明天也许会下雨，所以我们可能会留在家里看书。",
     "これは日本語のテキストです。東京に行きました。とても楽しかったです。",
     "ภาษาไทยเขียนติดกันโดยไม่มีช่องว่างระหว่างคำ",
+    "我们𠀀𠀁今天😀去公园散步，天气𪚥非常好。",
     "Naïve résumé – “quoted” text… with em—dash and ÉCOLE, façade, Ångström",
     "Ein Straßenbahnfahrer fährt über die Brücke; Müller sagt: „Grüß Gott“.",
     "Москва — столица России, население 12 655 050 человек.",
@@ -99,11 +100,11 @@ def test_simplify_text():
 
 def test_word_and_char_modes():
     assert shingle_units(SAMPLES[0])[0] == "word"
-    for cjk in SAMPLES[5:8]:
+    for cjk in SAMPLES[5:9]:
         mode, units = shingle_units(cjk)
         assert mode == "char" and all(len(u.decode()) == 1 for u in units)
     # a few CJK characters inside English stay word mode
-    assert shingle_units(SAMPLES[12])[0] == "word"
+    assert shingle_units(SAMPLES[13])[0] == "word" and "王" in SAMPLES[13]
     # long space-free ASCII is cut into characters too
     assert shingle_units("y" * 300)[0] == "char"
     # character shingles of Chinese near-duplicates overlap strongly
@@ -160,6 +161,14 @@ def test_batch_hashes_equal_reference_per_text():
         expected = [shingle_hash(s) for t in texts for s in shingles(t, cfg)]
         assert hashes.tolist() == expected
         assert hashes.max() < 2**32
+    # pure word-mode batches take the fast path (no re-layout): same numbers
+    ascii_texts = [random_doc(rng, rng.randint(0, 30)) for _ in range(60)] + ["a b", "", "x y z w v u"]
+    hashes, counts = batch_shingle_hashes(ascii_texts)
+    assert hashes.tolist() == [shingle_hash(s) for t in ascii_texts for s in shingles(t)]
+    short_only = ["a b c", "d e f", "g h i"]  # one window length (3) for every document
+    hashes, counts = batch_shingle_hashes(short_only)
+    assert counts.tolist() == [1, 1, 1]
+    assert hashes.tolist() == [shingle_hash(s) for t in short_only for s in shingles(t)]
     # a text's signature does not depend on the rest of its batch
     hasher = MinHasher()
     together = hasher.signatures(texts)
@@ -192,6 +201,28 @@ def test_identical_hashvalues_to_datasketch(hasher):
     m7 = MinHash(num_perm=112, seed=7, hashfunc=shingle_hash, **LEGACY)
     m7.update_batch(shingles(texts[0]))
     assert np.array_equal(m7.hashvalues, other) and not np.array_equal(other, sigs[0])
+
+
+@pytest.mark.skipif(not LEGACY, reason="datasketch < 2.0 has only the legacy scheme")
+def test_affine32_scheme_matches_datasketch():
+    params = MinHashParams(scheme="affine32")
+    hasher = MinHasher(params)
+    m0 = MinHash(num_perm=112, seed=1, scheme="affine32")
+    assert np.array_equal(m0.permutations[0], hasher.a) and np.array_equal(m0.permutations[1], hasher.b)
+    rng = random.Random(8)
+    texts = SAMPLES + [random_doc(rng, 300)]
+    sigs = hasher.signatures(texts)
+    for text, sig in zip(texts, sigs, strict=True):
+        m = MinHash(num_perm=112, seed=1, hashfunc=shingle_hash, scheme="affine32")
+        m.update_batch(shingles(text))
+        assert np.array_equal(m.hashvalues, sig), text[:40]
+    assert hasher.to_lean_minhash(sigs[0]).scheme == "affine32"
+    assert hasher.band_keys(sigs[1]) == []  # empty document
+    base = random_doc(rng, 400)
+    ids = ["a", "b", "c"]
+    assert near_duplicate_clusters(ids, [base, mutate(rng, base, 0.01), random_doc(rng, 400)], params) == [
+        ["a", "b"]
+    ]
 
 
 def test_wrap_guard_falls_back_to_exact_arithmetic():
@@ -231,6 +262,8 @@ def test_wrap_guard_falls_back_to_exact_arithmetic():
 
 
 def test_signatures_from_hashes_validates(hasher):
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        hasher.signatures(["ok", None])
     with pytest.raises(ValueError, match="counts"):
         hasher.signatures_from_hashes(np.arange(3, dtype=np.uint64), [1, 1])
     with pytest.raises(ValueError, match="32-bit"):
@@ -303,6 +336,7 @@ def test_params_from_threshold_use_datasketch_optimum():
         ({"max_shingles": 0}, "max_shingles"),
         ({"verify_threshold": 1.5}, "verify_threshold"),
         ({"strip_accents": 1}, "strip_accents"),
+        ({"scheme": "affine64"}, "scheme"),
     ],
 )
 def test_params_validation(kwargs, name):
