@@ -130,7 +130,11 @@ def _minhash_schema():
 
 
 class _Signatures(beam.DoFn):
-    """A batch of documents -> (id, signature, shingle-hash set or None), vectorized."""
+    """A batch of documents -> (id, signature, band keys or None, shingle-hash set or None).
+
+    Signatures and band keys are computed for the whole batch in one vectorized step.
+    Documents with no shingles (empty text) get no band keys, so they are never clustered.
+    """
 
     def __init__(self, params) -> None:
         self.params = params
@@ -143,19 +147,19 @@ class _Signatures(beam.DoFn):
 
     def process(self, batch):
         sigs = self.hasher.signatures([d.text for d in batch])
+        keys, empty = self.hasher.band_key_array(sigs)
         verify = self.params.verify_threshold is not None
         if verify:
             from pipeline.dedup.shingles import shingle_hash_set
 
-            cfg = self.params.shingle_config()
-        for doc, sig in zip(batch, sigs, strict=True):
+            cfg = self.params.shingle_config
+        for j, doc in enumerate(batch):
             shingles = shingle_hash_set(doc.text, cfg) if verify else None
-            yield doc.id, np.asarray(sig, dtype=np.uint32), shingles
+            yield doc.id, sigs[j], None if empty[j] else keys[j].tolist(), shingles
 
 
-class _BandEntries(beam.DoFn):
-    """(id, signature, shingles) -> ((band, key), (id, shingles)) for each band; empty signatures
-    (documents with no shingles) take part in no band, so they are never clustered."""
+class _PreviousSignatures(beam.DoFn):
+    """A saved signature row of an earlier build -> the same tuple as ``_Signatures``."""
 
     def __init__(self, params) -> None:
         self.params = params
@@ -166,12 +170,18 @@ class _BandEntries(beam.DoFn):
 
         self.hasher = MinHasher(self.params)
 
-    def process(self, element):
-        doc_id, sig, shingles = element
-        if self.hasher.is_empty(sig):
-            return
-        for band, key in enumerate(self.hasher.band_keys(sig)):
-            yield (band, key), (doc_id, shingles)
+    def process(self, row):
+        sig = np.asarray(row["signature"], dtype=np.uint32)
+        keys = None if self.hasher.is_empty(sig) else self.hasher.band_keys(sig)
+        yield PREVIOUS + row["id"], sig, keys, None
+
+
+def _band_entries(element):
+    """(id, signature, band keys, shingles) -> (band key, (id, shingles)) per band; the band
+    index is mixed into each key, so keys of different bands never collide."""
+    doc_id, _, keys, shingles = element
+    for key in keys or ():
+        yield key, (doc_id, shingles)
 
 
 def _bucket_edges(element, verify_threshold: float | None, max_pairs_bucket: int = 64):
@@ -292,14 +302,13 @@ class MinHashDedup(beam.PTransform):
             old = (
                 docs.pipeline
                 | "ReadPrevious" >> beam.io.ReadFromParquet(beam_io.join(self.against, MINHASH_DIR, "*.parquet"))
-                | "OldSig" >> beam.Map(
-                    lambda r: (PREVIOUS + r["id"], np.asarray(r["signature"], dtype=np.uint32), None))
+                | "OldSignatures" >> beam.ParDo(_PreviousSignatures(p))
             )
             sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
         verify = p.verify_threshold
         removals = (
             sigs
-            | "BandKeys" >> beam.ParDo(_BandEntries(p))
+            | "BandKeys" >> beam.FlatMap(_band_entries)
             | "GroupByBand" >> beam.GroupByKey()
             | "CandidateEdges" >> beam.FlatMap(_bucket_edges, verify)
             | "DistinctEdges" >> beam.Distinct()

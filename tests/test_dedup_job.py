@@ -112,3 +112,17 @@ def test_annotate_keeps_everything_and_records_verdicts(corpus, tmp_path):
     dropped_if_not_annotating = [r for r in rows if not json.loads(r["meta"])["filters"]["gopher_quality"]["keep"]]
     report2, rows2 = build(corpus, tmp_path / "drop", ONE_WORKER, recipe="gopher_quality")
     assert sum(stage(report2, "gopher_quality")["dropped"].values()) == len(dropped_if_not_annotating) > 0
+
+
+def test_exact_jaccard_verification_in_the_pipeline(corpus, tmp_path):
+    from pipeline.recipe import parse_steps
+
+    recipe = [s.describe() for s in parse_steps(["exact_dedup", {"minhash_dedup": {"verify_threshold": 0.8}}])]
+    cfg = WebConfig(inputs=[str(corpus / "*.jsonl")], output=str(tmp_path / "v"), id_field="id", recipe=recipe)
+    report = run_web(cfg, TWO_WORKERS, quiet=True)
+    # the planted near-duplicates are at Jaccard ~0.92: verification keeps every true pair
+    assert stage(report, "minhash_dedup")["dropped"] == {"near_duplicate": 8}
+    strict = [s.describe() for s in parse_steps(["exact_dedup", {"minhash_dedup": {"verify_threshold": 1.0}}])]
+    cfg = WebConfig(inputs=[str(corpus / "*.jsonl")], output=str(tmp_path / "s"), id_field="id", recipe=strict)
+    report = run_web(cfg, ONE_WORKER, quiet=True)
+    assert stage(report, "minhash_dedup")["dropped"] == {}
