@@ -9,9 +9,10 @@ from pipeline.jobs import Job, UsageError
 
 
 def _jobs() -> dict[str, Job]:
-    from corpora import demo, web
+    from corpora import demo, tokenize, web
+    from pipeline.shards.verify_cli import JOB as VERIFY_SHARDS
 
-    return {j.name: j for j in (web.JOB, demo.JOB)}
+    return {j.name: j for j in (web.JOB, tokenize.JOB, VERIFY_SHARDS, demo.JOB)}
 
 
 def _usage(jobs: dict[str, Job]) -> str:
@@ -44,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     job.add_arguments(parser)
     args, beam_args = parser.parse_known_args(rest)
     try:
-        job.run(args, beam_args)
+        result = job.run(args, beam_args)
     except UsageError as exc:
         parser.error(str(exc))
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

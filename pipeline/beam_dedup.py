@@ -63,7 +63,8 @@ class _KeepSmallestId(_CountingDoFn):
         docs = sorted((d for kind, d in entries if kind == "new"), key=lambda d: d.id)
         if not docs:
             return
-        seen_before = any(kind == "old" for kind, _ in entries)
+        earlier = sorted(d for kind, d in entries if kind == "old")
+        seen_before = bool(earlier)
         self._counter.add(self.stage, IN, len(docs))
         start = 0 if seen_before else 1
         if not seen_before:
@@ -72,9 +73,10 @@ class _KeepSmallestId(_CountingDoFn):
         else:
             self._counter.add(self.stage, count_key("hashes_in_previous_build"))
         reason = "exact_duplicate_of_previous_build" if seen_before else "exact_duplicate"
+        kept = f"{earlier[0]} of the earlier build" if seen_before else docs[0].id
         for d in docs[start:]:
             yield from self._dropped(Drop(self.stage, reason, id=d.id, url=d.url,
-                                          detail=f"same text as {docs[0].id}", text=d.text))
+                                          detail=f"same text as {kept}", text=d.text))
 
 
 class ExactDedup(beam.PTransform):
@@ -91,21 +93,19 @@ class ExactDedup(beam.PTransform):
         from pipeline.dedup.exact import exact_key as text_hash
 
         hashed = docs | "Hash" >> beam.Map(lambda d: (text_hash(d.text), d))
-        _ = (
-            hashed
-            | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
-            | "SaveIndex" >> beam.io.WriteToParquet(
-                beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
-                file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
-        )
+        index_rows = hashed | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
         tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d)))
         if self.against:
-            old = (
-                docs.pipeline
-                | "ReadPrevious" >> beam.io.ReadFromParquet(beam_io.join(self.against, EXACT_DIR, "*.parquet"))
-                | "TagOld" >> beam.Map(lambda r: (r["hash"], ("old", r["id"])))
-            )
+            previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
+                beam_io.join(self.against, EXACT_DIR, "*.parquet"))
+            old = previous | "TagOld" >> beam.Map(lambda r: (r["hash"], ("old", r["id"])))
             tagged = (tagged, old) | "WithPrevious" >> beam.Flatten()
+            # The saved index carries the earlier entries forward, so builds chain: C against B
+            # also sees what A had.
+            index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()
+        _ = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
+            beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
+            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
         return (
             tagged
             | "GroupByHash" >> beam.GroupByKey()
@@ -242,6 +242,8 @@ class _ClusterRemovals(_CountingDoFn):
     def process(self, uf):
         for cluster in uf.clusters():
             new_members = [m for m in cluster if not _is_previous(m)]
+            if not new_members:
+                continue  # a cluster of the earlier build alone: nothing to do here
             root = min(cluster)
             self._counter.add(self.stage, count_key("clusters"))
             self._counter.add(self.stage, count_key(_size_bucket(len(cluster))))
@@ -291,20 +293,16 @@ class MinHashDedup(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=512)
             | "Signatures" >> beam.ParDo(_Signatures(p))
         )
-        _ = (
-            sigs
-            | "SigRow" >> beam.Map(lambda s: {"id": s[0], "signature": s[1].tolist()})
-            | "SaveSignatures" >> beam.io.WriteToParquet(
-                beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
-                file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
-        )
+        index_rows = sigs | "SigRow" >> beam.Map(lambda s: {"id": s[0], "signature": s[1].tolist()})
         if self.against:
-            old = (
-                docs.pipeline
-                | "ReadPrevious" >> beam.io.ReadFromParquet(beam_io.join(self.against, MINHASH_DIR, "*.parquet"))
-                | "OldSignatures" >> beam.ParDo(_PreviousSignatures(p))
-            )
+            previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
+                beam_io.join(self.against, MINHASH_DIR, "*.parquet"))
+            old = previous | "OldSignatures" >> beam.ParDo(_PreviousSignatures(p))
             sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
+            index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()  # builds chain
+        _ = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
+            beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
+            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
         verify = p.verify_threshold
         removals = (
             sigs

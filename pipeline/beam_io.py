@@ -49,20 +49,28 @@ def read_json(path: str) -> Any:
         return json.loads(f.read().decode("utf-8"))
 
 
+def describe_file(path: str) -> dict[str, Any]:
+    """Size and sha256 of one file, read in chunks."""
+    from apache_beam.io.filesystem import CompressionTypes
+
+    digest = hashlib.sha256()
+    size = 0
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"path": path, "bytes": size, "sha256": digest.hexdigest()}
+
+
 def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
     """Row count (from the footer), size and sha256 of one written Parquet file."""
     import pyarrow.parquet as pq
 
-    digest = hashlib.sha256()
-    size = 0
-    with FileSystems.open(path) as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
+    info = describe_file(path)
     with FileSystems.open(path) as f:
         rows = pq.ParquetFile(f).metadata.num_rows
     rel = path[len(relative_to):].lstrip("/") if path.startswith(relative_to) else path
-    return {"path": rel, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+    return {"path": rel, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
 
 
 def delete_tree(path: str) -> None:

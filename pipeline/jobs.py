@@ -127,7 +127,7 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
 def prepare_output(output: str, overwrite: bool) -> None:
     """Refuse to write into an existing corpus unless ``--overwrite``; then clear it."""
     manifest = beam_io.join(output, "manifest.json")
-    leftovers = [beam_io.join(output, n) for n in ("data", "rejects", "stats.json", "manifest.json")]
+    leftovers = [beam_io.join(output, n) for n in ("data", "rejects", "dedup", "stats.json", "manifest.json")]
     existing = [p for p in leftovers if beam_io.FileSystems.exists(p)]
     if existing and not overwrite:
         what = "a finished corpus" if beam_io.FileSystems.exists(manifest) else "an unfinished earlier run"

@@ -11,8 +11,8 @@ A recipe file names the steps and their parameters::
       - exact_dedup
       - minhash_dedup: {bands: 14, rows: 8}
 
-Every step may take ``langs`` (apply only to documents in those languages; others pass
-through untouched). Unknown steps, unknown fields and out-of-range values fail at load
+Every filter step may take ``langs`` (apply only to documents in those languages; others
+pass through untouched); dedup steps see the whole corpus. Unknown steps, unknown fields and out-of-range values fail at load
 time with a message naming them. The resolved recipe (every parameter, defaults included)
 goes into manifest.json so a build can be repeated exactly.
 """
@@ -81,14 +81,14 @@ def _dedup_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     if name == "exact_dedup":
         if params:
             raise ValueError(f"unknown field(s) {', '.join(map(repr, sorted(params)))} for step 'exact_dedup'; "
-                             "valid fields: against, langs")
+                             "valid fields: against")
         resolved: dict[str, Any] = {}
     else:
         valid = [f.name for f in dataclasses.fields(MinHashParams)] + ["threshold"]
         unknown = sorted(set(params) - set(valid))
         if unknown:
             raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))} for step 'minhash_dedup'; "
-                             f"valid fields: {', '.join(valid + ['against', 'langs'])}")
+                             f"valid fields: {', '.join(valid + ['against'])}")
         threshold = params.pop("threshold", None)
         try:
             if threshold is not None:

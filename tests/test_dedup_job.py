@@ -126,3 +126,25 @@ def test_exact_jaccard_verification_in_the_pipeline(corpus, tmp_path):
     cfg = WebConfig(inputs=[str(corpus / "*.jsonl")], output=str(tmp_path / "s"), id_field="id", recipe=strict)
     report = run_web(cfg, ONE_WORKER, quiet=True)
     assert stage(report, "minhash_dedup")["dropped"] == {}
+
+
+def test_incremental_builds_chain(corpus, tmp_path):
+    """C built against B, which was built against A, still drops what only A had."""
+    rng = random.Random(5)
+    a_text, b_text = essay(rng), essay(rng)
+    builds = {"a": [("a1", a_text)], "b": [("b1", b_text)], "c": [("c1", a_text), ("c2", essay(rng))]}
+    previous = None
+    reports = {}
+    for name, docs in builds.items():
+        d = tmp_path / f"in-{name}"
+        d.mkdir()
+        write_jsonl(d / "x.jsonl", docs)
+        steps = [s.describe() for s in steps_from_flag("exact_dedup")]
+        if previous:
+            steps[0]["exact_dedup"]["against"] = str(previous)
+        out = tmp_path / f"out-{name}"
+        reports[name] = run_web(WebConfig(inputs=[str(d / "*.jsonl")], output=str(out), id_field="id",
+                                          recipe=steps), ONE_WORKER, quiet=True)
+        previous = out
+    assert stage(reports["b"], "exact_dedup")["dropped"] == {}
+    assert stage(reports["c"], "exact_dedup")["dropped"] == {"exact_duplicate_of_previous_build": 1}

@@ -1,0 +1,341 @@
+"""The ``tokenize`` job: corpora in, token shards out, in the Megatron-LM indexed layout.
+
+Stages: read corpus rows -> tokenize in batches (end-of-document token appended) -> count
+tokens per (source, split) -> assign each document to a shard by a hash of its id ->
+group per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json.
+The hash assignment and the id order make shard contents identical on any runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+
+import apache_beam as beam
+import numpy as np
+
+from pipeline import beam_io
+from pipeline.beam_steps import REJECTS, STATS, _CountingDoFn
+from pipeline.jobs import (
+    Job,
+    Timer,
+    UsageError,
+    check_beam_args,
+    configure_logging,
+    default_beam_args,
+    make_pipeline,
+    set_filesystem_options,
+)
+from pipeline.records import Drop
+from pipeline.stats import IN, OUT, build_report, render_table
+
+DESCRIPTION = """\
+Tokenize one or more corpora into token shards that Megatron-LM and GPT-NeoX read
+unchanged (.bin + .idx, MMIDIDX v1), with a train/validation split by a hash of the
+document id and a manifest.json recording the tokenizer, dtype, end-of-document id and,
+per shard, its source corpus, split, documents, tokens and sha256 of both files.
+
+examples:
+  python beam_runner.py tokenize --input out/web --tokenizer tok --output shards
+  python beam_runner.py tokenize --input web=out/web --input kg=out/kg --tokenizer tok \\
+      --output shards --shard-tokens 50000000 --val-fraction 0.01
+  python beam_runner.py verify-shards shards"""
+
+STAGE = "tokenize"
+WRITE_STAGE = "shards"
+MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
+
+
+def chunk_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
+    """Split a long text before a single space so each piece tokenizes as it would in place.
+
+    Byte-level pre-tokenizers attach a leading space to the next word, so cutting just
+    before " word" (a space after a non-space) leaves every pre-token unchanged.
+    """
+    if len(text) <= max_chars:
+        return [text]
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        cut = start + max_chars
+        i = cut
+        while i > start + max_chars // 2 and not (text[i] == " " and not text[i - 1].isspace()
+                                                   and not text[i + 1:i + 2].isspace()):
+            i -= 1
+        if i <= start + max_chars // 2:
+            i = cut  # no clean cut point in the second half: cut hard
+        pieces.append(text[start:i])
+        start = i
+    pieces.append(text[start:])
+    return pieces
+
+
+def parse_input(value: str) -> tuple[str | None, str]:
+    """``DIR`` or ``name=DIR``: a corpus directory (its data/*.parquet) or Parquet glob."""
+    if "=" in value and not value.startswith(("gs://", "s3://", "/")) and value.split("=", 1)[0].isidentifier():
+        name, path = value.split("=", 1)
+        return name, path
+    return None, value
+
+
+def corpus_files(path: str) -> list[str]:
+    """The Parquet files of a corpus directory or glob; UsageError when there are none."""
+    pattern = beam_io.join(path, "data", "*.parquet") if not path.endswith(".parquet") and "*" not in path else path
+    try:
+        files = [f["path"] for f in beam_io.match_inputs([pattern])]
+    except ValueError as exc:
+        raise UsageError(f"--input {path}: no corpus Parquet files ({exc})") from exc
+    return files
+
+
+def check_text_column(files: list[str]) -> None:
+    """Every file must have id and text columns; name the first that does not."""
+    import pyarrow.parquet as pq
+
+    for f in files:
+        try:
+            with beam_io.FileSystems.open(f) as fh:
+                names = pq.ParquetFile(fh).schema_arrow.names
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"{f}: not a readable Parquet file ({exc})") from exc
+        missing = [c for c in ("id", "text") if c not in names]
+        if missing:
+            raise UsageError(f"{f}: no column {', '.join(map(repr, missing))} (columns: {', '.join(names)}); "
+                             "is this a corpus written by a corpusforge job?")
+
+
+class _Tokenize(_CountingDoFn):
+    """A batch of rows -> (source, split, id, token ids with end-of-document appended)."""
+
+    def __init__(self, tokenizer_dir: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
+                 keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.tokenizer_dir = tokenizer_dir
+        self.dtype = dtype
+        self.eod_id = eod_id
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.tokenizer = None
+
+    def setup(self) -> None:
+        from tokenizer.load import load_tokenizer
+
+        self.tokenizer = load_tokenizer(self.tokenizer_dir)
+
+    def process(self, batch):
+        from pipeline.shards.manifest import split_for
+
+        rows, pieces, owners = [], [], []
+        for row in batch:
+            self._counter.add(STAGE, IN)
+            text = row.get("text")
+            if not text or not text.strip():
+                yield from self._dropped(Drop(STAGE, "empty_text", id=row.get("id")))
+                continue
+            for piece in chunk_text(text):
+                pieces.append(piece)
+                owners.append(len(rows))
+            rows.append(row)
+        if not rows:
+            return
+        encodings = self.tokenizer.encode_batch(pieces, add_special_tokens=False)
+        per_doc: list[list] = [[] for _ in rows]
+        for owner, enc in zip(owners, encodings, strict=True):
+            per_doc[owner].append(enc.ids)
+        for row, parts in zip(rows, per_doc, strict=True):
+            n = sum(len(p) for p in parts)
+            ids = np.empty(n + 1, dtype=self.dtype)
+            pos = 0
+            for p in parts:
+                ids[pos:pos + len(p)] = p
+                pos += len(p)
+            ids[n] = self.eod_id
+            self._counter.add(STAGE, OUT)
+            yield row["source"], split_for(row["id"], self.val_fraction, self.seed), row["id"], ids
+
+
+class _WriteShard(_CountingDoFn):
+    """((source, split, shard, of), [(id, ids)]) -> one .bin/.idx pair, documents in id order."""
+
+    def __init__(self, output: str, dtype: str) -> None:
+        super().__init__(keep_rejects=False)
+        self.output = output
+        self.dtype = dtype
+
+    def process(self, element):
+        from pipeline.shards.megatron import ShardWriter
+
+        (source, split, shard, of), docs = element
+        docs = sorted(docs, key=lambda d: d[0])
+        rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
+        prefix = beam_io.join(self.output, rel)
+        os.makedirs(os.path.dirname(prefix), exist_ok=True) if "://" not in prefix else None
+        with ShardWriter(prefix, np.dtype(self.dtype)) as writer:
+            for _, ids in docs:
+                writer.add_document(ids)
+        self._counter.add(WRITE_STAGE, IN, len(docs))
+        self._counter.add(WRITE_STAGE, OUT, len(docs))
+        yield {
+            "path": rel, "source": source, "split": split, "documents": writer.documents, "tokens": writer.tokens,
+            "bin_sha256": writer.bin_sha256, "idx_sha256": writer.idx_sha256,
+            "bin_bytes": writer.bin_bytes, "idx_bytes": writer.idx_bytes,
+        }
+
+
+def _shard_key(item, totals, shard_tokens):
+    source, split, doc_id, ids = item
+    import hashlib
+
+    of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
+    h = int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
+    return (source, split, h % of, of), (doc_id, ids)
+
+
+def _write_report(_, output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, stats, shards):
+    from pipeline.shards.manifest import build_shard_manifest
+
+    report = build_report(stats, ["read", STAGE, WRITE_STAGE])
+    report["job"] = "tokenize"
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    manifest = build_shard_manifest(tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, shards, config)
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", action="append", required=True, metavar="[NAME=]CORPUS",
+                        help="a corpus directory (its data/*.parquet) or Parquet glob; NAME overrides the "
+                             "source name recorded for its shards (default: the rows' source column)")
+    parser.add_argument("--tokenizer", required=True, metavar="DIR", help="tokenizer directory (python -m tokenizer train)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory of the shards")
+    parser.add_argument("--shard-tokens", type=int, default=100_000_000,
+                        help="about this many tokens per shard (default: %(default)s)")
+    parser.add_argument("--val-fraction", type=float, default=0.005,
+                        help="fraction of documents in the validation split, by a hash of the id (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/val hash (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace finished shards in DIR")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """Validate everything, then run the job and print the summary; return the stats report."""
+    from pipeline.shards.megatron import dtype_for_vocab
+    from tokenizer.load import TokenizerInfo
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    if args.shard_tokens < 1:
+        raise UsageError("--shard-tokens must be at least 1")
+    if not 0.0 <= args.val_fraction < 1.0:
+        raise UsageError("--val-fraction must be in [0, 1)")
+    try:
+        info = TokenizerInfo(args.tokenizer)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--tokenizer {args.tokenizer}: {exc}") from exc
+    inputs = []
+    for value in args.input:
+        name, path = parse_input(value)
+        files = corpus_files(path)
+        check_text_column(files)
+        inputs.append((name, path, files))
+    output = args.output.rstrip("/")
+    prepare_shard_output(output, args.overwrite)
+    dtype = dtype_for_vocab(info.vocab_size).name
+    tok_json = beam_io.join(args.tokenizer, "tokenizer.json")
+    tokenizer_sha = beam_io.describe_file(tok_json)["sha256"]
+    config = {"inputs": [v for v in args.input], "tokenizer": args.tokenizer, "shard_tokens": args.shard_tokens,
+              "val_fraction": args.val_fraction, "seed": args.seed}
+    if not quiet:
+        n_files = sum(len(f) for _, _, f in inputs)
+        print(f"tokenize: {n_files} corpus file(s) -> {output} (vocab {info.vocab_size}, dtype {dtype}, "
+              f"eod id {info.eod_id})", flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            rows = []
+            for i, (name, _, files) in enumerate(inputs):
+                read = (
+                    p
+                    | f"Files{i}" >> beam.Create(files)
+                    | f"Read{i}" >> beam.io.ReadAllFromParquet(columns=["id", "text", "source"])
+                )
+                if name:
+                    read = read | f"Name{i}" >> beam.Map(lambda r, n=name: {**r, "source": n})
+                rows.append(read)
+            docs = rows | "AllCorpora" >> beam.Flatten()
+            tok = (
+                docs
+                | "Batch" >> beam.BatchElements(min_batch_size=64, max_batch_size=1024)
+                | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction,
+                                                     args.seed, False)).with_outputs(STATS, REJECTS, main="out")
+            )
+            totals = (
+                tok["out"]
+                | "Lengths" >> beam.Map(lambda t: ((t[0], t[1]), len(t[3])))
+                | "SumTokens" >> beam.CombinePerKey(sum)
+            )
+            shards = (
+                tok["out"]
+                | "ShardKey" >> beam.Map(_shard_key, totals=beam.pvalue.AsDict(totals), shard_tokens=args.shard_tokens)
+                | "GroupShards" >> beam.GroupByKey()
+                | "WriteShards" >> beam.ParDo(_WriteShard(output, dtype)).with_outputs(STATS, REJECTS, main="out")
+            )
+            read_stats = docs | "CountRead" >> beam.Map(lambda _: (("read", IN), 1))
+            read_out = docs | "CountReadOut" >> beam.Map(lambda _: (("read", OUT), 1))
+            stats = (
+                (tok[STATS], shards[STATS], read_stats, read_out)
+                | "FlattenStats" >> beam.Flatten()
+                | "SumStats" >> beam.CombinePerKey(sum)
+                | "StatsList" >> beam.combiners.ToList()
+            )
+            shard_list = shards["out"] | "ShardList" >> beam.combiners.ToList()
+            _ = (
+                p
+                | "Finalize" >> beam.Create([None])
+                | "WriteReport" >> beam.Map(
+                    _write_report, output=output, config=config, tokenizer_dir=args.tokenizer,
+                    tokenizer_sha=tokenizer_sha, dtype=dtype, eod_id=info.eod_id, vocab_size=info.vocab_size,
+                    stats=beam.pvalue.AsSingleton(stats), shards=beam.pvalue.AsSingleton(shard_list))
+            )
+    report = beam_io.read_json(beam_io.join(output, "stats.json"))
+    if not quiet:
+        manifest = beam_io.read_json(beam_io.join(output, "manifest.json"))
+        print()
+        print(render_table(report))
+        print()
+        print(shard_summary(manifest))
+        print(f"\nwrote {len(manifest['shards'])} shard(s) to {output} in {t.seconds:.1f}s; "
+              f"check them with: python beam_runner.py verify-shards {output}")
+    return report
+
+
+def shard_summary(manifest: dict) -> str:
+    """Documents and tokens per source and split."""
+    rows = {}
+    for s in manifest["shards"]:
+        key = (s["source"], s["split"])
+        d, t, n = rows.get(key, (0, 0, 0))
+        rows[key] = (d + s["documents"], t + s["tokens"], n + 1)
+    lines = [f"{'source':<12} {'split':<6} {'shards':>6} {'documents':>10} {'tokens':>12}"]
+    for (src, split), (d, t, n) in sorted(rows.items()):
+        lines.append(f"{src:<12} {split:<6} {n:>6} {d:>10} {t:>12}")
+    return "\n".join(lines)
+
+
+def prepare_shard_output(output: str, overwrite: bool) -> None:
+    """Refuse finished (or half-written) shards in ``output`` unless ``--overwrite``."""
+    if beam_io.FileSystems.exists(output):
+        found = beam_io.FileSystems.match([beam_io.join(output, "**")])[0].metadata_list
+        if found and not overwrite:
+            what = ("finished shards" if beam_io.FileSystems.exists(beam_io.join(output, "manifest.json"))
+                    else "files of an unfinished earlier run")
+            raise UsageError(f"--output {output} already holds {what}; choose another directory or pass --overwrite")
+        if found:
+            beam_io.delete_tree(output)
+
+
+def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    return run_tokenize(args, beam_args)
+
+
+JOB = Job("tokenize", "corpora -> token shards (Megatron-LM .bin/.idx) with a train/val split",
+          DESCRIPTION, add_arguments, main)
