@@ -9,15 +9,14 @@ from pipeline.jobs import Job, UsageError
 
 
 def _jobs() -> dict[str, Job]:
-    from corpora import demo, tokenize, web
-    from pipeline.shards.verify_cli import JOB as VERIFY_SHARDS
+    from corpora import demo, tokenize, verify_shards, web
 
-    return {j.name: j for j in (web.JOB, tokenize.JOB, VERIFY_SHARDS, demo.JOB)}
+    return {j.name: j for j in (web.JOB, tokenize.JOB, verify_shards.JOB, demo.JOB)}
 
 
 def _usage(jobs: dict[str, Job]) -> str:
     lines = ["usage: python beam_runner.py <job> [job options] [Beam pipeline options]", "", "jobs:"]
-    lines += [f"  {name:<10} {job.summary}" for name, job in jobs.items()]
+    lines += [f"  {name:<14} {job.summary}" for name, job in jobs.items()]
     lines += [
         "",
         "python beam_runner.py <job> --help shows a job's options and examples.",

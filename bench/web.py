@@ -28,18 +28,18 @@ import glob
 import logging
 import os
 import platform
-import resource
 import shlex
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
+
+from common import cpu_seconds, library_versions, load_average, usable_cores, wait_for_workers  # noqa: E402
 
 from pipeline.charset import UndecodableError, decode_html  # noqa: E402
 from pipeline.extract import EXTRACTORS, TextExtractor  # noqa: E402
@@ -102,30 +102,6 @@ class JobResult:
         return 1e3 * (self.cpu_2x - self.cpu_1x) / dp if dp > 0 else float("nan")
 
 
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that decide the numbers."""
-    out = {}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def usable_cores() -> int | str:
-    """Cores this process may run on (Linux), else "?"."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-
-
-def load_average() -> str:
-    """The 1/5/15-minute load averages, where the platform has them."""
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except (AttributeError, OSError):
-        return "n/a"
-
-
 def print_header(args: argparse.Namespace) -> None:
     """Machine, versions and the exact command line, so a table can be reproduced."""
     print("# web job vs bare extractor benchmark\n")
@@ -133,7 +109,7 @@ def print_header(args: argparse.Namespace) -> None:
     print(f"machine:  {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"os.cpu_count()={os.cpu_count()}, usable cores={usable_cores()}")
     print(f"python:   {platform.python_version()} ({platform.python_implementation()})")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
     print(f"workers:  {args.workers} (--direct_num_workers, multi_processing)")
     print(f"load:     {load_average()} (1, 5, 15 min; other work on the machine skews the numbers)")
     print(flush=True)
@@ -206,40 +182,6 @@ def bench_bare(extractor: str, htmls: list[str], repeat: int) -> BareResult:
                 pass
         best = min(best, time.perf_counter() - t0)
     return BareResult(len(htmls), best)
-
-
-def cpu_seconds() -> float:
-    """User + system CPU of this process and of its reaped children (Beam's worker processes)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def descendants() -> list[int]:
-    """Process ids below this one (Linux /proc); empty where /proc is not there."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [], [os.getpid()]
-    while frontier:
-        kids = [pid for pid, ppid in parent.items() if ppid in frontier]
-        found += kids
-        frontier = kids
-    return found
-
-
-def wait_for_workers(timeout: float = 20.0) -> None:
-    """Let Beam's worker processes exit and be reaped, so their CPU time is counted."""
-    if not os.path.isdir("/proc"):
-        time.sleep(2.0)
-        return
-    deadline = time.monotonic() + timeout
-    while descendants() and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def run_job(extractor: str, input_glob: str, output: str, workers: int) -> JobRun:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 
 import apache_beam as beam
 import numpy as np
@@ -169,17 +168,17 @@ class _WriteShard(_CountingDoFn):
         docs = sorted(docs, key=lambda d: d[0])
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
-        os.makedirs(os.path.dirname(prefix), exist_ok=True) if "://" not in prefix else None
-        with ShardWriter(prefix, np.dtype(self.dtype)) as writer:
+        fs = {} if "://" not in prefix else {  # object stores: Beam's filesystems (rename = copy + delete)
+            "open_fn": beam_io.FileSystems.create,
+            "rename_fn": lambda s, d: beam_io.FileSystems.rename([s], [d]),
+            "remove_fn": lambda p: beam_io.FileSystems.delete([p]),
+        }
+        with ShardWriter(prefix, np.dtype(self.dtype), **fs) as writer:
             for _, ids in docs:
                 writer.add_document(ids)
         self._counter.add(WRITE_STAGE, IN, len(docs))
         self._counter.add(WRITE_STAGE, OUT, len(docs))
-        yield {
-            "path": rel, "source": source, "split": split, "documents": writer.documents, "tokens": writer.tokens,
-            "bin_sha256": writer.bin_sha256, "idx_sha256": writer.idx_sha256,
-            "bin_bytes": writer.bin_bytes, "idx_bytes": writer.idx_bytes,
-        }
+        yield {"path": rel, "source": source, "split": split, **writer.summary()}
 
 
 def _shard_key(item, totals, shard_tokens):

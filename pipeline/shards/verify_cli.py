@@ -60,8 +60,9 @@ def _table(rows: list[list[str]], out: TextIO, right: set[int]) -> None:
             print("  ".join("-" * w for w in widths), file=out)
 
 
-def print_report(report: dict[str, Any], out: TextIO = sys.stdout) -> None:
+def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
     """The per-shard table, then totals per source and split (from the manifest)."""
+    out = out if out is not None else sys.stdout
     rows = [["shard", "source", "split", "documents", "tokens", "status"]]
     for s in report["shards"]:
         rows.append([s["path"], s["source"], s["split"], _n(s["documents"]), _n(s["tokens"]), s["status"]])

@@ -1,0 +1,179 @@
+"""Benchmark: the ``tokenize`` job's tokens per second against the bare ``encode_batch`` loop.
+
+Run from the repository root::
+
+    python bench/tokenize.py                 # generated multilingual text, about 40 MB
+    python bench/tokenize.py --mb 200 --workers 2
+
+Same text, same cores, one run:
+
+(a) **bare**: ``Tokenizer.encode_batch`` over all documents in batches of 1024 (the Rust
+    tokenizer uses every core itself), tokens / wall second;
+(b) **job**: ``python beam_runner.py tokenize`` on the DirectRunner with
+    ``--direct_num_workers=N --direct_running_mode=multi_processing``: read Parquet,
+    tokenize, shuffle into shards, write ``.bin``/``.idx``, manifest. "wall" includes Beam's
+    start-up; "steady" cancels it with the difference between a run on the corpus and a run
+    on the corpus twice over;
+(c) **job/bare** (steady); the goal is >= 0.8.
+
+The tokenizer is a byte-level BPE with a 32k vocabulary trained by ``python -m tokenizer
+train`` on the same text (its training time is printed too). A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from common import cpu_seconds, library_versions, load_average, usable_cores, wait_for_workers  # noqa: E402
+
+LIBRARIES = ("tokenizers", "apache-beam", "pyarrow", "numpy")
+
+
+def make_corpus(directory: str, mb: int, files: int) -> tuple[list[str], int]:
+    """Extract the generated web sample's pages, repeat them to about ``mb`` MB of text, and
+    write them as corpus Parquet files; returns the texts and their total bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpora.sample_web import write_sample
+    from pipeline.extract import TextExtractor
+    from pipeline.normalize import normalize_text
+    from pipeline.readers import ReaderConfig, read_file
+    from pipeline.records import Document, RawRecord
+    from pipeline.schema import CORPUS_SCHEMA
+
+    sample = os.path.join(directory, "sample")
+    write_sample(sample, seed=0, pages=600, files=4)
+    extractor = TextExtractor()
+    base = []
+    for name in sorted(os.listdir(sample)):
+        for rec in read_file(os.path.join(sample, name), ReaderConfig()):
+            if isinstance(rec, RawRecord):
+                doc = extractor(rec)
+                if isinstance(doc, Document):
+                    base.append(normalize_text(doc.text))
+    texts, size, i = [], 0, 0
+    while size < mb * 1_000_000:
+        t = base[i % len(base)] + f"\n\n(copy {i // len(base)})"
+        texts.append(t)
+        size += len(t.encode("utf-8"))
+        i += 1
+    data = os.path.join(directory, "corpus", "data")
+    os.makedirs(data)
+    per = -(-len(texts) // files)
+    for f in range(files):
+        chunk = texts[f * per:(f + 1) * per]
+        rows = {
+            "id": [f"web-{f:03d}-{j:07d}" for j in range(len(chunk))], "text": chunk, "source": ["web"] * len(chunk),
+            "url": [None] * len(chunk), "lang": ["und"] * len(chunk), "lang_score": [0.0] * len(chunk),
+            "meta": ["{}"] * len(chunk),
+        }
+        pq.write_table(pa.table(rows, schema=CORPUS_SCHEMA),
+                       os.path.join(data, f"part-{f:05d}-of-{files:05d}.parquet"), compression="zstd")
+    return texts, size
+
+
+def train_tokenizer(corpus: str, out: str, vocab: int) -> float:
+    cmd = [sys.executable, "-m", "tokenizer", "train", "--input", corpus, "--output", out,
+           "--model", "bpe", "--vocab-size", str(vocab)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0
+
+
+def bench_bare(tokenizer_dir: str, texts: list[str], repeat: int) -> tuple[int, float]:
+    from tokenizer.load import load_tokenizer
+
+    tok = load_tokenizer(tokenizer_dir)
+    best, tokens = float("inf"), 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        tokens = 0
+        for i in range(0, len(texts), 1024):
+            tokens += sum(len(e.ids) + 1 for e in tok.encode_batch(texts[i:i + 1024], add_special_tokens=False))
+        best = min(best, time.perf_counter() - t0)
+    return tokens, best
+
+
+def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tuple[int, float, float]:
+    from corpora.tokenize import run_tokenize
+    from pipeline.jobs import configure_logging
+
+    configure_logging(False)
+    args = argparse.Namespace(input=inputs, tokenizer=tokenizer_dir, output=out, shard_tokens=100_000_000,
+                              val_fraction=0.005, seed=0, overwrite=True, verbose=False)
+    wait_for_workers()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    report = run_tokenize(args, [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"],
+                          quiet=True)
+    seconds = time.perf_counter() - t0
+    wait_for_workers()
+    from pipeline import beam_io
+
+    manifest = beam_io.read_json(os.path.join(out, "manifest.json"))
+    tokens = sum(s["tokens"] for s in manifest["shards"])
+    assert report["accounting_ok"]
+    return tokens, seconds, cpu_seconds() - cpu0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=int, default=40, help="MB of text (default 40)")
+    parser.add_argument("--files", type=int, default=8, help="corpus Parquet files (default 8)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Beam workers (default: cores)")
+    parser.add_argument("--vocab", type=int, default=32000, help="BPE vocabulary size (default 32000)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement, best kept (default 2)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    print("# tokenize job vs bare encode_batch\n")
+    print(f"command:  {shlex.join(['python', 'bench/tokenize.py'] + sys.argv[1:])}")
+    print(f"machine:  {platform.platform()}, os.cpu_count()={os.cpu_count()}, usable cores={usable_cores()}")
+    print(f"python:   {platform.python_version()}; "
+          + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
+    print(f"load:     {load_average()}")
+    with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as root:
+        texts, size = make_corpus(root, args.mb, args.files)
+        corpus = os.path.join(root, "corpus")
+        print(f"corpus:   {len(texts)} documents, {size / 1e6:.1f} MB of text in {args.files} Parquet files")
+        tok_dir = os.path.join(root, "tok")
+        train_s = train_tokenizer(corpus, tok_dir, args.vocab)
+        print(f"training: byte-level BPE, vocab {args.vocab}: {size / 1e6 / train_s:.2f} MB/s "
+              f"({train_s:.1f}s wall for {size / 1e6:.1f} MB, including start-up)")
+        bare_tokens, bare_s = bench_bare(tok_dir, texts, args.repeat)
+        print(f"bare:     {bare_tokens} tokens in {bare_s:.2f}s")
+        run_job([corpus], tok_dir, os.path.join(root, "warm"), args.workers)  # warm-up, not counted
+        one, two = [], []
+        for _ in range(args.repeat):
+            one.append(run_job([corpus], tok_dir, os.path.join(root, "s1"), args.workers))
+            two.append(run_job([f"a={corpus}", f"b={corpus}"], tok_dir, os.path.join(root, "s2"), args.workers))
+            print(f"job 1x:   {one[-1][0]} tokens in {one[-1][1]:.2f}s wall, {one[-1][2]:.2f}s CPU; "
+                  f"2x: {two[-1][0]} tokens in {two[-1][1]:.2f}s wall, {two[-1][2]:.2f}s CPU")
+        t1, w1, c1 = min(one, key=lambda r: r[1])
+        t2, w2, c2 = min(two, key=lambda r: r[1])
+    bare_rate = bare_tokens / bare_s
+    wall_rate = t1 / w1
+    steady_rate = (t2 - t1) / max(w2 - w1, 1e-9)
+    print()
+    print("| measure | tokens/s | vs bare |")
+    print("|---|---:|---:|")
+    print(f"| bare encode_batch (all cores) | {bare_rate:,.0f} | 1.00 |")
+    print(f"| tokenize job, {args.workers} workers, wall incl. start-up | {wall_rate:,.0f} | {wall_rate / bare_rate:.2f} |")
+    print(f"| tokenize job, {args.workers} workers, steady | {steady_rate:,.0f} | {steady_rate / bare_rate:.2f} |")
+    print("\n- steady = (tokens 2x - tokens 1x) / (wall 2x - wall 1x): Beam's fixed start-up cost cancels.")
+    print("- goal: job/bare (steady) >= 0.8. The 2x run tokenizes the corpus twice, as two named inputs.")
+    print(f"\ntotal benchmark time: {time.perf_counter() - started:.0f}s; load at the end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
