@@ -196,7 +196,8 @@ def _write_report(_, output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id
     report = build_report(stats, ["read", STAGE, WRITE_STAGE])
     report["job"] = "tokenize"
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
-    manifest = build_shard_manifest(tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, shards, config)
+    manifest = build_shard_manifest(beam_io.join(tokenizer_dir, "tokenizer.json"), tokenizer_sha, dtype, eod_id,
+                                    vocab_size, shards, config)
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)
 
 
@@ -230,6 +231,9 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
         info = TokenizerInfo(args.tokenizer)
     except (OSError, ValueError) as exc:
         raise UsageError(f"--tokenizer {args.tokenizer}: {exc}") from exc
+    if info.eod_id is None:
+        raise UsageError(f"--tokenizer {args.tokenizer}: it has no end-of-document token (train one with "
+                         "python -m tokenizer train, or add <|endoftext|> / an eos_token)")
     inputs = []
     for value in args.input:
         name, path = parse_input(value)

@@ -1,0 +1,176 @@
+"""The tokenize job end to end: Megatron shards, determinism, split, manifest, bad input."""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpora.tokenize import chunk_text, run_tokenize
+from pipeline.jobs import UsageError
+from pipeline.schema import CORPUS_SCHEMA
+from pipeline.shards.manifest import split_for
+from pipeline.shards.megatron import ShardReader, verify_shards
+from pipeline.stats import stage
+from tests.warc_factory import DE, EN, FR
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+
+
+def write_corpus(directory: Path, source: str, texts: list[str], files: int = 2) -> Path:
+    data = directory / "data"
+    data.mkdir(parents=True)
+    per = -(-len(texts) // files)
+    for f in range(files):
+        chunk = texts[f * per:(f + 1) * per]
+        ids = [f"{source}-{f}-{i:04d}" for i in range(len(chunk))]
+        table = pa.table({"id": ids, "text": chunk, "source": [source] * len(chunk), "url": [None] * len(chunk),
+                          "lang": ["en"] * len(chunk), "lang_score": [1.0] * len(chunk), "meta": ["{}"] * len(chunk)},
+                         schema=CORPUS_SCHEMA)
+        pq.write_table(table, data / f"part-{f:05d}-of-{files:05d}.parquet")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tok")
+    sentences = EN + DE + FR
+    texts = [" ".join(sentences[(i + j) % len(sentences)] for j in range(1 + i % 5)) for i in range(120)]
+    texts[7] = ""  # empty documents are skipped and counted
+    texts[8] = "   \n "
+    web = write_corpus(root / "web", "web", texts)
+    kg = write_corpus(root / "kg", "kg", [f"Entity {i} was born in {1900 + i}. It lives in Paris." for i in range(40)], 1)
+    tok = root / "tok"
+    subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", str(web), "--output", str(tok),
+                    "--model", "bpe", "--vocab-size", "600"], cwd=ROOT, check=True, capture_output=True)
+    return root, web, kg, tok, texts
+
+
+def args(inputs, tok, out, **kw):
+    base = dict(input=[str(i) for i in inputs], tokenizer=str(tok), output=str(out), shard_tokens=3000,
+                val_fraction=0.1, seed=0, overwrite=False, verbose=False)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_shards_round_trip_and_manifest(setup, tmp_path):
+    root, web, kg, tok, texts = setup
+    out = tmp_path / "shards"
+    report = run_tokenize(args([web, f"facts={kg}"], tok, out), TWO_WORKERS, quiet=True)
+    assert report["accounting_ok"]
+    assert stage(report, "tokenize")["dropped"] == {"empty_text": 2}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["dtype"] == "uint16" and manifest["format"] == "megatron-mmidx-v1"
+    assert manifest["tokenizer"]["path"].endswith("tokenizer.json")
+    assert {s["source"] for s in manifest["shards"]} == {"web", "facts"}
+    assert {s["split"] for s in manifest["shards"]} == {"train", "val"}
+    assert len([s for s in manifest["shards"] if s["source"] == "web" and s["split"] == "train"]) > 1
+
+    from tokenizer.load import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tok))
+    eod = manifest["eod_id"]
+    decoded = {}
+    for s in manifest["shards"]:
+        with ShardReader(str(out / s["path"])) as reader:
+            assert len(reader) == s["documents"] and reader.total_tokens == s["tokens"]
+            for i in range(len(reader)):
+                ids = np.asarray(reader[i])
+                assert ids[-1] == eod and eod not in ids[:-1]
+                decoded.setdefault(s["source"], []).append((s["split"], tokenizer.decode(ids[:-1].tolist())))
+    web_texts = sorted(t for _, t in decoded["web"])
+    assert web_texts == sorted(t for t in texts if t.strip())  # byte-level BPE: lossless
+    assert len(decoded["facts"]) == 40
+    # split by a hash of the id, as split_for says
+    val_ids = {f"web-{f}-{i:04d}" for f in range(2) for i in range(60) if split_for(f"web-{f}-{i:04d}", 0.1) == "val"}
+    val_docs = sum(s["documents"] for s in manifest["shards"] if s["source"] == "web" and s["split"] == "val")
+    assert val_docs == len(val_ids - {"web-0-0007", "web-0-0008"})
+    ok, _ = verify_shards(str(out))
+    assert ok
+
+
+def test_same_shards_on_one_and_two_workers(setup, tmp_path):
+    root, web, kg, tok, _ = setup
+    run_tokenize(args([web], tok, tmp_path / "a"), ONE_WORKER, quiet=True)
+    run_tokenize(args([web], tok, tmp_path / "b"), TWO_WORKERS, quiet=True)
+    a = json.loads((tmp_path / "a" / "manifest.json").read_text())["shards"]
+    b = json.loads((tmp_path / "b" / "manifest.json").read_text())["shards"]
+    assert a == b
+
+
+def test_refuses_finished_output_and_bad_inputs(setup, tmp_path):
+    root, web, kg, tok, _ = setup
+    out = tmp_path / "o"
+    run_tokenize(args([web], tok, out), ONE_WORKER, quiet=True)
+    with pytest.raises(UsageError, match="already holds finished shards"):
+        run_tokenize(args([web], tok, out), ONE_WORKER, quiet=True)
+    run_tokenize(args([web], tok, out, overwrite=True), ONE_WORKER, quiet=True)
+    with pytest.raises(UsageError, match="no tokenizer.json|not a tokenizer"):
+        run_tokenize(args([web], web, tmp_path / "x"), ONE_WORKER, quiet=True)
+    bad = tmp_path / "bad" / "data"
+    bad.mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["a"], "body": ["x"]}), bad / "part-0.parquet")
+    with pytest.raises(UsageError, match="no column 'text'"):
+        run_tokenize(args([bad.parent], tok, tmp_path / "y"), ONE_WORKER, quiet=True)
+    with pytest.raises(UsageError, match="no corpus Parquet files"):
+        run_tokenize(args([tmp_path / "nothing"], tok, tmp_path / "z"), ONE_WORKER, quiet=True)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_large_vocabulary_switches_to_int32(setup, tmp_path):
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    root, web, kg, tok, _ = setup
+    words = sorted({w for s in EN + DE + FR for w in s.replace(".", " ").replace(",", " ").split()})
+    vocab = {"<|endoftext|>": 0, "[UNK]": 1}
+    for w in words:
+        vocab[w] = len(vocab)
+    for i in range(70_000 - len(vocab)):
+        vocab[f"filler{i}"] = len(vocab)
+    big = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    big.pre_tokenizer = Whitespace()
+    big_dir = tmp_path / "bigtok"
+    big_dir.mkdir()
+    big.save(str(big_dir / "tokenizer.json"))
+    out = tmp_path / "int32"
+    run_tokenize(args([web], big_dir, out), ONE_WORKER, quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["dtype"] == "int32" and manifest["vocab_size"] == 70_000
+    with ShardReader(str(out / manifest["shards"][0]["path"])) as reader:
+        assert reader.dtype == np.int32
+    assert verify_shards(str(out))[0]
+
+
+def test_verify_shards_names_a_tampered_shard(setup, tmp_path):
+    root, web, kg, tok, _ = setup
+    out = tmp_path / "t"
+    run_tokenize(args([web], tok, out), ONE_WORKER, quiet=True)
+    first = json.loads((out / "manifest.json").read_text())["shards"][0]["path"]
+    data = bytearray((out / f"{first}.bin").read_bytes())
+    data[0] ^= 1
+    (out / f"{first}.bin").write_bytes(bytes(data))
+    result = subprocess.run([sys.executable, "beam_runner.py", "verify-shards", str(out)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and first in result.stderr and "sha256" in result.stderr
+
+
+def test_long_documents_are_cut_where_tokenization_does_not_change(setup):
+    root, web, kg, tok, _ = setup
+    from tokenizer.load import load_tokenizer
+
+    text = " ".join(EN * 50)
+    pieces = chunk_text(text, max_chars=500)
+    assert "".join(pieces) == text and all(len(p) <= 500 for p in pieces)
+    tokenizer = load_tokenizer(str(tok))
+    whole = tokenizer.encode(text, add_special_tokens=False).ids
+    parts = [i for p in pieces for i in tokenizer.encode(p, add_special_tokens=False).ids]
+    assert whole == parts
