@@ -335,7 +335,7 @@ def test_jsonl_and_parquet_inputs(corpus, tmp_path):
     res = train_dir([jsonl], tmp_path / "j", text_field="content")
     assert res.docs == 100 and res.empty == 1
     assert res.dropped == {"invalid_json": 1, "missing_text_field": 1}
-    plain = write_jsonl(tmp_path / "dump" / "b.jsonl", n=100)
+    write_jsonl(tmp_path / "dump" / "b.jsonl", n=100)
     pq_file = corpus / "data" / "part-00000-of-00002.parquet"  # 150 rows, 5 of them empty
     res = train_dir([str(tmp_path / "dump" / "*.jsonl"), pq_file], tmp_path / "k")
     assert (res.docs, res.empty, res.files) == (245, 5, 2)
