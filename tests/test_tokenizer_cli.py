@@ -373,7 +373,7 @@ def test_cli_train_encode_inspect(corpus, tmp_path):
     ins = run_cli("inspect", out, "--sample", corpus, "--max-docs", 100)
     assert "model            bpe (byte-level)" in ins.stdout
     assert "vocabulary size  400" in ins.stdout and "0=<|endoftext|>" in ins.stdout and "2=<|fim_prefix|>" in ins.stdout
-    assert "round trip (exact)     100.00%" in ins.stdout
+    assert "round trip (exact)       100.00%" in ins.stdout
     assert "inspected" in ins.stdout.splitlines()[-1]
     report = json.loads(run_cli("inspect", out, "--sample", corpus, "--json").stdout)
     s = report["sample"]

@@ -148,13 +148,13 @@ def render(report: dict) -> str:
             f"{_pct(sample['unknown_rate'])} ({sample['unknown_tokens']:,} of {sample['tokens']:,} tokens)")
         lines += [
             f"sample           {', '.join(sample['inputs'])}: {sample['read']}",
-            f"  fertility              {_num(sample['fertility'])} tokens per whitespace word",
-            f"  bytes per token        {_num(sample['bytes_per_token'])}",
-            f"  chars per token        {_num(sample['chars_per_token'])}",
-            f"  round trip (exact)     {_pct(sample['round_trip_exact'])}",
-            f"  round trip (normal.)   {_pct(sample['round_trip_normalized'])}  (normalizer applied, whitespace ignored)",
-            f"  unknown-token rate     {unk}",
+            f"  fertility                {_num(sample['fertility'])} tokens per whitespace word",
+            f"  bytes per token          {_num(sample['bytes_per_token'])}",
+            f"  chars per token          {_num(sample['chars_per_token'])}",
+            f"  round trip (exact)       {_pct(sample['round_trip_exact'])}",
+            f"  round trip (normalized)  {_pct(sample['round_trip_normalized'])}  (normalizer applied, whitespace ignored)",
+            f"  unknown-token rate       {unk}",
         ]
         if sample["first_round_trip_failure"]:
-            lines.append(f"  first exact mismatch   {sample['first_round_trip_failure']}")
+            lines.append(f"  first exact mismatch     {sample['first_round_trip_failure']}")
     return "\n".join(lines)

@@ -289,7 +289,7 @@ def train(config: TrainConfig, log: Callable[[str], None] | None = _stderr) -> T
     t0 = time.perf_counter()
     if log:
         log(f"train: {config.model}, vocab size {config.vocab_size:,}, {len(specials.ordered)} special tokens, "
-            f"{len(stream.files)} input file(s) ({stream.total_bytes() / 1e6:,.1f} MB) -> {config.output}")
+            f"{len(stream.files)} input file(s) ({stream.total_bytes() / 1e6:,.1f} MB on disk) -> {config.output}")
     tok = train_tokenizer(stream.batches(config.batch_size), config, specials, length=stream.estimated_docs())
     stats = stream.stats
     if stats.docs == 0:

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python bench/tokenize.py                 # generated multilingual text, about 40 MB
-    python bench/tokenize.py --mb 200 --workers 2
+    python bench/tokenize_job.py                 # generated multilingual text, about 40 MB
+    python bench/tokenize_job.py --mb 200 --workers 2
 
 Same text, same cores, one run:
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print("# tokenize job vs bare encode_batch\n")
-    print(f"command:  {shlex.join(['python', 'bench/tokenize.py'] + sys.argv[1:])}")
+    print(f"command:  {shlex.join(['python', 'bench/tokenize_job.py'] + sys.argv[1:])}")
     print(f"machine:  {platform.platform()}, os.cpu_count()={os.cpu_count()}, usable cores={usable_cores()}")
     print(f"python:   {platform.python_version()}; "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
