@@ -54,11 +54,11 @@ def test_stream_is_lazy(tmp_path, monkeypatch):
     it = iter(stream)
     first = next(it)
     assert first == make_texts(1)[0]
-    assert batches == [1024]
+    assert len(batches) == 1 and batches[0] < 6000  # one batch read, not the whole file
     assert [f.status for f in stream.stats.files] == ["ok", "unread", "unread"]
     for _ in range(1500):
         next(it)
-    assert len(batches) == 2  # (row groups of 1024 in files of 2000 rows)
+    assert sum(batches[:-1]) < 1501 <= sum(batches)  # only the batches needed so far
     assert sum(1 for _ in it) == 6000 - 1501
 
 
@@ -109,7 +109,7 @@ def test_accounting_of_empty_null_and_bad_records(tmp_path):
     assert list(stream) == ["one", "two", "ok", "fine"]
     stats = stream.stats
     assert (stats.docs, stats.empty) == (4, 2)
-    assert dict(stats.dropped) == {"null_text": 1, "invalid_json": 2, "missing_text_field": 1, "invalid_utf8": 1}
+    assert dict(stats.dropped) == {"invalid_json": 2, "missing_text_field": 2, "invalid_utf8": 1}
     assert stats.bytes == len("onetwookfine")
     assert "4 documents" in stats.summary() and "2 empty" in stats.summary()
 

@@ -35,14 +35,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.compression import open_decompressed, stream_failure
+from pipeline.compression import open_decompressed
 from pipeline.limits import Limits
 
 PARQUET = "parquet"
 JSONL = "jsonl"
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSION_SUFFIXES = (".gz", ".zst", ".zstd")
-BATCH_ROWS = 1024  # Parquet rows per record batch
+BATCH_ROWS = 256  # Parquet rows per record batch (web documents: about 1-5 MB of text)
 
 
 class CorpusError(ValueError):
@@ -274,7 +274,8 @@ class TextStream:
             raise CorpusError(f"{path}: no column {self.text_field!r} (columns: {', '.join(schema.names)}); "
                               "pass --text-field NAME")
         kind = schema.field(self.text_field).type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        is_view = getattr(pa.types, "is_string_view", lambda _: False)
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_view(kind)):
             raise CorpusError(f"{path}: column {self.text_field!r} is {kind}, not a string; pass --text-field NAME")
 
     def _check_jsonl(self, path: str) -> None:
@@ -336,7 +337,7 @@ class TextStream:
         for i, fs in enumerate(self.stats.files):
             if self.max_docs is not None and kept >= self.max_docs:
                 break
-            reader = self._parquet(fs) if fs.format == PARQUET else self._jsonl(fs)
+            reader = self._records(fs)
             fs.status = "ok"
             with closing(reader):
                 for key, text in reader:
@@ -366,70 +367,20 @@ class TextStream:
         status = {"ok": "", "stopped": " (stopped: --max-docs reached)"}.get(fs.status, f" ({fs.status}: {fs.detail})")
         return f"[{i}/{n}] read {fs.path}: {fs.docs:,} docs, {fs.bytes / 1e6:,.2f} MB ({'; '.join(extra)}){status}"
 
-    def _parquet(self, fs: FileStats) -> Iterator[tuple[str, str]]:
-        base = fs.path.rstrip("/").rsplit("/", 1)[-1]
-        with _open(fs.path) as fh:
-            try:
-                pf = pq.ParquetFile(fh)
-                names = pf.schema_arrow.names
-                if self.text_field not in names:
-                    raise CorpusError(f"{fs.path}: no column {self.text_field!r} (columns: {', '.join(names)}); "
-                                      "pass --text-field NAME")
-                id_col = self.id_field if self.id_field and self.id_field in names and self.id_field != self.text_field else None
-                columns = [self.text_field] + ([id_col] if id_col else [])
-                row = 0
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-                    texts = batch.column(0).to_pylist()
-                    ids = batch.column(1).to_pylist() if id_col else None
-                    for j, text in enumerate(texts):
-                        position = row + j
-                        if not isinstance(text, str):
-                            fs.dropped["null_text"] += 1
-                            continue
-                        doc_id = ids[j] if ids is not None else None
-                        yield (str(doc_id) if doc_id is not None else f"{base}:{position}"), text
-                    row += len(texts)
-                    del texts, ids
-            except (pa.ArrowInvalid, OSError) as exc:
-                fs.status, fs.detail = "corrupt_parquet", str(exc)
+    def _records(self, fs: FileStats) -> Iterator[tuple[str, str]]:
+        """(key, text) of one file, through the same readers as the corpus jobs (pipeline.readers)."""
+        from pipeline.readers import ReaderConfig, read_file
+        from pipeline.records import Drop, FileDone, RawRecord
 
-    def _jsonl(self, fs: FileStats) -> Iterator[tuple[str, str]]:
-        base = fs.path.rstrip("/").rsplit("/", 1)[-1]
-        limit = self.limits.max_line_bytes
-        with _open(fs.path) as raw:
-            stream = open_decompressed(raw)
-            lineno = 0
-            while True:
-                line = stream.readline(limit + 1)
-                if not line:
-                    break
-                lineno += 1
-                if len(line) > limit and not line.endswith(b"\n"):
-                    while True:  # skip the rest of the line
-                        chunk = stream.readline(1 << 20)
-                        if not chunk or chunk.endswith(b"\n"):
-                            break
-                    fs.dropped["line_too_long"] += 1
-                    continue
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line.decode("utf-8"))
-                except UnicodeDecodeError:
-                    fs.dropped["invalid_utf8"] += 1
-                    continue
-                except ValueError:
-                    fs.dropped["invalid_json"] += 1
-                    continue
-                if not isinstance(obj, dict):
-                    fs.dropped["invalid_json"] += 1
-                    continue
-                text = obj.get(self.text_field)
-                if not isinstance(text, str):
-                    fs.dropped["missing_text_field"] += 1
-                    continue
-                doc_id = obj.get(self.id_field) if self.id_field else None
-                yield (str(doc_id) if doc_id is not None else f"{base}:{lineno}"), text
-            failure = stream_failure(stream)
-            if failure is not None:
-                fs.status, fs.detail = failure
+        config = ReaderConfig(input_format=fs.format, text_field=self.text_field, id_field=self.id_field,
+                              url_field=None, limits=self.limits)
+        for out in read_file(fs.path, config, open_fn=_open):
+            if isinstance(out, RawRecord):
+                yield out.key, out.payload  # type: ignore[misc]
+            elif isinstance(out, Drop):
+                fs.dropped[out.reason] += 1
+            elif isinstance(out, FileDone) and out.status not in ("ok", "empty_file"):
+                if out.status == "missing_text_field":
+                    raise CorpusError(f"{fs.path}: {out.detail}; pass --text-field NAME")
+                fs.status, fs.detail = out.status, out.detail
+

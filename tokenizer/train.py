@@ -16,6 +16,11 @@ The three models:
   ``TemplateProcessing`` post-processor that adds ``[CLS] A [SEP]`` / ``[CLS] A [SEP] B [SEP]``.
 * ``unigram``: SentencePiece style: ``Metaspace`` pre-tokenizer and decoder (``▁``),
   an unknown token for characters outside the vocabulary.
+
+Reproducibility: the documents read are the same for the same inputs, sampling and seed.
+Byte-level BPE training is deterministic (same ``tokenizer.json`` bytes); WordPiece and
+Unigram training in ``tokenizers`` 0.23 are not (hash-map iteration order inside the
+trainer, huggingface/tokenizers#1794), so their ids can differ between runs.
 """
 
 from __future__ import annotations
@@ -65,7 +70,6 @@ class TrainConfig:
     seed: int = 0
     overwrite: bool = False
     show_progress: bool = True
-    batch_size: int = 1000
 
 
 @dataclass
@@ -290,7 +294,8 @@ def train(config: TrainConfig, log: Callable[[str], None] | None = _stderr) -> T
     if log:
         log(f"train: {config.model}, vocab size {config.vocab_size:,}, {len(specials.ordered)} special tokens, "
             f"{len(stream.files)} input file(s) ({stream.total_bytes() / 1e6:,.1f} MB on disk) -> {config.output}")
-    tok = train_tokenizer(stream.batches(config.batch_size), config, specials, length=stream.estimated_docs())
+    # One text at a time: tokenizers pulls 256 items per refill, so batches would multiply what it holds.
+    tok = train_tokenizer(iter(stream), config, specials, length=stream.estimated_docs())
     stats = stream.stats
     if stats.docs == 0:
         raise UsageError(f"no text to train on: {stats.summary()}; check --text-field, --sample-fraction and the inputs")
