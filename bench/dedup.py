@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     params = MinHashParams()
-    hasher = MinHasher(params)  # legacy scheme (the default)
+    hasher = MinHasher(params.with_(scheme="legacy"))  # legacy: the arithmetic datatrove uses
     # Bit-identity spot check against datasketch (our shingle hash as its hashfunc).
     from datasketch import MinHash
 
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(a) naive datasketch, scheme={scheme}{tag}", len(sub), best[f"naive {scheme}"], f"ours {scheme}"
         )
     for scheme in hashers:
-        tag = " (default)" if scheme == "legacy" else ""
+        tag = " (default)" if scheme == MinHashParams().scheme else ""
         add(f"(b) ours, batched, scheme={scheme}{tag}", len(sub), best[f"ours {scheme}"], None)
     add("(b) ours, batched, scheme=legacy, whole corpus", len(docs), best["ours all"], None)
     if dt_result:

@@ -186,7 +186,8 @@ def test_permutations_match_datasketch():
         assert np.array_equal(m.permutations[0], a) and np.array_equal(m.permutations[1], b)
 
 
-def test_identical_hashvalues_to_datasketch(hasher):
+def test_identical_hashvalues_to_datasketch():
+    hasher = MinHasher(MinHashParams(scheme="legacy"))
     rng = random.Random(1)
     texts = SAMPLES + [random_doc(rng, n) for n in (5, 40, 300, 1500)]
     sigs = hasher.signatures(texts)
@@ -197,7 +198,7 @@ def test_identical_hashvalues_to_datasketch(hasher):
         lean = hasher.to_lean_minhash(sig)
         assert isinstance(lean, LeanMinHash) and np.array_equal(lean.hashvalues, sig)
         assert lean.jaccard(LeanMinHash(m)) == 1.0
-    other = MinHasher(MinHashParams(seed=7)).signatures(texts[:1])[0]
+    other = MinHasher(MinHashParams(seed=7, scheme="legacy")).signatures(texts[:1])[0]
     m7 = MinHash(num_perm=112, seed=7, hashfunc=shingle_hash, **LEGACY)
     m7.update_batch(shingles(texts[0]))
     assert np.array_equal(m7.hashvalues, other) and not np.array_equal(other, sigs[0])
@@ -228,7 +229,7 @@ def test_affine32_scheme_matches_datasketch():
 def test_wrap_guard_falls_back_to_exact_arithmetic():
     """Force the values where x mod 2**64 lies at or just above the Mersenne prime (the
     cases the division-free reduction cannot settle) and compare with datasketch's formula."""
-    hasher = MinHasher(MinHashParams(num_perm=16, bands=4, rows=4))
+    hasher = MinHasher(MinHashParams(num_perm=16, bands=4, rows=4, scheme="legacy"))
     p = (1 << 61) - 1
     h = 12345
     targets = [

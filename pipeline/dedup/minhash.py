@@ -1,7 +1,8 @@
 """MinHash signatures and LSH band keys, batched and vectorized (pure core, no Beam).
 
-Compatibility. Signatures are bit-identical to datasketch's MinHash with the ``"legacy"``
-permutation scheme (the only scheme before datasketch 2.0, and the one datatrove and
+Default scheme: ``"affine32"``, datasketch 2.x's default (see below). Compatibility with
+the ``"legacy"`` scheme (``MinHashParams(scheme="legacy")``): signatures are bit-identical
+to datasketch's MinHash with the ``"legacy"`` permutation scheme (the only scheme before datasketch 2.0, and the one datatrove and
 FineWeb use): permutation ``k`` maps a 32-bit shingle hash ``h`` to
 ``((a_k * h + b_k) mod 2**64 mod (2**61 - 1)) & (2**32 - 1)`` -- the ``mod 2**64`` being
 numpy's uint64 wrap-around in datasketch -- with ``(a_k, b_k)`` drawn, in that order per
@@ -16,8 +17,7 @@ and :meth:`MinHasher.to_lean_minhash` gives a ``datasketch.LeanMinHash`` that wo
 ``datasketch.MinHashLSH``. (datasketch >= 2.0 defaults to a different scheme, ``affine32``;
 pass ``scheme="legacy"`` there when mixing its sketches with ours.)
 
-Optional scheme ``"affine32"`` (``MinHashParams(scheme="affine32")``): datasketch 2.x's
-default -- the shingle hash is pre-mixed with the 32-bit MurmurHash3 finalizer, then
+Scheme ``"affine32"`` (the default): datasketch 2.x's default -- the shingle hash is pre-mixed with the 32-bit MurmurHash3 finalizer, then
 ``a_k * h + b_k (mod 2**32)`` with odd ``a_k``, a bijection, so there is no collision bias
 on large sets -- bit-identical to ``datasketch.MinHash(scheme="affine32")`` and about 3x
 cheaper to compute (uint32 SIMD arithmetic, no reduction modulo a prime). Signatures of the
@@ -92,8 +92,9 @@ class MinHashParams:
     - ``verify_threshold``: when set, a candidate pair is kept only if the exact Jaccard
       similarity of the two shingle sets is at least this; ``None`` keeps every LSH candidate.
     - ``strip_accents``, ``normalize_numbers``: text normalization before shingling.
-    - ``scheme``: ``"legacy"`` (default; datasketch < 2.0, datatrove, FineWeb) or
-      ``"affine32"`` (datasketch >= 2.0's default, faster); see the module docstring.
+    - ``scheme``: ``"affine32"`` (default: datasketch >= 2.0's default, and the faster) or
+      ``"legacy"`` (datasketch < 2.0's, the arithmetic datatrove and FineWeb use); see the
+      module docstring.
     """
 
     num_perm: int = 112
@@ -106,7 +107,7 @@ class MinHashParams:
     verify_threshold: float | None = None
     strip_accents: bool = True
     normalize_numbers: bool = True
-    scheme: str = "legacy"
+    scheme: str = "affine32"
 
     def __post_init__(self) -> None:
         for name in ("num_perm", "bands", "rows", "ngram", "char_ngram", "max_shingles"):
