@@ -13,6 +13,7 @@ import math
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, _CountingDoFn
@@ -42,6 +43,7 @@ examples:
   python beam_runner.py verify-shards shards"""
 
 STAGE = "tokenize"
+TOKENS = "tokens"  # side output: tokens per (source, split), summed to size the shards
 WRITE_STAGE = "shards"
 MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
 
@@ -103,8 +105,19 @@ def check_text_column(files: list[str]) -> None:
                              "is this a corpus written by a corpusforge job?")
 
 
+def _doc_hash(doc_id: str) -> int:
+    """64-bit hash of a document id: which shard it lands in (stable across runs and runners)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 class _Tokenize(_CountingDoFn):
-    """A batch of rows -> (source, split, id, token ids with end-of-document appended)."""
+    """A batch of rows -> per (source, split): one element holding the batch's documents as
+    ``[(id, id hash, token ids as bytes)]`` (end-of-document appended), plus token totals.
+
+    Documents travel in batches, as bytes, so the shuffle costs per batch, not per document.
+    """
 
     def __init__(self, tokenizer_dir: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
                  keep_rejects: bool) -> None:
@@ -120,6 +133,10 @@ class _Tokenize(_CountingDoFn):
         from tokenizer.load import load_tokenizer
 
         self.tokenizer = load_tokenizer(self.tokenizer_dir)
+
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._tokens: dict[tuple[str, str], int] = {}
 
     def process(self, batch):
         from pipeline.shards.manifest import split_for
@@ -141,20 +158,37 @@ class _Tokenize(_CountingDoFn):
         per_doc: list[list] = [[] for _ in rows]
         for owner, enc in zip(owners, encodings, strict=True):
             per_doc[owner].append(enc.ids)
+        groups: dict[tuple[str, str], list] = {}
+        eod = np.array([self.eod_id], dtype=self.dtype)
         for row, parts in zip(rows, per_doc, strict=True):
-            n = sum(len(p) for p in parts)
-            ids = np.empty(n + 1, dtype=self.dtype)
-            pos = 0
-            for p in parts:
-                ids[pos:pos + len(p)] = p
-                pos += len(p)
-            ids[n] = self.eod_id
+            ids = np.concatenate([np.asarray(p, dtype=self.dtype) for p in parts] + [eod])
+            key = (row["source"], split_for(row["id"], self.val_fraction, self.seed))
+            groups.setdefault(key, []).append((row["id"], _doc_hash(row["id"]), ids.tobytes()))
+            self._tokens[key] = self._tokens.get(key, 0) + len(ids)
             self._counter.add(STAGE, OUT)
-            yield row["source"], split_for(row["id"], self.val_fraction, self.seed), row["id"], ids
+        for key, docs in groups.items():
+            yield key, docs
+
+    def finish_bundle(self):
+        for key, n in self._tokens.items():
+            yield beam.pvalue.TaggedOutput(TOKENS, GlobalWindows.windowed_value((key, n)))
+        yield from super().finish_bundle()
+
+
+def _split_by_shard(element, totals, shard_tokens):
+    """(source, split), docs -> ((source, split, shard, of), docs of that shard) per shard."""
+    (source, split), docs = element
+    of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
+    by_shard: dict[int, list] = {}
+    for doc_id, h, ids in docs:
+        by_shard.setdefault(h % of, []).append((doc_id, ids))
+    for shard, part in by_shard.items():
+        yield (source, split, shard, of), part
 
 
 class _WriteShard(_CountingDoFn):
-    """((source, split, shard, of), [(id, ids)]) -> one .bin/.idx pair, documents in id order."""
+    """((source, split, shard, of), [batches of (id, ids)]) -> one .bin/.idx pair, documents in
+    id order."""
 
     def __init__(self, output: str, dtype: str) -> None:
         super().__init__(keep_rejects=False)
@@ -164,8 +198,8 @@ class _WriteShard(_CountingDoFn):
     def process(self, element):
         from pipeline.shards.megatron import ShardWriter
 
-        (source, split, shard, of), docs = element
-        docs = sorted(docs, key=lambda d: d[0])
+        (source, split, shard, of), batches = element
+        docs = sorted((d for batch in batches for d in batch), key=lambda d: d[0])
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
         fs = {} if "://" not in prefix else {  # object stores: Beam's filesystems (rename = copy + delete)
@@ -173,21 +207,13 @@ class _WriteShard(_CountingDoFn):
             "rename_fn": lambda s, d: beam_io.FileSystems.rename([s], [d]),
             "remove_fn": lambda p: beam_io.FileSystems.delete([p]),
         }
-        with ShardWriter(prefix, np.dtype(self.dtype), **fs) as writer:
+        dtype = np.dtype(self.dtype)
+        with ShardWriter(prefix, dtype, **fs) as writer:
             for _, ids in docs:
-                writer.add_document(ids)
+                writer.add_document(np.frombuffer(ids, dtype=dtype))
         self._counter.add(WRITE_STAGE, IN, len(docs))
         self._counter.add(WRITE_STAGE, OUT, len(docs))
         yield {"path": rel, "source": source, "split": split, **writer.summary()}
-
-
-def _shard_key(item, totals, shard_tokens):
-    source, split, doc_id, ids = item
-    import hashlib
-
-    of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
-    h = int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
-    return (source, split, h % of, of), (doc_id, ids)
 
 
 def _write_report(_, output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, stats, shards):
@@ -268,16 +294,13 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
                 docs
                 | "Batch" >> beam.BatchElements(min_batch_size=64, max_batch_size=1024)
                 | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction,
-                                                     args.seed, False)).with_outputs(STATS, REJECTS, main="out")
+                                                     args.seed, False)).with_outputs(STATS, REJECTS, TOKENS, main="out")
             )
-            totals = (
-                tok["out"]
-                | "Lengths" >> beam.Map(lambda t: ((t[0], t[1]), len(t[3])))
-                | "SumTokens" >> beam.CombinePerKey(sum)
-            )
+            totals = tok[TOKENS] | "SumTokens" >> beam.CombinePerKey(sum)
             shards = (
                 tok["out"]
-                | "ShardKey" >> beam.Map(_shard_key, totals=beam.pvalue.AsDict(totals), shard_tokens=args.shard_tokens)
+                | "SplitByShard" >> beam.FlatMap(_split_by_shard, totals=beam.pvalue.AsDict(totals),
+                                                 shard_tokens=args.shard_tokens)
                 | "GroupShards" >> beam.GroupByKey()
                 | "WriteShards" >> beam.ParDo(_WriteShard(output, dtype)).with_outputs(STATS, REJECTS, main="out")
             )
