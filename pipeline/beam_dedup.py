@@ -32,6 +32,7 @@ from pipeline.stats import IN, OUT, count_key
 log = logging.getLogger("corpusforge")
 
 PREVIOUS = "\x00prev:"  # prefix of ids from an earlier build: sorts before any real id
+INDEX_FILES = "index_files"  # extra output: the saved index files, listed in manifest.json
 EXACT_DIR = "dedup/exact"
 MINHASH_DIR = "dedup/minhash"
 
@@ -103,15 +104,16 @@ class ExactDedup(beam.PTransform):
             # The saved index carries the earlier entries forward, so builds chain: C against B
             # also sees what A had.
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()
-        _ = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
+        index_files = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
             beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
             file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
-        return (
+        outputs = (
             tagged
             | "GroupByHash" >> beam.GroupByKey()
             | "KeepSmallestId" >> beam.ParDo(_KeepSmallestId(self.stage, self.keep_rejects)).with_outputs(
                 STATS, REJECTS, main="out")
         )
+        return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 
 
 def _exact_schema():
@@ -300,7 +302,7 @@ class MinHashDedup(beam.PTransform):
             old = previous | "OldSignatures" >> beam.ParDo(_PreviousSignatures(p))
             sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()  # builds chain
-        _ = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
+        index_files = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
             beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
             file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
         verify = p.verify_threshold
@@ -320,4 +322,4 @@ class MinHashDedup(beam.PTransform):
                 STATS, REJECTS, main="out")
         )
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
-        return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS]}
+        return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

@@ -169,10 +169,13 @@ class CorpusRun:
         self.stage_order: list[str] = []
         self._stats: list = []
         self._rejects: list = []
+        self._index_files: list = []  # files beside the corpus that a later build reads (dedup indexes)
 
     def _collect(self, outputs):
         self._stats.append(outputs[STATS])
         self._rejects.append(outputs[REJECTS])
+        if isinstance(outputs, dict) and "index_files" in outputs:
+            self._index_files.append(outputs["index_files"])
         return outputs["out"]
 
     def read(self, paths: list[str], config: ReaderConfig):
@@ -223,6 +226,14 @@ class CorpusRun:
             )
         else:
             reject_files = self.pipeline | "NoRejects" >> beam.Create([[]])
+        if self._index_files:
+            index_files = (
+                self._index_files | "FlattenIndexFiles" >> beam.Flatten()
+                | "DescribeIndex" >> beam.Map(beam_io.describe_parquet, relative_to=out)
+                | "IndexList" >> beam.combiners.ToList()
+            )
+        else:
+            index_files = self.pipeline | "NoIndex" >> beam.Create([[]])
         stats = (
             self._stats | "FlattenStats" >> beam.Flatten()
             | "SumStats" >> beam.CombinePerKey(sum)
@@ -236,6 +247,7 @@ class CorpusRun:
                 stage_order=list(self.stage_order), stats=beam.pvalue.AsSingleton(stats),
                 data_files=beam.pvalue.AsSingleton(data_files),
                 reject_files=beam.pvalue.AsSingleton(reject_files),
+                index_files=beam.pvalue.AsSingleton(index_files),
             )
         )
 
@@ -247,11 +259,12 @@ class _PassThrough:
         return element
 
 
-def _write_report(_, output, job, config, inputs, stage_order, stats, data_files, reject_files) -> None:
+def _write_report(_, output, job, config, inputs, stage_order, stats, data_files, reject_files,
+                  index_files) -> None:
     from pipeline.manifest import build_manifest
 
     report = build_report(stats, stage_order)
     report["job"] = job
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
-    manifest = build_manifest(job, config, inputs, data_files, reject_files)
+    manifest = build_manifest(job, config, inputs, data_files, reject_files, index_files)
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)

@@ -17,6 +17,7 @@ def build_manifest(
     inputs: list[dict[str, Any]],
     data_files: list[dict[str, Any]],
     reject_files: list[dict[str, Any]] | None = None,
+    index_files: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Assemble ``manifest.json``; file lists are sorted so the manifest is stable."""
     return {
@@ -27,6 +28,7 @@ def build_manifest(
         "outputs": {
             "data": sorted(data_files, key=lambda f: f["path"]),
             "rejects": sorted(reject_files or [], key=lambda f: f["path"]),
+            "dedup_index": sorted(index_files or [], key=lambda f: f["path"]),
             "rows": sum(f["rows"] for f in data_files),
         },
         "tool": {"name": TOOL_NAME, "version": pipeline.__version__},

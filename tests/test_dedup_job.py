@@ -78,9 +78,12 @@ def test_dedup_removes_exact_and_near_duplicates_same_on_one_and_two_workers(cor
     rejects = [r for f in (tmp_path / "one" / "rejects").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
     near_rejects = [r for r in rejects if r["reason"] == "near_duplicate"]
     assert len(near_rejects) == 8 and all("cluster kept" in r["detail"] for r in near_rejects)
-    # the saved indexes for later incremental builds exist
-    assert list((tmp_path / "one" / "dedup" / "minhash").glob("*.parquet"))
-    assert list((tmp_path / "one" / "dedup" / "exact").glob("*.parquet"))
+    # the saved indexes for later incremental builds exist and the manifest lists them
+    saved = sorted(str(p.relative_to(tmp_path / "one")) for p in (tmp_path / "one" / "dedup").glob("*/*.parquet"))
+    assert any(p.startswith("dedup/minhash/") for p in saved) and any(p.startswith("dedup/exact/") for p in saved)
+    manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    assert sorted(f["path"] for f in manifest["outputs"]["dedup_index"]) == saved
+    assert sum(f["rows"] for f in manifest["outputs"]["dedup_index"] if "exact" in f["path"]) == 30 + 5 + 6 + 2 + 1
 
 
 def test_incremental_build_skips_what_an_earlier_build_has(corpus, tmp_path):
