@@ -179,35 +179,50 @@ class _PreviousSignatures(beam.DoFn):
 
 
 def _band_entries(element):
-    """(id, signature, band keys, shingles) -> (band key, (id, shingles)) per band; the band
-    index is mixed into each key, so keys of different bands never collide."""
-    doc_id, _, keys, shingles = element
+    """(id, signature, band keys, shingles) -> (band key, id) per band; the band index is mixed
+    into each key, so keys of different bands never collide. Shingle sets stay out of the
+    band shuffle: verification joins them to the (far fewer) candidate edges instead."""
+    doc_id, _, keys, _ = element
     for key in keys or ():
-        yield key, (doc_id, shingles)
+        yield key, doc_id
 
 
-def _bucket_edges(element, verify_threshold: float | None, max_pairs_bucket: int = 64):
-    """Candidate edges of one LSH bucket: a star from the smallest id, or, when verifying,
-    every pair that passes exact Jaccard (all pairs for small buckets, else the star)."""
+def _bucket_edges(element, verify: bool, max_pairs_bucket: int = 64):
+    """Candidate edges of one LSH bucket: a star from the smallest id; when verifying, every
+    pair of a small bucket (so a pair is not lost because the star's centre differs)."""
     _, members = element
-    members = sorted(dict(members).items())  # dedupe ids, order by id
+    members = sorted(set(members))
     if len(members) < 2:
         return
-    if verify_threshold is None:
-        root = members[0][0]
-        for other, _ in members[1:]:
-            yield root, other
+    if verify and len(members) <= max_pairs_bucket:
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                yield a, b
         return
+    for other in members[1:]:
+        yield members[0], other
+
+
+def _attach_first(element):
+    """id -> {edges: [(a, b)...], shingles: [set]} -> (b, (a, shingles of a)) per edge."""
+    _, grouped = element
+    sets = grouped["shingles"]
+    shingles = sets[0] if sets else None
+    for a, b in grouped["edges"]:
+        yield b, (a, shingles)
+
+
+def _verify_edges(element, threshold: float):
+    """b -> {half: [(a, shingles a)...], shingles: [set of b]} -> (a, b) when Jaccard passes.
+    Earlier builds keep no shingles: their pairs are trusted."""
     from pipeline.dedup.shingles import jaccard
 
-    pairs = (
-        ((a, b) for i, a in enumerate(members) for b in members[i + 1:])
-        if len(members) <= max_pairs_bucket
-        else ((members[0], b) for b in members[1:])
-    )
-    for (id_a, sh_a), (id_b, sh_b) in pairs:
-        if sh_a is None or sh_b is None or jaccard(sh_a, sh_b) >= verify_threshold:
-            yield id_a, id_b  # earlier builds keep no shingles: their pairs are trusted
+    b, grouped = element
+    sets = grouped["shingles"]
+    sh_b = sets[0] if sets else None
+    for a, sh_a in grouped["half"]:
+        if sh_a is None or sh_b is None or jaccard(sh_a, sh_b) >= threshold:
+            yield a, b
 
 
 class _UnionFindCombine(beam.CombineFn):
@@ -306,12 +321,29 @@ class MinHashDedup(beam.PTransform):
             beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
             file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
         verify = p.verify_threshold
-        removals = (
+        edges = (
             sigs
             | "BandKeys" >> beam.FlatMap(_band_entries)
             | "GroupByBand" >> beam.GroupByKey()
-            | "CandidateEdges" >> beam.FlatMap(_bucket_edges, verify)
+            | "CandidateEdges" >> beam.FlatMap(_bucket_edges, verify is not None)
             | "DistinctEdges" >> beam.Distinct()
+        )
+        if verify is not None:
+            # Exact Jaccard of each candidate pair: ship each shingle set to its edges by two
+            # joins on id, rather than with every one of its band entries.
+            shingles = sigs | "ShingleSets" >> beam.FlatMap(lambda s: [(s[0], s[3])] if s[3] is not None else [])
+            half = (
+                {"edges": edges | "ByFirst" >> beam.Map(lambda e: (e[0], e)), "shingles": shingles}
+                | "JoinFirst" >> beam.CoGroupByKey()
+                | "AttachFirst" >> beam.FlatMap(_attach_first)
+            )
+            edges = (
+                {"half": half, "shingles": shingles}
+                | "JoinSecond" >> beam.CoGroupByKey()
+                | "VerifyEdges" >> beam.FlatMap(_verify_edges, verify)
+            )
+        removals = (
+            edges
             | "ConnectedComponents" >> beam.CombineGlobally(_UnionFindCombine())
             | "Removals" >> beam.ParDo(_ClusterRemovals(self.stage)).with_outputs(STATS, main="out")
         )
