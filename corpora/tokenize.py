@@ -16,7 +16,7 @@ import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, _CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
 from pipeline.jobs import (
     Job,
     Timer,
@@ -112,7 +112,7 @@ def _doc_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-class _Tokenize(_CountingDoFn):
+class _Tokenize(CountingDoFn):
     """A batch of rows -> per (source, split): one element holding the batch's documents as
     ``[(id, id hash, token ids as bytes)]`` (end-of-document appended), plus token totals.
 
@@ -186,7 +186,7 @@ def _split_by_shard(element, totals, shard_tokens):
         yield (source, split, shard, of), part
 
 
-class _WriteShard(_CountingDoFn):
+class _WriteShard(CountingDoFn):
     """((source, split, shard, of), [batches of (id, ids)]) -> one .bin/.idx pair, documents in
     id order."""
 

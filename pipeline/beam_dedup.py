@@ -25,7 +25,7 @@ import apache_beam as beam
 import numpy as np
 
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, _CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, count_key
 
@@ -51,7 +51,7 @@ def _size_bucket(n: int) -> str:
 # ---------------------------------------------------------------- exact ----
 
 
-class _KeepSmallestId(_CountingDoFn):
+class _KeepSmallestId(CountingDoFn):
     """(hash, [("new", doc) | ("old", id)]) -> the new doc with the smallest id, unless an
     earlier build already has the text."""
 
@@ -248,7 +248,7 @@ class _UnionFindCombine(beam.CombineFn):
         return acc
 
 
-class _ClusterRemovals(_CountingDoFn):
+class _ClusterRemovals(CountingDoFn):
     """Union-find -> (member id, kept id) for every member that is not its cluster's root,
     plus cluster counts (number and sizes) on the stats output."""
 
@@ -269,7 +269,7 @@ class _ClusterRemovals(_CountingDoFn):
                     yield m, root
 
 
-class _JoinRemovals(_CountingDoFn):
+class _JoinRemovals(CountingDoFn):
     def __init__(self, stage: str, keep_rejects: bool) -> None:
         super().__init__(keep_rejects)
         self.stage = stage

@@ -33,7 +33,7 @@ WRITE_STAGE = "write"
 log = logging.getLogger("corpusforge")
 
 
-class _CountingDoFn(beam.DoFn):
+class CountingDoFn(beam.DoFn):
     """Base DoFn that counts per (stage, key) and flushes the counts once per bundle."""
 
     def __init__(self, keep_rejects: bool) -> None:
@@ -54,7 +54,7 @@ class _CountingDoFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value(((stage, key), n)))
 
 
-class _StepDoFn(_CountingDoFn):
+class _StepDoFn(CountingDoFn):
     """Applies one pure step (element -> element or Drop); heavy state loads in ``setup``."""
 
     def __init__(self, stage: str, step: Callable[[Any], Any], keep_rejects: bool) -> None:
@@ -85,7 +85,7 @@ def _open_raw(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-class _ReadFileDoFn(_CountingDoFn):
+class _ReadFileDoFn(CountingDoFn):
     """Reads one input file into RawRecords, counting files and records separately."""
 
     def __init__(self, config: ReaderConfig, keep_rejects: bool) -> None:
