@@ -89,10 +89,12 @@ def corpus_files(path: str) -> list[str]:
     return files
 
 
-def check_text_column(files: list[str]) -> None:
-    """Every file must have id and text columns; name the first that does not."""
+def check_text_column(files: list[str]) -> bool:
+    """Every file must have id and text columns (name the first that does not); returns whether
+    every file also has a ``source`` column."""
     import pyarrow.parquet as pq
 
+    has_source = True
     for f in files:
         try:
             with beam_io.FileSystems.open(f) as fh:
@@ -103,6 +105,8 @@ def check_text_column(files: list[str]) -> None:
         if missing:
             raise UsageError(f"{f}: no column {', '.join(map(repr, missing))} (columns: {', '.join(names)}); "
                              "is this a corpus written by a corpusforge job?")
+        has_source = has_source and "source" in names
+    return has_source
 
 
 def _doc_hash(doc_id: str) -> int:
@@ -264,7 +268,9 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
     for value in args.input:
         name, path = parse_input(value)
         files = corpus_files(path)
-        check_text_column(files)
+        if not check_text_column(files) and not name:
+            # No source column: the input's directory (or file) name stands in for it.
+            name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
         inputs.append((name, path, files))
     output = args.output.rstrip("/")
     prepare_shard_output(output, args.overwrite)
@@ -284,7 +290,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
                 read = (
                     p
                     | f"Files{i}" >> beam.Create(files)
-                    | f"Read{i}" >> beam.io.ReadAllFromParquet(columns=["id", "text", "source"])
+                    | f"Read{i}" >> beam.io.ReadAllFromParquet(columns=["id", "text"] + ([] if name else ["source"]))
                 )
                 if name:
                     read = read | f"Name{i}" >> beam.Map(lambda r, n=name: {**r, "source": n})

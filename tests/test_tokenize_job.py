@@ -174,3 +174,16 @@ def test_long_documents_are_cut_where_tokenization_does_not_change(setup):
     whole = tokenizer.encode(text, add_special_tokens=False).ids
     parts = [i for p in pieces for i in tokenizer.encode(p, add_special_tokens=False).ids]
     assert whole == parts
+
+
+def test_parquet_without_source_column_is_named_after_its_directory(setup, tmp_path):
+    root, web, kg, tok, _ = setup
+    data = tmp_path / "plain" / "data"
+    data.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(20)], "text": [f"plain text {i}." for i in range(20)]}),
+                   data / "part-0.parquet")
+    out = tmp_path / "o"
+    run_tokenize(args([tmp_path / "plain"], tok, out), ONE_WORKER, quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {s["source"] for s in manifest["shards"]} == {"plain"}
+    assert manifest["totals"]["documents"] == 20
