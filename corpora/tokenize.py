@@ -16,7 +16,7 @@ import numpy as np
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, finalize, summed_stats
 from pipeline.jobs import (
     Job,
     Timer,
@@ -42,6 +42,7 @@ examples:
       --output shards --shard-tokens 50000000 --val-fraction 0.01
   python beam_runner.py verify-shards shards"""
 
+READ_STAGE = "read"
 STAGE = "tokenize"
 TOKENS = "tokens"  # side output: tokens per (source, split), summed to size the shards
 WRITE_STAGE = "shards"
@@ -147,6 +148,8 @@ class _Tokenize(CountingDoFn):
 
         rows, pieces, owners = [], [], []
         for row in batch:
+            self._counter.add(READ_STAGE, IN)
+            self._counter.add(READ_STAGE, OUT)
             self._counter.add(STAGE, IN)
             text = row.get("text")
             if not text or not text.strip():
@@ -206,13 +209,8 @@ class _WriteShard(CountingDoFn):
         docs = sorted((d for batch in batches for d in batch), key=lambda d: d[0])
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
-        fs = {} if "://" not in prefix else {  # object stores: Beam's filesystems (rename = copy + delete)
-            "open_fn": beam_io.FileSystems.create,
-            "rename_fn": lambda s, d: beam_io.FileSystems.rename([s], [d]),
-            "remove_fn": lambda p: beam_io.FileSystems.delete([p]),
-        }
         dtype = np.dtype(self.dtype)
-        with ShardWriter(prefix, dtype, **fs) as writer:
+        with ShardWriter(prefix, dtype, **beam_io.writer_ops(prefix)) as writer:
             for _, ids in docs:
                 writer.add_document(np.frombuffer(ids, dtype=dtype))
         self._counter.add(WRITE_STAGE, IN, len(docs))
@@ -220,10 +218,10 @@ class _WriteShard(CountingDoFn):
         yield {"path": rel, "source": source, "split": split, **writer.summary()}
 
 
-def _write_report(_, output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, stats, shards):
+def _write_report(output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, stats, shards):
     from pipeline.shards.manifest import build_shard_manifest
 
-    report = build_report(stats, ["read", STAGE, WRITE_STAGE])
+    report = build_report(stats, [READ_STAGE, STAGE, WRITE_STAGE])
     report["job"] = "tokenize"
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
     manifest = build_shard_manifest(beam_io.join(tokenizer_dir, "tokenizer.json"), tokenizer_sha, dtype, eod_id,
@@ -310,22 +308,11 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
                 | "GroupShards" >> beam.GroupByKey()
                 | "WriteShards" >> beam.ParDo(_WriteShard(output, dtype)).with_outputs(STATS, REJECTS, main="out")
             )
-            read_stats = docs | "CountRead" >> beam.Map(lambda _: (("read", IN), 1))
-            read_out = docs | "CountReadOut" >> beam.Map(lambda _: (("read", OUT), 1))
-            stats = (
-                (tok[STATS], shards[STATS], read_stats, read_out)
-                | "FlattenStats" >> beam.Flatten()
-                | "SumStats" >> beam.CombinePerKey(sum)
-                | "StatsList" >> beam.combiners.ToList()
-            )
-            shard_list = shards["out"] | "ShardList" >> beam.combiners.ToList()
-            _ = (
-                p
-                | "Finalize" >> beam.Create([None])
-                | "WriteReport" >> beam.Map(
-                    _write_report, output=output, config=config, tokenizer_dir=args.tokenizer,
-                    tokenizer_sha=tokenizer_sha, dtype=dtype, eod_id=info.eod_id, vocab_size=info.vocab_size,
-                    stats=beam.pvalue.AsSingleton(stats), shards=beam.pvalue.AsSingleton(shard_list))
+            finalize(
+                p, _write_report, output=output, config=config, tokenizer_dir=args.tokenizer,
+                tokenizer_sha=tokenizer_sha, dtype=dtype, eod_id=info.eod_id, vocab_size=info.vocab_size,
+                stats=summed_stats([tok[STATS], shards[STATS]]),
+                shards=shards["out"] | "ShardList" >> beam.combiners.ToList(),
             )
     report = beam_io.read_json(beam_io.join(output, "stats.json"))
     if not quiet:

@@ -131,12 +131,8 @@ def _minhash_schema():
 # -------------------------------------------------------------- minhash ----
 
 
-class _Signatures(beam.DoFn):
-    """A batch of documents -> (id, signature, band keys or None, shingle-hash set or None).
-
-    Signatures and band keys are computed for the whole batch in one vectorized step.
-    Documents with no shingles (empty text) get no band keys, so they are never clustered.
-    """
+class _HasherDoFn(beam.DoFn):
+    """A DoFn with a MinHasher, built once per worker."""
 
     def __init__(self, params) -> None:
         self.params = params
@@ -146,6 +142,14 @@ class _Signatures(beam.DoFn):
         from pipeline.dedup.minhash import MinHasher
 
         self.hasher = MinHasher(self.params)
+
+
+class _Signatures(_HasherDoFn):
+    """A batch of documents -> (id, signature, band keys or None, shingle-hash set or None).
+
+    Signatures and band keys are computed for the whole batch in one vectorized step.
+    Documents with no shingles (empty text) get no band keys, so they are never clustered.
+    """
 
     def process(self, batch):
         sigs = self.hasher.signatures([d.text for d in batch])
@@ -160,17 +164,8 @@ class _Signatures(beam.DoFn):
             yield doc.id, sigs[j], None if empty[j] else keys[j].tolist(), shingles
 
 
-class _PreviousSignatures(beam.DoFn):
+class _PreviousSignatures(_HasherDoFn):
     """A saved signature row of an earlier build -> the same tuple as ``_Signatures``."""
-
-    def __init__(self, params) -> None:
-        self.params = params
-        self.hasher = None
-
-    def setup(self) -> None:
-        from pipeline.dedup.minhash import MinHasher
-
-        self.hasher = MinHasher(self.params)
 
     def process(self, row):
         sig = np.asarray(row["signature"], dtype=np.uint32)

@@ -76,3 +76,16 @@ def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
 def delete_tree(path: str) -> None:
     if FileSystems.exists(path):
         FileSystems.delete([path])
+
+
+def writer_ops(path: str) -> dict[str, Any]:
+    """open/rename/remove functions for a writer that takes them (e.g. ShardWriter): none for
+    local paths (plain files, atomic rename), Beam's filesystems for gs:// and s3:// (where a
+    rename is a copy and a delete)."""
+    if "://" not in path:
+        return {}
+    return {
+        "open_fn": FileSystems.create,
+        "rename_fn": lambda src, dst: FileSystems.rename([src], [dst]),
+        "remove_fn": lambda p: FileSystems.delete([p]),
+    }

@@ -234,22 +234,32 @@ class CorpusRun:
             )
         else:
             index_files = self.pipeline | "NoIndex" >> beam.Create([[]])
-        stats = (
-            self._stats | "FlattenStats" >> beam.Flatten()
-            | "SumStats" >> beam.CombinePerKey(sum)
-            | "StatsList" >> beam.combiners.ToList()
+        finalize(
+            self.pipeline, _write_report, output=out, job=self.job, config=self.config, inputs=self.inputs,
+            stage_order=list(self.stage_order), stats=summed_stats(self._stats), data_files=data_files,
+            reject_files=reject_files, index_files=index_files,
         )
-        _ = (
-            self.pipeline
-            | "Finalize" >> beam.Create([None])
-            | "WriteReport" >> beam.Map(
-                _write_report, output=out, job=self.job, config=self.config, inputs=self.inputs,
-                stage_order=list(self.stage_order), stats=beam.pvalue.AsSingleton(stats),
-                data_files=beam.pvalue.AsSingleton(data_files),
-                reject_files=beam.pvalue.AsSingleton(reject_files),
-                index_files=beam.pvalue.AsSingleton(index_files),
-            )
-        )
+
+
+def summed_stats(stats: list):
+    """The stats outputs of every stage, summed per (stage, key), as one list."""
+    return (
+        stats | "FlattenStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+        | "StatsList" >> beam.combiners.ToList()
+    )
+
+
+def finalize(pipeline: beam.Pipeline, fn: Callable[..., None], **kwargs) -> None:
+    """Call ``fn(**kwargs)`` once, after every PCollection among the arguments is complete
+    (each given to ``fn`` as its single value): how jobs write stats.json and manifest.json last."""
+    side = {k: beam.pvalue.AsSingleton(v) if isinstance(v, beam.pvalue.PCollection) else v
+            for k, v in kwargs.items()}
+    _ = pipeline | "Finalize" >> beam.Create([None]) | "WriteReport" >> beam.Map(_call, fn, **side)
+
+
+def _call(_, report_fn, **kwargs) -> None:
+    report_fn(**kwargs)
 
 
 class _PassThrough:
@@ -259,7 +269,7 @@ class _PassThrough:
         return element
 
 
-def _write_report(_, output, job, config, inputs, stage_order, stats, data_files, reject_files,
+def _write_report(output, job, config, inputs, stage_order, stats, data_files, reject_files,
                   index_files) -> None:
     from pipeline.manifest import build_manifest
 

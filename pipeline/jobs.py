@@ -69,11 +69,9 @@ def make_pipeline(beam_args: list[str]):
     falls back to) keeps local runs offline and the ``--direct_*`` options effective.
     """
     import apache_beam as beam
-    from apache_beam.io.filesystems import FileSystems
     from apache_beam.options.pipeline_options import PipelineOptions
 
     options = PipelineOptions(beam_args)
-    FileSystems.set_options(options)
     if not is_local_direct(beam_args):
         return beam.Pipeline(options=options)
     from apache_beam.portability.api import beam_provision_api_pb2

@@ -210,23 +210,13 @@ class GopherRepetition(DocumentFilter):
         n_chars = len(text)
         signals: dict[str, float] = {}
 
-        paragraphs = split_paragraphs(text)
-        n_dup, dup_chars = find_duplicates(paragraphs)
-        signals["dup_para_frac"] = ratio(n_dup, len(paragraphs))
-        signals["dup_para_char_frac"] = ratio(dup_chars, n_chars)
-        if signals["dup_para_frac"] > self.dup_para_frac:
-            return drop("dup_para_frac", signals)
-        if signals["dup_para_char_frac"] > self.dup_para_char_frac:
-            return drop("dup_para_char_frac", signals)
-
-        lines = nonempty_lines(text)
-        n_dup, dup_chars = find_duplicates(lines)
-        signals["dup_line_frac"] = ratio(n_dup, len(lines))
-        signals["dup_line_char_frac"] = ratio(dup_chars, n_chars)
-        if signals["dup_line_frac"] > self.dup_line_frac:
-            return drop("dup_line_frac", signals)
-        if signals["dup_line_char_frac"] > self.dup_line_char_frac:
-            return drop("dup_line_char_frac", signals)
+        for unit, pieces in (("para", split_paragraphs(text)), ("line", nonempty_lines(text))):
+            n_dup, dup_chars = find_duplicates(pieces)
+            signals[f"dup_{unit}_frac"] = ratio(n_dup, len(pieces))
+            signals[f"dup_{unit}_char_frac"] = ratio(dup_chars, n_chars)
+            for rule in (f"dup_{unit}_frac", f"dup_{unit}_char_frac"):
+                if signals[rule] > getattr(self, rule):
+                    return drop(rule, signals)
 
         for n, top, dup in ngram_repetition(gopher_words(text), DUP_NGRAMS[-1]):
             if n in TOP_NGRAMS:
