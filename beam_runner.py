@@ -8,10 +8,24 @@ import sys
 from pipeline.jobs import Job, UsageError
 
 
-def _jobs() -> dict[str, Job]:
-    from corpora import demo, tokenize, verify_shards, web
+# Modules that define jobs: each has ``JOB`` (one job) or ``JOBS`` (a list), listed in --help order.
+JOB_MODULES = [
+    "corpora.web",
+    "corpora.tokenize",
+    "corpora.verify_shards",
+    "corpora.demo",
+]
 
-    return {j.name: j for j in (web.JOB, tokenize.JOB, verify_shards.JOB, demo.JOB)}
+
+def _jobs() -> dict[str, Job]:
+    import importlib
+
+    jobs: dict[str, Job] = {}
+    for name in JOB_MODULES:
+        module = importlib.import_module(name)
+        for job in getattr(module, "JOBS", None) or [module.JOB]:
+            jobs[job.name] = job
+    return jobs
 
 
 def _usage(jobs: dict[str, Job]) -> str:
