@@ -13,6 +13,7 @@ JOB_MODULES = [
     "corpora.web",
     "corpora.tokenize",
     "corpora.verify_shards",
+    "corpora.doc2query.job",
     "corpora.demo",
 ]
 

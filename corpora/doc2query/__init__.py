@@ -1,0 +1,1 @@
+"""doc2query document expansion: training pairs, passage splitting, expansion, retrieval evaluation."""

@@ -1,0 +1,523 @@
+"""The doc2query jobs: ``doc2query-pairs`` (training pairs), ``doc2query`` (expansion), ``doc2query-eval``.
+
+See docs/doc2query.md. The pairs and expansion jobs are Beam pipelines; the evaluation
+indexes both collections with bm25s in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import json
+import os
+
+import apache_beam as beam
+from apache_beam import coders
+
+from corpora.doc2query.expand import ExpandConfig, anserini_record, attach_queries, has_text, passage_prompt
+from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout, parse_id_text, parse_qrels
+from corpora.doc2query.passages import PassageConfig
+from corpora.doc2query.transforms import (
+    AssembleDocuments,
+    ParseLines,
+    SplitDocuments,
+    join_msmarco,
+    mine_corpus,
+)
+from pipeline import beam_io
+from pipeline.beam_steps import CorpusRun, finalize, summed_stats
+from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
+from pipeline.jobs import (
+    Job,
+    Timer,
+    UsageError,
+    check_beam_args,
+    configure_logging,
+    default_beam_args,
+    make_pipeline,
+    prepare_output,
+    print_summary,
+    set_filesystem_options,
+)
+from pipeline.records import Document
+from pipeline.stats import build_report, render_table
+
+CORPUS_COLUMNS = ("id", "text", "source", "url", "lang", "lang_score", "meta")
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
+    """Parquet files of corpus directories (or globs) with sizes, and the corpus columns they share."""
+    import pyarrow.parquet as pq
+
+    from corpora.tokenize import check_text_column, corpus_files
+
+    files: list[str] = []
+    for path in paths:
+        try:
+            found = corpus_files(path)
+        except UsageError as exc:
+            raise UsageError(f"{flag} {path}: {exc}") from exc
+        check_text_column(found)
+        files += found
+    with beam_io.FileSystems.open(files[0]) as fh:
+        names = set(pq.ParquetFile(fh).schema_arrow.names)
+    columns = [c for c in CORPUS_COLUMNS if c in names]
+    described = [{"path": f, "bytes": beam_io.describe_file(f)["bytes"]} for f in files]
+    return described, columns
+
+
+def _prepare(output: str, names: tuple[str, ...], overwrite: bool) -> None:
+    """Refuse outputs of an earlier run in ``output`` unless ``overwrite`` (then remove them)."""
+    existing = [beam_io.join(output, n) for n in names if beam_io.FileSystems.exists(beam_io.join(output, n))]
+    if existing and not overwrite:
+        raise UsageError(f"--output {output} already holds {', '.join(os.path.basename(e) for e in existing)} "
+                         "of an earlier run; choose another directory or pass --overwrite")
+    for path in existing:
+        beam_io.delete_tree(path)
+
+
+def _describe_lines(path: str, relative_to: str) -> dict:
+    """Rows (lines), size and sha256 of one written text file."""
+    info = beam_io.describe_file(path)
+    rows = 0
+    with beam_io.FileSystems.open(path) as fh:
+        for _ in fh:
+            rows += 1
+    rel = path[len(relative_to):].lstrip("/") if path.startswith(relative_to) else path
+    return {"path": rel, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+
+
+def _write_lines(pcoll, output: str, rel: str, label: str, single: bool = False):
+    """Write text lines under ``output/rel`` (Beam writes temporary files, then renames) and
+    return the described files as one list."""
+    prefix = beam_io.join(output, rel)
+    if single:
+        written = pcoll | f"Write{label}" >> beam.io.WriteToText(prefix, num_shards=1, shard_name_template="")
+    else:
+        written = pcoll | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl",
+                                                                  shard_name_template="-SSSSS-of-NNNNN")
+    return (written | f"Describe{label}" >> beam.Map(_describe_lines, relative_to=output)
+            | f"List{label}" >> beam.combiners.ToList())
+
+
+def _unescape(value: str) -> str:
+    """``--separator '\\n\\n'`` on a shell gives backslashes: read them as escapes."""
+    try:
+        return codecs.decode(value, "unicode_escape")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--separator {value!r}: bad escape sequence ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# doc2query-pairs
+
+PAIRS_DESCRIPTION = """\
+Write (passage, query) training pairs as JSONL for a query generator, from either
+
+* MS MARCO-format files: --collection (pid<TAB>passage), --queries (qid<TAB>query) and
+  --qrels (qid<TAB>0<TAB>pid<TAB>rel, or qid<TAB>pid); or
+* our own corpora (--corpus DIR, repeatable), mined without labels: a page's title or
+  section headings paired with the passage under them. This is a noisy heuristic (see
+  docs/doc2query.md): headings shared by many documents are dropped as boilerplate.
+
+With --heldout-fraction F, a deterministic fraction of passages (of documents, for mined
+pairs) goes to DIR/heldout/ instead, with queries.tsv and qrels.tsv for doc2query-eval.
+Mined runs also write every mined passage as a corpus (DIR/passages/) to expand and index.
+
+examples:
+  python beam_runner.py doc2query-pairs --collection collection.tsv --queries queries.train.tsv \\
+      --qrels qrels.train.tsv --output out/d2q-pairs
+  python beam_runner.py doc2query-pairs --corpus out/web --heldout-fraction 0.1 --output out/web-pairs"""
+
+PAIRS_OUTPUTS = ("pairs", "heldout", "passages", "stats.json", "manifest.json")
+
+
+def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
+    ms = parser.add_argument_group("MS MARCO-format input")
+    ms.add_argument("--collection", metavar="TSV", help="pid<TAB>passage lines (local, gs://, s3://; .gz ok)")
+    ms.add_argument("--queries", metavar="TSV", help="qid<TAB>query lines")
+    ms.add_argument("--qrels", metavar="FILE", help="qid 0 pid rel (TREC) or qid pid lines")
+    mined = parser.add_argument_group("mined from our corpora (noisy heuristics)")
+    mined.add_argument("--corpus", action="append", metavar="DIR", help="corpus directory (repeatable)")
+    d = MiningConfig()
+    mined.add_argument("--max-heading-words", type=int, default=d.max_heading_words,
+                       help="longest heading, in words (default: %(default)s)")
+    mined.add_argument("--min-passage-words", type=int, default=d.min_passage_words,
+                       help="shortest passage paired with a heading (default: %(default)s)")
+    mined.add_argument("--pairs-per-section", type=int, default=d.pairs_per_section,
+                       help="sentence windows under a heading paired with it (default: %(default)s)")
+    mined.add_argument("--max-query-docs", type=int, default=10,
+                       help="drop a heading that heads more documents than this (boilerplate; 0: keep all; "
+                            "default: %(default)s)")
+    mined.add_argument("--window", type=int, default=PassageConfig().window, help="sentences per passage (default: %(default)s)")
+    mined.add_argument("--stride", type=int, default=PassageConfig().stride, help="sentences between windows (default: %(default)s)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--output", required=True, metavar="DIR", help="output directory")
+    out.add_argument("--heldout-fraction", type=float, default=0.0,
+                     help="fraction of passages held out for evaluation (default: %(default)s)")
+    out.add_argument("--seed", type=int, default=0, help="seed of the held-out hash (default: %(default)s)")
+    out.add_argument("--max-line-bytes", type=int, default=MAX_LINE_BYTES, help="longest TSV line (default: %(default)s)")
+    out.add_argument("--rejects", action="store_true", help="(accepted for symmetry; drops are counted in stats.json)")
+    out.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run in DIR")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def _pair_line(pair) -> str:
+    return json.dumps(pair.to_json(), ensure_ascii=False)
+
+
+def _check_pairs_args(args: argparse.Namespace) -> MiningConfig | None:
+    msmarco = [args.collection, args.queries, args.qrels]
+    if args.corpus and any(msmarco):
+        raise UsageError("give either MS MARCO files (--collection/--queries/--qrels) or --corpus, not both")
+    if not args.corpus and not all(msmarco):
+        missing = [f for f, v in zip(("--collection", "--queries", "--qrels"), msmarco, strict=True) if not v]
+        raise UsageError(f"MS MARCO input needs --collection, --queries and --qrels (missing {', '.join(missing)}); "
+                         "or mine pairs from a corpus with --corpus DIR")
+    if not 0.0 <= args.heldout_fraction < 1.0:
+        raise UsageError("--heldout-fraction must be in [0, 1)")
+    if args.max_line_bytes < 1:
+        raise UsageError("--max-line-bytes must be positive")
+    if args.max_query_docs < 0:
+        raise UsageError("--max-query-docs must be 0 (keep all) or more")
+    if not args.corpus:
+        for flag, path in (("--collection", args.collection), ("--queries", args.queries), ("--qrels", args.qrels)):
+            if not beam_io.FileSystems.exists(path):
+                raise UsageError(f"{flag} {path}: no such file")
+        return None
+    try:
+        return MiningConfig(max_heading_words=args.max_heading_words, min_passage_words=args.min_passage_words,
+                            pairs_per_section=args.pairs_per_section,
+                            passage=PassageConfig(args.window, args.stride))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """Validate, run the pairs pipeline, print the summary; return the stats report."""
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    mining = _check_pairs_args(args)
+    output = args.output.rstrip("/")
+    if args.corpus:
+        inputs, columns = _corpus_inputs(args.corpus, "--corpus")
+    else:
+        inputs = [{"path": p, "bytes": beam_io.describe_file(p)["bytes"]}
+                  for p in (args.collection, args.queries, args.qrels)]
+    _prepare(output, PAIRS_OUTPUTS, args.overwrite)
+    config = {k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")}
+    fraction, seed = args.heldout_fraction, args.seed
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            if mining is not None:
+                stages = ["mine", "headings", "write"]
+                rows = (p | "CorpusFiles" >> beam.Create([f["path"] for f in inputs])
+                        | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
+                pairs, stats, _ = mine_corpus(rows, mining, args.max_query_docs, False)
+            else:
+                stages = ["collection", "queries", "qrels", "join", "write"]
+                parsed = {}
+                for role, path, parse in (("collection", args.collection, parse_id_text),
+                                          ("queries", args.queries, parse_id_text), ("qrels", args.qrels, parse_qrels)):
+                    lines = p | f"Read_{role}" >> beam.io.ReadFromText(path, coder=coders.BytesCoder())
+                    parsed[role] = lines | f"Parse_{role}" >> ParseLines(role, parse, args.max_line_bytes)
+                pairs, join_stats, _ = join_msmarco(parsed["collection"]["out"], parsed["queries"]["out"],
+                                                    parsed["qrels"]["out"])
+                stats = [parsed[r]["stats"] for r in parsed] + join_stats
+            counted = pairs | "CountWritten" >> beam.Map(_count_write, fraction=fraction, seed=seed)
+            stats.append(counted | "WriteStats" >> beam.FlatMap(lambda e: e[1]))
+            kept = counted | "Pairs" >> beam.Map(lambda e: e[0])
+            train = kept | "Train" >> beam.Filter(lambda pr: not is_heldout(pr.split_key, fraction, seed))
+            files = {"pairs": _write_lines(train | "TrainJson" >> beam.Map(_pair_line), output, "pairs/train",
+                                           "Train")}
+            if fraction > 0:
+                held = kept | "Heldout" >> beam.Filter(lambda pr: is_heldout(pr.split_key, fraction, seed))
+                files["heldout"] = _write_lines(held | "HeldJson" >> beam.Map(_pair_line), output,
+                                                "heldout/pairs", "HeldPairs")
+                qlines = (held | "QueryLines" >> beam.Map(lambda pr: f"{pr.qid}\t{' '.join(pr.query.split())}")
+                          | "DistinctQueries" >> beam.Distinct())
+                files["heldout_queries"] = _write_lines(qlines, output, "heldout/queries.tsv", "Queries", True)
+                rlines = (held | "QrelLines" >> beam.Map(lambda pr: f"{pr.qid}\t0\t{pr.pid}\t1")
+                          | "DistinctQrels" >> beam.Distinct())
+                files["heldout_qrels"] = _write_lines(rlines, output, "heldout/qrels.tsv", "Qrels", True)
+            if mining is not None:
+                files["passages"] = _write_passages(kept, output)
+            finalize(p, _write_pairs_report, output=output, config=config, inputs=inputs, stages=stages,
+                     stats=summed_stats(stats), **files)
+    report = beam_io.read_json(beam_io.join(output, "stats.json"))
+    if not quiet:
+        print()
+        print(render_table(report))
+        rows = report.get("files", {})
+        print(f"\nwrote {rows.get('pairs', 0)} training pairs to {output}/pairs"
+              + (f", {rows.get('heldout', 0)} held-out pairs to {output}/heldout" if fraction > 0 else "")
+              + (f", {rows.get('passages', 0)} passages to {output}/passages" if mining is not None else "")
+              + f" in {t.seconds:.1f}s")
+    return report
+
+
+def _count_write(pair, fraction: float, seed: int):
+    """Pass a pair through, with its ``write`` stage counts as a second value."""
+    counts = [(("write", "in"), 1), (("write", "out"), 1)]
+    if is_heldout(pair.split_key, fraction, seed):
+        counts.append((("write", "count:heldout"), 1))
+    return pair, counts
+
+
+def _write_passages(pairs, output: str):
+    """The mined passages as a corpus (id = pid) under output/passages/data/."""
+    from pipeline.schema import CORPUS_SCHEMA
+
+    def to_row(pair):
+        doc_id = pair.split_key
+        return Document(id=pair.pid, text=pair.passage, source=pair.source,
+                        meta={"doc_id": doc_id, "heading": pair.query, "qid": pair.qid}).to_row()
+
+    passages_dir = beam_io.join(output, "passages")
+    return (
+        pairs | "PassageRows" >> beam.Map(to_row)
+        | "WritePassages" >> beam.io.WriteToParquet(
+            beam_io.join(passages_dir, "data", "part"), CORPUS_SCHEMA, codec="zstd", file_name_suffix=".parquet",
+            shard_name_template="-SSSSS-of-NNNNN")
+        | "DescribePassages" >> beam.Map(beam_io.describe_parquet, relative_to=output)
+        | "ListPassages" >> beam.combiners.ToList()
+    )
+
+
+def _write_pairs_report(output, config, inputs, stages, stats, **files) -> None:
+    from pipeline.manifest import build_manifest
+
+    report = build_report(stats, stages)
+    report["job"] = "doc2query-pairs"
+    report["files"] = {name: sum(f["rows"] for f in described) for name, described in files.items()}
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    data = [f for described in files.values() for f in described]
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"),
+                              build_manifest("doc2query-pairs", config, inputs, data))
+
+
+def pairs_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    return run_pairs(args, beam_args)
+
+
+# ---------------------------------------------------------------------------------------------
+# doc2query (expansion)
+
+EXPAND_DESCRIPTION = """\
+Expand documents with predicted queries (doc2query / docTTTTTquery): split each document
+into passages (sentence windows with a stride), generate --num-queries queries per passage
+(top-k sampling), and write the original text + separator + the queries as a corpus
+(source doc2query; the queries also in meta.predicted_queries; ids unchanged), plus, with
+--anserini, the Anserini JsonCollection ({"id", "contents"} JSONL) for Pyserini.
+
+Generators: hf:PATH (a local Hugging Face seq2seq checkpoint, e.g. a doc2query-T5) or
+native:CHECKPOINT (the bundled query generator, see corpora/doc2query/train_generator.py).
+Models load once per worker; passages are generated in batches; on a GPU when one is there.
+
+examples:
+  python beam_runner.py doc2query --input out/web --generator hf:models/doc2query-t5-base-msmarco \\
+      --num-queries 20 --output out/web-d2q --anserini
+  python beam_runner.py doc2query --input out/pairs/passages --generator native:runs/d2q \\
+      --num-queries 10 --top-k 10 --output out/passages-d2q --direct_num_workers=2"""
+
+
+def add_expand_arguments(parser: argparse.ArgumentParser) -> None:
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--input", action="append", required=True, metavar="CORPUS", help="corpus directory (repeatable)")
+    io.add_argument("--output", required=True, metavar="DIR", help="output corpus directory")
+    io.add_argument("--anserini", action="store_true", help="also write DIR/anserini/*.jsonl (Anserini JsonCollection)")
+    io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
+    io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
+    io.add_argument("--overwrite", action="store_true", help="replace an existing output in DIR")
+    g = parser.add_argument_group("generation")
+    g.add_argument("--generator", required=True, metavar="hf:PATH|native:CKPT", help="the query generator")
+    g.add_argument("--num-queries", type=int, default=5, help="queries per passage (default: %(default)s)")
+    g.add_argument("--decode", choices=("sample", "beam"), default="sample",
+                   help="top-k sampling (default, as docTTTTTquery) or beam search (hf: only)")
+    g.add_argument("--top-k", type=int, default=10, help="sampling: top-k (default: %(default)s)")
+    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default: %(default)s)")
+    g.add_argument("--max-input-tokens", type=int, default=512, help="longer passages are truncated (default: %(default)s)")
+    g.add_argument("--max-new-tokens", type=int, default=64, help="longest query, in tokens (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=16, help="passages per model call (default: %(default)s)")
+    g.add_argument("--device", default="auto", help="auto (GPU when available), cpu, cuda, cuda:1 ...")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    s = parser.add_argument_group("passages and expansion")
+    s.add_argument("--window", type=int, default=PassageConfig().window, help="sentences per passage (default: %(default)s)")
+    s.add_argument("--stride", type=int, default=PassageConfig().stride, help="sentences between windows (default: %(default)s)")
+    s.add_argument("--max-passages", type=int, default=0, help="expand only the first N passages of a document (0: all)")
+    s.add_argument("--separator", default="\\n\\n", help="between the text and the queries (escapes allowed; default: \\n\\n)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def expand_configs(args: argparse.Namespace) -> tuple[ExpandConfig, GenerationConfig]:
+    """Validate the expansion flags into configs (UsageError names the flag)."""
+    try:
+        passage = PassageConfig(args.window, args.stride, args.max_passages)
+        expand = ExpandConfig(args.num_queries, _unescape(args.separator), passage)
+        beam_search = args.decode == "beam"
+        gen = GenerationConfig(
+            max_input_tokens=args.max_input_tokens, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+            do_sample=not beam_search, top_k=None if beam_search else args.top_k, temperature=args.temperature,
+            num_beams=args.num_queries if beam_search else 1, num_return_sequences=args.num_queries,
+            seed=args.seed, device=args.device)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("generation: ", "").replace("passage window", "--window")) from exc
+    try:
+        check_generator_spec(args.generator)
+    except GeneratorError as exc:
+        raise UsageError(f"--generator: {exc}") from exc
+    return expand, gen
+
+
+def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """Validate, run the expansion pipeline, print the summary; return the stats report."""
+    from pipeline.beam_generation import GenerateText
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    expand, gen = expand_configs(args)
+    if args.num_shards < 0:
+        raise UsageError("--num-shards must be 0 (runner decides) or more")
+    inputs, columns = _corpus_inputs(args.input, "--input")
+    output = args.output.rstrip("/")
+    prepare_output(output, args.overwrite)
+    _prepare(output, ("anserini",), args.overwrite)
+    config = {"inputs": list(args.input), "generator": args.generator, "expand": {
+        "num_queries": expand.num_queries, "separator": expand.separator, "window": expand.passage.window,
+        "stride": expand.passage.stride, "max_passages": expand.passage.max_passages}, "generation": gen.as_dict()}
+    if not quiet:
+        print(f"doc2query: {len(inputs)} corpus file(s) -> {output}, {args.num_queries} queries per passage "
+              f"with {args.generator}", flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            run = CorpusRun(p, output, job="doc2query", config=config, inputs=inputs, keep_rejects=args.rejects,
+                            num_shards=args.num_shards)
+            rows = (p | "CorpusFiles" >> beam.Create([f["path"] for f in inputs])
+                    | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
+            passages = run.apply("split", rows, SplitDocuments(expand, args.rejects))
+            queries = run.apply("generate", passages, GenerateText("generate", args.generator, gen, passage_prompt,
+                                                                   attach_queries, args.rejects))
+            docs_by_id = (rows | "KeepWithText" >> beam.Filter(has_text)
+                          | "KeyById" >> beam.Map(lambda r: (r["id"], r)))
+            docs = run.apply("expand", {"doc": docs_by_id, "queries": queries},
+                             AssembleDocuments(expand, args.generator))
+            if args.anserini:
+                lines = docs | "AnseriniJson" >> beam.Map(lambda d: anserini_record({"id": d.id, "text": d.text}))
+                _ = lines | "WriteAnserini" >> beam.io.WriteToText(
+                    beam_io.join(output, "anserini", "docs"), file_name_suffix=".jsonl",
+                    shard_name_template="-SSSSS-of-NNNNN")
+            run.write(docs)
+    report = beam_io.read_json(beam_io.join(output, "stats.json"))
+    if not quiet:
+        print_summary("doc2query", output, report, t.seconds, inputs)
+        if args.anserini:
+            print(f"anserini JsonCollection: {output}/anserini/ (index with pyserini.index.lucene "
+                  f"--collection JsonCollection --input {output}/anserini ...)")
+    return report
+
+
+def expand_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    return run_expand(args, beam_args)
+
+
+# ---------------------------------------------------------------------------------------------
+# doc2query-eval
+
+EVAL_DESCRIPTION = """\
+BM25 retrieval over the original and the expanded passages, side by side: MRR@10,
+Recall@100 and Recall@1000 on your held-out queries (bm25s, Anserini's k1=0.9, b=0.4 by
+default). Collections: corpus directories, collection TSV (pid<TAB>text) or JSONL
+(Anserini id/contents). Runs in one process (the index is in memory), not on a Beam runner.
+
+examples:
+  python beam_runner.py doc2query-eval --corpus collection.tsv --expanded out/d2q/anserini \\
+      --queries queries.dev.small.tsv --qrels qrels.dev.small.tsv
+  python beam_runner.py doc2query-eval --corpus out/pairs/passages --expanded out/passages-d2q \\
+      --queries out/pairs/heldout/queries.tsv --qrels out/pairs/heldout/qrels.tsv --report eval.json"""
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", required=True, metavar="ORIGINAL", help="the original passages")
+    parser.add_argument("--expanded", required=True, metavar="EXPANDED", help="the expanded passages (same ids)")
+    parser.add_argument("--queries", required=True, metavar="TSV", help="qid<TAB>query (held-out queries)")
+    parser.add_argument("--qrels", required=True, metavar="FILE", help="qid 0 pid rel, or qid pid")
+    parser.add_argument("--k1", type=float, default=0.9, help="BM25 k1 (default: %(default)s)")
+    parser.add_argument("--b", type=float, default=0.4, help="BM25 b (default: %(default)s)")
+    parser.add_argument("--stopwords", choices=("en", "none"), default="en", help="stop word list (default: en)")
+    parser.add_argument("--report", metavar="FILE.json", help="also write the report as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def _collection_texts(path: str) -> dict[str, str]:
+    """A collection path as {id: text}: an Anserini directory of *.jsonl files is read whole."""
+    from corpora.doc2query.evaluate import read_collection
+
+    if os.path.isdir(path) and not os.path.isdir(os.path.join(path, "data")):
+        texts: dict[str, str] = {}
+        files = sorted(f for f in os.listdir(path) if f.endswith((".jsonl", ".jsonl.gz")))
+        if not files:
+            raise UsageError(f"{path}: neither a corpus directory (data/*.parquet) nor a directory of *.jsonl")
+        for f in files:
+            texts.update(read_collection(os.path.join(path, f)).texts)
+        return texts
+    return read_collection(path).texts
+
+
+def run_eval(args: argparse.Namespace, quiet: bool = False) -> dict:
+    """Read everything (errors before any indexing), run both BM25 runs, print the table."""
+    from corpora.doc2query.evaluate import (
+        EvalInputError,
+        compare,
+        read_qrels,
+        read_queries,
+        render_comparison,
+    )
+
+    if args.k1 < 0 or not 0 <= args.b <= 1:
+        raise UsageError("--k1 must be >= 0 and --b in [0, 1]")
+    try:
+        queries, q_skipped = read_queries(args.queries)
+        qrels, r_skipped = read_qrels(args.qrels)
+        original = _collection_texts(args.corpus)
+        expanded = _collection_texts(args.expanded)
+    except EvalInputError as exc:
+        raise UsageError(str(exc)) from exc
+    if not original:
+        raise UsageError(f"--corpus {args.corpus}: no passages")
+    with Timer() as t:
+        report = compare(original, expanded, queries, qrels, args.k1, args.b,
+                         None if args.stopwords == "none" else "en")
+    report["skipped_lines"] = {"queries": dict(q_skipped), "qrels": dict(r_skipped)}
+    report["seconds"] = round(t.seconds, 2)
+    if args.report:
+        beam_io.write_json_atomic(args.report, report)
+    if not quiet:
+        print(render_comparison(report))
+        bad = {f"{k} ({name})": v for name, c in report["skipped_lines"].items() for k, v in c.items()}
+        if bad:
+            print("skipped lines: " + ", ".join(f"{k}={v}" for k, v in sorted(bad.items())))
+        print(f"evaluated in {t.seconds:.1f}s" + (f"; report: {args.report}" if args.report else ""))
+    return report
+
+
+def eval_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    if beam_args:
+        raise UsageError(f"unknown option(s): {' '.join(beam_args)} (doc2query-eval runs in one process)")
+    return run_eval(args)
+
+
+JOBS = [
+    Job("doc2query-pairs", "(passage, query) training pairs: MS MARCO files or mined headings", PAIRS_DESCRIPTION,
+        add_pairs_arguments, pairs_main),
+    Job("doc2query", "expand documents with predicted queries (hf: or native: generator)", EXPAND_DESCRIPTION,
+        add_expand_arguments, expand_main),
+    Job("doc2query-eval", "BM25 MRR@10 / Recall@100/1000: original vs expanded passages", EVAL_DESCRIPTION,
+        add_eval_arguments, eval_main),
+]
