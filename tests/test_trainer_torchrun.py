@@ -1,0 +1,181 @@
+"""Real ``torchrun --nproc_per_node=2`` runs of the trainer on CPU (gloo) on shards built here with the real
+tokenizer and tokenize job: the loss all-reduce, resume after ``kill -9`` with losses equal to an uninterrupted
+run, and resuming with another process count (same global order, or a clear refusal).
+
+Also home of :func:`trainer_shards`, the shard fixture the other trainer tests share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.schema import CORPUS_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = ("river stone light north garden paper music winter market signal harbor forest letter engine cloud "
+         "bridge silver morning window station valley number theory island school history animal ocean").split()
+
+
+def _texts(source: str, n: int, seed: int) -> list[str]:
+    """Varied, deterministic English-like documents (a few sentences each)."""
+    import random
+
+    rng = random.Random(f"{source}-{seed}")
+    out = []
+    for i in range(n):
+        sentences = []
+        for _ in range(2 + i % 5):
+            words = [rng.choice(WORDS) for _ in range(5 + rng.randrange(8))]
+            sentences.append(" ".join(words).capitalize() + ".")
+        out.append(f"{source} {i}: " + " ".join(sentences))
+    return out
+
+
+def _write_corpus(directory: Path, source: str, texts: list[str]) -> Path:
+    data = directory / "data"
+    data.mkdir(parents=True)
+    table = pa.table({"id": [f"{source}-{i:05d}" for i in range(len(texts))], "text": texts,
+                      "source": [source] * len(texts), "url": [None] * len(texts), "lang": ["en"] * len(texts),
+                      "lang_score": [1.0] * len(texts), "meta": ["{}"] * len(texts)}, schema=CORPUS_SCHEMA)
+    pq.write_table(table, data / "part-00000-of-00001.parquet")
+    return directory
+
+
+def build_shards(root: Path) -> dict[str, Path]:
+    """Two corpora (web, kg) -> a byte-level BPE tokenizer (with FIM, mask and separator tokens) -> token
+    shards with a val split, all through the project's own tokenizer trainer and tokenize job."""
+    from corpora.tokenize import run_tokenize
+    from tokenizer.train import TrainConfig, train
+
+    web = _write_corpus(root / "web", "web", _texts("web", 300, 0))
+    kg = _write_corpus(root / "kg", "kg", _texts("kg", 120, 1))
+    tok = root / "tok"
+    train(TrainConfig(inputs=[str(web), str(kg)], output=str(tok), model="bpe", vocab_size=400, fim=True,
+                      special_tokens=["<|mask|>", "<|sep|>"], show_progress=False), log=None)
+    shards = root / "shards"
+    args = argparse.Namespace(input=[str(web), str(kg)], tokenizer=str(tok), output=str(shards), shard_tokens=4000,
+                              val_fraction=0.1, seed=0, overwrite=False, verbose=False)
+    run_tokenize(args, ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
+    return {"shards": shards, "tokenizer": tok, "web": web, "kg": kg}
+
+
+def trainer_shards(tmp_path_factory) -> dict[str, Path]:
+    """Shards shared by every trainer test module of the session (built once)."""
+    root = tmp_path_factory.getbasetemp() / "trainer-shards"
+    if not (root / "shards" / "manifest.json").exists():
+        if root.exists():
+            import shutil
+
+            shutil.rmtree(root)
+        root.mkdir()
+        return build_shards(root)
+    return {"shards": root / "shards", "tokenizer": root / "tok", "web": root / "web", "kg": root / "kg"}
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return trainer_shards(tmp_path_factory)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+TINY = ["n_layer=2", "n_head=2", "d_model=32", "seq_len=32", "micro_batch_size=4", "warmup_steps=2",
+        "lr=3e-3", "log_interval=1", "eval_interval=4", "eval_batches=2", "progress=false"]
+
+
+def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0,
+             port: int = 29611):
+    """``torchrun --nproc_per_node=nproc -m trainer`` on CPU with the tiny shape; returns the process."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
+           f"--master_port={port}", "-m", "trainer", "--data", str(shards), "--mix", "web=0.7,kg=0.3", "--config",
+           "tiny", f"out_dir={out}", "device=cpu", *TINY, *overrides]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "TRAINER_STEP_DELAY_S": str(delay)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    if wait:
+        out_text, err_text = proc.communicate(timeout=120)
+        proc.stdout_text, proc.stderr_text = out_text, err_text
+    return proc
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    out = {}
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "loss" in record:
+            out[record["step"]] = record["loss"]
+    return out
+
+
+def test_two_processes_all_reduce_the_loss(shards, tmp_path):
+    out = tmp_path / "run"
+    proc = torchrun(2, shards["shards"], out, "max_steps=4", "checkpoint_interval=2")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    # rank 0 alone prints the step lines
+    assert proc.stdout_text.count("step 4/4 |") == 1
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3, 4]
+    for r in steps:
+        local, reduced = r["rank_loss"], r["rank_reduced_loss"]
+        assert len(local) == 2 and local[0] != local[1]  # each rank trains on its own samples
+        # every rank holds the same all-reduced loss, the mean of the ranks' own losses, and rank 0 logs it
+        assert reduced[0] == reduced[1] == r["loss"]
+        assert abs(r["loss"] - (local[0] + local[1]) / 2) < 1e-6
+    assert any("val_loss" in r for r in records)
+    assert (out / "checkpoints" / "step-00000004" / "state.pt").exists()
+
+
+def test_kill_9_then_resume_matches_an_uninterrupted_run(shards, tmp_path):
+    steps = 8
+    straight = tmp_path / "straight"
+    proc = torchrun(2, shards["shards"], straight, f"max_steps={steps}", "checkpoint_interval=3")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+
+    killed = tmp_path / "killed"
+    proc = torchrun(2, shards["shards"], killed, f"max_steps={steps}", "checkpoint_interval=3", delay=0.5,
+                    wait=False)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (killed / "checkpoints" / "step-00000003").exists():
+        time.sleep(0.1)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers, no clean-up
+    proc.wait()
+    assert not (killed / "checkpoints" / f"step-{steps:08d}").exists()
+    proc = torchrun(2, shards["shards"], killed, f"max_steps={steps}", "checkpoint_interval=3")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    assert "resuming from" in proc.stdout_text
+    a, b = losses(straight), losses(killed)
+    assert sorted(a) == sorted(b) == list(range(1, steps + 1))
+    assert a == b  # exactly equal per-step losses, before and after the resume
+
+
+def test_resume_with_another_process_count(shards, tmp_path):
+    straight = tmp_path / "straight"
+    proc = torchrun(2, shards["shards"], straight, "max_steps=4", "checkpoint_interval=2")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    first = tmp_path / "first"
+    proc = torchrun(2, shards["shards"], first, "max_steps=2", "checkpoint_interval=2")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    # one process with twice the micro-batch: the same global batch, so the same global data order
+    proc = torchrun(1, shards["shards"], first, "max_steps=4", "checkpoint_interval=2", "micro_batch_size=8")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    a, b = losses(straight), losses(first)
+    assert sorted(b) == [1, 2, 3, 4]
+    for step in (3, 4):  # same samples; summation order differs, so equal up to float rounding
+        assert abs(a[step] - b[step]) < 1e-4
+    # a different global batch would change the data order: refused with the fix
+    proc = torchrun(1, shards["shards"], first, "max_steps=6", "checkpoint_interval=2")
+    assert proc.returncode == 2
+    assert "global batch" in proc.stderr_text and "micro_batch_size" in proc.stderr_text

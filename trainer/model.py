@@ -1,0 +1,229 @@
+"""The GPT model: a pre-LayerNorm Transformer decoder (or, with ``causal=False``, an encoder for masked LM).
+
+Read top to bottom: :class:`GPTConfig` and the :data:`PRESETS`, the position encodings (learned table, RoPE,
+ALiBi), one attention layer on ``F.scaled_dot_product_attention`` (flash / memory-efficient kernels on GPU),
+the GELU MLP, the residual block, and :class:`GPT` with tied input/output embeddings and the GPT-2
+initialization (residual output projections scaled by ``1/sqrt(2 * n_layer)``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+POSITION_ENCODINGS = ("learned", "rope", "alibi")
+
+
+@dataclass
+class GPTConfig:
+    """Shape of the model. ``seq_len`` is the longest context it supports (size of the position tables)."""
+
+    vocab_size: int = 50304
+    n_layer: int = 12
+    n_head: int = 12
+    d_model: int = 768
+    seq_len: int = 1024
+    pos: str = "learned"
+    dropout: float = 0.0
+    bias: bool = True
+    causal: bool = True
+    rope_base: float = 10000.0
+
+    def __post_init__(self) -> None:
+        if self.pos not in POSITION_ENCODINGS:
+            raise ValueError(f"pos={self.pos!r}: choose one of {', '.join(POSITION_ENCODINGS)}")
+        if self.d_model % self.n_head:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_head={self.n_head}")
+        if self.pos == "rope" and (self.d_model // self.n_head) % 2:
+            raise ValueError(f"pos=rope needs an even head size; d_model/n_head = {self.d_model // self.n_head}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GPTConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+# Shapes of GPT-2 small/medium and GPT-3 XL; "tiny" is for tests and the demo.
+PRESETS: dict[str, dict] = {
+    "tiny": dict(n_layer=2, n_head=2, d_model=64, seq_len=256),
+    "124M": dict(n_layer=12, n_head=12, d_model=768, seq_len=1024),
+    "350M": dict(n_layer=24, n_head=16, d_model=1024, seq_len=1024),
+    "1.3B": dict(n_layer=24, n_head=16, d_model=2048, seq_len=2048),
+}
+
+
+def count_params(n_layer: int, d_model: int, vocab_size: int, seq_len: int, pos: str = "learned",
+                 bias: bool = True) -> int:
+    """Parameters of a GPT of this shape, without building it (for planning): blocks, embeddings, final LN."""
+    per_block = 12 * d_model * d_model + (13 * d_model if bias else 4 * d_model)
+    final_ln = 2 * d_model if bias else d_model
+    positions = seq_len * d_model if pos == "learned" else 0
+    return n_layer * per_block + vocab_size * d_model + positions + final_ln
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Position encodings
+
+def rope_tables(seq_len: int, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin tables [seq_len, head_dim] for rotary embeddings (Su et al., rotate-half layout)."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    angles = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv_freq)
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate query/key vectors x [B, H, T, D] by their position."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return (x * cos + rotated * sin).to(x.dtype)
+
+
+def alibi_slopes(n_head: int) -> torch.Tensor:
+    """Per-head slopes of ALiBi (Press et al.): a geometric sequence; interpolated for non-powers of two."""
+    def powers(n: int) -> list[float]:
+        start = 2 ** (-8 / n)
+        return [start ** (i + 1) for i in range(n)]
+
+    if math.log2(n_head).is_integer():
+        return torch.tensor(powers(n_head))
+    closest = 2 ** math.floor(math.log2(n_head))
+    return torch.tensor(powers(closest) + powers(2 * closest)[0::2][: n_head - closest])
+
+
+def alibi_bias(n_head: int, seq_len: int, causal: bool) -> torch.Tensor:
+    """Additive attention bias [H, T, T]: -slope * distance, and -inf above the diagonal when causal."""
+    pos = torch.arange(seq_len)
+    distance = (pos[None, :] - pos[:, None]).abs().float()
+    bias = -alibi_slopes(n_head)[:, None, None] * distance
+    if causal:
+        bias = bias.masked_fill(pos[None, :] > pos[:, None], float("-inf"))
+    return bias
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Transformer
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with a fused qkv projection; causal for the decoder, full for the encoder."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_head, self.head_dim, self.causal, self.dropout = cfg.n_head, cfg.d_model // cfg.n_head, cfg.causal, cfg.dropout
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.bias)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.bias)
+        self.proj.residual_projection = True  # scaled at init
+
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
+                bias: torch.Tensor | None) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        dropout = self.dropout if self.training else 0.0
+        if bias is not None:  # ALiBi: the bias already holds the causal mask
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: d -> 4d -> GELU -> d."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(cfg.d_model, 4 * cfg.d_model, bias=cfg.bias)
+        self.proj = nn.Linear(4 * cfg.d_model, cfg.d_model, bias=cfg.bias)
+        self.proj.residual_projection = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(F.gelu(self.fc(x), approximate="tanh"))
+
+
+class Block(nn.Module):
+    """Pre-LN residual block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln_attn = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
+        self.attn = SelfAttention(cfg)
+        self.ln_mlp = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, rope=None, bias=None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln_attn(x), rope, bias))
+        return x + self.drop(self.mlp(self.ln_mlp(x)))
+
+
+class GPT(nn.Module):
+    """Token embedding (+ learned positions) -> blocks -> final LayerNorm -> logits through the tied embedding."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.wpe = nn.Embedding(cfg.seq_len, cfg.d_model) if cfg.pos == "learned" else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied embeddings
+        if cfg.pos == "rope":
+            cos, sin = rope_tables(cfg.seq_len, cfg.d_model // cfg.n_head, cfg.rope_base)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
+        if cfg.pos == "alibi":
+            self.register_buffer("alibi", alibi_bias(cfg.n_head, cfg.seq_len, cfg.causal), persistent=False)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """GPT-2: N(0, 0.02) weights, zero biases; residual projections get std 0.02 / sqrt(2 * n_layer)."""
+        if isinstance(module, nn.Linear):
+            std = 0.02 / math.sqrt(2 * self.config.n_layer) if getattr(module, "residual_projection", False) else 0.02
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, exclude_positions: bool = False) -> int:
+        """Parameter count (the tied embedding counted once); optionally without the learned position table."""
+        n = sum(p.numel() for p in self.parameters())
+        if exclude_positions and self.wpe is not None:
+            n -= self.wpe.weight.numel()
+        return n
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None):
+        """Logits [B, T, V]; with labels, also the mean cross-entropy over labels != -100 (else None)."""
+        B, T = input_ids.shape
+        if T > self.config.seq_len:
+            raise ValueError(f"sequence of {T} tokens is longer than the model's seq_len={self.config.seq_len}")
+        x = self.wte(input_ids)
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(T, device=input_ids.device))
+        x = self.drop(x)
+        rope = (self.rope_cos[:T], self.rope_sin[:T]) if self.config.pos == "rope" else None
+        bias = self.alibi[:, :T, :T] if self.config.pos == "alibi" else None
+        for block in self.blocks:
+            x = block(x, rope, bias)
+        logits = self.lm_head(self.ln_f(x))
+        if labels is None:
+            return logits, None
+        # Sum over the counted tokens divided by their number: the mean, and 0 (not NaN) when none counts.
+        total = F.cross_entropy(logits.float().view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100,
+                                reduction="sum")
+        return logits, total / (labels != -100).sum().clamp(min=1)
+
+
+def flops_per_token(cfg: GPTConfig, n_params: int, seq_len: int) -> int:
+    """Training FLOPs per token: 6N for the weights plus 12 * n_layer * d_model * seq_len for attention (PaLM)."""
+    return 6 * n_params + 12 * cfg.n_layer * cfg.d_model * seq_len

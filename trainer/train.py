@@ -1,0 +1,428 @@
+"""The training loop: open the shards, build (or resume) model, optimizer, schedule and loader, then step:
+gradient accumulation, bf16 autocast on GPU, clipping, AdamW, validation at an interval, atomic checkpoints,
+and logging (loss averaged over ranks, tokens/s, lr, grad norm, MFU) by rank 0 to stdout and metrics.jsonl.
+
+    from trainer.config import load_config
+    from trainer.train import train
+
+    summary = train(load_config("tiny", ["max_steps=100"], data=["out/shards"]))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+
+from trainer import checkpoint as ckpt
+from trainer.config import ConfigError, TrainConfig, config_from_dict
+from trainer.distributed import (
+    Dist,
+    all_gather_objects,
+    all_reduce_mean,
+    barrier,
+    broadcast_object,
+    init_distributed,
+    shutdown,
+    wrap_model,
+)
+from trainer.distributed import set_grad_sync as _set_grad_sync
+from trainer.model import GPT, flops_per_token
+from trainer.optim import LRSchedule, make_optimizer
+from trainer.plan import assess_run
+
+METRICS = "metrics.jsonl"
+# Fault-injection hook for tests (kill -9 mid-run): sleep this long after every step.
+STEP_DELAY_S = float(os.environ.get("TRAINER_STEP_DELAY_S", "0") or 0)
+
+# Dense bf16 tensor-core peak FLOP/s per GPU, matched by substring of torch.cuda.get_device_name(), most
+# specific first (vendor datasheets, without sparsity).
+PEAK_FLOPS: list[tuple[str, float]] = [
+    ("GB200", 2.5e15), ("B200", 2.25e15), ("B100", 1.75e15),
+    ("H200", 989e12), ("GH200", 989e12), ("H100 NVL", 835e12), ("H100 PCIe", 756e12), ("H100", 989e12),
+    ("H800", 989e12), ("H20", 148e12),
+    ("A100", 312e12), ("A800", 312e12), ("A30", 165e12), ("A10G", 70e12), ("A10", 125e12),
+    ("L40S", 362e12), ("L40", 181e12), ("L4", 121e12),
+    ("RTX 6000 Ada", 364e12), ("RTX A6000", 155e12), ("RTX 4090", 165e12), ("RTX 3090", 71e12),
+    ("V100", 125e12), ("T4", 65e12),  # fp16 (no bf16)
+    ("MI300X", 1307e12), ("MI250X", 383e12),
+]
+
+
+class TrainingError(RuntimeError):
+    """The run cannot start or continue; the message says why and what to do."""
+
+
+class TrainingDiverged(TrainingError):
+    """The loss became NaN or infinite; nothing was saved after the last good checkpoint."""
+
+
+def peak_flops(device: torch.device) -> float | None:
+    """Peak bf16 FLOP/s of this GPU from :data:`PEAK_FLOPS`, or None (CPU, or a GPU not in the table)."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((flops for key, flops in PEAK_FLOPS if key in name), None)
+
+
+def train(cfg: TrainConfig, log=print) -> dict:
+    """Run (or resume) the training described by ``cfg``; returns a summary dict (rank 0's view)."""
+    d = init_distributed(cfg.device)
+    try:
+        return Trainer(cfg, d, log).run()
+    finally:
+        shutdown(d)
+
+
+class Trainer:
+    """Holds the pieces of one run; :meth:`run` is the loop."""
+
+    def __init__(self, cfg: TrainConfig, d: Dist, log=print) -> None:
+        self.cfg, self.d = cfg, d
+        self.log = log if d.is_main else (lambda *a, **k: None)
+        self.step = 0
+        self.last_checkpoint: str | None = None
+        self._setup()
+
+    # -------------------------------------------------------------------------------------------------------
+    # Setup: everything is checked here, before the first step
+
+    def _setup(self) -> None:
+        cfg, d = self.cfg, self.d
+        if not cfg.data:
+            raise ConfigError("no data: pass --data SHARDS_DIR (or set data: in the config)")
+        if d.device.type == "cpu" or cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+            if d.device.type == "cuda":
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        self.corpora = self._open_corpora()
+        self.data_cfg = cfg.data_config()
+        self.model_cfg = cfg.model_config(self.corpora.vocab_size)
+        if self.model_cfg.vocab_size < self.corpora.vocab_size:
+            raise ConfigError(f"vocab_size={self.model_cfg.vocab_size} is smaller than the shards' tokenizer "
+                              f"({self.corpora.tokenizer_dir}: {self.corpora.vocab_size} ids); drop vocab_size "
+                              f"from the config (it defaults to the tokenizer's) or use shards of a matching tokenizer")
+        self.world_batch = cfg.micro_batch_size * d.world_size * cfg.grad_accum_steps
+        resume_from = self._find_resume()
+        saved = self._check_resume(resume_from) if resume_from else None
+
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+        self.raw_model = GPT(self.model_cfg).to(d.device)
+        self.n_params = self.raw_model.num_params(exclude_positions=True)
+        self.flops_per_token = flops_per_token(self.model_cfg, self.n_params, cfg.seq_len)
+        if saved and cfg.parallel != "fsdp":
+            self.raw_model.load_state_dict(saved["model"])
+        self.model = wrap_model(self.raw_model, d, cfg.parallel)
+        self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps,
+                                        d.device.type)
+        self.schedule = LRSchedule(self.optimizer, cfg.lr, cfg.min_lr, cfg.warmup_steps,
+                                   cfg.decay_steps or cfg.max_steps, cfg.schedule)
+        from trainer.data import TrainLoader
+
+        self.loader = TrainLoader(self.corpora, self.data_cfg, rank=d.rank, world_size=d.world_size)
+        torch.manual_seed(cfg.seed + 1 + d.rank)  # dropout differs per rank
+        if saved:
+            self._restore(saved)
+        self.forward = torch.compile(self.model) if cfg.compile else self.model
+        use_bf16 = cfg.dtype == "bf16" or (cfg.dtype == "auto" and d.device.type == "cuda")
+        self.autocast = (lambda: torch.autocast(d.device.type, dtype=torch.bfloat16)) if use_bf16 \
+            else contextlib.nullcontext
+        self.peak = peak_flops(d.device)
+        self.metrics_path = os.path.join(cfg.out_dir, METRICS)
+        if d.is_main:
+            self._prepare_run_dir()
+
+    def _open_corpora(self):
+        """Open and verify the shards on rank 0 (checksums, tokenizer, mix names), then on the other ranks."""
+        from trainer.data import open_corpora
+
+        error = None
+        corpora = None
+        if self.d.is_main:
+            try:
+                corpora = open_corpora(self.cfg.data_config())
+            except (ValueError, OSError) as exc:
+                error = str(exc)
+        error = broadcast_object(error, self.d)
+        if error:
+            raise ConfigError(error)
+        if not self.d.is_main:
+            data_cfg = self.cfg.data_config()
+            data_cfg.verify_checksums = False  # rank 0 has verified them
+            corpora = open_corpora(data_cfg)
+        return corpora
+
+    def _find_resume(self) -> str | None:
+        cfg = self.cfg
+        if cfg.resume == "never":
+            if ckpt.list_checkpoints(cfg.out_dir):
+                raise ConfigError(f"out_dir={cfg.out_dir} already holds checkpoints and resume=never; choose "
+                                  f"another out_dir, or resume=auto to continue that run")
+            return None
+        if cfg.resume == "auto":
+            return ckpt.latest_checkpoint(cfg.out_dir)
+        return ckpt.resolve_checkpoint(cfg.resume)
+
+    def _check_resume(self, path: str) -> dict:
+        """Load a checkpoint and refuse it when it belongs to another experiment; returns its contents."""
+        state = ckpt.load_state(path)
+        run = state["run"]
+        if run["tokenizer_sha256"] != self.corpora.tokenizer_sha256:
+            raise ConfigError(f"checkpoint {path} was trained on shards of another tokenizer ({run['tokenizer_dir']}, "
+                              f"sha256 {run['tokenizer_sha256'][:12]}) than --data ({self.corpora.tokenizer_dir}, "
+                              f"sha256 {self.corpora.tokenizer_sha256[:12]}); use shards of the same tokenizer")
+        current = self.cfg.as_dict()
+        diffs = ckpt.config_differences(state["config"], current)
+        if diffs:
+            raise ConfigError(f"checkpoint {path} comes from a different config:\n  " + "\n  ".join(diffs)
+                              + "\nresume with the same settings, or start a new run in another out_dir")
+        if run["global_batch"] != self.world_batch:
+            raise ConfigError(
+                f"checkpoint {path} was trained with a global batch of {run['global_batch']} samples per step "
+                f"(micro_batch_size x processes x grad_accum_steps = {run['micro_batch_size']} x {run['world_size']} x "
+                f"{run['grad_accum_steps']}); now it is {self.cfg.micro_batch_size} x {self.d.world_size} x "
+                f"{self.cfg.grad_accum_steps} = {self.world_batch}. Choose micro_batch_size and grad_accum_steps so "
+                f"the product matches to continue the same data order")
+        model_state, optimizer_state = ckpt.load_tensors(path)
+        self.log(f"resuming from {path} (step {state['step']}, trained with {run['world_size']} processes)")
+        return {"path": path, "state": state, "model": model_state, "optimizer": optimizer_state}
+
+    def _restore(self, saved: dict) -> None:
+        state = saved["state"]
+        if self.cfg.parallel == "fsdp":
+            from torch.distributed.checkpoint.state_dict import (
+                StateDictOptions,
+                set_model_state_dict,
+                set_optimizer_state_dict,
+            )
+
+            options = StateDictOptions(full_state_dict=True)
+            set_model_state_dict(self.model, saved["model"], options=options)
+            set_optimizer_state_dict(self.model, self.optimizer, saved["optimizer"], options=options)
+        else:
+            self.optimizer.load_state_dict(saved["optimizer"])
+        self.schedule.load_state_dict(state["scheduler"])
+        try:
+            self.loader.load_state_dict(state["loader"])
+        except ValueError as exc:
+            raise ConfigError(f"cannot resume the data order of {saved['path']} with {self.d.world_size} "
+                              f"processes: {exc}") from exc
+        rngs = state["rng"]
+        if self.d.rank < len(rngs):
+            ckpt.set_rng_state(rngs[self.d.rank])
+        self.step = int(state["step"])
+        self.last_checkpoint = saved["path"]
+
+    def _prepare_run_dir(self) -> None:
+        """Create out_dir; keep metrics.jsonl only up to the resumed step (later lines were never saved)."""
+        os.makedirs(self.cfg.out_dir, exist_ok=True)
+        kept = []
+        if self.step and os.path.exists(self.metrics_path):
+            with open(self.metrics_path) as fh:
+                kept = [line for line in fh if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        tmp = self.metrics_path + ".tmp"
+        with open(tmp, "w") as fh:
+            fh.writelines(kept)
+        os.replace(tmp, self.metrics_path)
+        with open(os.path.join(self.cfg.out_dir, "config.json"), "w") as fh:
+            json.dump({"config": self.cfg.as_dict(), "run": self.run_facts()}, fh, indent=2)
+
+    def run_facts(self) -> dict:
+        """What a generator or a resume needs to know about this run, as plain values."""
+        c = self.corpora
+        return {
+            "model": self.model_cfg.as_dict(), "objective": self.cfg.objective, "seq_len": self.cfg.seq_len,
+            "tokenizer_dir": c.tokenizer_dir, "tokenizer_sha256": c.tokenizer_sha256, "vocab_size": c.vocab_size,
+            "eod_id": c.eod_id, "pad_id": c.pad_id, "special_ids": dict(c.special_ids), "sources": sorted(c.sources),
+            "world_size": self.d.world_size, "micro_batch_size": self.cfg.micro_batch_size,
+            "grad_accum_steps": self.cfg.grad_accum_steps, "global_batch": self.world_batch,
+            "n_params": self.n_params,
+        }
+
+    # -------------------------------------------------------------------------------------------------------
+    # The loop
+
+    def run(self) -> dict:
+        cfg, d = self.cfg, self.d
+        start_step = self.step
+        tokens_per_step = self.world_batch * cfg.seq_len
+        self.log(f"model: {self.n_params / 1e6:.2f}M parameters ({self.model_cfg.n_layer} layers, d_model "
+                 f"{self.model_cfg.d_model}, {self.model_cfg.pos} positions, {'causal' if self.model_cfg.causal else 'bidirectional'}), "
+                 f"objective {cfg.objective}; {d.world_size} process(es) on {d.device.type}, "
+                 f"{cfg.parallel if d.enabled else 'single process'}; {tokens_per_step:,} tokens per step")
+        warning = assess_run(self.n_params, cfg.max_steps * tokens_per_step)
+        if warning:
+            self.log(f"plan: {warning}")
+        bar = self._progress_bar(start_step)
+        self.raw_model.train()
+        loss_value = val_loss = None
+        window_start, window_tokens = time.perf_counter(), 0
+        started = time.perf_counter()
+        while self.step < cfg.max_steps:
+            batches = self._next_batches()
+            if batches is None:
+                self.log(f"a corpus ran out at step {self.step} (on_exhaust=stop); stopping")
+                break
+            lr = self.schedule.apply()
+            local_loss, loss, grad_norm = self._train_step(batches)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                bar.close()
+                raise TrainingDiverged(
+                    f"loss is {loss_value} at step {self.step + 1}; stopped without saving. The last good "
+                    f"checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}; resume from "
+                    f"it with a lower lr or more warmup, or check the data")
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.schedule.advance()
+            self.step += 1
+            window_tokens += tokens_per_step
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+            if self.step % cfg.log_interval == 0 or self.step == cfg.max_steps or self.step == start_step + 1:
+                elapsed = time.perf_counter() - window_start
+                self._log_step(bar, loss_value, local_loss.item(), lr, grad_norm.item(),
+                               window_tokens / max(elapsed, 1e-9))
+                window_start, window_tokens = time.perf_counter(), 0
+            if STEP_DELAY_S:
+                time.sleep(STEP_DELAY_S)
+            if cfg.eval_batches and (self.step % cfg.eval_interval == 0 or self.step == cfg.max_steps):
+                val_loss = self.evaluate()
+                if val_loss is not None:
+                    self._write_metrics({"step": self.step, "val_loss": val_loss})
+                    self._print(bar, f"step {self.step}: val loss {val_loss:.4f}")
+            if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.max_steps:
+                self.save()
+        bar.close()
+        if self.step > start_step and (self.last_checkpoint is None or not self.last_checkpoint.endswith(
+                ckpt.step_dir_name(self.step))):
+            self.save()
+        elapsed = time.perf_counter() - started
+        summary = {"run_dir": cfg.out_dir, "start_step": start_step, "steps": self.step, "final_loss": loss_value,
+                   "val_loss": val_loss, "tokens": (self.step - start_step) * tokens_per_step,
+                   "elapsed_s": round(elapsed, 2), "checkpoint": self.last_checkpoint}
+        self.log(f"done: steps {start_step} -> {self.step}, {summary['tokens']:,} tokens in {elapsed:.1f}s, "
+                 f"final loss {loss_value if loss_value is None else round(loss_value, 4)}"
+                 + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
+                 + f"; checkpoint {self.last_checkpoint}; metrics {self.metrics_path}")
+        return summary
+
+    def _next_batches(self) -> list[dict] | None:
+        """This rank's micro-batches of the coming step, or None when a corpus ran out (on_exhaust=stop);
+        all ranks agree on stopping."""
+        batches = []
+        try:
+            for _ in range(self.cfg.grad_accum_steps):
+                batches.append(next(self.loader))
+            exhausted = 0.0
+        except StopIteration:
+            exhausted = 1.0
+        if self.cfg.on_exhaust == "stop" and self.d.enabled:
+            exhausted = all_reduce_mean(torch.tensor(exhausted, device=self.d.device), self.d).item()
+        return None if exhausted > 0 else batches
+
+    def _train_step(self, batches: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Forward and backward over the micro-batches; returns (this rank's loss, loss averaged over ranks,
+        grad norm)."""
+        accum = len(batches)
+        loss_sum = torch.zeros((), device=self.d.device)
+        for i, batch in enumerate(batches):
+            x = batch["input_ids"].to(self.d.device, non_blocking=True)
+            y = batch["labels"].to(self.d.device, non_blocking=True)
+            _set_grad_sync(self.model, i == accum - 1)
+            with self.autocast():
+                _, loss = self.forward(x, y)
+            (loss / accum).backward()
+            loss_sum += loss.detach()
+        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        local = loss_sum / accum
+        return local, all_reduce_mean(local, self.d), grad_norm
+
+    @torch.no_grad()
+    def evaluate(self) -> float | None:
+        """Mean loss over ``eval_batches`` validation batches (averaged over ranks); None without a val split."""
+        from trainer.data import val_batches
+
+        self.raw_model.eval()
+        total, count = torch.zeros((), device=self.d.device), 0
+        for batch in val_batches(self.corpora, self.data_cfg, self.d.rank, self.d.world_size, self.cfg.eval_batches):
+            with self.autocast():
+                _, loss = self.model(batch["input_ids"].to(self.d.device), batch["labels"].to(self.d.device))
+            total += loss
+            count += 1
+        self.raw_model.train()
+        counts = all_gather_objects(count, self.d)
+        if min(counts) == 0:
+            return None
+        return all_reduce_mean(total / count, self.d).item()
+
+    def save(self) -> None:
+        """Checkpoint this step (all ranks take part: RNG states are gathered, FSDP shards unsharded)."""
+        if self.cfg.parallel == "fsdp" and self.d.enabled:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+            model_state, optimizer_state = get_state_dict(
+                self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        else:
+            model_state, optimizer_state = self.raw_model.state_dict(), self.optimizer.state_dict()
+        rngs = all_gather_objects(ckpt.rng_state(), self.d)
+        path = None
+        if self.d.is_main:
+            state = {"step": self.step, "scheduler": self.schedule.state_dict(), "loader": self.loader.state_dict(),
+                     "rng": rngs, "config": self.cfg.as_dict(), "run": self.run_facts()}
+            path = ckpt.save_checkpoint(self.cfg.out_dir, self.step, model_state, optimizer_state, state,
+                                        keep=self.cfg.keep_checkpoints)
+        self.last_checkpoint = broadcast_object(path, self.d)
+        barrier(self.d)
+
+    # -------------------------------------------------------------------------------------------------------
+    # Logging
+
+    def _progress_bar(self, start_step: int):
+        from tqdm import tqdm
+
+        return tqdm(total=self.cfg.max_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
+                    disable=not (self.d.is_main and self.cfg.progress), file=sys.stderr)
+
+    def _log_step(self, bar, loss: float, local_loss: float, lr: float, grad_norm: float,
+                  tokens_per_s: float) -> None:
+        mfu = None
+        if self.peak:
+            mfu = self.flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
+        record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
+                  "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
+                  "mfu": mfu, "consumed_samples": getattr(self.loader, "consumed_samples", None)}
+        if self.d.enabled:  # each rank's own loss and what the all-reduce gave it (identical on every rank)
+            pairs = all_gather_objects((local_loss, loss), self.d)
+            record["rank_loss"] = [p[0] for p in pairs]
+            record["rank_reduced_loss"] = [p[1] for p in pairs]
+        self._write_metrics(record)
+        if self.d.is_main:
+            line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
+                    f"{grad_norm:.3f} | {tokens_per_s:,.0f} tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else ""))
+            self._print(bar, line)
+
+    def _print(self, bar, line: str) -> None:
+        """A log line on stdout (rank 0), above the progress bar when there is one."""
+        if not self.d.is_main:
+            return
+        if bar.disable:
+            self.log(line)
+        else:
+            bar.write(line, file=sys.stdout)
+
+    def _write_metrics(self, record: dict) -> None:
+        if self.d.is_main:
+            with open(self.metrics_path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+
+def saved_config(path: str) -> TrainConfig:
+    """The TrainConfig a checkpoint (or run directory) was trained with."""
+    return config_from_dict(ckpt.load_state(ckpt.resolve_checkpoint(path))["config"])
