@@ -10,10 +10,13 @@ server and the bounded cache, and the bad inputs (checksum, tokenizer, unknown s
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
 import io
 import json
 import random
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -244,13 +247,19 @@ def test_resume_with_other_world_size_same_global_batch(shards):
         loader.load_state_dict(state)
         halves.append(next(loader)["input_ids"])
     assert torch.equal(torch.cat(halves), want)
-    # a different global batch is refused with a clear message
+    # a different global batch (here: one process of 2) continues the same sample order too
     loader = TrainLoader(corpora, cfg2, rank=0, world_size=1)
-    with pytest.raises(ValueError, match="global batch of 4 samples"):
-        loader.load_state_dict(state)
+    loader.load_state_dict(state)
+    assert torch.equal(torch.cat([next(loader)["input_ids"] for _ in range(2)]), want)
     # and so is a different seq_len / mix
     other = _cfg(shards, micro_batch_size=4, seq_len=16)
     with pytest.raises(ValueError, match="seq_len"):
+        TrainLoader(open_corpora(other), other).load_state_dict(state)
+    other = _cfg(shards, micro_batch_size=4, mix={"web": 0.5, "kg": 0.5})
+    with pytest.raises(ValueError, match="sources"):
+        TrainLoader(open_corpora(other), other).load_state_dict(state)
+    other = _cfg(shards, micro_batch_size=4, mix={"web": 0.4, "kg": 0.3, "d2q": 0.3})
+    with pytest.raises(ValueError, match="same --mix"):
         TrainLoader(open_corpora(other), other).load_state_dict(state)
 
 
@@ -446,3 +455,81 @@ def test_bad_config_values_fail_with_the_field_name(shards):
                       (dict(paths=[]), "data paths"), (dict(seq_len=100_000), "fewer than one window")):
         with pytest.raises(DataError, match=match):
             open_corpora(_cfg(shards, **kw))
+
+
+# ----------------------------------------------------------------------------------------------
+# remote shards: a 127.0.0.1 HTTP server, the bounded cache
+# ----------------------------------------------------------------------------------------------
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        type(self).requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_root(shards):
+    handler = functools.partial(_Handler, directory=str(shards["root"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_remote_shards_are_cached_on_first_use_and_read_like_local_ones(shards, http_root, tmp_path):
+    cache = tmp_path / "cache"
+    remote = _cfg(shards, paths=[f"{http_root}/shards"], cache_dir=str(cache))
+    _Handler.requests.clear()
+    corpora = open_corpora(remote)
+    fetched = [p for p in _Handler.requests if p.endswith((".bin", ".idx"))]
+    manifest = json.loads((shards["main"] / "manifest.json").read_text())
+    assert len(fetched) == 2 * len(manifest["shards"])
+    assert str(cache) in corpora.directories[0]
+    local = TrainLoader(open_corpora(_cfg(shards)), _cfg(shards))
+    assert torch.equal(next(TrainLoader(corpora, remote))["input_ids"], next(local)["input_ids"])
+    # second use: only the manifest is fetched again
+    _Handler.requests.clear()
+    open_corpora(remote)
+    assert [p for p in _Handler.requests if p.endswith((".bin", ".idx"))] == []
+    # no temporaries left behind
+    assert not [p for p in cache.rglob("*") if ".tmp-" in p.name]
+
+
+def test_cache_is_bounded_least_recently_used_first(shards, http_root, tmp_path):
+    from trainer.shard_cache import ShardCache
+
+    def size(d):
+        return sum(p.stat().st_size for p in Path(d).rglob("*") if p.suffix in (".bin", ".idx"))
+
+    main_bytes, second_bytes = size(shards["main"]), size(shards["second"])
+    cache = ShardCache(str(tmp_path / "cache"), max_bytes=main_bytes + second_bytes // 2)
+    a = cache.fetch_shard_dir(f"{http_root}/shards2")
+    b = cache.fetch_shard_dir(f"{http_root}/shards")  # does not fit beside the first: it is evicted
+    assert Path(b).is_dir() and not Path(a).exists()
+    with pytest.raises(DataError, match="raise cache_max_bytes"):
+        open_corpora(_cfg(shards, paths=[f"{http_root}/shards"], cache_dir=str(tmp_path / "c2"),
+                          cache_max_bytes=main_bytes // 2))
+
+
+def test_remote_shard_with_a_bad_checksum_is_named(shards, http_root, tmp_path):
+    broken = shards["root"] / "broken-remote"
+    if not broken.exists():
+        shutil.copytree(shards["main"], broken)
+        manifest = json.loads((broken / "manifest.json").read_text())
+        victim = manifest["shards"][0]["path"]
+        data = bytearray((broken / f"{victim}.idx").read_bytes())
+        data[-1] ^= 0x01
+        (broken / f"{victim}.idx").write_bytes(bytes(data))
+    victim = json.loads((broken / "manifest.json").read_text())["shards"][0]["path"]
+    with pytest.raises(DataError, match=f"shard {victim}.idx: sha256 of the downloaded file"):
+        open_corpora(_cfg(shards, paths=[f"{http_root}/broken-remote"], cache_dir=str(tmp_path / "c")))
+    with pytest.raises(DataError, match="not found"):
+        open_corpora(_cfg(shards, paths=[f"{http_root}/nothing-here"], cache_dir=str(tmp_path / "c")))

@@ -1,5 +1,13 @@
 """The trainer's data side: open token-shard directories, mix their sources, stream batches.
 
+Change to the agreed interface (T1): ``TrainLoader.load_state_dict`` does NOT refuse a
+different ``micro_batch_size * world_size``. The global order is indexed by global sample
+(not by step), so any number of ranks and any micro-batch size continue exactly the same
+sequence of samples from ``consumed_samples``; whether the optimizer-step batch (with gradient
+accumulation) is unchanged is the training loop's check. It still raises ``ValueError`` when
+the state belongs to other data (sources, mix weights, seq_len, seed, objective, split,
+tokenizer, windows per epoch).
+
 Interface (agreed with the trainer loop and doc2query; see the module functions):
 
 - :class:`DataConfig`: which shard directories, mixing weights, window length, batch, seed,
@@ -197,9 +205,12 @@ def _local_dir(path: str, cfg: DataConfig) -> str:
     if path.startswith("file://"):
         return path[len("file://"):]
     if _is_remote(path):
-        from trainer.shard_cache import ShardCache
+        from trainer.shard_cache import ShardCache, ShardCacheError
 
-        return ShardCache(cfg.cache_dir, cfg.cache_max_bytes).fetch_shard_dir(path)
+        try:
+            return ShardCache(cfg.cache_dir, cfg.cache_max_bytes).fetch_shard_dir(path)
+        except ShardCacheError as exc:
+            raise DataError(str(exc)) from exc
     return path
 
 
@@ -507,7 +518,8 @@ class TrainLoader:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from ``state``; ValueError when it belongs to a different data setup."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise ValueError(f"loader state: unknown format (version {state.get('version') if isinstance(state, dict) else None})")
+            version = state.get("version") if isinstance(state, dict) else None
+            raise ValueError(f"loader state: unknown format (version {version!r}, expected {STATE_VERSION})")
         mine = self._fingerprint()
         for key, value in mine.items():
             if key == "weights":
@@ -519,12 +531,6 @@ class TrainLoader:
             elif state.get(key) != value:
                 raise ValueError(f"loader state: the checkpoint has {key}={state.get(key)!r}, this run {value!r}; "
                                  "resume with the same data, seed, seq_len and objective")
-        if state["global_batch"] != self.global_batch:
-            raise ValueError(
-                f"loader state: the checkpoint was written with a global batch of {state['global_batch']} samples "
-                f"(micro_batch_size {state['micro_batch_size']} x {state['world_size']} processes); this run has "
-                f"{self.global_batch} ({self.micro_batch_size} x {self.world_size}). Set micro_batch_size so that "
-                f"micro_batch_size x processes = {state['global_batch']} to continue the same data order")
         counts = [int(state["source_counts"][n]) for n in self.names]
         if sum(counts) != int(state["consumed_samples"]):
             raise ValueError("loader state: source counts do not add up to consumed_samples")
