@@ -1,0 +1,254 @@
+"""Asynchronous HTTP fetching on httpx: pinned (checked) IP, connect/read/total timeouts,
+a maximum response size (the rest is never downloaded), content types to keep, and
+retries with exponential backoff on timeouts, 429 and 5xx that honour ``Retry-After``.
+
+The body is kept as it came over the wire (content-encoded, transfer-decoded), which is what
+a WARC response record stores; ``decode_content`` undoes gzip/deflate/brotli for parsing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import brotli
+import httpx
+
+from pipeline.crawl.ratelimit import HostPacer
+from pipeline.crawl.safety import Target
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_ERRORS = frozenset({"timeout", "connect_timeout", "connect_error", "read_error", "protocol_error"})
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+ACCEPT_ENCODING = "gzip, deflate, br"
+
+
+@dataclass
+class FetchConfig:
+    """How requests are made (all limits are per request)."""
+
+    user_agent: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 120.0
+    max_bytes: int = 5 * 1024 * 1024  # bytes of body read (as transferred); the rest is not downloaded
+    max_decoded_bytes: int = 50 * 1024 * 1024  # decompressed size limit when parsing (zip bombs)
+    retries: int = 3
+    backoff: float = 1.0  # first retry waits this long, then 2x, 4x, ... (plus jitter)
+    max_backoff: float = 60.0
+    max_retry_after: float = 300.0  # a Retry-After longer than this gives up on the URL
+    content_types: tuple[str, ...] = HTML_TYPES
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "total_timeout", "max_backoff", "max_retry_after"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name.replace('_', '-')} must be > 0")
+        if self.max_bytes < 1024:
+            raise ValueError("max-bytes must be at least 1024")
+        if self.retries < 0 or self.backoff < 0:
+            raise ValueError("retries and backoff must be >= 0")
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its response, as sent and as received (or the error instead)."""
+
+    url: str
+    ip: str = ""
+    method: str = "GET"
+    target: str = "/"  # request-target: path and query
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    status: int | None = None
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    truncated: bool = False  # the body was cut at max_bytes
+    body_skipped: str = ""  # why the body was not downloaded (content type not kept)
+    error: str = ""  # timeout | connect_error | ... when there is no response
+    detail: str = ""
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: float = 0.0
+    attempts: int = 1
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    def header_values(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    @property
+    def mime(self) -> str:
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        for part in (self.header("content-type") or "").split(";")[1:]:
+            k, _, v = part.partition("=")
+            if k.strip().lower() == "charset":
+                return v.strip().strip("\"'") or None
+        return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (None if absent/bad)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class DecodeError(ValueError):
+    """A content-encoded body that cannot be decoded (or decodes past the size limit)."""
+
+
+def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate, br; several in order), at most ``limit`` bytes
+    of output; a truncated stream decodes as far as it goes."""
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    for coding in reversed(codings):
+        if coding in ("identity", ""):
+            continue
+        if coding in ("gzip", "x-gzip", "deflate"):
+            wbits = 16 + zlib.MAX_WBITS if coding != "deflate" else zlib.MAX_WBITS
+            if coding == "deflate" and body[:1] and (body[0] & 0x0F) != 8:
+                wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
+            d = zlib.decompressobj(wbits)
+            try:
+                out = d.decompress(body, limit + 1)
+            except zlib.error as exc:
+                raise DecodeError(f"{coding}: {exc}") from exc
+        elif coding == "br":
+            d = brotli.Decompressor()
+            try:
+                out = d.process(body, output_buffer_limit=limit + 1)
+            except brotli.error as exc:
+                raise DecodeError(f"br: {exc}") from exc
+        else:
+            raise DecodeError(f"unsupported content encoding {coding!r}")
+        if len(out) > limit:
+            raise DecodeError(f"decodes to more than {limit} bytes")
+        body = out
+    return body
+
+
+class Fetcher:
+    """Makes requests for a crawl; one httpx client (connection pool) shared by all hosts."""
+
+    def __init__(self, config: FetchConfig, client: httpx.AsyncClient | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.config = config
+        self.client = client or httpx.AsyncClient(
+            follow_redirects=False, http2=False, trust_env=False,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+        )
+        self.rng = rng or random.Random()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def request_headers(self, url: str) -> list[tuple[str, str]]:
+        netloc = urlsplit(url).netloc
+        return [("Host", netloc), ("User-Agent", self.config.user_agent), ("Accept", ACCEPT),
+                ("Accept-Encoding", ACCEPT_ENCODING), ("Connection", "keep-alive")]
+
+    async def fetch_once(self, url: str, target: Target, max_bytes: int | None = None,
+                         any_type: bool = False) -> Exchange:
+        """One request to the pinned address; never raises for network trouble (see ``error``)."""
+        parts = urlsplit(url)
+        ex = Exchange(url=url, ip=target.ip, target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        ex.request_headers = self.request_headers(url)
+        ip_host = f"[{target.ip}]" if ":" in target.ip else target.ip
+        wire_url = f"{parts.scheme}://{ip_host}:{target.port}{ex.target}"
+        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        limit = self.config.max_bytes if max_bytes is None else max_bytes
+        start = time.monotonic()
+        try:
+            async with asyncio.timeout(self.config.total_timeout):
+                request = self.client.build_request("GET", wire_url, headers=ex.request_headers,
+                                                    extensions=extensions)
+                response = await self.client.send(request, stream=True)
+                try:
+                    ex.status = response.status_code
+                    ex.reason = (response.extensions.get("reason_phrase") or b"").decode("latin-1")
+                    ex.http_version = response.http_version
+                    ex.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+                    if not any_type and 200 <= ex.status < 300 and ex.mime not in self.config.content_types:
+                        ex.body_skipped = ex.mime or "no content type"
+                    else:
+                        chunks: list[bytes] = []
+                        size = 0
+                        async for chunk in response.aiter_raw():
+                            chunks.append(chunk)
+                            size += len(chunk)
+                            if size > limit:
+                                ex.truncated = True
+                                break
+                        ex.body = b"".join(chunks)[:limit]
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+            ex.error, ex.detail = "timeout", str(exc) or type(exc).__name__
+        except httpx.ConnectTimeout as exc:
+            ex.error, ex.detail = "connect_timeout", str(exc) or "ConnectTimeout"
+        except httpx.ConnectError as exc:
+            ex.error, ex.detail = "connect_error", str(exc)
+        except (httpx.RemoteProtocolError, httpx.LocalProtocolError) as exc:
+            ex.error, ex.detail = "protocol_error", str(exc)
+        except httpx.ReadError as exc:
+            ex.error, ex.detail = "read_error", str(exc)
+        except httpx.HTTPError as exc:
+            ex.error, ex.detail = "http_error", f"{type(exc).__name__}: {exc}"
+        if ex.error:
+            ex.status = None
+            ex.headers, ex.body = [], b""
+        ex.seconds = time.monotonic() - start
+        return ex
+
+    def _retry_wait(self, ex: Exchange, attempt: int) -> float | None:
+        """Seconds to wait before retrying ``ex``, or None when it is final."""
+        transient = ex.error in TRANSIENT_ERRORS or (ex.status in RETRY_STATUSES)
+        if not transient or attempt >= self.config.retries:
+            return None
+        after = retry_after_seconds(ex.header("retry-after")) if ex.status in (429, 503) else None
+        if after is not None:
+            return after
+        wait = min(self.config.max_backoff, self.config.backoff * (2 ** attempt))
+        return wait * (1 + 0.25 * self.rng.random())
+
+    async def fetch(self, url: str, target: Target, pacer: HostPacer, max_bytes: int | None = None,
+                    any_type: bool = False) -> Exchange:
+        """Fetch with the host's pacing and retries; the last attempt's exchange is returned."""
+        attempt = 0
+        while True:
+            async with pacer.slot():
+                ex = await self.fetch_once(url, target, max_bytes, any_type)
+            ex.attempts = attempt + 1
+            wait = self._retry_wait(ex, attempt)
+            if wait is None:
+                return ex
+            if wait > self.config.max_retry_after:
+                ex.detail = f"Retry-After {wait:.0f}s is longer than --max-retry-after {self.config.max_retry_after:g}s"
+                return ex
+            pacer.pause(wait)  # the whole host waits: the server asked us to back off
+            attempt += 1

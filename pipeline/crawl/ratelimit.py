@@ -1,0 +1,42 @@
+"""Per-host politeness: at most ``concurrency`` requests in flight and request starts at
+least ``interval`` seconds apart, with pauses (Retry-After) pushing the next start back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+
+class HostPacer:
+    """The request schedule of one host (one per host; the host's owner is a single worker)."""
+
+    def __init__(self, interval: float, concurrency: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
+        if interval < 0 or concurrency < 1:
+            raise ValueError("interval must be >= 0 and concurrency >= 1")
+        self.interval = interval
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+        self.requests = 0
+
+    def slow_down(self, interval: float) -> None:
+        """Never go faster than ``interval`` from now on (e.g. robots.txt Crawl-delay)."""
+        self.interval = max(self.interval, interval)
+
+    def pause(self, seconds: float) -> None:
+        """No request starts within ``seconds`` from now (a 429/503 with Retry-After)."""
+        self._next = max(self._next, self.clock() + seconds)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the host's request slots, starting no earlier than the schedule allows."""
+        async with self._slots:
+            async with self._lock:
+                while (wait := self._next - self.clock()) > 0:  # a pause may arrive while waiting
+                    await asyncio.sleep(wait)
+                self._next = self.clock() + self.interval
+                self.requests += 1
+            yield
