@@ -11,10 +11,10 @@ passed in, so the loader can seed it per sample and a resume repeats it exactly.
   of the window is, with probability ``fim_rate``, cut at two uniformly drawn points into
   prefix/middle/suffix and rewritten as PSM ``<PRE> prefix <SUF> suffix <MID> middle`` or, with
   probability ``spm_rate``, SPM ``<PRE> <SUF> suffix <MID> prefix middle`` (the paper's SPM
-  variant, as in its Appendix and BigCode's Megatron-LM). The three sentinels are paid for by
-  shortening the suffix, so the window keeps its length; a piece too short for that is left as
-  it is. The end-of-document token stays at the end, so the model learns to stop after the
-  middle.
+  variant, as in BigCode's Megatron-LM). The three sentinels take the place of the piece's last
+  three tokens (the end of the suffix), so the window keeps its length and the FIM rate is
+  exact; a piece of three tokens or fewer is left as it is. The end-of-document token stays at
+  the end, so the model learns to stop after the middle.
 - :func:`mlm_example`: RoBERTa dynamic masking: each non-special token is chosen with
   probability ``p`` (15%); of the chosen, 80% become the mask token, 10% a random non-special
   token and 10% stay; labels are the original ids at chosen positions only. Special tokens
@@ -41,15 +41,15 @@ def clm_example(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _fim_piece(piece: np.ndarray, rng: np.random.Generator, spm_rate: float,
                pre: int, mid: int, suf: int) -> np.ndarray:
-    """One document piece (no end-of-document token) rewritten in PSM or SPM, same length."""
-    n = piece.size
-    lo, hi = np.sort(rng.integers(0, n + 1, size=2))
-    prefix, middle, suffix = piece[:lo], piece[lo:hi], piece[hi:]
-    spm = rng.random() < spm_rate
-    if suffix.size < 3:  # no room for the three sentinels
-        return piece
-    suffix = suffix[:suffix.size - 3]
-    if spm:
+    """One document piece (no end-of-document token) rewritten in PSM or SPM, same length.
+
+    The three sentinels take the place of the piece's last three tokens (the end of the
+    suffix); the two cut points are uniform over what is left.
+    """
+    content = piece[:piece.size - 3]
+    lo, hi = np.sort(rng.integers(0, content.size + 1, size=2))
+    prefix, middle, suffix = content[:lo], content[lo:hi], content[hi:]
+    if rng.random() < spm_rate:
         out = np.concatenate(([pre, suf], suffix, [mid], prefix, middle))
     else:
         out = np.concatenate(([pre], prefix, [suf], suffix, [mid], middle))
@@ -69,10 +69,8 @@ def fim_permute(window: np.ndarray, rng: np.random.Generator, *, fim_rate: float
     start = 0
     for stop in list(ends) + [w.size]:
         stop = int(stop)
-        if stop - start > 0:
-            # draw for every piece, so the stream of random numbers does not depend on outcomes
-            apply = rng.random() < fim_rate
-            if apply:
+        if stop - start > 3:  # room for the three sentinels and at least one token
+            if rng.random() < fim_rate:
                 out[start:stop] = _fim_piece(w[start:stop], rng, spm_rate, prefix_id, middle_id, suffix_id)
         start = stop + 1
     return out
