@@ -1,0 +1,93 @@
+"""Small file helpers of the SOCIAL-CHEM steps: atomic writes of text, JSON, JSONL, CSV and TSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+
+from corpora.socialchem.schema import COLUMNS, HEADER, to_line
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write to a temporary name beside ``path``, then rename: readers never see half a file."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: str, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: str, records: Iterable[dict]) -> int:
+    lines = [json.dumps(r, ensure_ascii=False, sort_keys=False) for r in records]
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def write_csv(path: str, header: list[str], rows: Iterable[dict]) -> int:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    write_text_atomic(path, buf.getvalue())
+    return n
+
+
+def write_tsv(path: str, rows: Iterable[dict]) -> int:
+    """A released-format TSV (header and 25 columns) of rows of cells."""
+    lines = [HEADER] + [to_line(r) for r in rows]
+    write_text_atomic(path, "\n".join(lines) + "\n")
+    return len(lines) - 1
+
+
+def read_jsonl(path: str) -> Iterator[tuple[int, dict | None, str]]:
+    """(line number, record or None, error) for every non-blank line of a JSONL file."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                yield n, None, f"not JSON ({exc})"
+                continue
+            if not isinstance(obj, dict):
+                yield n, None, "not a JSON object"
+                continue
+            yield n, obj, ""
+
+
+def resolve(path: str, default_name: str) -> str:
+    """``path`` itself, or ``path/default_name`` when ``path`` is a directory."""
+    return os.path.join(path, default_name) if os.path.isdir(path) else path
+
+
+def read_tsv_rows(path: str, check_splits: bool = False):
+    """(valid rows as cells, the validation report) of a released-format TSV.
+
+    Invalid rows are left out of the list but counted and described in the report (the
+    caller prints it); a wrong header raises ValueError naming the problem.
+    """
+    from corpora.socialchem.validate import ValidationReport, read_rows
+
+    report = ValidationReport(path=path, max_examples=10)
+    rows = [cells for _, cells, issues in read_rows(path, report, check_splits=check_splits) if not issues]
+    if not report.header_ok:
+        raise ValueError(f"{path}: " + "; ".join(str(i) for i in report.examples))
+    return rows, report
+
+
+__all__ = ["COLUMNS", "write_text_atomic", "write_json", "write_jsonl", "write_csv", "write_tsv", "read_jsonl",
+           "resolve", "read_tsv_rows"]
