@@ -1,0 +1,1 @@
+"""Knowledge-graph triples verbalized into sentences (KELM-style): readers, subgraphs, verbalizers, alignment."""

@@ -1,0 +1,157 @@
+"""The entity graph with networkx: routing facts to their owner (chains), hub caps, co-occurrence.
+
+Per entity E, the job knows E's own facts and up to two distinct entities that point at E.
+``route_entity`` decides where E's facts are verbalized:
+
+* **chain**: E is referenced by exactly one other entity S, has at most
+  ``max_chain_facts`` facts, and none of them points back at S. E is then only described
+  through S (say, a statement-like node or a little-known work), so its facts travel to S
+  and are verbalized next to the fact that links S to E (subject -> object -> its facts).
+  Chains are one level deep: if S itself is chained elsewhere, E's facts still live under
+  S's key and are verbalized with E as their subject (an "orphan chain", counted).
+* **own**: every other case. A hub with more than ``max_facts`` facts keeps the
+  ``max_facts`` with the smallest hash of their content (deterministic on every runner,
+  streaming with bounded memory); the rest are dropped and counted as ``hub_cap``.
+
+Co-occurrence counts (how many subjects have both relation a and relation b) are learned
+from the input itself (or from aligned sentences, see ``align.py``) and drive the grouping
+in ``subgraphs.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from corpora.kg.model import ENTITY, Fact
+
+MAX_RELATIONS_PER_SUBJECT = 64  # pairs are counted among at most this many relations of one subject
+
+
+def fact_hash(fact: Fact) -> bytes:
+    text = repr((fact.subject, fact.relation, fact.value, fact.qualifiers))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+def cap_facts(facts: Iterable[Fact], max_facts: int) -> tuple[list[Fact], int]:
+    """At most ``max_facts`` facts (those with the smallest content hash) and how many went."""
+    total = 0
+
+    def counted():
+        nonlocal total
+        for f in facts:
+            total += 1
+            yield f
+
+    kept = heapq.nsmallest(max_facts, counted(), key=fact_hash)
+    return kept, total - len(kept)
+
+
+def dedupe_facts(facts: Iterable[Fact]) -> tuple[list[Fact], int]:
+    """Drop exact repeats, and truthy triples that repeat a statement with qualifiers.
+
+    Returns the facts in a canonical order (relation, value) and how many were dropped.
+    """
+    by_key: dict[tuple, Fact] = {}
+    dropped = 0
+    for f in facts:
+        k = f.key()
+        old = by_key.get(k)
+        if old is None:
+            by_key[k] = f
+            continue
+        dropped += 1
+        # keep the richer one: with a statement id and more qualifiers
+        if (len(f.qualifiers), f.statement or "") > (len(old.qualifiers), old.statement or ""):
+            by_key[k] = f
+    ordered = sorted(by_key.values(), key=lambda f: (f.relation, f.value.kind, f.value.v, repr(f.qualifiers)))
+    return ordered, dropped
+
+
+@dataclass
+class Routing:
+    """Where one entity's facts go: to itself (``own``) or to the one entity pointing at it (``chain``)."""
+
+    owner: str
+    role: str  # "own" or "chain"
+    facts: list[Fact]
+    hub_capped: int = 0
+    duplicates: int = 0
+
+
+def route_entity(entity: str, facts: Iterable[Fact], referrers: Iterable[str], max_facts: int,
+                 max_chain_facts: int) -> Routing:
+    """Decide chain or own for one entity (see the module doc)."""
+    kept, capped = cap_facts(facts, max_facts)
+    kept, dupes = dedupe_facts(kept)
+    refs = sorted(set(referrers) - {entity})
+    if (len(refs) == 1 and 0 < len(kept) <= max_chain_facts
+            and not any(f.value.kind == ENTITY and f.value.v == refs[0] for f in kept)):
+        return Routing(refs[0], "chain", kept, capped, dupes)
+    return Routing(entity, "own", kept, capped, dupes)
+
+
+def entity_graph(subject: str, own: list[Fact], chains: dict[str, list[Fact]]) -> nx.MultiDiGraph:
+    """The subject's neighbourhood as a directed multigraph (edges keyed by relation)."""
+    g = nx.MultiDiGraph()
+    g.add_node(subject)
+    for f in itertools.chain(own, *chains.values()):
+        target = f.value.v if f.value.kind == ENTITY else f"literal:{f.value.kind}:{f.value.v}"
+        g.add_edge(f.subject, target, key=f.relation, fact=f)
+    return g
+
+
+def linking_facts(graph: nx.MultiDiGraph, subject: str, chain_entity: str) -> list[Fact]:
+    """The subject's facts that point at ``chain_entity`` (empty for an orphan chain)."""
+    return [d["fact"] for _, v, d in graph.out_edges(subject, data=True) if v == chain_entity]
+
+
+def has_cycle_through(graph: nx.MultiDiGraph, subject: str) -> bool:
+    """True if some path leads from the subject back to it (a cycle in its neighbourhood)."""
+    return any(subject in nx.descendants(graph, n) for n in graph.successors(subject))
+
+
+# ---------------------------------------------------------------- co-occurrence
+
+
+@dataclass
+class Cooccurrence:
+    """Relation frequencies and pair counts over subjects: ``weight(a, b)`` is their cosine,
+    count(a, b) / sqrt(count(a) * count(b)), 0 below ``min_pair_count`` shared subjects."""
+
+    relations: Counter = field(default_factory=Counter)
+    pairs: Counter = field(default_factory=Counter)
+
+    @staticmethod
+    def pair(a: str, b: str) -> tuple[str, str]:
+        return (a, b) if a <= b else (b, a)
+
+    def add_subject(self, relations: Iterable[str]) -> None:
+        rels = sorted(set(relations))[:MAX_RELATIONS_PER_SUBJECT]
+        self.relations.update(rels)
+        self.pairs.update(itertools.combinations(rels, 2))
+
+    def merge(self, other: Cooccurrence) -> Cooccurrence:
+        self.relations.update(other.relations)
+        self.pairs.update(other.pairs)
+        return self
+
+    def weight(self, a: str, b: str, min_pair_count: int = 2) -> float:
+        n = self.pairs.get(self.pair(a, b), 0)
+        if n < min_pair_count:
+            return 0.0
+        return n / math.sqrt(max(1, self.relations.get(a, 0)) * max(1, self.relations.get(b, 0)))
+
+    def to_json(self) -> dict:
+        return {"relations": dict(self.relations), "pairs": [[a, b, n] for (a, b), n in sorted(self.pairs.items())]}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Cooccurrence:
+        return cls(Counter(obj.get("relations", {})), Counter({(a, b): n for a, b, n in obj.get("pairs", [])}))

@@ -1,0 +1,144 @@
+"""RDF terms to KG records: compact ids for IRIs, Wikidata predicate roles, literals as Values.
+
+Shared by the N-Triples and Turtle readers. A triple becomes one of: a Fact (truthy
+``wdt:`` or any non-Wikidata predicate), a Label (``rdfs:label``, ``schema:name``,
+``skos:prefLabel``; ``skos:altLabel`` as alias), a StatementPart (``p:``, ``ps:``, ``pq:``,
+``wikibase:rank``), or nothing (Wikidata bookkeeping such as ``schema:version``, counted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from corpora.kg.model import ENTITY, Fact, Label, StatementPart, Value
+from corpora.kg.values import literal_value
+
+WD = "http://www.wikidata.org/"
+ENTITY_NS = WD + "entity/"
+STATEMENT_NS = WD + "entity/statement/"
+ROLE_NS = [  # longest first
+    (WD + "prop/direct-normalized/", "skip"),
+    (WD + "prop/direct/", "truthy"),
+    (WD + "prop/statement/value-normalized/", "skip"),
+    (WD + "prop/statement/value/", "skip"),
+    (WD + "prop/statement/", "value"),
+    (WD + "prop/qualifier/value-normalized/", "skip"),
+    (WD + "prop/qualifier/value/", "skip"),
+    (WD + "prop/qualifier/", "qualifier"),
+    (WD + "prop/reference/", "skip"),
+    (WD + "prop/novalue/", "skip"),
+    (WD + "prop/", "statement"),
+]
+LABEL_PREDICATES = {
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://schema.org/name",
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+}
+ALIAS_PREDICATES = {"http://www.w3.org/2004/02/skos/core#altLabel"}
+RANK = "http://wikiba.se/ontology#rank"
+WIKIBASE_NS = "http://wikiba.se/ontology#"
+SKIP_PREDICATES = {  # descriptions and dump bookkeeping: not facts
+    "http://schema.org/description", "http://schema.org/version", "http://schema.org/dateModified",
+    "http://schema.org/about", "http://schema.org/isPartOf", "http://schema.org/inLanguage",
+    "http://www.w3.org/ns/prov#wasDerivedFrom", "http://www.w3.org/2002/07/owl#sameAs",
+}
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+PREFIXES = {  # compact ids for common vocabularies (display and templates by id)
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
+    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
+    "http://schema.org/": "schema:",
+    "http://dbpedia.org/ontology/": "dbo:",
+    "http://dbpedia.org/property/": "dbp:",
+    "http://dbpedia.org/resource/": "dbr:",
+    "http://xmlns.com/foaf/0.1/": "foaf:",
+    "http://purl.org/dc/terms/": "dct:",
+}
+_WIKIDATA_ID = re.compile(r"^[QPL]\d+$")
+
+
+def compact_iri(iri: str) -> str:
+    """``http://www.wikidata.org/entity/Q42`` -> ``Q42``; known vocabularies -> ``prefix:name``."""
+    if iri.startswith(ENTITY_NS):
+        local = iri[len(ENTITY_NS):]
+        if _WIKIDATA_ID.match(local):
+            return local
+    for ns, prefix in PREFIXES.items():
+        if iri.startswith(ns):
+            return prefix + iri[len(ns):]
+    return iri
+
+
+def wikidata_role(predicate: str) -> tuple[str, str] | None:
+    """(role, property id) of a Wikidata property IRI, or None for other predicates."""
+    if not predicate.startswith(WD + "prop/"):
+        return None
+    for ns, role in ROLE_NS:
+        if predicate.startswith(ns):
+            return role, predicate[len(ns):]
+    return None
+
+
+def humanize_id(entity: str) -> str:
+    """A readable stand-in for an entity with no label: the local name of an IRI, spaced.
+
+    ``dbr:Alan_Bean`` -> ``Alan Bean``; ``dbo:birthPlace`` -> ``birth place``; ``Q42`` stays.
+    """
+    local = re.split(r"[/#:]", entity.rstrip("/"))[-1] if not _WIKIDATA_ID.match(entity) else entity
+    if not local:
+        return entity
+    text = local.replace("_", " ")
+    if text.islower() or text[:1].islower():
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).lower() if not text.isupper() else text
+    return text
+
+
+class RdfMapper:
+    """Turns parsed RDF terms into KG records; counts what it skips or guesses.
+
+    Terms come in as ``("iri", text)``, ``("bnode", label)`` or
+    ``("literal", lexical, datatype, lang)``. ``counts`` collects ``unknown_datatype`` and
+    ``skipped_predicate``.
+    """
+
+    def __init__(self, bnode_scope: str = "", on_count: Callable[[str], None] | None = None) -> None:
+        self.bnode_scope = bnode_scope
+        self.on_count = on_count or (lambda name: None)
+
+    def node_id(self, term: tuple) -> str:
+        if term[0] == "bnode":
+            return f"_:{self.bnode_scope}{term[1]}"
+        return compact_iri(term[1])
+
+    def value(self, term: tuple) -> Value:
+        if term[0] == "literal":
+            return literal_value(term[1], term[2], term[3], on_unknown=lambda dt: self.on_count("unknown_datatype"))
+        return Value(ENTITY, self.node_id(term))
+
+    def map(self, s: tuple, p: str, o: tuple) -> Fact | Label | StatementPart | None:
+        """One triple -> a record (None for predicates that carry no fact)."""
+        if p in LABEL_PREDICATES or p in ALIAS_PREDICATES:
+            if o[0] != "literal":
+                self.on_count("skipped_predicate")
+                return None
+            return Label(self.node_id(s), o[1], (o[3] or "").lower() or None, alias=p in ALIAS_PREDICATES)
+        role = wikidata_role(p)
+        if role is not None:
+            kind, prop = role
+            if kind == "truthy":
+                return Fact(self.node_id(s), prop, self.value(o))
+            if kind == "statement":
+                return StatementPart(self.node_id(o), "subject", prop, Value(ENTITY, self.node_id(s)))
+            if kind == "value":
+                return StatementPart(self.node_id(s), "value", prop, self.value(o))
+            if kind == "qualifier":
+                return StatementPart(self.node_id(s), "qualifier", prop, self.value(o))
+            self.on_count("skipped_predicate")
+            return None
+        if p == RANK:
+            return StatementPart(self.node_id(s), "rank", "rank", Value(ENTITY, o[1].rsplit("#", 1)[-1]))
+        if p in SKIP_PREDICATES or p.startswith(WIKIBASE_NS) or (p == RDF_TYPE and o[0] == "iri"
+                                                                   and o[1].startswith(WIKIBASE_NS)):
+            self.on_count("skipped_predicate")
+            return None
+        return Fact(self.node_id(s), compact_iri(p), self.value(o))

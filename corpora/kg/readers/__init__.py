@@ -1,0 +1,149 @@
+"""KG input readers: N-Triples, Turtle, Wikidata JSON, TSV (+ labels TSV), WebNLG XML.
+
+Every reader reads one ``Chunk`` (a whole file, or a byte range of a line-based file, so
+big dumps split across workers) and yields ``Fact``, ``Label``, ``StatementPart`` and
+``Drop`` records. It counts the input records it saw in ``stats.records`` and things it kept
+but noted (unknown datatypes, skipped predicates, ...) in ``stats.counts``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from corpora.kg.model import Fact, Label, StatementPart
+from pipeline.records import Drop
+
+FORMATS = ("nt", "ttl", "wikidata-json", "tsv", "labels-tsv", "webnlg")
+LINE_FORMATS = ("nt", "wikidata-json", "tsv", "labels-tsv")  # splittable into byte ranges
+COMPRESSED = (".gz", ".bz2", ".zst", ".zstd")
+STAGE = "read"
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one N-Triples/TSV line or one Wikidata entity
+
+Record = Fact | Label | StatementPart | Drop
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of reading work: ``[start, end)`` bytes of a file (end -1: to the end of the file)."""
+
+    path: str
+    fmt: str
+    start: int = 0
+    end: int = -1
+
+
+@dataclass
+class ReadStats:
+    records: int = 0
+    counts: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What readers need beyond the bytes: label languages to keep, TSV value parsing."""
+
+    langs: tuple[str, ...] = ("en",)  # label languages to keep, best first (others are skipped)
+    keep_aliases: bool = True
+    max_line_bytes: int = MAX_LINE_BYTES
+
+
+def detect_format(path: str) -> str | None:
+    name = os.path.basename(path.rstrip("/")).lower()
+    for suffix in COMPRESSED:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.endswith((".nt", ".ntriples")):
+        return "nt"
+    if name.endswith((".ttl", ".turtle")):
+        return "ttl"
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return "wikidata-json"
+    if name.endswith((".tsv", ".tab")):
+        return "tsv"
+    if name.endswith(".xml"):
+        return "webnlg"
+    return None
+
+
+def is_compressed(path: str) -> bool:
+    return path.lower().endswith(COMPRESSED)
+
+
+def plan_chunks(path: str, size: int, fmt: str, chunk_bytes: int) -> list[Chunk]:
+    """Split a line-based, uncompressed file into byte ranges; anything else is one chunk."""
+    if fmt not in LINE_FORMATS or is_compressed(path) or size <= chunk_bytes:
+        return [Chunk(path, fmt)]
+    return [Chunk(path, fmt, s, min(s + chunk_bytes, size)) for s in range(0, size, chunk_bytes)]
+
+
+def iter_lines(raw: BinaryIO, chunk: Chunk, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """(byte offset, line) of the lines that start inside the chunk; an over-long line comes as
+    None (its rest skipped). A line belongs to the chunk its first byte lies in."""
+    from pipeline.compression import open_decompressed
+
+    if chunk.start > 0:
+        raw.seek(chunk.start - 1)
+        stream = raw
+        pos = chunk.start - 1
+        first = stream.readline(limit + 1)  # the tail of the line that started before us
+        pos += len(first)
+        while len(first) > limit and not first.endswith(b"\n"):
+            first = stream.readline(limit + 1)
+            pos += len(first)
+    else:
+        stream = open_decompressed(raw) if is_compressed(chunk.path) else raw
+        pos = 0
+    while chunk.end < 0 or pos < chunk.end:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        start = pos
+        pos += len(line)
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:
+                more = stream.readline(1 << 20)
+                pos += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield start, None
+            continue
+        yield start, line
+
+
+def read_chunk(chunk: Chunk, options: ReadOptions, stats: ReadStats,
+               open_fn: Callable[[str], BinaryIO] | None = None) -> Iterator[Record]:
+    """Read one chunk of any format (``open_fn`` defaults to local ``open``)."""
+    opener = open_fn or (lambda p: open(p, "rb"))
+    with opener(chunk.path) as raw:
+        if chunk.fmt == "nt":
+            from corpora.kg.readers.ntriples import read_ntriples
+            yield from read_ntriples(raw, chunk, options, stats)
+        elif chunk.fmt == "ttl":
+            from corpora.kg.readers.turtle import read_turtle
+            yield from read_turtle(raw, chunk, options, stats)
+        elif chunk.fmt == "wikidata-json":
+            from corpora.kg.readers.wikidata_json import read_wikidata_json
+            yield from read_wikidata_json(raw, chunk, options, stats)
+        elif chunk.fmt in ("tsv", "labels-tsv"):
+            from corpora.kg.readers.tsv import read_tsv
+            yield from read_tsv(raw, chunk, options, stats)
+        elif chunk.fmt == "webnlg":
+            from corpora.kg.readers.webnlg import read_webnlg
+            yield from read_webnlg(raw, chunk, options, stats)
+        else:
+            raise ValueError(f"unknown KG input format {chunk.fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def keep_label(label: Label, options: ReadOptions) -> bool:
+    """Labels in a wanted language (or untagged) are kept; aliases only when asked."""
+    if label.alias and not options.keep_aliases:
+        return False
+    return label.lang is None or label.lang in options.langs or label.lang.split("-")[0] in options.langs
+
+
+def drop(reason: str, chunk: Chunk, where: str, detail: str = "") -> Drop:
+    return Drop(STAGE, reason, id=f"{chunk.path}:{where}", source_file=chunk.path, detail=f"{where}: {detail}"[:2000])
