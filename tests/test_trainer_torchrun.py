@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,8 +76,6 @@ def trainer_shards(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.getbasetemp() / "trainer-shards"
     if not (root / "shards" / "manifest.json").exists():
         if root.exists():
-            import shutil
-
             shutil.rmtree(root)
         root.mkdir()
         return build_shards(root)
@@ -118,64 +117,75 @@ def losses(run_dir: Path) -> dict[int, float]:
     return out
 
 
-def test_two_processes_all_reduce_the_loss(shards, tmp_path):
-    out = tmp_path / "run"
-    proc = torchrun(2, shards["shards"], out, "max_steps=4", "checkpoint_interval=2")
+STEPS = 8
+
+
+@pytest.fixture(scope="module")
+def straight(shards, tmp_path_factory) -> Path:
+    """An uninterrupted 2-process run of 8 steps, checkpointing every 2 steps."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    proc = torchrun(2, shards["shards"], out, f"max_steps={STEPS}", "checkpoint_interval=2")
     assert proc.returncode == 0, proc.stderr_text[-3000:]
-    # rank 0 alone prints the step lines
-    assert proc.stdout_text.count("step 4/4 |") == 1
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert proc.stdout_text.count(f"step {STEPS}/{STEPS} |") == 1  # rank 0 alone prints the step lines
+    return out
+
+
+def test_two_processes_all_reduce_the_loss(straight):
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in records if "loss" in r]
-    assert [r["step"] for r in steps] == [1, 2, 3, 4]
+    assert [r["step"] for r in steps] == list(range(1, STEPS + 1))
     for r in steps:
         local, reduced = r["rank_loss"], r["rank_reduced_loss"]
         assert len(local) == 2 and local[0] != local[1]  # each rank trains on its own samples
         # every rank holds the same all-reduced loss, the mean of the ranks' own losses, and rank 0 logs it
         assert reduced[0] == reduced[1] == r["loss"]
         assert abs(r["loss"] - (local[0] + local[1]) / 2) < 1e-6
-    assert any("val_loss" in r for r in records)
-    assert (out / "checkpoints" / "step-00000004" / "state.pt").exists()
+    assert [r["step"] for r in records if "val_loss" in r] == [4, 8]
+    assert steps[-1]["loss"] < steps[0]["loss"]
+    assert (straight / "checkpoints" / f"step-{STEPS:08d}" / "state.pt").exists()
 
 
-def test_kill_9_then_resume_matches_an_uninterrupted_run(shards, tmp_path):
-    steps = 8
-    straight = tmp_path / "straight"
-    proc = torchrun(2, shards["shards"], straight, f"max_steps={steps}", "checkpoint_interval=3")
-    assert proc.returncode == 0, proc.stderr_text[-3000:]
-
+def test_kill_9_then_resume_matches_an_uninterrupted_run(shards, straight, tmp_path):
     killed = tmp_path / "killed"
-    proc = torchrun(2, shards["shards"], killed, f"max_steps={steps}", "checkpoint_interval=3", delay=0.5,
+    proc = torchrun(2, shards["shards"], killed, f"max_steps={STEPS}", "checkpoint_interval=2", delay=0.5,
                     wait=False)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (killed / "checkpoints" / "step-00000003").exists():
-        time.sleep(0.1)
-    time.sleep(0.3)
+    while time.monotonic() < deadline and not (killed / "checkpoints" / "step-00000004").exists():
+        time.sleep(0.05)
+    time.sleep(0.6)  # mid-way between checkpoints
     os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers, no clean-up
     proc.wait()
-    assert not (killed / "checkpoints" / f"step-{steps:08d}").exists()
-    proc = torchrun(2, shards["shards"], killed, f"max_steps={steps}", "checkpoint_interval=3")
+    assert not (killed / "checkpoints" / f"step-{STEPS:08d}").exists()
+    proc = torchrun(2, shards["shards"], killed, f"max_steps={STEPS}", "checkpoint_interval=2")
     assert proc.returncode == 0, proc.stderr_text[-3000:]
     assert "resuming from" in proc.stdout_text
     a, b = losses(straight), losses(killed)
-    assert sorted(a) == sorted(b) == list(range(1, steps + 1))
+    assert sorted(b) == list(range(1, STEPS + 1))
     assert a == b  # exactly equal per-step losses, before and after the resume
 
 
-def test_resume_with_another_process_count(shards, tmp_path):
-    straight = tmp_path / "straight"
-    proc = torchrun(2, shards["shards"], straight, "max_steps=4", "checkpoint_interval=2")
+def test_resume_with_one_process_continues_the_global_order(shards, straight, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copytree(straight / "checkpoints" / "step-00000004", run / "checkpoints" / "step-00000004")
+    shutil.copy(straight / "metrics.jsonl", run / "metrics.jsonl")
+    # one process with twice the micro-batch: the same global batch, so the same samples in the same order
+    proc = torchrun(1, shards["shards"], run, f"max_steps={STEPS}", "checkpoint_interval=2", "micro_batch_size=8")
     assert proc.returncode == 0, proc.stderr_text[-3000:]
-    first = tmp_path / "first"
-    proc = torchrun(2, shards["shards"], first, "max_steps=2", "checkpoint_interval=2")
-    assert proc.returncode == 0, proc.stderr_text[-3000:]
-    # one process with twice the micro-batch: the same global batch, so the same global data order
-    proc = torchrun(1, shards["shards"], first, "max_steps=4", "checkpoint_interval=2", "micro_batch_size=8")
-    assert proc.returncode == 0, proc.stderr_text[-3000:]
-    a, b = losses(straight), losses(first)
-    assert sorted(b) == [1, 2, 3, 4]
-    for step in (3, 4):  # same samples; summation order differs, so equal up to float rounding
+    assert "trained with 2 processes" in proc.stdout_text
+    a, b = losses(straight), losses(run)
+    assert sorted(b) == list(range(1, STEPS + 1))
+    for step in range(5, STEPS + 1):  # same data; the summation order differs, so equal up to rounding
         assert abs(a[step] - b[step]) < 1e-4
-    # a different global batch would change the data order: refused with the fix
-    proc = torchrun(1, shards["shards"], first, "max_steps=6", "checkpoint_interval=2")
-    assert proc.returncode == 2
-    assert "global batch" in proc.stderr_text and "micro_batch_size" in proc.stderr_text
+
+
+def test_resume_with_another_global_batch_is_refused(shards, straight, tmp_path, capsys):
+    from trainer.__main__ import main
+
+    run = tmp_path / "run"
+    shutil.copytree(straight / "checkpoints", run / "checkpoints")
+    code = main(["--data", str(shards["shards"]), "--mix", "web=0.7,kg=0.3", "--config", "tiny", f"out_dir={run}",
+                 "device=cpu", *TINY, f"max_steps={STEPS + 2}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "global batch of 8 samples" in err and "4 x 1 x 1 = 4" in err and "micro_batch_size" in err
