@@ -1,0 +1,156 @@
+"""The GPT model, the optimizer groups and the learning-rate schedule, on small tensors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from trainer.model import GPT, PRESETS, GPTConfig, alibi_bias, alibi_slopes, count_params, flops_per_token
+from trainer.optim import LRSchedule, make_optimizer, param_groups
+
+
+def small(**kw) -> GPTConfig:
+    base = dict(vocab_size=97, n_layer=2, n_head=4, d_model=32, seq_len=16)
+    base.update(kw)
+    return GPTConfig(**base)
+
+
+@pytest.mark.parametrize("pos", ["learned", "rope", "alibi"])
+def test_causal_model_never_looks_ahead(pos):
+    torch.manual_seed(0)
+    model = GPT(small(pos=pos)).eval()
+    x = torch.randint(0, 97, (2, 12))
+    y = x.clone()
+    y[:, 8:] = torch.randint(0, 97, (2, 4))  # change only the future
+    with torch.no_grad():
+        a, _ = model(x)
+        b, _ = model(y)
+    assert torch.allclose(a[:, :8], b[:, :8], atol=1e-5)
+    assert not torch.allclose(a[:, 8:], b[:, 8:], atol=1e-5)
+
+
+@pytest.mark.parametrize("pos", ["learned", "rope", "alibi"])
+def test_encoder_variant_sees_both_sides(pos):
+    torch.manual_seed(0)
+    model = GPT(small(pos=pos, causal=False)).eval()
+    x = torch.randint(0, 97, (1, 12))
+    y = x.clone()
+    y[0, 11] = (x[0, 11] + 1) % 97
+    with torch.no_grad():
+        a, _ = model(x)
+        b, _ = model(y)
+    assert not torch.allclose(a[:, 0], b[:, 0], atol=1e-6)  # the first position sees the last token
+
+
+def test_loss_counts_only_labelled_tokens_and_matches_cross_entropy():
+    torch.manual_seed(0)
+    model = GPT(small())
+    x = torch.randint(0, 97, (2, 10))
+    labels = torch.randint(0, 97, (2, 10))
+    labels[:, :4] = -100
+    logits, loss = model(x, labels)
+    assert logits.shape == (2, 10, 97)
+    expected = torch.nn.functional.cross_entropy(logits[:, 4:].reshape(-1, 97), labels[:, 4:].reshape(-1))
+    assert torch.allclose(loss, expected, atol=1e-5)
+    _, none = model(x, torch.full_like(labels, -100))
+    assert none.item() == 0.0  # nothing to predict: 0, not NaN
+    assert model(x)[1] is None
+    # at initialization the loss is close to log(vocab): the GPT-2 init keeps logits small
+    assert abs(model(x, torch.randint(0, 97, (2, 10)))[1].item() - math.log(97)) < 0.3
+
+
+def test_tied_embeddings_and_gpt2_init():
+    cfg = small(n_layer=8, d_model=64, vocab_size=500)
+    torch.manual_seed(0)
+    model = GPT(cfg)
+    assert model.lm_head.weight is model.wte.weight
+    assert model.num_params() == count_params(8, 64, 500, 16)
+    std = 0.02 / math.sqrt(2 * 8)
+    residual = torch.cat([torch.cat([b.attn.proj.weight.flatten(), b.mlp.proj.weight.flatten()]) for b in model.blocks])
+    assert abs(residual.std().item() - std) < 0.1 * std
+    assert abs(model.blocks[0].mlp.fc.weight.std().item() - 0.02) < 0.002
+    assert all(b.attn.qkv.bias.abs().sum() == 0 for b in model.blocks)
+
+
+def test_presets_have_their_advertised_sizes():
+    sizes = {name: count_params(p["n_layer"], p["d_model"], 50257, p["seq_len"]) for name, p in PRESETS.items()}
+    assert abs(sizes["124M"] - 124.4e6) < 1e6  # GPT-2 small
+    assert abs(sizes["350M"] - 354e6) < 5e6  # GPT-2 medium
+    assert abs(sizes["1.3B"] - 1.3e9) < 0.05e9  # GPT-3 XL
+    model = GPT(GPTConfig(vocab_size=50257, **PRESETS["tiny"]))
+    assert model.num_params() == count_params(vocab_size=50257, **{k: PRESETS["tiny"][k] for k in ("n_layer", "d_model",
+                                                                                                    "seq_len")})
+
+
+def test_sequences_longer_than_the_model_are_refused():
+    model = GPT(small(seq_len=8))
+    with pytest.raises(ValueError, match="longer than the model's seq_len=8"):
+        model(torch.zeros(1, 9, dtype=torch.long))
+    with pytest.raises(ValueError, match="not divisible"):
+        GPTConfig(n_head=5, d_model=32)
+    with pytest.raises(ValueError, match="pos="):
+        GPTConfig(pos="sinusoidal")
+
+
+def test_alibi_slopes_and_bias():
+    assert torch.allclose(alibi_slopes(8), torch.tensor([2 ** -(i + 1) for i in range(8)], dtype=torch.float32))
+    assert len(alibi_slopes(6)) == 6 and torch.all(alibi_slopes(6) > 0)
+    bias = alibi_bias(2, 4, causal=True)
+    assert bias[0, 1, 2] == float("-inf") and bias[0, 2, 1] == -alibi_slopes(2)[0]
+    assert torch.all(alibi_bias(2, 4, causal=False)[:, 0, 3] > float("-inf"))
+
+
+def test_a_few_steps_learn_a_repeating_sequence():
+    torch.manual_seed(0)
+    model = GPT(small(pos="rope"))
+    opt = make_optimizer(model, 3e-3, 0.1, (0.9, 0.95), 1e-8, "cpu")
+    x = torch.arange(16).remainder(7).repeat(4, 1)
+    labels = torch.roll(x, -1, dims=1)
+    first = None
+    for _ in range(40):
+        _, loss = model(x, labels)
+        first = first if first is not None else loss.item()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert loss.item() < first / 4
+
+
+def test_weight_decay_only_on_matrices():
+    model = GPT(small())
+    decay, other = param_groups(model, 0.1)
+    decayed = {id(p) for p in decay["params"]}
+    names = {n for n, p in model.named_parameters() if id(p) in decayed}
+    assert names and all(n.endswith(("qkv.weight", "proj.weight", "fc.weight")) for n in names)
+    assert id(model.wte.weight) not in decayed and id(model.wpe.weight) not in decayed
+    assert other["weight_decay"] == 0.0 and decay["weight_decay"] == 0.1
+    total = sum(p.numel() for g in (decay, other) for p in g["params"])
+    assert total == model.num_params()  # every parameter once (the tied embedding too)
+
+
+@pytest.mark.parametrize("kind", ["cosine", "linear"])
+def test_schedule_warmup_then_decay_to_the_floor(kind):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.0)
+    s = LRSchedule(opt, lr=1.0, min_lr=0.1, warmup_steps=10, decay_steps=110, kind=kind)
+    lrs = [s.lr_at(i) for i in range(130)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:10], strict=False))
+    assert all(a >= b for a, b in zip(lrs[10:110], lrs[11:111], strict=False))
+    assert lrs[60] == pytest.approx(0.55)  # half way: both shapes cross the middle
+    if kind == "cosine":
+        assert lrs[35] > 0.55 + 0.2
+    assert lrs[110:] == [0.1] * 20
+    assert s.apply() == lrs[0] and opt.param_groups[0]["lr"] == lrs[0]
+    s.advance()
+    state = s.state_dict()
+    t = LRSchedule(opt, lr=1.0, min_lr=0.1, warmup_steps=10, decay_steps=110, kind=kind)
+    t.load_state_dict(state)
+    assert t.apply() == lrs[1]
+
+
+def test_flops_per_token_counts_weights_and_attention():
+    cfg = GPTConfig(**PRESETS["124M"])
+    n = 85_000_000
+    assert flops_per_token(cfg, n, 1024) == 6 * n + 12 * 12 * 768 * 1024
