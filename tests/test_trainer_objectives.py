@@ -14,6 +14,7 @@ from trainer.objectives import (
     non_special_ids,
     prefix_lm_example,
     prefix_lm_mask,
+    special_lookup,
 )
 
 EOD, PAD, PRE, MID, SUF, MASK, SEP = 0, 1, 2, 3, 4, 5, 6
@@ -113,8 +114,8 @@ def test_mlm_masks_fifteen_percent_with_80_10_10_and_never_special_tokens():
     randoms = non_special_ids(VOCAB, SPECIAL)
     chosen = masked = randomised = kept = eligible = 0
     for _ in range(40):
-        inputs, labels = mlm_example(base, rng, probability=0.15, mask_id=MASK, special_ids=SPECIAL,
-                                     random_ids=randoms)
+        inputs, labels = mlm_example(base, rng, probability=0.15, mask_id=MASK,
+                                     is_special=special_lookup(VOCAB, SPECIAL), random_ids=randoms)
         tokens = base[:-1]
         assert inputs.size == labels.size == tokens.size
         pick = labels != IGNORE
@@ -137,7 +138,8 @@ def test_mlm_masks_fifteen_percent_with_80_10_10_and_never_special_tokens():
 
 def test_mlm_mask_is_dynamic():
     window = np.arange(20, 420)
-    kw = dict(probability=0.15, mask_id=MASK, special_ids=SPECIAL, random_ids=non_special_ids(VOCAB, SPECIAL))
+    kw = dict(probability=0.15, mask_id=MASK, is_special=special_lookup(VOCAB, SPECIAL),
+              random_ids=non_special_ids(VOCAB, SPECIAL))
     a = mlm_example(window, np.random.default_rng([0, 7, 0]), **kw)[1]
     b = mlm_example(window, np.random.default_rng([0, 7, 0]), **kw)[1]
     c = mlm_example(window, np.random.default_rng([0, 7, 1]), **kw)[1]  # the same sample, next epoch

@@ -387,6 +387,7 @@ class _Examples:
         elif self.objective == "mlm":
             self.special = np.asarray(sorted(set(ids.values()) | {corpora.eod_id, corpora.pad_id}), dtype=np.int64)
             self.random_ids = objectives.non_special_ids(corpora.vocab_size, self.special)
+            self.is_special = objectives.special_lookup(corpora.vocab_size, self.special)
             self.mask_id = ids[corpora.mask_token]
         elif self.objective == "prefix-lm":
             self.sep_id = ids[cfg.prefix_sep_token]
@@ -400,7 +401,7 @@ class _Examples:
         if self.objective == "fim":
             return objectives.fim_example(window, rng, **self.fim_args)
         return objectives.mlm_example(window, rng, probability=self.cfg.mlm_probability, mask_id=self.mask_id,
-                                      special_ids=self.special, random_ids=self.random_ids)
+                                      is_special=self.is_special, random_ids=self.random_ids)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -39,40 +39,30 @@ def clm_example(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return w[:-1].copy(), w[1:].copy()
 
 
-def _fim_piece(piece: np.ndarray, rng: np.random.Generator, spm_rate: float,
-               pre: int, mid: int, suf: int) -> np.ndarray:
-    """One document piece (no end-of-document token) rewritten in PSM or SPM, same length.
-
-    The three sentinels take the place of the piece's last three tokens (the end of the
-    suffix); the two cut points are uniform over what is left.
-    """
-    content = piece[:piece.size - 3]
-    lo, hi = np.sort(rng.integers(0, content.size + 1, size=2))
-    prefix, middle, suffix = content[:lo], content[lo:hi], content[hi:]
-    if rng.random() < spm_rate:
-        out = np.concatenate(([pre, suf], suffix, [mid], prefix, middle))
-    else:
-        out = np.concatenate(([pre], prefix, [suf], suffix, [mid], middle))
-    return out.astype(piece.dtype, copy=False)
-
-
 def fim_permute(window: np.ndarray, rng: np.random.Generator, *, fim_rate: float, spm_rate: float,
                 eod_id: int, prefix_id: int, middle_id: int, suffix_id: int) -> np.ndarray:
     """The window with each document piece FIM-transformed with probability ``fim_rate``.
 
     Pieces are the runs between end-of-document tokens (the EOD tokens keep their places); the
-    result has the same length as ``window``.
+    result has the same length as ``window``. Random numbers are drawn per piece, four at a
+    time (apply, SPM, two cuts), whatever the outcome.
     """
     w = np.asarray(window, dtype=np.int64)
     out = w.copy()
     ends = np.flatnonzero(w == eod_id)
-    start = 0
-    for stop in list(ends) + [w.size]:
-        stop = int(stop)
-        if stop - start > 3:  # room for the three sentinels and at least one token
-            if rng.random() < fim_rate:
-                out[start:stop] = _fim_piece(w[start:stop], rng, spm_rate, prefix_id, middle_id, suffix_id)
-        start = stop + 1
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [w.size]))
+    u = rng.random((starts.size, 4))
+    for start, stop, (apply, spm, c1, c2) in zip(starts.tolist(), stops.tolist(), u.tolist(), strict=True):
+        n = stop - start - 3  # the sentinels take the place of the piece's last three tokens
+        if n < 1 or apply >= fim_rate:
+            continue
+        lo, hi = sorted((int(c1 * (n + 1)), int(c2 * (n + 1))))
+        a, b, c, e = start, start + lo, start + hi, start + n
+        if spm < spm_rate:  # <PRE> <SUF> suffix <MID> prefix middle
+            out[start:stop] = np.concatenate(([prefix_id, suffix_id], w[c:e], [middle_id], w[a:c]))
+        else:  # <PRE> prefix <SUF> suffix <MID> middle
+            out[start:stop] = np.concatenate(([prefix_id], w[a:b], [suffix_id], w[c:e], [middle_id], w[b:c]))
     return out
 
 
@@ -82,17 +72,17 @@ def fim_example(window: np.ndarray, rng: np.random.Generator, **kwargs) -> tuple
 
 
 def mlm_example(window: np.ndarray, rng: np.random.Generator, *, probability: float, mask_id: int,
-                special_ids: np.ndarray, random_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                is_special: np.ndarray, random_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RoBERTa dynamic masking of ``window[:-1]``; labels hold the originals at chosen positions.
 
-    ``random_ids`` are the ids a randomised token is drawn from (the non-special ids, see
-    :func:`non_special_ids`).
+    ``is_special`` is a boolean lookup over the vocabulary (:func:`special_lookup`);
+    ``random_ids`` are the ids a randomised token is drawn from (:func:`non_special_ids`).
     """
     tokens = np.asarray(window, dtype=np.int64)[:-1]
-    special = np.isin(tokens, special_ids)
-    chosen = (rng.random(tokens.size) < probability) & ~special
+    special = is_special[tokens]
+    draw, action = rng.random((2, tokens.size))
+    chosen = (draw < probability) & ~special
     labels = np.where(chosen, tokens, IGNORE)
-    action = rng.random(tokens.size)
     inputs = tokens.copy()
     inputs[chosen & (action < 0.8)] = mask_id
     randomise = chosen & (action >= 0.8) & (action < 0.9)
@@ -100,6 +90,13 @@ def mlm_example(window: np.ndarray, rng: np.random.Generator, *, probability: fl
     if k:
         inputs[randomise] = random_ids[rng.integers(0, random_ids.size, size=k)]
     return inputs, labels
+
+
+def special_lookup(vocab_size: int, special_ids: np.ndarray) -> np.ndarray:
+    """A boolean array over the vocabulary, True at the special ids (a fast membership test)."""
+    table = np.zeros(vocab_size, dtype=bool)
+    table[np.asarray(special_ids, dtype=np.int64)] = True
+    return table
 
 
 def non_special_ids(vocab_size: int, special_ids: np.ndarray) -> np.ndarray:

@@ -51,7 +51,7 @@ class PackedSource:
         self.seed = seed
         self.shuffle = shuffle
         self.key = source_key(name)
-        self._tokens = [r._tokens for r in readers]  # memory maps (or empty arrays)
+        self._tokens = [np.asarray(r._tokens) for r in readers]  # plain views of the memory maps
         lengths = [np.asarray(r.lengths, dtype=np.int64) for r in readers]
         starts = [np.asarray(r.pointers, dtype=np.int64) // r.itemsize for r in readers]
         self.doc_len = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
