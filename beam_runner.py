@@ -14,6 +14,7 @@ JOB_MODULES = [
     "corpora.tokenize",
     "corpora.verify_shards",
     "corpora.doc2query.job",
+    "corpora.crawl",
     "corpora.demo",
 ]
 

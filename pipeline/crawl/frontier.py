@@ -85,6 +85,9 @@ class CrawlState:
     def is_done(self, r: int) -> bool:
         return self.fs.exists(self.path(STATE_DIR, f"round-{r:03d}.done.json"))
 
+    def done_info(self, r: int) -> dict:
+        return json.loads(self.fs.read_bytes(self.path(STATE_DIR, f"round-{r:03d}.done.json")))
+
     def mark_done(self, r: int, info: dict) -> None:
         self.fs.write_bytes(self.path(STATE_DIR, f"round-{r:03d}.done.json"), json.dumps(info).encode())
 
