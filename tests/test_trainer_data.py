@@ -217,7 +217,8 @@ def _roundtrip(state):
 
 @pytest.mark.parametrize("objective", ["clm", "fim", "mlm", "prefix-lm"])
 def test_state_dict_round_trip_gives_identical_next_batches(shards, objective):
-    cfg = _cfg(shards, objective=objective, micro_batch_size=4, mix={"web": 0.5, "kg": 0.3, "d2q": 0.2})
+    mix = {"d2q": 1.0} if objective == "prefix-lm" else {"web": 0.5, "kg": 0.3, "d2q": 0.2}
+    cfg = _cfg(shards, objective=objective, micro_batch_size=4, mix=mix)
     corpora = open_corpora(cfg)
     loader = TrainLoader(corpora, cfg)
     for _ in range(7):
@@ -370,6 +371,9 @@ def test_prefix_lm_labels_only_after_the_separator(shards):
             if after_sep and x != sep and y == IGNORE:
                 pytest.fail(f"position {t}: query token without a label")
         assert any(y != IGNORE for y in labels)
+    # a source without separators would train nothing: refused, named
+    with pytest.raises(DataError, match="source 'kg' has no separator token"):
+        open_corpora(_cfg(shards, objective="prefix-lm", mix={"d2q": 0.5, "kg": 0.5}))
 
 
 def test_objective_needs_its_special_tokens(shards, tmp_path):

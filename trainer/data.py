@@ -338,6 +338,8 @@ def open_corpora(cfg: DataConfig) -> Corpora:
     weights = corpora.mix_weights()
     if not weights:
         raise DataError("no source with training tokens has a positive mix weight")
+    if cfg.objective == "prefix-lm":
+        _check_separators(corpora, list(weights), cfg.prefix_sep_token)
     for name in weights:
         windows = corpora.packed(name, "train", cfg.seq_len, cfg.seed).windows
         if windows == 0:
@@ -363,6 +365,23 @@ def _check_objective(cfg: DataConfig, corpora: Corpora) -> None:
             raise DataError(f"objective prefix-lm needs the separator token {cfg.prefix_sep_token!r} as a special "
                             f"token, which {where} lacks; train the tokenizer with --special-token "
                             f"'{cfg.prefix_sep_token}' (or set prefix_sep_token)")
+
+
+def _check_separators(corpora: Corpora, names: list[str], sep_token: str, max_tokens: int = 1 << 20) -> None:
+    """prefix-lm: every mixed source must contain the separator (else its samples carry no loss).
+
+    Looks at the start of each source's first training shard (up to ``max_tokens`` tokens).
+    """
+    sep_id = corpora.special_ids[sep_token]
+    for name in names:
+        prefixes = corpora.sources[name].shards["train"]
+        if not prefixes:
+            continue
+        head = np.asarray(corpora.reader(prefixes[0])._tokens[:max_tokens])
+        if head.size and not bool((head == sep_id).any()):
+            raise DataError(f"objective prefix-lm: source {name!r} has no separator token {sep_token!r} in its first "
+                            f"{head.size:,} tokens ({prefixes[0]}.bin), so its samples would carry no loss; "
+                            "train on the doc2query corpus (passage <|sep|> query), or drop the source from the mix")
 
 
 # ----------------------------------------------------------------------------------------------
