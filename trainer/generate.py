@@ -1,0 +1,366 @@
+"""Sampling decode for the bundled GPT, and ``NativeGenerator``: the ``native:CHECKPOINT`` text generator.
+
+``sample(model, prompts, ...)`` continues token-id prompts with top-k / temperature sampling
+(or greedy decoding), in batches, until the end-of-document token or ``max_new_tokens``.
+Prompts of different lengths share a batch right-padded: the model is causal, so the logits
+at a row's last real position never see the padding after it. The bundled GPT decodes with a
+key/value cache (:class:`KVCache`: the prompt in one pass, then one token per step, every
+row at its own position); it reuses the model's own modules, so it follows ``GPT.forward``
+(learned, RoPE and ALiBi positions) and is checked against it in the tests.
+
+Sampling is seeded per (seed, prompt, copy): every row draws its noise from its own
+``torch.Generator`` (Gumbel-max over the top-k logits, which samples exactly from the
+renormalised top-k softmax), so a passage gets the same queries whatever batch or worker it
+lands in.
+
+``NativeGenerator`` loads a checkpoint (or a run directory's latest) with
+:func:`trainer.checkpoint.load_model_for_inference`, finds its tokenizer from the run facts,
+and, for a ``prefix-lm`` model, appends the separator the model was trained with
+(``passage <|sep|> query<|endoftext|>``, see :func:`prefix_lm_text`). Importing this module
+registers it under ``native:`` in :mod:`pipeline.generation`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import torch
+
+from pipeline.generation import GenerationConfig, GeneratorError, register_generator, resolve_device
+
+SEP_TOKEN = "<|sep|>"
+SMALL_MODEL_PARAMS = 50_000_000
+TOKENIZER_SUBDIR = "tokenizer"  # a copy of the tokenizer inside the run directory, used when the recorded one moved
+
+
+def prefix_lm_text(prompt: str, target: str, sep: str = SEP_TOKEN) -> str:
+    """One training document of a prefix-LM generator: ``prompt <|sep|> target`` (the tokenize
+    job appends the end-of-document token)."""
+    return f"{' '.join(prompt.split())} {sep} {' '.join(target.split())}"
+
+
+@contextmanager
+def cpu_threads(n: int | None):
+    """Run with ``n`` torch intra-op threads (None: leave as is), restoring the setting after."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def row_seed(seed: int, prompt_ids: Sequence[int], copy: int) -> int:
+    """The seed of one sampled sequence: a hash of the run seed, the prompt tokens and the copy number."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(f"{seed}:{copy}:".encode())
+    h.update(",".join(map(str, prompt_ids)).encode())
+    return int.from_bytes(h.digest(), "little") & ((1 << 63) - 1)
+
+
+def last_logits(model: torch.nn.Module, input_ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Logits [B, V] at ``positions[b]`` of each row.
+
+    For the bundled GPT the vocabulary projection runs on those positions only (the blocks run
+    as in ``GPT.forward``), which is most of the cost of a small model's step; any other model
+    goes through its own ``forward``.
+    """
+    rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+    parts = ("wte", "wpe", "drop", "blocks", "ln_f", "lm_head")
+    if not all(hasattr(model, p) for p in parts) or getattr(model.config, "pos", None) not in ("learned", "rope",
+                                                                                             "alibi"):
+        logits, _ = model(input_ids)
+        return logits[rows, positions]
+    T = input_ids.shape[1]
+    if T > model.config.seq_len:
+        raise ValueError(f"sequence of {T} tokens is longer than the model's seq_len={model.config.seq_len}")
+    x = model.wte(input_ids)
+    if model.wpe is not None:
+        x = x + model.wpe(torch.arange(T, device=input_ids.device))
+    x = model.drop(x)
+    rope = (model.rope_cos[:T], model.rope_sin[:T]) if model.config.pos == "rope" else None
+    bias = model.alibi[:, :T, :T] if model.config.pos == "alibi" else None
+    for block in model.blocks:
+        x = block(x, rope, bias)
+    return model.lm_head(model.ln_f(x[rows, positions]))
+
+
+class KVCache:
+    """Keys and values of every layer for a batch of rows, written at per-row positions.
+
+    Rows may sit at different positions (prompts of different lengths, right-padded): a query
+    at position p attends to keys 0..p of its own row, which are all real tokens (padding lies
+    only beyond a row's position and is overwritten before it is ever attended to).
+    """
+
+    def __init__(self, model: torch.nn.Module, rows: int, length: int, device) -> None:
+        cfg = model.config
+        self.model, self.length = model, length
+        self.n_head, self.head_dim = cfg.n_head, cfg.d_model // cfg.n_head
+        dtype = next(model.parameters()).dtype
+        shape = (rows, self.n_head, length, self.head_dim)
+        self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in model.blocks]
+        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in model.blocks]
+        self.slopes = None
+        if cfg.pos == "alibi":
+            from trainer.model import alibi_slopes
+
+            self.slopes = alibi_slopes(cfg.n_head).to(device=device, dtype=torch.float32)
+
+    def _mask(self, pos: torch.Tensor) -> torch.Tensor:
+        """[B, 1 or H, T, length] attention mask for queries at ``pos`` [B, T] (causal, per row)."""
+        keys = torch.arange(self.length, device=pos.device)
+        allowed = keys[None, None, :] <= pos[:, :, None]  # [B, T, L]
+        if self.slopes is None:
+            return allowed[:, None]
+        distance = (pos[:, :, None] - keys[None, None, :]).abs().float()  # [B, T, L]
+        bias = -self.slopes[None, :, None, None] * distance[:, None]
+        return bias.masked_fill(~allowed[:, None], float("-inf"))
+
+    def forward(self, input_ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Hidden states [B, T, C] (after the final LayerNorm) of tokens ``input_ids`` at positions ``pos``;
+        their keys and values are stored for later steps."""
+        model = self.model
+        B, T = input_ids.shape
+        H, D = self.n_head, self.head_dim
+        x = model.wte(input_ids)
+        if model.wpe is not None:
+            x = x + model.wpe(pos)
+        rope = None
+        if model.config.pos == "rope":
+            rope = (model.rope_cos[pos][:, None], model.rope_sin[pos][:, None])  # [B, 1, T, D]
+        mask = self._mask(pos)
+        mask = mask.to(x.dtype) if mask.dtype != torch.bool else mask
+        rows = torch.arange(B, device=input_ids.device)[:, None].expand(B, T)
+        for i, block in enumerate(model.blocks):
+            attn = block.attn
+            q, k, v = attn.qkv(block.ln_attn(x)).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
+            if rope is not None:
+                from trainer.model import apply_rope
+
+                q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+            self.k[i][rows, :, pos] = k.transpose(1, 2)  # [B, T, H, D] into [B, H, L, D] at (b, :, pos[b, t])
+            self.v[i][rows, :, pos] = v.transpose(1, 2)
+            y = torch.nn.functional.scaled_dot_product_attention(q, self.k[i], self.v[i], attn_mask=mask)
+            x = x + attn.proj(y.transpose(1, 2).reshape(B, T, H * D))
+            x = x + block.mlp(block.ln_mlp(x))
+        return model.ln_f(x)
+
+
+def _is_bundled_gpt(model: torch.nn.Module) -> bool:
+    parts = ("wte", "wpe", "blocks", "ln_f", "lm_head", "config")
+    return all(hasattr(model, p) for p in parts) and getattr(model.config, "pos", None) in ("learned", "rope", "alibi")
+
+
+@torch.inference_mode()
+def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: int, eod_id: int,
+           do_sample: bool = True, top_k: int | None = 10, temperature: float = 1.0, seed: int = 0,
+           num_return_sequences: int = 1, banned_ids: Sequence[int] = (), pad_id: int = 0,
+           allowed_vocab: int | None = None, use_cache: bool = True) -> list[list[list[int]]]:
+    """Continue every prompt ``num_return_sequences`` times; returns the new token ids (without the
+    end-of-document token) as ``[prompt][copy] -> ids``.
+
+    ``banned_ids`` are never generated (e.g. the separator and pad tokens); ids at or above
+    ``allowed_vocab`` neither (a model's vocabulary is padded beyond the tokenizer's). The
+    bundled GPT decodes with a key/value cache (one prompt pass, then one token per step);
+    other models, or ``use_cache=False``, recompute the prefix every step.
+    """
+    device = next(model.parameters()).device
+    seq_len = model.config.seq_len
+    rows = [(p, c) for p in range(len(prompts)) for c in range(num_return_sequences)]
+    if not rows:
+        return []
+    lengths = torch.tensor([len(prompts[p]) for p, _ in rows], dtype=torch.long)
+    if int(lengths.min()) < 1:
+        raise ValueError("every prompt needs at least one token")
+    if int(lengths.max()) >= seq_len:
+        raise ValueError(f"a prompt of {int(lengths.max())} tokens leaves no room in the model's context "
+                         f"({seq_len}); truncate prompts first")
+    total = min(seq_len, int(lengths.max()) + max_new_tokens)
+    buf = torch.full((len(rows), total), pad_id, dtype=torch.long)
+    for r, (p, _) in enumerate(rows):
+        buf[r, :len(prompts[p])] = torch.tensor(prompts[p], dtype=torch.long)
+    starts = lengths.clone()
+    generators = []
+    if do_sample:
+        for p, c in rows:
+            g = torch.Generator(device="cpu")
+            g.manual_seed(row_seed(seed, prompts[p], c))
+            generators.append(g)
+    vocab = model.config.vocab_size
+    ban = torch.zeros(vocab, dtype=torch.bool)
+    for i in banned_ids:
+        if 0 <= i < vocab:
+            ban[i] = True
+    if allowed_vocab is not None and allowed_vocab < vocab:
+        ban[allowed_vocab:] = True
+    ban[eod_id] = False
+    ban = ban.to(device)
+
+    def pick(last: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        last = last.float().masked_fill(ban, float("-inf"))
+        if not do_sample:
+            return last.argmax(dim=-1).cpu()
+        last = last / temperature
+        if top_k is not None and top_k < last.shape[-1]:
+            kth = torch.topk(last, top_k, dim=-1).values[:, -1:]
+            last = last.masked_fill(last < kth, float("-inf"))
+        noise = torch.stack([torch.rand(last.shape[-1], generator=generators[int(r)]) for r in active])
+        gumbel = -torch.log(-torch.log(noise.clamp(1e-20, 1.0 - 1e-7)))
+        return (last.cpu() + gumbel).argmax(dim=-1)
+
+    done = torch.zeros(len(rows), dtype=torch.bool)
+    cache = KVCache(model, len(rows), total, device) if use_cache and _is_bundled_gpt(model) else None
+    if cache is not None:
+        width = int(lengths.max())
+        pos = torch.arange(width, device=device).expand(len(rows), width)
+        hidden = cache.forward(buf[:, :width].to(device), pos)
+        last = model.lm_head(hidden[torch.arange(len(rows), device=device), (lengths - 1).to(device)])
+    active = torch.arange(len(rows))
+    for step in range(max_new_tokens):
+        if cache is None:
+            active = active[(~done[active]) & (lengths[active] < total)]
+            if active.numel() == 0:
+                break
+            width = int(lengths[active].max())
+            last = last_logits(model, buf[active, :width].to(device), (lengths[active] - 1).to(device))
+        else:
+            if step:  # feed the previous step's tokens of every row (finished rows too: cheap, ignored)
+                pos = (lengths - 1).clamp(max=total - 1)
+                hidden = cache.forward(buf[torch.arange(len(rows)), pos][:, None].to(device), pos[:, None].to(device))
+                last = model.lm_head(hidden[:, 0])
+            active = torch.arange(len(rows))[(~done) & (lengths < total)]
+            if active.numel() == 0:
+                break
+            last = last[active.to(device)]
+        next_ids = pick(last, active)
+        buf[active, lengths[active]] = next_ids
+        lengths[active] += 1
+        done[active] = next_ids == eod_id
+    out: list[list[list[int]]] = [[] for _ in prompts]
+    for r, (p, _) in enumerate(rows):
+        ids = buf[r, int(starts[r]):int(lengths[r])].tolist()
+        if ids and ids[-1] == eod_id:
+            ids = ids[:-1]
+        out[p].append(ids)
+    return out
+
+
+def _find_tokenizer(run: dict, checkpoint: str) -> str:
+    """The run's tokenizer directory: as recorded, else a ``tokenizer/`` copy in the run directory."""
+    candidates = [run.get("tokenizer_dir")]
+    run_dir = os.path.dirname(os.path.dirname(checkpoint.rstrip("/")))  # RUN/checkpoints/step-N
+    candidates.append(os.path.join(run_dir, TOKENIZER_SUBDIR))
+    for c in candidates:
+        if c and os.path.isfile(os.path.join(c, "tokenizer.json")):
+            return c
+    raise GeneratorError(
+        f"native:{checkpoint}: the run's tokenizer ({run.get('tokenizer_dir')}) is not there any more; copy the "
+        f"tokenizer directory to {os.path.join(run_dir, TOKENIZER_SUBDIR)}")
+
+
+def _run_facts(path: str) -> tuple[str, dict, str]:
+    """(checkpoint directory, run facts, tokenizer directory), with GeneratorError for anything unusable."""
+    from trainer.checkpoint import CheckpointError, load_state, resolve_checkpoint
+
+    if not os.path.isdir(path):
+        raise GeneratorError(f"native:{path}: no such directory (give a trainer run directory or one of its "
+                             "checkpoints/step-N directories)")
+    try:
+        checkpoint = resolve_checkpoint(path)
+        state = load_state(checkpoint)
+    except CheckpointError as exc:
+        raise GeneratorError(f"native:{path}: not a trainer checkpoint ({exc})") from exc
+    run = state.get("run") if isinstance(state, dict) else None
+    if not isinstance(run, dict) or "model" not in run or "eod_id" not in run:
+        raise GeneratorError(f"native:{path}: the checkpoint records no model/run facts (written by an older trainer?)")
+    if run.get("objective") == "mlm" or not run["model"].get("causal", True):
+        raise GeneratorError(f"native:{path}: a masked-LM (bidirectional) model cannot generate text; train with "
+                             "objective=prefix-lm (or clm)")
+    tokenizer_dir = _find_tokenizer(run, checkpoint)
+    from tokenizer.load import TokenizerInfo
+
+    sha = TokenizerInfo(tokenizer_dir).sha256
+    if run.get("tokenizer_sha256") and sha != run["tokenizer_sha256"]:
+        raise GeneratorError(f"native:{path}: tokenizer {tokenizer_dir} is not the one the model was trained with "
+                             f"(sha256 {sha[:12]}... != {run['tokenizer_sha256'][:12]}...)")
+    return checkpoint, run, tokenizer_dir
+
+
+def check_native_checkpoint(path: str) -> None:
+    """Fail early, naming the fix, unless ``path`` is a usable checkpoint (no weights are loaded)."""
+    _run_facts(path)
+
+
+class NativeGenerator:
+    """A ``TextGenerator`` on the bundled trainer's model: batched top-k sampling or greedy decoding."""
+
+    def __init__(self, path: str, config: GenerationConfig) -> None:
+        from tokenizer.load import load_tokenizer
+        from trainer.checkpoint import load_model_for_inference
+
+        if config.num_beams > 1:
+            raise GeneratorError("native: generators sample (top-k, temperature) or decode greedily; beam search "
+                                 "is not implemented for them (use --decode sample)")
+        self.checkpoint, run, self.tokenizer_dir = _run_facts(path)
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model, self.run = load_model_for_inference(self.checkpoint, device=self.device)
+        self.tokenizer = load_tokenizer(self.tokenizer_dir)
+        self.eod_id = int(self.run["eod_id"])
+        self.pad_id = self.run.get("pad_id")
+        special = dict(self.run.get("special_ids") or {})
+        self.sep_id = special.get(SEP_TOKEN)
+        self.prefix_lm = self.run.get("objective") == "prefix-lm" and self.sep_id is not None
+        # the separator suffix exactly as prefix_lm_text tokenizes it: " " then the separator token
+        self.suffix = self.tokenizer.encode(f" {SEP_TOKEN}", add_special_tokens=False).ids if self.prefix_lm else []
+        self.banned = sorted(i for t, i in special.items() if i != self.eod_id)
+        self.max_prompt = max(1, min(config.max_input_tokens, self.model.config.seq_len - config.max_new_tokens))
+        self.stats: dict[str, int] = {"prompts": 0, "truncated_inputs": 0, "empty_outputs": 0}
+        # Small models on CPU: one intra-op thread. Their matrices are too small for threads to pay off
+        # (on a busy 2-core machine 2 threads made each step ~10x slower), and Beam already runs one
+        # worker process per core. Larger models keep torch's default.
+        self.threads = 1 if self.model.num_params() < SMALL_MODEL_PARAMS else None
+
+    def encode_prompts(self, prompts: list[str]) -> list[list[int]]:
+        """Token ids of each prompt (+ separator), passages cut to fit the model (counted)."""
+        limit = max(1, self.max_prompt - len(self.suffix))
+        out = []
+        for enc in self.tokenizer.encode_batch([" ".join(p.split()) for p in prompts], add_special_tokens=False):
+            ids = enc.ids
+            if len(ids) > limit:
+                self.stats["truncated_inputs"] += 1
+                ids = ids[:limit]
+            out.append((ids or [self.eod_id]) + self.suffix)
+        return out
+
+    def generate(self, prompts: list[str]) -> list[list[str]]:
+        with cpu_threads(self.threads if self.device == "cpu" else None):
+            return self._generate(prompts)
+
+    def _generate(self, prompts: list[str]) -> list[list[str]]:
+        cfg = self.config
+        results: list[list[str]] = []
+        encoded = self.encode_prompts(prompts)
+        for start in range(0, len(encoded), cfg.batch_size):
+            batch = encoded[start:start + cfg.batch_size]
+            ids = sample(self.model, batch, max_new_tokens=cfg.max_new_tokens, eod_id=self.eod_id,
+                         do_sample=cfg.do_sample, top_k=cfg.top_k, temperature=cfg.temperature, seed=cfg.seed,
+                         num_return_sequences=cfg.num_return_sequences, banned_ids=self.banned,
+                         pad_id=self.pad_id if self.pad_id is not None else self.eod_id,
+                         allowed_vocab=self.tokenizer.get_vocab_size(with_added_tokens=True))
+            for copies in ids:
+                texts = [t.strip() for t in self.tokenizer.decode_batch(copies, skip_special_tokens=True)]
+                self.stats["empty_outputs"] += sum(1 for t in texts if not t)
+                results.append(texts)
+        self.stats["prompts"] += len(prompts)
+        return results
+
+
+register_generator("native", NativeGenerator, check_native_checkpoint)
