@@ -39,7 +39,10 @@ def _texts(source: str, n: int, seed: int) -> list[str]:
         for _ in range(2 + i % 5):
             words = [rng.choice(WORDS) for _ in range(5 + rng.randrange(8))]
             sentences.append(" ".join(words).capitalize() + ".")
-        out.append(f"{source} {i}: " + " ".join(sentences))
+        text = f"{source} {i}: " + " ".join(sentences)
+        if source == "web":  # a passage <|sep|> query pair, as the doc2query corpus writes them (prefix-lm)
+            text += " <|sep|> " + " ".join(rng.choice(WORDS) for _ in range(3))
+        out.append(text)
     return out
 
 

@@ -49,6 +49,7 @@ class TrainConfig:
     dropout: float = 0.0
     bias: bool = True
     vocab_size: int | None = None  # None: the shards' vocabulary, rounded up to a multiple of 64
+    tokenizer: str | None = None  # the model's tokenizer directory; when set, the shards must use it
     # optimization
     max_steps: int = 1000
     grad_accum_steps: int = 1

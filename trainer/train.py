@@ -103,10 +103,7 @@ class Trainer:
         self.corpora = self._open_corpora()
         self.data_cfg = cfg.data_config()
         self.model_cfg = cfg.model_config(self.corpora.vocab_size)
-        if self.model_cfg.vocab_size < self.corpora.vocab_size:
-            raise ConfigError(f"vocab_size={self.model_cfg.vocab_size} is smaller than the shards' tokenizer "
-                              f"({self.corpora.tokenizer_dir}: {self.corpora.vocab_size} ids); drop vocab_size "
-                              f"from the config (it defaults to the tokenizer's) or use shards of a matching tokenizer")
+        self._check_tokenizer()
         self.world_batch = cfg.micro_batch_size * d.world_size * cfg.grad_accum_steps
         resume_from = self._find_resume()
         saved = self._check_resume(resume_from) if resume_from else None
@@ -156,6 +153,22 @@ class Trainer:
             data_cfg.verify_checksums = False  # rank 0 has verified them
             corpora = open_corpora(data_cfg)
         return corpora
+
+    def _check_tokenizer(self) -> None:
+        """The shards must come from the model's tokenizer (when ``tokenizer`` is set) and fit its vocabulary."""
+        expected_sha = None
+        if self.cfg.tokenizer:
+            from tokenizer.load import TokenizerDirError, TokenizerInfo
+
+            try:
+                expected_sha = TokenizerInfo(self.cfg.tokenizer).sha256
+            except (TokenizerDirError, OSError) as exc:
+                raise ConfigError(f"tokenizer={self.cfg.tokenizer}: {exc}") from exc
+        try:
+            self.corpora.check_tokenizer(tokenizer_sha256=expected_sha, vocab_size=self.model_cfg.vocab_size)
+        except ValueError as exc:
+            raise ConfigError(f"--data {', '.join(self.cfg.data)} does not match the model's tokenizer "
+                              f"{self.cfg.tokenizer or ''}: {exc}") from exc
 
     def _find_resume(self) -> str | None:
         cfg = self.cfg

@@ -1,0 +1,198 @@
+"""The command line: a run end to end through ``python -m trainer``, the objectives, ``plan``, ``plot``, and every
+bad input failing before training with a message that names the problem and the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.test_trainer_torchrun import TINY, trainer_shards
+from trainer.__main__ import main
+from trainer.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return trainer_shards(tmp_path_factory)
+
+
+def cli(shards, out, *overrides, data=None, mix="web=0.7,kg=0.3") -> list[str]:
+    args = []
+    for d in data or [shards["shards"]]:
+        args += ["--data", str(d)]
+    if mix:
+        args += ["--mix", mix]
+    return [*args, "--config", "tiny", "--out", str(out), "device=cpu", *TINY, *overrides]
+
+
+def test_train_as_a_subprocess_then_plot(shards, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "trainer", *cli(shards, out, "max_steps=5", "progress=true")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "step 5/5 | loss" in proc.stdout and "tok/s" in proc.stdout and "lr " in proc.stdout
+    assert "grad norm" in proc.stdout and "done: steps 0 -> 5" in proc.stdout
+    assert "train:" in proc.stderr and "5/5" in proc.stderr  # tqdm progress bar
+    assert "plan:" in proc.stdout and "tokens/parameter" in proc.stdout  # far from compute-optimal
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3, 4, 5]
+    assert {"lr", "grad_norm", "tokens_per_s", "mfu", "tokens"} <= set(steps[0])
+    assert steps[0]["mfu"] is None  # no GPU peak on CPU
+    assert any("val_loss" in r for r in records)
+    assert main(["plot", str(out), "-o", str(tmp_path / "loss.png")]) == 0
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.png")]) == 2
+
+
+@pytest.mark.parametrize("objective", ["mlm", "fim", "prefix-lm"])
+def test_other_objectives_train(shards, tmp_path, objective):
+    out = tmp_path / objective
+    extra = ["pos=rope"] if objective == "mlm" else ["pos=alibi"] if objective == "fim" else []
+    mix = "web=1" if objective == "prefix-lm" else "web=0.7,kg=0.3"  # only web has passage <|sep|> query pairs
+    assert main(cli(shards, out, "max_steps=3", f"objective={objective}", *extra, mix=mix)) == 0
+    facts = json.loads((out / "config.json").read_text())["run"]
+    assert facts["objective"] == objective
+    assert facts["model"]["causal"] is (objective != "mlm")  # masked LM trains the bidirectional encoder
+    losses = [json.loads(x)["loss"] for x in (out / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
+    assert len(losses) == 3 and all(0 < v < 10 for v in losses)
+
+
+def test_two_corpora_directories_mixed(shards, tmp_path):
+    """Each source in its own shard directory (the tokenize job run per corpus), mixed by name."""
+    from corpora.tokenize import run_tokenize
+
+    dirs = []
+    for name in ("web", "kg"):
+        import argparse
+
+        d = tmp_path / f"{name}-shards"
+        run_tokenize(argparse.Namespace(input=[str(shards[name])], tokenizer=str(shards["tokenizer"]), output=str(d),
+                                        shard_tokens=4000, val_fraction=0.1, seed=0, overwrite=False, verbose=False),
+                     ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
+        dirs.append(d)
+    out = tmp_path / "run"
+    assert main(cli(shards, out, "max_steps=2", data=dirs, mix="web=0.5,kg=0.5")) == 0
+    assert json.loads((out / "config.json").read_text())["run"]["sources"] == ["kg", "web"]
+
+
+def test_plan_command(capsys):
+    assert main(["plan", "--tokens", "2.5e9"]) == 0
+    out = capsys.readouterr().out
+    assert "125,000,000" in out and "nearest preset              124M" in out and "warning" not in out
+    assert main(["plan", "--flops", "1.2e21"]) == 0
+    out = capsys.readouterr().out
+    assert "3,162,277,660" in out and "63,245,553,203" in out  # N = sqrt(C / 120), D = 20 N
+    assert main(["plan", "--tokens", "1e9", "--preset", "350M"]) == 0
+    out = capsys.readouterr().out
+    assert "warning:" in out and "far below the compute-optimal" in out
+    assert main(["plan", "--flops", "1e17", "--preset", "tiny"]) == 0
+    assert "far above" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["plan"])  # one of --tokens / --flops is required
+    assert main(["plan", "--tokens", "-5"]) == 2
+
+
+def test_help_has_examples():
+    proc = subprocess.run([sys.executable, "-m", "trainer", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "torchrun --nproc_per_node" in proc.stdout and "key=value" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bad input: clear errors before any training
+
+def test_config_errors_name_the_key_and_fix(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'lrr' \\(did you mean 'lr'\\?\\)"):
+        load_config("tiny", ["lrr=1e-3"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("preset: tiny\nwarmup_step: 10\n")
+    with pytest.raises(ConfigError, match=f"{bad}: unknown key 'warmup_step' \\(did you mean 'warmup_steps'\\?\\)"):
+        load_config(str(bad))
+    with pytest.raises(ConfigError, match="seq_len=512 is longer than the model supports: its learned position "
+                                          "encoding covers max_seq_len=256"):
+        load_config("tiny", ["seq_len=512"])
+    assert load_config("tiny", ["seq_len=512", "max_seq_len=512"]).seq_len == 512
+    with pytest.raises(ConfigError, match="max_steps='ten' is not a valid int"):
+        load_config("tiny", ["max_steps=ten"])
+    with pytest.raises(ConfigError, match="no such file, nor a bundled config \\(bundled: 1.3B, 124M, 350M, tiny"):
+        load_config("nope")
+    with pytest.raises(ConfigError, match="objective='gan'"):
+        load_config("tiny", ["objective=gan"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        load_config("tiny", ["lr"])
+    cfg = load_config("tiny", ["lr=3e-4", "compile=true", "mix=web=0.8,kg=0.2", "vocab_size=null"])
+    assert cfg.lr == 3e-4 and cfg.compile is True and cfg.mix == {"web": 0.8, "kg": 0.2}
+
+
+def test_bad_inputs_fail_before_training(shards, tmp_path, capsys):
+    def fails(argv, *needles):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2, err
+        for needle in needles:
+            assert needle in err, err
+        return err
+
+    out = tmp_path / "run"
+    fails(cli(shards, out, "max_steps=2", mix="web=0.5,wiki=0.5"), "'wiki'", "web")  # names the real sources
+    fails(cli(shards, out, "max_steps=2", "vocab_size=100"), "smaller than the shards' tokenizer vocabulary")
+    fails(cli(shards, out, "lr=-1"), "lr > 0")
+    fails(["--config", "tiny", "--out", str(out)], "no data: pass --data")
+    other_tok = tmp_path / "tok"
+    shutil.copytree(shards["tokenizer"], other_tok)
+    spec = json.loads((other_tok / "tokenizer.json").read_text())
+    spec["added_tokens"][-1]["content"] = "<|other|>"
+    (other_tok / "tokenizer.json").write_text(json.dumps(spec))
+    fails(cli(shards, out, "max_steps=2", f"tokenizer={other_tok}"), "does not match the model's tokenizer",
+          "re-tokenize")
+    assert main(cli(shards, out, "max_steps=1", f"tokenizer={shards['tokenizer']}")) == 0
+    capsys.readouterr()
+    # a shard whose bytes changed: its checksum fails, named, before training starts
+    broken = tmp_path / "broken"
+    shutil.copytree(shards["shards"], broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    victim = broken / (manifest["shards"][0]["path"] + ".bin")
+    data = bytearray(victim.read_bytes())
+    data[10] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    out2 = tmp_path / "run2"
+    fails(cli(shards, out2, data=[broken]), manifest["shards"][0]["path"])
+    assert not out2.exists()  # nothing written
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, capsys, monkeypatch):
+    from trainer import model as model_module
+
+    real_forward = model_module.GPT.forward
+    calls = {"n": 0}
+
+    def poisoned(self, input_ids, labels=None):
+        logits, loss = real_forward(self, input_ids, labels)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] == 5:
+                loss = loss * float("nan")
+        return logits, loss
+
+    monkeypatch.setattr(model_module.GPT, "forward", poisoned)
+    out = tmp_path / "run"
+    code = main(cli(shards, out, "max_steps=8", "checkpoint_interval=2", "eval_batches=0"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "loss is nan at step 5" in err and "step-00000004" in err and "lower lr" in err
+    assert sorted(os.listdir(out / "checkpoints")) == ["latest", "step-00000002", "step-00000004"]
+    steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 4
+    # the kept checkpoint is good: the run resumes from it once the cause is gone
+    monkeypatch.setattr(model_module.GPT, "forward", real_forward)
+    assert main(cli(shards, out, "max_steps=6", "checkpoint_interval=2", "eval_batches=0")) == 0
+    assert torch.load(out / "checkpoints" / "step-00000006" / "state.pt", weights_only=True)["step"] == 6
