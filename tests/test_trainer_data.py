@@ -408,6 +408,10 @@ def test_val_batches_are_deterministic_disjoint_and_equal_in_number(shards):
     assert len(r0) == len(r1) == 3
     for x, y, whole in zip(r0, r1, a, strict=True):
         assert torch.equal(torch.cat([x["input_ids"], y["input_ids"]]), whole)
+    # every validation window once
+    vb = val_batches(corpora, cfg, 0, 1)
+    src, idx = vb._order()
+    assert len(set(zip(src.tolist(), idx.tolist(), strict=True))) == src.size == sum(s.windows for s in vb.streams)
     # validation windows come from the val shards only
     val_tokens = set()
     for name in corpora.sources:
