@@ -15,6 +15,7 @@ JOB_MODULES = [
     "corpora.verify_shards",
     "corpora.doc2query.job",
     "corpora.crawl",
+    "corpora.kg.job",
     "corpora.demo",
 ]
 

@@ -1,0 +1,360 @@
+"""The thin Beam shell of the KG jobs: DoFns and composite transforms around the pure core.
+
+Every stage emits its main output, per-bundle counts on ``stats`` and dropped records on
+``rejects`` (as in ``pipeline.beam_steps``). Shuffles: statement parts by node, facts and
+back-references by entity (routing), routed facts by owner (subgraphs), label requests by
+entity and resolved labels by subgraph (the label join). No stage needs all the data on
+one worker; the co-occurrence counts (relations x relations) are the only side input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpora.kg.faithfulness import FaithfulnessChecker
+from corpora.kg.graph import Cooccurrence, route_entity
+from corpora.kg.labels import label_rank
+from corpora.kg.model import ENTITY, Fact, Label, StatementPart
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
+from corpora.kg.statements import assemble_statement
+from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.records import Drop
+from pipeline.stats import IN, OUT, count_key, drop_key
+
+LABELS = "labels"
+PARTS = "parts"
+RELSETS = "relsets"
+
+
+def _open_raw(path: str):
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class _ReadChunk(CountingDoFn):
+    """A chunk -> facts (main), labels, statement parts; counts records and drops."""
+
+    def __init__(self, options: ReadOptions, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.options = options
+
+    def process(self, chunk: Chunk):
+        stats = ReadStats()
+        labels_only = chunk.fmt == "labels-tsv" or getattr(chunk, "labels_only", False)
+        drops = 0
+        try:
+            for rec in read_chunk(chunk, self.options, stats, open_fn=_open_raw):
+                if isinstance(rec, Drop):
+                    drops += 1
+                    yield from self._dropped(rec)
+                elif isinstance(rec, Label):
+                    self._counter.add("read", count_key("labels"))
+                    yield beam.pvalue.TaggedOutput(LABELS, (rec.entity, rec))
+                elif labels_only:
+                    self._counter.add("read", count_key("ignored_in_labels_file"))
+                elif isinstance(rec, StatementPart):
+                    self._counter.add("read", count_key("statement_parts"))
+                    yield beam.pvalue.TaggedOutput(PARTS, (rec.node, rec))
+                elif isinstance(rec, Fact):
+                    self._counter.add("read", count_key("facts"))
+                    yield rec
+        except OSError as exc:
+            stats.records += 1
+            drops += 1
+            yield from self._dropped(Drop("read", "unreadable_file", id=chunk.path, source_file=chunk.path,
+                                          detail=str(exc)))
+        self._counter.add("read", IN, stats.records)
+        self._counter.add("read", OUT, stats.records - drops)
+        for name, n in stats.counts.items():
+            self._counter.add("read", count_key(name), n)
+
+
+class _AssembleStatements(CountingDoFn):
+    """(node, parts) -> the statement's Fact, or a drop by reason."""
+
+    def process(self, element):
+        node, parts = element
+        self._counter.add("statements", IN)
+        result = assemble_statement(node, list(parts))
+        if isinstance(result, str):
+            yield from self._dropped(Drop("statements", result, id=node, detail=f"statement node {node}"))
+            return
+        self._counter.add("statements", OUT)
+        yield result
+
+
+class _Route(CountingDoFn):
+    """(entity, {facts, refs}) -> (owner, (role, chained entity, facts)); relation sets on the side."""
+
+    def __init__(self, max_facts: int, max_chain_facts: int) -> None:
+        super().__init__(keep_rejects=False)
+        self.max_facts = max_facts
+        self.max_chain_facts = max_chain_facts
+
+    def process(self, element) -> Iterator[Any]:
+        entity, groups = element
+        facts = groups["facts"]
+        refs = set(itertools.chain.from_iterable(groups["refs"]))
+        routing = route_entity(entity, facts, refs, self.max_facts, self.max_chain_facts)
+        total = len(routing.facts) + routing.hub_capped + routing.duplicates
+        if total == 0:
+            return
+        self._counter.add("facts", IN, total)
+        self._counter.add("facts", OUT, len(routing.facts))
+        if routing.hub_capped:
+            self._counter.add("facts", drop_key("hub_cap"), routing.hub_capped)
+            self._counter.add("facts", count_key("hub_entities"))
+        if routing.duplicates:
+            self._counter.add("facts", drop_key("duplicate_fact"), routing.duplicates)
+        if routing.role == "chain":
+            self._counter.add("facts", count_key("chained_entities"))
+        else:
+            yield beam.pvalue.TaggedOutput(RELSETS, sorted({f.relation for f in routing.facts}))
+        yield routing.owner, (routing.role, entity, routing.facts)
+
+
+class CapReferrers(beam.CombineFn):
+    """Up to two distinct entities that point at an entity (all that chain routing needs)."""
+
+    def create_accumulator(self):
+        return ()
+
+    def add_input(self, acc, subject):
+        return acc if subject in acc or len(acc) >= 2 else tuple(sorted(acc + (subject,)))
+
+    def merge_accumulators(self, accs):
+        out: tuple = ()
+        for acc in accs:
+            for s in acc:
+                out = self.add_input(out, s)
+        return out
+
+    def extract_output(self, acc):
+        return list(acc)
+
+
+class CountCooccurrence(beam.CombineFn):
+    """Relation sets of subjects -> Cooccurrence counts (as JSON-able dict)."""
+
+    def create_accumulator(self):
+        return Cooccurrence()
+
+    def add_input(self, acc, relations):
+        acc.add_subject(relations)
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = Cooccurrence()
+        for a in accs:
+            out.merge(a)
+        return out
+
+    def extract_output(self, acc):
+        return acc
+
+
+class BestLabelFn(beam.CombineFn):
+    """Labels of one entity -> the best (text, lang) for the wanted languages (aliases skipped)."""
+
+    def __init__(self, langs: tuple[str, ...]) -> None:
+        self.langs = langs
+
+    def create_accumulator(self):
+        return None
+
+    def add_input(self, acc, label: Label):
+        if label.alias:
+            return acc
+        cand = (label_rank(label, self.langs), label.text, label.lang)
+        return cand if acc is None or cand < acc else acc
+
+    def merge_accumulators(self, accs):
+        best = None
+        for a in accs:
+            if a is not None and (best is None or a < best):
+                best = a
+        return best
+
+    def extract_output(self, acc):
+        return None if acc is None else (acc[1], acc[2])
+
+
+class _Partition(CountingDoFn):
+    """(owner, routed groups) -> the owner's subgraphs (facts in = facts placed)."""
+
+    def __init__(self, params: SubgraphParams) -> None:
+        super().__init__(keep_rejects=False)
+        self.params = params
+
+    def process(self, element, cooc):
+        owner, groups = element
+        own: list[Fact] = []
+        chains: dict[str, list[Fact]] = {}
+        for role, entity, facts in groups:
+            if role == "own":
+                own.extend(facts)
+            else:
+                chains[entity] = list(facts)
+        n = len(own) + sum(len(f) for f in chains.values())
+        if isinstance(cooc, dict):
+            cooc = Cooccurrence.from_json(cooc)
+        subgraphs, counts = partition(owner, own, chains, cooc, self.params)
+        self._counter.add("subgraphs", IN, n)
+        self._counter.add("subgraphs", OUT, sum(len(sg.facts) for sg in subgraphs))
+        self._counter.add("subgraphs", count_key("subgraphs"), len(subgraphs))
+        for name, v in counts.items():
+            if v:
+                self._counter.add("subgraphs", count_key(name), v)
+        yield from subgraphs
+
+
+def _label_requests(sg: Subgraph, known: frozenset = frozenset()):
+    """(id, subgraph id) for every id the subgraph needs named, except relations whose label the
+    templates already give."""
+    for eid in sorted(sg.entity_ids() - known):
+        yield eid, sg.id
+
+
+class _ResolveLabels(CountingDoFn):
+    """(entity, {label, requests}) -> (subgraph id, (entity, label or None)) per request."""
+
+    def process(self, element):
+        eid, groups = element
+        requests = list(groups["requests"])
+        if not requests:
+            return
+        labels = [lab for lab in groups["label"] if lab is not None]
+        label = labels[0][0] if labels else None
+        self._counter.add("labels", IN, len(requests))
+        self._counter.add("labels", OUT, len(requests))
+        if label is None:
+            self._counter.add("labels", count_key("no_label_fallback_to_id"), len(requests))
+            self._counter.add("labels", count_key("entities_without_label"))
+        for sg_id in requests:
+            yield sg_id, (eid, label)
+
+
+def _attach_labels(element):
+    _, groups = element
+    for sg in groups["subgraph"]:
+        sg.labels = {eid: label for eid, label in groups["labels"] if label is not None}
+        yield sg
+
+
+class _Verbalize(CountingDoFn):
+    """Subgraph -> (subgraph, text, generic relations) with the template verbalizer."""
+
+    def __init__(self, templates_path: str | None, lang: str, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.templates_path = templates_path
+        self.lang = lang
+        self.verbalizer = None
+
+    def setup(self) -> None:
+        from corpora.kg.templates import load_templates
+        from corpora.kg.verbalize import TemplateVerbalizer
+
+        self.verbalizer = TemplateVerbalizer(load_templates(self.templates_path), self.lang)
+
+    def process(self, sg: Subgraph):
+        self._counter.add("verbalize", IN)
+        result = self.verbalizer.verbalize(sg)
+        if not result.text.strip():
+            yield from self._dropped(Drop("verbalize", "empty_output", id=sg.id))
+            return
+        self._counter.add("verbalize", OUT)
+        self._counter.add("verbalize", count_key("template_relations"), len(result.relations) - len(result.generic))
+        if result.generic:
+            self._counter.add("verbalize", count_key("generic_relations"), len(result.generic))
+        yield sg, result.text, result.generic
+
+
+class _Faithfulness(CountingDoFn):
+    """(subgraph, text, ...) -> kept, dropped by reason, or kept with a flag (``keep_unfaithful``)."""
+
+    def __init__(self, lang: str, keep_unfaithful: bool, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.lang = lang
+        self.keep_unfaithful = keep_unfaithful
+
+    def setup(self) -> None:
+        self.checker = FaithfulnessChecker(self.lang)
+
+    def process(self, element):
+        sg, text, generic = element
+        self._counter.add("faithfulness", IN)
+        verdict = self.checker.check(text, sg)
+        if not verdict.ok and not self.keep_unfaithful:
+            yield from self._dropped(Drop("faithfulness", verdict.reason, id=sg.id, detail=verdict.detail,
+                                          text=text))
+            return
+        if not verdict.ok:
+            self._counter.add("faithfulness", count_key(f"flagged_{verdict.reason}"))
+        self._counter.add("faithfulness", OUT)
+        yield sg, text, generic, verdict
+
+
+def _ref_pairs(fact: Fact):
+    if fact.value.kind == ENTITY and fact.value.v != fact.subject:
+        yield fact.value.v, fact.subject
+
+
+class BuildSubgraphs(beam.PTransform):
+    """Facts + labels -> labelled Subgraphs (statements, routing, grouping, label join).
+
+    Outputs: ``out`` (subgraphs), ``stats``; ``cooccurrence`` is None (learn from the input)
+    or a Cooccurrence learned elsewhere (aligned data).
+    """
+
+    def __init__(self, params: SubgraphParams, max_facts_per_entity: int, langs: tuple[str, ...],
+                 cooccurrence: Cooccurrence | None = None, labelled_relations: frozenset = frozenset()) -> None:
+        super().__init__()
+        self.labelled_relations = labelled_relations
+        self.params = params
+        self.max_facts_per_entity = max_facts_per_entity
+        self.langs = langs
+        self.cooccurrence = cooccurrence
+
+    def expand(self, inputs):
+        facts, labels, parts = inputs["facts"], inputs["labels"], inputs["parts"]
+        assembled = (parts | "GroupStatements" >> beam.GroupByKey()
+                     | "Assemble" >> beam.ParDo(_AssembleStatements(False)).with_outputs(STATS, REJECTS, main="out"))
+        all_facts = (facts, assembled["out"]) | "AllFacts" >> beam.Flatten()
+        by_subject = all_facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
+        refs = (all_facts | "Refs" >> beam.FlatMap(_ref_pairs)
+                | "CapRefs" >> beam.CombinePerKey(CapReferrers()))
+        routed = ({"facts": by_subject, "refs": refs} | "JoinEntity" >> beam.CoGroupByKey()
+                  | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts))
+                  .with_outputs(STATS, REJECTS, RELSETS, main="out"))
+        if self.cooccurrence is not None:
+            cooc = beam.pvalue.AsSingleton(routed.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence.to_json()]))
+        else:
+            cooc = beam.pvalue.AsSingleton(routed[RELSETS] | "Cooccurrence" >> beam.CombineGlobally(CountCooccurrence()))
+        subgraphs = (routed["out"] | "ByOwner" >> beam.GroupByKey()
+                     | "Partition" >> beam.ParDo(_Partition(self.params), cooc).with_outputs(STATS, REJECTS, main="out"))
+        best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
+        requests = subgraphs["out"] | "LabelRequests" >> beam.FlatMap(_label_requests, self.labelled_relations)
+        resolved = ({"label": best, "requests": requests} | "JoinLabels" >> beam.CoGroupByKey()
+                    | "Resolve" >> beam.ParDo(_ResolveLabels(False)).with_outputs(STATS, REJECTS, main="out"))
+        keyed = subgraphs["out"] | "KeySubgraph" >> beam.Map(lambda sg: (sg.id, sg))
+        labelled = ({"subgraph": keyed, "labels": resolved["out"]} | "JoinSubgraphLabels" >> beam.CoGroupByKey()
+                    | "Attach" >> beam.FlatMap(_attach_labels))
+        stats = [assembled[STATS], routed[STATS], subgraphs[STATS], resolved[STATS]]
+        rejects = [assembled[REJECTS]]
+        return {"out": labelled, STATS: stats | "FlattenGraphStats" >> beam.Flatten(),
+                REJECTS: rejects | "FlattenGraphRejects" >> beam.Flatten()}
+
+
+def stats_only(pcoll):
+    return pcoll
+
+
+def to_json_line(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False)
