@@ -155,6 +155,9 @@ def test_clm_batches_are_packed_windows_of_the_shards(shards):
         window = tokens[k * 32:k * 32 + 33]
         assert batch["input_ids"][b].tolist() == window[:-1].tolist()
         assert batch["labels"][b].tolist() == window[1:].tolist()
+    # the windows are read from the memory maps, not from copies
+    assert all(isinstance(t.base, np.memmap) or isinstance(getattr(t.base, "base", None), np.memmap)
+               for t in stream._tokens)
     # documents span windows, separated by end-of-document tokens
     assert int((batch["input_ids"] == corpora.eod_id).sum()) > 0
 
@@ -541,3 +544,5 @@ def test_remote_shard_with_a_bad_checksum_is_named(shards, http_root, tmp_path):
         open_corpora(_cfg(shards, paths=[f"{http_root}/broken-remote"], cache_dir=str(tmp_path / "c")))
     with pytest.raises(DataError, match="not found"):
         open_corpora(_cfg(shards, paths=[f"{http_root}/nothing-here"], cache_dir=str(tmp_path / "c")))
+    with pytest.raises(DataError, match="cannot open nosuchproto:// URLs"):
+        open_corpora(_cfg(shards, paths=["nosuchproto://bucket/shards"], cache_dir=str(tmp_path / "c")))

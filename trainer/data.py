@@ -309,6 +309,11 @@ def open_corpora(cfg: DataConfig) -> Corpora:
             raise DataError(f"mix names source(s) {', '.join(map(repr, unknown))} that the shards do not have; "
                             f"the sources are: {', '.join(sorted(sources))}")
 
+        empty = sorted(n for n, w in cfg.mix.items() if w > 0 and sources[n].train_tokens == 0)
+        if empty:
+            raise DataError(f"mix gives a weight to source(s) {', '.join(map(repr, empty))} without training shards "
+                            "(only val); drop them from the mix")
+
     # tokenizer facts
     manifest = manifests[0]
     vocab_size, eod_id = int(manifest["vocab_size"]), int(manifest["eod_id"])

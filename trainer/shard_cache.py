@@ -54,6 +54,23 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+_FSSPEC_PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
+                    "http": "aiohttp", "https": "aiohttp"}
+
+
+def _filesystem(url: str):
+    """``(fsspec filesystem, path)`` of a URL; a missing backend package is named."""
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        scheme = url.split("://", 1)[0]
+        package = _FSSPEC_PACKAGES.get(scheme)
+        hint = f"; install {package} (pip install {package})" if package else ""
+        raise ShardCacheError(f"{url}: cannot open {scheme}:// URLs ({exc}){hint}") from exc
+
+
 def _dir_bytes(path: str) -> int:
     total = 0
     for root, _, files in os.walk(path):
@@ -132,10 +149,8 @@ class ShardCache:
 
     def fetch_shard_dir(self, url: str) -> str:
         """The local copy of the shard directory at ``url`` (downloaded on first use)."""
-        import fsspec
-
         url = url.rstrip("/")
-        fs, root = fsspec.core.url_to_fs(url)
+        fs, root = _filesystem(url)
         local = self.entry_dir(url)
         with self._locked():
             manifest_tmp = os.path.join(self.cache_dir, f".manifest-{uuid.uuid4().hex[:12]}.json")
@@ -182,12 +197,10 @@ class ShardCache:
 
     def _fetch_tokenizer(self, tok: dict, local: str) -> None:
         """Cache a remote tokenizer directory and point the manifest's tokenizer at the copy."""
-        import fsspec
-
         remote_json = tok["path"]
         remote_dir = remote_json[: -len("tokenizer.json")].rstrip("/") if remote_json.endswith("tokenizer.json") \
             else remote_json.rstrip("/")
-        fs, root = fsspec.core.url_to_fs(remote_dir)
+        fs, root = _filesystem(remote_dir)
         target = os.path.join(local, "tokenizer")
         for name in TOKENIZER_FILES:
             path = os.path.join(target, name)
