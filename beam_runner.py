@@ -16,6 +16,7 @@ JOB_MODULES = [
     "corpora.doc2query.job",
     "corpora.crawl",
     "corpora.kg.job",
+    "corpora.socialchem.job",
     "corpora.demo",
 ]
 

@@ -1578,21 +1578,163 @@ def _write_file(path: str, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Advice-forum pages (English, first-person posts) for the SOCIAL-CHEM demo.
+# Written only when write_sample(..., forum_pages=N) asks for them, into their own
+# file with their own random generator, so the rest of the sample is unchanged.
+# ---------------------------------------------------------------------------
+
+# (site, title, post sentences written for this title)
+_FORUM_POSTS: list[tuple[str, str, list[str]]] = [
+    ("aita", "AITA for telling my sister her boyfriend is rude to waiters?", [
+        "Last Friday my sister brought her new boyfriend to our family dinner at a small Italian place near the station.",
+        "He snapped at the waiter twice, complained loudly about the bread and left a tip of exactly one coin.",
+        "The next morning I told my sister that I did not like the way he treated the staff, and she has not spoken to me since."]),
+    ("aita", "AITA for not lending my car to my roommate after she crashed it last year?", [
+        "My roommate borrowed my car last spring and backed it into a lamp post, and I paid most of the repair myself.",
+        "This week she asked to borrow it again for a weekend trip with her friends to the coast.",
+        "I said no and offered to drive her to the bus station instead, but she called me petty in front of our other flatmates."]),
+    ("aita", "WIBTA if I skipped my cousin's wedding to attend a job interview?", [
+        "I have been looking for a job for eight months and finally got an interview with a company I really admire.",
+        "The only date they can offer is the same Saturday as my cousin's wedding, which is four hours away by train.",
+        "My aunt says family comes first and that missing the ceremony would be an insult she would never forget."]),
+    ("aita", "AITA for asking my husband to split the housework equally?", [
+        "We both work full time, but I do the cooking, the laundry and almost all of the cleaning every single week.",
+        "Yesterday I wrote a simple list of chores and asked my husband to pick half of them.",
+        "He said he already takes out the bins and mows the lawn, and that I was making a big deal out of nothing."]),
+    ("aita", "Am I wrong to want my parents to knock before entering my room?", [
+        "I am seventeen and I share a small house with my parents and my two younger brothers.",
+        "My mother walks into my room without knocking several times a day, even when I am changing or studying.",
+        "When I asked her to knock first she said that it is her house and that I have nothing to hide."]),
+    ("aita", "WIBTA if I told my best friend that her fiance is cheating on her?", [
+        "Two weeks ago I saw my best friend's fiance kissing another woman in a bar on the other side of town.",
+        "He saw me too and later sent me a message begging me to stay quiet until after the wedding.",
+        "The wedding is in three months and I cannot stop thinking about whether she deserves to know."]),
+    ("aita", "AITA for eating the leftovers my roommate left in the fridge?", [
+        "There was a box of noodles in the fridge for four days without a name on it, so I ate it for lunch.",
+        "My roommate came home furious because she had been saving it for her dinner after a long shift.",
+        "I offered to buy her a new portion but she says I should always ask before touching anything in the kitchen."]),
+    ("aita", "AITA for refusing to babysit my nephew every weekend?", [
+        "My brother and his wife have asked me to look after their son every Saturday since the start of the year.",
+        "I love my nephew, but I also have a part time job and I never get a free weekend for myself anymore.",
+        "When I told them I could only help once a month, my brother said I was abandoning the family."]),
+    ("aita", "Is it wrong to keep money I found on the street?", [
+        "On my way home from school I found a folded envelope with about two hundred dollars inside it.",
+        "There was no name or address on the envelope and nobody was around on the quiet side street.",
+        "My friend says I should hand it in to the police station, but I honestly need the money for rent."]),
+    ("aita", "WIBTA if I reported my coworker for sleeping at his desk?", [
+        "One of my coworkers falls asleep at his desk almost every afternoon, and the rest of the team covers his calls.",
+        "Our manager has noticed that our numbers are down and has started to blame the whole team for it.",
+        "I do not want to get him fired, but I am tired of doing two jobs for the price of one."]),
+    ("aita", "AITA for leaving my friend's birthday party early?", [
+        "My friend invited me to her birthday party on a Sunday evening, and I told her in advance that I could only stay for an hour.",
+        "After an hour and a half I said goodbye and went home because I had an early exam on Monday morning.",
+        "She told me the next day that leaving before the cake was cut was the rudest thing anyone did that night."]),
+    ("aita", "Am I wrong for expecting my brother to pay back the money he borrowed?", [
+        "Last year I lent my older brother a large amount of money so that he could fix his van and keep working.",
+        "He promised to pay me back within six months, but he has since bought a new phone and booked a holiday.",
+        "When I reminded him about the loan our parents told me that family should not keep count of such things."]),
+    ("aita", "AITA for not inviting my stepmother to my graduation?", [
+        "My father married my stepmother when I was fourteen, and we have never had a close relationship.",
+        "The university only gave me three tickets for the ceremony, so I invited my father, my mother and my grandmother.",
+        "My stepmother is hurt and my father says I have humiliated her in front of the whole family."]),
+    ("aita", "WIBTA if I asked my neighbor to turn down his music at night?", [
+        "My neighbor plays loud music until two or three in the morning on most weeknights.",
+        "I work early shifts at the hospital and I have barely slept properly for the last two weeks.",
+        "He is a friendly older man who lives alone, and I am worried that a complaint would upset him."]),
+    ("confessions", "Confession: I read my partner's messages while she was asleep.", [
+        "I have never done anything like this before, and I have been feeling terrible about it for days.",
+        "She had been quiet and distant for weeks, and one night I picked up her phone while she was sleeping.",
+        "I found nothing at all, just messages about a surprise party she was planning for my birthday."]),
+    ("confessions", "I feel guilty about lying to my boss about being sick.", [
+        "Last Monday I called in sick to work even though I felt perfectly fine that morning.",
+        "I spent the day helping my best friend move into her new apartment across the city.",
+        "My boss was very kind on the phone and told me to rest, which only made me feel worse about it."]),
+    ("aita", "AITA for giving my old bike to a stranger instead of my cousin?", [
+        "I bought a new bicycle this summer and wanted to give my old one to someone who would really use it.",
+        "A young man at the bus stop told me he walks an hour to work every day, so I gave it to him.",
+        "My cousin had mentioned once that she might want it, and now she and my aunt are both angry with me."]),
+    ("aita", "Was I wrong to tell the teacher that my classmate copied my homework?", [
+        "A classmate asked to look at my maths homework before class and then copied every single answer.",
+        "When the teacher asked why our answers were identical, I explained what had happened.",
+        "My classmate now has detention and half of my class thinks I am a snitch who betrayed him."]),
+    ("aita", "AITA for laughing when my friend fell off his chair?", [
+        "During a dinner with friends my friend leaned back on his chair and fell over with his plate in his hands.",
+        "He was not hurt at all, but I laughed so hard that I could not stop for a whole minute.",
+        "He left early and later told me that my laughing in front of his new girlfriend was very hurtful."]),
+    ("aita", "WIBTA if I didn't go to my dad's second wedding?", [
+        "My father left my mother five years ago for the woman he is now going to marry.",
+        "My mother says I should go for my own sake, but I do not think I can smile through the ceremony.",
+        "The wedding is next month and my father keeps asking whether he should save me a seat at the front."]),
+]
+_FORUM_SITES = {"aita": ("advice-corner.example", "Advice Corner", "/r/AmItheAsshole/comments/"),
+                "confessions": ("confession-booth.example", "The Confession Booth", "/confessions/")}
+_FORUM_USERS = ["throwaway_8812", "quiet_reader", "maple_and_rain", "aita_throwaway22", "not_my_real_name",
+                "tired_nurse", "coffee_first", "lurker_no_more"]
+_FORUM_COMMENTS = [
+    "Honestly I think you handled this as well as anyone could, and the people around you are overreacting.",
+    "It sounds like there is a lot of history here that the others in your family are choosing to ignore.",
+    "I understand why you did it, but I would have talked to them privately before making a decision.",
+    "Everyone makes mistakes, and what matters now is how you talk about it with the people involved.",
+    "You were put in a difficult position and nobody gave you a fair choice in the first place.",
+    "I had almost the same thing happen to me last year, and an honest conversation fixed most of it.",
+    "Your feelings are valid, but try to see it from their side for a moment before you decide anything.",
+    "I would apologise for the way it came across, even if you do not regret the decision itself.",
+]
+
+
+def _forum_fetches(rng: random.Random, gen: "_Generator", n: int) -> list[_Fetch]:
+    """``n`` advice-forum and confession pages (cycling through the posts above)."""
+    fetches = []
+    for i in range(n):
+        site_key, title, sentences = _FORUM_POSTS[i % len(_FORUM_POSTS)]
+        host, site, prefix = _FORUM_SITES[site_key]
+        round_ = i // len(_FORUM_POSTS)
+        post_id = f"{rng.getrandbits(30):x}"
+        path = f"{prefix}{post_id}/{_slugify(title)[:60]}/" + (f"?page={round_ + 1}" if round_ else "")
+        comments = rng.sample(_FORUM_COMMENTS, 2)
+        user = rng.choice(_FORUM_USERS)
+        body_html = "\n".join(f"<p>{_esc(s)}</p>" for s in sentences)
+        comments_html = "\n".join(f'<div class="comment"><p>{_esc(c)}</p></div>' for c in comments)
+        page = "\n".join([
+            "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            f"<title>{_esc(title)} : {_esc(site)}</title>", "</head>", "<body>",
+            f'<header class="site-header"><a href="/">{_esc(site)}</a> <a href="/new/">New posts</a></header>',
+            '<main id="main"><article class="post">', f"<h1>{_esc(title)}</h1>",
+            f'<p class="byline">Posted by {_esc(user)}</p>', '<div class="post-body">', body_html, "</div>",
+            "</article>", '<section class="comments"><h2>Top comments</h2>', comments_html, "</section></main>",
+            f'<footer class="site-footer"><p>&copy; 2024 {_esc(site)}</p></footer>', "</body>", "</html>", "",
+        ])
+        body = page.encode("utf-8")
+        headers = gen.html_headers(host, "text/html; charset=utf-8", body, date(2024, 2, 1) + timedelta(days=i % 28))
+        fetches.append(_Fetch(url=gen.claim(f"https://{host}{path}"), kind="forum", status="200 OK", headers=headers,
+                              body=body, payload_type="text/html", lang="en", charset="header",
+                              request=rng.random() < 0.5))
+    return fetches
+
+
+# ---------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------
 
-def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4, page_kb: int = 0) -> dict[str, int]:
+def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4, page_kb: int = 0,
+                 forum_pages: int = 0) -> dict[str, int]:
     """Write the demo WARC sample into out_dir and return counts of what was written, by kind.
 
     ``pages`` is the number of HTML ``200`` responses in the ``sample-NNNNN.warc.gz``
     files (articles, their near/exact duplicates and spam); ``files`` is how many such
     files to spread them over.  ``sample-broken.warc.gz`` and ``sample-truncated.warc.gz``
     are written in addition.  The same arguments always give byte-identical files.
+
+    ``forum_pages`` > 0 adds ``sample-forum.warc.gz``: English advice-forum and confession pages
+    (AITA / WIBTA / "Am I wrong to" titles over first-person posts) for the SOCIAL-CHEM demo.
+    They use their own random generator, so the other files do not change.
     """
     if files < 1:
         raise ValueError("files must be >= 1")
     if pages < 0:
         raise ValueError("pages must be >= 0")
+    if forum_pages < 0:
+        raise ValueError("forum_pages must be >= 0")
     rng = random.Random(seed)
     gen = _Generator(rng, page_kb)
     os.makedirs(out_dir, exist_ok=True)
@@ -1732,6 +1874,18 @@ def write_sample(out_dir: str, seed: int = 0, pages: int = 300, files: int = 4, 
     counts["files"] += 1
     counts["truncated_file_records"] = trunc.records
     counts["truncated_file_pages"] = 10
+    if forum_pages > 0:
+        frng = random.Random(f"forum-{seed}")
+        fgen = _Generator(frng)
+        fday = tday + timedelta(hours=3)
+        fwarc = _WarcFile(frng, fgen, "sample-forum.warc.gz", fday, seed)
+        dt = fday
+        for f in _forum_fetches(frng, fgen, forum_pages):
+            dt += timedelta(seconds=frng.randint(5, 90))
+            fwarc.fetch(f, dt)
+        _write_file(os.path.join(out_dir, "sample-forum.warc.gz"), fwarc.getvalue())
+        counts["files"] += 1
+        counts["forum_pages"] = forum_pages
     return counts
 
 
@@ -1741,8 +1895,10 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--forum-pages", type=int, default=0)
     args = parser.parse_args(argv)
-    counts = write_sample(args.out_dir, seed=args.seed, pages=args.pages, files=args.files)
+    counts = write_sample(args.out_dir, seed=args.seed, pages=args.pages, files=args.files,
+                          forum_pages=args.forum_pages)
     print(json.dumps(counts, indent=2))
 
 

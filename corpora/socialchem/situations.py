@@ -137,7 +137,7 @@ _NEGATIONS = {"don't": "not", "didn't": "not", "do not": "not", "did not": "not"
               "haven't": "not having", "hadn't": "not having"}
 _AUX_DROP = ("would ", "will ", "should ", "'d ", "were to ", "was to ", "am going to ", "'m going to ",
              "was going to ", "decided to ", "decide to ", "chose to ", "choose to ", "want to ", "wanted to ",
-             "tried to ", "try to ", "kept ", "keep ")
+             "tried to ", "try to ")
 
 
 def clause_to_gerund(clause: str) -> str:
@@ -161,8 +161,6 @@ def clause_to_gerund(clause: str) -> str:
             break
     for aux in _AUX_DROP:
         if low.startswith(aux.lstrip("'")) and aux[0] != "'":
-            if aux.startswith(("kept", "keep")):
-                prefix += "keeping "
             text = text[len(aux):].lstrip()
             low = text.lower()
             break
@@ -205,6 +203,11 @@ _SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
 _SPACE = re.compile(r"\s+")
 _URL = re.compile(r"https?://|www\.|@\w|\.com\b", re.I)
 _I_FORMS = re.compile(r"\bi(?=\b|'m\b|'ve\b|'d\b|'ll\b)", re.I)
+
+# a gerund followed only by these says nothing about a situation ("doing this", "feeling this way")
+_VAGUE = {"this", "that", "it", "so", "way", "here", "there", "now", "the", "a", "about", "like", "for", "to",
+          "me", "you", "them", "him", "her", "things", "thing", "anything", "something", "everything", "too", "bad",
+          "good", "such", "again", "more", "all"}
 
 DEFAULT_BLOCKLIST: tuple[str, ...] = (
     "fuck", "fucking", "fucked", "shit", "cunt", "bitch", "whore", "slut", "nigger", "nigga", "faggot", "fag",
@@ -353,6 +356,8 @@ def normalize(cand: Candidate, config: MiningConfig, blocklist: BlockList | None
     if not (is_gerund(first) or first in ("not", "never") and is_gerund(second)):
         return "not_gerund"
     n = len(text.split())
+    if all(w in _VAGUE for w in text.split()[1 + (first in ("not", "never")):]):
+        return "too_vague"
     if n < config.min_words:
         return "too_short"
     if n > config.max_words:

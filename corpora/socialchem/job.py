@@ -1,0 +1,661 @@
+"""The ``socialchem`` job: SOCIAL-CHEM-101-style annotated sets, step by step.
+
+``python beam_runner.py socialchem <step> ...``; the data-parallel steps (``situations``,
+``render``, ``propose``) are Beam pipelines, the small global steps run in plain Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from corpora.socialchem import files as sc_files
+from pipeline.jobs import (
+    Job,
+    Timer,
+    UsageError,
+    check_beam_args,
+    configure_logging,
+    default_beam_args,
+    make_pipeline,
+    prepare_output,
+    print_summary,
+    set_filesystem_options,
+)
+from pipeline.stats import render_table
+
+DESCRIPTION = """\
+Build SOCIAL-CHEM-101-style annotated sets (situations, rules of thumb, 12-dimension
+breakdowns) in the exact 25-column format of social-chem-101.v1.0.tsv.
+
+steps (python beam_runner.py socialchem <step> --help for each):
+  situations          [Beam]   mine situations from a corpus (AITA/WIBTA/"Am I wrong to"/confessions)
+  export-tasks        [Python] RoT-writing or breakdown tasks: CSV, Label Studio JSONL + config
+  import-annotations  [Python] completed tasks -> rots.jsonl or the 25-column TSV; rejects with reasons
+  propose             [Beam]   model-assisted proposals (hf:PATH or native:CKPT), marked machine-made
+  agreement           [Python] Krippendorff's alpha per dimension, aggregated rows, ties, low agreement
+  split               [Python] 80/10/10 by situation per area, seeded; dev-extra/test-extra
+  render              [Beam]   rows -> attribute-conditioned training text, as a corpus (source socialchem)
+  stats               [Python] distributions per dimension and split, as tables and PNG plots
+  validate            [Python] check a released-format TSV: header, 25 columns, values, types
+
+[Python] steps are small and global (one pass over a set of at most a few hundred thousand rows);
+they take no Beam options.
+
+workflow:
+  python beam_runner.py socialchem situations --corpus out/web --output sc/situations
+  python beam_runner.py socialchem export-tasks --situations sc/situations --m 1 --output sc/tasks
+  python beam_runner.py socialchem import-annotations --tasks sc/tasks/rot_tasks.jsonl \\
+      --input rot_answers.csv --output sc/rots
+  python beam_runner.py socialchem export-tasks --rots sc/rots --m 3 --output sc/tasks
+  python beam_runner.py socialchem import-annotations --tasks sc/tasks/breakdown_tasks.jsonl \\
+      --input breakdowns.csv --output sc/annotations
+  python beam_runner.py socialchem agreement --input sc/annotations --output sc/agreement
+  python beam_runner.py socialchem split --input sc/annotations --aggregated sc/agreement \\
+      --seed 0 --output sc/split
+  python beam_runner.py socialchem render --input sc/split --splits train --output sc/corpus
+  python beam_runner.py socialchem stats --input sc/split --output sc/stats
+  python beam_runner.py socialchem validate social-chem-101.v1.0.tsv"""
+
+PLAIN_STEPS = {"export-tasks", "import-annotations", "agreement", "split", "stats", "validate"}
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser("situations", help="[Beam] mine situations from a corpus", formatter_class=fmt,
+                       description="Mine candidate situations from one of our corpora (see docs/socialchem.md "
+                       "for the heuristics).\n\nexample:\n  python beam_runner.py socialchem situations "
+                       "--corpus out/web --output sc/situations --blocklist words.txt")
+    p.add_argument("--corpus", action="append", required=True, metavar="DIR_OR_GLOB",
+                   help="corpus directory (its data/*.parquet) or Parquet glob; repeatable")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--min-words", type=int, default=3, help="shortest situation in words (default 3)")
+    p.add_argument("--max-words", type=int, default=30, help="longest situation in words (default 30)")
+    p.add_argument("--blocklist", metavar="FILE", help="extra words/phrases to reject, one per line (# comments)")
+    p.add_argument("--no-default-blocklist", action="store_true", help="do not use the built-in profanity list")
+    p.add_argument("--id-prefix", default="web", help="first part of situation-short-id (default: web)")
+    p.add_argument("--rejects", action="store_true", help="write dropped candidates to DIR/rejects.jsonl")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = sub.add_parser("export-tasks", help="[Python] annotation tasks as CSV and Label Studio JSONL",
+                       formatter_class=fmt, description="RoT-writing tasks from situations, or breakdown tasks "
+                       "from imported RoTs.\n\nexamples:\n  python beam_runner.py socialchem export-tasks "
+                       "--situations sc/situations --m 1 --output sc/tasks\n  python beam_runner.py socialchem "
+                       "export-tasks --rots sc/rots --m 3 --output sc/tasks")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--situations", metavar="PATH", help="situations.jsonl or its directory -> RoT-writing tasks")
+    src.add_argument("--rots", metavar="PATH", help="rots.jsonl or its directory -> breakdown tasks")
+    p.add_argument("--m", type=int, default=1, help="annotators per item (default 1; 3 or 5 for agreement)")
+    p.add_argument("--proposals", metavar="FILE", help="proposals.jsonl of the propose step: shown in the "
+                   "tasks as MACHINE-MADE suggestions")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("import-annotations", help="[Python] completed tasks -> RoTs or 25-column rows",
+                       formatter_class=fmt, description="Read completed tasks (crowdsourcing CSV, JSONL, Label "
+                       "Studio JSON export), validate every value, assemble RoTs (rot tasks) or 25-column rows "
+                       "(breakdown tasks). Bad answers go to DIR/rejects.jsonl with line, column, value and "
+                       "allowed values.\n\nexample:\n  python beam_runner.py socialchem import-annotations "
+                       "--tasks sc/tasks/breakdown_tasks.jsonl --input results.csv --output sc/annotations")
+    p.add_argument("--tasks", required=True, metavar="FILE", help="the exported *_tasks.jsonl")
+    p.add_argument("--input", action="append", required=True, metavar="FILE",
+                   help="completed tasks (.csv, .jsonl, Label Studio .json export); repeatable")
+    p.add_argument("--allow-machine", action="store_true",
+                   help="accept answers from machine:* workers (kept marked by their worker id)")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("propose", help="[Beam] model-assisted RoT and attribute proposals (machine-made)",
+                       formatter_class=fmt, description="A generator proposes attributes and a RoT (or action) "
+                       "per situation in the attribute-conditioned format; output is marked machine-made.\n\n"
+                       "example:\n  python beam_runner.py socialchem propose --situations sc/situations "
+                       "--generator hf:models/nnt-t5 --output sc/proposals")
+    p.add_argument("--situations", required=True, metavar="PATH")
+    p.add_argument("--generator", required=True, metavar="SPEC", help="hf:PATH (local seq2seq) or native:CKPT")
+    p.add_argument("--mode", default="rot", choices=("rot", "action"), help="what to propose (default rot)")
+    p.add_argument("--num-proposals", type=int, default=1, help="proposals per situation (default 1)")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = sub.add_parser("agreement", help="[Python] agreement per dimension and aggregated rows",
+                       formatter_class=fmt, description="Krippendorff's alpha per dimension (nominal / ordinal, "
+                       "multi-label per label) over RoTs with several breakdowns; aggregated row per RoT "
+                       "(majority / median), ties and low-agreement items listed.\n\nexample:\n  python "
+                       "beam_runner.py socialchem agreement --input sc/annotations --output sc/agreement")
+    p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
+    p.add_argument("--low-agreement", type=float, default=0.5,
+                   help="list RoTs whose mean pairwise agreement is below this (default 0.5)")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("split", help="[Python] train/dev/test by situation, per area", formatter_class=fmt,
+                       description="80/10/10 by situation, independently per area, from a seed; multi-annotated "
+                       "RoTs of dev/test go to dev-extra/test-extra.\n\nexample:\n  python beam_runner.py "
+                       "socialchem split --input sc/annotations --aggregated sc/agreement --output sc/split")
+    p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
+    p.add_argument("--aggregated", metavar="TSV_OR_DIR", help="aggregated.tsv of the agreement step: its rows "
+                   "of multi-annotated RoTs join dev/test")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fractions", default="0.8,0.1,0.1", help="train,dev,test (default 0.8,0.1,0.1)")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("render", help="[Beam] rows -> attribute-conditioned training text corpus",
+                       formatter_class=fmt, description="Render rows as training text (RoT and action modes) "
+                       "into a corpus (source socialchem) for the tokenize job.\n\nexample:\n  python "
+                       "beam_runner.py socialchem render --input sc/split --output sc/corpus --splits train\n"
+                       "  python beam_runner.py tokenize --input sc/corpus --tokenizer tok --output shards")
+    p.add_argument("--input", action="append", required=True, metavar="TSV_OR_DIR", help="repeatable; globs ok")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--modes", default="rot,action", help="rot, action or both (default rot,action)")
+    p.add_argument("--splits", default="train", help="splits to render, comma-separated, or all (default train)")
+    p.add_argument("--keep-bad", action="store_true", help="also render rows with rot-bad = 1")
+    p.add_argument("--num-shards", type=int, default=0)
+    p.add_argument("--rejects", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = sub.add_parser("stats", help="[Python] distributions as tables and PNG plots", formatter_class=fmt,
+                       description="example:\n  python beam_runner.py socialchem stats --input sc/split "
+                       "--output sc/stats")
+    p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("validate", help="[Python] check a released-format TSV", formatter_class=fmt,
+                       description="Check header, 25 columns, allowed values, types and cross-column rules; "
+                       "exit status 1 when invalid.\n\nexample:\n  python beam_runner.py socialchem validate "
+                       "social-chem-101.v1.0.tsv --json report.json")
+    p.add_argument("path", metavar="PATH.tsv")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--max-examples", type=int, default=20, help="issues shown (default 20)")
+    p.add_argument("--no-split-check", action="store_true", help="allow a situation in several splits")
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+def _prepare_dir(output: str, names: list[str], overwrite: bool) -> None:
+    """Refuse to overwrite earlier outputs in ``output`` unless ``--overwrite``; then remove them."""
+    existing = [n for n in names + ["report.json"] if os.path.exists(os.path.join(output, n))]
+    if existing and not overwrite:
+        raise UsageError(f"--output {output} already holds {', '.join(existing)}; choose another directory or "
+                         "pass --overwrite")
+    for n in existing:
+        os.remove(os.path.join(output, n))
+    os.makedirs(output, exist_ok=True)
+
+
+def _input_file(path: str, default_name: str, flag: str) -> str:
+    resolved = sc_files.resolve(path, default_name)
+    if not os.path.isfile(resolved):
+        raise UsageError(f"{flag} {path}: no such file" + (f" (looked for {default_name} in the directory)"
+                                                          if os.path.isdir(path) else ""))
+    return resolved
+
+
+def _tsv_in(path: str, flag: str = "--input", default: str = "socialchem.tsv") -> str:
+    """A TSV file, or a step's output directory (its socialchem.tsv / annotations.tsv / aggregated.tsv)."""
+    if os.path.isdir(path):
+        for name in (default, "socialchem.tsv", "annotations.tsv", "aggregated.tsv"):
+            if os.path.isfile(os.path.join(path, name)):
+                return os.path.join(path, name)
+        raise UsageError(f"{flag} {path}: no socialchem.tsv, annotations.tsv or aggregated.tsv in the directory")
+    return _input_file(path, default, flag)
+
+
+def _read_rows(path: str, quiet: bool) -> list[dict[str, str]]:
+    try:
+        rows, report = sc_files.read_tsv_rows(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if report.issues and not quiet:
+        print(f"warning: {path}: {report.invalid_rows} invalid row(s) left out:\n{report.render()}", file=sys.stderr)
+    return rows
+
+
+def _no_beam_options(step: str, beam_args: list[str]) -> None:
+    check_beam_args(beam_args)
+    if beam_args:
+        raise UsageError(f"{step} runs in plain Python (a small, global step); Beam options do not apply: "
+                         f"{' '.join(beam_args)}")
+
+
+def _table(rows: list[tuple], title: str = "") -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = [title] if title else []
+    for i, r in enumerate(rows):
+        out.append("  ".join(str(c).ljust(w) if j == 0 else str(c).rjust(w) for j, (c, w) in
+                             enumerate(zip(r, widths, strict=True))).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# -- steps -----------------------------------------------------------------------------------
+
+def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Beam] corpus -> situations.jsonl (+ stats.json, manifest.json, rejects.jsonl)."""
+    from corpora.socialchem.situations import MiningConfig
+    from corpora.tokenize import check_text_column, corpus_files
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    if args.min_words < 1 or args.max_words < args.min_words:
+        raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
+    words: list[str] = []
+    if args.blocklist:
+        if not os.path.isfile(args.blocklist):
+            raise UsageError(f"--blocklist {args.blocklist}: no such file (one word or phrase per line)")
+        with open(args.blocklist, encoding="utf-8") as f:
+            words = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
+    if not args.id_prefix or "/" in args.id_prefix:
+        raise UsageError("--id-prefix must be non-empty and without '/'")
+    files = []
+    for c in args.corpus:
+        found = corpus_files(c)
+        check_text_column(found)
+        files += found
+    inputs = [sc_files_describe(f) for f in files]
+    config = MiningConfig(min_words=args.min_words, max_words=args.max_words, blocklist=words,
+                          use_default_blocklist=not args.no_default_blocklist, id_prefix=args.id_prefix)
+    output = args.output.rstrip("/")
+    _prepare_dir(output, ["situations.jsonl", "situations.tsv", "rejects.jsonl", "stats.json", "manifest.json"],
+                 args.overwrite)
+    if not quiet:
+        print(f"socialchem situations: mining {len(files)} corpus file(s) -> {output}", flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            _build_situations(p, files, config, output, args.rejects, inputs)
+    report = json.load(open(os.path.join(output, "stats.json"), encoding="utf-8"))
+    if not quiet:
+        print()
+        print(render_table(report))
+        print(f"\nwrote {report['situations']} situations to {output}/situations.jsonl in {t.seconds:.1f}s "
+              f"(accounting {'ok' if report['accounting_ok'] else 'MISMATCH'})")
+    return report
+
+
+def sc_files_describe(path: str) -> dict:
+    from pipeline import beam_io
+
+    return {"path": path, "bytes": beam_io.describe_file(path)["bytes"]}
+
+
+def _build_situations(p, files, config, output, keep_rejects, inputs) -> None:
+    import apache_beam as beam
+
+    from corpora.socialchem.beam_socialchem import DEDUP_STAGE, MINE_STAGE, NORMALIZE_STAGE, MineSituations
+    from pipeline.beam_steps import (
+        FILES_STAGE,
+        READ_STAGE,
+        REJECTS,
+        STATS,
+        ReadInputFiles,
+        finalize,
+        summed_stats,
+    )
+    from pipeline.readers import ReaderConfig
+
+    reader = ReaderConfig("parquet", "text", "id", "url")
+    read = p | ReadInputFiles(files, reader, keep_rejects)
+    mined = read["out"] | MineSituations(config, keep_rejects)
+    stats = summed_stats([read[STATS], mined[STATS]])
+    situations = mined["out"] | "SituationsList" >> beam.combiners.ToList()
+    if keep_rejects:
+        rejects = (read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten() | "RejList" >> (
+            beam.combiners.ToList())
+    else:
+        rejects = p | "NoRejects" >> beam.Create([[]])
+    finalize(p, _write_situations, output=output, config=config.__dict__, inputs=inputs,
+             stage_order=[FILES_STAGE, READ_STAGE, MINE_STAGE, NORMALIZE_STAGE, DEDUP_STAGE], stats=stats,
+             situations=situations, rejects=rejects)
+
+
+def _write_situations(output, config, inputs, stage_order, stats, situations, rejects) -> None:
+    from pipeline import beam_io
+    from pipeline.manifest import build_manifest
+    from pipeline.stats import build_report
+
+    ordered = sorted(situations, key=lambda s: s.situation_short_id)
+    paths = {"situations.jsonl": os.path.join(output, "situations.jsonl"),
+             "situations.tsv": os.path.join(output, "situations.tsv")}
+    sc_files.write_jsonl(paths["situations.jsonl"], (s.as_dict() for s in ordered))
+    sc_files.write_text_atomic(paths["situations.tsv"], "situation-short-id\tarea\tsituation\tcharacters\n" + "".join(
+        f"{s.situation_short_id}\t{s.area}\t{s.situation}\t{'|'.join(s.characters)}\n" for s in ordered))
+    outputs = [{"path": name, "rows": len(ordered), "bytes": os.path.getsize(p),
+                "sha256": beam_io.describe_file(p)["sha256"]} for name, p in paths.items()]
+    reject_files = []
+    if rejects:
+        rp = os.path.join(output, "rejects.jsonl")
+        sc_files.write_jsonl(rp, rejects)
+        reject_files.append({"path": "rejects.jsonl", "rows": len(rejects), "bytes": os.path.getsize(rp),
+                             "sha256": beam_io.describe_file(rp)["sha256"]})
+    report = build_report(stats, stage_order)
+    report["job"] = "socialchem situations"
+    report["situations"] = len(ordered)
+    report["by_area"] = {a: sum(1 for s in ordered if s.area == a) for a in sorted({s.area for s in ordered})}
+    sc_files.write_json(os.path.join(output, "stats.json"), report)
+    sc_files.write_json(os.path.join(output, "manifest.json"),
+                        build_manifest("socialchem situations", config, inputs, outputs, reject_files))
+
+
+def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Python] situations -> RoT tasks, or RoTs -> breakdown tasks."""
+    from corpora.socialchem.assist import load_proposals
+    from corpora.socialchem.tasks import (
+        BREAKDOWN_KIND,
+        ROT_KIND,
+        breakdown_tasks,
+        load_situations,
+        rot_tasks,
+        write_tasks,
+    )
+
+    _no_beam_options("export-tasks", beam_args)
+    if args.m < 1:
+        raise UsageError("--m must be at least 1 (annotators per item)")
+    proposals = None
+    if args.proposals:
+        try:
+            proposals = load_proposals(_input_file(args.proposals, "proposals.jsonl", "--proposals"))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    kind = ROT_KIND if args.situations else BREAKDOWN_KIND
+    _prepare_dir(args.output, [f"{kind}_tasks.csv", f"{kind}_tasks.jsonl", f"{kind}_label_config.xml",
+                               f"{kind}_tasks.manifest.json"], args.overwrite)
+    try:
+        if kind == ROT_KIND:
+            items = load_situations(_input_file(args.situations, "situations.jsonl", "--situations"))
+            tasks = rot_tasks(items, args.m, proposals)
+        else:
+            path = _input_file(args.rots, "rots.jsonl", "--rots")
+            items = [obj for _, obj, _ in sc_files.read_jsonl(path) if obj]
+            missing = [i for i, r in enumerate(items) if "rot-id" not in r]
+            if missing:
+                raise ValueError(f"{path}: record {missing[0] + 1} has no rot-id (is it rots.jsonl from "
+                                 "import-annotations?)")
+            tasks = breakdown_tasks(items, args.m, proposals)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    paths = write_tasks(tasks, kind, args.output)
+    report = {"step": "export-tasks", "kind": kind, "items_in": len(items), "tasks": len(tasks), "m": args.m,
+              "answers_expected": len(tasks) * args.m, "files": paths}
+    sc_files.write_json(os.path.join(args.output, "report.json"), report)
+    if not quiet:
+        print(f"export-tasks: {len(tasks)} {kind} task(s) (m={args.m}, {len(tasks) * args.m} answers expected) "
+              f"from {len(items)} item(s)")
+        for name, path in paths.items():
+            print(f"  {name:<13} {path}")
+    return report
+
+
+def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Python] completed tasks -> rots.jsonl or annotations.tsv, with rejects.jsonl."""
+    from corpora.socialchem.annotations import import_breakdowns, import_rots
+    from corpora.socialchem.tasks import ROT_KIND, load_tasks
+    from corpora.socialchem.validate import validate_file
+
+    _no_beam_options("import-annotations", beam_args)
+    for path in args.input:
+        if not os.path.isfile(path):
+            raise UsageError(f"--input {path}: no such file")
+        if not path.endswith((".csv", ".jsonl", ".json")):
+            raise UsageError(f"--input {path}: expected .csv, .jsonl or a Label Studio .json export")
+    try:
+        tasks = load_tasks(_input_file(args.tasks, "rot_tasks.jsonl", "--tasks"))
+    except ValueError as exc:
+        raise UsageError(f"--tasks: {exc}") from exc
+    if not tasks:
+        raise UsageError(f"--tasks {args.tasks}: no tasks in the file")
+    kinds = {t.get("kind") for t in tasks.values()}
+    if len(kinds) != 1:
+        raise UsageError(f"--tasks {args.tasks}: mixes task kinds {sorted(map(str, kinds))}")
+    kind = kinds.pop()
+    out_name = "rots.jsonl" if kind == ROT_KIND else "annotations.tsv"
+    _prepare_dir(args.output, [out_name, "rejects.jsonl"], args.overwrite)
+    with Timer() as t:
+        if kind == ROT_KIND:
+            result = import_rots(args.input, tasks, args.allow_machine)
+            sc_files.write_jsonl(os.path.join(args.output, out_name), result.accepted)
+        else:
+            result = import_breakdowns(args.input, tasks, args.allow_machine)
+            sc_files.write_tsv(os.path.join(args.output, out_name), result.accepted)
+        sc_files.write_jsonl(os.path.join(args.output, "rejects.jsonl"), (r.as_dict() for r in result.rejects))
+    report = {"step": "import-annotations", **result.summary(), "output": os.path.join(args.output, out_name)}
+    if kind != ROT_KIND:
+        check = validate_file(os.path.join(args.output, out_name), check_splits=False)
+        report["self_check_ok"] = check.ok
+        if not check.ok:  # the assembled file must itself be valid; anything else is a bug worth seeing
+            print(check.render(), file=sys.stderr)
+    sc_files.write_json(os.path.join(args.output, "report.json"), report)
+    if not quiet:
+        print(f"import-annotations ({kind}): {result.answers} answer(s) read, {len(result.rejects)} set aside, "
+              f"{len(result.accepted)} {'RoTs' if kind == ROT_KIND else 'rows'} written to {report['output']} "
+              f"in {t.seconds:.1f}s")
+        for reason, n in result.reasons.items():
+            print(f"  rejected {reason}: {n}")
+        for r in result.rejects[:10]:
+            print(f"    {r}")
+        if result.rejects:
+            print(f"  all rejects with their reasons: {os.path.join(args.output, 'rejects.jsonl')}")
+        for k, v in sorted(result.counts.items()):
+            print(f"  {k}: {v}")
+    return report
+
+
+def run_agreement(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Python] alpha per dimension, aggregated.tsv, ties.jsonl, low_agreement.jsonl."""
+    from corpora.socialchem.agreement import compute_agreement
+
+    _no_beam_options("agreement", beam_args)
+    if not 0 <= args.low_agreement <= 1:
+        raise UsageError("--low-agreement must be in [0, 1]")
+    path = _tsv_in(args.input, default="annotations.tsv")
+    _prepare_dir(args.output, ["agreement.json", "aggregated.tsv", "ties.jsonl", "low_agreement.jsonl"],
+                 args.overwrite)
+    rows = _read_rows(path, quiet)
+    result = compute_agreement(rows, args.low_agreement)
+    sc_files.write_tsv(os.path.join(args.output, "aggregated.tsv"), result.aggregated)
+    sc_files.write_jsonl(os.path.join(args.output, "ties.jsonl"), result.ties)
+    sc_files.write_jsonl(os.path.join(args.output, "low_agreement.jsonl"), result.low_agreement)
+    report = {"step": "agreement", "input": path, **result.as_dict()}
+    sc_files.write_json(os.path.join(args.output, "agreement.json"), report)
+    sc_files.write_json(os.path.join(args.output, "report.json"), report)
+    if not quiet:
+        print(f"agreement: {result.breakdowns} breakdowns of {result.rots} RoTs, {result.multi_annotated} with "
+              "several breakdowns\n")
+        print(result.table())
+        print(f"\n{len(result.ties)} tie(s) (ties.jsonl), {len(result.low_agreement)} low-agreement RoT(s) "
+              f"(low_agreement.jsonl), aggregated rows: {os.path.join(args.output, 'aggregated.tsv')}")
+        for item in result.low_agreement[:5]:
+            print(f"  {item['agreement']:.2f}  {item['rot']}")
+    return report
+
+
+def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Python] the split column filled in; socialchem.tsv + split report with the crossing check."""
+    from corpora.socialchem.split import split_rows
+
+    _no_beam_options("split", beam_args)
+    try:
+        fractions = tuple(float(x) for x in args.fractions.split(","))
+        if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--fractions {args.fractions!r}: give three non-negative numbers summing to 1, "
+                         "e.g. 0.8,0.1,0.1") from None
+    path = _tsv_in(args.input, default="annotations.tsv")
+    agg_path = _tsv_in(args.aggregated, "--aggregated", "aggregated.tsv") if args.aggregated else None
+    _prepare_dir(args.output, ["socialchem.tsv"], args.overwrite)
+    rows = _read_rows(path, quiet)
+    aggregated = _read_rows(agg_path, quiet) if agg_path else None
+    result = split_rows(rows, args.seed, fractions, aggregated)
+    if result.crossing:
+        raise SystemExit(f"split: {len(result.crossing)} situation(s) cross splits (a bug): {result.crossing[:3]}")
+    out = os.path.join(args.output, "socialchem.tsv")
+    sc_files.write_tsv(out, result.rows)
+    table = result.table()
+    report = {"step": "split", "input": path, "seed": args.seed, "fractions": list(fractions),
+              "rows": len(result.rows), "situations": len(result.situations), "crossing": len(result.crossing),
+              **table, "output": out}
+    sc_files.write_json(os.path.join(args.output, "report.json"), report)
+    if not quiet:
+        rows_t = [("area/split", "situations", "rows")] + [
+            (k, table["situations"].get(k, 0), n) for k, n in table["rows"].items()]
+        print(_table(rows_t, f"split (seed {args.seed}): {len(result.rows)} rows, no situation crosses splits"))
+        print(f"\nwrote {out}")
+    return report
+
+
+def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Beam] TSV rows -> a corpus of training text (source socialchem)."""
+    from corpora.socialchem.render import ALL_SPLITS, RenderConfig
+    from pipeline import beam_io
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    splits = list(ALL_SPLITS) if args.splits == "all" else [s.strip() for s in args.splits.split(",") if s.strip()]
+    cfg = RenderConfig(modes=[m.strip() for m in args.modes.split(",") if m.strip()], splits=splits,
+                       keep_bad=args.keep_bad)
+    try:
+        cfg.check()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.num_shards < 0:
+        raise UsageError("--num-shards must be 0 (runner decides) or more")
+    patterns = [_tsv_in(i) if os.path.isdir(i) else i for i in args.input]
+    try:
+        inputs = beam_io.match_inputs(patterns)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    output = args.output.rstrip("/")
+    prepare_output(output, args.overwrite)
+    config = {"inputs": patterns, **cfg.__dict__}
+    if not quiet:
+        print(f"socialchem render: {len(inputs)} TSV file(s) -> {output} (modes {','.join(cfg.modes)}, "
+              f"splits {','.join(cfg.splits)})", flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            _build_render(p, [f["path"] for f in inputs], cfg, output, config, inputs, args.rejects,
+                          args.num_shards)
+    report = beam_io.read_json(beam_io.join(output, "stats.json"))
+    if not quiet:
+        print_summary("socialchem render", output, report, t.seconds, inputs)
+    return report
+
+
+def _build_render(p, paths, cfg, output, config, inputs, keep_rejects, num_shards) -> None:
+    import apache_beam as beam
+
+    from corpora.socialchem.beam_socialchem import FILES_STAGE, ReadTsvRows
+    from corpora.socialchem.render import RenderRow, SelectRow
+    from pipeline.beam_steps import CorpusRun
+
+    run = CorpusRun(p, output, job="socialchem render", config=config, inputs=inputs, keep_rejects=keep_rejects,
+                    num_shards=num_shards)
+    run.stage_order.append(FILES_STAGE)
+    rows = run.apply("read", p, ReadTsvRows(paths, keep_rejects))
+    rows = run.step("select", rows, SelectRow(cfg))
+    modes = list(cfg.modes)
+    pairs = rows | "Modes" >> beam.FlatMap(lambda item, ms: [(item, m) for m in ms], modes)
+    docs = run.step("render", pairs, RenderRow())
+    run.write(docs)
+
+
+def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Python] stats.json, stats.md and PNG plots of a set."""
+    from corpora.socialchem.stats import markdown, write_stats
+    from corpora.socialchem.validate import ValidationReport, read_rows
+
+    _no_beam_options("stats", beam_args)
+    path = _tsv_in(args.input)
+    _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png"], args.overwrite)
+    report = ValidationReport(path=path)
+    rows = (cells for _, cells, issues in read_rows(path, report, check_splits=False) if not issues)
+    summary = write_stats(rows, args.output, plots=not args.no_plots)
+    if not report.header_ok:
+        raise UsageError(f"--input {path}: " + "; ".join(str(i) for i in report.examples))
+    summary["invalid_rows_left_out"] = report.invalid_rows
+    sc_files.write_json(os.path.join(args.output, "report.json"), {"step": "stats", "input": path, **summary})
+    if not quiet:
+        text = markdown(summary)
+        print("\n".join(text.splitlines()[:40]))
+        print(f"... full tables: {os.path.join(args.output, 'stats.md')}; plots: {', '.join(summary['plots'])}")
+        if report.invalid_rows:
+            print(f"warning: {report.invalid_rows} invalid row(s) left out (run validate for details)")
+    return summary
+
+
+def run_validate(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> int:
+    """[Python] validate a TSV and print the report; 0 when valid, 1 when not."""
+    from corpora.socialchem.validate import validate_file
+
+    _no_beam_options("validate", beam_args)
+    if not os.path.isfile(args.path) and "://" not in args.path:
+        raise UsageError(f"{args.path}: no such file")
+    with Timer() as t:
+        report = validate_file(args.path, args.max_examples, check_splits=not args.no_split_check)
+    if args.json:
+        sc_files.write_json(args.json, report.as_dict())
+    if not quiet:
+        print(report.render())
+        print(f"  checked in {t.seconds:.1f}s")
+    return 0 if report.ok else 1
+
+
+def run_propose(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """[Beam] model-assisted proposals, marked machine-made."""
+    from corpora.socialchem.assist import build_propose
+    from corpora.socialchem.tasks import load_situations
+    from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    try:
+        check_generator_spec(args.generator)
+        gen_cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                                   num_return_sequences=args.num_proposals, num_beams=args.num_proposals,
+                                   seed=args.seed)
+    except GeneratorError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        situations = load_situations(_input_file(args.situations, "situations.jsonl", "--situations"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    _prepare_dir(args.output, ["proposals.jsonl", "stats.json", "manifest.json"], args.overwrite)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            build_propose(p, situations, args.generator, gen_cfg, args.mode, args.output)
+    report = json.load(open(os.path.join(args.output, "stats.json"), encoding="utf-8"))
+    if not quiet:
+        print(render_table(report))
+        print(f"\nwrote {report['proposals']} machine-made proposal(s) to {args.output}/proposals.jsonl "
+              f"in {t.seconds:.1f}s")
+    return report
+
+
+STEPS = {
+    "situations": run_situations, "export-tasks": run_export_tasks, "import-annotations": run_import,
+    "propose": run_propose, "agreement": run_agreement, "split": run_split, "render": run_render,
+    "stats": run_stats, "validate": run_validate,
+}
+
+
+def main(args: argparse.Namespace, beam_args: list[str]):
+    configure_logging(getattr(args, "verbose", False))
+    return STEPS[args.step](args, beam_args)
+
+
+JOB = Job("socialchem", "SOCIAL-CHEM-101-style sets: situations, tasks, annotations, agreement, splits, text",
+          DESCRIPTION, add_arguments, main)
