@@ -405,7 +405,7 @@ def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
             docs_by_id = (rows | "KeepWithText" >> beam.Filter(has_text)
                           | "KeyById" >> beam.Map(lambda r: (r["id"], r)))
             docs = run.apply("expand", {"doc": docs_by_id, "queries": queries},
-                             AssembleDocuments(expand, args.generator))
+                             AssembleDocuments(expand, args.generator, args.rejects))
             if args.anserini:
                 lines = docs | "AnseriniJson" >> beam.Map(lambda d: anserini_record({"id": d.id, "text": d.text}))
                 _ = lines | "WriteAnserini" >> beam.io.WriteToText(

@@ -143,10 +143,15 @@ def is_heading(block: str, config: MiningConfig = MiningConfig()) -> bool:
     return config.min_heading_words <= n <= config.max_heading_words
 
 
+def _is_label(block: str, config: MiningConfig) -> bool:
+    """A short single line without sentence punctuation that is not a heading (bylines, dates, menus)."""
+    return "\n" not in block and len(block) <= config.max_heading_chars and not block.endswith(_SENTENCE_END + ("?",))
+
+
 def sections(text: str, title: str | None = None, config: MiningConfig = MiningConfig()) -> list[tuple[str, str]]:
     """(heading, body) sections of a document: blocks split at blank lines; in a run of
-    headings the last one (closest to the body) heads it; text before any heading is headed
-    by ``title`` when given."""
+    headings the last one (closest to the body) heads it; short label lines (bylines, dates)
+    are left out of bodies; text before any heading is headed by ``title`` when given."""
     out: list[tuple[str, str]] = []
     heading = title.strip() if title and title.strip() else None
     body: list[str] = []
@@ -159,6 +164,8 @@ def sections(text: str, title: str | None = None, config: MiningConfig = MiningC
                 out.append((heading, "\n\n".join(body)))
             heading, body = block, []
             continue
+        if _is_label(block, config):
+            continue  # a byline, date or navigation label: neither a heading nor passage text
         body.append(block)
     if heading and body:
         out.append((heading, "\n\n".join(body)))

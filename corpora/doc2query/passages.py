@@ -1,7 +1,8 @@
 """Split documents into passages: sentence windows with a stride (docTTTTTquery's 10 / 5).
 
 Sentences come from a rule-based splitter (terminal punctuation followed by a space and
-an upper-case letter, digit or quote; CJK full stops; paragraph breaks). It is a
+an upper-case letter, digit or quote; CJK full stops; paragraph breaks; line breaks unless
+the next line starts in lower case, i.e. is a wrapped line). It is a
 heuristic, good enough to cut long documents into model-sized windows, not a linguistic
 sentence segmenter.
 """
@@ -45,10 +46,7 @@ class PassageConfig:
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text`` in order, whitespace inside each collapsed; paragraphs always break."""
     sentences: list[str] = []
-    for para in _PARAGRAPH.split(text):
-        para = _SPACE.sub(" ", para.replace("\n", " ")).strip()
-        if not para:
-            continue
+    for para in _blocks(text):
         start = 0
         for m in _END.finditer(para):
             if m.group().startswith(".") and _is_abbreviation(para, m.start()):
@@ -61,6 +59,27 @@ def split_sentences(text: str) -> list[str]:
         if tail:
             sentences.append(tail)
     return sentences
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs, and lines inside them, that start a new sentence: a line break continues the
+    sentence only when the next line starts with a lower-case letter (a wrapped line)."""
+    blocks: list[str] = []
+    for para in _PARAGRAPH.split(text):
+        current = ""
+        for line in para.split("\n"):
+            line = _SPACE.sub(" ", line).strip()
+            if not line:
+                continue
+            if current and line[0].islower():
+                current += " " + line
+            else:
+                if current:
+                    blocks.append(current)
+                current = line
+        if current:
+            blocks.append(current)
+    return blocks
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:

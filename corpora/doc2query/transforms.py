@@ -36,12 +36,11 @@ class _ParseLines(CountingDoFn):
         if isinstance(parsed, BadLine):
             detail = parsed.detail or (line[:200] if isinstance(line, str) else "")
             yield from self._dropped(Drop(self.stage, parsed.reason, detail=detail))
-            return
-        if self.stage == "qrels" and parsed[2] <= 0:
+        elif self.stage == "qrels" and parsed[2] <= 0:
             yield from self._dropped(Drop(self.stage, "not_relevant", id=parsed[0], detail=parsed[1]))
-            return
-        self._counter.add(self.stage, OUT)
-        yield parsed
+        else:
+            self._counter.add(self.stage, OUT)
+            yield parsed
 
 
 class ParseLines(beam.PTransform):
@@ -63,11 +62,10 @@ class _JoinQueries(CountingDoFn):
     def process(self, element):
         qid, groups = element
         queries = sorted(groups["query"])
-        pids = list(groups["judged"])
-        if not pids:
-            return  # a query nobody judged: not a pair, not a drop (most queries of a file)
-        self._counter.add(self.STAGE, IN, len(pids))
-        if len(queries) > 1:
+        pids = list(groups["judged"])  # empty for a query nobody judged: not a pair, not a drop
+        if pids:
+            self._counter.add(self.STAGE, IN, len(pids))
+        if pids and len(queries) > 1:
             self._counter.add(self.STAGE, count_key("duplicate_query_id"))
         seen: set[str] = set()
         for pid in pids:
@@ -88,11 +86,9 @@ class _JoinPassages(CountingDoFn):
 
     def process(self, element):
         pid, groups = element
-        judged = list(groups["queries"])
-        if not judged:
-            return
+        judged = list(groups["queries"])  # empty for a passage nobody judged
         passages = sorted(groups["passage"])
-        if len(passages) > 1:
+        if judged and len(passages) > 1:
             self._counter.add(self.STAGE, count_key("duplicate_passage_id"))
         for qid, query in judged:
             if not passages:
@@ -136,10 +132,10 @@ class _MineDoFn(CountingDoFn):
                                    self.config)
         if not pairs:
             yield from self._dropped(Drop(self.STAGE, reason or "no_pairs", id=row["id"], url=row.get("url")))
-            return
-        self._counter.add(self.STAGE, OUT)
-        self._counter.add(self.STAGE, count_key("pairs"), len(pairs))
-        yield from pairs
+        else:
+            self._counter.add(self.STAGE, OUT)
+            self._counter.add(self.STAGE, count_key("pairs"), len(pairs))
+            yield from pairs
 
 
 class _DropBoilerplate(CountingDoFn):
@@ -161,9 +157,9 @@ class _DropBoilerplate(CountingDoFn):
             for p in pairs:
                 yield from self._dropped(Drop(self.STAGE, "boilerplate_heading", id=p.pid,
                                               detail=f"{query!r} heads {len(docs)} documents"))
-            return
-        self._counter.add(self.STAGE, OUT, len(pairs))
-        yield from pairs
+        else:
+            self._counter.add(self.STAGE, OUT, len(pairs))
+            yield from pairs
 
 
 def mine_corpus(rows, config: MiningConfig, max_query_docs: int, keep_rejects: bool):
@@ -192,10 +188,10 @@ class _SplitDoFn(CountingDoFn):
         result = self.step(row)
         if isinstance(result, Drop):
             yield from self._dropped(result)
-            return
-        self._counter.add(self.STAGE, OUT)
-        self._counter.add(self.STAGE, count_key("passages"), len(result))
-        yield from result
+        else:
+            self._counter.add(self.STAGE, OUT)
+            self._counter.add(self.STAGE, count_key("passages"), len(result))
+            yield from result
 
 
 class SplitDocuments(beam.PTransform):
@@ -212,35 +208,37 @@ class _AssembleDoFn(CountingDoFn):
 
     STAGE = "expand"
 
-    def __init__(self, config: ExpandConfig, generator: str) -> None:
-        super().__init__(keep_rejects=False)
+    def __init__(self, config: ExpandConfig, generator: str, keep_rejects: bool = False) -> None:
+        super().__init__(keep_rejects)
         self.config, self.generator = config, generator
 
     def process(self, element):
         _, groups = element
         rows = list(groups["doc"])
-        if not rows:
-            return  # queries of a document that was not read: cannot happen (same rows feed both)
-        self._counter.add(self.STAGE, IN)
-        doc = assemble_document(rows[0], list(groups["queries"]), self.config, self.generator)
-        n = len(doc.meta["predicted_queries"])
-        self._counter.add(self.STAGE, count_key("queries"), n)
-        if n == 0:
-            self._counter.add(self.STAGE, count_key("documents_without_queries"))
-        self._counter.add(self.STAGE, OUT)
-        yield doc
+        # rows is never empty: the same rows feed the passages and this side
+        self._counter.add(self.STAGE, IN, len(rows))
+        for extra in rows[1:]:  # a corpus with a repeated id: one expanded document, the others dropped
+            yield from self._dropped(Drop(self.STAGE, "duplicate_id", id=extra.get("id")))
+        if rows:
+            doc = assemble_document(rows[0], list(groups["queries"]), self.config, self.generator)
+            n = len(doc.meta["predicted_queries"])
+            self._counter.add(self.STAGE, count_key("queries"), n)
+            if n == 0:
+                self._counter.add(self.STAGE, count_key("documents_without_queries"))
+            self._counter.add(self.STAGE, OUT)
+            yield doc
 
 
 class AssembleDocuments(beam.PTransform):
     """{"doc": (id, row), "queries": (id, (index, queries))} -> expanded Documents."""
 
-    def __init__(self, config: ExpandConfig, generator: str) -> None:
+    def __init__(self, config: ExpandConfig, generator: str, keep_rejects: bool = False) -> None:
         super().__init__(label="expand")
-        self.config, self.generator = config, generator
+        self.config, self.generator, self.keep_rejects = config, generator, keep_rejects
 
     def expand(self, inputs):
         return (
             inputs
             | "GroupByDocument" >> beam.CoGroupByKey()
-            | "Assemble" >> _with_outputs(_AssembleDoFn(self.config, self.generator))
+            | "Assemble" >> _with_outputs(_AssembleDoFn(self.config, self.generator, self.keep_rejects))
         )
