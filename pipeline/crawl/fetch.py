@@ -13,6 +13,7 @@ import email.utils
 import random
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -175,14 +176,20 @@ class Fetcher:
                 ("Accept-Encoding", ACCEPT_ENCODING), ("Connection", "keep-alive")]
 
     async def fetch_once(self, url: str, target: Target, max_bytes: int | None = None,
-                         any_type: bool = False) -> Exchange:
-        """One request to the pinned address; never raises for network trouble (see ``error``)."""
+                         any_type: bool = False, on_send: Callable[[], None] | None = None) -> Exchange:
+        """One request to the pinned address; never raises for network trouble (see ``error``).
+        ``on_send`` is called when the request headers go out (the pacer's clock)."""
         parts = urlsplit(url)
         ex = Exchange(url=url, ip=target.ip, target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         ex.request_headers = self.request_headers(url)
         ip_host = f"[{target.ip}]" if ":" in target.ip else target.ip
         wire_url = f"{parts.scheme}://{ip_host}:{target.port}{ex.target}"
-        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        extensions: dict = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        if on_send is not None:
+            async def trace(event: str, info: dict) -> None:
+                if event.endswith("send_request_headers.started"):
+                    on_send()
+            extensions["trace"] = trace
         limit = self.config.max_bytes if max_bytes is None else max_bytes
         start = time.monotonic()
         try:
@@ -243,8 +250,8 @@ class Fetcher:
         """Fetch with the host's pacing and retries; the last attempt's exchange is returned."""
         attempt = 0
         while True:
-            async with pacer.slot():
-                ex = await self.fetch_once(url, target, max_bytes, any_type)
+            async with pacer.slot() as slot:
+                ex = await self.fetch_once(url, target, max_bytes, any_type, on_send=slot.sent)
             ex.attempts = attempt + 1
             wait = self._retry_wait(ex, attempt)
             if wait is None:

@@ -1,5 +1,9 @@
-"""Per-host politeness: at most ``concurrency`` requests in flight and request starts at
-least ``interval`` seconds apart, with pauses (Retry-After) pushing the next start back."""
+"""Per-host politeness: at most ``concurrency`` requests in flight and requests sent at
+least ``interval`` seconds apart, with pauses (Retry-After) pushing the next one back.
+
+The interval runs from the moment a request's headers go out on the wire (the fetcher
+reports it through ``Slot.sent``), not from when the crawler decided to send it, so a slow
+connection set-up never squeezes two requests closer together at the server."""
 
 from __future__ import annotations
 
@@ -30,13 +34,18 @@ class HostPacer:
         """No request starts within ``seconds`` from now (a 429/503 with Retry-After)."""
         self._next = max(self._next, self.clock() + seconds)
 
+    def sent(self) -> None:
+        """The request just went out: the next one waits ``interval`` from now."""
+        self._next = max(self._next, self.clock() + self.interval)
+
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the host's request slots, starting no earlier than the schedule allows."""
+    async def slot(self) -> AsyncIterator[HostPacer]:
+        """Hold one of the host's request slots, starting no earlier than the schedule allows;
+        call ``sent()`` on what it yields when the request is sent."""
         async with self._slots:
             async with self._lock:
                 while (wait := self._next - self.clock()) > 0:  # a pause may arrive while waiting
                     await asyncio.sleep(wait)
                 self._next = self.clock() + self.interval
                 self.requests += 1
-            yield
+            yield self
