@@ -366,7 +366,7 @@ def expand_configs(args: argparse.Namespace) -> tuple[ExpandConfig, GenerationCo
             num_beams=args.num_queries if beam_search else 1, num_return_sequences=args.num_queries,
             seed=args.seed, device=args.device)
     except ValueError as exc:
-        raise UsageError(str(exc).replace("generation: ", "").replace("passage window", "--window")) from exc
+        raise UsageError(str(exc).replace("generation: ", "")) from exc
     try:
         check_generator_spec(args.generator)
     except GeneratorError as exc:

@@ -35,12 +35,12 @@ class PassageConfig:
 
     def __post_init__(self) -> None:
         if self.window < 1:
-            raise ValueError(f"passage window must be at least 1 sentence (got {self.window})")
+            raise ValueError(f"passage window (--window) must be at least 1 sentence (got {self.window})")
         if not 1 <= self.stride <= self.window:
-            raise ValueError(f"passage stride must be between 1 and the window ({self.window}); got {self.stride} "
-                             "(a stride larger than the window would skip sentences)")
+            raise ValueError(f"passage stride (--stride) must be between 1 and the window --window {self.window}; got "
+                             f"{self.stride} (a stride larger than the window would skip sentences)")
         if self.max_passages < 0:
-            raise ValueError(f"max passages must be 0 (no limit) or more (got {self.max_passages})")
+            raise ValueError(f"--max-passages must be 0 (no limit) or more (got {self.max_passages})")
 
 
 def split_sentences(text: str) -> list[str]:
