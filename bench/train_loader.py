@@ -22,7 +22,7 @@ Side by side, in one run, per setting:
 (c) **loader/bare**.
 
 Tokens are input tokens delivered (``B * T`` per batch). The generated shards are random token
-ids (Zipf-like document lengths, mean ~600 tokens) under a small byte-level BPE tokenizer
+ids (Zipf-like document lengths, mean ~600 tokens, one ``<|sep|>`` each) under a small byte-level BPE tokenizer
 trained here with the FIM, ``<|mask|>`` and ``<|sep|>`` tokens; their content does not change
 the loader's cost. The files are read once before timing, so this is the page-cached rate
 (what a node with enough RAM for its shards sees after the first epoch). A benchmark, not a test.
@@ -77,6 +77,7 @@ def make_bench_shards(directory: str, tokens_per_source: int, sources: tuple[str
     out = os.path.join(directory, "shards")
     rng = np.random.default_rng(seed)
     first_normal = max(tok.special_tokens.values()) + 1
+    sep_id = tok.special_tokens["<|sep|>"]
     entries = []
     for source in sources:
         for split, share in (("train", 0.98), ("val", 0.02)):
@@ -88,6 +89,7 @@ def make_bench_shards(directory: str, tokens_per_source: int, sources: tuple[str
                     while w.tokens < shard_tokens and written < target:
                         n = int(min(rng.zipf(1.6) * 60 + 20, 8000, target - written + 1))
                         doc = rng.integers(first_normal, tok.vocab_size, size=n, dtype=np.int64)
+                        doc[int(rng.integers(0, n - 1))] = sep_id  # passage <|sep|> query, for prefix-lm
                         doc[-1] = tok.eod_id
                         w.add_document(doc)
                         written += n

@@ -32,6 +32,7 @@ The loader position is the global sample count plus per-source counts (a few int
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -404,6 +405,8 @@ class _Examples:
         self.objective = cfg.objective
         ids = corpora.special_ids
         self.eod_id = corpora.eod_id
+        self._bitgen = np.random.PCG64(0)
+        self._rng = np.random.Generator(self._bitgen)
         if self.objective == "fim":
             pre, mid, suf = (ids[t] for t in FIM_TOKENS)
             self.fim_args = dict(fim_rate=cfg.fim_rate, spm_rate=cfg.fim_spm_rate, eod_id=corpora.eod_id,
@@ -416,12 +419,26 @@ class _Examples:
         elif self.objective == "prefix-lm":
             self.sep_id = ids[cfg.prefix_sep_token]
 
+    def _seeded(self, sample_index: int, epoch: int) -> np.random.Generator:
+        """A generator whose stream is a function of (seed, sample index, epoch) only.
+
+        The 128-bit PCG64 state and increment come from blake2b of the three numbers; setting
+        the state of one reused generator costs ~2 us where ``default_rng([...])`` (SeedSequence)
+        costs ~25 us per sample.
+        """
+        key = f"{self.cfg.seed}:{sample_index}:{epoch}:{_TRANSFORM_TAG}".encode()
+        digest = hashlib.blake2b(key, digest_size=32).digest()
+        self._bitgen.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 0,
+                              "state": {"state": int.from_bytes(digest[:16], "little"),
+                                        "inc": int.from_bytes(digest[16:], "little") | 1}}
+        return self._rng
+
     def __call__(self, window: np.ndarray, sample_index: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         if self.objective == "clm":
             return objectives.clm_example(window)
         if self.objective == "prefix-lm":
             return objectives.prefix_lm_example(window, sep_id=self.sep_id, eod_id=self.eod_id)
-        rng = np.random.default_rng([self.cfg.seed, sample_index, epoch, _TRANSFORM_TAG])
+        rng = self._seeded(sample_index, epoch)
         if self.objective == "fim":
             return objectives.fim_example(window, rng, **self.fim_args)
         return objectives.mlm_example(window, rng, probability=self.cfg.mlm_probability, mask_id=self.mask_id,

@@ -79,13 +79,16 @@ def mlm_example(window: np.ndarray, rng: np.random.Generator, *, probability: fl
     ``random_ids`` are the ids a randomised token is drawn from (:func:`non_special_ids`).
     """
     tokens = np.asarray(window, dtype=np.int64)[:-1]
-    special = is_special[tokens]
-    draw, action = rng.random((2, tokens.size))
-    chosen = (draw < probability) & ~special
+    # one 16-bit draw per token decides both whether it is chosen and what happens to it:
+    # u < p * 2^16 chooses; within that, the first 80% mask, the next 10% randomise, the rest stay
+    u = rng.integers(0, 1 << 16, size=tokens.size, dtype=np.uint16)
+    t_choose = round(probability * (1 << 16))
+    t_mask, t_random = round(0.8 * t_choose), round(0.9 * t_choose)
+    chosen = (u < t_choose) & ~is_special[tokens]
     labels = np.where(chosen, tokens, IGNORE)
     inputs = tokens.copy()
-    inputs[chosen & (action < 0.8)] = mask_id
-    randomise = chosen & (action >= 0.8) & (action < 0.9)
+    inputs[chosen & (u < t_mask)] = mask_id
+    randomise = chosen & (u >= t_mask) & (u < t_random)
     k = int(randomise.sum())
     if k:
         inputs[randomise] = random_ids[rng.integers(0, random_ids.size, size=k)]
