@@ -463,7 +463,7 @@ def test_tokenizer_changed_after_tokenizing_is_refused(shards, tmp_path):
 def test_bad_config_values_fail_with_the_field_name(shards):
     for kw, match in ((dict(seq_len=0), "seq_len"), (dict(objective="xlm"), "objective"),
                       (dict(on_exhaust="wrap"), "on_exhaust"), (dict(mix={"web": -1.0}), "mix weight"),
-                      (dict(paths=[]), "data paths"), (dict(seq_len=100_000), "fewer than one window")):
+                      (dict(paths=[]), "data paths"), (dict(paths=[str(shards["main"])] * 2), "given twice"), (dict(seq_len=100_000), "fewer than one window")):
         with pytest.raises(DataError, match=match):
             open_corpora(_cfg(shards, **kw))
 

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from pipeline.shards.megatron import ShardFormatError, ShardReader, verify_shards
+from tokenizer.load import TokenizerInfo
 from tokenizer.special_tokens import FIM_TOKENS
 from trainer import objectives
 from trainer.mixing import MixSchedule
@@ -256,6 +257,9 @@ def open_corpora(cfg: DataConfig) -> Corpora:
         local = _local_dir(path, cfg)
         if not os.path.isdir(local):
             raise DataError(f"data path {path}: no such directory")
+        real = os.path.realpath(local)
+        if real in (os.path.realpath(d) for d in directories):
+            raise DataError(f"data path {path} is given twice; give each shard directory once")
         directories.append(local)
         manifests.append(_read_manifest(local, path))
 
@@ -282,6 +286,7 @@ def open_corpora(cfg: DataConfig) -> Corpora:
                                 + ". Re-run the tokenize job for these shards (or restore them).")
 
     sources: dict[str, SourceInfo] = {}
+    readers: dict[str, ShardReader] = {}
     for path, local, manifest in zip(cfg.paths, directories, manifests, strict=True):
         for shard in manifest["shards"]:
             prefix = os.path.join(local, *str(shard["path"]).split("/"))
@@ -298,6 +303,7 @@ def open_corpora(cfg: DataConfig) -> Corpora:
                 raise DataError(f"{path}: shard {shard['path']}: {reader.document_count} documents / "
                                 f"{reader.total_tokens} tokens on disk, manifest says {shard.get('documents')} / "
                                 f"{shard.get('tokens')}")
+            readers[prefix] = reader
             info.shards[split].append(prefix)
             setattr(info, f"{split}_documents", getattr(info, f"{split}_documents") + reader.document_count)
             setattr(info, f"{split}_tokens", getattr(info, f"{split}_tokens") + reader.total_tokens)
@@ -318,14 +324,21 @@ def open_corpora(cfg: DataConfig) -> Corpora:
     # tokenizer facts
     manifest = manifests[0]
     vocab_size, eod_id = int(manifest["vocab_size"]), int(manifest["eod_id"])
-    tokenizer_dir = _find_tokenizer_dir((manifest.get("tokenizer") or {}).get("path"), directories[0])
     special_ids: dict[str, int] = {}
     pad_id = eod_id
     mask_token = None
-    if tokenizer_dir is not None:
-        from tokenizer.load import TokenizerInfo
-
-        info = TokenizerInfo(tokenizer_dir)
+    info = None
+    tokenizer_dir = None
+    for directory, m in zip(directories, manifests, strict=True):
+        tokenizer_dir = _find_tokenizer_dir((m.get("tokenizer") or {}).get("path"), directory)
+        if tokenizer_dir is None:
+            continue
+        try:
+            info = TokenizerInfo(tokenizer_dir)
+            break
+        except (ValueError, OSError):  # unreadable where it was recorded: try the next directory's record
+            tokenizer_dir = None
+    if info is not None:
         if info.sha256 != tokenizer_sha:
             raise DataError(f"{info.tokenizer_json}: this tokenizer (sha256 {info.sha256[:12]}...) is not the one the "
                             f"shards were written with ({str(tokenizer_sha)[:12]}...); the tokenizer changed after "
@@ -340,6 +353,7 @@ def open_corpora(cfg: DataConfig) -> Corpora:
             mask_token = next((t for t in MASK_TOKENS if t in special_ids), None)
     corpora = Corpora(cfg, directories, manifests, sources, tokenizer_dir, tokenizer_sha, vocab_size, eod_id,
                       pad_id, special_ids, mask_token)
+    corpora._readers.update(readers)
     _check_objective(cfg, corpora)
     weights = corpora.mix_weights()
     if not weights:
