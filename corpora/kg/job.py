@@ -182,7 +182,7 @@ def validate(cfg: KgConfig) -> None:
     except TemplateError as exc:
         raise UsageError(str(exc)) from exc
     if cfg.verbalizer != "templates":
-        from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
+        from pipeline.generation import GeneratorError, check_generator_spec
 
         try:
             check_generator_spec(cfg.verbalizer)

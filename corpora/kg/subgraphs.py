@@ -33,6 +33,7 @@ from corpora.kg.model import ENTITY, Fact
 HUMAN = "Q5"
 MALE = {"Q6581097", "Q2449503", "Q44148"}
 FEMALE = {"Q6581072", "Q1052281", "Q43445"}
+PERSON_RELATIONS = {"P569", "P19", "P570", "P20", "P21", "P106", "P26", "P22", "P25"}  # only people have these
 PAST_RELATIONS = {"P570", "P576", "P730"}  # date of death, dissolved, service retirement
 MAX_CONTEXT_IDS = 50
 
@@ -88,7 +89,8 @@ class _Unit:
 def pronoun_for(own: list[Fact]) -> str:
     """he / she for people with a known sex or gender, "" for other people, else it."""
     human = any(f.relation == "P31" and f.value.v == HUMAN for f in own) or any(
-        f.relation == "rdf:type" and f.value.v.rsplit("/", 1)[-1] in ("Person", "foaf:Person") for f in own)
+        f.relation == "rdf:type" and f.value.v.rsplit("/", 1)[-1] in ("Person", "foaf:Person") for f in own) or (
+        not any(f.relation == "P31" for f in own) and any(f.relation in PERSON_RELATIONS for f in own))
     genders = {f.value.v for f in own if f.relation in ("P21", "foaf:gender")}
     if genders & MALE or genders == {"male"}:
         return "he"

@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from corpora.kg.rdf import RdfMapper
-from corpora.kg.readers import Chunk, ReadOptions, Record, ReadStats, drop, iter_lines, keep_label
 from corpora.kg.model import Label
+from corpora.kg.rdf import RdfMapper
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
 from corpora.kg.values import BadLiteral
 
 _IRI = r'<([^<>"{}|^`\\\x00-\x20]*)>'

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from corpora.kg.model import ENTITY, STRING, Fact, Label, Value
-from corpora.kg.readers import Chunk, ReadOptions, Record, ReadStats, drop, iter_lines, keep_label
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
 from corpora.kg.readers.ntriples import _LIT, unescape
 from corpora.kg.values import BadLiteral, literal_value, quantity_value, time_value
 

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from corpora.kg.model import Label
 from corpora.kg.rdf import RdfMapper
-from corpora.kg.readers import Chunk, ReadOptions, Record, ReadStats, drop, is_compressed, keep_label
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, is_compressed, keep_label
 from corpora.kg.values import BadLiteral
 
 BATCH_STATEMENTS = 2000

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from corpora.kg.model import ENTITY, STRING, Fact, Label, Value
 from corpora.kg.rdf import humanize_id
-from corpora.kg.readers import Chunk, ReadOptions, Record, ReadStats, drop
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop
 from corpora.kg.values import time_value
 
 _DATE = re.compile(r'^"?(\d{4}-\d{2}-\d{2})"?$')

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from corpora.kg.model import ENTITY, STRING, TEXT, URL, COORD, Fact, Label, Value
-from corpora.kg.readers import Chunk, ReadOptions, Record, ReadStats, drop, iter_lines, keep_label
+from corpora.kg.model import COORD, ENTITY, STRING, TEXT, URL, Fact, Label, Value
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
 from corpora.kg.values import BadLiteral, quantity_value, time_value
 
 ENTITY_PREFIX = "http://www.wikidata.org/entity/"

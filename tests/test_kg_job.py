@@ -1,0 +1,130 @@
+"""The kg job end to end on the DirectRunner: the shipped sample with 2 workers, a TSV graph with a
+hub and a cycle, the model verbalizer with a tiny seq2seq model, and bad arguments."""
+
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpora.kg.job import KgConfig, run_kg, run_kg_demo
+from pipeline.jobs import UsageError
+from pipeline.stats import stage
+from tests.tiny_models import make_tiny_seq2seq
+
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+
+
+def corpus(out):
+    table = pq.read_table(os.path.join(out, "data")).to_pylist()
+    return sorted(table, key=lambda r: r["id"])
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("kg") / "out")
+    report = run_kg_demo(out, TWO_WORKERS, overwrite=False)
+    return out, report
+
+
+def test_sample_with_two_workers(sample_run):
+    out, report = sample_run
+    assert report["accounting_ok"]
+    names = [s["stage"] for s in report["stages"]]
+    assert names == ["read", "statements", "facts", "subgraphs", "labels", "verbalize", "faithfulness", "write"]
+    read = stage(report, "read")
+    assert read["dropped"] == {"bad_literal": 1, "malformed_line": 2}
+    assert read["counts"]["unknown_datatype"] == 1
+    assert stage(report, "statements")["dropped"] == {"deprecated_rank": 1}
+    assert stage(report, "facts")["dropped"]["duplicate_fact"] >= 1
+    assert stage(report, "faithfulness")["dropped"] == {}  # templates: every sentence faithful
+    assert stage(report, "labels")["counts"]["entities_without_label"] >= 1  # Q99999999 falls back to its id
+    rows = corpus(out)
+    assert len(rows) == stage(report, "write")["out"] > 10
+    assert {r["source"] for r in rows} == {"kg"} and {r["lang"] for r in rows} == {"en"}
+    metas = [json.loads(r["meta"]) for r in rows]
+    # every fact that reached the subgraphs is verbalized exactly once
+    assert sum(len(m["triples"]) for m in metas) == stage(report, "subgraphs")["out"]
+    assert len({m["subgraph_id"] for m in metas}) == len(rows)
+    by_subject = {}
+    for r, m in zip(rows, metas, strict=True):
+        by_subject.setdefault(m["subject_label"], []).append(r["text"])
+    adams = " ".join(by_subject["Douglas Adams"])
+    assert "from 25 November 1991 until 11 May 2001" in adams  # statement qualifiers
+    assert "His X username is douglasadams." in adams  # generic fallback with a label from labels.tsv
+    assert "12 March 1952" not in adams  # the deprecated statement is gone
+    assert "Q99999999" in " ".join(by_subject["Albert Einstein"])
+    assert "The Hitchhiker's Guide to the Galaxy, which was published on 12 October 1979" in adams  # a chain
+    with open(os.path.join(out, "kelm.jsonl"), encoding="utf-8") as f:
+        kelm = [json.loads(line) for line in f]
+    assert sorted(k["sentence"] for k in kelm) == sorted(r["text"] for r in rows)
+    assert all(k["triples"] and k["serialized_triples"] for k in kelm)
+    manifest = json.load(open(os.path.join(out, "manifest.json")))
+    assert manifest["outputs"]["kelm"]["rows"] == len(kelm) and manifest["job"] == "kg"
+
+
+def test_same_output_with_one_worker_and_refuses_to_overwrite(sample_run, tmp_path):
+    out, _ = sample_run
+    again = str(tmp_path / "again")
+    run_kg(KgConfig(triples=[os.path.join("corpora", "samples", "kg", "sample.nt")], output=again,
+                    labels=[os.path.join("corpora", "samples", "kg", "labels.tsv")]), ONE_WORKER, quiet=True)
+    assert [(r["id"], r["text"]) for r in corpus(again)] == [(r["id"], r["text"]) for r in corpus(out)]
+    with pytest.raises(UsageError, match="already holds"):
+        run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=again), ONE_WORKER, quiet=True)
+
+
+def test_tsv_graph_with_hub_cycle_and_missing_labels(tmp_path):
+    rows = [f"Q3\tP527\tPART{i}" for i in range(300)]  # a hub
+    rows += ["Q1\tP26\tQ2", "Q2\tP26\tQ1", "Q1\tP19\tQ4", "Q1\tP569\t1900-05-01", "Q2\tP2048\t1.8 Q11573",
+             "Q1\tbroken"]
+    (tmp_path / "g.tsv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "labels.tsv").write_text("Q1\tAnna\nQ2\tBert\nQ3\tThe Hub\nQ11573\tmetre\n")
+    out = str(tmp_path / "out")
+    report = run_kg(KgConfig(triples=[str(tmp_path / "g.tsv")], labels=[str(tmp_path / "labels.tsv")], output=out,
+                             max_facts_per_entity=50, rejects=True), ONE_WORKER, quiet=True)
+    assert report["accounting_ok"]
+    assert stage(report, "read")["dropped"] == {"malformed_row": 1}
+    assert stage(report, "facts")["dropped"] == {"hub_cap": 250}
+    texts = " ".join(r["text"] for r in corpus(out))
+    assert "Anna, who was born on 1 May 1900 in Q4, is married to Bert." in texts  # cycle Anna <-> Bert is fine
+    assert "Bert is married to Anna and is 1.8 metres tall." in texts
+    assert texts.count("The Hub includes") == 10
+    rejects = pq.read_table(os.path.join(out, "rejects")).to_pylist()
+    assert [r["reason"] for r in rejects] == ["malformed_row"]
+
+
+def test_model_verbalizer_with_tiny_seq2seq(tmp_path):
+    model = make_tiny_seq2seq(str(tmp_path / "t5"))
+    out = str(tmp_path / "out")
+    report = run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out, verbalizer=f"hf:{model}",
+                             keep_unfaithful=True, max_new_tokens=8, gen_batch_size=8), ONE_WORKER, quiet=True)
+    assert report["accounting_ok"]
+    verbalize = stage(report, "verbalize")
+    assert verbalize["in"] == stage(report, "subgraphs")["counts"]["subgraphs"]
+    rows = corpus(out)
+    assert len(rows) == verbalize["out"]
+    metas = [json.loads(r["meta"]) for r in rows]
+    assert {m["verbalizer"] for m in metas} == {f"hf:{model}"}
+    flagged = sum(v for k, v in stage(report, "faithfulness").get("counts", {}).items() if k.startswith("flagged_"))
+    assert flagged == sum(1 for m in metas if not m["faithful"]) > 0  # a random model is not faithful
+
+
+def test_bad_arguments_fail_before_work(tmp_path):
+    bad = tmp_path / "t.yaml"
+    bad.write_text("relations:\n  P19: '{subject} was born in {place}'\n")
+    out = str(tmp_path / "out")
+    with pytest.raises(UsageError, match=r"P19.*\{place\}"):
+        run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out, templates=str(bad)), ONE_WORKER)
+    with pytest.raises(UsageError, match="--verbalizer"):
+        run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out, verbalizer="hf:/no/such/dir"), ONE_WORKER)
+    with pytest.raises(UsageError, match="no file matches"):
+        run_kg(KgConfig(triples=[str(tmp_path / "none*.nt")], output=out), ONE_WORKER)
+    (tmp_path / "x.dat").write_text("?")
+    with pytest.raises(UsageError, match="--format"):
+        run_kg(KgConfig(triples=[str(tmp_path / "x.dat")], output=out), ONE_WORKER)
+    with pytest.raises(UsageError, match="--max-facts"):
+        run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out, max_facts=0), ONE_WORKER)
+    with pytest.raises(UsageError, match="unknown option"):
+        run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out), ["--max-fact=3"])
+    assert not os.path.exists(out)
