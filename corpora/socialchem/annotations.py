@@ -281,7 +281,7 @@ def import_breakdowns(paths: list[str], tasks: dict[str, dict], allow_machine: b
             task, worker = tasks[record["task_id"]], record["worker_id"]
             chars = task["characters"]
             cells = {
-                "area": task["area"], "m": str(task["m"]), "split": "none", "situation": task["situation"],
+                "area": task["area"], "m": "1", "split": "none", "situation": task["situation"],
                 "situation-short-id": task["situation-short-id"], "rot": task["rot"], "rot-id": task["rot-id"],
                 "rot-worker-id": task["rot-worker-id"], "breakdown-worker-id": worker,
                 "n-characters": str(chars.count(MULTI_SEP) + 1), "characters": chars,
@@ -306,6 +306,9 @@ def import_breakdowns(paths: list[str], tasks: dict[str, dict], allow_machine: b
             if worker.startswith(MACHINE_PREFIX):
                 result.counts["machine_made_rows"] += 1
             result.accepted.append(cells)
+    per_rot = Counter(cells["rot-id"] for cells in result.accepted)
+    for cells in result.accepted:  # m: how many annotators broke this RoT down (accepted answers)
+        cells["m"] = str(per_rot[cells["rot-id"]])
     result.counts["rots_broken_down"] = len(answers_per_task)
     result.counts["rots_without_answers"] = sum(
         1 for t in tasks.values() if t.get("kind") == BREAKDOWN_KIND and t["task_id"] not in answers_per_task)

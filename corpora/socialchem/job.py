@@ -188,7 +188,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _prepare_dir(output: str, names: list[str], overwrite: bool) -> None:
     """Refuse to overwrite earlier outputs in ``output`` unless ``--overwrite``; then remove them."""
-    existing = [n for n in names + ["report.json"] if os.path.exists(os.path.join(output, n))]
+    existing = [n for n in names if os.path.exists(os.path.join(output, n))]
     if existing and not overwrite:
         raise UsageError(f"--output {output} already holds {', '.join(existing)}; choose another directory or "
                          "pass --overwrite")
@@ -374,7 +374,7 @@ def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool
             raise UsageError(str(exc)) from exc
     kind = ROT_KIND if args.situations else BREAKDOWN_KIND
     _prepare_dir(args.output, [f"{kind}_tasks.csv", f"{kind}_tasks.jsonl", f"{kind}_label_config.xml",
-                               f"{kind}_tasks.manifest.json"], args.overwrite)
+                               f"{kind}_tasks.manifest.json", f"{kind}_report.json"], args.overwrite)
     try:
         if kind == ROT_KIND:
             items = load_situations(_input_file(args.situations, "situations.jsonl", "--situations"))
@@ -392,7 +392,7 @@ def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool
     paths = write_tasks(tasks, kind, args.output)
     report = {"step": "export-tasks", "kind": kind, "items_in": len(items), "tasks": len(tasks), "m": args.m,
               "answers_expected": len(tasks) * args.m, "files": paths}
-    sc_files.write_json(os.path.join(args.output, "report.json"), report)
+    sc_files.write_json(os.path.join(args.output, f"{kind}_report.json"), report)
     if not quiet:
         print(f"export-tasks: {len(tasks)} {kind} task(s) (m={args.m}, {len(tasks) * args.m} answers expected) "
               f"from {len(items)} item(s)")
@@ -424,7 +424,7 @@ def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
         raise UsageError(f"--tasks {args.tasks}: mixes task kinds {sorted(map(str, kinds))}")
     kind = kinds.pop()
     out_name = "rots.jsonl" if kind == ROT_KIND else "annotations.tsv"
-    _prepare_dir(args.output, [out_name, "rejects.jsonl"], args.overwrite)
+    _prepare_dir(args.output, [out_name, "rejects.jsonl", "report.json"], args.overwrite)
     with Timer() as t:
         if kind == ROT_KIND:
             result = import_rots(args.input, tasks, args.allow_machine)
@@ -463,7 +463,8 @@ def run_agreement(args: argparse.Namespace, beam_args: list[str], quiet: bool = 
     if not 0 <= args.low_agreement <= 1:
         raise UsageError("--low-agreement must be in [0, 1]")
     path = _tsv_in(args.input, default="annotations.tsv")
-    _prepare_dir(args.output, ["agreement.json", "aggregated.tsv", "ties.jsonl", "low_agreement.jsonl"],
+    _prepare_dir(args.output, ["agreement.json", "aggregated.tsv", "ties.jsonl", "low_agreement.jsonl",
+                                "report.json"],
                  args.overwrite)
     rows = _read_rows(path, quiet)
     result = compute_agreement(rows, args.low_agreement)
@@ -498,7 +499,7 @@ def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                          "e.g. 0.8,0.1,0.1") from None
     path = _tsv_in(args.input, default="annotations.tsv")
     agg_path = _tsv_in(args.aggregated, "--aggregated", "aggregated.tsv") if args.aggregated else None
-    _prepare_dir(args.output, ["socialchem.tsv"], args.overwrite)
+    _prepare_dir(args.output, ["socialchem.tsv", "report.json"], args.overwrite)
     rows = _read_rows(path, quiet)
     aggregated = _read_rows(agg_path, quiet) if agg_path else None
     result = split_rows(rows, args.seed, fractions, aggregated)
@@ -509,7 +510,7 @@ def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     table = result.table()
     report = {"step": "split", "input": path, "seed": args.seed, "fractions": list(fractions),
               "rows": len(result.rows), "situations": len(result.situations), "crossing": len(result.crossing),
-              **table, "output": out}
+              "situations_per_area_split": table["situations"], "rows_per_area_split": table["rows"], "output": out}
     sc_files.write_json(os.path.join(args.output, "report.json"), report)
     if not quiet:
         rows_t = [("area/split", "situations", "rows")] + [
@@ -581,7 +582,8 @@ def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
 
     _no_beam_options("stats", beam_args)
     path = _tsv_in(args.input)
-    _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png"], args.overwrite)
+    _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png", "report.json"],
+                 args.overwrite)
     report = ValidationReport(path=path)
     rows = (cells for _, cells, issues in read_rows(path, report, check_splits=False) if not issues)
     summary = write_stats(rows, args.output, plots=not args.no_plots)

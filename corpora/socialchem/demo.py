@@ -1,0 +1,65 @@
+"""The SOCIAL-CHEM part of the demo: every step of the ``socialchem`` job on the demo's web corpus.
+
+Situations are mined from the web corpus (the sample's advice-forum pages, written when the
+demo calls ``write_sample(..., forum_pages=FORUM_PAGES)``), tasks exported, the shipped SAMPLE
+annotations (``corpora/samples/socialchem/``, written for the demo, not real data) imported,
+agreement computed, rows split and rendered into a corpus the demo then tokenizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from corpora.socialchem import job
+
+FORUM_PAGES = 20  # the forum pages the sample annotations were written for
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "socialchem")
+ROT_ANSWERS = os.path.join(SAMPLES, "rot_answers.csv")
+BREAKDOWN_ANSWERS = os.path.join(SAMPLES, "breakdown_answers.csv")
+
+
+def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str], overwrite: bool) -> dict:
+    """Run situations -> tasks -> sample annotations -> agreement -> split -> render -> stats.
+
+    Writes under ``out_dir``: situations/, tasks/, rots/, annotations/, agreement/, split/,
+    corpus/ (the training-text corpus, source ``socialchem``, for the tokenize job) and stats/.
+    Returns the paths and headline counts; prints each step's summary.
+    """
+    d = {name: os.path.join(out_dir, name) for name in
+         ("situations", "tasks", "rots", "annotations", "agreement", "split", "corpus", "stats")}
+    ns = argparse.Namespace
+    print("\n== socialchem: situations mined from the web corpus")
+    sit = job.run_situations(ns(corpus=[web_corpus_dir], output=d["situations"], min_words=3, max_words=30,
+                                blocklist=None, no_default_blocklist=False, id_prefix="web", rejects=True,
+                                overwrite=overwrite, verbose=False), beam_args)
+    print("\n== socialchem: RoT-writing tasks")
+    job.run_export_tasks(ns(situations=d["situations"], rots=None, m=1, proposals=None, output=d["tasks"],
+                            overwrite=overwrite), [])
+    print("\n== socialchem: import the SAMPLE RoT answers (written for the demo, not real data)")
+    rots = job.run_import(ns(tasks=os.path.join(d["tasks"], "rot_tasks.jsonl"), input=[ROT_ANSWERS],
+                             allow_machine=False, output=d["rots"], overwrite=overwrite), [])
+    print("\n== socialchem: breakdown tasks")
+    job.run_export_tasks(ns(situations=None, rots=d["rots"], m=3, proposals=None, output=d["tasks"],
+                            overwrite=overwrite), [])
+    print("\n== socialchem: import the SAMPLE breakdown answers")
+    bds = job.run_import(ns(tasks=os.path.join(d["tasks"], "breakdown_tasks.jsonl"), input=[BREAKDOWN_ANSWERS],
+                            allow_machine=False, output=d["annotations"], overwrite=overwrite), [])
+    print("\n== socialchem: agreement")
+    agr = job.run_agreement(ns(input=d["annotations"], low_agreement=0.5, output=d["agreement"],
+                               overwrite=overwrite), [])
+    print("\n== socialchem: split")
+    spl = job.run_split(ns(input=d["annotations"], aggregated=d["agreement"], seed=0, fractions="0.8,0.1,0.1",
+                           output=d["split"], overwrite=overwrite), [])
+    print("\n== socialchem: render training text")
+    ren = job.run_render(ns(input=[d["split"]], output=d["corpus"], modes="rot,action", splits="all",
+                            keep_bad=False, num_shards=0, rejects=True, overwrite=overwrite, verbose=False),
+                         beam_args)
+    print("\n== socialchem: stats")
+    job.run_stats(ns(input=d["split"], output=d["stats"], no_plots=False, overwrite=overwrite), [])
+    return {
+        "corpus": d["corpus"], "dirs": d, "situations": sit["situations"], "rots": rots["records_out"],
+        "breakdown_rows": bds["records_out"], "rejected_answers": rots["rejected_answers"] + bds["rejected_answers"],
+        "multi_annotated_rots": agr["multi_annotated_rots"], "split_rows": spl["rows"],
+        "documents": ren["stages"][-1]["out"],
+    }
