@@ -93,8 +93,13 @@ class CrawlJobConfig:
     def decisive(self) -> dict:
         """The settings a resumed crawl must share with the one it continues."""
         c = self.crawl
-        return {"seeds": self.seeds, "scope": self.as_dict()["crawl"]["scope"], "max_depth": c.max_depth,
-                "user_agent": c.fetch.user_agent, "content_types": list(c.fetch.content_types)}
+        try:
+            seeds_sha = beam_io.describe_file(self.seeds)["sha256"]
+        except Exception:  # noqa: BLE001 - an unreadable seeds file is reported by read_seeds
+            seeds_sha = None
+        return {"seeds": self.seeds, "seeds_sha256": seeds_sha, "scope": self.as_dict()["crawl"]["scope"],
+                "max_depth": c.max_depth, "user_agent": c.fetch.user_agent,
+                "content_types": list(c.fetch.content_types)}
 
 
 # -- arguments ---------------------------------------------------------------------------
@@ -139,7 +144,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="a path segment repeated more often than this is a trap (default: 2)")
     fe = parser.add_argument_group("fetching")
     d = FetchConfig(DEFAULT_USER_AGENT)
-    fe.add_argument("--connect-timeout", type=float, default=d.connect_timeout, help="seconds (default: %(default)s)")
+    fe.add_argument("--connect-timeout", type=float, default=d.connect_timeout,
+                    help="seconds (default: %(default)s)")
     fe.add_argument("--read-timeout", type=float, default=d.read_timeout,
                     help="seconds without a byte from the server (default: %(default)s)")
     fe.add_argument("--total-timeout", type=float, default=d.total_timeout,
@@ -171,7 +177,8 @@ def config_from_args(args: argparse.Namespace) -> CrawlJobConfig:
                          "e.g. 'mybot/1.0 (+https://example.org/bot.html)'")
     types = tuple(t.strip().lower() for t in args.content_types.split(",") if t.strip())
     if not types or any("/" not in t for t in types):
-        raise UsageError(f"--content-types {args.content_types!r}: give MIME types like text/html,application/xhtml+xml")
+        raise UsageError(f"--content-types {args.content_types!r}: give MIME types like "
+                         "text/html,application/xhtml+xml")
     if args.hosts_per_batch < 1:
         raise UsageError("--hosts-per-batch must be at least 1")
     if args.commit_seconds < 0:
@@ -257,7 +264,8 @@ def read_seeds(cfg: CrawlJobConfig) -> tuple[list[dict], list[dict]]:
             continue
         where = f"{cfg.seeds} line {n}"
         if len(raw) > MAX_SEED_LINE:
-            logs.append(skip_entry(raw[:200] + "...", "invalid_url", 0, None, f"{where}: line too long", kind="seed"))
+            logs.append(skip_entry(raw[:200] + "...", "invalid_url", 0, None, f"{where}: line too long",
+                                   kind="seed"))
             continue
         try:
             url = cfg.crawl.scope.normalize(raw)
@@ -269,8 +277,8 @@ def read_seeds(cfg: CrawlJobConfig) -> tuple[list[dict], list[dict]]:
             continue
         seen.add(url)
         entries.append({"url": url, "depth": 0, "via": None, "redirects": 0})
-        logs.append({"url": url, "kind": "seed", "status": None, "bytes": 0, "time": now_iso(), "reason": None,
-                     "depth": 0, "via": None, "detail": where})
+        logs.append({"url": url, "kind": "seed", "status": None, "bytes": 0, "time": now_iso(),
+                     "reason": None, "depth": 0, "via": None, "detail": where})
     if not entries:
         bad = "; ".join(f"{e['detail']}: {e['reason']}" for e in logs[:3])
         raise UsageError(f"--seeds {cfg.seeds}: no valid seed URL ({bad or 'the file is empty'}); "
@@ -315,7 +323,8 @@ def plan_round(entries: list[dict], cfg: CrawlJobConfig, per_host: dict[str, int
             share = remaining // len(hosts) + (1 if i < remaining % len(hosts) else 0)
             if share < budget:
                 budget, reason = share, "max_pages"
-        works.append(HostWork(h, by_host[h], max(0, budget), reason, known.get(h, set()), done_by_host.get(h, {})))
+        works.append(HostWork(h, by_host[h], max(0, budget), reason, known.get(h, set()),
+                              done_by_host.get(h, {})))
     n_batches = max(1, min(len(works), max(n_workers, math.ceil(len(works) / cfg.hosts_per_batch))))
     batches: list[tuple[int, list[HostWork]]] = [(b, []) for b in range(n_batches)]
     # Spread hosts round-robin, largest first, so batches carry similar work.
@@ -335,9 +344,11 @@ class CrawlBatchDoFn(beam.DoFn):
         batch_id, works = element
         storage = storage_for(self.cfg.output)
         info = {"isPartOf": self.cfg.crawl_name or "corpusforge-crawl", "robots": "obey",
-                "http-header-user-agent": self.cfg.crawl.fetch.user_agent, "description": f"round {self.round_no}"}
-        store = SegmentStore(storage, self.cfg.output, segment_prefix(self.round_no, batch_id, secrets.token_hex(3)),
-                             info, self.cfg.crawl.warc_max_bytes, self.cfg.crawl.commit_seconds)
+                "http-header-user-agent": self.cfg.crawl.fetch.user_agent,
+                "description": f"round {self.round_no}"}
+        prefix = segment_prefix(self.round_no, batch_id, secrets.token_hex(3))
+        store = SegmentStore(storage, self.cfg.output, prefix, info, self.cfg.crawl.warc_max_bytes,
+                             self.cfg.crawl.commit_seconds)
         crawler = BatchCrawler(self.cfg.crawl, store)
         crawler.run(works)
         Metrics.counter("corpusforge.crawl", "requests").inc(crawler.requests)
@@ -402,7 +413,8 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
         fs.write_bytes(fs.join(cfg.output, LOG_DIR, "seeds.jsonl"),
                        "".join(dumps(e) + "\n" for e in seed_logs).encode("utf-8"))
         state.write_frontier(0, seeds)
-        say(f"crawl: {len(seeds)} seed URL(s) on {len({origin(e['url']) for e in seeds})} host(s) -> {cfg.output}")
+        n_hosts = len({origin(e["url"]) for e in seeds})
+        say(f"crawl: {len(seeds)} seed URL(s) on {n_hosts} host(s) -> {cfg.output}")
     else:
         removed = state.clean_uncommitted()
         say(f"crawl: resuming the crawl in {cfg.output}"
@@ -435,7 +447,8 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
             r_next = _next_frontier(state, cfg, r)
             rounds_info.append({"round": r, "urls": len(entries), "hosts": hosts, "batches": len(batches),
                                 "seconds": round(rt.seconds, 2), "next_urls": len(r_next)})
-            say(f"crawl: round {r} done in {rt.seconds:.1f}s; {len(r_next)} URL(s) on new hosts for round {r + 1}")
+            say(f"crawl: round {r} done in {rt.seconds:.1f}s; "
+                f"{len(r_next)} URL(s) on new hosts for round {r + 1}")
             state.write_frontier(r + 1, r_next)
             state.mark_done(r, rounds_info[-1])
             r = r + 1
@@ -490,6 +503,39 @@ def finish_crawl(cfg: CrawlJobConfig, state: CrawlState, seconds: float, quiet: 
         print(f"crawl log: {cfg.output}/log/*.jsonl   stats: {cfg.output}/stats.json   "
               f"manifest: {cfg.output}/manifest.json")
     return report
+
+
+def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+                    verbose: bool = False, seed: int = 0, articles: int = 48) -> dict:
+    """The demo's crawl stage: serve the sample website (corpora/sample_site.py) on 127.0.0.1,
+    crawl it from its portal page into ``out_dir`` (fast: 20 requests/s per host, since it is
+    our own server; internal addresses allowed, as the site is on loopback), stop the server.
+
+    Returns ``{"output", "warc_files", "warc_glob", "stats", "seed_url", "articles"}``; the web
+    job reads ``warc_glob``. Raises UsageError when ``out_dir`` holds a finished crawl and not
+    ``overwrite``.
+    """
+    from corpora.sample_site import SampleSite
+
+    os.makedirs(out_dir, exist_ok=True)
+    seeds = os.path.join(out_dir, "seeds.txt")
+    with SampleSite(seed=seed, articles=articles) as site:
+        with open(seeds, "w", encoding="utf-8") as f:
+            f.write(f"# the sample website's portal, served by the demo on 127.0.0.1\n{site.seed_url}\n")
+        fetch = FetchConfig(DEFAULT_USER_AGENT, connect_timeout=5.0, read_timeout=10.0, total_timeout=30.0,
+                            retries=1, backoff=0.2)
+        crawl = CrawlConfig(fetch=fetch, scope=ScopeRules("domain"), rate=20.0, max_depth=3, max_pages=2_000,
+                            max_pages_per_host=200, allow_private=True, commit_seconds=60.0)
+        cfg = CrawlJobConfig(seeds=seeds, output=out_dir.rstrip("/"), crawl=crawl,
+                             crawl_name="corpusforge-demo")
+        if not quiet:
+            print(f"demo: serving the sample website ({len(site.hosts)} sites, {site.articles} articles) "
+                  f"on 127.0.0.1; crawling from {site.seed_url}", flush=True)
+        report = run_crawl(cfg, beam_args, overwrite=overwrite, quiet=quiet, verbose=verbose)
+    fs = storage_for(cfg.output)
+    return {"output": cfg.output, "warc_files": fs.glob(fs.join(cfg.output, WARC_DIR, "*.warc.gz")),
+            "warc_glob": fs.join(cfg.output, WARC_DIR, "*.warc.gz"), "stats": report,
+            "seed_url": site.seed_url, "articles": site.articles}
 
 
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
