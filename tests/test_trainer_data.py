@@ -88,7 +88,8 @@ def shards(tmp_path_factory):
 
 
 def _cfg(shards, **kw) -> DataConfig:
-    base = dict(paths=[str(shards["main"])], seq_len=32, micro_batch_size=4, seed=3)
+    base = dict(paths=[str(shards["main"])], seq_len=32, micro_batch_size=4, seed=3,
+                cache_dir=str(shards["root"] / "cache"))
     base.update(kw)
     return DataConfig(**base)
 
@@ -387,7 +388,7 @@ def test_objective_needs_its_special_tokens(shards, tmp_path):
     for objective, match in (("fim", "train the tokenizer with --fim"), ("mlm", "<|mask|>"),
                              ("prefix-lm", "<|sep|>")):
         with pytest.raises(DataError, match=match):
-            open_corpora(DataConfig(paths=[str(out)], objective=objective, seq_len=16))
+            open_corpora(DataConfig(paths=[str(out)], objective=objective, seq_len=16, cache_dir=str(tmp_path)))
     # and a directory from another tokenizer cannot be mixed with ours
     with pytest.raises(DataError, match="different tokenizers"):
         open_corpora(_cfg(shards, paths=[str(shards["main"]), str(out)]))
@@ -438,6 +439,27 @@ def test_shard_failing_its_checksum_is_named_before_training(shards, tmp_path):
     (broken / f"{victim}.bin").write_bytes(bytes(data))
     with pytest.raises(DataError, match=f"{victim}: .bin sha256 mismatch"):
         open_corpora(_cfg(shards, paths=[str(broken)]))
+
+
+def test_verification_is_remembered_until_a_file_changes(shards, tmp_path, monkeypatch):
+    import trainer.data
+
+    calls = []
+    real = trainer.data.verify_shards
+    monkeypatch.setattr(trainer.data, "verify_shards", lambda d, **kw: calls.append(d) or real(d, **kw))
+    copy = tmp_path / "copy"
+    shutil.copytree(shards["main"], copy)
+    cfg = _cfg(shards, paths=[str(copy)], cache_dir=str(tmp_path / "cache"))
+    open_corpora(cfg)
+    open_corpora(cfg)
+    assert len(calls) == 1  # the second open trusts the stamp
+    victim = json.loads((copy / "manifest.json").read_text())["shards"][0]["path"]
+    data = bytearray((copy / f"{victim}.bin").read_bytes())
+    data[3] ^= 0x01
+    (copy / f"{victim}.bin").write_bytes(bytes(data))  # same size, new mtime
+    with pytest.raises(DataError, match=f"{victim}: .bin sha256 mismatch"):
+        open_corpora(cfg)
+    assert len(calls) == 2
 
 
 def test_unknown_mix_source_lists_the_real_ones(shards):

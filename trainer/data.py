@@ -14,7 +14,8 @@ Interface (agreed with the trainer loop and doc2query; see the module functions)
   objective (``clm`` | ``fim`` | ``mlm`` | ``prefix-lm``) and its parameters, remote cache.
 - :func:`open_corpora` -> :class:`Corpora`: reads every ``manifest.json`` (remote URLs are
   downloaded into a bounded local cache first, :mod:`trainer.shard_cache`), verifies every
-  shard (sizes, sha256, structure, token ids, end-of-document) before any training, checks
+  shard (sizes, sha256, structure, token ids, end-of-document) before any training (once per
+  file version: :mod:`trainer.verified` remembers directories that passed), checks
   that all directories share one tokenizer, that every mixing name is a real source and that
   the objective's special tokens exist. Every ``.bin`` is memory-mapped, never read whole.
 - :class:`TrainLoader`: ``next(loader)`` -> ``{"input_ids": LongTensor[B, T], "labels":
@@ -46,9 +47,10 @@ import torch
 from pipeline.shards.megatron import ShardFormatError, ShardReader, verify_shards
 from tokenizer.load import TokenizerInfo
 from tokenizer.special_tokens import FIM_TOKENS
-from trainer import objectives
+from trainer import objectives, verified
 from trainer.mixing import MixSchedule
 from trainer.packing import PackedSource
+from trainer.shard_cache import default_cache_dir
 
 OBJECTIVES = ("clm", "fim", "mlm", "prefix-lm")
 ON_EXHAUST = ("repeat", "stop")
@@ -207,7 +209,7 @@ def _local_dir(path: str, cfg: DataConfig) -> str:
     if path.startswith("file://"):
         return path[len("file://"):]
     if _is_remote(path):
-        from trainer.shard_cache import ShardCache, ShardCacheError
+        from trainer.shard_cache import ShardCache, ShardCacheError  # fsspec only when needed
 
         try:
             return ShardCache(cfg.cache_dir, cfg.cache_max_bytes).fetch_shard_dir(path)
@@ -276,14 +278,16 @@ def open_corpora(cfg: DataConfig) -> Corpora:
         raise DataError(f"the shard directories disagree on vocab_size {sorted(vocabs)} / eod_id {sorted(eods)}")
 
     # verify every shard before anything is trained
+    stamps = cfg.cache_dir or default_cache_dir()
     for path, local in zip(cfg.paths, directories, strict=True):
-        if cfg.verify_checksums:
+        if cfg.verify_checksums and not verified.is_verified(stamps, local):
             ok, report = verify_shards(local)
             if not ok:
                 problems = report["problems"]
                 more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
                 raise DataError(f"{path}: shard verification failed: " + "; ".join(problems[:5]) + more
                                 + ". Re-run the tokenize job for these shards (or restore them).")
+            verified.mark_verified(stamps, local)
 
     sources: dict[str, SourceInfo] = {}
     readers: dict[str, ShardReader] = {}

@@ -136,7 +136,7 @@ class ShardCache:
         entries = []
         for name in os.listdir(self.cache_dir):
             path = os.path.join(self.cache_dir, name)
-            if os.path.isdir(path) and path != keep:
+            if os.path.isdir(path) and path != keep and not name.startswith("."):
                 stamp = os.path.join(path, _STAMP)
                 used = os.path.getmtime(stamp) if os.path.exists(stamp) else 0.0
                 entries.append((used, path, _dir_bytes(path)))
