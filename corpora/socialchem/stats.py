@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from corpora.socialchem.files import write_json, write_text_atomic
 from corpora.socialchem.schema import DIMENSIONS, MULTI, SCHEMA, SPLITS
+from tokenizer.special_tokens import SOCIALCHEM_ATTRIBUTES, socialchem_token
 
 UNANSWERED = "(unanswered)"
 
@@ -78,6 +79,13 @@ def _ordered(dim: str, counter: Counter) -> list[tuple[str, int]]:
                                                                     if v not in known)
 
 
+def _label(dim: str, value: str) -> str:
+    """Scale values with their words, as the attribute tokens spell them ("3 most")."""
+    if SCHEMA[dim].kind != "int" or dim not in SOCIALCHEM_ATTRIBUTES or value == UNANSWERED:
+        return value
+    return f"{value} {socialchem_token(dim, value).split(':', 1)[1].rstrip('>')}"
+
+
 def gather(rows: Iterable[dict[str, str]]) -> SetStats:
     stats = SetStats()
     for row in rows:
@@ -135,13 +143,13 @@ def plot(summary: dict, out_dir: str) -> list[str]:
             ax.bar([j + i * width for j in range(len(values))], [per_split[s].get(v, 0) / total for v in values],
                    width=width, label=s)
         ax.set_xticks([j + width * (len(splits) - 1) / 2 for j in range(len(values))])
-        ax.set_xticklabels(values, rotation=35, ha="right", fontsize=8)
+        ax.set_xticklabels([_label(dim, v) for v in values], rotation=35, ha="right", fontsize=8)
         ax.set_title(dim)
         ax.set_ylabel("share of rows")
         if splits:
             ax.legend(fontsize=7)
-    fig.suptitle("Answers per dimension and split")
-    fig.tight_layout()
+    fig.suptitle("Answers per dimension and split", fontsize=14)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     paths.append(os.path.join(out_dir, "dimensions.png"))
     fig.savefig(paths[-1], dpi=80)
     plt.close(fig)
