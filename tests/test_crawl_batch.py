@@ -1,0 +1,120 @@
+"""The batch crawler without Beam: per-host concurrency, robots Crawl-delay caps, Retry-After
+caps, X-Robots-Tag, include/exclude patterns, WARC rotation and segment commits."""
+
+import json
+import os
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from pipeline.crawl.crawler import DEFAULT_USER_AGENT, BatchCrawler, CrawlConfig, HostWork
+from pipeline.crawl.fetch import FetchConfig
+from pipeline.crawl.frontier import CrawlState
+from pipeline.crawl.segments import SegmentStore
+from pipeline.crawl.storage import LocalStorage
+from pipeline.crawl.urls import ScopeRules
+from tests.crawl_server import HTML, Site, Sites, article
+
+
+def serve(**sites: Site) -> Sites:
+    s = Sites()
+    for site in sites.values():
+        s.reserve(site)
+    s.start()
+    return s
+
+
+def crawl(out: Path, work: list[HostWork], **overrides) -> list[dict]:
+    fetch = FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, total_timeout=3.0, retries=1, backoff=0.05,
+                        max_retry_after=overrides.pop("max_retry_after", 5.0))
+    args = dict(fetch=fetch, scope=ScopeRules("host"), rate=100.0, allow_private=True, max_depth=3)
+    args.update(overrides)
+    cfg = CrawlConfig(**args)
+    store = SegmentStore(LocalStorage(), str(out), "crawl-r000-b0000-test", {}, cfg.warc_max_bytes,
+                         cfg.commit_seconds)
+    BatchCrawler(cfg, store).run(work)
+    return [json.loads(line) for f in sorted((out / "log").glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def wide(n: int, **kw) -> Site:
+    return Site(pages={"/": (200, HTML, article("Index", [f"/p/{i}" for i in range(n)]).encode()),
+                       "/p/*": lambda h: (200, HTML, article(f"Page {h.path}").encode())}, **kw)
+
+
+def test_host_concurrency_and_rotation(tmp_path):
+    site = wide(12)
+    noise = os.urandom(10_000).hex()  # pages that do not compress away: WARC files fill up
+    site.pages["/p/*"] = lambda h: (200, HTML, article(f"Page {h.path}", extra_body=f"<p>{noise}</p>").encode())
+    sites = serve(a=site)
+    try:
+        log = crawl(tmp_path, [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=100)],
+                    host_concurrency=3, warc_max_bytes=1 << 16)
+    finally:
+        sites.stop()
+    stored = [e for e in log if e["kind"] == "page" and e["reason"] is None]
+    assert len(stored) == 13
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert len(warcs) >= 2  # rotated at 64 KiB
+    responses = []
+    for w in warcs:
+        with open(w, "rb") as fh:
+            responses += [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)
+                          if r.rec_type == "response"]
+    assert sorted(responses) == sorted(e["url"] for e in stored)
+    # Each WARC file has its log segment, and the state a resume needs.
+    state = CrawlState(LocalStorage(), str(tmp_path))
+    assert {p.name.replace(".warc.gz", "") for p in warcs} <= {Path(p).stem for p in state.log_files()}
+    done = state.resumed(0)
+    assert len(done[site.base + "/"][0]) == 12 and done[site.base + "/"][1] == 1
+
+
+def test_crawl_delay_above_cap_skips_host_and_retry_after_cap(tmp_path):
+    slow = wide(3, robots="User-agent: *\nCrawl-delay: 120\n")
+    busy = Site(pages={"/": (429, [("Retry-After", "3600"), ("Content-Type", "text/plain")], b"slow down")})
+    sites = serve(a=slow, b=busy)
+    try:
+        log = crawl(tmp_path, [HostWork(slow.base, [{"url": slow.base + "/", "depth": 0}], budget=10),
+                               HostWork(busy.base, [{"url": busy.base + "/", "depth": 0}], budget=10)],
+                    max_crawl_delay=30)
+        assert [r.path for r in sites.requests(slow.port)] == ["/robots.txt"]
+        assert [r.path for r in sites.requests(busy.port)] == ["/robots.txt", "/"]  # no retry after 1 hour
+    finally:
+        sites.stop()
+    by_url = {e["url"]: e for e in log if e["kind"] == "page"}
+    assert by_url[slow.base + "/"]["reason"] == "crawl_delay_too_long"
+    assert by_url[busy.base + "/"]["reason"] == "http_429" and "Retry-After" in by_url[busy.base + "/"]["detail"]
+
+
+def test_x_robots_tag_and_patterns(tmp_path):
+    site = Site(pages={
+        "/": (200, HTML, article("Index", ["/keep/1", "/skip/1", "/tagged"]).encode()),
+        "/keep/*": (200, HTML, article("Kept").encode()),
+        "/skip/*": (200, HTML, article("Skipped").encode()),
+        "/tagged": (200, HTML + [("X-Robots-Tag", "noindex")], article("Tagged", ["/keep/2"]).encode()),
+    })
+    sites = serve(a=site)
+    try:
+        log = crawl(tmp_path, [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)],
+                    scope=ScopeRules("host", exclude=[r"/skip/"]))
+        asked = {r.path for r in sites.requests()}
+    finally:
+        sites.stop()
+    by_url = {e["url"]: e for e in log if e["kind"] == "page"}
+    assert by_url[site.base + "/skip/1"]["reason"] == "excluded_pattern" and "/skip/1" not in asked
+    assert by_url[site.base + "/tagged"]["reason"] == "noindex"  # fetched, not archived
+    assert by_url[site.base + "/keep/2"]["reason"] is None  # noindex alone still lets links be followed
+
+
+def test_budget_and_known_urls(tmp_path):
+    site = wide(10)
+    sites = serve(a=site)
+    try:
+        known = {site.base + "/p/0", site.base + "/p/1"}
+        log = crawl(tmp_path, [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=4,
+                                        known=known)])
+        asked = [r.path for r in sites.requests() if r.path != "/robots.txt"]
+    finally:
+        sites.stop()
+    assert len(asked) == 4 and "/p/0" not in asked and "/p/1" not in asked
+    reasons = [e["reason"] for e in log if e["kind"] == "page"]
+    assert reasons.count("host_page_cap") == 10 - 2 - 3
