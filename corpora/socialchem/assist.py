@@ -35,6 +35,13 @@ def _token_values() -> dict[str, tuple[str, str]]:
 TOKEN_VALUES = _token_values()
 
 
+def machine_worker_id(spec: str) -> str:
+    """``machine:<scheme>:<model dir name>``: a worker id usable inside rot-ids (no '/')."""
+    scheme, _, path = spec.partition(":")
+    name = path.rstrip("/").rsplit("/", 1)[-1] or "model"
+    return MACHINE_PREFIX + scheme + ":" + re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
 def prompt_for(situation: dict) -> str:
     """The model input for one situation: ``<situation> [attrs]``."""
     return f"{situation['situation'].strip()} [attrs]"
@@ -77,7 +84,7 @@ def attach(situation: dict, outputs: list[str], spec: str, mode: str) -> dict:
     return {
         "situation-short-id": situation["situation_short_id"], "situation": situation["situation"],
         "area": situation["area"], "mode": mode, "machine_made": True, "generator": spec,
-        "worker_id": MACHINE_PREFIX + spec, "proposals": [parse_proposal(o, mode) | {"raw": o} for o in outputs],
+        "worker_id": machine_worker_id(spec), "proposals": [parse_proposal(o, mode) | {"raw": o} for o in outputs],
     }
 
 
