@@ -366,7 +366,137 @@ def run_kg_demo(out_dir: str, beam_args: list[str], overwrite: bool) -> dict:
     return report
 
 
+# ---------------------------------------------------------------- kg-align
+
+PAIRS_FILE = "pairs.jsonl"
+ALIGN_STAGES = ["read", "statements", "corpus", "sentences", "align"]
+
+
+def add_align_arguments(parser: argparse.ArgumentParser) -> None:
+    add_io_arguments(parser)
+    a = parser.add_argument_group("alignment")
+    a.add_argument("--corpus", action="append", required=True, metavar="CORPUS",
+                   help="a corpus directory (its data/*.parquet) or a Parquet glob (repeatable)")
+    a.add_argument("--max-facts-per-entity", type=int, default=1000, help="hub cap per subject (default 1000)")
+    a.add_argument("--templates", default=None, metavar="FILE", help="relation labels from this template file")
+
+
+def _write_align_report(output, config, inputs, stats, pairs_files) -> None:
+    from pipeline.manifest import build_manifest
+    from pipeline.stats import build_report
+
+    report = build_report(stats, ALIGN_STAGES)
+    report["job"] = "kg-align"
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    described = []
+    for path in pairs_files:
+        info = beam_io.describe_file(path)
+        with beam_io.FileSystems.open(path) as f:
+            rows = sum(1 for line in f if line.strip())
+        described.append({"path": PAIRS_FILE, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]})
+    manifest = build_manifest("kg-align", config, inputs, described)
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)
+
+
+def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
+    """Validate, run kg-align, print the summary; return the stats report."""
+    from corpora.kg import beam_align, beam_kg
+    from corpora.tokenize import check_text_column, corpus_files
+    from pipeline.beam_steps import REJECTS, STATS, finalize, summed_stats
+    from pipeline.stats import render_table
+
+    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
+    set_filesystem_options(beam_args)
+    if args.max_facts_per_entity < 1:
+        raise UsageError("--max-facts-per-entity must be at least 1")
+    if args.chunk_mb < 1:
+        raise UsageError("--chunk-mb must be at least 1")
+    try:
+        templates = load_templates(args.templates)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from exc
+    langs = tuple(dict.fromkeys([args.lang.strip().lower()] + _langs(args.fallback_langs)))
+    inputs, chunks = resolve_inputs(list(args.triples), list(args.labels), args.input_format, args.chunk_mb)
+    corpus = []
+    for c in args.corpus:
+        files = corpus_files(c)
+        check_text_column(files)
+        corpus += files
+    output = args.output.rstrip("/")
+    for name in (PAIRS_FILE, "manifest.json", "stats.json"):
+        path = beam_io.join(output, name)
+        if beam_io.FileSystems.exists(path):
+            if not args.overwrite:
+                raise UsageError(f"--output {output} already holds {name}; choose another directory or pass --overwrite")
+            beam_io.delete_tree(path)
+    config = {"triples": list(args.triples), "labels": list(args.labels), "corpus": list(args.corpus),
+              "lang": langs[0], "fallback_langs": list(langs[1:]), "max_facts_per_entity": args.max_facts_per_entity,
+              "templates": args.templates}
+    if not quiet:
+        print(f"kg-align: {len(inputs)} triples/labels file(s), {len(corpus)} corpus file(s) -> {output}", flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            options = ReadOptions(langs=langs, keep_aliases=True)
+            read = (p | "Chunks" >> beam.Create(chunks) | "SpreadChunks" >> beam.Reshuffle()
+                    | "ReadChunks" >> beam.ParDo(beam_kg._ReadChunk(options, False)).with_outputs(
+                        STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, main="out"))
+            assembled = (read[beam_kg.PARTS] | "GroupStatements" >> beam.GroupByKey()
+                         | "Assemble" >> beam.ParDo(beam_kg._AssembleStatements(False)).with_outputs(
+                             STATS, REJECTS, main="out"))
+            facts = (read["out"], assembled["out"]) | "AllFacts" >> beam.Flatten()
+            by_subject = facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
+            labels = read[beam_kg.LABELS]
+            best = labels | "BestLabel" >> beam.CombinePerKey(beam_kg.BestLabelFn(langs))
+            names = ({"best": best, "labels": labels} | "JoinNames" >> beam.CoGroupByKey()
+                     | "Names" >> beam.FlatMap(beam_align._names))
+            rows = (p | "CorpusFiles" >> beam.Create(corpus)
+                    | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=["id", "text"]))
+            split = rows | "Split" >> beam.ParDo(beam_align._SplitSentences(8)).with_outputs(
+                STATS, beam_align.SENTENCES, main="ngrams")
+            mentions = ({"names": names, "ngrams": split["ngrams"]} | "JoinMentions" >> beam.CoGroupByKey()
+                        | "Mentions" >> beam.FlatMap(beam_align._mentions))
+            candidates = ({"text": split[beam_align.SENTENCES], "mentions": mentions}
+                          | "JoinSentences" >> beam.CoGroupByKey()
+                          | "Candidates" >> beam.ParDo(beam_align._Candidates(False)).with_outputs(STATS, main="out"))
+            relations = (facts | "Relations" >> beam.Map(lambda f: (f.relation, None))
+                         | "DistinctRelations" >> beam.CombinePerKey(lambda xs: None))
+            given = {r: t.label for r, t in templates.relations.items() if t.label}
+            relation_labels = ({"rel": relations, "best": best} | "JoinRelationLabels" >> beam.CoGroupByKey()
+                               | "RelationLabel" >> beam.FlatMap(_relation_label, given))
+            pairs = ({"facts": by_subject, "sentences": candidates["out"]} | "JoinFacts" >> beam.CoGroupByKey()
+                     | "Align" >> beam.ParDo(beam_align._Align(args.max_facts_per_entity, langs[0]),
+                                             beam.pvalue.AsDict(relation_labels)).with_outputs(STATS, main="out"))
+            written = pairs["out"] | "WritePairs" >> beam.io.WriteToText(
+                beam_io.join(output, "pairs"), file_name_suffix=".jsonl", num_shards=1, shard_name_template="")
+            finalize(p, _write_align_report, output=output, config=config, inputs=inputs,
+                     stats=summed_stats([read[STATS], assembled[STATS], split[STATS], candidates[STATS],
+                                         pairs[STATS]]),
+                     pairs_files=written | "PairsList" >> beam.combiners.ToList())
+    report = beam_io.read_json(beam_io.join(output, "stats.json"))
+    if not quiet:
+        print()
+        print(render_table(report))
+        pairs_n = next((s["out"] for s in report["stages"] if s["stage"] == "align"), 0)
+        print(f"\nwrote {pairs_n} (triples, sentence) pairs to {output}/{PAIRS_FILE} in {t.seconds:.1f}s")
+    return report
+
+
+def _relation_label(element, given: dict):
+    rel, groups = element
+    if not list(groups["rel"]):
+        return
+    best = next((b for b in groups["best"] if b is not None), None)
+    yield rel, (best[0] if best else given.get(rel) or rel)
+
+
+def align_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+    configure_logging(args.verbose)
+    return run_align(args, beam_args)
+
+
 JOBS = [
     Job("kg", "knowledge-graph triples -> verbalized sentences (KELM-style) + kelm.jsonl",
         DESCRIPTION, add_arguments, main),
+    Job("kg-align", "distant supervision: (triples, sentence) pairs from a corpus, to train a verbalizer",
+        ALIGN_DESCRIPTION, add_align_arguments, align_main),
 ]

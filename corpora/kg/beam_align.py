@@ -1,0 +1,126 @@
+"""Beam shell of ``kg-align``: the name index joined to sentence n-grams, then to subjects' facts.
+
+Shuffles: names and n-grams by key (mentions), mentions and sentence texts by sentence,
+candidate sentences and facts by subject. Nothing is held whole on one worker; the relation
+labels (a few thousand at most) are the only side input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from corpora.kg.align import match_facts, names_of, sentence_keys, sentence_size, split_sentences
+from corpora.kg.graph import cap_facts, dedupe_facts
+from corpora.kg.rdf import humanize_id
+from corpora.kg.values import render_value
+from pipeline.beam_steps import CountingDoFn
+from pipeline.stats import IN, OUT, count_key, drop_key
+
+SENTENCES = "sentences"
+
+
+class _SplitSentences(CountingDoFn):
+    """Corpus row -> (sentence id, text) on ``sentences`` and (n-gram key, sentence id) on the main output."""
+
+    def __init__(self, max_tokens: int) -> None:
+        super().__init__(keep_rejects=False)
+        self.max_tokens = max_tokens
+
+    def process(self, row) -> Iterator[Any]:
+        self._counter.add("corpus", IN)
+        self._counter.add("corpus", OUT)
+        for i, sentence in enumerate(split_sentences(row.get("text") or "")):
+            skip = sentence_size(sentence)
+            if skip:
+                self._counter.add("corpus", count_key(skip))
+                continue
+            sid = f"{row['id']}#{i}"
+            self._counter.add("sentences", IN)
+            yield beam.pvalue.TaggedOutput(SENTENCES, (sid, sentence))
+            for key in sentence_keys(sentence, self.max_tokens):
+                yield key, sid
+
+
+def _names(element):
+    """(entity, {best, labels}) -> (name key, (entity, best label)) for each of its names."""
+    entity, groups = element
+    best = next((b for b in groups["best"] if b is not None), None)
+    if best is None:
+        return
+    for key in names_of(entity, [(lab.text, lab.alias) for lab in groups["labels"]]):
+        yield key, (entity, best[0])
+
+
+def _mentions(element):
+    _, groups = element
+    entities = list(groups["names"])
+    if not entities:
+        return
+    for sid in set(groups["ngrams"]):
+        for entity in entities:
+            yield sid, entity
+
+
+class _Candidates(CountingDoFn):
+    """(sentence id, {text, mentions}) -> (subject, (sentence id, text, {entity: label})) per mentioned entity."""
+
+    def process(self, element) -> Iterator[Any]:
+        sid, groups = element
+        texts = list(groups["text"])
+        if not texts:
+            return
+        mentioned = dict(groups["mentions"])
+        if not mentioned:
+            self._counter.add("sentences", drop_key("no_entity_mention"))
+            return
+        self._counter.add("sentences", OUT)
+        for entity in sorted(mentioned):
+            yield entity, (sid, texts[0], mentioned)
+
+
+class _Align(CountingDoFn):
+    """(subject, {facts, sentences}) -> pairs: each sentence with the subject's facts it mentions."""
+
+    def __init__(self, max_facts: int, lang: str) -> None:
+        super().__init__(keep_rejects=False)
+        self.max_facts = max_facts
+        self.lang = lang
+
+    def process(self, element, relation_labels) -> Iterator[Any]:
+        subject, groups = element
+        sentences = list(groups["sentences"])
+        if not sentences:
+            return
+        facts, _ = cap_facts(groups["facts"], self.max_facts)
+        facts, _ = dedupe_facts(facts)
+        for sid, text, mentioned in sentences:
+            self._counter.add("align", IN)
+            if not facts:
+                self._counter.add("align", drop_key("subject_has_no_facts"))
+                continue
+            label = lambda eid, m=mentioned: m.get(eid) or humanize_id(eid)  # noqa: E731
+            matched = match_facts(text, subject, facts, set(mentioned), label, self.lang)
+            if not matched:
+                self._counter.add("align", drop_key("no_object_in_sentence"))
+                continue
+            self._counter.add("align", OUT)
+            self._counter.add("align", count_key("facts"), len(matched))
+            yield json.dumps(pair_row(sid, text, subject, matched, label, relation_labels, self.lang),
+                             ensure_ascii=False)
+
+
+def pair_row(sid: str, text: str, subject: str, facts, label, relation_labels: dict, lang: str) -> dict:
+    """One line of pairs.jsonl: the sentence, its document, and the facts it states (ids and labels)."""
+    items, triples = [], []
+    for f in facts:
+        p_label = relation_labels.get(f.relation) or humanize_id(f.relation)
+        o_text = render_value(f.value, label, lang)
+        items.append({"s": f.subject, "p": f.relation, "p_label": p_label, "o": f.value.to_json(), "o_text": o_text})
+        triples.append([label(subject), p_label, o_text])
+    serialized = " ".join([label(subject)] + [x for t in triples for x in t[1:]])
+    return {"sentence": text, "doc_id": sid.rsplit("#", 1)[0], "sentence_id": sid, "subject": subject,
+            "subject_label": label(subject), "facts": items, "triples": triples, "serialized_triples": serialized}

@@ -1,0 +1,73 @@
+"""kg-align: sentence splitting, name matching (case, whitespace, word boundaries), fact matching,
+and the Beam job end to end on a small corpus."""
+
+import argparse
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpora.kg.align import match_facts, name_key, names_of, sentence_keys, split_sentences
+from corpora.kg.job import load_cooccurrence, run_align
+from corpora.kg.model import ENTITY, QUANTITY, TIME, Fact, Value
+from pipeline.schema import CORPUS_SCHEMA
+from pipeline.stats import stage
+
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+
+
+def test_split_sentences_keeps_abbreviations_together():
+    text = "Douglas Adams was born in Cambridge. He studied at St. John's College in 1971.\nMr. Smith met J. R. Tolkien!"
+    assert split_sentences(text + " Ok.")[-1] == "Ok."
+    assert split_sentences(text) == ["Douglas Adams was born in Cambridge.", "He studied at St. John's College in 1971.",
+                                     "Mr. Smith met J. R. Tolkien!"]
+
+
+def test_names_and_ngrams_match_case_whitespace_and_word_boundaries():
+    assert name_key("  Douglas\tADAMS ") == "douglas adams"
+    keys = sentence_keys("A Parisian café near the Paris  Opera")
+    assert "paris" in keys and "paris opera" in keys and "parisian" in keys
+    assert "the" not in keys and "near the" in keys
+    assert list(names_of("Q1", [("The", False), ("Paris", False), ("paris", True), ("Ville Lumière", True)])) == \
+        ["paris", "ville lumière"]
+
+
+def test_match_facts_entities_and_literals():
+    facts = [Fact("Q42", "P19", Value(ENTITY, "Q350")), Fact("Q42", "P569", Value(TIME, "+1952-03-11T00:00:00Z",
+                                                                                   precision=11)),
+             Fact("Q42", "P1082", Value(QUANTITY, "1234567")), Fact("Q42", "P20", Value(ENTITY, "Q1"))]
+    label = {"Q350": "Cambridge", "Q1": "Santa Barbara"}.get
+    got = match_facts("Adams (born March 11, 1952) grew up near Cambridge; 1234567 copies.", "Q42", facts, {"Q350"},
+                      label)
+    assert [f.relation for f in got] == ["P19", "P569", "P1082"]
+    assert match_facts("Adams was born in 1952.", "Q42", facts, set(), label) == []  # a day date needs the day
+
+
+def test_align_job(tmp_path):
+    texts = ["Douglas Adams was born in Cambridge on 11 March 1952. He was a writer.",
+             "In 1903 MARIE   curie received the Nobel Prize in Physics, with Pierre Curie.",
+             "The Parisian summer was hot and nobody in the town of Warsawa cared much about it."]
+    (tmp_path / "web" / "data").mkdir(parents=True)
+    n = len(texts)
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "source": ["web"] * n,
+                             "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
+                            schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
+    out = tmp_path / "align"
+    args = argparse.Namespace(triples=["corpora/samples/kg/sample.nt"], labels=[], input_format="auto",
+                              output=str(out), overwrite=False, lang="en", fallback_langs="mul", chunk_mb=64,
+                              corpus=[str(tmp_path / "web")], max_facts_per_entity=1000, templates=None, verbose=False)
+    report = run_align(args, ONE_WORKER, quiet=True)
+    assert report["accounting_ok"]
+    assert stage(report, "corpus")["counts"] == {"sentence_too_short": 1}  # "He was a writer."
+    assert stage(report, "sentences")["in"] == 3 and stage(report, "sentences")["dropped"] == {"no_entity_mention": 1}
+    rows = [json.loads(line) for line in open(out / "pairs.jsonl")]
+    by = {(r["subject_label"], r["doc_id"]): r for r in rows}
+    adams = by[("Douglas Adams", "d0")]
+    assert sorted(t[1] for t in adams["triples"]) == ["date of birth", "place of birth"]
+    curie = by[("Marie Curie", "d1")]
+    assert sorted(t[2] for t in curie["triples"]) == ["Nobel Prize in Physics", "Pierre Curie"]
+    assert not any(r["doc_id"] == "d2" for r in rows)  # "Parisian" is not Paris, "Warsawa" not Warsaw
+    cooc = load_cooccurrence(str(out / "pairs.jsonl"))
+    assert cooc.pairs[("P166", "P26")] >= 1 and cooc.pairs[("P19", "P569")] == 1
+    manifest = json.load(open(out / "manifest.json"))
+    assert manifest["outputs"]["data"][0]["rows"] == len(rows)
