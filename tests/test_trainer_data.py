@@ -389,6 +389,13 @@ def test_objective_needs_its_special_tokens(shards, tmp_path):
                              ("prefix-lm", "<|sep|>")):
         with pytest.raises(DataError, match=match):
             open_corpora(DataConfig(paths=[str(out)], objective=objective, seq_len=16, cache_dir=str(tmp_path)))
+    # the loader checks its own config against the corpora too
+    plain = DataConfig(paths=[str(out)], seq_len=16, cache_dir=str(tmp_path))
+    corpora = open_corpora(plain)
+    with pytest.raises(DataError, match="<|mask|>"):
+        TrainLoader(corpora, DataConfig(paths=[str(out)], seq_len=16, objective="mlm"))
+    with pytest.raises(DataError, match="the sources are: kg"):
+        val_batches(corpora, DataConfig(paths=[str(out)], seq_len=16, mix={"web": 1.0}))
     # and a directory from another tokenizer cannot be mixed with ours
     with pytest.raises(DataError, match="different tokenizers"):
         open_corpora(_cfg(shards, paths=[str(shards["main"]), str(out)]))

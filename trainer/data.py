@@ -391,6 +391,17 @@ def _check_objective(cfg: DataConfig, corpora: Corpora) -> None:
                             f"'{cfg.prefix_sep_token}' (or set prefix_sep_token)")
 
 
+def _check_against(cfg: DataConfig, corpora: Corpora) -> None:
+    """A loader's config (possibly another object than the one the corpora were opened with) fits them."""
+    cfg.validate()
+    if cfg.mix is not None:
+        unknown = sorted(set(cfg.mix) - set(corpora.sources))
+        if unknown:
+            raise DataError(f"mix names source(s) {', '.join(map(repr, unknown))} that the shards do not have; "
+                            f"the sources are: {', '.join(sorted(corpora.sources))}")
+    _check_objective(cfg, corpora)
+
+
 def _check_separators(corpora: Corpora, names: list[str], sep_token: str, max_tokens: int = 1 << 20) -> None:
     """prefix-lm: every mixed source must contain the separator (else its samples carry no loss).
 
@@ -473,7 +484,6 @@ class TrainLoader:
 
     def __init__(self, corpora: Corpora, cfg: DataConfig, rank: int = 0, world_size: int = 1,
                  split: str = "train") -> None:
-        cfg.validate()
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside world_size {world_size}")
         if split not in SPLITS:
@@ -485,6 +495,7 @@ class TrainLoader:
         self.split = split
         self.micro_batch_size = cfg.micro_batch_size
         self.global_batch = cfg.micro_batch_size * world_size
+        _check_against(cfg, corpora)
         weights = corpora.mix_weights(cfg.mix, split)
         if not weights:
             raise DataError(f"no source of the mix has {split} tokens")
@@ -617,6 +628,7 @@ class ValBatches:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside world_size {world_size}")
         self.corpora, self.cfg, self.rank, self.world_size = corpora, cfg, rank, world_size
+        _check_against(cfg, corpora)
         names = [n for n in corpora.mix_weights(cfg.mix, "train") if corpora.sources[n].val_tokens > 0]
         streams = [corpora.packed(n, "val", cfg.seq_len, cfg.seed, shuffle=False) for n in names]
         self.streams = [s for s in streams if s.windows > 0]
