@@ -317,6 +317,17 @@ def test_several_directories_mix_by_source(shards):
     for _ in range(10):
         next(loader)
     assert loader.source_counts == {"extra": 20, "web": 20}
+    # NAME=DIR mixes by directory: every shard of the directory counts as that source
+    cfg = _cfg(shards, paths=[f"text={shards['main']}", str(shards["second"])], mix={"text": 0.75, "extra": 0.25})
+    corpora = open_corpora(cfg)
+    assert set(corpora.sources) == {"text", "extra"}
+    manifest = json.loads((shards["main"] / "manifest.json").read_text())
+    assert corpora.sources["text"].train_tokens == sum(s["tokens"] for s in manifest["shards"]
+                                                       if s["split"] == "train")
+    loader = TrainLoader(corpora, cfg)
+    for _ in range(10):
+        next(loader)
+    assert loader.source_counts == {"extra": 10, "text": 30}
 
 
 # ----------------------------------------------------------------------------------------------

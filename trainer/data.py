@@ -67,7 +67,7 @@ class DataError(ValueError):
 class DataConfig:
     """What the loader reads and how it builds samples (see the module docstring)."""
 
-    paths: list[str]
+    paths: list[str]  # shard directories (local or fsspec URLs); NAME=DIR makes all of DIR source NAME
     mix: dict[str, float] | None = None
     seq_len: int = 256
     micro_batch_size: int = 8
@@ -201,6 +201,14 @@ class Corpora:
 # ----------------------------------------------------------------------------------------------
 
 
+def parse_data_path(value: str) -> tuple[str | None, str]:
+    """``DIR`` or ``NAME=DIR`` (every shard of DIR then counts as source NAME, to mix by directory)."""
+    if "=" in value and "://" not in value.split("=", 1)[0] and value.split("=", 1)[0].isidentifier():
+        name, path = value.split("=", 1)
+        return name, path
+    return None, value
+
+
 def _is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
@@ -255,7 +263,10 @@ def open_corpora(cfg: DataConfig) -> Corpora:
     cfg.validate()
     directories: list[str] = []
     manifests: list[dict] = []
-    for path in cfg.paths:
+    renames: list[str | None] = []
+    for entry in cfg.paths:
+        rename, path = parse_data_path(entry)
+        renames.append(rename)
         local = _local_dir(path, cfg)
         if not os.path.isdir(local):
             raise DataError(f"data path {path}: no such directory")
@@ -291,13 +302,14 @@ def open_corpora(cfg: DataConfig) -> Corpora:
 
     sources: dict[str, SourceInfo] = {}
     readers: dict[str, ShardReader] = {}
-    for path, local, manifest in zip(cfg.paths, directories, manifests, strict=True):
+    for path, local, manifest, rename in zip(cfg.paths, directories, manifests, renames, strict=True):
         for shard in manifest["shards"]:
             prefix = os.path.join(local, *str(shard["path"]).split("/"))
             split = shard.get("split")
             if split not in SPLITS:
                 raise DataError(f"{path}/manifest.json: shard {shard.get('path')} has split {split!r}")
-            info = sources.setdefault(shard["source"], SourceInfo(shard["source"]))
+            name = rename or shard["source"]
+            info = sources.setdefault(name, SourceInfo(name))
             try:
                 reader = ShardReader(prefix)
             except (ShardFormatError, OSError) as exc:
