@@ -55,15 +55,3 @@ class MixSchedule:
             if np.all(taken < np.asarray(quota)):  # every source had a candidate left: the merge is exact
                 return src[order], idx[order]
             extra *= 4
-
-    def counts_after(self, n: int) -> list[int]:
-        """Per-source counts after the first ``n`` global samples (from the start)."""
-        counts = [0] * len(self.names)
-        done = 0
-        while done < n:
-            step = min(n - done, 1 << 20)
-            src, _ = self.next_block(counts, step)
-            for s, c in enumerate(np.bincount(src, minlength=len(counts))):
-                counts[s] += int(c)
-            done += step
-        return counts
