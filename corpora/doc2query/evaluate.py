@@ -194,7 +194,7 @@ class BM25Index:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self._bm25s = bm25s
-        self.ids = list(texts)
+        self.ids = sorted(texts)  # ties rank by id, whatever order the files were read in
         self.stopwords = stopwords
         self.retriever = bm25s.BM25(k1=k1, b=b)
         tokens = bm25s.tokenize([texts[i] for i in self.ids], stopwords=stopwords, show_progress=False)

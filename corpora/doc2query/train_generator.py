@@ -111,8 +111,13 @@ def write_pair_corpus(files: list[str], corpus_dir: str) -> dict[str, int]:
 
 def trainer_argv(shards: str, job: GeneratorTraining) -> list[str]:
     """The ``python -m trainer`` arguments of the generator run (defaults, then the user's overrides)."""
+    settings: dict[str, str] = {}
+    for item in (*DEFAULT_OVERRIDES, *job.overrides):  # later settings win; each key once on the command line
+        key = item.partition("=")[0].strip()
+        settings.pop(key, None)
+        settings[key] = item
     return ["--data", shards, "--config", job.config, "objective=prefix-lm", f"out_dir={job.output}",
-            *DEFAULT_OVERRIDES, *job.overrides]
+            *settings.values()]
 
 
 def _check(job: GeneratorTraining) -> None:
