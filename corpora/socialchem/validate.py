@@ -46,10 +46,12 @@ class Issue:
     allowed: str = ""
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column!r}" if self.column else "")
-        value = f": value {_short(self.value)!r}" if self.value is not None else ""
         allowed = f" (allowed: {self.allowed})" if self.allowed else ""
-        return f"{where}{value}: {self.message}{allowed}"
+        if not self.column:  # a whole-line problem: the message first, then the line's start
+            value = f": {_short(self.value, 60)!r}" if self.value else ""
+            return f"line {self.line}: {self.message}{allowed}{value}"
+        value = f": value {_short(self.value)!r}" if self.value is not None else ""
+        return f"line {self.line}, column {self.column!r}{value}: {self.message}{allowed}"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -108,7 +110,7 @@ class ValidationReport:
         if self.issues:
             lines.append("  issues: " + ", ".join(f"{k}={v:,}" for k, v in sorted(self.issues.items())))
             lines.append(f"  first {len(self.examples)}:")
-            lines += [f"    {issue}" for issue in self.examples]
+            lines += [f"    {issue}" for issue in sorted(self.examples, key=lambda i: i.line)]
         return "\n".join(lines)
 
 

@@ -1,0 +1,188 @@
+"""The ``socialchem`` job end to end through beam_runner: Beam steps (situations, render, propose), the
+plain steps, argument errors before any work, and the demo chain with the shipped sample annotations."""
+
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import beam_runner
+from corpora.sample_web import _FORUM_COMMENTS, _FORUM_POSTS
+from corpora.socialchem.demo import run_socialchem_demo
+from pipeline.schema import CORPUS_SCHEMA
+from pipeline.stats import stage
+from tests.socialchem_rows import REAL_ROWS, generated_rows, tsv, write_tsv
+
+TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+OTHER_TEXTS = [
+    "We took the train to Millbrook early on Monday morning and walked along the river.",
+    "The secret to a good risotto is patience.\nAdd the stock one ladle at a time.",
+    "",
+]
+
+
+def forum_corpus(directory, extra_duplicate=True):
+    """A corpus like the web job's output for the demo's forum pages: title line, post, comments."""
+    texts = ["\n".join([title] + sentences + _FORUM_COMMENTS[:2]) for _, title, sentences in _FORUM_POSTS]
+    if extra_duplicate:
+        texts.append("WIBTA if I skipped my cousin's wedding to attend a job interview?? (repost)\nPlease help.")
+    texts += OTHER_TEXTS
+    (directory / "data").mkdir(parents=True)
+    half = len(texts) // 2
+    for i, chunk in enumerate((texts[:half], texts[half:])):
+        ids = [f"web-{i}-{j:03d}" for j in range(len(chunk))]
+        table = pa.table({"id": ids, "text": chunk, "source": ["web"] * len(chunk), "url": [None] * len(chunk),
+                          "lang": ["en"] * len(chunk), "lang_score": [1.0] * len(chunk), "meta": ["{}"] * len(chunk)},
+                         schema=CORPUS_SCHEMA)
+        pq.write_table(table, directory / "data" / f"part-{i:05d}-of-00002.parquet")
+    return directory, len(texts)
+
+
+def run(*argv):
+    return beam_runner.main(["socialchem", *map(str, argv)])
+
+
+def test_situations_step_on_two_workers(tmp_path):
+    corpus, n_docs = forum_corpus(tmp_path / "web")
+    block = tmp_path / "block.txt"
+    block.write_text("# my words\nhousework\n", encoding="utf-8")
+    out = tmp_path / "sit"
+    run("situations", "--corpus", corpus, "--output", out, "--blocklist", block, "--rejects", *TWO_WORKERS)
+    report = json.loads((out / "stats.json").read_text())
+    assert report["accounting_ok"]
+    assert stage(report, "read")["in"] == n_docs
+    assert stage(report, "mine")["out"] == 21 and stage(report, "mine")["dropped"] == {"no_candidate": n_docs - 21}
+    assert stage(report, "normalize")["dropped"] == {"blocked_word": 1}  # "split the housework" is blocked
+    assert stage(report, "dedup")["dropped"] == {"duplicate": 1}
+    lines = [json.loads(x) for x in (out / "situations.jsonl").read_text().splitlines()]
+    assert len(lines) == report["situations"] == 19
+    assert [x["situation_short_id"] for x in lines] == sorted(x["situation_short_id"] for x in lines)
+    assert report["by_area"] == {"amitheasshole": 17, "confessions": 2}
+    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
+    assert {r["reason"] for r in rejects} == {"no_candidate", "blocked_word", "duplicate"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["outputs"]["rows"] == 2 * 19 and len(manifest["inputs"]) == 2
+    with pytest.raises(SystemExit):  # an existing output is refused without --overwrite, before any work
+        run("situations", "--corpus", corpus, "--output", out, *ONE_WORKER)
+
+
+def test_bad_arguments_fail_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run("situations", "--corpus", tmp_path / "nope", "--output", tmp_path / "o")
+    assert "no corpus Parquet files" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        run("agreement", "--input", tmp_path / "missing.tsv", "--output", tmp_path / "a")
+    assert "no such file" in capsys.readouterr().err
+    write_tsv(tmp_path / "x.tsv", generated_rows(3))
+    with pytest.raises(SystemExit):
+        run("split", "--input", tmp_path / "x.tsv", "--output", tmp_path / "s", "--fractions", "0.5,0.5")
+    assert "three non-negative numbers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("stats", "--input", tmp_path / "x.tsv", "--output", tmp_path / "st", "--direct_num_workers=2")
+    assert "runs in plain Python" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("render", "--input", tmp_path / "x.tsv", "--output", tmp_path / "r", "--modes", "rot,story")
+    assert "--modes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("propose", "--situations", tmp_path / "x.tsv", "--generator", "hf:" + str(tmp_path / "no-model"),
+            "--output", tmp_path / "p")
+    assert "no such directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("import-annotations", "--tasks", tmp_path / "x.tsv", "--input", tmp_path / "a.txt", "--output", tmp_path)
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_validate_cli_reports_and_sets_exit_status(tmp_path, capsys):
+    good = tmp_path / "good.tsv"
+    good.write_text(tsv(REAL_ROWS), encoding="utf-8")
+    assert run("validate", good) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.tsv"
+    cells = REAL_ROWS[0].split("\t")
+    cells[13] = "unknown"
+    bad.write_text(tsv([REAL_ROWS[1], "\t".join(cells), "\t".join(cells[:20])]), encoding="utf-8")
+    assert run("validate", bad, "--json", tmp_path / "r.json") == 1
+    out = capsys.readouterr().out
+    assert "line 3, column 'action-legal': value 'unknown'" in out and "line 4: 20 fields instead of 25" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["issues"] == {"bad_value": 1, "wrong_column_count": 1} and report["valid_rows"] == 1
+
+
+def test_render_step_writes_a_corpus_with_exact_accounting(tmp_path):
+    rows = generated_rows(12, rots_per=2, seed=5)
+    for i, r in enumerate(rows):
+        r["split"] = ["train", "train", "dev"][i % 3] if r["situation-short-id"].endswith(("0", "2", "4")) else "train"
+    rows[0]["rot-bad"] = "1"
+    rows[1]["action"] = ""
+    from corpora.socialchem.split import split_rows
+
+    rows = split_rows(rows, seed=0).rows
+    rows[0]["rot-bad"], rows[1]["action"] = "1", ""
+    path = write_tsv(tmp_path / "set.tsv", rows)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("broken\trow\n")
+    out = tmp_path / "corpus"
+    run("render", "--input", path, "--output", out, "--rejects", *ONE_WORKER)
+    report = json.loads((out / "stats.json").read_text())
+    assert report["accounting_ok"]
+    n_train = sum(1 for r in rows if r["split"] == "train")
+    assert stage(report, "read")["in"] == len(rows) + 1
+    assert stage(report, "read")["dropped"] == {"wrong_column_count": 1}
+    select = stage(report, "select")
+    assert select["dropped"]["split_not_selected"] == len(rows) - n_train
+    bad_in_train = 1 if rows[0]["split"] == "train" else 0
+    assert select["dropped"].get("rot_bad", 0) == bad_in_train
+    docs = pq.read_table(str(out / "data")).to_pylist()
+    assert len(docs) == stage(report, "write")["out"] == 2 * select["out"] - stage(report, "render")["dropped"].get(
+        "no_action_text", 0)
+    assert {d["source"] for d in docs} == {"socialchem"} and len({d["id"] for d in docs}) == len(docs)
+    assert all(" [attrs] " in d["text"] and (" [rot] " in d["text"] or " [action] " in d["text"]) for d in docs)
+    assert os.path.isdir(out / "rejects") and json.loads((out / "manifest.json").read_text())["outputs"]["rows"] == len(docs)
+
+
+def test_demo_chain_with_the_shipped_sample_annotations(tmp_path):
+    corpus, _ = forum_corpus(tmp_path / "web", extra_duplicate=False)
+    result = run_socialchem_demo(str(corpus), str(tmp_path / "sc"), ONE_WORKER, overwrite=False)
+    assert result["situations"] == 20 and result["rots"] == 37
+    assert result["rejected_answers"] == 5  # the five answers that are wrong on purpose
+    assert result["multi_annotated_rots"] >= 10
+    rejects = [json.loads(x) for x in open(os.path.join(result["dirs"]["annotations"], "rejects.jsonl"))]
+    assert sorted(r["reason"] for r in rejects) == ["bad_value", "bad_value", "duplicate_answer", "unknown_task_id"]
+    from corpora.socialchem.validate import validate_file
+
+    split_tsv = os.path.join(result["dirs"]["split"], "socialchem.tsv")
+    assert validate_file(split_tsv).ok
+    docs = pq.read_table(os.path.join(result["corpus"], "data")).to_pylist()
+    assert len(docs) == result["documents"] > 100
+    assert os.path.isfile(os.path.join(result["dirs"]["stats"], "dimensions.png"))
+    again = run_socialchem_demo(str(corpus), str(tmp_path / "sc"), ONE_WORKER, overwrite=True)
+    docs2 = pq.read_table(os.path.join(again["corpus"], "data")).to_pylist()
+    assert sorted((d["id"], d["text"]) for d in docs2) == sorted((d["id"], d["text"]) for d in docs)
+
+
+def test_propose_with_a_tiny_seq2seq_model_marks_output_machine_made(tmp_path):
+    pytest.importorskip("transformers")
+    from tests.tiny_models import make_tiny_seq2seq
+
+    model = make_tiny_seq2seq(str(tmp_path / "model"))
+    sit = tmp_path / "situations.jsonl"
+    sit.write_text("\n".join(json.dumps({"situation": s, "situation_short_id": f"web/amitheasshole/s{i}",
+                                         "area": "amitheasshole"}) for i, s in enumerate(
+        ["telling my sister the truth", "keeping money I found"])) + "\n", encoding="utf-8")
+    out = tmp_path / "prop"
+    run("propose", "--situations", sit, "--generator", f"hf:{model}", "--output", out, "--max-new-tokens", "8",
+        *ONE_WORKER)
+    records = [json.loads(x) for x in (out / "proposals.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(r["machine_made"] is True for r in records)
+    assert all(r["worker_id"] == "machine:hf:model" and len(r["proposals"]) == 1 for r in records)
+    report = json.loads((out / "stats.json").read_text())
+    assert stage(report, "propose")["in"] == 2 and report["accounting_ok"]
+    tasks = tmp_path / "tasks"
+    run("export-tasks", "--situations", sit, "--proposals", out, "--output", tasks)
+    task = json.loads((tasks / "rot_tasks.jsonl").read_text().splitlines()[0])["data"]
+    if any(p["text"] for p in records[0]["proposals"]):
+        assert task["machine_proposals"].startswith("MACHINE-MADE SUGGESTIONS")
