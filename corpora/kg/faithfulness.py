@@ -34,13 +34,34 @@ def normalize(text: str) -> str:
     return " ".join(_DIGIT_COMMA.sub("", text.translate(_QUOTES)).casefold().split())
 
 
-def _pattern(form: str) -> re.Pattern:
-    return re.compile(r"(?<!\w)" + re.escape(normalize(form)) + r"(?!\w)")
+def _bounded_spans(text_norm: str, form_norm: str) -> list[tuple[int, int]]:
+    """Where ``form_norm`` occurs in ``text_norm`` with no word character touching either end."""
+    spans = []
+    start = text_norm.find(form_norm)
+    while start >= 0:
+        end = start + len(form_norm)
+        before = text_norm[start - 1] if start > 0 else " "
+        after = text_norm[end] if end < len(text_norm) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            spans.append((start, end))
+        start = text_norm.find(form_norm, start + 1)
+    return spans
 
 
 def mentions(text_norm: str, form: str) -> bool:
+    """Whether a (normalized) text mentions ``form`` at word boundaries."""
     f = normalize(form)
-    return bool(f) and _pattern(form).search(text_norm) is not None
+    return bool(f) and bool(_bounded_spans(text_norm, f))
+
+
+def mask(text_norm: str, form: str) -> str:
+    """The text with every bounded mention of ``form`` blanked out."""
+    f = normalize(form)
+    if not f:
+        return text_norm
+    for start, end in reversed(_bounded_spans(text_norm, f)):
+        text_norm = text_norm[:start] + " " * (end - start) + text_norm[end:]
+    return text_norm
 
 
 @dataclass
@@ -79,8 +100,7 @@ class FaithfulnessChecker:
         masked = text
         allowed = [label(sg.subject)] + [form for _, forms in self.expected(sg) for form in forms]
         for form in sorted(allowed, key=len, reverse=True):
-            if normalize(form):
-                masked = _pattern(form).sub(" ", masked)
+            masked = mask(masked, form)
         own = {normalize(a) for a in allowed}
         found = []
         for eid in sg.context:

@@ -117,7 +117,7 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
     k = params.max_facts
     counts = {"chains": 0, "orphan_chains": 0, "chain_overflow": 0}
     units = _units(own, k)
-    graph = entity_graph(subject, own, chains)
+    graph = entity_graph(subject, own, chains) if chains else None
     for chained in sorted(chains):
         facts = chains[chained]
         links = linking_facts(graph, subject, chained)
@@ -153,8 +153,10 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
             x = group[x]
         return x
 
+    sizes = {u.order: u.size for u in units}
+
     def size(root: int) -> int:
-        return sum(u.size for u in members[root])
+        return sizes[root]
 
     edges = sorted(g.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
     for a, b, _ in edges:
@@ -163,6 +165,7 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
             keep, gone = min(ra, rb), max(ra, rb)
             group[gone] = keep
             members[keep] += members.pop(gone)
+            sizes[keep] += sizes.pop(gone)
     roots = sorted(members)
     if params.pack_leftovers:
         freq = lambda r: -sum(cooc.relations.get(u.relation, 0) for u in members[r])  # noqa: E731
@@ -174,6 +177,7 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
                 bins.append(r)
             else:
                 members[target] += members.pop(r)
+                sizes[target] += sizes.pop(r)
         roots = sorted(members)
     pronoun = pronoun_for(own)
     past = any(f.relation in PAST_RELATIONS for f in own)

@@ -1,0 +1,262 @@
+"""Benchmark: the ``kg`` job end to end on a generated Wikidata-style graph.
+
+Run from the repository root::
+
+    python bench/kg.py                              # sizes 50k,100k,200k triples, 2 workers
+    python bench/kg.py --sizes 1000000 --workers 2  # the 1M-triple graph (slow on a 2-core box)
+
+For each size, in one run, on the same generated N-Triples file (entities with ~10 facts
+drawn from 40 templated Wikidata properties and 8 properties without a template, labels,
+statement nodes with qualifiers, dates, quantities):
+
+(a) **core**: the pure pipeline in one process, no Beam (read -> statements -> route ->
+    co-occurrence -> subgraphs -> labels -> verbalize -> faithfulness), triples / second;
+(b) **job**: ``corpora.kg.job.run_kg`` on the DirectRunner with ``--direct_num_workers=N
+    --direct_running_mode=multi_processing`` (read, all shuffles, Parquet and kelm.jsonl
+    writing), triples / wall second, in a fresh process per size;
+(c) **job/core**; peak RSS of the job's driver process and of its largest worker process;
+(d) the template verbalizer's **faithfulness pass rate** (subgraphs whose sentences pass the
+    filter, goal 100%) and the **template coverage**: share of the input's distinct relations
+    with a specific (not generic) template, and share of verbalized clauses that used one.
+
+A benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from common import library_versions, load_average, usable_cores  # noqa: E402
+
+LIBRARIES = ("apache-beam", "networkx", "pyarrow", "rdflib")
+WD, WDT, P = "http://www.wikidata.org/entity/", "http://www.wikidata.org/prop/direct/", "http://www.wikidata.org/prop/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+ENTITY_RELS = ["P19", "P20", "P27", "P106", "P69", "P108", "P26", "P40", "P22", "P25", "P166", "P463", "P102",
+               "P551", "P937", "P101", "P800", "P737", "P1412", "P140", "P17", "P131", "P159", "P112", "P127",
+               "P361", "P527", "P138", "P50", "P57"]
+DATE_RELS = ["P569", "P570", "P571", "P577", "P576"]
+QTY_RELS = ["P1082", "P2046", "P1128", "P2048", "P2067"]
+UNTEMPLATED = ["P9001", "P9002", "P9003", "P9004", "P9005", "P9006", "P9007", "P9008"]
+
+
+def generate(path: str, triples: int, seed: int = 0) -> dict:
+    """Write about ``triples`` N-Triples lines; returns what was written."""
+    rng = random.Random(seed)
+    rels = ENTITY_RELS + DATE_RELS + QTY_RELS + UNTEMPLATED
+    weights = [1.0 / (i + 1) ** 0.5 for i in range(len(rels))]
+    n_entities = max(10, triples // 11)
+    written = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for r in UNTEMPLATED:
+            f.write(f'<{WD}{r}> <{LABEL}> "custom property {r[1:]}"@en .\n')
+            written += 1
+        for i in range(n_entities):
+            e = f"<{WD}Q{i + 1}>"
+            f.write(f'{e} <{LABEL}> "Entity {i + 1} {rng.choice(["Alpha", "Beta", "Gamma", "Delta"])}"@en .\n')
+            written += 1
+            k = rng.randint(5, 14)
+            for rel in rng.choices(rels, weights, k=k):
+                if rel in DATE_RELS:
+                    y, m, d = rng.randint(1600, 2020), rng.randint(1, 12), rng.randint(1, 28)
+                    f.write(f'{e} <{WDT}{rel}> "{y}-{m:02d}-{d:02d}T00:00:00Z"^^<{XSD}dateTime> .\n')
+                    written += 1
+                elif rel in QTY_RELS:
+                    f.write(f'{e} <{WDT}{rel}> "{rng.randint(1, 10_000_000)}"^^<{XSD}decimal> .\n')
+                    written += 1
+                elif rel in UNTEMPLATED:
+                    f.write(f'{e} <{WDT}{rel}> "code-{rng.randint(1, 99999)}" .\n')
+                    written += 1
+                elif rng.random() < 0.15:  # a statement node with a start-time qualifier
+                    node = f"<{WD}statement/Q{i + 1}-{written}>"
+                    obj = f"<{WD}Q{rng.randint(1, n_entities)}>"
+                    f.write(f"{e} <{P}{rel}> {node} .\n{node} <{P}statement/{rel}> {obj} .\n"
+                            f'{node} <{P}qualifier/P580> "{rng.randint(1900, 2020)}-01-01T00:00:00Z"^^<{XSD}dateTime> .\n')
+                    written += 3
+                else:
+                    f.write(f"{e} <{WDT}{rel}> <{WD}Q{rng.randint(1, n_entities)}> .\n")
+                    written += 1
+            if written >= triples:
+                break
+    return {"lines": written, "bytes": os.path.getsize(path)}
+
+
+def run_core(path: str) -> dict:
+    """The pure pipeline in one process: the reference for the job's throughput."""
+    from corpora.kg.faithfulness import FaithfulnessChecker
+    from corpora.kg.graph import Cooccurrence, route_entity
+    from corpora.kg.labels import best_label
+    from corpora.kg.model import ENTITY, Fact, Label, StatementPart
+    from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
+    from corpora.kg.statements import assemble_statement
+    from corpora.kg.subgraphs import SubgraphParams, partition
+    from corpora.kg.templates import load_templates
+    from corpora.kg.verbalize import TemplateVerbalizer
+
+    t0 = time.perf_counter()
+    facts, labels, parts = {}, {}, {}
+    stats = ReadStats()
+    for rec in read_chunk(Chunk(path, "nt"), ReadOptions(), stats):
+        if isinstance(rec, Fact):
+            facts.setdefault(rec.subject, []).append(rec)
+        elif isinstance(rec, Label):
+            labels.setdefault(rec.entity, []).append(rec)
+        elif isinstance(rec, StatementPart):
+            parts.setdefault(rec.node, []).append(rec)
+    for node, ps in parts.items():
+        f = assemble_statement(node, ps)
+        if isinstance(f, Fact):
+            facts.setdefault(f.subject, []).append(f)
+    refs: dict[str, set] = {}
+    for s, fs in facts.items():
+        for f in fs:
+            if f.value.kind == ENTITY and f.value.v != s:
+                r = refs.setdefault(f.value.v, set())
+                if len(r) < 2:
+                    r.add(s)
+    owned: dict[str, list] = {}
+    cooc = Cooccurrence()
+    for e, fs in facts.items():
+        routing = route_entity(e, fs, refs.get(e, ()), 1000, 3)
+        owned.setdefault(routing.owner, []).append(routing)
+        if routing.role == "own":
+            cooc.add_subject({f.relation for f in routing.facts})
+    best = {e: best_label(ls, ("en", "mul"))[0] for e, ls in labels.items() if any(not x.alias for x in ls)}
+    verbalizer, checker = TemplateVerbalizer(load_templates()), FaithfulnessChecker()
+    params = SubgraphParams()
+    n_sg = passed = 0
+    for owner, routings in owned.items():
+        own = [f for r in routings if r.role == "own" for f in r.facts]
+        chains = {r.facts[0].subject: r.facts for r in routings if r.role == "chain"}
+        sgs, _ = partition(owner, own, chains, cooc, params)
+        for sg in sgs:
+            sg.labels = {i: best[i] for i in sg.entity_ids() if i in best}
+            text = verbalizer.verbalize(sg).text
+            passed += checker.check(text, sg).ok
+            n_sg += 1
+    return {"seconds": time.perf_counter() - t0, "subgraphs": n_sg, "passed": passed}
+
+
+def run_job_child(path: str, out: str, workers: int) -> None:
+    """Child process: one kg job run; prints a JSON line with its numbers."""
+    from corpora.kg.job import KgConfig, run_kg
+
+    import threading
+
+    from common import descendants
+
+    beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    peak = {"worker": 0}
+    done = threading.Event()
+
+    def sample() -> None:  # the largest RSS any worker process reaches, read from /proc
+        while not done.wait(0.2):
+            for pid in descendants():
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+                except (OSError, StopIteration, ValueError):
+                    continue
+                peak["worker"] = max(peak["worker"], kb)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    t0 = time.perf_counter()
+    report = run_kg(KgConfig(triples=[path], output=out), beam_args, overwrite=True, quiet=True)
+    seconds = time.perf_counter() - t0
+    done.set()
+    watcher.join()
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "report": report, "driver_rss_mb": me / 1024,
+                      "worker_rss_mb": peak["worker"] / 1024}))
+
+
+def coverage(path: str) -> tuple[int, int]:
+    """(distinct relations with a template, distinct relations) in the input."""
+    from corpora.kg.model import Fact, StatementPart
+    from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
+    from corpora.kg.templates import load_templates
+
+    templates = load_templates()
+    rels = set()
+    for rec in read_chunk(Chunk(path, "nt"), ReadOptions(), ReadStats()):
+        if isinstance(rec, Fact) or isinstance(rec, StatementPart) and rec.kind == "value":
+            rels.add(rec.relation)
+    return sum(1 for r in rels if templates.find(r)), len(rels)
+
+
+def stage(report: dict, name: str) -> dict:
+    return next(s for s in report["stages"] if s["stage"] == name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="50000,100000,200000", help="triples per generated graph (comma-separated)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--child", nargs=3, metavar=("PATH", "OUT", "WORKERS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        run_job_child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    print(f"machine: {usable_cores()} cores, Python {platform.python_version()}, load {load_average()}, "
+          + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
+    print("command: python bench/kg.py " + " ".join(sys.argv[1:]))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kgbench-") as tmp:
+        for size in [int(x) for x in args.sizes.split(",")]:
+            path = os.path.join(tmp, f"g{size}.nt")
+            info = generate(path, size)
+            core = run_core(path)
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path,
+                                   os.path.join(tmp, f"out{size}"), str(args.workers)],
+                                  capture_output=True, text=True, cwd=REPO_ROOT)
+            if proc.returncode != 0:
+                print(proc.stderr[-3000:])
+                raise SystemExit(f"job failed at size {size}")
+            job = json.loads(proc.stdout.strip().splitlines()[-1])
+            rep = job["report"]
+            faith = stage(rep, "faithfulness")
+            verb = stage(rep, "verbalize").get("counts", {})
+            tmpl, generic = verb.get("template_relations", 0), verb.get("generic_relations", 0)
+            covered, total = coverage(path)
+            rows.append({
+                "triples": info["lines"], "mb": info["bytes"] / 1e6,
+                "core_tps": info["lines"] / core["seconds"], "job_tps": info["lines"] / job["seconds"],
+                "job_s": job["seconds"], "driver_mb": job["driver_rss_mb"], "worker_mb": job["worker_rss_mb"],
+                "pass": faith["out"] / max(1, faith["in"]), "core_pass": core["passed"] / max(1, core["subgraphs"]),
+                "subgraphs": faith["in"], "rel_cov": covered / max(1, total), "rels": total,
+                "clause_cov": tmpl / max(1, tmpl + generic),
+            })
+            os.remove(path)
+    print()
+    head = ("triples", "MB", "core t/s", "job t/s", "job/core", "job s", "driver MB", "worker MB", "subgraphs",
+            "faithful", "rel cov", "clause cov")
+    print("  ".join(f"{h:>10}" for h in head))
+    for r in rows:
+        cells = [f"{r['triples']:,}", f"{r['mb']:.1f}", f"{r['core_tps']:,.0f}", f"{r['job_tps']:,.0f}",
+                 f"{r['job_tps'] / r['core_tps']:.2f}", f"{r['job_s']:.1f}", f"{r['driver_mb']:.0f}",
+                 f"{r['worker_mb']:.0f}", f"{r['subgraphs']:,}", f"{100 * r['pass']:.1f}%",
+                 f"{100 * r['rel_cov']:.0f}% of {r['rels']}", f"{100 * r['clause_cov']:.1f}%"]
+        print("  ".join(f"{c:>10}" for c in cells))
+    print("\nfaithful: subgraphs whose template sentences pass the filter (job; core agrees: "
+          + ", ".join(f"{100 * r['core_pass']:.1f}%" for r in rows) + ")")
+    print("rel cov: distinct input relations with a specific template; clause cov: verbalized clauses that used one")
+    print("driver MB: peak RSS of the runner process (the DirectRunner keeps shuffled data in memory there);"
+          " worker MB: largest worker process")
+
+
+if __name__ == "__main__":
+    main()
