@@ -152,11 +152,11 @@ def run_core(path: str) -> dict:
 
 def run_job_child(path: str, out: str, workers: int) -> None:
     """Child process: one kg job run; prints a JSON line with its numbers."""
-    from corpora.kg.job import KgConfig, run_kg
-
     import threading
 
     from common import descendants
+
+    from corpora.kg.job import KgConfig, run_kg
 
     beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     peak = {"worker": 0}
