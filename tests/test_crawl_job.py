@@ -1,5 +1,6 @@
-"""End-to-end: the crawl job on the DirectRunner with two workers against a real HTTP test
-site on 127.0.0.1, then the web job on the WARC files it wrote."""
+"""End-to-end: the crawl job on the DirectRunner against a real HTTP test site on 127.0.0.1
+(one in-memory worker for the detailed checks, two worker processes for the host
+partitioning), then the web job on the WARC files it wrote."""
 
 import base64
 import glob
@@ -19,9 +20,10 @@ from pipeline.crawl.crawler import DEFAULT_USER_AGENT, CrawlConfig
 from pipeline.crawl.fetch import FetchConfig
 from pipeline.crawl.urls import ScopeRules
 from pipeline.stats import stage
-from tests.crawl_server import start_test_sites
+from tests.crawl_server import HTML, Site, Sites, article, start_test_sites
 
 TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 RATE = 50.0  # requests per second per host: fast tests, but still a spacing to check
 CRAWL_DELAY = 0.05  # what the main site's robots.txt asks for
 MAX_BYTES = 100_000
@@ -54,7 +56,7 @@ def crawl(tmp_path_factory):
                      f"{other.base}/x\n{dead}\n")
     out = d / "out"
     cfg = CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config())
-    report = run_crawl(cfg, TWO_WORKERS, quiet=True)
+    report = run_crawl(cfg, ONE_WORKER, quiet=True)
     yield {"report": report, "out": out, "sites": sites, "main": main, "other": other, "broken": broken,
            "dead": dead}
     sites.stop()
@@ -203,7 +205,7 @@ def _records(fh):
 def test_web_job_reads_the_crawl(crawl, tmp_path):
     out = tmp_path / "web"
     report = run_web(WebConfig(inputs=[str(crawl["out"] / "warc" / "*.warc.gz")], output=str(out)),
-                     ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
+                     ONE_WORKER, quiet=True)
     assert report["accounting_ok"]
     stored_html = [e for e in page_log(crawl["out"]).values() if e["reason"] is None]
     assert stage(report, "read")["out"] == len(stored_html)
@@ -223,7 +225,7 @@ def test_ssrf_guard_refuses_internal_hosts(tmp_path):
         seeds.write_text(f"{main.base}/\nhttp://169.254.169.254/latest/meta-data/\nhttp://10.0.0.1/\n")
         out = tmp_path / "out"
         cfg = CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config(allow_private=False))
-        report = run_crawl(cfg, ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
+        report = run_crawl(cfg, ONE_WORKER, quiet=True)
         assert sites.requests() == []
         assert stage(report, "urls")["dropped"] == {"blocked_address": 3}
         assert all("--allow-private-hosts" in e["detail"] for e in page_log(out).values())
@@ -240,3 +242,27 @@ def test_plan_round_budgets_and_batches():
     budgets = {w.origin: (w.budget, w.budget_reason) for w in works}
     assert budgets["http://h0.test"] == (1, "host_page_cap")  # 4 per host, 3 used already
     assert sum(b for b, _ in budgets.values()) <= 7  # 10 in all, 3 used already
+
+
+def test_two_workers_each_own_their_hosts(tmp_path):
+    sites = Sites()
+    hosts = [sites.reserve(Site(pages={"/": (200, HTML, article("Home", [f"/p/{i}" for i in range(6)]).encode()),
+                                       "/p/*": (200, HTML, article("Page").encode())}))
+             for _ in range(4)]
+    sites.start()
+    try:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("".join(h.base + "/\n" for h in hosts))
+        out = tmp_path / "out"
+        report = run_crawl(CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config()), TWO_WORKERS,
+                           quiet=True)
+    finally:
+        sites.stop()
+    assert stage(report, "urls")["out"] == 4 * 7
+    batch_of_host = defaultdict(set)
+    for f in (out / "log").glob("crawl-r000-*.jsonl"):
+        batch = f.name.split("-")[2]
+        for line in f.read_text().splitlines():
+            batch_of_host[json.loads(line)["url"].split("/")[2]].add(batch)
+    assert len(batch_of_host) == 4 and all(len(b) == 1 for b in batch_of_host.values())  # one owner per host
+    assert len(set().union(*batch_of_host.values())) == 2  # two batches, one per worker
