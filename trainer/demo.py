@@ -24,7 +24,9 @@ def run_demo_training(shard_dirs: list[str], out_dir: str, mix: dict[str, float]
                  f"decay_steps={TOTAL_STEPS}", "log_interval=10", "eval_interval=20", "eval_batches=4",
                  f"checkpoint_interval={FIRST_STEPS}", "keep_checkpoints=0", "progress=false", "device=cpu"]
     mix_text = ",".join(f"{k}={v}" for k, v in mix.items()) if mix else None
-    quiet = (lambda *a, **k: None)
+
+    def quiet(*_args, **_kwargs) -> None:
+        return None
 
     def config(steps: int):
         return load_config("tiny", [*overrides, f"max_steps={steps}"], data=list(shard_dirs), mix=mix_text,

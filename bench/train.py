@@ -1,0 +1,166 @@
+"""Benchmark: the trainer's throughput, side by side with its references, in one run.
+
+Run from the repository root::
+
+    python bench/train.py                        # small GPT on CPU, every available core
+    python bench/train.py --threads 2 --d-model 256 --n-layer 4 --seq-len 256 --steps 20
+    python bench/train.py --gpu-steps 30         # on a GPU machine: the 124M row too
+
+Rows (same model shape, micro-batch, sequence length and torch threads for the CPU rows):
+
+(a) **loader vs trainer**: input tokens per second ``TrainLoader`` delivers to one rank
+    (``bench/train_loader.py``'s ``loader_throughput``) against the tokens per second the trainer
+    consumes at the same settings; the goal is >= 50x (the loader never starves training).
+(b) **CPU training**: tokens/s of ``trainer.train.train`` (the real loop: loader, forward,
+    backward, clipping, AdamW, schedule, logging; one process, fp32) against Hugging Face
+    ``transformers`` ``GPT2LMHeadModel`` (same shape, tanh-GELU, SDPA attention, no dropout) in a plain
+    PyTorch loop (forward, backward, clipping, AdamW) on batches prepared in memory beforehand;
+    steady state (after warm-up steps), best of ``--repeat`` alternating runs; the goal is >= 1.0.
+(c) **GPU**: the 124M preset at sequence length 1024 in bf16 (``torch.compile``), tokens/s and MFU
+    (6N + attention FLOPs per token over the GPU's dense bf16 peak from ``trainer.train.PEAK_FLOPS``);
+    the goal is MFU >= 40%. Prints "no GPU" without one.
+
+Shards: random documents written by ``bench/train_loader.py``'s ``make_bench_shards`` (two
+sources, a 600-id BPE tokenizer). A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+
+LIBRARIES = ("torch", "transformers", "numpy")
+
+
+def ours_tokens_per_s(shards: str, out_dir: str, args, device: str = "cpu", preset: str | None = None,
+                      extra: tuple[str, ...] = ()) -> dict:
+    """Steady tokens/s (and MFU) of our training loop: the last logging window of a run of 2 x steps."""
+    from trainer.config import load_config
+    from trainer.train import train
+
+    shape = [f"preset={preset}"] if preset else ["preset=null", f"n_layer={args.n_layer}", f"n_head={args.n_head}",
+                                                 f"d_model={args.d_model}", f"max_seq_len={args.seq_len}"]
+    steps = args.steps if device == "cpu" else args.gpu_steps
+    cfg = load_config(None, [*shape, f"seq_len={args.seq_len if device == 'cpu' else 1024}",
+                             f"micro_batch_size={args.micro_batch_size if device == 'cpu' else args.gpu_batch}",
+                             f"max_steps={2 * steps}", f"log_interval={steps}", "eval_batches=0",
+                             f"checkpoint_interval={10 * steps}", "keep_checkpoints=1", "progress=false",
+                             "resume=never", "warmup_steps=2", f"device={device}", *extra],
+                      data=[shards], out_dir=out_dir)
+    train(cfg, log=lambda *a, **k: None)
+    with open(os.path.join(out_dir, "metrics.jsonl")) as fh:
+        last = [json.loads(line) for line in fh if '"loss"' in line][-1]
+    return {"tokens_per_s": last["tokens_per_s"], "mfu": last["mfu"], "vocab": cfg.model_config(600).vocab_size}
+
+
+def hf_tokens_per_s(args, vocab_size: int) -> float:
+    """Steady tokens/s of GPT2LMHeadModel in a plain PyTorch loop at the same shape, batch and threads."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=vocab_size, n_positions=args.seq_len, n_embd=args.d_model, n_layer=args.n_layer,
+                        n_head=args.n_head, activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
+                        attn_pdrop=0.0, use_cache=False, bos_token_id=0, eos_token_id=0,
+                        attn_implementation="sdpa")
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config).train()
+    assert model.config._attn_implementation == "sdpa"
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "wte" not in n and "wpe" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "wte" not in n and "wpe" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
+                            lr=6e-4, betas=(0.9, 0.95))
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, 600, (args.micro_batch_size, args.seq_len + 1), generator=g)
+               for _ in range(2 * args.steps)]
+
+    def step(batch: torch.Tensor) -> None:
+        out = model(input_ids=batch[:, :-1], labels=batch[:, :-1])  # HF shifts labels inside
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        out.loss.item()  # the same per-step sync our loop has
+
+    for batch in batches[: args.steps]:  # warm-up
+        step(batch)
+    start = time.perf_counter()
+    for batch in batches[args.steps:]:
+        step(batch)
+    return args.steps * args.micro_batch_size * args.seq_len / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-layer", type=int, default=4)
+    parser.add_argument("--n-head", type=int, default=4)
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--micro-batch-size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=15, help="timed steps (after as many warm-up steps)")
+    parser.add_argument("--repeat", type=int, default=2, help="alternating runs of ours and HF; best kept")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--tokens", type=int, default=1_000_000, help="tokens per generated source")
+    parser.add_argument("--loader-seconds", type=float, default=2.0)
+    parser.add_argument("--gpu-steps", type=int, default=20)
+    parser.add_argument("--gpu-batch", type=int, default=16, help="micro-batch of the 124M GPU row")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from bench.common import library_versions, load_average, usable_cores
+    from bench.train_loader import loader_throughput, make_bench_shards
+
+    print(f"command: python {shlex.join(['bench/train.py'] + (argv if argv is not None else sys.argv[1:]))}")
+    print(f"machine: {platform.platform()}, Python {platform.python_version()}, cores {usable_cores()}, "
+          f"load {load_average()}, torch threads {torch.get_num_threads()}")
+    print("libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
+    print(f"shape: n_layer {args.n_layer}, n_head {args.n_head}, d_model {args.d_model}, seq_len {args.seq_len}, "
+          f"micro-batch {args.micro_batch_size}, fp32, {args.steps} timed steps after {args.steps} warm-up")
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        shards = make_bench_shards(tmp, args.tokens)
+        ours, hf = [], []
+        vocab = 640
+        for r in range(args.repeat):
+            result = ours_tokens_per_s(shards, os.path.join(tmp, f"ours-{r}"), args)
+            ours.append(result["tokens_per_s"])
+            vocab = result["vocab"]
+            hf.append(hf_tokens_per_s(args, vocab))
+        trainer_rate, hf_rate = max(ours), max(hf)
+        loader_rate = loader_throughput([shards], args.seq_len, args.micro_batch_size, args.loader_seconds)
+
+        gpu = "no GPU"
+        if torch.cuda.is_available():
+            result = ours_tokens_per_s(shards, os.path.join(tmp, "gpu"), args, device="cuda", preset="124M",
+                                       extra=("vocab_size=50304", "compile=true", "dtype=bf16"))
+            name = torch.cuda.get_device_name()
+            mfu = f"{result['mfu']:.1%}" if result["mfu"] is not None else "n/a (GPU not in PEAK_FLOPS)"
+            gpu = f"{result['tokens_per_s']:,.0f} tok/s, MFU {mfu} ({name}, micro-batch {args.gpu_batch})"
+
+    rows = [
+        ("loader tok/s per rank vs trainer consumption", f"{loader_rate:,.0f}", f"{trainer_rate:,.0f}",
+         f"{loader_rate / trainer_rate:,.0f}x", ">= 50x"),
+        ("CPU training tok/s: ours vs HF GPT2LMHeadModel", f"{trainer_rate:,.0f}", f"{hf_rate:,.0f}",
+         f"{trainer_rate / hf_rate:.2f}", ">= 1.0"),
+        ("GPU 124M seq 1024 bf16", gpu, "", "", "MFU >= 40%"),
+    ]
+    header = ("measure", "ours", "reference", "ratio", "goal")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+    print()
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print(f"\nruns (tok/s): ours {', '.join(f'{x:,.0f}' for x in ours)}; HF {', '.join(f'{x:,.0f}' for x in hf)}")
+
+
+if __name__ == "__main__":
+    main()
