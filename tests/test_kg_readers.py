@@ -209,3 +209,9 @@ def test_webnlg_as_triples_and_pairs(tmp_path):
     assert pairs == [{"id": "Astronaut/Id1/2", "triples": [["Alan Bean", "birth place", "Wheeler, Texas"],
                                                            ["Alan Bean", "birth date", "1932-03-15"]],
                       "texts": ["Alan Bean was born in Wheeler, Texas on March 15, 1932."]}]
+    from corpora.kg.readers.webnlg import main
+
+    out = tmp_path / "pairs.jsonl"
+    assert main([str(path), str(out)]) == 0
+    row = json.loads(out.read_text().splitlines()[0])
+    assert row["serialized_triples"] == "Alan Bean birth place Wheeler, Texas birth date 1932-03-15"

@@ -4,7 +4,7 @@ label) to one or more sentence templates with ``{subject}`` and ``{object}`` slo
 File layout (see ``corpora/kg/templates/wikidata.yaml``)::
 
     qualifiers:                  # how a statement's qualifiers read, after the fact
-      P580: "from {value}"
+      P580: {label: start time, text: "from {value}"}    # or just the text: P580: "from {value}"
     relations:
       P19:
         label: place of birth    # used in the generic fallback and in kelm.jsonl
@@ -55,6 +55,7 @@ class TemplateSet:
     relations: dict[str, RelationTemplate] = field(default_factory=dict)
     by_label: dict[str, RelationTemplate] = field(default_factory=dict)
     qualifiers: dict[str, str] = field(default_factory=dict)
+    qualifier_labels: dict[str, str] = field(default_factory=dict)
     source: str = ""
 
     def find(self, relation: str, label: str | None = None) -> RelationTemplate | None:
@@ -66,7 +67,7 @@ class TemplateSet:
 
     def label_of(self, relation: str) -> str | None:
         t = self.relations.get(relation)
-        return t.label if t else None
+        return t.label if t and t.label else self.qualifier_labels.get(relation)
 
 
 def slots(text: str) -> list[str]:
@@ -103,7 +104,14 @@ def parse_templates(obj: dict, source: str = "<templates>") -> TemplateSet:
         raise TemplateError(f"{source}: expected a mapping with a 'relations' section")
     out = TemplateSet(source=source)
     for rel, q in (obj.get("qualifiers") or {}).items():
-        out.qualifiers[str(rel)] = _check_text(f"{source}: qualifier {rel}", q, QUALIFIER_SLOTS, "value")
+        where = f"{source}: qualifier {rel}"
+        if isinstance(q, dict):
+            if "text" not in q or set(q) - {"text", "label"}:
+                raise TemplateError(f"{where}: expected a template string or a mapping with 'text' (and 'label')")
+            if q.get("label"):
+                out.qualifier_labels[str(rel)] = str(q["label"])
+            q = q["text"]
+        out.qualifiers[str(rel)] = _check_text(where, q, QUALIFIER_SLOTS, "value")
     for rel, entry in obj["relations"].items():
         rel = str(rel)
         where = f"{source}: relation {rel}"

@@ -82,3 +82,34 @@ def read_webnlg_pairs(path: str) -> list[dict]:
                 out.append({"id": eid, "triples": [[name_label(s), humanize_id(p), name_label(o)]
                                                    for s, p, o in triples], "texts": texts})
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m corpora.kg.readers.webnlg IN.xml OUT.jsonl``: (triples, reference texts) pairs as
+    JSONL, one line per reference text, in the layout of kg-align's pairs (``triples``,
+    ``serialized_triples``, ``sentence``), for evaluating or training a model verbalizer."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m corpora.kg.readers.webnlg", description=main.__doc__)
+    ap.add_argument("xml", help="a WebNLG XML file")
+    ap.add_argument("output", help="where to write the JSONL")
+    args = ap.parse_args(argv)
+    n = 0
+    tmp = args.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        for entry in read_webnlg_pairs(args.xml):
+            serialized = " ".join([entry["triples"][0][0]] + [x for t in entry["triples"] for x in t[1:]])
+            for text in entry["texts"]:
+                out.write(json.dumps({"id": entry["id"], "triples": entry["triples"], "serialized_triples": serialized,
+                                      "sentence": text}, ensure_ascii=False) + "\n")
+                n += 1
+    import os
+
+    os.replace(tmp, args.output)
+    print(f"wrote {n} (triples, text) pairs to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
