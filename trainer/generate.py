@@ -23,6 +23,7 @@ registers it under ``native:`` in :mod:`pipeline.generation`.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -113,6 +114,12 @@ class KVCache:
 
             self.slopes = alibi_slopes(cfg.n_head).to(device=device, dtype=torch.float32)
 
+    def repeat(self, times: int) -> None:
+        """Each row becomes ``times`` consecutive rows (the copies of a prompt share its prefill)."""
+        if times > 1:
+            self.k = [k.repeat_interleave(times, dim=0) for k in self.k]
+            self.v = [v.repeat_interleave(times, dim=0) for v in self.v]
+
     def _mask(self, pos: torch.Tensor) -> torch.Tensor:
         """[B, 1 or H, T, length] attention mask for queries at ``pos`` [B, T] (causal, per row)."""
         keys = torch.arange(self.length, device=pos.device)
@@ -135,8 +142,12 @@ class KVCache:
         rope = None
         if model.config.pos == "rope":
             rope = (model.rope_cos[pos][:, None], model.rope_sin[pos][:, None])  # [B, 1, T, D]
-        mask = self._mask(pos)
-        mask = mask.to(x.dtype) if mask.dtype != torch.bool else mask
+        width = int(pos.max()) + 1  # keys beyond every query's position are masked anyway: leave them out
+        mask = self._mask(pos)[..., :width]
+        if mask.dtype == torch.bool:
+            mask = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(~mask, float("-inf"))
+        mask = mask.to(x.dtype)
+        scale = 1.0 / math.sqrt(D)
         rows = torch.arange(B, device=input_ids.device)[:, None].expand(B, T)
         for i, block in enumerate(model.blocks):
             attn = block.attn
@@ -147,7 +158,9 @@ class KVCache:
                 q, k = apply_rope(q, *rope), apply_rope(k, *rope)
             self.k[i][rows, :, pos] = k.transpose(1, 2)  # [B, T, H, D] into [B, H, L, D] at (b, :, pos[b, t])
             self.v[i][rows, :, pos] = v.transpose(1, 2)
-            y = torch.nn.functional.scaled_dot_product_attention(q, self.k[i], self.v[i], attn_mask=mask)
+            # plain softmax attention: on CPU it beats scaled_dot_product_attention with a per-row mask
+            scores = (q @ self.k[i][:, :, :width].transpose(-1, -2)) * scale + mask
+            y = torch.softmax(scores.float(), dim=-1).to(q.dtype) @ self.v[i][:, :, :width]
             x = x + attn.proj(y.transpose(1, 2).reshape(B, T, H * D))
             x = x + block.mlp(block.ln_mlp(x))
         return model.ln_f(x)
@@ -216,12 +229,16 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
         return (last.cpu() + gumbel).argmax(dim=-1)
 
     done = torch.zeros(len(rows), dtype=torch.bool)
-    cache = KVCache(model, len(rows), total, device) if use_cache and _is_bundled_gpt(model) else None
-    if cache is not None:
+    cache = KVCache(model, len(prompts), total, device) if use_cache and _is_bundled_gpt(model) else None
+    if cache is not None:  # one prefill per prompt, shared by its copies
+        n = num_return_sequences
         width = int(lengths.max())
-        pos = torch.arange(width, device=device).expand(len(rows), width)
-        hidden = cache.forward(buf[:, :width].to(device), pos)
-        last = model.lm_head(hidden[torch.arange(len(rows), device=device), (lengths - 1).to(device)])
+        firsts = torch.arange(0, len(rows), n)
+        pos = torch.arange(width, device=device).expand(len(prompts), width)
+        hidden = cache.forward(buf[firsts, :width].to(device), pos)
+        last = model.lm_head(hidden[torch.arange(len(prompts), device=device), (lengths[firsts] - 1).to(device)])
+        last = last.repeat_interleave(n, dim=0)
+        cache.repeat(n)
     active = torch.arange(len(rows))
     for step in range(max_new_tokens):
         if cache is None:
