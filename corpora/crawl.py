@@ -18,6 +18,7 @@ import math
 import os
 import secrets
 import tempfile
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 
@@ -357,11 +358,49 @@ class CrawlBatchDoFn(beam.DoFn):
                "warc_files": len(store.committed)}
 
 
-def run_round(cfg: CrawlJobConfig, round_no: int, batches: list, beam_args: list[str]) -> None:
-    with make_pipeline(beam_args) as p:
-        _ = (p | "Batches" >> beam.Create(batches)
-               | "OneBatchPerWorker" >> beam.Reshuffle()
-               | "CrawlBatch" >> beam.ParDo(CrawlBatchDoFn(cfg, round_no)))
+def run_round(cfg: CrawlJobConfig, round_no: int, batches: list, beam_args: list[str],
+              progress_every: float = 0.0) -> None:
+    """One round = one pipeline; with ``progress_every``, committed work is reported meanwhile."""
+    progress = _Progress(CrawlState(storage_for(cfg.output), cfg.output), round_no, progress_every)
+    try:
+        with make_pipeline(beam_args) as p:
+            _ = (p | "Batches" >> beam.Create(batches)
+                   | "OneBatchPerWorker" >> beam.Reshuffle()
+                   | "CrawlBatch" >> beam.ParDo(CrawlBatchDoFn(cfg, round_no)))
+    finally:
+        progress.stop()
+
+
+class _Progress:
+    """Prints what a running round has committed so far (from its log segments), now and then."""
+
+    def __init__(self, state: CrawlState, round_no: int, every: float) -> None:
+        self.state, self.round_no, self.every = state, round_no, every
+        self._counted: dict[str, tuple[int, int]] = {}
+        self._stop = threading.Event()
+        self._last = (0, 0)
+        self._thread = threading.Thread(target=self._run, daemon=True) if every > 0 else None
+        if self._thread:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                for path in self.state.log_files(self.round_no):
+                    if path not in self._counted:
+                        lines = [json.loads(x) for x in self.state.fs.read_bytes(path).decode().splitlines() if x]
+                        pages = [e for e in lines if e.get("kind") == "page"]
+                        self._counted[path] = (len(pages), sum(1 for e in pages if e.get("reason") is None))
+            except (OSError, ValueError):
+                continue
+            urls = sum(a for a, _ in self._counted.values())
+            stored = sum(b for _, b in self._counted.values())
+            if (urls, stored) != self._last:
+                self._last = (urls, stored)
+                print(f"crawl: round {self.round_no}: {urls} URL(s) done, {stored} page(s) stored so far", flush=True)
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 # -- the whole crawl ----------------------------------------------------------------------
@@ -443,7 +482,7 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
             say(f"crawl: round {r}: {len(entries)} URL(s) on {hosts} host(s) in {len(batches)} batch(es)"
                 + (f", {len(resumed)} already done before the resume" if resumed else ""))
             with Timer() as rt:
-                run_round(cfg, r, batches, beam_args)
+                run_round(cfg, r, batches, beam_args, progress_every=0.0 if quiet else 30.0)
             r_next = _next_frontier(state, cfg, r)
             rounds_info.append({"round": r, "urls": len(entries), "hosts": hosts, "batches": len(batches),
                                 "seconds": round(rt.seconds, 2), "next_urls": len(r_next)})
@@ -479,6 +518,7 @@ def _next_frontier(state: CrawlState, cfg: CrawlJobConfig, r: int) -> list[dict]
 def finish_crawl(cfg: CrawlJobConfig, state: CrawlState, seconds: float, quiet: bool = False) -> dict:
     """stats.json from the crawl log, then manifest.json (last) with every WARC file."""
     fs = state.fs
+    fs.delete(fs.join(cfg.output, "tmp"))  # workers' scratch space (empty once every segment committed)
     report = stats_from_log(state.log_entries())
     warcs = [beam_io.describe_file(p) for p in fs.glob(fs.join(cfg.output, WARC_DIR, "*.warc.gz"))]
     for w in warcs:
