@@ -253,3 +253,10 @@ def test_stats_count_each_url_once():
 
 def test_origin():
     assert origin("https://x.org:8443/a?b") == "https://x.org:8443"
+
+
+def test_links_of_xhtml_with_declaration_and_control_characters():
+    body = (b'<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>'
+            b'<p>nul \x00 here</p><a href="/next">next</a></body></html>')
+    page = extract_links(body, "http://x.org/", "utf-8")
+    assert page.links == ["http://x.org/next"] and not page.error

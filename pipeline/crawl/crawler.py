@@ -227,7 +227,8 @@ class BatchCrawler:
             decoded = decode_content(ex.body, ex.header("content-encoding"), self.cfg.fetch.max_decoded_bytes)
         except DecodeError as exc:
             decoded, detail = b"", f"content not decodable: {exc}"
-        page = extract_links(decoded, url, ex.charset, self.cfg.agent) if decoded else None
+        is_html = ex.mime in ("text/html", "application/xhtml+xml") or not ex.mime
+        page = extract_links(decoded, url, ex.charset, self.cfg.agent) if decoded and is_html else None
         header_dirs = robots_header_directives(ex.header_values("x-robots-tag"), self.cfg.agent)
         noindex = bool(page and page.noindex) or bool(header_dirs & {"noindex", "none"})
         nofollow = bool(page and page.nofollow) or bool(header_dirs & {"nofollow", "none"})

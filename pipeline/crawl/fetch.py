@@ -155,20 +155,31 @@ def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
 
 
 class Fetcher:
-    """Makes requests for a crawl; one httpx client (connection pool) shared by all hosts."""
+    """Makes the requests of a crawl (httpx, a connection pool per origin)."""
 
-    def __init__(self, config: FetchConfig, client: httpx.AsyncClient | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, config: FetchConfig, rng: random.Random | None = None) -> None:
         self.config = config
-        self.client = client or httpx.AsyncClient(
-            follow_redirects=False, http2=False, trust_env=False,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-        )
         self.rng = rng or random.Random()
+        # One connection pool per origin: requests go to the pinned IP, and a pool keyed by IP
+        # alone could reuse one host's TLS connection (its SNI, its certificate) for another.
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, url: str) -> httpx.AsyncClient:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = httpx.AsyncClient(
+                follow_redirects=False, http2=False, trust_env=False,
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=4),
+                timeout=httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
+            )
+        return client
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     def request_headers(self, url: str) -> list[tuple[str, str]]:
         netloc = urlsplit(url).netloc
@@ -194,9 +205,9 @@ class Fetcher:
         start = time.monotonic()
         try:
             async with asyncio.timeout(self.config.total_timeout):
-                request = self.client.build_request("GET", wire_url, headers=ex.request_headers,
-                                                    extensions=extensions)
-                response = await self.client.send(request, stream=True)
+                client = self._client(url)
+                request = client.build_request("GET", wire_url, headers=ex.request_headers, extensions=extensions)
+                response = await client.send(request, stream=True)
                 try:
                     ex.status = response.status_code
                     ex.reason = (response.extensions.get("reason_phrase") or b"").decode("latin-1")

@@ -4,6 +4,7 @@ agent's meta tag) and the ``X-Robots-Tag`` header read for noindex/nofollow."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -13,6 +14,8 @@ import lxml.html
 from pipeline.charset import UndecodableError, decode_html
 
 MAX_LINKS_PER_PAGE = 5000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 @dataclass
@@ -54,6 +57,7 @@ def extract_links(body: bytes, page_url: str, header_charset: str | None = None,
         result.error = f"undecodable: {exc}"
         return result
     result.charset = charset
+    text = _XML_DECL.sub("", _CONTROL.sub("", text), count=1)  # lxml refuses both in a str
     if not text.strip():
         return result
     try:
