@@ -77,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.lock:
             self.log.append(Request(self.site.port, self.path, time.monotonic(),
                                     self.headers.get("User-Agent", ""), self.headers.get("Accept-Encoding", "")))
-        if self.path == "/robots.txt":
+        if self.path == "/robots.txt" and "/robots.txt" not in self.site.pages:
             if self.site.robots is None:
                 return self._send(404, [("Content-Type", "text/plain")], b"not found")
             return self._send(self.site.robots_status, [("Content-Type", self.site.robots_type)],

@@ -10,6 +10,7 @@ from warcio.archiveiterator import ArchiveIterator
 from pipeline.crawl.crawler import DEFAULT_USER_AGENT, BatchCrawler, CrawlConfig, HostWork
 from pipeline.crawl.fetch import FetchConfig
 from pipeline.crawl.frontier import CrawlState
+from pipeline.crawl.safety import AddressGuard, Target
 from pipeline.crawl.segments import SegmentStore
 from pipeline.crawl.storage import LocalStorage
 from pipeline.crawl.urls import ScopeRules
@@ -118,3 +119,51 @@ def test_budget_and_known_urls(tmp_path):
     assert len(asked) == 4 and "/p/0" not in asked and "/p/1" not in asked
     reasons = [e["reason"] for e in log if e["kind"] == "page"]
     assert reasons.count("host_page_cap") == 10 - 2 - 3
+
+
+class _AllowOnly(AddressGuard):
+    """The SSRF guard, on, except for one test host (as if it were a public server)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(allow_private=False)
+        self.port = port
+
+    async def _decide(self, host: str, port: int):
+        if (host, port) == ("127.0.0.1", self.port):
+            return Target("127.0.0.1", port)
+        return await super()._decide(host, port)
+
+
+def test_guard_checks_redirect_targets(tmp_path):
+    site = Site(pages={"/": (200, HTML, article("Index", ["/out"]).encode())})
+    sites = serve(a=site)
+    inside = f"http://localhost:{site.port}"
+    site.pages["/out"] = (302, [("Location", inside + "/admin")], b"")
+    moved_robots = Site(robots=None, pages={"/robots.txt": (301, [("Location", inside + "/robots.txt")], b"")})
+    sites.reserve(moved_robots)
+    sites.start()
+    try:
+        cfg_args = dict(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, retries=0),
+                        scope=ScopeRules("any"), rate=100.0, allow_private=False)
+        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
+        BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(site.port)).run(
+            [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
+        candidates = CrawlState(LocalStorage(), str(tmp_path)).candidates(0)
+        assert [c["url"] for c in candidates] == [inside + "/admin"]
+        # The next round checks the redirect target like any other URL: a loopback name is refused.
+        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r001-b0000-b", {})
+        BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(site.port)).run(
+            [HostWork(inside, candidates, budget=10)])
+        # A robots.txt that redirects to an internal address is refused at that hop.
+        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r002-b0000-c", {})
+        BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(moved_robots.port)).run(
+            [HostWork(moved_robots.base, [{"url": moved_robots.base + "/", "depth": 0}], budget=10)])
+        asked = [(r.port, r.path) for r in sites.requests()]
+    finally:
+        sites.stop()
+    log = [json.loads(x) for f in sorted((tmp_path / "log").glob("*.jsonl")) for x in f.read_text().splitlines()]
+    by_url = {e["url"]: e for e in log if e["kind"] == "page"}
+    assert by_url[inside + "/admin"]["reason"] == "blocked_address"
+    assert by_url[moved_robots.base + "/"]["reason"] == "robots_unreachable"
+    assert (site.port, "/admin") not in asked and (moved_robots.port, "/") not in asked
+    assert asked.count((site.port, "/robots.txt")) == 1  # only the allowed host's own robots.txt

@@ -6,6 +6,7 @@ other hosts become candidates for a later round. Every URL met ends up in the cr
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -21,6 +22,7 @@ from pipeline.crawl.urls import BadURL, ScopeRules, origin
 
 DEFAULT_USER_AGENT = "corpusforge-crawler/0.1 (+https://github.com/corpusforge/corpusforge/blob/main/docs/crawl.md)"
 MAX_ROBOTS_REDIRECTS = 5
+log = logging.getLogger("corpusforge")
 
 
 @dataclass
@@ -105,15 +107,24 @@ class BatchCrawler:
         fetcher = self._fetcher or Fetcher(self.cfg.fetch)
         self.fetcher = fetcher
         try:
-            await asyncio.gather(*(self._crawl_host(w) for w in works))
+            await asyncio.gather(*(self._crawl_host_safely(w) for w in works))
         finally:
             if self._fetcher is None:
                 await fetcher.aclose()
             self.store.close()
 
     # -- one host -------------------------------------------------------------------------
-    async def _crawl_host(self, work: HostWork) -> None:
+    async def _crawl_host_safely(self, work: HostWork) -> None:
+        """A bug met on one host must not take the batch's other hosts down with it."""
         host = _HostCrawl(work, HostPacer(1.0 / self.cfg.rate, self.cfg.host_concurrency))
+        try:
+            await self._crawl_host(host)
+        except Exception as exc:  # noqa: BLE001 - logged with its reason, the rest of the batch goes on
+            log.exception("crawl of %s failed", work.origin)
+            self._skip_all(host, "internal_error", f"{type(exc).__name__}: {exc}")
+
+    async def _crawl_host(self, host: _HostCrawl) -> None:
+        work = host.work
         for e in sorted(work.entries, key=lambda e: e.get("depth", 0)):
             if e["url"] not in self.seen:
                 self.seen.add(e["url"])
@@ -201,7 +212,11 @@ class BatchCrawler:
             return
         ex = await self.fetcher.fetch(url, target, host.pacer)
         self.requests += ex.attempts
-        self._handle(host, e, ex)
+        try:
+            self._handle(host, e, ex)
+        except Exception as exc:  # noqa: BLE001 - one odd page is logged and skipped, never fatal
+            log.exception("crawl: handling %s failed", url)
+            self.store.log(fetch_entry(ex, "internal_error", depth, via, detail=f"{type(exc).__name__}: {exc}"))
         self.store.maybe_rotate()
 
     def _handle(self, host: _HostCrawl, e: dict, ex: Exchange) -> None:
