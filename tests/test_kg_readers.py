@@ -71,6 +71,17 @@ def test_ntriples_byte_ranges_read_every_line_once(tmp_path):
     assert sorted(seen) == sorted(f"Q{i}" for i in range(500))
 
 
+def test_gzip_ntriples_is_one_chunk_read_as_a_stream(tmp_path):
+    import gzip
+
+    path = tmp_path / "a.nt.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(NT)
+    assert len(plan_chunks(str(path), 10**9, "nt", 1000)) == 1
+    out, stats = read(path, "nt")
+    assert stats.records == 13 and sum(isinstance(r, Fact) for r in out) == 5
+
+
 def test_parse_line_rejects_prefixed_names():
     assert parse_line("wd:Q1 wdt:P1 wd:Q2 .") is None
     s, p, o = parse_line('<http://a> <http://b> "x"@en-GB .')
