@@ -1,17 +1,26 @@
-"""The ``demo`` job: generate the bundled web sample and run the whole chain on it.
+"""The ``demo`` job: generate the bundled samples and run every corpus kind through to a model.
 
-Today the chain is: sample WARC files -> web job (extract, normalize, language ID, quality
-filters, exact and MinHash dedup, PII redaction) -> a byte-level BPE tokenizer trained on
-the corpus -> token shards (Megatron-LM layout) -> verify-shards. Later stages (crawl, KG
-sentences, doc2query, SOCIAL-CHEM sets, a short training run) join here as they land.
+The chain: a local website served on 127.0.0.1 is crawled into WARC files (crawl job); the
+crawl plus generated WARC files with deliberate faults go through the web job (extract,
+normalize, language ID, quality filters, exact and MinHash dedup, PII); a shipped triples
+file becomes KG sentences (kg job); situations mined from the web corpus go through the
+SOCIAL-CHEM steps with shipped sample annotations; doc2query mines pairs, trains its bundled
+query generator and expands passages; one byte-level BPE tokenizer is trained on all the
+corpora; the tokenize job writes Megatron token shards, which are verified; and a tiny model
+trains on them, mixing the corpora by weight, resumes from its checkpoint and plots its loss.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 
+from corpora.crawl import crawl_demo_site
+from corpora.doc2query.demo import run_doc2query_demo
+from corpora.kg.job import run_kg_demo
 from corpora.sample_web import write_sample
+from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
 from corpora.tokenize import prepare_shard_output, run_tokenize
 from corpora.web import WebConfig, run_web
 from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging, prepare_output
@@ -20,6 +29,7 @@ from pipeline.shards.megatron import verify_shards
 from pipeline.shards.verify_cli import print_report
 from tokenizer.train import TrainConfig, train
 from tokenizer.train import check_output as check_tokenizer_output
+from trainer.demo import run_demo_training
 
 # English-only rules (Gopher stop words, C4's sentence rules) apply to English pages; the
 # repetition and FineWeb rules to every language written with spaces.
@@ -33,11 +43,18 @@ DEMO_STEPS: list = [
     "minhash_dedup",
 ]
 
+# Sampling weights of the demo's training run, by corpus source.
+DEMO_MIX = {"web": 0.55, "kg": 0.2, "socialchem": 0.15, "doc2query": 0.1}
+
 DESCRIPTION = """\
-Run the whole chain on a generated sample: a few hundred web pages in nine languages as
-WARC files (with navigation boilerplate, near-duplicate and spam-like pages, non-HTML and
-non-200 responses, a record with a wrong Content-Length and a truncated file), then the
-web job on them. Ends with a table of what each stage read, wrote and dropped.
+Run the whole chain on bundled samples, offline: crawl a website the demo serves on
+127.0.0.1 into WARC files; add generated WARC files (nine languages, boilerplate, near
+duplicates, spam, non-HTML and non-200 responses, a wrong Content-Length, a truncated file,
+advice-forum pages); build the web corpus from both; verbalize a shipped triples file (kg);
+mine situations and build a SOCIAL-CHEM set with shipped sample annotations; expand
+passages with a query generator trained on the spot (doc2query); train one tokenizer on all
+corpora; write and verify token shards; train a tiny model mixing the corpora, resume it
+from its checkpoint and plot its loss. Each stage prints what it read, wrote and dropped.
 
 example:
   python beam_runner.py demo --output demo-out"""
@@ -51,45 +68,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress of every file")
 
 
+def _check_outputs(out: str, overwrite: bool) -> dict[str, str]:
+    """Every output directory of the demo, refused up front when it holds an earlier run and no --overwrite."""
+    d = {name: os.path.join(out, name) for name in
+         ("sample", "crawl", "web", "kg", "socialchem", "doc2query", "tokenizer", "shards", "train")}
+    prepare_output(d["web"], overwrite)
+    prepare_output(d["kg"], overwrite)
+    try:
+        check_tokenizer_output(d["tokenizer"], overwrite)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    prepare_shard_output(d["shards"], overwrite)
+    for name in ("socialchem", "doc2query", "train"):
+        if os.path.isdir(d[name]) and os.listdir(d[name]):
+            if not overwrite:
+                raise UsageError(f"--output {out} already holds a demo run ({d[name]}); pass --overwrite")
+            shutil.rmtree(d[name])
+    return d
+
+
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
     configure_logging(args.verbose)
     if args.pages < 1:
         raise UsageError("--pages must be at least 1")
-    out = args.output.rstrip("/")
-    sample_dir = os.path.join(out, "sample")
     check_beam_args(beam_args)  # fail on a typo before writing anything
-    prepare_output(os.path.join(out, "web"), args.overwrite)
-    tokenizer_dir, shards_dir = os.path.join(out, "tokenizer"), os.path.join(out, "shards")
-    try:
-        check_tokenizer_output(tokenizer_dir, args.overwrite)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    prepare_shard_output(shards_dir, args.overwrite)
+    d = _check_outputs(args.output.rstrip("/"), args.overwrite)
     with Timer() as t:
-        os.makedirs(sample_dir, exist_ok=True)
-        counts = write_sample(sample_dir, seed=args.seed, pages=args.pages)
-        print(f"demo: wrote sample of {counts['html_pages']} HTML pages in {counts['files']} WARC files to {sample_dir}")
-        web_cfg = WebConfig(inputs=[os.path.join(sample_dir, "*.warc.gz")], output=os.path.join(out, "web"),
+        print("== crawl: the sample website, served on 127.0.0.1")
+        crawl = crawl_demo_site(d["crawl"], beam_args, overwrite=args.overwrite, verbose=args.verbose, seed=args.seed)
+
+        os.makedirs(d["sample"], exist_ok=True)
+        counts = write_sample(d["sample"], seed=args.seed, pages=args.pages, forum_pages=FORUM_PAGES)
+        print(f"\n== web: {len(crawl['warc_files'])} crawled WARC files plus a generated sample of "
+              f"{counts['html_pages']} HTML pages in {counts['files']} WARC files ({d['sample']})")
+        web_cfg = WebConfig(inputs=[crawl["warc_glob"], os.path.join(d["sample"], "*.warc.gz")], output=d["web"],
                             rejects=True, recipe=[s.describe() for s in parse_steps(DEMO_STEPS)])
         report = run_web(web_cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
 
-        print("\n== tokenizer: byte-level BPE trained on the corpus")
-        trained = train(TrainConfig(inputs=[web_cfg.output], output=tokenizer_dir, model="bpe", vocab_size=4096,
-                                    fim=True, overwrite=args.overwrite, show_progress=False), log=None)
+        print("\n== kg: shipped triples verbalized into sentences")
+        run_kg_demo(d["kg"], beam_args, args.overwrite)
+
+        socialchem = run_socialchem_demo(d["web"], d["socialchem"], beam_args, args.overwrite)
+        run_doc2query_demo(d["web"], d["doc2query"], beam_args, args.overwrite)
+
+        corpora = {"web": d["web"], "kg": d["kg"], "socialchem": socialchem["corpus"],
+                   "doc2query": os.path.join(d["doc2query"], "expanded")}
+        print("\n== tokenizer: byte-level BPE trained on every corpus (FIM and SOCIAL-CHEM attribute tokens)")
+        trained = train(TrainConfig(inputs=list(corpora.values()), output=d["tokenizer"], model="bpe",
+                                    vocab_size=4096, fim=True, socialchem=True, overwrite=args.overwrite,
+                                    show_progress=False), log=None)
         print(trained.summary())
 
         print("\n== token shards")
-        run_tokenize(argparse.Namespace(input=[web_cfg.output], tokenizer=tokenizer_dir, output=shards_dir,
-                                        shard_tokens=50_000, val_fraction=0.05, seed=0, overwrite=args.overwrite,
-                                        verbose=args.verbose), beam_args)
+        run_tokenize(argparse.Namespace(input=[f"{k}={v}" for k, v in corpora.items()], tokenizer=d["tokenizer"],
+                                        output=d["shards"], shard_tokens=50_000, val_fraction=0.05, seed=0,
+                                        overwrite=args.overwrite, verbose=args.verbose), beam_args)
 
         print("\n== verify-shards")
-        ok, shard_report = verify_shards(shards_dir)
+        ok, shard_report = verify_shards(d["shards"])
         print_report(shard_report)
         if not ok:
             raise SystemExit("demo: the token shards failed verification")
-    print(f"\ndemo finished in {t.seconds:.1f}s: corpus {web_cfg.output}, tokenizer {tokenizer_dir}, "
-          f"shards {shards_dir}")
+
+        print(f"\n== trainer: tiny GPT on the shards, mixing {DEMO_MIX}")
+        run_demo_training([d["shards"]], d["train"], mix=DEMO_MIX)
+    print(f"\ndemo finished in {t.seconds:.1f}s: corpora {', '.join(corpora.values())}; tokenizer {d['tokenizer']}; "
+          f"shards {d['shards']}; model run {d['train']} (loss plot {d['train']}/loss.png)")
     return report
 
 
