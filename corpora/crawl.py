@@ -545,6 +545,18 @@ def finish_crawl(cfg: CrawlJobConfig, state: CrawlState, seconds: float, quiet: 
     return report
 
 
+def check_crawl_output(out_dir: str, overwrite: bool) -> None:
+    """Refuse (UsageError) a directory that holds a crawl, finished or not, unless ``overwrite``;
+    changes nothing (for callers such as the demo that check every output before any work)."""
+    fs = storage_for(out_dir)
+    if overwrite:
+        return
+    if fs.exists(fs.join(out_dir, "manifest.json")):
+        raise UsageError(f"{out_dir} already holds a finished crawl; choose another directory or pass --overwrite")
+    if fs.exists(fs.join(out_dir, "state", "crawl.json")) or fs.glob(fs.join(out_dir, "warc", "*")):
+        raise UsageError(f"{out_dir} holds an unfinished crawl; choose another directory or pass --overwrite")
+
+
 def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
                     verbose: bool = False, seed: int = 0, articles: int = 48) -> dict:
     """The demo's crawl stage: serve the sample website (corpora/sample_site.py) on 127.0.0.1,
@@ -552,11 +564,12 @@ def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False,
     our own server; internal addresses allowed, as the site is on loopback), stop the server.
 
     Returns ``{"output", "warc_files", "warc_glob", "stats", "seed_url", "articles"}``; the web
-    job reads ``warc_glob``. Raises UsageError when ``out_dir`` holds a finished crawl and not
-    ``overwrite``.
+    job reads ``warc_glob``. Raises UsageError when ``out_dir`` holds a crawl and not
+    ``overwrite`` (``check_crawl_output`` tells before any work).
     """
     from corpora.sample_site import SampleSite
 
+    check_crawl_output(out_dir, overwrite)  # before the seeds file is written into it
     os.makedirs(out_dir, exist_ok=True)
     seeds = os.path.join(out_dir, "seeds.txt")
     with SampleSite(seed=seed, articles=articles) as site:

@@ -55,3 +55,22 @@ def test_crawl_demo_site_feeds_the_web_job(tmp_path):
     import pyarrow.parquet as pq
     rows = [r for f in sorted(Path(tmp_path / "web" / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
     assert len({r["lang"] for r in rows}) >= 4
+
+
+def test_demo_crawl_refuses_an_existing_crawl(tmp_path):
+    import pytest
+
+    from corpora.crawl import check_crawl_output
+    from pipeline.jobs import UsageError
+
+    out = tmp_path / "crawl"
+    check_crawl_output(str(out), overwrite=False)  # nothing there yet
+    (out / "state").mkdir(parents=True)
+    (out / "state" / "crawl.json").write_text("{}")
+    with pytest.raises(UsageError, match="unfinished crawl"):
+        crawl_demo_site(str(out), ONE_WORKER, overwrite=False, quiet=True)
+    assert not (out / "seeds.txt").exists()
+    (out / "manifest.json").write_text("{}")
+    with pytest.raises(UsageError, match="finished crawl"):
+        check_crawl_output(str(out), overwrite=False)
+    check_crawl_output(str(out), overwrite=True)
