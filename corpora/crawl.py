@@ -449,15 +449,16 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
         say("crawl: --allow-private-hosts: the guard against internal addresses is OFF")
     if mode == "fresh":
         state.save_config({"fingerprint": config_fingerprint(cfg.decisive()), "decisive": cfg.decisive()})
-        fs.write_bytes(fs.join(cfg.output, LOG_DIR, "seeds.jsonl"),
-                       "".join(dumps(e) + "\n" for e in seed_logs).encode("utf-8"))
-        state.write_frontier(0, seeds)
         n_hosts = len({origin(e["url"]) for e in seeds})
         say(f"crawl: {len(seeds)} seed URL(s) on {n_hosts} host(s) -> {cfg.output}")
     else:
         removed = state.clean_uncommitted()
         say(f"crawl: resuming the crawl in {cfg.output}"
             + (f" ({len(removed)} uncommitted file(s) of the killed run removed)" if removed else ""))
+    if not state.rounds():  # fresh, or killed before round 0 was written
+        fs.write_bytes(fs.join(cfg.output, LOG_DIR, "seeds.jsonl"),
+                       "".join(dumps(e) + "\n" for e in seed_logs).encode("utf-8"))
+        state.write_frontier(0, seeds)
     n_workers = workers_hint(beam_args)
     rounds_info = []
     with Timer() as t:

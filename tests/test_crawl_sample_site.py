@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
-from corpora.crawl import crawl_demo_site
+from corpora.crawl import check_crawl_output, crawl_demo_site
 from corpora.sample_site import SampleSite
 from corpora.web import WebConfig, run_web
+from pipeline.jobs import UsageError
 from pipeline.stats import stage
 
 ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
@@ -58,11 +60,6 @@ def test_crawl_demo_site_feeds_the_web_job(tmp_path):
 
 
 def test_demo_crawl_refuses_an_existing_crawl(tmp_path):
-    import pytest
-
-    from corpora.crawl import check_crawl_output
-    from pipeline.jobs import UsageError
-
     out = tmp_path / "crawl"
     check_crawl_output(str(out), overwrite=False)  # nothing there yet
     (out / "state").mkdir(parents=True)

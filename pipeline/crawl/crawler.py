@@ -170,6 +170,7 @@ class BatchCrawler:
                 self.store.log(skip_entry(url, "robots_unreachable", kind="robots", detail=str(b)))
                 return RobotsPolicy.from_response(None, b"", self.cfg.agent, str(b))
             ex = await self.fetcher.fetch(url, target, host.pacer, max_bytes=MAX_ROBOTS_BYTES, any_type=True)
+            self.requests += ex.attempts
             location = ex.header("location") if ex.status and 300 <= ex.status < 400 else None
             if not location:
                 break
@@ -185,7 +186,6 @@ class BatchCrawler:
         policy = RobotsPolicy.from_response(ex.status, body, self.cfg.agent, ex.error)
         reason = "robots_unreachable" if policy.state == "unreachable" else None
         self.store.log(fetch_entry(ex, reason, kind="robots", robots=policy.state))
-        self.requests += ex.attempts
         return policy
 
     # -- one URL --------------------------------------------------------------------------
