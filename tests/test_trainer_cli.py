@@ -196,3 +196,18 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, cap
     monkeypatch.setattr(model_module.GPT, "forward", real_forward)
     assert main(cli(shards, out, "max_steps=6", "checkpoint_interval=2", "eval_batches=0")) == 0
     assert torch.load(out / "checkpoints" / "step-00000006" / "state.pt", weights_only=True)["step"] == 6
+
+
+def test_demo_training_runs_resumes_and_plots(shards, tmp_path):
+    from trainer.demo import run_demo_training
+
+    lines = []
+    result = run_demo_training([str(shards["shards"])], str(tmp_path / "demo"), {"web": 0.7, "kg": 0.3},
+                               log=lines.append)
+    assert result["resumed_from_step"] == 40 and result["steps"] == 80
+    assert result["final_loss"] < result["loss_at_resume"] < result["first_loss"]
+    assert open(result["plot"], "rb").read(4) == b"\x89PNG"
+    assert any("resumed at step 40 -> 80" in line for line in lines)
+    events = [json.loads(x) for x in (tmp_path / "demo" / "metrics.jsonl").read_text().splitlines() if "event" in x]
+    assert events == [{"step": 40, "event": "resumed", "checkpoint": result["checkpoint"].replace("80", "40"),
+                       "world_size": 1}]

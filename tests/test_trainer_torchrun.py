@@ -192,3 +192,27 @@ def test_resume_with_another_global_batch_is_refused(shards, straight, tmp_path,
     assert code == 2
     err = capsys.readouterr().err
     assert "global batch of 8 samples" in err and "4 x 1 x 1 = 4" in err and "micro_batch_size" in err
+
+
+def test_fsdp2_trains_like_ddp_and_resumes_exactly(shards, straight, tmp_path):
+    from trainer.checkpoint import load_model_for_inference
+
+    fsdp = tmp_path / "fsdp"
+    proc = torchrun(2, shards["shards"], fsdp, f"max_steps={STEPS}", "checkpoint_interval=4", "parallel=fsdp")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    assert "fsdp" in proc.stdout_text
+    ddp_losses, fsdp_losses = losses(straight), losses(fsdp)
+    assert sorted(fsdp_losses) == list(range(1, STEPS + 1))
+    for step in fsdp_losses:  # sharded parameters and reduce-scatter: the same training up to rounding
+        assert abs(ddp_losses[step] - fsdp_losses[step]) < 1e-3
+    # the checkpoint holds the full (unsharded) state: it loads for inference in one process
+    model, facts = load_model_for_inference(str(fsdp))
+    assert facts["step"] == STEPS and model.wte.weight.shape[1] == 32
+    resumed = tmp_path / "resumed"
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copytree(fsdp / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
+    proc = torchrun(2, shards["shards"], resumed, f"max_steps={STEPS}", "checkpoint_interval=4", "parallel=fsdp")
+    assert proc.returncode == 0, proc.stderr_text[-3000:]
+    after = losses(resumed)
+    assert sorted(after) == list(range(5, STEPS + 1))
+    assert all(after[s] == fsdp_losses[s] for s in after)  # sharded optimizer state restored exactly

@@ -10,10 +10,16 @@ from trainer.train import METRICS
 
 def read_metrics(run_dir: str) -> tuple[list[dict], list[dict]]:
     """(train records, val records) of ``RUN_DIR/metrics.jsonl``; a torn last line (killed run) is skipped."""
+    train, val, _ = read_events(run_dir)
+    return train, val
+
+
+def read_events(run_dir: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """(train records, val records, events such as resumes) of ``RUN_DIR/metrics.jsonl``."""
     path = os.path.join(run_dir, METRICS)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no metrics; is {run_dir} a training run directory (out_dir)?")
-    train, val = [], []
+    train, val, events = [], [], []
     with open(path) as fh:
         for line in fh:
             try:
@@ -24,7 +30,9 @@ def read_metrics(run_dir: str) -> tuple[list[dict], list[dict]]:
                 val.append(record)
             elif "loss" in record:
                 train.append(record)
-    return train, val
+            elif "event" in record:
+                events.append(record)
+    return train, val, events
 
 
 def plot_run(run_dir: str, output: str) -> str:
@@ -34,13 +42,17 @@ def plot_run(run_dir: str, output: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    train, val = read_metrics(run_dir)
+    train, val, events = read_events(run_dir)
     if not train:
         raise ValueError(f"{run_dir}: metrics.jsonl has no training steps yet")
     fig, (ax_loss, ax_lr) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=[3, 1])
     ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], label="train", linewidth=1.2)
     if val:
         ax_loss.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="validation", linewidth=1.2)
+    for i, event in enumerate(e for e in events if e["event"] == "resumed"):
+        for ax in (ax_loss, ax_lr):
+            ax.axvline(event["step"], color="grey", linestyle="--", linewidth=0.8,
+                       label="resumed" if ax is ax_loss and i == 0 else None)
     ax_loss.set_ylabel("loss")
     ax_loss.set_title(os.path.basename(os.path.abspath(run_dir)))
     ax_loss.grid(alpha=0.3)

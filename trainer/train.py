@@ -238,6 +238,9 @@ class Trainer:
         if self.step and os.path.exists(self.metrics_path):
             with open(self.metrics_path) as fh:
                 kept = [line for line in fh if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        if self.step:
+            kept.append(json.dumps({"step": self.step, "event": "resumed", "checkpoint": self.last_checkpoint,
+                                    "world_size": self.d.world_size}) + "\n")
         tmp = self.metrics_path + ".tmp"
         with open(tmp, "w") as fh:
             fh.writelines(kept)
