@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -166,3 +167,33 @@ def test_training_checks_before_work(tmp_path):
     assert not (tmp_path / "o").exists()
     counts = write_pair_corpus([os.path.join(pairs, "pairs", "train-00000-of-00001.jsonl")], str(tmp_path / "c"))
     assert counts == {"pairs": 40, "bad_json": 1, "missing_field": 1, "contains_separator": 0}
+
+
+def test_demo_stage_runs_the_whole_chain(tmp_path, monkeypatch):
+    """Mined pairs -> bundled generator -> expansion job with native: -> evaluation, as the demo runs it."""
+    from corpora.doc2query import demo
+    from pipeline.records import Document
+    from tests.test_doc2query_pairs import write_corpus
+
+    docs = []
+    for i in range(30):
+        topic = list(TOPICS)[i % 4]
+        passage, query = TOPICS[topic]
+        body = " ".join(f"{passage[:-1]} on day {i} number {k}." for k in range(5))
+        docs.append(Document(id=f"doc{i}", text=f"{query.capitalize()} {i}\n\n{body}", source="web"))
+    corpus = write_corpus(tmp_path / "corpus", docs)
+    monkeypatch.setattr(demo, "TRAIN_OVERRIDES", ["max_steps=4", "seq_len=64", "micro_batch_size=4",
+                                                  "warmup_steps=1", "eval_batches=0", "checkpoint_interval=4"])
+    monkeypatch.setattr(demo, "NUM_QUERIES", 2)
+    result = demo.run_doc2query_demo(corpus, str(tmp_path / "out"), [], overwrite=False)
+    assert result["pairs"]["accounting_ok"] and result["expand"]["accounting_ok"]
+    generate = next(s for s in result["expand"]["stages"] if s["stage"] == "generate")
+    assert generate["in"] == generate["out"] == 30
+    rows = pq.read_table(str(tmp_path / "out" / "expanded" / "data")).to_pylist()
+    meta = [json.loads(r["meta"]) for r in rows]
+    assert all(m["doc2query"]["generator"].startswith("native:") for m in meta)
+    assert sum(len(m["predicted_queries"]) for m in meta) == 30 * 2 - generate.get("counts", {}).get(
+        "empty_outputs", 0)
+    assert result["eval"]["counts"]["queries_evaluated"] == len(
+        (tmp_path / "out" / "pairs" / "heldout" / "queries.tsv").read_text().splitlines())
+    assert set(result["eval"]["original"]) == {"MRR@10", "Recall@100", "Recall@1000"}
