@@ -40,9 +40,20 @@ def _local_args(beam_args: list[str]) -> list[str]:
     return list(beam_args) + [a for a in LOCAL_BEAM_ARGS if a.split("=", 1)[0] not in given]
 
 
+def check_doc2query_demo_output(out_dir: str, overwrite: bool) -> None:
+    """Raise UsageError (before any work) when ``out_dir`` holds an earlier run and ``overwrite`` is off."""
+    from pipeline.jobs import UsageError
+
+    found = [n for n in ("pairs", "generator", "expanded", "eval.json") if os.path.exists(os.path.join(out_dir, n))]
+    if found and not overwrite:
+        raise UsageError(f"{out_dir} already holds {', '.join(found)} of an earlier doc2query demo; pass --overwrite "
+                         "or choose another directory")
+
+
 def run_doc2query_demo(corpus_dir: str, out_dir: str, beam_args: list[str], overwrite: bool) -> dict:
     """Pairs -> generator -> expansion -> evaluation under ``out_dir``; prints each step's summary and
     returns {"pairs", "generator", "expand", "eval", "seconds"} (the stats reports and the eval report)."""
+    check_doc2query_demo_output(out_dir, overwrite)
     pairs_dir, run_dir = os.path.join(out_dir, "pairs"), os.path.join(out_dir, "generator")
     expanded_dir = os.path.join(out_dir, "expanded")
     with Timer() as t:
