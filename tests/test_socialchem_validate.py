@@ -154,3 +154,22 @@ def test_generated_rows_validate_and_load(tmp_path):
     assert report.rows == 180 and report.rots == 90 and report.situations == 30
     table = load_tsv(str(path), columns=["rot-id", "rot-agree"])
     assert table.num_rows == 180 and table.column_names == ["rot-id", "rot-agree"]
+
+
+def test_chunked_reader_keeps_line_numbers_across_chunks_crlf_and_overlong_lines():
+    import io
+
+    from corpora.socialchem.validate import ValidationReport, iter_line_blocks
+
+    rows = [line_of(r) for r in generated_rows(40)]
+    long_line = "x" * 5000
+    text = "\r\n".join([HEADER] + rows[:10] + [long_line] + rows[10:]) + "\r\n"
+    report = ValidationReport()
+    blocks = list(iter_line_blocks(io.BytesIO(text.encode()), report, max_line_bytes=2000, chunk_bytes=700))
+    lines = [n for b in blocks for n in b[0]]
+    texts = [t for b in blocks for t in b[1]]
+    assert lines == list(range(1, 12)) + list(range(13, 13 + len(rows) - 10))
+    assert texts[0] == HEADER and texts[1:] == rows and not any(t.endswith("\r") for t in texts)
+    assert report.issues == {"line_too_long": 1} and report.examples[0].line == 12
+    full = validate_text(text.replace(long_line + "\r\n", ""))
+    assert full.ok and full.rows == len(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
@@ -29,6 +29,7 @@ from corpora.socialchem.schema import (
 )
 
 BLOCK_LINES = 20_000
+CHUNK_BYTES = 8 << 20
 MAX_LINE_BYTES = 1 << 20
 _CACHE_LIMIT = 50_000
 _COL = {name: i for i, name in enumerate(COLUMNS)}
@@ -158,6 +159,10 @@ class TsvValidator:
 
     def check_block(self, block: list[tuple[int, list[str]]]) -> dict[int, list[Issue]]:
         """Validate numbered rows (split into cells); returns {line: issues} for bad rows only."""
+        return self.check_rows([n for n, _ in block], [c for _, c in block])
+
+    def check_rows(self, lines: Sequence[int], cells: list[list[str]]) -> dict[int, list[Issue]]:
+        """Validate rows (cells) with their line numbers; returns {line: issues} for bad rows only."""
         report = self.report
         bad: dict[int, list[Issue]] = {}
 
@@ -165,19 +170,20 @@ class TsvValidator:
             bad.setdefault(issue.line, []).append(issue)
             report.add(issue)
 
-        rows = []
-        for line_no, cells in block:
-            if len(cells) == N_COLUMNS:
-                rows.append((line_no, cells))
-            else:
-                hint = "a missing column" if len(cells) < N_COLUMNS else "a tab inside a value (shifted row)"
-                flag(Issue(line_no, "wrong_column_count", f"{len(cells)} fields instead of {N_COLUMNS} "
-                           f"(likely {hint})", value="\t".join(cells)[:200]))
-        report.rows += len(block)
-        if not rows:
+        report.rows += len(cells)
+        if set(map(len, cells)) - {N_COLUMNS}:
+            keep = []
+            for line_no, row in zip(lines, cells, strict=True):
+                if len(row) == N_COLUMNS:
+                    keep.append((line_no, row))
+                    continue
+                hint = "a missing column" if len(row) < N_COLUMNS else "a tab inside a value (shifted row)"
+                flag(Issue(line_no, "wrong_column_count", f"{len(row)} fields instead of {N_COLUMNS} "
+                           f"(likely {hint})", value="\t".join(row)[:200]))
+            lines, cells = [n for n, _ in keep], [c for _, c in keep]
+        if not cells:
             return bad
-        lines = [n for n, _ in rows]
-        cols = list(zip(*(cells for _, cells in rows), strict=True))
+        cols = list(zip(*cells, strict=True))
         for ci, name in enumerate(COLUMNS):
             col, spec = cols[ci], SCHEMA[name]
             if spec.kind == TEXT:
@@ -196,10 +202,10 @@ class TsvValidator:
         self._cross_checks(cols, lines, flag)
         report.areas.update(cols[_COL["area"]])
         report.splits.update(cols[_COL["split"]])
-        report.valid_rows += len(rows) - sum(1 for n in lines if n in bad)
+        report.valid_rows += len(cells) - (sum(1 for n in lines if n in bad) if bad else 0)
         return bad
 
-    def _cross_checks(self, cols: list[tuple[str, ...]], lines: list[int], flag) -> None:
+    def _cross_checks(self, cols: list[tuple[str, ...]], lines: Sequence[int], flag) -> None:
         n_col = cols[_COL["n-characters"]]
         for name in CHAR_COLUMNS:
             col = cols[_COL[name]]
@@ -211,21 +217,72 @@ class TsvValidator:
                         flag(Issue(lines[i], "char_out_of_range", f"{pair[0]} points beyond n-characters={pair[1]}",
                                    name, pair[0], f"char-none or char-0..char-{int(pair[1]) - 1}"))
         chars = cols[_COL["characters"]]
-        for i, (c, n) in enumerate(zip(chars, n_col, strict=True)):
-            if c and n.isdigit() and c.count(MULTI_SEP) + 1 != int(n):
-                flag(Issue(lines[i], "n_characters_mismatch", f"characters lists {c.count(MULTI_SEP) + 1} "
-                           f"but n-characters is {n}", "n-characters", n, "the number of characters"))
-        for i, c in enumerate(chars):
-            if c and c != NARRATOR and not c.startswith(NARRATOR + MULTI_SEP):
-                flag(Issue(lines[i], "narrator_not_first", f"the first character must be {NARRATOR!r}",
-                           "characters", c, f"{NARRATOR}|..."))
+        counts = [c.count(MULTI_SEP) + 1 for c in chars]
+        if counts != [int(n) if n.isdigit() else -1 for n in n_col]:
+            for i, (c, n) in enumerate(zip(chars, n_col, strict=True)):
+                if c and n.isdigit() and counts[i] != int(n):
+                    flag(Issue(lines[i], "n_characters_mismatch", f"characters lists {counts[i]} but n-characters "
+                               f"is {n}", "n-characters", n, "the number of characters"))
+        firsts = set(c.split(MULTI_SEP, 1)[0] for c in set(chars))
+        if firsts - {NARRATOR, ""}:
+            for i, c in enumerate(chars):
+                if c and c != NARRATOR and not c.startswith(NARRATOR + MULTI_SEP):
+                    flag(Issue(lines[i], "narrator_not_first", f"the first character must be {NARRATOR!r}",
+                               "characters", c, f"{NARRATOR}|..."))
+        if not self._consistent_fast(cols, lines):
+            self._consistency_rows(cols, lines, flag)
+        self.report.rots = len(self._rots)
+        self.report.situations = len(self._situations)
+
+    def _consistent_fast(self, cols: list[tuple[str, ...]], lines: Sequence[int]) -> bool:
+        """File-wide rules checked with C-level set and dict operations; True (and state updated) when
+        the block breaks none of them, False (state untouched) to let the row-by-row path report them."""
+        rot_ids, workers = cols[_COL["rot-id"]], cols[_COL["breakdown-worker-id"]]
+        sids, splits = cols[_COL["situation-short-id"]], cols[_COL["split"]]
+        rev = list(reversed(lines))
+        keys = list(map(hash, zip(rot_ids, workers, strict=True)))
+        breakdowns = dict(zip(reversed(keys), rev, strict=True))  # first line of each key
+        if len(breakdowns) != len(keys) or not self._breakdowns.keys().isdisjoint(breakdowns):
+            return False
+        rot_keys = list(map(hash, rot_ids))
+        contents = list(map(hash, zip(cols[_COL["rot"]], sids, strict=True)))
+        rots = dict(zip(reversed(rot_keys), zip(reversed(contents), rev, strict=True), strict=True))
+        if len(set(zip(rot_keys, contents, strict=True))) != len(rots):
+            return False
+        sit_keys = list(map(hash, sids))
+        families = list(map(SPLIT_FAMILY.get, splits, splits))
+        texts = list(map(hash, cols[_COL["situation"]]))
+        sits = dict(zip(reversed(sit_keys), zip(reversed(texts), reversed(families), rev, strict=True),
+                        strict=True))
+        distinct = set(zip(sit_keys, texts, families, strict=True)) if self.check_splits else set(
+            zip(sit_keys, texts, strict=True))
+        if len(distinct) != len(sits):
+            return False
+        common_rots = rots.keys() & self._rots.keys()
+        if any(self._rots[k][0] != rots[k][0] for k in common_rots):
+            return False
+        common_sits = sits.keys() & self._situations.keys()
+        for k in common_sits:
+            old, new = self._situations[k], sits[k]
+            if old[0] != new[0] or (self.check_splits and old[1] != new[1]):
+                return False
+        for k in common_rots:
+            del rots[k]
+        for k in common_sits:
+            del sits[k]
+        self._breakdowns.update(breakdowns)
+        self._rots.update(rots)
+        self._situations.update(sits)
+        return True
+
+    def _consistency_rows(self, cols: list[tuple[str, ...]], lines: Sequence[int], flag) -> None:
+        """The file-wide rules row by row, naming the earlier line (the slow path for bad blocks)."""
         rot_ids, workers = cols[_COL["rot-id"]], cols[_COL["breakdown-worker-id"]]
         rot_texts, sids = cols[_COL["rot"]], cols[_COL["situation-short-id"]]
         situations, splits = cols[_COL["situation"]], cols[_COL["split"]]
         for i, line in enumerate(lines):
             rid = rot_ids[i]
-            key = hash((rid, workers[i]))
-            first = self._breakdowns.setdefault(key, line)
+            first = self._breakdowns.setdefault(hash((rid, workers[i])), line)
             if first != line:
                 flag(Issue(line, "duplicate_rot_id", f"rot-id with breakdown-worker-id {workers[i]!r} already on "
                            f"line {first}", "rot-id", rid, "one row per (rot-id, breakdown-worker-id)"))
@@ -242,48 +299,126 @@ class TsvValidator:
             if self.check_splits and sit[1] != family:
                 flag(Issue(line, "split_crossing", f"situation is in split family {family!r} here but "
                            f"{sit[1]!r} on line {sit[2]}", "split", splits[i], "one split per situation"))
-        self.report.rots = len(self._rots)
-        self.report.situations = len(self._situations)
 
 
-def iter_lines(raw: BinaryIO, report: ValidationReport, start: int = 1,
-               max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
-    """Decoded lines with 1-based numbers; undecodable, oversized and blank lines become issues."""
-    line_no = start - 1
-    for data in raw:
-        line_no += 1
-        report.lines += 1
-        if len(data) > max_line_bytes:
-            report.rows += 1
-            report.add(Issue(line_no, "line_too_long", f"{len(data):,} bytes (limit {max_line_bytes:,})"))
+def iter_line_blocks(raw: BinaryIO, report: ValidationReport, max_line_bytes: int = MAX_LINE_BYTES,
+                     chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[list[int], list[str]]]:
+    """Blocks of (line numbers, decoded lines) read in large chunks; undecodable, oversized and
+    blank lines become issues (counted as rows) and are left out of the blocks."""
+    next_line = 1
+    pending = b""
+    skipping = False  # inside a line longer than the limit: drop bytes until its end
+    while True:
+        chunk = raw.read(chunk_bytes)
+        if not chunk:
+            break
+        if skipping:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                continue
+            chunk, skipping = chunk[cut + 1:], False
+            _too_long(report, next_line, max_line_bytes)
+            next_line += 1
+        data = pending + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            if len(pending) > max_line_bytes:
+                pending, skipping = b"", True
             continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            report.rows += 1
-            report.add(Issue(line_no, "bad_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-            continue
-        text = text.rstrip("\n").rstrip("\r")
-        if not text.strip():
-            if text or data.endswith(b"\n"):
+        body, pending = data[:cut], data[cut + 1:]
+        block = _decode_block(body, next_line, report, max_line_bytes)
+        next_line += body.count(b"\n") + 1
+        if block[0]:
+            yield block
+    if skipping:
+        _too_long(report, next_line, max_line_bytes)
+    elif pending:
+        block = _decode_block(pending, next_line, report, max_line_bytes)
+        if block[0]:
+            yield block
+
+
+def _too_long(report: ValidationReport, line: int, limit: int) -> None:
+    report.lines += 1
+    report.rows += 1
+    report.add(Issue(line, "line_too_long", f"longer than {limit:,} bytes"))
+
+
+def _decode_block(body: bytes, first: int, report: ValidationReport,
+                  max_line_bytes: int) -> tuple[list[int], list[str]]:
+    """Lines of one chunk with their numbers; the fast path is one decode and one split."""
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        texts: list[str | None] = text.split("\n")
+        if "\r" in text:
+            texts = [t[:-1] if t.endswith("\r") else t for t in texts]
+        report.lines += len(texts)
+        if "" not in texts and max(map(len, texts)) * 4 <= max_line_bytes:  # 4 bytes per char at most
+            return list(range(first, first + len(texts))), texts
+    else:
+        texts = []
+        for raw in body.split(b"\n"):
+            try:
+                t = raw.decode("utf-8")
+                texts.append(t[:-1] if t.endswith("\r") else t)
+            except UnicodeDecodeError as exc:
+                texts.append(None)
                 report.rows += 1
-                report.add(Issue(line_no, "blank_line", "blank line"))
+                report.add(Issue(first + len(texts) - 1, "bad_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+        report.lines += len(texts)
+    lines, keep = [], []
+    for i, t in enumerate(texts):
+        if t is None:
             continue
-        yield line_no, text
+        if not t.strip():
+            report.rows += 1
+            report.add(Issue(first + i, "blank_line", "blank line"))
+        elif len(t) * 4 > max_line_bytes and len(t.encode("utf-8")) > max_line_bytes:
+            report.rows += 1
+            report.add(Issue(first + i, "line_too_long",
+                             f"{len(t.encode('utf-8')):,} bytes (limit {max_line_bytes:,})"))
+        else:
+            lines.append(first + i)
+            keep.append(t)
+    return lines, keep
 
 
-def _rows_after_header(raw: BinaryIO, report: ValidationReport) -> Iterator[tuple[int, str]] | None:
-    """The numbered lines after a correct header; None (issues reported) when the header is wrong."""
-    lines = iter_lines(raw, report)
-    first = next(lines, None)
+def _blocks_after_header(raw: BinaryIO, report: ValidationReport,
+                         max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[list[int], list[str]]] | None:
+    """Blocks of the lines after a correct header; None (issues reported) when the header is wrong."""
+    blocks = iter_line_blocks(raw, report, max_line_bytes)
+    first = next(blocks, None)
     if first is None:
         report.header_ok = False
         report.add(Issue(1, "bad_header", "empty file (no header)", allowed=HEADER))
         return None
-    for issue in header_issues(first[1], first[0]):
+    lines, texts = first
+    if lines[0] != 1:  # the first line was blank or unreadable
+        report.header_ok = False
+        report.add(Issue(1, "bad_header", "no header on line 1", allowed=HEADER))
+        return None
+    for issue in header_issues(texts[0], 1):
         report.header_ok = False
         report.add(issue)
-    return lines if report.header_ok else None
+    if not report.header_ok:
+        return None
+
+    def rest():
+        if len(lines) > 1:
+            yield lines[1:], texts[1:]
+        yield from blocks
+
+    return rest()
+
+
+def _split_blocks(blocks, block_lines: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+    for lines, texts in blocks:
+        for i in range(0, len(lines), block_lines):
+            yield lines[i:i + block_lines], [t.split("\t") for t in texts[i:i + block_lines]]
 
 
 def iter_checked(raw: BinaryIO, report: ValidationReport | None = None, check_splits: bool = True,
@@ -294,24 +429,14 @@ def iter_checked(raw: BinaryIO, report: ValidationReport | None = None, check_sp
     Rows with a wrong field count cannot be mapped to columns: they are only in the report.
     """
     validator = TsvValidator(report, check_splits)
-    lines = _rows_after_header(raw, validator.report)
-    if lines is None:
+    blocks = _blocks_after_header(raw, validator.report)
+    if blocks is None:
         return
-    block: list[tuple[int, list[str]]] = []
-
-    def flush():
-        bad = validator.check_block(block)
-        for line_no, cells in block:
-            if len(cells) == N_COLUMNS:
-                yield line_no, dict(zip(COLUMNS, cells, strict=True)), bad.get(line_no, [])
-        block.clear()
-
-    for line_no, text in lines:
-        block.append((line_no, text.split("\t")))
-        if len(block) >= block_lines:
-            yield from flush()
-    if block:
-        yield from flush()
+    for lines, cells in _split_blocks(blocks, block_lines):
+        bad = validator.check_rows(lines, cells)
+        for line_no, row in zip(lines, cells, strict=True):
+            if len(row) == N_COLUMNS:
+                yield line_no, dict(zip(COLUMNS, row, strict=True)), bad.get(line_no, [])
 
 
 def validate_stream(raw: BinaryIO, path: str = "", max_examples: int = 20, check_splits: bool = True,
@@ -319,17 +444,10 @@ def validate_stream(raw: BinaryIO, path: str = "", max_examples: int = 20, check
     """Validate a whole released-format TSV without keeping its rows (the fast path)."""
     report = ValidationReport(path=path, max_examples=max_examples)
     validator = TsvValidator(report, check_splits)
-    lines = _rows_after_header(raw, report)
-    if lines is None:
-        return report
-    block: list[tuple[int, list[str]]] = []
-    for line_no, text in lines:
-        block.append((line_no, text.split("\t")))
-        if len(block) >= block_lines:
-            validator.check_block(block)
-            block = []
-    if block:
-        validator.check_block(block)
+    blocks = _blocks_after_header(raw, report)
+    if blocks is not None:
+        for lines, cells in _split_blocks(blocks, block_lines):
+            validator.check_rows(lines, cells)
     return report
 
 
