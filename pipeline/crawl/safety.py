@@ -82,9 +82,11 @@ class AddressGuard:
         return cached
 
     async def _decide(self, host: str, port: int) -> Target | Blocked:
+        literal = True
         try:
             addresses = [ipaddress.ip_address(host)]
         except ValueError:
+            literal = False
             try:
                 addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await self._resolve(host, port)]
             except (OSError, UnicodeError, ValueError) as exc:
@@ -97,6 +99,6 @@ class AddressGuard:
             for ip in addresses:
                 problem = address_problem(ip)
                 if problem:
-                    return Blocked("blocked_address", f"{host} resolves to {ip} ({problem}); "
-                                   "pass --allow-private-hosts to crawl internal hosts")
+                    what = f"{ip} is {problem}" if literal else f"{host} resolves to {ip} ({problem})"
+                    return Blocked("blocked_address", f"{what}; pass --allow-private-hosts to crawl internal hosts")
         return Target(str(addresses[0]), port)
