@@ -37,7 +37,9 @@ class TrainConfig:
     fim_rate: float = 0.5
     fim_spm_rate: float = 0.5
     mlm_probability: float = 0.15
+    prefix_sep_token: str = "<|sep|>"
     cache_dir: str | None = None
+    cache_max_bytes: int = 50 * 2**30
     verify_checksums: bool = True
     # model
     preset: str | None = "tiny"
@@ -98,7 +100,8 @@ class TrainConfig:
         return DataConfig(paths=list(self.data), mix=self.mix, seq_len=self.seq_len,
                           micro_batch_size=self.micro_batch_size, seed=self.seed, on_exhaust=self.on_exhaust,
                           objective=self.objective, fim_rate=self.fim_rate, fim_spm_rate=self.fim_spm_rate,
-                          mlm_probability=self.mlm_probability, cache_dir=self.cache_dir,
+                          mlm_probability=self.mlm_probability, prefix_sep_token=self.prefix_sep_token,
+                          cache_dir=self.cache_dir, cache_max_bytes=self.cache_max_bytes,
                           verify_checksums=self.verify_checksums)
 
     def as_dict(self) -> dict:
