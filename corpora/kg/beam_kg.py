@@ -189,9 +189,10 @@ class BestLabelFn(beam.CombineFn):
 class _Partition(CountingDoFn):
     """(owner, routed groups) -> the owner's subgraphs (facts in = facts placed)."""
 
-    def __init__(self, params: SubgraphParams) -> None:
+    def __init__(self, params: SubgraphParams, relation_order: dict[str, int] | None = None) -> None:
         super().__init__(keep_rejects=False)
         self.params = params
+        self.relation_order = relation_order or {}
 
     def process(self, element, cooc):
         owner, groups = element
@@ -205,7 +206,7 @@ class _Partition(CountingDoFn):
         n = len(own) + sum(len(f) for f in chains.values())
         if isinstance(cooc, dict):
             cooc = Cooccurrence.from_json(cooc)
-        subgraphs, counts = partition(owner, own, chains, cooc, self.params)
+        subgraphs, counts = partition(owner, own, chains, cooc, self.params, self.relation_order)
         self._counter.add("subgraphs", IN, n)
         self._counter.add("subgraphs", OUT, sum(len(sg.facts) for sg in subgraphs))
         self._counter.add("subgraphs", count_key("subgraphs"), len(subgraphs))
@@ -314,8 +315,10 @@ class BuildSubgraphs(beam.PTransform):
     """
 
     def __init__(self, params: SubgraphParams, max_facts_per_entity: int, langs: tuple[str, ...],
-                 cooccurrence: Cooccurrence | None = None, labelled_relations: frozenset = frozenset()) -> None:
+                 cooccurrence: Cooccurrence | None = None, labelled_relations: frozenset = frozenset(),
+                 relation_order: dict[str, int] | None = None) -> None:
         super().__init__()
+        self.relation_order = relation_order or {}
         self.labelled_relations = labelled_relations
         self.params = params
         self.max_facts_per_entity = max_facts_per_entity
@@ -338,7 +341,7 @@ class BuildSubgraphs(beam.PTransform):
         else:
             cooc = beam.pvalue.AsSingleton(routed[RELSETS] | "Cooccurrence" >> beam.CombineGlobally(CountCooccurrence()))
         subgraphs = (routed["out"] | "ByOwner" >> beam.GroupByKey()
-                     | "Partition" >> beam.ParDo(_Partition(self.params), cooc).with_outputs(STATS, REJECTS, main="out"))
+                     | "Partition" >> beam.ParDo(_Partition(self.params, self.relation_order), cooc).with_outputs(STATS, REJECTS, main="out"))
         best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
         requests = subgraphs["out"] | "LabelRequests" >> beam.FlatMap(_label_requests, self.labelled_relations)
         resolved = ({"label": best, "requests": requests} | "JoinLabels" >> beam.CoGroupByKey()

@@ -113,11 +113,6 @@ def linking_facts(graph: nx.MultiDiGraph, subject: str, chain_entity: str) -> li
     return [d["fact"] for _, v, d in graph.out_edges(subject, data=True) if v == chain_entity]
 
 
-def has_cycle_through(graph: nx.MultiDiGraph, subject: str) -> bool:
-    """True if some path leads from the subject back to it (a cycle in its neighbourhood)."""
-    return any(subject in nx.descendants(graph, n) for n in graph.successors(subject))
-
-
 # ---------------------------------------------------------------- co-occurrence
 
 

@@ -275,7 +275,8 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
     cooc = load_cooccurrence(cfg.cooccurrence) if cfg.cooccurrence else None
     run.stage_order += ["statements", "facts", "subgraphs", "labels"]
     labelled = frozenset([r for r, t in templates.relations.items() if t.label] + list(templates.qualifier_labels))
-    graph = beam_kg.BuildSubgraphs(cfg.params(), cfg.max_facts_per_entity, cfg.langs(), cooc, labelled)
+    order = {r: t.order for r, t in templates.relations.items()}
+    graph = beam_kg.BuildSubgraphs(cfg.params(), cfg.max_facts_per_entity, cfg.langs(), cooc, labelled, order)
     built = {"facts": facts, "labels": read.result[beam_kg.LABELS], "parts": read.result[beam_kg.PARTS]} | graph
     run._stats.append(built[STATS])
     run._rejects.append(built[REJECTS])

@@ -112,8 +112,14 @@ def _units(own: list[Fact], k: int) -> list[_Unit]:
 
 
 def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc: Cooccurrence,
-              params: SubgraphParams) -> tuple[list[Subgraph], dict[str, int]]:
-    """The subject's subgraphs, in a deterministic order, and counts (chains, orphan chains, ...)."""
+              params: SubgraphParams, relation_order: dict[str, int] | None = None
+              ) -> tuple[list[Subgraph], dict[str, int]]:
+    """The subject's subgraphs, in a deterministic order, and counts (chains, orphan chains, ...).
+
+    ``relation_order`` (the templates' clause order) breaks ties between equally weighted
+    edges in favour of relations verbalized next to each other (birth date with birth place).
+    """
+    order = relation_order or {}
     k = params.max_facts
     counts = {"chains": 0, "orphan_chains": 0, "chain_overflow": 0}
     units = _units(own, k)
@@ -158,7 +164,11 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
     def size(root: int) -> int:
         return sizes[root]
 
-    edges = sorted(g.edges(data="weight"), key=lambda e: (-e[2], e[0], e[1]))
+    def gap(a: int, b: int) -> int:
+        ra, rb = g.nodes[a]["unit"].relation, g.nodes[b]["unit"].relation
+        return abs(order[ra] - order[rb]) if ra in order and rb in order else 10**6
+
+    edges = sorted(g.edges(data="weight"), key=lambda e: (-round(e[2], 6), gap(e[0], e[1]), e[0], e[1]))
     for a, b, _ in edges:
         ra, rb = find(a), find(b)
         if ra != rb and size(ra) + size(rb) <= k:
