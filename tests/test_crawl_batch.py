@@ -167,3 +167,27 @@ def test_guard_checks_redirect_targets(tmp_path):
     assert by_url[moved_robots.base + "/"]["reason"] == "robots_unreachable"
     assert (site.port, "/admin") not in asked and (moved_robots.port, "/") not in asked
     assert asked.count((site.port, "/robots.txt")) == 1  # only the allowed host's own robots.txt
+
+
+def test_segments_on_beam_filesystems(tmp_path):
+    """The storage used for gs:// and s3:// outputs, exercised on a local path."""
+    from corpora.crawl import BeamStorage
+
+    site = wide(3)
+    sites = serve(a=site)
+    try:
+        fs = BeamStorage()
+        cfg = CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, retries=0), scope=ScopeRules("host"), rate=100.0,
+                          allow_private=True)
+        store = SegmentStore(fs, str(tmp_path), "crawl-r000-b0000-beam", {})
+        BatchCrawler(cfg, store).run([HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
+    finally:
+        sites.stop()
+    state = CrawlState(fs, str(tmp_path))
+    assert [Path(p).name for p in fs.glob(str(tmp_path / "warc" / "*.warc.gz"))] == [
+        "crawl-r000-b0000-beam-00000.warc.gz"]
+    assert len(state.resumed(0)) == 4 and state.clean_uncommitted() == []
+    state.write_frontier(1, [{"url": site.base + "/x", "depth": 1}])
+    assert state.rounds() == [1] and state.read_frontier(1)[0]["depth"] == 1
+    (tmp_path / "warc" / "crawl-r000-b0000-dead-00000.warc.gz").write_bytes(b"never committed")
+    assert [Path(p).name for p in state.clean_uncommitted()] == ["crawl-r000-b0000-dead-00000.warc.gz"]
