@@ -25,7 +25,7 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass
 
-from corpora.doc2query.passages import PassageConfig, sentence_windows, split_sentences
+from corpora.doc2query.passages import PassageConfig, sentence_windows, split_sentences, text_blocks
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a longer line is not a passage, it is a broken file
 
@@ -149,16 +149,14 @@ def _is_label(block: str, config: MiningConfig) -> bool:
 
 
 def sections(text: str, title: str | None = None, config: MiningConfig = MiningConfig()) -> list[tuple[str, str]]:
-    """(heading, body) sections of a document: blocks split at blank lines; in a run of
+    """(heading, body) sections of a document: blocks are lines (a wrapped line, one starting in
+    lower case, continues the previous one); in a run of
     headings the last one (closest to the body) heads it; short label lines (bylines, dates)
     are left out of bodies; text before any heading is headed by ``title`` when given."""
     out: list[tuple[str, str]] = []
     heading = title.strip() if title and title.strip() else None
     body: list[str] = []
-    for block in re.split(r"\n\s*\n+", text):
-        block = block.strip()
-        if not block:
-            continue
+    for block in text_blocks(text):
         if is_heading(block, config):
             if heading and body:
                 out.append((heading, "\n\n".join(body)))

@@ -46,7 +46,7 @@ class PassageConfig:
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text`` in order, whitespace inside each collapsed; paragraphs always break."""
     sentences: list[str] = []
-    for para in _blocks(text):
+    for para in text_blocks(text):
         start = 0
         for m in _END.finditer(para):
             if m.group().startswith(".") and _is_abbreviation(para, m.start()):
@@ -61,7 +61,7 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _blocks(text: str) -> list[str]:
+def text_blocks(text: str) -> list[str]:
     """Paragraphs, and lines inside them, that start a new sentence: a line break continues the
     sentence only when the next line starts with a lower-case letter (a wrapped line)."""
     blocks: list[str] = []
