@@ -195,7 +195,7 @@ def test_warc_files_are_valid_for_warcio(crawl):
 
 
 def _records(fh):
-    for rec in ArchiveIterator(fh):
+    for rec in ArchiveIterator(fh, check_digests="raise"):  # block and payload digests verified
         h = rec.rec_headers
         item = {"type": rec.rec_type, "id": h.get_header("WARC-Record-ID"), "uri": h.get_header("WARC-Target-URI"),
                 "date": h.get_header("WARC-Date"), "ip": h.get_header("WARC-IP-Address"),
