@@ -149,7 +149,7 @@ def bench_release(rows: int) -> None:
         vs = ""
         if ref:
             q = results[ref]
-            vs = f"{q['seconds'] / r['seconds']:.1f}x faster, {q['peak_mb'] / r['peak_mb']:.1f}x less memory"
+            vs = f"{q['seconds'] / r['seconds']:.2f}x its speed, {r['peak_mb'] / q['peak_mb']:.2f}x its memory"
         print(f"{label:<34}{r['seconds']:>9.2f}{r['peak_mb']:>9.0f}{r['rows'] / r['seconds']:>12,.0f}   {vs}")
     print("\n(peak MB is the whole process: Python with the imports it needs, about 30-60 MB, included)")
 

@@ -65,8 +65,15 @@ PLAIN_STEPS = {"export-tasks", "import-annotations", "agreement", "split", "stat
 # -- arguments -------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+    subparsers = parser.add_subparsers(dest="step", metavar="STEP", required=True)
     fmt = argparse.RawDescriptionHelpFormatter
+
+    class _Sub:  # every step's parser refuses abbreviated flags, like beam_runner's own parser
+        @staticmethod
+        def add_parser(name, **kw):
+            return subparsers.add_parser(name, allow_abbrev=False, **kw)
+
+    sub = _Sub()
 
     p = sub.add_parser("situations", help="[Beam] mine situations from a corpus", formatter_class=fmt,
                        description="Mine candidate situations from one of our corpora (see docs/socialchem.md "
