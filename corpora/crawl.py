@@ -559,10 +559,12 @@ def check_crawl_output(out_dir: str, overwrite: bool) -> None:
 
 
 def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
-                    verbose: bool = False, seed: int = 0, articles: int = 48) -> dict:
+                    verbose: bool = False, seed: int = 0, articles: int = 48, seed_all_sites: bool = True) -> dict:
     """The demo's crawl stage: serve the sample website (corpora/sample_site.py) on 127.0.0.1,
-    crawl it from its portal page into ``out_dir`` (fast: 20 requests/s per host, since it is
-    our own server; internal addresses allowed, as the site is on loopback), stop the server.
+    crawl it into ``out_dir`` from its portal page and, with ``seed_all_sites``, every site's
+    home page (then the crawl is one round; without, the sites are found on the portal and
+    crawled in a second round), fast (20 requests/s per host: it is our own server; internal
+    addresses allowed, as the site is on loopback), and stop the server.
 
     Returns ``{"output", "warc_files", "warc_glob", "stats", "seed_url", "articles"}``; the web
     job reads ``warc_glob``. Raises UsageError when ``out_dir`` holds a crawl and not
@@ -576,6 +578,9 @@ def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False,
     with SampleSite(seed=seed, articles=articles) as site:
         with open(seeds, "w", encoding="utf-8") as f:
             f.write(f"# the sample website's portal, served by the demo on 127.0.0.1\n{site.seed_url}\n")
+            if seed_all_sites:  # every site known up front: one round (one pipeline) instead of two
+                f.write("# and the home page of each of its sites\n")
+                f.write("".join(site.url(h, "/") + "\n" for h in site.hosts))
         fetch = FetchConfig(DEFAULT_USER_AGENT, connect_timeout=5.0, read_timeout=10.0, total_timeout=30.0,
                             retries=1, backoff=0.2)
         crawl = CrawlConfig(fetch=fetch, scope=ScopeRules("domain"), rate=20.0, max_depth=3, max_pages=2_000,
