@@ -16,7 +16,7 @@ import argparse
 import os
 import shutil
 
-from corpora.crawl import crawl_demo_site
+from corpora.crawl import check_crawl_output, crawl_demo_site
 from corpora.doc2query.demo import run_doc2query_demo
 from corpora.kg.job import run_kg_demo
 from corpora.sample_web import write_sample
@@ -72,6 +72,7 @@ def _check_outputs(out: str, overwrite: bool) -> dict[str, str]:
     """Every output directory of the demo, refused up front when it holds an earlier run and no --overwrite."""
     d = {name: os.path.join(out, name) for name in
          ("sample", "crawl", "web", "kg", "socialchem", "doc2query", "tokenizer", "shards", "train")}
+    check_crawl_output(d["crawl"], overwrite)
     prepare_output(d["web"], overwrite)
     prepare_output(d["kg"], overwrite)
     try:
