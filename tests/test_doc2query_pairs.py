@@ -150,7 +150,7 @@ def test_msmarco_pairs_job_counts_every_bad_line(tmp_path):
     qrels.write_text("q0\t0\t0\t1\nq1\t0\t1\t1\nq1\t0\t1\t1\nq0\t0\t99\t1\nq9\t0\t0\t1\nq1\t0\t4\t0\nq2 0 5\n")
     out = tmp_path / "out"
     report = _run_pairs(["--collection", str(coll), "--queries", str(queries), "--qrels", str(qrels),
-                         "--output", str(out)])
+                         "--output", str(out), "--rejects"])
     assert report["accounting_ok"]
     assert _stage(report, "collection")["dropped"] == {"empty_text": 1, "no_tab": 1, "invalid_utf8": 1}
     assert _stage(report, "queries")["dropped"] == {"no_tab": 1}
@@ -162,6 +162,11 @@ def test_msmarco_pairs_job_counts_every_bad_line(tmp_path):
     assert {p["source"] for p in lines} == {"msmarco"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["outputs"]["rows"] == 2
+    rejects = pq.read_table(str(out / "rejects")).to_pylist()
+    dropped = sum(sum(s["dropped"].values()) for s in report["stages"])
+    assert len(rejects) == dropped
+    assert {(r["stage"], r["reason"]) for r in rejects} >= {("join", "unknown_passage"), ("collection", "no_tab")}
+    assert sum(f["rows"] for f in manifest["outputs"]["rejects"]) == dropped
     with pytest.raises(UsageError, match="--overwrite"):
         _run_pairs(["--collection", str(coll), "--queries", str(queries), "--qrels", str(qrels),
                     "--output", str(out)])

@@ -133,7 +133,7 @@ examples:
       --qrels qrels.train.tsv --output out/d2q-pairs
   python beam_runner.py doc2query-pairs --corpus out/web --heldout-fraction 0.1 --output out/web-pairs"""
 
-PAIRS_OUTPUTS = ("pairs", "heldout", "passages", "stats.json", "manifest.json")
+PAIRS_OUTPUTS = ("pairs", "heldout", "passages", "rejects", "stats.json", "manifest.json")
 
 
 def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -161,7 +161,7 @@ def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
                      help="fraction of passages held out for evaluation (default: %(default)s)")
     out.add_argument("--seed", type=int, default=0, help="seed of the held-out hash (default: %(default)s)")
     out.add_argument("--max-line-bytes", type=int, default=MAX_LINE_BYTES, help="longest TSV line (default: %(default)s)")
-    out.add_argument("--rejects", action="store_true", help="(accepted for symmetry; drops are counted in stats.json)")
+    out.add_argument("--rejects", action="store_true", help="also write dropped lines and documents to DIR/rejects/")
     out.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run in DIR")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
@@ -217,17 +217,19 @@ def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                 stages = ["mine", "headings", "write"]
                 rows = (p | "CorpusFiles" >> beam.Create([f["path"] for f in inputs])
                         | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
-                pairs, stats, _ = mine_corpus(rows, mining, args.max_query_docs, False)
+                pairs, stats, rejects = mine_corpus(rows, mining, args.max_query_docs, args.rejects)
             else:
                 stages = ["collection", "queries", "qrels", "join", "write"]
                 parsed = {}
                 for role, path, parse in (("collection", args.collection, parse_id_text),
                                           ("queries", args.queries, parse_id_text), ("qrels", args.qrels, parse_qrels)):
                     lines = p | f"Read_{role}" >> beam.io.ReadFromText(path, coder=coders.BytesCoder())
-                    parsed[role] = lines | f"Parse_{role}" >> ParseLines(role, parse, args.max_line_bytes)
-                pairs, join_stats, _ = join_msmarco(parsed["collection"]["out"], parsed["queries"]["out"],
-                                                    parsed["qrels"]["out"])
+                    parsed[role] = lines | f"Parse_{role}" >> ParseLines(role, parse, args.max_line_bytes,
+                                                                         args.rejects)
+                pairs, join_stats, join_rejects = join_msmarco(parsed["collection"]["out"], parsed["queries"]["out"],
+                                                               parsed["qrels"]["out"], args.rejects)
                 stats = [parsed[r]["stats"] for r in parsed] + join_stats
+                rejects = [parsed[r]["rejects"] for r in parsed] + join_rejects
             counted = pairs | "CountWritten" >> beam.Map(_count_write, fraction=fraction, seed=seed)
             stats.append(counted | "WriteStats" >> beam.FlatMap(lambda e: e[1]))
             kept = counted | "Pairs" >> beam.Map(lambda e: e[0])
@@ -246,6 +248,8 @@ def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                 files["heldout_qrels"] = _write_lines(rlines, output, "heldout/qrels.tsv", "Qrels", True)
             if mining is not None:
                 files["passages"] = _write_passages(kept, output)
+            if args.rejects:
+                files["rejects"] = _write_rejects(rejects, output)
             finalize(p, _write_pairs_report, output=output, config=config, inputs=inputs, stages=stages,
                      stats=summed_stats(stats), **files)
     report = beam_io.read_json(beam_io.join(output, "stats.json"))
@@ -288,6 +292,20 @@ def _write_passages(pairs, output: str):
     )
 
 
+def _write_rejects(rejects: list, output: str):
+    """Dropped lines and documents with their stage and reason, as Parquet under output/rejects/."""
+    from pipeline.schema import REJECTS_SCHEMA
+
+    return (
+        rejects | "FlattenRejects" >> beam.Flatten()
+        | "WriteRejects" >> beam.io.WriteToParquet(
+            beam_io.join(output, "rejects", "part"), REJECTS_SCHEMA, codec="zstd", file_name_suffix=".parquet",
+            shard_name_template="-SSSSS-of-NNNNN")
+        | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=output)
+        | "ListRejects" >> beam.combiners.ToList()
+    )
+
+
 def _write_pairs_report(output, config, inputs, stages, stats, **files) -> None:
     from pipeline.manifest import build_manifest
 
@@ -295,9 +313,9 @@ def _write_pairs_report(output, config, inputs, stages, stats, **files) -> None:
     report["job"] = "doc2query-pairs"
     report["files"] = {name: sum(f["rows"] for f in described) for name, described in files.items()}
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
-    data = [f for described in files.values() for f in described]
+    data = [f for name, described in files.items() if name != "rejects" for f in described]
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"),
-                              build_manifest("doc2query-pairs", config, inputs, data))
+                              build_manifest("doc2query-pairs", config, inputs, data, files.get("rejects")))
 
 
 def pairs_main(args: argparse.Namespace, beam_args: list[str]) -> dict:

@@ -98,13 +98,13 @@ class _JoinPassages(CountingDoFn):
                 yield Pair(pid=pid, qid=qid, passage=passages[0], query=query, source="msmarco", split_key=pid)
 
 
-def join_msmarco(collection, queries, qrels):
-    """(pid, text), (qid, query), (qid, pid, rel) -> (main, stats list) of the join stage."""
+def join_msmarco(collection, queries, qrels, keep_rejects: bool = False):
+    """(pid, text), (qid, query), (qid, pid, rel) -> (pairs, stats list, rejects list) of the join stage."""
     judged = qrels | "KeyJudgements" >> beam.Map(lambda j: (j[0], j[1]))
     by_qid = {"query": queries, "judged": judged} | "GroupByQuery" >> beam.CoGroupByKey()
-    first = by_qid | "JoinQueries" >> _with_outputs(_JoinQueries(keep_rejects=False))
+    first = by_qid | "JoinQueries" >> _with_outputs(_JoinQueries(keep_rejects))
     by_pid = {"passage": collection, "queries": first["out"]} | "GroupByPassage" >> beam.CoGroupByKey()
-    second = by_pid | "JoinPassages" >> _with_outputs(_JoinPassages(keep_rejects=False))
+    second = by_pid | "JoinPassages" >> _with_outputs(_JoinPassages(keep_rejects))
     return second["out"], [first[STATS], second[STATS]], [first[REJECTS], second[REJECTS]]
 
 
