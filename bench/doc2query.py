@@ -20,8 +20,8 @@ passages. A *control* generator is trained on the same pairs with the queries sh
 across passages: same words, no passage->query association.
 
 **Speed**: passages per second of generation (``--queries`` queries each, at most 24 new
-tokens) on CPU, one intra-op thread, on the same passages: the bundled generator with its
-key/value cache; the same model recomputing the prefix every step (``use_cache=False``);
+tokens) on CPU with one intra-op thread (and on a GPU when torch sees one), on the same
+passages: the bundled generator with its key/value cache; the same model recomputing the prefix every step (``use_cache=False``);
 and, as the reference, ``pipeline.generation.HFSeq2SeqGenerator`` (Hugging Face
 ``generate``) on a randomly initialised T5 of about the same size with the same tokenizer.
 Tokens generated per second are shown too, since the models stop after different lengths.
@@ -118,12 +118,13 @@ def _train(pairs: list[dict], work: str, name: str, steps: int) -> tuple[str, fl
     return run, result["seconds"]
 
 
-def _expand(spec: str, passages: dict[str, str], n: int, seed: int) -> tuple[dict[str, str], float, object]:
+def _expand(spec: str, passages: dict[str, str], n: int, seed: int,
+            device: str = "cpu") -> tuple[dict[str, str], float, object]:
     from corpora.doc2query.expand import expanded_text
     from pipeline.generation import GenerationConfig, make_generator
 
     gen = make_generator(spec, GenerationConfig(do_sample=True, top_k=10, num_return_sequences=n, max_new_tokens=24,
-                                                batch_size=16, seed=seed, device="cpu"))
+                                                batch_size=16, seed=seed, device=device))
     ids = list(passages)
     start = time.perf_counter()
     outputs = gen.generate([passages[i] for i in ids])
@@ -227,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         _, seconds, (hf, outputs) = _expand(f"hf:{t5}", sample, args.queries, args.seed)
         rows.append(("HF T5 (random), generate()", len(ids) / seconds, _tokens(hf, outputs) / seconds,
                      sum(p.numel() for p in hf.model.parameters())))
+        if torch.cuda.is_available():
+            _expand(f"native:{run}", sample, args.queries, args.seed, "cuda")  # warm-up: CUDA context, kernels
+            _, seconds, (gen, outputs) = _expand(f"native:{run}", sample, args.queries, args.seed, "cuda")
+            rows.insert(0, (f"bundled GPT, KV cache, {torch.cuda.get_device_name()}", len(ids) / seconds,
+                            _tokens(gen, outputs) / seconds, gen.model.num_params()))
         print("| generator | parameters | passages/s | tokens/s | passages/s vs HF |")
         print("|---|---|---|---|---|")
         for name, pps, tps, params in rows:
