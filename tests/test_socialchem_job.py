@@ -185,3 +185,11 @@ def test_propose_with_a_tiny_seq2seq_model_marks_output_machine_made(tmp_path):
     task = json.loads((tasks / "rot_tasks.jsonl").read_text().splitlines()[0])["data"]
     if any(p["text"] for p in records[0]["proposals"]):
         assert task["machine_proposals"].startswith("MACHINE-MADE SUGGESTIONS")
+
+
+def test_stats_step_refuses_a_file_with_a_wrong_header_before_writing(tmp_path, capsys):
+    path = tmp_path / "x.tsv"
+    path.write_text("area\tm\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        run("stats", "--input", path, "--output", tmp_path / "st")
+    assert "missing column(s)" in capsys.readouterr().err and not (tmp_path / "st").exists()

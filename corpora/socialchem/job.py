@@ -589,13 +589,17 @@ def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
 
     _no_beam_options("stats", beam_args)
     path = _tsv_in(args.input)
+    from corpora.socialchem.validate import header_issues, open_binary
+
+    with open_binary(path) as raw:
+        problems = header_issues(raw.readline().decode("utf-8", "replace").rstrip("\r\n"))
+    if problems:
+        raise UsageError(f"--input {path}: " + "; ".join(str(i) for i in problems))
     _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png", "report.json"],
                  args.overwrite)
     report = ValidationReport(path=path)
     rows = (cells for _, cells, issues in read_rows(path, report, check_splits=False) if not issues)
     summary = write_stats(rows, args.output, plots=not args.no_plots)
-    if not report.header_ok:
-        raise UsageError(f"--input {path}: " + "; ".join(str(i) for i in report.examples))
     summary["invalid_rows_left_out"] = report.invalid_rows
     sc_files.write_json(os.path.join(args.output, "report.json"), {"step": "stats", "input": path, **summary})
     if not quiet:

@@ -12,6 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from typing import BinaryIO
 
 from corpora.socialchem.schema import (
@@ -183,7 +184,26 @@ class TsvValidator:
             lines, cells = [n for n, _ in keep], [c for _, c in keep]
         if not cells:
             return bad
-        cols = list(zip(*cells, strict=True))
+        return self._check_columns(lines, list(zip(*cells, strict=True)), bad)
+
+    def check_texts(self, lines: Sequence[int], texts: list[str]) -> dict[int, list[Issue]]:
+        """Like :meth:`check_rows` for unsplit lines; when every line has 25 fields the columns are
+        cut from one split of the whole block (no per-row lists), else the rows are split one by one."""
+        if not texts:
+            return {}
+        if set(map(str.count, texts, repeat("\t", len(texts)))) != {N_COLUMNS - 1}:
+            return self.check_rows(lines, [t.split("\t") for t in texts])
+        fields = "\t".join(texts).split("\t")
+        self.report.rows += len(texts)
+        return self._check_columns(lines, [fields[i::N_COLUMNS] for i in range(N_COLUMNS)], {})
+
+    def _check_columns(self, lines: Sequence[int], cols: list, bad: dict[int, list[Issue]]) -> dict[int, list[Issue]]:
+        report = self.report
+
+        def flag(issue: Issue) -> None:
+            bad.setdefault(issue.line, []).append(issue)
+            report.add(issue)
+
         for ci, name in enumerate(COLUMNS):
             col, spec = cols[ci], SCHEMA[name]
             if spec.kind == TEXT:
@@ -202,7 +222,7 @@ class TsvValidator:
         self._cross_checks(cols, lines, flag)
         report.areas.update(cols[_COL["area"]])
         report.splits.update(cols[_COL["split"]])
-        report.valid_rows += len(cells) - (sum(1 for n in lines if n in bad) if bad else 0)
+        report.valid_rows += len(lines) - (sum(1 for n in lines if n in bad) if bad else 0)
         return bad
 
     def _cross_checks(self, cols: list[tuple[str, ...]], lines: Sequence[int], flag) -> None:
@@ -446,8 +466,9 @@ def validate_stream(raw: BinaryIO, path: str = "", max_examples: int = 20, check
     validator = TsvValidator(report, check_splits)
     blocks = _blocks_after_header(raw, report)
     if blocks is not None:
-        for lines, cells in _split_blocks(blocks, block_lines):
-            validator.check_rows(lines, cells)
+        for lines, texts in blocks:
+            for i in range(0, len(lines), block_lines):
+                validator.check_texts(lines[i:i + block_lines], texts[i:i + block_lines])
     return report
 
 
