@@ -197,3 +197,28 @@ def test_demo_stage_runs_the_whole_chain(tmp_path, monkeypatch):
     assert result["eval"]["counts"]["queries_evaluated"] == len(
         (tmp_path / "out" / "pairs" / "heldout" / "queries.tsv").read_text().splitlines())
     assert set(result["eval"]["original"]) == {"MRR@10", "Recall@100", "Recall@1000"}
+
+
+class _FixedLogits(torch.nn.Module):
+    """A stand-in model whose next-token logits are always the same vector."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = torch.nn.Parameter(logits)
+        self.config = GPTConfig(vocab_size=logits.numel(), n_layer=1, n_head=1, d_model=4, seq_len=16)
+
+    def forward(self, input_ids, labels=None):
+        return self.logits.expand(*input_ids.shape, -1), None
+
+
+def test_top_k_sampling_draws_from_the_renormalised_softmax():
+    logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, 3.0])
+    model = _FixedLogits(logits)
+    n = 6000
+    out = sample(model, [[1]], max_new_tokens=1, eod_id=4, top_k=3, temperature=0.5, num_return_sequences=n,
+                 seed=3)
+    counts = torch.bincount(torch.tensor([ids[0] for ids in out[0]]), minlength=6).double() / n
+    top3 = torch.softmax(torch.tensor([2.0, 1.0, 3.0]) / 0.5, dim=0)  # ids 0, 1, 5
+    expected = torch.zeros(6, dtype=torch.double)
+    expected[[0, 1, 5]] = top3.double()
+    assert torch.allclose(counts, expected, atol=0.02)

@@ -8,10 +8,9 @@ key/value cache (:class:`KVCache`: the prompt in one pass, then one token per st
 row at its own position); it reuses the model's own modules, so it follows ``GPT.forward``
 (learned, RoPE and ALiBi positions) and is checked against it in the tests.
 
-Sampling is seeded per (seed, prompt, copy): every row draws its noise from its own
-``torch.Generator`` (Gumbel-max over the top-k logits, which samples exactly from the
-renormalised top-k softmax), so a passage gets the same queries whatever batch or worker it
-lands in.
+Sampling is seeded per (seed, prompt, copy): every row draws one uniform number per step
+from its own ``torch.Generator`` and picks its token by inverse-CDF from the renormalised
+top-k softmax, so a passage gets the same queries whatever batch or worker it lands in.
 
 ``NativeGenerator`` loads a checkpoint (or a run directory's latest) with
 :func:`trainer.checkpoint.load_model_for_inference`, finds its tokenizer from the run facts,
@@ -200,12 +199,14 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
     for r, (p, _) in enumerate(rows):
         buf[r, :len(prompts[p])] = torch.tensor(prompts[p], dtype=torch.long)
     starts = lengths.clone()
-    generators = []
+    uniforms = None  # [row, step]: one uniform number per sampled token, from the row's own generator
     if do_sample:
+        draws = []
         for p, c in rows:
             g = torch.Generator(device="cpu")
             g.manual_seed(row_seed(seed, prompts[p], c))
-            generators.append(g)
+            draws.append(torch.rand(max_new_tokens, generator=g, dtype=torch.float64))
+        uniforms = torch.stack(draws)
     vocab = model.config.vocab_size
     ban = torch.zeros(vocab, dtype=torch.bool)
     for i in banned_ids:
@@ -216,7 +217,7 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
     ban[eod_id] = False
     ban = ban.to(device)
 
-    def pick(last: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    def pick(last: torch.Tensor, active: torch.Tensor, step: int) -> torch.Tensor:
         last = last.float().masked_fill(ban, float("-inf"))
         if not do_sample:
             return last.argmax(dim=-1).cpu()
@@ -224,9 +225,11 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
         if top_k is not None and top_k < last.shape[-1]:
             kth = torch.topk(last, top_k, dim=-1).values[:, -1:]
             last = last.masked_fill(last < kth, float("-inf"))
-        noise = torch.stack([torch.rand(last.shape[-1], generator=generators[int(r)]) for r in active])
-        gumbel = -torch.log(-torch.log(noise.clamp(1e-20, 1.0 - 1e-7)))
-        return (last.cpu() + gumbel).argmax(dim=-1)
+        # inverse-CDF sampling from the (top-k) softmax: the first token whose cumulative probability
+        # exceeds u * total; tokens of probability 0 have empty intervals and are never drawn
+        cdf = torch.softmax(last, dim=-1).double().cumsum(dim=-1).cpu()
+        target = (uniforms[active, step] * cdf[:, -1]).unsqueeze(-1)
+        return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp(max=cdf.shape[-1] - 1)
 
     done = torch.zeros(len(rows), dtype=torch.bool)
     cache = KVCache(model, len(prompts), total, device) if use_cache and _is_bundled_gpt(model) else None
@@ -256,7 +259,7 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
             if active.numel() == 0:
                 break
             last = last[active.to(device)]
-        next_ids = pick(last, active)
+        next_ids = pick(last, active, step)
         buf[active, lengths[active]] = next_ids
         lengths[active] += 1
         done[active] = next_ids == eod_id
