@@ -193,3 +193,20 @@ def test_stats_step_refuses_a_file_with_a_wrong_header_before_writing(tmp_path, 
     with pytest.raises(SystemExit):
         run("stats", "--input", path, "--output", tmp_path / "st")
     assert "missing column(s)" in capsys.readouterr().err and not (tmp_path / "st").exists()
+
+
+def test_forum_pages_leave_the_rest_of_the_web_sample_unchanged(tmp_path):
+    from corpora.sample_web import write_sample
+
+    plain = write_sample(str(tmp_path / "a"), pages=20)
+    forum = write_sample(str(tmp_path / "b"), pages=20, forum_pages=5)
+    assert "forum_pages" not in plain and forum["forum_pages"] == 5 and forum["files"] == plain["files"] + 1
+    assert sorted(os.listdir(tmp_path / "b")) == sorted(os.listdir(tmp_path / "a") + ["sample-forum.warc.gz"])
+    for name in os.listdir(tmp_path / "a"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(tmp_path / "b" / "sample-forum.warc.gz", "rb") as f:
+        bodies = [r.content_stream().read() for r in ArchiveIterator(f) if r.rec_type == "response"]
+    assert len(bodies) == 5 and all(b"<h1>" in b for b in bodies)
+    assert b"AITA for telling my sister her boyfriend is rude to waiters?" in bodies[0]
