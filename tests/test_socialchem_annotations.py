@@ -50,6 +50,8 @@ def test_rot_tasks_prefill_characters_narrator_first(tmp_path):
     first = json.loads(open(paths["jsonl"], encoding="utf-8").readline())
     assert first["id"] == 1 and first["data"]["situation"] == SITUATIONS[0]["situation"]
     assert set(load_tasks(paths["jsonl"])) == {r["task_id"] for r in rows}
+    ls = json.loads(open(paths["label_studio"], encoding="utf-8").read())
+    assert isinstance(ls, list) and ls[1]["data"]["characters"] == "narrator"
 
 
 def test_label_studio_config_offers_exactly_the_schema_values():

@@ -380,7 +380,8 @@ def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     kind = ROT_KIND if args.situations else BREAKDOWN_KIND
-    _prepare_dir(args.output, [f"{kind}_tasks.csv", f"{kind}_tasks.jsonl", f"{kind}_label_config.xml",
+    _prepare_dir(args.output, [f"{kind}_tasks.csv", f"{kind}_tasks.jsonl", f"{kind}_tasks.label_studio.json",
+                               f"{kind}_label_config.xml",
                                f"{kind}_tasks.manifest.json", f"{kind}_report.json"], args.overwrite)
     try:
         if kind == ROT_KIND:

@@ -6,7 +6,9 @@ Tasks are written three ways from the same records:
 
 * ``<kind>_tasks.csv``: a flat CSV for a crowdsourcing platform's upload (columns become the
   template's ``${variables}``);
-* ``<kind>_tasks.jsonl``: Label Studio tasks, one ``{"id", "data": {...}}`` per line;
+* ``<kind>_tasks.jsonl``: the tasks, one Label Studio ``{"id", "data": {...}}`` per line (what
+  ``import-annotations --tasks`` reads), and ``<kind>_tasks.label_studio.json``, the same as
+  one JSON list, the form Label Studio's import takes;
 * ``<kind>_label_config.xml``: a Label Studio labeling config whose choices are exactly the
   schema's allowed values, so answers come back in the format the importer checks.
 
@@ -136,9 +138,12 @@ def write_tasks(tasks: list[dict], kind: str, out_dir: str) -> dict[str, str]:
     columns = ROT_TASK_COLUMNS if kind == ROT_KIND else BREAKDOWN_TASK_COLUMNS
     paths = {"csv": os.path.join(out_dir, f"{kind}_tasks.csv"),
              "jsonl": os.path.join(out_dir, f"{kind}_tasks.jsonl"),
+             "label_studio": os.path.join(out_dir, f"{kind}_tasks.label_studio.json"),
              "label_config": os.path.join(out_dir, f"{kind}_label_config.xml")}
     write_csv(paths["csv"], columns, tasks)
-    write_jsonl(paths["jsonl"], ({"id": i + 1, "data": {c: t[c] for c in columns}} for i, t in enumerate(tasks)))
+    ls_tasks = [{"id": i + 1, "data": {c: t[c] for c in columns}} for i, t in enumerate(tasks)]
+    write_jsonl(paths["jsonl"], ls_tasks)
+    write_json(paths["label_studio"], ls_tasks)
     write_text_atomic(paths["label_config"], label_studio_config(kind))
     write_json(os.path.join(out_dir, f"{kind}_tasks.manifest.json"),
                {"kind": kind, "tasks": len(tasks), "m": tasks[0]["m"] if tasks else None, "files": paths})
