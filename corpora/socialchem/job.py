@@ -195,6 +195,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _prepare_dir(output: str, names: list[str], overwrite: bool) -> None:
     """Refuse to overwrite earlier outputs in ``output`` unless ``--overwrite``; then remove them."""
+    if "://" in output:
+        raise UsageError(f"--output {output}: this step writes a local directory (copy it to cloud storage after)")
     existing = [n for n in names if os.path.exists(os.path.join(output, n))]
     if existing and not overwrite:
         raise UsageError(f"--output {output} already holds {', '.join(existing)}; choose another directory or "
@@ -256,6 +258,7 @@ def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool =
     """[Beam] corpus -> situations.jsonl (+ stats.json, manifest.json, rejects.jsonl)."""
     from corpora.socialchem.situations import MiningConfig
     from corpora.tokenize import check_text_column, corpus_files
+    from pipeline import beam_io
 
     beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
     set_filesystem_options(beam_args)
@@ -274,7 +277,7 @@ def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool =
         found = corpus_files(c)
         check_text_column(found)
         files += found
-    inputs = [sc_files_describe(f) for f in files]
+    inputs = beam_io.match_inputs(files)  # paths with sizes
     config = MiningConfig(min_words=args.min_words, max_words=args.max_words, blocklist=words,
                           use_default_blocklist=not args.no_default_blocklist, id_prefix=args.id_prefix)
     output = args.output.rstrip("/")
@@ -292,12 +295,6 @@ def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool =
         print(f"\nwrote {report['situations']} situations to {output}/situations.jsonl in {t.seconds:.1f}s "
               f"(accounting {'ok' if report['accounting_ok'] else 'MISMATCH'})")
     return report
-
-
-def sc_files_describe(path: str) -> dict:
-    from pipeline import beam_io
-
-    return {"path": path, "bytes": beam_io.describe_file(path)["bytes"]}
 
 
 def _build_situations(p, files, config, output, keep_rejects, inputs) -> None:
