@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from pipeline.schema import CORPUS_SCHEMA
 
@@ -150,12 +151,12 @@ def test_two_processes_all_reduce_the_loss(straight):
 
 def test_kill_9_then_resume_matches_an_uninterrupted_run(shards, straight, tmp_path):
     killed = tmp_path / "killed"
-    proc = torchrun(2, shards["shards"], killed, f"max_steps={STEPS}", "checkpoint_interval=2", delay=0.5,
+    proc = torchrun(2, shards["shards"], killed, f"max_steps={STEPS}", "checkpoint_interval=2", delay=0.3,
                     wait=False)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not (killed / "checkpoints" / "step-00000004").exists():
         time.sleep(0.05)
-    time.sleep(0.6)  # mid-way between checkpoints
+    time.sleep(0.4)  # mid-way between checkpoints
     os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers, no clean-up
     proc.wait()
     assert not (killed / "checkpoints" / f"step-{STEPS:08d}").exists()
@@ -194,25 +195,23 @@ def test_resume_with_another_global_batch_is_refused(shards, straight, tmp_path,
     assert "global batch of 8 samples" in err and "4 x 1 x 1 = 4" in err and "micro_batch_size" in err
 
 
-def test_fsdp2_trains_like_ddp_and_resumes_exactly(shards, straight, tmp_path):
-    from trainer.checkpoint import load_model_for_inference
+def test_fsdp2_continues_a_ddp_checkpoint(shards, straight, tmp_path):
+    """Checkpoints hold full state dicts keyed by name: a DDP run continues under FSDP2 (sharded parameters,
+    gradients and AdamW state) and trains as DDP does; what FSDP2 saves loads unsharded in one process."""
+    from trainer.checkpoint import latest_checkpoint, load_model_for_inference, load_tensors
 
     fsdp = tmp_path / "fsdp"
+    (fsdp / "checkpoints").mkdir(parents=True)
+    shutil.copytree(straight / "checkpoints" / "step-00000004", fsdp / "checkpoints" / "step-00000004")
     proc = torchrun(2, shards["shards"], fsdp, f"max_steps={STEPS}", "checkpoint_interval=4", "parallel=fsdp")
     assert proc.returncode == 0, proc.stderr_text[-3000:]
-    assert "fsdp" in proc.stdout_text
+    assert "fsdp" in proc.stdout_text and "resuming from" in proc.stdout_text
     ddp_losses, fsdp_losses = losses(straight), losses(fsdp)
-    assert sorted(fsdp_losses) == list(range(1, STEPS + 1))
-    for step in fsdp_losses:  # sharded parameters and reduce-scatter: the same training up to rounding
-        assert abs(ddp_losses[step] - fsdp_losses[step]) < 1e-3
-    # the checkpoint holds the full (unsharded) state: it loads for inference in one process
+    assert sorted(fsdp_losses) == list(range(5, STEPS + 1))
+    for step in fsdp_losses:  # the same samples and optimizer state: equal up to summation order
+        assert abs(ddp_losses[step] - fsdp_losses[step]) < 1e-4
     model, facts = load_model_for_inference(str(fsdp))
-    assert facts["step"] == STEPS and model.wte.weight.shape[1] == 32
-    resumed = tmp_path / "resumed"
-    (resumed / "checkpoints").mkdir(parents=True)
-    shutil.copytree(fsdp / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
-    proc = torchrun(2, shards["shards"], resumed, f"max_steps={STEPS}", "checkpoint_interval=4", "parallel=fsdp")
-    assert proc.returncode == 0, proc.stderr_text[-3000:]
-    after = losses(resumed)
-    assert sorted(after) == list(range(5, STEPS + 1))
-    assert all(after[s] == fsdp_losses[s] for s in after)  # sharded optimizer state restored exactly
+    assert facts["step"] == STEPS
+    ddp_final = load_tensors(latest_checkpoint(str(straight)))[0]
+    for name, tensor in model.state_dict().items():
+        assert torch.allclose(tensor, ddp_final[name], atol=1e-4), name

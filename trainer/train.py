@@ -97,9 +97,12 @@ class Trainer:
         if not cfg.data:
             raise ConfigError("no data: pass --data SHARDS_DIR (or set data: in the config)")
         if d.device.type == "cpu" or cfg.deterministic:
-            torch.use_deterministic_algorithms(True)
             if d.device.type == "cuda":
                 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            if cfg.compile:
+                torch.use_deterministic_algorithms(True)  # also sets the compiler's flag
+            else:  # the same switch without importing the compiler stack (seconds per process)
+                torch._C._set_deterministic_algorithms(True)
         self.corpora = self._open_corpora()
         self.data_cfg = cfg.data_config()
         self.model_cfg = cfg.model_config(self.corpora.vocab_size)
@@ -112,8 +115,6 @@ class Trainer:
         self.raw_model = GPT(self.model_cfg).to(d.device)
         self.n_params = self.raw_model.num_params(exclude_positions=True)
         self.flops_per_token = flops_per_token(self.model_cfg, self.n_params, cfg.seq_len)
-        if saved and cfg.parallel != "fsdp":
-            self.raw_model.load_state_dict(saved["model"])
         self.model = wrap_model(self.raw_model, d, cfg.parallel)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps,
                                         d.device.type)
@@ -206,19 +207,12 @@ class Trainer:
         return {"path": path, "state": state, "model": model_state, "optimizer": optimizer_state}
 
     def _restore(self, saved: dict) -> None:
-        state = saved["state"]
-        if self.cfg.parallel == "fsdp":
-            from torch.distributed.checkpoint.state_dict import (
-                StateDictOptions,
-                set_model_state_dict,
-                set_optimizer_state_dict,
-            )
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
 
-            options = StateDictOptions(full_state_dict=True)
-            set_model_state_dict(self.model, saved["model"], options=options)
-            set_optimizer_state_dict(self.model, self.optimizer, saved["optimizer"], options=options)
-        else:
-            self.optimizer.load_state_dict(saved["optimizer"])
+        state = saved["state"]
+        # Full state dicts keyed by parameter name: the same checkpoint loads under DDP, FSDP2 or one process.
+        set_state_dict(self.model, self.optimizer, model_state_dict=saved["model"],
+                       optim_state_dict=saved["optimizer"], options=StateDictOptions(full_state_dict=True))
         self.schedule.load_state_dict(state["scheduler"])
         try:
             self.loader.load_state_dict(state["loader"])
@@ -380,13 +374,11 @@ class Trainer:
 
     def save(self) -> None:
         """Checkpoint this step (all ranks take part: RNG states are gathered, FSDP shards unsharded)."""
-        if self.cfg.parallel == "fsdp" and self.d.enabled:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
 
-            model_state, optimizer_state = get_state_dict(
-                self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-        else:
-            model_state, optimizer_state = self.raw_model.state_dict(), self.optimizer.state_dict()
+        # Full (unsharded) model and optimizer state keyed by parameter name, on rank 0's CPU.
+        model_state, optimizer_state = get_state_dict(
+            self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=self.d.enabled))
         rngs = all_gather_objects(ckpt.rng_state(), self.d)
         path = None
         if self.d.is_main:
