@@ -64,8 +64,9 @@ def pair_files(pairs: str) -> list[str]:
     return files
 
 
-def write_pair_corpus(files: list[str], corpus_dir: str) -> dict[str, int]:
-    """One corpus document ``passage <|sep|> query`` per valid pair; bad lines counted, not fatal."""
+def write_pair_corpus(files: list[str], corpus_dir: str, chunk_rows: int = 50_000) -> dict[str, int]:
+    """One corpus document ``passage <|sep|> query`` per valid pair, streamed to Parquet in chunks;
+    bad lines are counted, not fatal."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -73,39 +74,46 @@ def write_pair_corpus(files: list[str], corpus_dir: str) -> dict[str, int]:
     from pipeline.schema import CORPUS_SCHEMA
 
     counts = {"pairs": 0, "bad_json": 0, "missing_field": 0, "contains_separator": 0}
-    rows = []
-    for path in files:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    counts["bad_json"] += 1
-                    continue
-                if not isinstance(obj, dict):
-                    counts["bad_json"] += 1
-                    continue
-                passage, query = obj.get("passage"), obj.get("query")
-                if not isinstance(passage, str) or not isinstance(query, str) or not passage.strip() \
-                        or not query.strip():
-                    counts["missing_field"] += 1
-                    continue
-                if SEP_TOKEN in passage or SEP_TOKEN in query:
-                    counts["contains_separator"] += 1
-                    continue
-                key = hashlib.blake2b(f"{obj.get('pid')}\t{obj.get('qid')}\t{query}".encode(), digest_size=12)
-                rows.append(Document(id=f"d2qpair-{key.hexdigest()}", text=prefix_lm_text(passage, query),
-                                     source="doc2query_pairs").to_row())
-                counts["pairs"] += 1
-    if not rows:
-        raise TrainGeneratorError(f"no usable pairs in {', '.join(files)} ({counts})")
     data = os.path.join(corpus_dir, "data")
     os.makedirs(data, exist_ok=True)
+    final = os.path.join(data, "part-00000-of-00001.parquet")
     tmp = os.path.join(data, ".part-00000-of-00001.parquet.tmp")
-    pq.write_table(pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA), tmp, compression="zstd")
-    os.replace(tmp, os.path.join(data, "part-00000-of-00001.parquet"))
+    rows: list[dict] = []
+    with pq.ParquetWriter(tmp, CORPUS_SCHEMA, compression="zstd") as writer:
+        for path in files:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except ValueError:
+                        counts["bad_json"] += 1
+                        continue
+                    if not isinstance(obj, dict):
+                        counts["bad_json"] += 1
+                        continue
+                    passage, query = obj.get("passage"), obj.get("query")
+                    if not isinstance(passage, str) or not isinstance(query, str) or not passage.strip() \
+                            or not query.strip():
+                        counts["missing_field"] += 1
+                        continue
+                    if SEP_TOKEN in passage or SEP_TOKEN in query:
+                        counts["contains_separator"] += 1
+                        continue
+                    key = hashlib.blake2b(f"{obj.get('pid')}\t{obj.get('qid')}\t{query}".encode(), digest_size=12)
+                    rows.append(Document(id=f"d2qpair-{key.hexdigest()}", text=prefix_lm_text(passage, query),
+                                         source="doc2query_pairs").to_row())
+                    counts["pairs"] += 1
+                    if len(rows) >= chunk_rows:
+                        writer.write_table(pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA))
+                        rows = []
+        if rows:
+            writer.write_table(pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA))
+    if not counts["pairs"]:
+        os.remove(tmp)
+        raise TrainGeneratorError(f"no usable pairs in {', '.join(files)} ({counts})")
+    os.replace(tmp, final)
     return counts
 
 
