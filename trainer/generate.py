@@ -119,6 +119,11 @@ class KVCache:
             self.k = [k.repeat_interleave(times, dim=0) for k in self.k]
             self.v = [v.repeat_interleave(times, dim=0) for v in self.v]
 
+    def select(self, index: torch.Tensor) -> None:
+        """Keep only the rows ``index`` (in that order), e.g. the ones still generating."""
+        self.k = [k[index] for k in self.k]
+        self.v = [v[index] for v in self.v]
+
     def _mask(self, pos: torch.Tensor) -> torch.Tensor:
         """[B, 1 or H, T, length] attention mask for queries at ``pos`` [B, T] (causal, per row)."""
         keys = torch.arange(self.length, device=pos.device)
@@ -243,6 +248,7 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
         last = last.repeat_interleave(n, dim=0)
         cache.repeat(n)
     active = torch.arange(len(rows))
+    live = torch.arange(len(rows))  # the rows held in the cache, in cache order
     for step in range(max_new_tokens):
         if cache is None:
             active = active[(~done[active]) & (lengths[active] < total)]
@@ -251,14 +257,19 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
             width = int(lengths[active].max())
             last = last_logits(model, buf[active, :width].to(device), (lengths[active] - 1).to(device))
         else:
-            if step:  # feed the previous step's tokens of every row (finished rows too: cheap, ignored)
-                pos = (lengths - 1).clamp(max=total - 1)
-                hidden = cache.forward(buf[torch.arange(len(rows)), pos][:, None].to(device), pos[:, None].to(device))
+            if step:  # feed each live row's previous token (rows finished since the last compaction too)
+                pos = (lengths[live] - 1).clamp(max=total - 1)
+                hidden = cache.forward(buf[live, pos][:, None].to(device), pos[:, None].to(device))
                 last = model.lm_head(hidden[:, 0])
-            active = torch.arange(len(rows))[(~done) & (lengths < total)]
-            if active.numel() == 0:
+            keep = (~done[live]) & (lengths[live] < total)
+            if not bool(keep.any()):
                 break
-            last = last[active.to(device)]
+            if int(keep.sum()) <= live.numel() // 2:  # most rows have finished: drop them from the cache
+                idx = keep.nonzero().squeeze(1)
+                cache.select(idx.to(device))
+                last, live, keep = last[idx.to(device)], live[idx], keep[idx]
+            active = live[keep]
+            last = last[keep.to(device)]
         next_ids = pick(last, active, step)
         buf[active, lengths[active]] = next_ids
         lengths[active] += 1
