@@ -173,3 +173,18 @@ def test_chunked_reader_keeps_line_numbers_across_chunks_crlf_and_overlong_lines
     assert report.issues == {"line_too_long": 1} and report.examples[0].line == 12
     full = validate_text(text.replace(long_line + "\r\n", ""))
     assert full.ok and full.rows == len(rows)
+
+
+def test_analysis_split_is_neutral_and_a_differing_situation_text_is_a_warning():
+    rows = generated_rows(2, rots_per=3)
+    rows[0]["split"], rows[1]["split"], rows[2]["split"] = "analysis", "train", "train"
+    rows[3]["split"], rows[4]["split"], rows[5]["split"] = "test", "analysis", "test-extra"
+    report = validate_text(tsv([line_of(r) for r in rows]))
+    assert report.ok and not report.issues, report.render()
+    rows[5]["split"] = "train"  # a real crossing after a neutral row
+    assert validate_text(tsv([line_of(r) for r in rows])).issues == {"split_crossing": 1}
+    rows[5]["split"] = "test"
+    rows[4]["situation"] = "doing thing number 1, told differently"
+    report = validate_text(tsv([line_of(r) for r in rows]))
+    assert report.ok and report.issues == {"inconsistent_situation": 1} and report.valid_rows == 6
+    assert "warnings, not errors: inconsistent_situation" in report.render()

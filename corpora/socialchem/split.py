@@ -95,8 +95,11 @@ def split_rows(rows: list[dict[str, str]], seed: int = 0, fractions: tuple[float
 
 
 def check_crossing(rows: list[dict[str, str]]) -> list[dict]:
-    """Situations whose rows are in more than one split family (dev and dev-extra are one)."""
+    """Situations whose rows are in more than one split family (dev and dev-extra are one;
+    analysis and none conflict with nothing)."""
     families: dict[str, set[str]] = defaultdict(set)
     for r in rows:
-        families[r["situation-short-id"]].add(SPLIT_FAMILY.get(r["split"], r["split"]))
+        family = SPLIT_FAMILY.get(r["split"], r["split"])
+        if family is not None:
+            families[r["situation-short-id"]].add(family)
     return [{"situation-short-id": sid, "splits": sorted(f)} for sid, f in sorted(families.items()) if len(f) > 1]

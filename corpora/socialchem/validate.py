@@ -34,6 +34,8 @@ CHUNK_BYTES = 8 << 20
 MAX_LINE_BYTES = 1 << 20
 _CACHE_LIMIT = 50_000
 _COL = {name: i for i, name in enumerate(COLUMNS)}
+#: issues reported without making the file (or the row) invalid: the release does not promise them
+WARNING_KINDS = frozenset({"inconsistent_situation"})
 
 
 @dataclass
@@ -84,7 +86,15 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return self.header_ok and not self.issues
+        return self.header_ok and not self.errors
+
+    @property
+    def errors(self) -> dict[str, int]:
+        return {k: n for k, n in self.issues.items() if k not in WARNING_KINDS}
+
+    @property
+    def warnings(self) -> dict[str, int]:
+        return {k: n for k, n in self.issues.items() if k in WARNING_KINDS}
 
     @property
     def invalid_rows(self) -> int:
@@ -99,6 +109,7 @@ class ValidationReport:
         return {
             "path": self.path, "ok": self.ok, "lines": self.lines, "rows": self.rows, "valid_rows": self.valid_rows,
             "invalid_rows": self.invalid_rows, "header_ok": self.header_ok, "issues": dict(sorted(self.issues.items())),
+            "warnings": sorted(self.warnings),
             "examples": [i.as_dict() for i in self.examples], "areas": dict(sorted(self.areas.items())),
             "splits": dict(sorted(self.splits.items())), "situations": self.situations, "rots": self.rots,
         }
@@ -110,7 +121,8 @@ class ValidationReport:
                  "  areas:  " + (", ".join(f"{k}={v:,}" for k, v in sorted(self.areas.items())) or "-"),
                  "  splits: " + (", ".join(f"{k}={v:,}" for k, v in sorted(self.splits.items())) or "-")]
         if self.issues:
-            lines.append("  issues: " + ", ".join(f"{k}={v:,}" for k, v in sorted(self.issues.items())))
+            lines.append("  issues: " + ", ".join(f"{k}={v:,}" for k, v in sorted(self.issues.items()))
+                         + (f" (warnings, not errors: {', '.join(sorted(self.warnings))})" if self.warnings else ""))
             lines.append(f"  first {len(self.examples)}:")
             lines += [f"    {issue}" for issue in sorted(self.examples, key=lambda i: i.line)]
         return "\n".join(lines)
@@ -168,7 +180,8 @@ class TsvValidator:
         bad: dict[int, list[Issue]] = {}
 
         def flag(issue: Issue) -> None:
-            bad.setdefault(issue.line, []).append(issue)
+            if issue.kind not in WARNING_KINDS:
+                bad.setdefault(issue.line, []).append(issue)
             report.add(issue)
 
         report.rows += len(cells)
@@ -201,7 +214,8 @@ class TsvValidator:
         report = self.report
 
         def flag(issue: Issue) -> None:
-            bad.setdefault(issue.line, []).append(issue)
+            if issue.kind not in WARNING_KINDS:
+                bad.setdefault(issue.line, []).append(issue)
             report.add(issue)
 
         for ci, name in enumerate(COLUMNS):
@@ -285,7 +299,7 @@ class TsvValidator:
         for k in common_sits:
             old, new = self._situations[k], sits[k]
             if old[0] != new[0] or (self.check_splits and old[1] != new[1]):
-                return False
+                return False  # (a neutral family next to a real one also takes the row-by-row path)
         for k in common_rots:
             del rots[k]
         for k in common_sits:
@@ -316,7 +330,9 @@ class TsvValidator:
             if sit[0] != hash(situations[i]):
                 flag(Issue(line, "inconsistent_situation", f"situation text differs from line {sit[2]} with the "
                            "same situation-short-id", "situation", situations[i]))
-            if self.check_splits and sit[1] != family:
+            if family is not None and sit[1] is None:  # the first real split of this situation
+                self._situations[hash(sids[i])] = (sit[0], family, line)
+            elif self.check_splits and family is not None and sit[1] != family:
                 flag(Issue(line, "split_crossing", f"situation is in split family {family!r} here but "
                            f"{sit[1]!r} on line {sit[2]}", "split", splits[i], "one split per situation"))
 
