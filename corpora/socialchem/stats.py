@@ -44,7 +44,8 @@ class SetStats:
         sid = row["situation-short-id"]
         self.situations_by_area[row["area"]].add(sid)
         self.rots_by_situation[sid].add(row["rot-id"])
-        self.breakdowns_by_rot[row["rot-id"]] += 1
+        if row["breakdown-worker-id"] != "aggregate":  # aggregated rows (agreement step) are not breakdowns
+            self.breakdowns_by_rot[row["rot-id"]] += 1
 
     def summary(self) -> dict:
         rots_hist = Counter(len(r) for r in self.rots_by_situation.values())
@@ -54,7 +55,7 @@ class SetStats:
             "rows_per_split": dict(sorted(self.per_split.items(), key=lambda kv: _split_order(kv[0]))),
             "situations_per_area": {a: len(s) for a, s in sorted(self.situations_by_area.items())},
             "situations": len(self.rots_by_situation),
-            "rots": len(self.breakdowns_by_rot),
+            "rots": sum(len(r) for r in self.rots_by_situation.values()),
             "rots_per_situation": {str(k): v for k, v in sorted(rots_hist.items())},
             "breakdowns_per_rot": {str(k): v for k, v in sorted(bd_hist.items())},
             "dimensions": {dim: {split: dict(_ordered(dim, c)) for split, c in
