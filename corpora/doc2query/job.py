@@ -66,7 +66,7 @@ def _corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
     with beam_io.FileSystems.open(files[0]) as fh:
         names = set(pq.ParquetFile(fh).schema_arrow.names)
     columns = [c for c in CORPUS_COLUMNS if c in names]
-    described = [{"path": f, "bytes": beam_io.describe_file(f)["bytes"]} for f in files]
+    described = beam_io.match_inputs(files)  # sizes from the file system's listing (no read of the data)
     return described, columns
 
 
@@ -206,8 +206,7 @@ def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     if args.corpus:
         inputs, columns = _corpus_inputs(args.corpus, "--corpus")
     else:
-        inputs = [{"path": p, "bytes": beam_io.describe_file(p)["bytes"]}
-                  for p in (args.collection, args.queries, args.qrels)]
+        inputs = beam_io.match_inputs([args.collection, args.queries, args.qrels])
     _prepare(output, PAIRS_OUTPUTS, args.overwrite)
     config = {k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")}
     fraction, seed = args.heldout_fraction, args.seed
