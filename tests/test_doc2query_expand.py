@@ -78,7 +78,7 @@ def test_expand_job_with_a_tiny_seq2seq(tiny_t5, tmp_path):
     out = tmp_path / "out"
     report = _expand(["--input", corpus, "--generator", f"hf:{tiny_t5}", "--num-queries", "3",
                       "--max-new-tokens", "6", "--max-input-tokens", "64", "--window", "5", "--stride", "5",
-                      "--output", str(out), "--anserini", "--separator", "\\n--\\n"])
+                      "--output", str(out), "--anserini", "--separator", "\\n--\\n", "--rejects"])
     assert report["accounting_ok"]
     split = _stage(report, "split")
     assert split["in"] == 4 and split["dropped"] == {"empty_text": 1}
@@ -101,6 +101,8 @@ def test_expand_job_with_a_tiny_seq2seq(tiny_t5, tmp_path):
         assert long["text"] == long_text + "\n--\n" + "\n".join(queries)
     anserini = [json.loads(x) for f in glob.glob(str(out / "anserini" / "*.jsonl")) for x in open(f)]
     assert {a["id"]: a["contents"] for a in anserini} == {i: r["text"] for i, r in rows.items()}
+    rejects = pq.read_table(str(out / "rejects")).to_pylist()
+    assert [(r["id"], r["stage"], r["reason"]) for r in rejects] == [("blank", "split", "empty_text")]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["generation"]["top_k"] == 10 and manifest["config"]["generator"] == f"hf:{tiny_t5}"
 

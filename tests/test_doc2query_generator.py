@@ -165,6 +165,9 @@ def test_training_checks_before_work(tmp_path):
     with pytest.raises(TrainGeneratorError, match="no pair files"):
         train_generator(GeneratorTraining(pairs=str(tmp_path / "nothing"), output=str(tmp_path / "o")))
     assert not (tmp_path / "o").exists()
+    from corpora.doc2query.train_generator import main
+
+    assert main(["--pairs", pairs, "--output", str(existing)]) == 2  # the CLI: a message and exit status 2
     counts = write_pair_corpus([os.path.join(pairs, "pairs", "train-00000-of-00001.jsonl")], str(tmp_path / "c"))
     assert counts == {"pairs": 40, "bad_json": 1, "missing_field": 1, "contains_separator": 0}
 
