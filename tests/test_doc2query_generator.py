@@ -225,3 +225,31 @@ def test_top_k_sampling_draws_from_the_renormalised_softmax():
     expected = torch.zeros(6, dtype=torch.double)
     expected[[0, 1, 5]] = top3.double()
     assert torch.allclose(counts, expected, atol=0.02)
+
+
+def test_expansion_is_the_same_on_one_or_two_worker_processes(native_run, tmp_path):
+    """The native generator loads in each Beam worker process; per-prompt seeding makes the
+    expanded corpus independent of how passages were batched and spread over workers."""
+    import argparse
+    import glob
+
+    from corpora.doc2query.job import add_expand_arguments, run_expand
+    from pipeline.records import Document
+    from tests.test_doc2query_pairs import write_corpus
+
+    docs = [Document(id=f"d{i}", text=" ".join(f"{TOPICS[t][0][:-1]} {i}." for t in TOPICS), source="web")
+            for i in range(12)]
+    corpus = write_corpus(tmp_path / "in", docs)
+    parser = argparse.ArgumentParser()
+    add_expand_arguments(parser)
+    texts = []
+    for name, beam_args in (("one", ["--direct_num_workers=1", "--direct_running_mode=in_memory"]),
+                            ("two", ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])):
+        args = parser.parse_args(["--input", corpus, "--generator", f"native:{native_run}", "--num-queries", "3",
+                                  "--max-new-tokens", "6", "--window", "2", "--stride", "2", "--batch-size", "4",
+                                  "--output", str(tmp_path / name)])
+        report = run_expand(args, beam_args, quiet=True)
+        assert report["accounting_ok"]
+        rows = [r for f in glob.glob(str(tmp_path / name / "data" / "*.parquet")) for r in pq.read_table(f).to_pylist()]
+        texts.append({r["id"]: r["text"] for r in rows})
+    assert len(texts[0]) == 12 and texts[0] == texts[1]
