@@ -183,3 +183,34 @@ def test_faithfulness_filter():
     assert extra.reason == HALLUCINATED and "Santa Barbara" in extra.detail
     v = TemplateVerbalizer(load_templates())
     assert checker.check(v.verbalize(sg).text, sg).ok
+
+
+def test_label_choice_prefers_language_then_fallbacks_then_untagged():
+    from corpora.kg.labels import best_label
+    from corpora.kg.model import Label
+
+    langs = ("en", "mul")
+    labels = [Label("Q1", "Den Haag", "nl"), Label("Q1", "The Hague (mul)", "mul"), Label("Q1", "Hague", None),
+              Label("Q1", "The Hague", "en-gb")]
+    assert best_label(labels, langs) == ("The Hague", "en-gb")
+    assert best_label(labels[:3], langs) == ("The Hague (mul)", "mul")
+    assert best_label(labels[:1] + labels[2:3], langs) == ("Hague", None)
+    assert best_label(labels + [Label("Q1", "Hague alias", "en", alias=True)], ("nl",)) == ("Den Haag", "nl")
+
+
+def test_referrer_cap_and_cooccurrence_combiners():
+    from corpora.kg.beam_kg import CapReferrers, CountCooccurrence
+
+    cap = CapReferrers()
+    acc = cap.create_accumulator()
+    for s in ["A", "A", "B", "C", "D"]:
+        acc = cap.add_input(acc, s)
+    assert cap.extract_output(acc) == ["A", "B"]
+    assert cap.extract_output(cap.merge_accumulators([("B",), ("A",), ("B", "C")])) == ["A", "B"]
+    cc = CountCooccurrence()
+    a = cc.add_input(cc.create_accumulator(), ["P19", "P569"])
+    b = cc.add_input(cc.create_accumulator(), ["P19", "P569", "P20"])
+    merged = cc.extract_output(cc.merge_accumulators([a, b]))
+    assert merged.pairs[("P19", "P569")] == 2 and merged.relations["P20"] == 1
+    assert merged.weight("P19", "P569") == 1.0 and merged.weight("P19", "P20") == 0.0  # below min_pair_count
+    assert Cooccurrence.from_json(merged.to_json()).pairs == merged.pairs

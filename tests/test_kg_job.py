@@ -81,8 +81,10 @@ def test_tsv_graph_with_hub_cycle_and_missing_labels(tmp_path):
     (tmp_path / "g.tsv").write_text("\n".join(rows) + "\n")
     (tmp_path / "labels.tsv").write_text("Q1\tAnna\nQ2\tBert\nQ3\tThe Hub\nQ11573\tmetre\n")
     out = str(tmp_path / "out")
+    pairs = tmp_path / "pairs.jsonl"  # co-occurrence from aligned sentences (kg-align's output)
+    pairs.write_text(json.dumps({"facts": [{"p": "P19"}, {"p": "P569"}]}) + "\n")
     report = run_kg(KgConfig(triples=[str(tmp_path / "g.tsv")], labels=[str(tmp_path / "labels.tsv")], output=out,
-                             max_facts_per_entity=50, rejects=True), ONE_WORKER, quiet=True)
+                             max_facts_per_entity=50, rejects=True, cooccurrence=str(pairs)), ONE_WORKER, quiet=True)
     assert report["accounting_ok"]
     assert stage(report, "read")["dropped"] == {"malformed_row": 1}
     assert stage(report, "facts")["dropped"] == {"hub_cap": 250}

@@ -337,7 +337,7 @@ class BuildSubgraphs(beam.PTransform):
                   | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts))
                   .with_outputs(STATS, REJECTS, RELSETS, main="out"))
         if self.cooccurrence is not None:
-            cooc = beam.pvalue.AsSingleton(routed.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence.to_json()]))
+            cooc = beam.pvalue.AsSingleton(facts.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence.to_json()]))
         else:
             cooc = beam.pvalue.AsSingleton(routed[RELSETS] | "Cooccurrence" >> beam.CombineGlobally(CountCooccurrence()))
         subgraphs = (routed["out"] | "ByOwner" >> beam.GroupByKey()
