@@ -10,7 +10,6 @@ one worker; the co-occurrence counts (relations x relations) are the only side i
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -353,11 +352,3 @@ class BuildSubgraphs(beam.PTransform):
         rejects = [assembled[REJECTS]]
         return {"out": labelled, STATS: stats | "FlattenGraphStats" >> beam.Flatten(),
                 REJECTS: rejects | "FlattenGraphRejects" >> beam.Flatten()}
-
-
-def stats_only(pcoll):
-    return pcoll
-
-
-def to_json_line(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=False)

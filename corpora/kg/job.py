@@ -273,14 +273,12 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
     chunk_pc = p | "Chunks" >> beam.Create(chunks) | "SpreadChunks" >> beam.Reshuffle()
     facts = run.apply("read", chunk_pc, read)
     cooc = load_cooccurrence(cfg.cooccurrence) if cfg.cooccurrence else None
-    run.stage_order += ["statements", "facts", "subgraphs", "labels"]
     labelled = frozenset([r for r, t in templates.relations.items() if t.label] + list(templates.qualifier_labels))
     order = {r: t.order for r, t in templates.relations.items()}
     graph = beam_kg.BuildSubgraphs(cfg.params(), cfg.max_facts_per_entity, cfg.langs(), cooc, labelled, order)
-    built = {"facts": facts, "labels": read.result[beam_kg.LABELS], "parts": read.result[beam_kg.PARTS]} | graph
-    run._stats.append(built[STATS])
-    run._rejects.append(built[REJECTS])
-    subgraphs = built["out"]
+    run.stage_order += ["statements", "facts", "subgraphs"]  # BuildSubgraphs counts these and "labels"
+    subgraphs = run.apply("labels", {"facts": facts, "labels": read.result[beam_kg.LABELS],
+                                     "parts": read.result[beam_kg.PARTS]}, graph)
     if cfg.verbalizer == "templates":
         verbalized = run.apply("verbalize", subgraphs, beam.ParDo(beam_kg._Verbalize(cfg.templates, cfg.lang, cfg.rejects))
                                .with_outputs(STATS, REJECTS, main="out"))

@@ -146,15 +146,16 @@ def load_templates(path: str | None = None) -> TemplateSet:
             text = f.read()
     except OSError as exc:
         raise TemplateError(f"--templates {path}: cannot read it ({exc})") from exc
-    try:
-        if path.endswith(".json"):
+    if path.endswith(".json"):
+        try:
             obj = json.loads(text)
-        else:
-            import yaml
+        except ValueError as exc:
+            raise TemplateError(f"--templates {path}: not valid JSON ({exc})") from exc
+    else:
+        import yaml
 
+        try:
             obj = yaml.safe_load(text)
-    except ValueError as exc:  # yaml.YAMLError is a ValueError subclass? no: caught below
-        raise TemplateError(f"--templates {path}: not valid JSON ({exc})") from exc
-    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError
-        raise TemplateError(f"--templates {path}: not valid YAML ({exc})") from exc
+        except yaml.YAMLError as exc:
+            raise TemplateError(f"--templates {path}: not valid YAML ({exc})") from exc
     return parse_templates(obj, path)

@@ -151,8 +151,7 @@ class TemplateVerbalizer:
         objects = self.objects(sg, clause.facts)
         if label.split(" ")[-1].lower() in PREPOSITIONS:
             who = _cap(pronoun) if named and pronoun else subject_label
-            verb = "is" if pronoun != "" or not named else "is"
-            return f"{who} {verb} {label} {objects}"
+            return f"{who} is {label} {objects}"
         verb = "includes" if len(clause.facts) > 1 else "is"
         if named and pronoun:
             return f"{_cap(POSSESSIVE[pronoun])} {label} {verb} {objects}"

@@ -113,12 +113,10 @@ def read_wikidata_json(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats:
         if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
             yield drop("not_an_entity", chunk, where, "a JSON object with an id was expected")
             continue
-        skipped = 0
         try:
             for rec in entity_records(entity, options, stats):
                 if isinstance(rec, tuple):  # a claim skipped: the entity itself is kept
                     stats.counts[rec[0]] += 1
-                    skipped += 1
                     continue
                 yield rec
         except (KeyError, TypeError, AttributeError) as exc:
