@@ -17,7 +17,7 @@ import os
 import shutil
 
 from corpora.crawl import check_crawl_output, crawl_demo_site
-from corpora.doc2query.demo import run_doc2query_demo
+from corpora.doc2query.demo import check_doc2query_demo_output, run_doc2query_demo
 from corpora.kg.job import run_kg_demo
 from corpora.sample_web import write_sample
 from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
@@ -80,7 +80,8 @@ def _check_outputs(out: str, overwrite: bool) -> dict[str, str]:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     prepare_shard_output(d["shards"], overwrite)
-    for name in ("socialchem", "doc2query", "train"):
+    check_doc2query_demo_output(d["doc2query"], overwrite)
+    for name in ("socialchem", "train"):
         if os.path.isdir(d[name]) and os.listdir(d[name]):
             if not overwrite:
                 raise UsageError(f"--output {out} already holds a demo run ({d[name]}); pass --overwrite")

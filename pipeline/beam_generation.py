@@ -74,7 +74,8 @@ class GenerateText(beam.PTransform):
     def expand(self, pcoll):
         return (
             pcoll
-            | "batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.config.batch_size)
+            | "batch" >> beam.BatchElements(min_batch_size=self.config.batch_size,
+                                               max_batch_size=self.config.batch_size)
             | "generate" >> beam.ParDo(_GenerateDoFn(self.stage, self.spec, self.config, self.prompt_fn,
                                                      self.attach_fn, self.keep_rejects)).with_outputs(
                 STATS, REJECTS, main="out")
