@@ -136,22 +136,23 @@ class Trainer:
             self._prepare_run_dir()
 
     def _open_corpora(self):
-        """Open and verify the shards on rank 0 (checksums, tokenizer, mix names), then on the other ranks."""
+        """Open the shards: first on each node's local rank 0, which downloads remote shards into the node's
+        cache and verifies every checksum, tokenizer and mix name; then on the other ranks (no re-verify)."""
         from trainer.data import open_corpora
 
-        error = None
-        corpora = None
-        if self.d.is_main:
+        first = self.d.local_rank == 0
+        error, corpora = None, None
+        if first:
             try:
                 corpora = open_corpora(self.cfg.data_config())
             except (ValueError, OSError) as exc:
                 error = str(exc)
-        error = broadcast_object(error, self.d)
-        if error:
-            raise ConfigError(error)
-        if not self.d.is_main:
+        errors = [e for e in all_gather_objects(error, self.d) if e]
+        if errors:
+            raise ConfigError(errors[0])
+        if not first:
             data_cfg = self.cfg.data_config()
-            data_cfg.verify_checksums = False  # rank 0 has verified them
+            data_cfg.verify_checksums = False  # this node's local rank 0 has verified them
             corpora = open_corpora(data_cfg)
         return corpora
 
