@@ -54,16 +54,6 @@ def mentions(text_norm: str, form: str) -> bool:
     return bool(f) and bool(_bounded_spans(text_norm, f))
 
 
-def mask(text_norm: str, form: str) -> str:
-    """The text with every bounded mention of ``form`` blanked out."""
-    f = normalize(form)
-    if not f:
-        return text_norm
-    for start, end in reversed(_bounded_spans(text_norm, f)):
-        text_norm = text_norm[:start] + " " * (end - start) + text_norm[end:]
-    return text_norm
-
-
 @dataclass
 class Verdict:
     ok: bool
@@ -93,15 +83,15 @@ class FaithfulnessChecker:
 
     def check(self, sentence: str, sg: Subgraph) -> Verdict:
         text = normalize(sentence)
-        missing = [what for what, forms in self.expected(sg) if not any(mentions(text, f) for f in forms)]
+        expected = [(what, [f for f in (normalize(x) for x in forms) if f]) for what, forms in self.expected(sg)]
+        missing = [what for what, forms in expected if not any(_bounded_spans(text, f) for f in forms)]
         if missing:
             return Verdict(False, MISSING, ", ".join(missing)[:500])
-        label = self._label(sg)
+        own = {normalize(self._label(sg)(sg.subject))} | {f for _, forms in expected for f in forms}
         masked = text
-        allowed = [label(sg.subject)] + [form for _, forms in self.expected(sg) for form in forms]
-        for form in sorted(allowed, key=len, reverse=True):
-            masked = mask(masked, form)
-        own = {normalize(a) for a in allowed}
+        for form in sorted(own, key=len, reverse=True):
+            for start, end in reversed(_bounded_spans(masked, form) if form else []):
+                masked = masked[:start] + " " * (end - start) + masked[end:]
         found = []
         for eid in sg.context:
             name = sg.labels.get(eid)

@@ -142,14 +142,15 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
             for i in range(0, len(rest), k):
                 units.append(_Unit(f"chain:{chained}", rest[i:i + k], len(units)))
     g = nx.Graph()
-    for u in units:
-        g.add_node(u.order, unit=u)
-    for a in units:
-        for b in units:
-            if a.order < b.order and a.relation != b.relation:
+    g.add_nodes_from((u.order, {"unit": u}) for u in units)
+    weighted = []
+    for i, a in enumerate(units):
+        for b in units[i + 1:]:
+            if a.relation != b.relation:
                 w = cooc.weight(a.relation, b.relation, params.min_pair_count)
-                if w >= params.min_weight and w > 0:
-                    g.add_edge(a.order, b.order, weight=w)
+                if w > 0 and w >= params.min_weight:
+                    weighted.append((a.order, b.order, round(w, 6)))
+    g.add_weighted_edges_from(weighted)
     group = {u.order: u.order for u in units}
     members = {u.order: [u] for u in units}
 
@@ -164,11 +165,12 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
     def size(root: int) -> int:
         return sizes[root]
 
-    def gap(a: int, b: int) -> int:
-        ra, rb = g.nodes[a]["unit"].relation, g.nodes[b]["unit"].relation
-        return abs(order[ra] - order[rb]) if ra in order and rb in order else 10**6
+    rank = [order.get(u.relation) for u in units]  # unit order == index
 
-    edges = sorted(g.edges(data="weight"), key=lambda e: (-round(e[2], 6), gap(e[0], e[1]), e[0], e[1]))
+    def gap(a: int, b: int) -> int:
+        return abs(rank[a] - rank[b]) if rank[a] is not None and rank[b] is not None else 10**6
+
+    edges = sorted(g.edges(data="weight"), key=lambda e: (-e[2], gap(e[0], e[1]), min(e[0], e[1]), max(e[0], e[1])))
     for a, b, _ in edges:
         ra, rb = find(a), find(b)
         if ra != rb and size(ra) + size(rb) <= k:

@@ -210,6 +210,17 @@ def join_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+THE_PREFIXES = ("United ", "Republic of ", "Kingdom of ", "University of ", "Nobel Prize", "Netherlands",
+                "Philippines", "Bahamas", "Gambia", "Czech Republic", "Democratic Republic", "People's Republic",
+                "Soviet Union", "European Union", "Holy Roman Empire", "Ottoman Empire", "Roman Empire")
+
+
+def with_definite_article(name: str) -> str:
+    """``United Kingdom`` -> ``the United Kingdom``: names that English uses with "the" (a short list
+    of country, union, empire, university and prize names); other names unchanged."""
+    return f"the {name}" if name.startswith(THE_PREFIXES) else name
+
+
 def indefinite_article(phrase: str) -> str:
     """``a`` or ``an`` for a phrase (by its first sound, roughly: vowels, silent h, acronyms)."""
     word = phrase.strip().split(" ")[0] if phrase.strip() else ""

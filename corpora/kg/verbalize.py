@@ -22,7 +22,13 @@ from corpora.kg.model import TIME, Fact, Value
 from corpora.kg.rdf import humanize_id
 from corpora.kg.subgraphs import Subgraph
 from corpora.kg.templates import DEFAULT_ORDER, RelationTemplate, TemplateSet
-from corpora.kg.values import indefinite_article, join_list, render_value, time_preposition
+from corpora.kg.values import (
+    indefinite_article,
+    join_list,
+    render_value,
+    time_preposition,
+    with_definite_article,
+)
 
 MAX_CLAUSES_PER_SENTENCE = 3
 PREPOSITIONS = ("of", "in", "by", "for", "to", "from", "with", "at", "on", "as", "into")
@@ -89,7 +95,8 @@ class TemplateVerbalizer:
 
     # -------------------------------------------------------------- values
     def label_fn(self, sg: Subgraph) -> Callable[[str], str]:
-        return lambda eid: sg.labels.get(eid) or humanize_id(eid)
+        """Entity names as they read in a sentence ("the United Kingdom")."""
+        return lambda eid: with_definite_article(sg.labels.get(eid) or humanize_id(eid))
 
     def relation_label(self, sg: Subgraph, relation: str) -> str:
         return sg.labels.get(relation) or self.templates.label_of(relation) or humanize_id(relation)
@@ -211,5 +218,5 @@ class TemplateVerbalizer:
             mine = [c for c in clauses if c.subject == subj]
             pronoun = sg.pronoun if subj == sg.subject else "it"
             sentences += self._sentences_for(sg, mine, label(subj), pronoun, out)
-        out.text = " ".join(_end(s) for s in sentences)
+        out.text = " ".join(_end(s[:1].upper() + s[1:] if s.startswith("the ") else s) for s in sentences)
         return out
