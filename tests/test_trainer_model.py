@@ -11,6 +11,15 @@ from trainer.model import GPT, PRESETS, GPTConfig, alibi_bias, alibi_slopes, cou
 from trainer.optim import LRSchedule, make_optimizer, param_groups
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and extra threads stall on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def small(**kw) -> GPTConfig:
     base = dict(vocab_size=97, n_layer=2, n_head=4, d_model=32, seq_len=16)
     base.update(kw)

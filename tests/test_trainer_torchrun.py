@@ -94,7 +94,7 @@ def shards(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------------------
 
 TINY = ["n_layer=2", "n_head=2", "d_model=32", "seq_len=32", "micro_batch_size=4", "warmup_steps=2",
-        "lr=3e-3", "log_interval=1", "eval_interval=4", "eval_batches=2", "progress=false"]
+        "lr=3e-3", "log_interval=1", "eval_interval=4", "eval_batches=2", "progress=false", "threads=1"]
 
 
 def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0,

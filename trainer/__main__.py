@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 TRAIN_HELP = """\
@@ -70,14 +71,17 @@ def cmd_train(argv: list[str]) -> int:
     from trainer.train import TrainingDiverged, TrainingError, train
 
     args = train_parser().parse_args(argv)
+    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun every rank fails alike; rank 0 says why
     try:
         cfg = load_config(args.config or "tiny", args.overrides, data=args.data, mix=args.mix, out_dir=args.out)
         train(cfg)
     except TrainingDiverged as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if main_rank:
+            print(f"error: {exc}", file=sys.stderr)
         return 1
     except (ConfigError, CheckpointError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if main_rank:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -34,7 +34,7 @@ STEP_DIR = re.compile(r"^step-(\d{8,})$")
 RESUMABLE_KEYS = frozenset({
     "data", "max_steps", "eval_interval", "eval_batches", "log_interval", "checkpoint_interval",
     "keep_checkpoints", "compile", "progress", "out_dir", "resume", "cache_dir", "verify_checksums", "device",
-    "tokenizer", "cache_max_bytes", "parallel",  # checkpoints are full state dicts: DDP, FSDP2 and 1 process
+    "tokenizer", "cache_max_bytes", "threads", "parallel",  # checkpoints are full state dicts: DDP, FSDP2 and 1 process
     "micro_batch_size", "grad_accum_steps",  # the global batch is checked separately
 })
 

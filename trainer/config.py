@@ -71,6 +71,7 @@ class TrainConfig:
     parallel: str = "ddp"  # ddp | fsdp
     compile: bool = False
     deterministic: bool = False  # always on for CPU
+    threads: int | None = None  # torch CPU threads per process (None: torch's default; torchrun sets 1)
     # evaluation, logging, checkpoints
     out_dir: str = "runs/train"
     eval_interval: int = 200
@@ -130,6 +131,7 @@ class TrainConfig:
         for key in ("seq_len", "micro_batch_size", "max_steps", "grad_accum_steps", "eval_interval",
                     "log_interval", "checkpoint_interval"):
             need(getattr(self, key) >= 1, f"{key}={getattr(self, key)} must be at least 1")
+        need(self.threads is None or self.threads >= 1, f"threads={self.threads} must be at least 1 (or null)")
         for key in ("warmup_steps", "eval_batches", "keep_checkpoints"):
             need(getattr(self, key) >= 0, f"{key}={getattr(self, key)} must not be negative")
         need(self.lr > 0 and 0 <= self.min_lr <= self.lr, f"need 0 <= min_lr ({self.min_lr}) <= lr ({self.lr}), lr > 0")

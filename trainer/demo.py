@@ -22,7 +22,8 @@ def run_demo_training(shard_dirs: list[str], out_dir: str, mix: dict[str, float]
     started = time.perf_counter()
     overrides = ["seq_len=128", "micro_batch_size=8", "lr=3e-3", "min_lr=3e-4", "warmup_steps=10",
                  f"decay_steps={TOTAL_STEPS}", "log_interval=10", "eval_interval=20", "eval_batches=4",
-                 f"checkpoint_interval={FIRST_STEPS}", "keep_checkpoints=0", "progress=false", "device=cpu"]
+                 f"checkpoint_interval={FIRST_STEPS}", "keep_checkpoints=0", "progress=false", "device=cpu",
+                 "threads=1"]  # a model this small gains nothing from more threads, and they stall on a busy machine
     mix_text = ",".join(f"{k}={v}" for k, v in mix.items()) if mix else None
 
     def quiet(*_args, **_kwargs) -> None:

@@ -96,6 +96,8 @@ class Trainer:
         cfg, d = self.cfg, self.d
         if not cfg.data:
             raise ConfigError("no data: pass --data SHARDS_DIR (or set data: in the config)")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         if d.device.type == "cpu" or cfg.deterministic:
             if d.device.type == "cuda":
                 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
