@@ -73,9 +73,11 @@ def peak_flops(device: torch.device) -> float | None:
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run (or resume) the training described by ``cfg``; returns a summary dict (rank 0's view)."""
     d = init_distributed(cfg.device)
+    threads = torch.get_num_threads()
     try:
         return Trainer(cfg, d, log).run()
     finally:
+        torch.set_num_threads(threads)  # ``threads`` applies to this run only, when called from Python
         shutdown(d)
 
 
