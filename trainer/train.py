@@ -266,10 +266,13 @@ class Trainer:
         cfg, d = self.cfg, self.d
         start_step = self.step
         tokens_per_step = self.world_batch * cfg.seq_len
-        self.log(f"model: {self.n_params / 1e6:.2f}M parameters ({self.model_cfg.n_layer} layers, d_model "
-                 f"{self.model_cfg.d_model}, {self.model_cfg.pos} positions, {'causal' if self.model_cfg.causal else 'bidirectional'}), "
-                 f"objective {cfg.objective}; {d.world_size} process(es) on {d.device.type}, "
-                 f"{cfg.parallel if d.enabled else 'single process'}; {tokens_per_step:,} tokens per step")
+        m = self.model_cfg
+        attention = "causal" if m.causal else "bidirectional"
+        self.log(f"model: {self.n_params / 1e6:.2f}M parameters ({m.n_layer} layers, d_model {m.d_model}, {m.pos} "
+                 f"positions, {attention}), objective {cfg.objective}; {d.world_size} process(es) on "
+                 f"{d.device.type}, {cfg.parallel if d.enabled else 'single process'}; {tokens_per_step:,} tokens "
+                 f"per step")
+        self.log(self.corpora.summary())  # what it reads: sources, documents, tokens, mixing weights
         warning = assess_run(self.n_params, cfg.max_steps * tokens_per_step)
         if warning:
             self.log(f"plan: {warning}")
