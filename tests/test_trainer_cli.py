@@ -211,3 +211,18 @@ def test_demo_training_runs_resumes_and_plots(shards, tmp_path):
     events = [json.loads(x) for x in (tmp_path / "demo" / "metrics.jsonl").read_text().splitlines() if "event" in x]
     assert events == [{"step": 40, "event": "resumed", "checkpoint": result["checkpoint"].replace("80", "40"),
                        "world_size": 1}]
+
+
+def test_on_exhaust_stop_ends_the_run_with_a_checkpoint(shards, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(cli(shards, out, "max_steps=1000", "on_exhaust=stop", "eval_batches=0", mix="kg=1")) == 0
+    printed = capsys.readouterr().out
+    assert "a corpus ran out at step" in printed
+    steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    last = max(steps)
+    assert 10 < last < 1000
+    state = torch.load(out / "checkpoints" / f"step-{last:08d}" / "state.pt", weights_only=True)
+    assert state["loader"]["stopped"] is True
+    # resuming a finished (exhausted) run does nothing more
+    assert main(cli(shards, out, "max_steps=1000", "on_exhaust=stop", "eval_batches=0", mix="kg=1")) == 0
+    assert "a corpus ran out at step" in capsys.readouterr().out

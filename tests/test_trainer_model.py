@@ -163,3 +163,14 @@ def test_flops_per_token_counts_weights_and_attention():
     cfg = GPTConfig(**PRESETS["124M"])
     n = 85_000_000
     assert flops_per_token(cfg, n, 1024) == 6 * n + 12 * 12 * 768 * 1024
+
+
+def test_peak_flops_table_matches_gpu_names(monkeypatch):
+    from trainer.train import peak_flops
+
+    assert peak_flops(torch.device("cpu")) is None
+    for name, flops in [("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H100 NVL", 835e12),
+                        ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA A10G", 70e12), ("NVIDIA L4", 121e12),
+                        ("NVIDIA L40S", 362e12), ("NVIDIA H200", 989e12), ("Some Future GPU", None)]:
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None, n=name: n)
+        assert peak_flops(torch.device("cuda", 0)) == flops, name
