@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,11 +98,16 @@ TINY = ["n_layer=2", "n_head=2", "d_model=32", "seq_len=32", "micro_batch_size=4
         "lr=3e-3", "log_interval=1", "eval_interval=4", "eval_batches=2", "progress=false", "threads=1"]
 
 
-def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0,
-             port: int = 29611):
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0):
     """``torchrun --nproc_per_node=nproc -m trainer`` on CPU with the tiny shape; returns the process."""
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
-           f"--master_port={port}", "-m", "trainer", "--data", str(shards), "--mix", "web=0.7,kg=0.3", "--config",
+           f"--master_port={free_port()}", "-m", "trainer", "--data", str(shards), "--mix", "web=0.7,kg=0.3", "--config",
            "tiny", f"out_dir={out}", "device=cpu", *TINY, *overrides]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "TRAINER_STEP_DELAY_S": str(delay)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
