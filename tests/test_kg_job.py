@@ -130,3 +130,25 @@ def test_bad_arguments_fail_before_work(tmp_path):
     with pytest.raises(UsageError, match="unknown option"):
         run_kg(KgConfig(triples=["corpora/samples/kg/sample.nt"], output=out), ["--max-fact=3"])
     assert not os.path.exists(out)
+
+
+def test_wikidata_json_input_with_turtle_labels(tmp_path):
+    def claim(prop, dv):
+        return {prop: [{"rank": "normal", "mainsnak": {"snaktype": "value", "property": prop, "datavalue": dv}}]}
+
+    entity = {"id": "Q42", "labels": {"en": {"language": "en", "value": "Douglas Adams"}}, "claims": {
+        **claim("P19", {"type": "wikibase-entityid", "value": {"id": "Q350"}}),
+        **claim("P569", {"type": "time", "value": {"time": "+1952-03-11T00:00:00Z", "precision": 11}}),
+        **claim("P2048", {"type": "quantity", "value": {"amount": "+1.96", "unit": "http://www.wikidata.org/entity/Q11573"}})}}
+    (tmp_path / "dump.json").write_text("[\n" + json.dumps(entity) + "\n]\n")
+    (tmp_path / "labels.ttl").write_text(
+        "@prefix wd: <http://www.wikidata.org/entity/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'wd:Q350 rdfs:label "Cambridge"@en .\nwd:Q11573 rdfs:label "metre"@en, "Meter"@de .\n'
+        "wd:Q350 wd:P17 wd:Q145 .\n")
+    out = str(tmp_path / "out")
+    report = run_kg(KgConfig(triples=[str(tmp_path / "dump.json")], labels=[str(tmp_path / "labels.ttl")],
+                             output=out), ONE_WORKER, quiet=True)
+    assert report["accounting_ok"]
+    assert stage(report, "read")["counts"]["ignored_in_labels_file"] == 1  # a --labels file gives labels only
+    (row,) = corpus(out)
+    assert row["text"] == "Douglas Adams, who was born on 11 March 1952 in Cambridge, is 1.96 metres tall."
