@@ -18,7 +18,7 @@ import shutil
 
 from corpora.crawl import check_crawl_output, crawl_demo_site
 from corpora.doc2query.demo import check_doc2query_demo_output, run_doc2query_demo
-from corpora.kg.job import run_kg_demo
+from corpora.kg.job import prepare_kg_output, run_kg_demo
 from corpora.sample_web import write_sample
 from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
 from corpora.tokenize import prepare_shard_output, run_tokenize
@@ -74,7 +74,7 @@ def _check_outputs(out: str, overwrite: bool) -> dict[str, str]:
          ("sample", "crawl", "web", "kg", "socialchem", "doc2query", "tokenizer", "shards", "train")}
     check_crawl_output(d["crawl"], overwrite)
     prepare_output(d["web"], overwrite)
-    prepare_output(d["kg"], overwrite)
+    prepare_kg_output(d["kg"], overwrite)
     try:
         check_tokenizer_output(d["tokenizer"], overwrite)
     except ValueError as exc:
