@@ -414,6 +414,8 @@ class Trainer:
         record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
                   "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
                   "mfu": mfu, "consumed_samples": getattr(self.loader, "consumed_samples", None)}
+        if self.d.device.type == "cuda":
+            record["max_memory_gb"] = torch.cuda.max_memory_allocated(self.d.device) / 2**30
         if self.d.enabled:  # each rank's own loss and what the all-reduce gave it (identical on every rank)
             pairs = all_gather_objects((local_loss, loss), self.d)
             record["rank_loss"] = [p[0] for p in pairs]
@@ -421,7 +423,8 @@ class Trainer:
         self._write_metrics(record)
         if self.d.is_main:
             line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
-                    f"{grad_norm:.3f} | {tokens_per_s:,.0f} tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else ""))
+                    f"{grad_norm:.3f} | {tokens_per_s:,.0f} tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else "")
+                    + (f" | mem {record['max_memory_gb']:.1f} GiB" if "max_memory_gb" in record else ""))
             self._print(bar, line)
 
     def _print(self, bar, line: str) -> None:
