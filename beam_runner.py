@@ -7,7 +7,6 @@ import sys
 
 from pipeline.jobs import Job, UsageError
 
-
 # Modules that define jobs: each has ``JOB`` (one job) or ``JOBS`` (a list), listed in --help order.
 JOB_MODULES = [
     "corpora.web",
