@@ -147,9 +147,11 @@ def test_two_processes_all_reduce_the_loss(straight):
     for r in steps:
         local, reduced = r["rank_loss"], r["rank_reduced_loss"]
         assert len(local) == 2 and local[0] != local[1]  # each rank trains on its own samples
-        # every rank holds the same all-reduced loss, the mean of the ranks' own losses, and rank 0 logs it
+        # every rank holds the same all-reduced loss, the per-token mean of the ranks' losses, and rank 0 logs it
         assert reduced[0] == reduced[1] == r["loss"]
-        assert abs(r["loss"] - (local[0] + local[1]) / 2) < 1e-6
+        tokens = r["rank_loss_tokens"]
+        assert tokens == [4 * 32, 4 * 32] and r["loss_tokens"] == sum(tokens)  # clm: every position counts
+        assert abs(r["loss"] - (local[0] * tokens[0] + local[1] * tokens[1]) / sum(tokens)) < 1e-6
     assert [r["step"] for r in records if "val_loss" in r] == [4, 8]
     assert steps[-1]["loss"] < steps[0]["loss"]
     assert (straight / "checkpoints" / f"step-{STEPS:08d}" / "state.pt").exists()

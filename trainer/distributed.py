@@ -97,6 +97,14 @@ def all_reduce_mean(value: torch.Tensor, d: Dist) -> torch.Tensor:
     return value
 
 
+def all_reduce_sum(value: torch.Tensor, d: Dist) -> torch.Tensor:
+    """The sum of ``value`` over ranks (on a copy); unchanged with one process."""
+    value = value.detach().clone()
+    if d.enabled:
+        dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value
+
+
 def all_gather_objects(obj, d: Dist) -> list:
     """Every rank's ``obj`` (small, picklable between our own processes), in rank order."""
     if not d.enabled:

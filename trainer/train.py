@@ -25,6 +25,7 @@ from trainer.distributed import (
     Dist,
     all_gather_objects,
     all_reduce_mean,
+    all_reduce_sum,
     barrier,
     broadcast_object,
     init_distributed,
@@ -89,6 +90,7 @@ class Trainer:
         self.log = log if d.is_main else (lambda *a, **k: None)
         self.step = 0
         self.last_checkpoint: str | None = None
+        self.loss_tokens = self.local_tokens = 0  # labelled tokens of the last step: global, this rank's
         self._setup()
 
     # -------------------------------------------------------------------------------------------------------
@@ -345,40 +347,60 @@ class Trainer:
         return None if exhausted > 0 else batches
 
     def _train_step(self, batches: list[dict]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Forward and backward over the micro-batches; returns (this rank's loss, loss averaged over ranks,
-        grad norm)."""
+        """Forward and backward over the micro-batches; returns (this rank's loss, the global batch's loss, grad
+        norm).
+
+        Every loss token of the global batch (all micro-batches of all ranks) weighs the same: the optimised and
+        logged loss is the sum of the per-token losses over the total number of labelled tokens, so a
+        micro-batch with few labels (mlm, prefix-lm) counts for less than a full one. The token count is
+        all-reduced once, before the backward passes; DDP (and FSDP) then average the gradients over ranks, hence
+        the factor ``world_size`` in each micro-batch's weight ``n_i * world_size / N``. When every position has
+        a label (clm) that weight is exactly ``1 / grad_accum_steps``, as before.
+        """
+        d = self.d
+        counts = [int((b["labels"] != -100).sum()) for b in batches]  # labels are still on the CPU: no sync
+        local_tokens = sum(counts)
+        global_tokens = int(all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d).item())
+        self.loss_tokens, self.local_tokens = global_tokens, local_tokens
         accum = len(batches)
-        loss_sum = torch.zeros((), device=self.d.device)
-        for i, batch in enumerate(batches):
-            x = batch["input_ids"].to(self.d.device, non_blocking=True)
-            y = batch["labels"].to(self.d.device, non_blocking=True)
+        loss_sum = torch.zeros((), device=d.device)  # this rank's sum of per-token losses
+        for i, (batch, n) in enumerate(zip(batches, counts, strict=True)):
+            x = batch["input_ids"].to(d.device, non_blocking=True)
+            y = batch["labels"].to(d.device, non_blocking=True)
             _set_grad_sync(self.model, i == accum - 1)
             with self.autocast():
-                _, loss = self.forward(x, y)
-            (loss / accum).backward()
-            loss_sum += loss.detach()
+                _, loss = self.forward(x, y)  # the mean over this micro-batch's n labelled tokens
+            if n:  # written as a division so that clm divides by exactly grad_accum_steps
+                (loss / (global_tokens / (n * d.world_size))).backward()
+                loss_sum += loss.detach() * n
+            else:  # nothing to learn here, but DDP still needs every rank's backward
+                (loss * 0.0).backward()
         clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-        local = loss_sum / accum
-        return local, all_reduce_mean(local, self.d), grad_norm
+        local = loss_sum / max(local_tokens, 1)
+        return local, all_reduce_sum(loss_sum, d) / max(global_tokens, 1), grad_norm
 
     @torch.no_grad()
     def evaluate(self) -> float | None:
-        """Mean loss over ``eval_batches`` validation batches (averaged over ranks); None without a val split."""
+        """Mean loss per labelled token over ``eval_batches`` validation batches of every rank; None without a
+        val split."""
         from trainer.data import val_batches
 
         self.raw_model.eval()
-        total, count = torch.zeros((), device=self.d.device), 0
+        total, tokens, count = torch.zeros((), device=self.d.device), 0, 0
         for batch in val_batches(self.corpora, self.data_cfg, self.d.rank, self.d.world_size, self.cfg.eval_batches):
+            n = int((batch["labels"] != -100).sum())
             with self.autocast():
                 _, loss = self.model(batch["input_ids"].to(self.d.device), batch["labels"].to(self.d.device))
-            total += loss
+            total += loss.float() * n
+            tokens += n
             count += 1
         self.raw_model.train()
         counts = all_gather_objects(count, self.d)
         if min(counts) == 0:
             return None
-        return all_reduce_mean(total / count, self.d).item()
+        global_tokens = int(all_reduce_sum(torch.tensor(tokens, dtype=torch.long, device=self.d.device), self.d))
+        return (all_reduce_sum(total, self.d) / max(global_tokens, 1)).item()
 
     def save(self) -> None:
         """Checkpoint this step (all ranks take part: RNG states are gathered, FSDP shards unsharded)."""
@@ -413,13 +435,15 @@ class Trainer:
             mfu = self.flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
         record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
                   "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
-                  "mfu": mfu, "consumed_samples": getattr(self.loader, "consumed_samples", None)}
+                  "loss_tokens": self.loss_tokens, "mfu": mfu,
+                  "consumed_samples": getattr(self.loader, "consumed_samples", None)}
         if self.d.device.type == "cuda":
             record["max_memory_gb"] = torch.cuda.max_memory_allocated(self.d.device) / 2**30
         if self.d.enabled:  # each rank's own loss and what the all-reduce gave it (identical on every rank)
-            pairs = all_gather_objects((local_loss, loss), self.d)
-            record["rank_loss"] = [p[0] for p in pairs]
-            record["rank_reduced_loss"] = [p[1] for p in pairs]
+            triples = all_gather_objects((local_loss, loss, self.local_tokens), self.d)
+            record["rank_loss"] = [t[0] for t in triples]
+            record["rank_reduced_loss"] = [t[1] for t in triples]
+            record["rank_loss_tokens"] = [t[2] for t in triples]
         self._write_metrics(record)
         if self.d.is_main:
             line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
