@@ -14,10 +14,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import CountingDoFn, stage_outputs
 from pipeline.generation import GenerationConfig, check_generator_spec, make_generator
-from pipeline.records import Drop
-from pipeline.stats import IN, OUT, count_key
+from pipeline.stats import IN, count_key
 
 PromptFn = Callable[[Any], str]
 AttachFn = Callable[[Any, list[str]], Any]  # -> the element with its outputs, or a Drop
@@ -47,13 +46,7 @@ class _GenerateDoFn(CountingDoFn):
         outputs = self._generator.generate([self.prompt_fn(e) for e in batch])
         self._count_generator_stats()
         for element, texts in zip(batch, outputs, strict=True):
-            result = self.attach_fn(element, texts)
-            if isinstance(result, Drop):
-                result.stage = self.stage
-                yield from self._dropped(result)
-            else:
-                self._counter.add(self.stage, OUT)
-                yield result
+            yield from self._emit(self.stage, self.attach_fn(element, texts))
 
 
 class GenerateText(beam.PTransform):
@@ -76,7 +69,6 @@ class GenerateText(beam.PTransform):
             pcoll
             | "batch" >> beam.BatchElements(min_batch_size=self.config.batch_size,
                                                max_batch_size=self.config.batch_size)
-            | "generate" >> beam.ParDo(_GenerateDoFn(self.stage, self.spec, self.config, self.prompt_fn,
-                                                     self.attach_fn, self.keep_rejects)).with_outputs(
-                STATS, REJECTS, main="out")
+            | "generate" >> stage_outputs(_GenerateDoFn(self.stage, self.spec, self.config, self.prompt_fn,
+                                                        self.attach_fn, self.keep_rejects))
         )

@@ -69,8 +69,19 @@ def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
     info = describe_file(path)
     with FileSystems.open(path) as f:
         rows = pq.ParquetFile(f).metadata.num_rows
-    rel = path[len(relative_to):].lstrip("/") if path.startswith(relative_to) else path
-    return {"path": rel, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+    return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+
+
+def describe_lines(path: str, relative_to: str) -> dict[str, Any]:
+    """Row count (non-blank lines), size and sha256 of one written text file (JSONL, TSV)."""
+    info = describe_file(path)
+    with FileSystems.open(path) as f:
+        rows = sum(1 for line in f if line.strip())
+    return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+
+
+def _relative(path: str, base: str) -> str:
+    return path[len(base):].lstrip("/") if path.startswith(base) else path
 
 
 def delete_tree(path: str) -> None:

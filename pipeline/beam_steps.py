@@ -48,6 +48,16 @@ class CountingDoFn(beam.DoFn):
         if self.keep_rejects:
             yield beam.pvalue.TaggedOutput(REJECTS, drop.to_row())
 
+    def _emit(self, stage: str, result):
+        """Route a step's result: a ``Drop`` is counted against ``stage`` (and kept with
+        --rejects), anything else is counted as out and yielded."""
+        if isinstance(result, Drop):
+            result.stage = stage
+            yield from self._dropped(result)
+        else:
+            self._counter.add(stage, OUT)
+            yield result
+
     def finish_bundle(self):
         for (stage, key), n in self._counter.drained():
             Metrics.counter(f"corpusforge.{stage}", key).inc(n)
@@ -72,12 +82,7 @@ class _StepDoFn(CountingDoFn):
         for name, n in (getattr(self.step, "last_counts", None) or {}).items():
             if n:
                 self._counter.add(self.stage, count_key(name), n)
-        if isinstance(result, Drop):
-            result.stage = self.stage
-            yield from self._dropped(result)
-        else:
-            self._counter.add(self.stage, OUT)
-            yield result
+        yield from self._emit(self.stage, result)
 
 
 def _open_raw(path: str):
@@ -113,6 +118,22 @@ class _ReadFileDoFn(CountingDoFn):
                     )
 
 
+def stage_outputs(dofn: beam.DoFn):
+    """``ParDo(dofn)`` with the outputs every stage has: main (``"out"``), ``stats``, ``rejects``."""
+    return beam.ParDo(dofn).with_outputs(STATS, REJECTS, main="out")
+
+
+def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "ReadFile"):
+    """Paths -> the outputs (main, ``stats``, ``rejects``) of ``dofn`` applied to each path; a
+    Reshuffle spreads the files over workers, one file per work item."""
+    return (
+        pbegin
+        | "ListFiles" >> beam.Create(paths)
+        | "SpreadFiles" >> beam.Reshuffle()
+        | label >> stage_outputs(dofn)
+    )
+
+
 class ApplyStep(beam.PTransform):
     """``pcoll | ApplyStep("extract", TextExtractor())`` -> outputs (main, stats, rejects)."""
 
@@ -123,9 +144,7 @@ class ApplyStep(beam.PTransform):
         self.keep_rejects = keep_rejects
 
     def expand(self, pcoll):
-        return pcoll | beam.ParDo(_StepDoFn(self.stage, self.step, self.keep_rejects)).with_outputs(
-            STATS, REJECTS, main="out"
-        )
+        return pcoll | stage_outputs(_StepDoFn(self.stage, self.step, self.keep_rejects))
 
 
 class ReadInputFiles(beam.PTransform):
@@ -138,14 +157,7 @@ class ReadInputFiles(beam.PTransform):
         self.keep_rejects = keep_rejects
 
     def expand(self, pbegin):
-        return (
-            pbegin
-            | "ListFiles" >> beam.Create(self.paths)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(_ReadFileDoFn(self.config, self.keep_rejects)).with_outputs(
-                STATS, REJECTS, main="out"
-            )
-        )
+        return read_each_file(pbegin, self.paths, _ReadFileDoFn(self.config, self.keep_rejects))
 
 
 class CorpusRun:

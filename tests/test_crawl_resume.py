@@ -29,6 +29,18 @@ def wide_site() -> tuple[Sites, Site]:
     return sites, site
 
 
+@pytest.fixture
+def wide_crawl(tmp_path):
+    """The wide site on 127.0.0.1, a seeds file naming its home page, and an output path."""
+    sites, site = wide_site()
+    try:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text(site.base + "/\n")
+        yield sites, seeds, tmp_path / "out"
+    finally:
+        sites.stop()
+
+
 def crawl_args(seeds: Path, out: Path, *extra: str) -> list[str]:
     return ["crawl", "--seeds", str(seeds), "--output", str(out), "--allow-private-hosts", "--rate", "15",
             "--commit-seconds", "0", "--retries", "0", "--direct_num_workers=1",
@@ -43,65 +55,53 @@ def warc_responses(out: Path) -> list[str]:
     return urls
 
 
-def test_resume_after_kill(tmp_path, capsys):
-    sites, site = wide_site()
+def test_resume_after_kill(wide_crawl, capsys):
+    sites, seeds, out = wide_crawl
+    proc = subprocess.Popen([sys.executable, "beam_runner.py", *crawl_args(seeds, out)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        seeds = tmp_path / "seeds.txt"
-        seeds.write_text(site.base + "/\n")
-        out = tmp_path / "out"
-        proc = subprocess.Popen([sys.executable, "beam_runner.py", *crawl_args(seeds, out)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 60
-            while len([r for r in sites.requests() if r.path.startswith("/p/")]) < 10:
-                assert proc.poll() is None, "the crawl ended before it could be killed"
-                assert time.monotonic() < deadline, "the crawl did not start"
-                time.sleep(0.02)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert not (out / "manifest.json").exists()
-        before = Counter(r.path for r in sites.requests() if r.path != "/robots.txt")
-        assert 10 <= sum(before.values()) < PAGES + 1
-
-        assert beam_runner.main(crawl_args(seeds, out)) == 0
-        assert "resuming the crawl" in capsys.readouterr().out
-
-        asked = Counter(r.path for r in sites.requests() if r.path != "/robots.txt")
-        assert set(asked) == {"/"} | {f"/p/{i}" for i in range(PAGES)}
-        # At most the page that was in flight (or fetched but not committed) is fetched twice.
-        assert sum(asked.values()) - len(asked) <= 1
-        urls = warc_responses(out)
-        assert len(urls) == len(set(urls)) == PAGES + 1
-        stats = json.loads((out / "stats.json").read_text())
-        assert stats["accounting_ok"]
-        assert {s["stage"]: s for s in stats["stages"]}["urls"]["out"] == PAGES + 1
-        assert not (out / "tmp").exists() or not list((out / "tmp").rglob("*.open"))
+        deadline = time.monotonic() + 60
+        while len([r for r in sites.requests() if r.path.startswith("/p/")]) < 10:
+            assert proc.poll() is None, "the crawl ended before it could be killed"
+            assert time.monotonic() < deadline, "the crawl did not start"
+            time.sleep(0.02)
     finally:
-        sites.stop()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "manifest.json").exists()
+    before = Counter(r.path for r in sites.requests() if r.path != "/robots.txt")
+    assert 10 <= sum(before.values()) < PAGES + 1
+
+    assert beam_runner.main(crawl_args(seeds, out)) == 0
+    assert "resuming the crawl" in capsys.readouterr().out
+
+    asked = Counter(r.path for r in sites.requests() if r.path != "/robots.txt")
+    assert set(asked) == {"/"} | {f"/p/{i}" for i in range(PAGES)}
+    # At most the page that was in flight (or fetched but not committed) is fetched twice.
+    assert sum(asked.values()) - len(asked) <= 1
+    urls = warc_responses(out)
+    assert len(urls) == len(set(urls)) == PAGES + 1
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["accounting_ok"]
+    assert {s["stage"]: s for s in stats["stages"]}["urls"]["out"] == PAGES + 1
+    assert not (out / "tmp").exists() or not list((out / "tmp").rglob("*.open"))
 
 
-def test_reruns_refuse_or_resume_as_documented(tmp_path, capsys):
-    sites, site = wide_site()
-    try:
-        seeds = tmp_path / "seeds.txt"
-        seeds.write_text(site.base + "/\n")
-        out = tmp_path / "out"
-        args = crawl_args(seeds, out, "--max-pages", "3")
-        assert beam_runner.main(args) == 0
-        stats = json.loads((out / "stats.json").read_text())
-        urls = {s["stage"]: s for s in stats["stages"]}["urls"]
-        assert urls["out"] == 3 and urls["dropped"]["max_pages"] == PAGES - 2
-        with pytest.raises(SystemExit):
-            beam_runner.main(args)
-        assert "already holds a finished crawl" in capsys.readouterr().err
-        (out / "manifest.json").unlink()  # now it looks unfinished
-        with pytest.raises(SystemExit):
-            beam_runner.main(crawl_args(seeds, out, "--scope", "any"))
-        assert "unfinished crawl with other settings" in capsys.readouterr().err
-        assert beam_runner.main(args + ["--overwrite"]) == 0
-    finally:
-        sites.stop()
+def test_reruns_refuse_or_resume_as_documented(wide_crawl, capsys):
+    _, seeds, out = wide_crawl
+    args = crawl_args(seeds, out, "--max-pages", "3")
+    assert beam_runner.main(args) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    urls = {s["stage"]: s for s in stats["stages"]}["urls"]
+    assert urls["out"] == 3 and urls["dropped"]["max_pages"] == PAGES - 2
+    with pytest.raises(SystemExit):
+        beam_runner.main(args)
+    assert "already holds a finished crawl" in capsys.readouterr().err
+    (out / "manifest.json").unlink()  # now it looks unfinished
+    with pytest.raises(SystemExit):
+        beam_runner.main(crawl_args(seeds, out, "--scope", "any"))
+    assert "unfinished crawl with other settings" in capsys.readouterr().err
+    assert beam_runner.main(args + ["--overwrite"]) == 0
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 
@@ -20,10 +19,8 @@ from corpora.doc2query.expand import (
 from corpora.doc2query.passages import PassageConfig
 from pipeline.jobs import UsageError
 from pipeline.records import Document, Drop
-from tests.test_doc2query_pairs import write_corpus
+from tests.test_doc2query_pairs import run_step, stage_of, write_corpus
 from tests.tiny_models import make_tiny_seq2seq
-
-BEAM = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 
 def test_split_passages_step_counts_and_drops_empty():
@@ -58,14 +55,7 @@ def tiny_t5(tmp_path_factory):
 def _expand(argv: list[str]) -> dict:
     from corpora.doc2query.job import add_expand_arguments, run_expand
 
-    parser = argparse.ArgumentParser()
-    add_expand_arguments(parser)
-    args, beam_args = parser.parse_known_args(argv)
-    return run_expand(args, beam_args + BEAM, quiet=True)
-
-
-def _stage(report, name):
-    return next(s for s in report["stages"] if s["stage"] == name)
+    return run_step(add_expand_arguments, run_expand, argv)
 
 
 def test_expand_job_with_a_tiny_seq2seq(tiny_t5, tmp_path):
@@ -80,13 +70,13 @@ def test_expand_job_with_a_tiny_seq2seq(tiny_t5, tmp_path):
                       "--max-new-tokens", "6", "--max-input-tokens", "64", "--window", "5", "--stride", "5",
                       "--output", str(out), "--anserini", "--separator", "\\n--\\n", "--rejects"])
     assert report["accounting_ok"]
-    split = _stage(report, "split")
+    split = stage_of(report, "split")
     assert split["in"] == 4 and split["dropped"] == {"empty_text": 1}
     assert split["counts"]["passages"] == 3 + 1 + 1  # 12 sentences in windows of 5 -> 3
-    generate = _stage(report, "generate")
+    generate = stage_of(report, "generate")
     assert generate["in"] == 5 and generate["out"] == 5
     assert generate["counts"].get("truncated_inputs", 0) >= 1  # the 3000-word document
-    expand = _stage(report, "expand")
+    expand = stage_of(report, "expand")
     assert expand["in"] == 3 and expand["out"] == 3
     rows = {r["id"]: r for f in glob.glob(str(out / "data" / "*.parquet")) for r in pq.read_table(f).to_pylist()}
     assert set(rows) == {"long", "short", "huge"}

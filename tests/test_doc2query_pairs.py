@@ -125,19 +125,25 @@ def test_heldout_split_is_deterministic_and_proportional():
 
 # --- the job ----------------------------------------------------------------------------------
 
-def _run_pairs(argv: list[str]):
+def run_step(add_arguments, run, argv: list[str]) -> dict:
+    """Parse ``argv`` with a doc2query step's own arguments and run it quietly on one in-memory worker."""
     import argparse
 
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args, beam_args = parser.parse_known_args(argv)
+    return run(args, beam_args + BEAM, quiet=True)
+
+
+def stage_of(report: dict, name: str) -> dict:
+    """The row of stage ``name`` in a stats.json report."""
+    return next(s for s in report["stages"] if s["stage"] == name)
+
+
+def _run_pairs(argv: list[str]):
     from corpora.doc2query.job import add_pairs_arguments, run_pairs
 
-    parser = argparse.ArgumentParser()
-    add_pairs_arguments(parser)
-    args, beam_args = parser.parse_known_args(argv)
-    return run_pairs(args, beam_args + BEAM, quiet=True)
-
-
-def _stage(report, name):
-    return next(s for s in report["stages"] if s["stage"] == name)
+    return run_step(add_pairs_arguments, run_pairs, argv)
 
 
 def test_msmarco_pairs_job_counts_every_bad_line(tmp_path):
@@ -152,10 +158,10 @@ def test_msmarco_pairs_job_counts_every_bad_line(tmp_path):
     report = _run_pairs(["--collection", str(coll), "--queries", str(queries), "--qrels", str(qrels),
                          "--output", str(out), "--rejects"])
     assert report["accounting_ok"]
-    assert _stage(report, "collection")["dropped"] == {"empty_text": 1, "no_tab": 1, "invalid_utf8": 1}
-    assert _stage(report, "queries")["dropped"] == {"no_tab": 1}
-    assert _stage(report, "qrels")["dropped"] == {"not_relevant": 1, "bad_columns": 1}
-    assert _stage(report, "join")["dropped"] == {"duplicate_judgement": 1, "unknown_passage": 1, "unknown_query": 1}
+    assert stage_of(report, "collection")["dropped"] == {"empty_text": 1, "no_tab": 1, "invalid_utf8": 1}
+    assert stage_of(report, "queries")["dropped"] == {"no_tab": 1}
+    assert stage_of(report, "qrels")["dropped"] == {"not_relevant": 1, "bad_columns": 1}
+    assert stage_of(report, "join")["dropped"] == {"duplicate_judgement": 1, "unknown_passage": 1, "unknown_query": 1}
     lines = [json.loads(x) for f in sorted(glob.glob(str(out / "pairs" / "*.jsonl"))) for x in open(f)]
     assert sorted((p["qid"], p["pid"], p["query"]) for p in lines) == [
         ("q0", "0", "what do cats eat"), ("q1", "1", "dog breeds")]
@@ -201,8 +207,8 @@ def test_mined_pairs_job_drops_boilerplate_headings_and_holds_out(tmp_path):
     report = _run_pairs(["--corpus", corpus, "--output", str(out), "--max-query-docs", "3",
                          "--heldout-fraction", "0.3", "--seed", "3"])
     assert report["accounting_ok"]
-    assert _stage(report, "mine")["dropped"] == {"empty_text": 1, "no_heading": 1}
-    assert _stage(report, "headings")["dropped"] == {"boilerplate_heading": 4}  # heads 4 > 3 documents
+    assert stage_of(report, "mine")["dropped"] == {"empty_text": 1, "no_heading": 1}
+    assert stage_of(report, "headings")["dropped"] == {"boilerplate_heading": 4}  # heads 4 > 3 documents
     train = [json.loads(x) for f in glob.glob(str(out / "pairs" / "*.jsonl")) for x in open(f)]
     held = [json.loads(x) for f in glob.glob(str(out / "heldout" / "*.jsonl")) for x in open(f)]
     assert len(train) + len(held) == 12 and held and train

@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from corpora.doc2query.pairs import BadLine, decode_line, parse_id_text, parse_qrels
 
@@ -117,18 +119,25 @@ def _exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
-def read_queries(path: str) -> tuple[dict[str, str], Counter]:
-    """``qid<TAB>query`` lines -> {qid: query}, and the skipped lines by reason."""
+def _parsed_lines(path: str, flag: str, parse: Callable[[str], Any], skipped: Counter) -> Iterator[Any]:
+    """The parsed lines of the text file ``flag`` names; bad lines are counted in ``skipped`` by reason."""
     if not _exists(path):
-        raise EvalInputError(f"--queries {path}: no such file")
-    queries: dict[str, str] = {}
-    skipped: Counter = Counter()
+        raise EvalInputError(f"{flag} {path}: no such file")
     for raw in _open_lines(path):
         line = decode_line(raw)
-        parsed = line if isinstance(line, BadLine) else parse_id_text(line)
+        parsed = line if isinstance(line, BadLine) else parse(line)
         if isinstance(parsed, BadLine):
             skipped[parsed.reason] += 1
-        elif parsed[0] in queries:
+        else:
+            yield parsed
+
+
+def read_queries(path: str) -> tuple[dict[str, str], Counter]:
+    """``qid<TAB>query`` lines -> {qid: query}, and the skipped lines by reason."""
+    queries: dict[str, str] = {}
+    skipped: Counter = Counter()
+    for parsed in _parsed_lines(path, "--queries", parse_id_text, skipped):
+        if parsed[0] in queries:
             skipped["duplicate_id"] += 1
         else:
             queries[parsed[0]] = parsed[1]
@@ -137,16 +146,10 @@ def read_queries(path: str) -> tuple[dict[str, str], Counter]:
 
 def read_qrels(path: str) -> tuple[dict[str, set[str]], Counter]:
     """qrels lines -> {qid: relevant pids (relevance > 0)}, and the skipped lines by reason."""
-    if not _exists(path):
-        raise EvalInputError(f"--qrels {path}: no such file")
     qrels: dict[str, set[str]] = {}
     skipped: Counter = Counter()
-    for raw in _open_lines(path):
-        line = decode_line(raw)
-        parsed = line if isinstance(line, BadLine) else parse_qrels(line)
-        if isinstance(parsed, BadLine):
-            skipped[parsed.reason] += 1
-        elif parsed[2] <= 0:
+    for parsed in _parsed_lines(path, "--qrels", parse_qrels, skipped):
+        if parsed[2] <= 0:
             skipped["not_relevant"] += 1
         else:
             qrels.setdefault(parsed[0], set()).add(parsed[1])

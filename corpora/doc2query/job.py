@@ -80,17 +80,6 @@ def _prepare(output: str, names: tuple[str, ...], overwrite: bool) -> None:
         beam_io.delete_tree(path)
 
 
-def _describe_lines(path: str, relative_to: str) -> dict:
-    """Rows (lines), size and sha256 of one written text file."""
-    info = beam_io.describe_file(path)
-    rows = 0
-    with beam_io.FileSystems.open(path) as fh:
-        for _ in fh:
-            rows += 1
-    rel = path[len(relative_to):].lstrip("/") if path.startswith(relative_to) else path
-    return {"path": rel, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
-
-
 def _write_lines(pcoll, output: str, rel: str, label: str, single: bool = False):
     """Write text lines under ``output/rel`` (Beam writes temporary files, then renames) and
     return the described files as one list."""
@@ -100,7 +89,7 @@ def _write_lines(pcoll, output: str, rel: str, label: str, single: bool = False)
     else:
         written = pcoll | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl",
                                                                   shard_name_template="-SSSSS-of-NNNNN")
-    return (written | f"Describe{label}" >> beam.Map(_describe_lines, relative_to=output)
+    return (written | f"Describe{label}" >> beam.Map(beam_io.describe_lines, relative_to=output)
             | f"List{label}" >> beam.combiners.ToList())
 
 

@@ -13,13 +13,9 @@ import apache_beam as beam
 
 from corpora.doc2query.expand import ExpandConfig, SplitPassages, assemble_document
 from corpora.doc2query.pairs import BadLine, MiningConfig, Pair, decode_line, mine_pairs, normalize_query
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, count_key
-
-
-def _with_outputs(dofn: beam.DoFn):
-    return beam.ParDo(dofn).with_outputs(STATS, REJECTS, main="out")
 
 
 class _ParseLines(CountingDoFn):
@@ -51,7 +47,7 @@ class ParseLines(beam.PTransform):
         self.dofn = _ParseLines(stage, parse, max_line_bytes, keep_rejects)
 
     def expand(self, pcoll):
-        return pcoll | _with_outputs(self.dofn)
+        return pcoll | stage_outputs(self.dofn)
 
 
 class _JoinQueries(CountingDoFn):
@@ -102,9 +98,9 @@ def join_msmarco(collection, queries, qrels, keep_rejects: bool = False):
     """(pid, text), (qid, query), (qid, pid, rel) -> (pairs, stats list, rejects list) of the join stage."""
     judged = qrels | "KeyJudgements" >> beam.Map(lambda j: (j[0], j[1]))
     by_qid = {"query": queries, "judged": judged} | "GroupByQuery" >> beam.CoGroupByKey()
-    first = by_qid | "JoinQueries" >> _with_outputs(_JoinQueries(keep_rejects))
+    first = by_qid | "JoinQueries" >> stage_outputs(_JoinQueries(keep_rejects))
     by_pid = {"passage": collection, "queries": first["out"]} | "GroupByPassage" >> beam.CoGroupByKey()
-    second = by_pid | "JoinPassages" >> _with_outputs(_JoinPassages(keep_rejects))
+    second = by_pid | "JoinPassages" >> stage_outputs(_JoinPassages(keep_rejects))
     return second["out"], [first[STATS], second[STATS]], [first[REJECTS], second[REJECTS]]
 
 
@@ -164,12 +160,12 @@ class _DropBoilerplate(CountingDoFn):
 
 def mine_corpus(rows, config: MiningConfig, max_query_docs: int, keep_rejects: bool):
     """Corpus rows -> (pairs, stats list, rejects list) of the ``mine`` and ``headings`` stages."""
-    mined = rows | "Mine" >> _with_outputs(_MineDoFn(config, keep_rejects))
+    mined = rows | "Mine" >> stage_outputs(_MineDoFn(config, keep_rejects))
     kept = (
         mined["out"]
         | "KeyByHeading" >> beam.Map(lambda p: (normalize_query(p.query), p))
         | "GroupByHeading" >> beam.GroupByKey()
-        | "DropBoilerplate" >> _with_outputs(_DropBoilerplate(max_query_docs, keep_rejects))
+        | "DropBoilerplate" >> stage_outputs(_DropBoilerplate(max_query_docs, keep_rejects))
     )
     return kept["out"], [mined[STATS], kept[STATS]], [mined[REJECTS], kept[REJECTS]]
 
@@ -200,7 +196,7 @@ class SplitDocuments(beam.PTransform):
         self.dofn = _SplitDoFn(config, keep_rejects)
 
     def expand(self, pcoll):
-        return pcoll | _with_outputs(self.dofn)
+        return pcoll | stage_outputs(self.dofn)
 
 
 class _AssembleDoFn(CountingDoFn):
@@ -240,5 +236,5 @@ class AssembleDocuments(beam.PTransform):
         return (
             inputs
             | "GroupByDocument" >> beam.CoGroupByKey()
-            | "Assemble" >> _with_outputs(_AssembleDoFn(self.config, self.generator, self.keep_rejects))
+            | "Assemble" >> stage_outputs(_AssembleDoFn(self.config, self.generator, self.keep_rejects))
         )

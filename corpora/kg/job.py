@@ -313,10 +313,7 @@ def prepare_kg_output(output: str, overwrite: bool) -> None:
 def _add_kelm_to_manifest(output: str) -> None:
     manifest_path = beam_io.join(output, "manifest.json")
     manifest = beam_io.read_json(manifest_path)
-    info = beam_io.describe_file(beam_io.join(output, KELM_FILE))
-    with beam_io.FileSystems.open(beam_io.join(output, KELM_FILE)) as f:
-        rows = sum(1 for line in f if line.strip())
-    manifest["outputs"]["kelm"] = {"path": KELM_FILE, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+    manifest["outputs"]["kelm"] = beam_io.describe_lines(beam_io.join(output, KELM_FILE), relative_to=output)
     beam_io.write_json_atomic(manifest_path, manifest)
 
 
@@ -387,12 +384,7 @@ def _write_align_report(output, config, inputs, stats, pairs_files) -> None:
     report = build_report(stats, ALIGN_STAGES)
     report["job"] = "kg-align"
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
-    described = []
-    for path in pairs_files:
-        info = beam_io.describe_file(path)
-        with beam_io.FileSystems.open(path) as f:
-            rows = sum(1 for line in f if line.strip())
-        described.append({"path": PAIRS_FILE, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]})
+    described = [{**beam_io.describe_lines(path, output), "path": PAIRS_FILE} for path in pairs_files]
     manifest = build_manifest("kg-align", config, inputs, described)
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)
 

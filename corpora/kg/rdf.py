@@ -142,3 +142,10 @@ class RdfMapper:
             self.on_count("skipped_predicate")
             return None
         return Fact(self.node_id(s), compact_iri(p), self.value(o))
+
+
+def file_mapper(path: str, on_count: Callable[[str], None] | None = None) -> RdfMapper:
+    """An RdfMapper whose blank nodes are scoped to one file (``_:b1`` in two files are two nodes)."""
+    import hashlib
+
+    return RdfMapper(hashlib.blake2b(path.encode(), digest_size=4).hexdigest() + ":", on_count)

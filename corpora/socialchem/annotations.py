@@ -18,6 +18,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from corpora.socialchem.schema import (
     BREAKDOWN_TEXT,
@@ -219,45 +220,52 @@ def _characters(value: str) -> tuple[list[str] | None, str]:
     return chars, ""
 
 
+def _checked_answers(paths: list[str], tasks: dict[str, dict], kind: str, allow_machine: bool,
+                     result: ImportResult) -> Iterator[tuple[str, Any, dict, dict, str]]:
+    """(path, line, record, task, worker) of every answer that passes the checks shared by both
+    kinds; each answer is counted in ``result.answers``, the others go to ``result.rejects``."""
+    seen: set = set()
+    for path in paths:
+        for line, record, error in read_answers(path):
+            result.answers += 1
+            reject = _common(path, line, record, error, tasks, kind, seen, allow_machine)
+            if reject:
+                result.rejects.append(reject)
+                continue
+            yield path, line, record, tasks[record["task_id"]], record["worker_id"]
+
+
 # -- RoT-writing answers ---------------------------------------------------------------------
 
 def import_rots(paths: list[str], tasks: dict[str, dict], allow_machine: bool = False) -> ImportResult:
     """RoT-writing answers -> RoT records (``rots.jsonl``): one per written RoT, with its rot-id."""
     result = ImportResult(ROT_KIND)
-    seen: set = set()
-    for path in paths:
-        for line, record, error in read_answers(path):
-            result.answers += 1
-            reject = _common(path, line, record, error, tasks, ROT_KIND, seen, allow_machine)
-            if reject:
-                result.rejects.append(reject)
-                continue
-            task, worker = tasks[record["task_id"]], record["worker_id"]
-            texts = [(i, " ".join(record.get(f, "").split())) for i, f in enumerate(ROT_FIELDS, 1)]
-            texts = [(i, t) for i, t in texts if t]
-            if not texts:
-                result.rejects.append(Reject(path, line, "no_rot", task["task_id"], worker,
-                                             [{"column": "rot_1", "value": "", "reason": "no RoT written",
-                                               "allowed": f"1 to {MAX_ROTS} RoTs in {', '.join(ROT_FIELDS)}"}]))
-                continue
-            edited = record.get("characters_edit") or ""
-            chars, problem = _characters(edited or task["characters"])
-            if chars is None:
-                result.rejects.append(Reject(path, line, "bad_characters", task["task_id"], worker,
-                                             [{"column": "characters_edit" if edited else "characters",
-                                               "value": edited or task["characters"], "reason": problem,
-                                               "allowed": "narrator|character|... (at most 6)"}]))
-                continue
-            assignment = record.get("assignment_id") or _assignment(task["task_id"], worker)
-            for n, text in texts:
-                result.accepted.append({
-                    "rot-id": f"rot/{task['situation-short-id']}/{assignment}/{worker}/{n}", "rot": text,
-                    "rot-worker-id": worker, "situation": task["situation"],
-                    "situation-short-id": task["situation-short-id"], "area": task["area"],
-                    "characters": MULTI_SEP.join(chars), "n-characters": len(chars),
-                    "machine_made": worker.startswith(MACHINE_PREFIX),
-                })
-            result.counts["rots"] += len(texts)
+    for path, line, record, task, worker in _checked_answers(paths, tasks, ROT_KIND, allow_machine, result):
+        texts = [(i, " ".join(record.get(f, "").split())) for i, f in enumerate(ROT_FIELDS, 1)]
+        texts = [(i, t) for i, t in texts if t]
+        if not texts:
+            result.rejects.append(Reject(path, line, "no_rot", task["task_id"], worker,
+                                         [{"column": "rot_1", "value": "", "reason": "no RoT written",
+                                           "allowed": f"1 to {MAX_ROTS} RoTs in {', '.join(ROT_FIELDS)}"}]))
+            continue
+        edited = record.get("characters_edit") or ""
+        chars, problem = _characters(edited or task["characters"])
+        if chars is None:
+            result.rejects.append(Reject(path, line, "bad_characters", task["task_id"], worker,
+                                         [{"column": "characters_edit" if edited else "characters",
+                                           "value": edited or task["characters"], "reason": problem,
+                                           "allowed": "narrator|character|... (at most 6)"}]))
+            continue
+        assignment = record.get("assignment_id") or _assignment(task["task_id"], worker)
+        for n, text in texts:
+            result.accepted.append({
+                "rot-id": f"rot/{task['situation-short-id']}/{assignment}/{worker}/{n}", "rot": text,
+                "rot-worker-id": worker, "situation": task["situation"],
+                "situation-short-id": task["situation-short-id"], "area": task["area"],
+                "characters": MULTI_SEP.join(chars), "n-characters": len(chars),
+                "machine_made": worker.startswith(MACHINE_PREFIX),
+            })
+        result.counts["rots"] += len(texts)
     return result
 
 
@@ -269,43 +277,35 @@ BREAKDOWN_ANSWERS: tuple[str, ...] = BREAKDOWN_TEXT + DIMENSIONS
 def import_breakdowns(paths: list[str], tasks: dict[str, dict], allow_machine: bool = False) -> ImportResult:
     """Breakdown answers -> 25-column rows (cells), split ``none`` until the split step."""
     result = ImportResult(BREAKDOWN_KIND)
-    seen: set = set()
     answers_per_task: Counter = Counter()
-    for path in paths:
-        for line, record, error in read_answers(path):
-            result.answers += 1
-            reject = _common(path, line, record, error, tasks, BREAKDOWN_KIND, seen, allow_machine)
-            if reject:
-                result.rejects.append(reject)
-                continue
-            task, worker = tasks[record["task_id"]], record["worker_id"]
-            chars = task["characters"]
-            cells = {
-                "area": task["area"], "m": "1", "split": "none", "situation": task["situation"],
-                "situation-short-id": task["situation-short-id"], "rot": task["rot"], "rot-id": task["rot-id"],
-                "rot-worker-id": task["rot-worker-id"], "breakdown-worker-id": worker,
-                "n-characters": str(chars.count(MULTI_SEP) + 1), "characters": chars,
-            }
-            for name in BREAKDOWN_ANSWERS:
-                value = " ".join(record.get(name, "").split())
-                if SCHEMA[name].kind == "multi" and value:
-                    labels = [v.strip() for v in value.replace(",", MULTI_SEP).split(MULTI_SEP)]
-                    known = [v for v in SCHEMA[name].values if v in labels]
-                    value = MULTI_SEP.join(known + [v for v in labels if v not in known])
-                cells[name] = value
-            if cells["rot-bad"] == "":
-                cells["rot-bad"] = "0"  # not marked as bad
-            problems = row_errors(cells)
-            if problems:
-                result.rejects.append(Reject(path, line, "bad_value", task["task_id"], worker, [
-                    {"column": c, "value": v, "reason": r, "allowed": SCHEMA[c].allowed()} for c, v, r in problems]))
-                continue
-            answers_per_task[task["task_id"]] += 1
-            if answers_per_task[task["task_id"]] > int(task["m"]):
-                result.counts["answers_beyond_m"] += 1
-            if worker.startswith(MACHINE_PREFIX):
-                result.counts["machine_made_rows"] += 1
-            result.accepted.append(cells)
+    for path, line, record, task, worker in _checked_answers(paths, tasks, BREAKDOWN_KIND, allow_machine, result):
+        chars = task["characters"]
+        cells = {
+            "area": task["area"], "m": "1", "split": "none", "situation": task["situation"],
+            "situation-short-id": task["situation-short-id"], "rot": task["rot"], "rot-id": task["rot-id"],
+            "rot-worker-id": task["rot-worker-id"], "breakdown-worker-id": worker,
+            "n-characters": str(chars.count(MULTI_SEP) + 1), "characters": chars,
+        }
+        for name in BREAKDOWN_ANSWERS:
+            value = " ".join(record.get(name, "").split())
+            if SCHEMA[name].kind == "multi" and value:
+                labels = [v.strip() for v in value.replace(",", MULTI_SEP).split(MULTI_SEP)]
+                known = [v for v in SCHEMA[name].values if v in labels]
+                value = MULTI_SEP.join(known + [v for v in labels if v not in known])
+            cells[name] = value
+        if cells["rot-bad"] == "":
+            cells["rot-bad"] = "0"  # not marked as bad
+        problems = row_errors(cells)
+        if problems:
+            result.rejects.append(Reject(path, line, "bad_value", task["task_id"], worker, [
+                {"column": c, "value": v, "reason": r, "allowed": SCHEMA[c].allowed()} for c, v, r in problems]))
+            continue
+        answers_per_task[task["task_id"]] += 1
+        if answers_per_task[task["task_id"]] > int(task["m"]):
+            result.counts["answers_beyond_m"] += 1
+        if worker.startswith(MACHINE_PREFIX):
+            result.counts["machine_made_rows"] += 1
+        result.accepted.append(cells)
     per_rot = Counter(cells["rot-id"] for cells in result.accepted)
     for cells in result.accepted:  # m: how many annotators broke this RoT down (accepted answers)
         cells["m"] = str(per_rot[cells["rot-id"]])

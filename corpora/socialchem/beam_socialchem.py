@@ -18,7 +18,7 @@ from corpora.socialchem.situations import (
     pick,
 )
 from corpora.socialchem.validate import ValidationReport, iter_checked
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, read_each_file, stage_outputs
 from pipeline.records import Drop, RawRecord
 from pipeline.stats import IN, OUT, count_key
 
@@ -93,13 +93,12 @@ class MineSituations(beam.PTransform):
         self.keep_rejects = keep_rejects
 
     def expand(self, records):
-        mined = records | "Mine" >> beam.ParDo(_MineDoFn(self.config, self.keep_rejects)).with_outputs(
-            STATS, REJECTS, main="out")
+        mined = records | "Mine" >> stage_outputs(_MineDoFn(self.config, self.keep_rejects))
         deduped = (
             mined["out"]
             | "ByKey" >> beam.Map(lambda s: (s.key, s))
             | "Group" >> beam.GroupByKey()
-            | "Dedup" >> beam.ParDo(_DedupDoFn(self.keep_rejects)).with_outputs(STATS, REJECTS, main="out")
+            | "Dedup" >> stage_outputs(_DedupDoFn(self.keep_rejects))
         )
         stats = (mined[STATS], deduped[STATS]) | "MergeStats" >> beam.Flatten()
         rejects = (mined[REJECTS], deduped[REJECTS]) | "MergeRejects" >> beam.Flatten()
@@ -150,9 +149,4 @@ class ReadTsvRows(beam.PTransform):
         self.keep_rejects = keep_rejects
 
     def expand(self, pbegin):
-        return (
-            pbegin
-            | "ListFiles" >> beam.Create(self.paths)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadTsv" >> beam.ParDo(_ReadTsvDoFn(self.keep_rejects)).with_outputs(STATS, REJECTS, main="out")
-        )
+        return read_each_file(pbegin, self.paths, _ReadTsvDoFn(self.keep_rejects), label="ReadTsv")

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -288,7 +287,7 @@ def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool =
     with Timer() as t:
         with make_pipeline(beam_args) as p:
             _build_situations(p, files, config, output, args.rejects, inputs)
-    report = json.load(open(os.path.join(output, "stats.json"), encoding="utf-8"))
+    report = beam_io.read_json(os.path.join(output, "stats.json"))
     if not quiet:
         print()
         print(render_table(report))
@@ -630,6 +629,7 @@ def run_propose(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fa
     """[Beam] model-assisted proposals, marked machine-made."""
     from corpora.socialchem.assist import build_propose
     from corpora.socialchem.tasks import load_situations
+    from pipeline import beam_io
     from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
 
     beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
@@ -648,7 +648,7 @@ def run_propose(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fa
     with Timer() as t:
         with make_pipeline(beam_args) as p:
             build_propose(p, situations, args.generator, gen_cfg, args.mode, args.output)
-    report = json.load(open(os.path.join(args.output, "stats.json"), encoding="utf-8"))
+    report = beam_io.read_json(os.path.join(args.output, "stats.json"))
     if not quiet:
         print(render_table(report))
         print(f"\nwrote {report['proposals']} machine-made proposal(s) to {args.output}/proposals.jsonl "

@@ -145,5 +145,32 @@ def keep_label(label: Label, options: ReadOptions) -> bool:
     return label.lang is None or label.lang in options.langs or label.lang.split("-")[0] in options.langs
 
 
+def keep_counted_label(label: Label, options: ReadOptions, stats: ReadStats) -> bool:
+    """``keep_label``, counting a label left out as ``label_other_lang``."""
+    if keep_label(label, options):
+        return True
+    stats.counts["label_other_lang"] += 1
+    return False
+
+
+def keep_mapped(record: Record | None, options: ReadOptions, stats: ReadStats) -> bool:
+    """Whether an RDF triple's mapped record is yielded: not when the triple maps to nothing,
+    nor a label left out by ``keep_counted_label``."""
+    return record is not None and (not isinstance(record, Label) or keep_counted_label(record, options, stats))
+
+
+def checked_lines(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats,
+                  what: str = "") -> Iterator[tuple[str, bytes | Drop]]:
+    """(where, line) of the chunk's lines (``iter_lines``); an over-long line comes as its
+    ``line_too_long`` Drop, counted as a record (``what`` names the record in its detail)."""
+    for offset, line in iter_lines(raw, chunk, options.max_line_bytes):
+        where = f"byte {offset}"
+        if line is None:
+            stats.records += 1
+            yield where, drop("line_too_long", chunk, where, f"{what}longer than {options.max_line_bytes} bytes")
+        else:
+            yield where, line
+
+
 def drop(reason: str, chunk: Chunk, where: str, detail: str = "") -> Drop:
     return Drop(STAGE, reason, id=f"{chunk.path}:{where}", source_file=chunk.path, detail=f"{where}: {detail}"[:2000])

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from corpora.kg.model import Label
-from corpora.kg.rdf import RdfMapper
-from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
+from corpora.kg.rdf import file_mapper
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, checked_lines, drop, keep_mapped
 from corpora.kg.values import BadLiteral
+from pipeline.records import Drop
 
 _IRI = r'<([^<>"{}|^`\\\x00-\x20]*)>'
 _BNODE = r"_:([A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?)"
@@ -57,15 +57,10 @@ def parse_line(line: str) -> tuple[tuple, str, tuple] | None:
 
 
 def read_ntriples(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
-    import hashlib
-
-    scope = hashlib.blake2b(chunk.path.encode(), digest_size=4).hexdigest() + ":"  # blank nodes are per file
-    mapper = RdfMapper(scope, on_count=lambda name: stats.counts.update([name]))
-    for offset, line in iter_lines(raw, chunk, options.max_line_bytes):
-        where = f"byte {offset}"
-        if line is None:
-            stats.records += 1
-            yield drop("line_too_long", chunk, where, f"longer than {options.max_line_bytes} bytes")
+    mapper = file_mapper(chunk.path, on_count=lambda name: stats.counts.update([name]))
+    for where, line in checked_lines(raw, chunk, options, stats):
+        if isinstance(line, Drop):
+            yield line
             continue
         stripped = line.strip()
         if not stripped or stripped.startswith(b"#"):
@@ -88,9 +83,5 @@ def read_ntriples(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: Read
         except ValueError as exc:  # e.g. a \\u escape naming no character
             yield drop("malformed_line", chunk, where, str(exc))
             continue
-        if record is None:
-            continue
-        if isinstance(record, Label) and not keep_label(record, options):
-            stats.counts["label_other_lang"] += 1
-            continue
-        yield record
+        if keep_mapped(record, options, stats):
+            yield record

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from corpora.kg.model import ENTITY, STRING, Fact, Label, Value
-from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, checked_lines, drop, keep_counted_label
 from corpora.kg.readers.ntriples import _LIT, unescape
 from corpora.kg.values import BadLiteral, literal_value, quantity_value, time_value
+from pipeline.records import Drop
 
 ENTITY_PATTERN = r"^(?:[QPL]\d+|[A-Za-z][\w.-]*:[^\s\"]+|<[^>\s]+>)$"
 _DATE = re.compile(r"^[+-]?\d{3,4}-\d{2}(?:-\d{2})?(?:T[\d:.]+Z?)?$")
@@ -51,11 +52,9 @@ def parse_tsv_value(text: str, on_unknown=None) -> Value:
 def read_tsv(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
     labels = chunk.fmt == "labels-tsv"
     count = lambda dt: stats.counts.update(["unknown_datatype"])  # noqa: E731
-    for offset, line in iter_lines(raw, chunk, options.max_line_bytes):
-        where = f"byte {offset}"
-        if line is None:
-            stats.records += 1
-            yield drop("line_too_long", chunk, where, f"longer than {options.max_line_bytes} bytes")
+    for where, line in checked_lines(raw, chunk, options, stats):
+        if isinstance(line, Drop):
+            yield line
             continue
         if not line.strip() or line.startswith(b"#"):
             continue
@@ -71,10 +70,8 @@ def read_tsv(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats
                 continue
             label = Label(entity_id(cols[0].strip()), cols[1].strip(),
                           cols[2].strip().lower() if len(cols) > 2 and cols[2].strip() else None)
-            if keep_label(label, options):
+            if keep_counted_label(label, options, stats):
                 yield label
-            else:
-                stats.counts["label_other_lang"] += 1
             continue
         if len(cols) < 3 or not all(c.strip() for c in cols[:3]):
             yield drop("malformed_row", chunk, where, "expected subject<TAB>relation<TAB>object[<TAB>rel=value...]")

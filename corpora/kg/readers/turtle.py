@@ -15,14 +15,12 @@ best converted to N-Triples, which splits across workers.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from corpora.kg.model import Label
-from corpora.kg.rdf import RdfMapper
-from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, is_compressed, keep_label
+from corpora.kg.rdf import file_mapper
+from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, is_compressed, keep_mapped
 from corpora.kg.values import BadLiteral
 
 BATCH_STATEMENTS = 2000
@@ -107,8 +105,8 @@ def read_turtle(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadSt
                 batch_statements: int = BATCH_STATEMENTS) -> Iterator[Record]:
     from pipeline.compression import open_decompressed
 
-    scope = hashlib.blake2b(chunk.path.encode(), digest_size=4).hexdigest() + ":"
-    mapper = RdfMapper(scope, on_count=lambda name: stats.counts.update([name]))
+    mapper = file_mapper(chunk.path, on_count=lambda name: stats.counts.update([name]))
+    scope = mapper.bnode_scope
     stream = open_decompressed(raw) if is_compressed(chunk.path) else raw
     bad_utf8: list[int] = []
 
@@ -130,12 +128,8 @@ def read_turtle(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadSt
             except BadLiteral as exc:
                 yield drop("bad_literal", chunk, "statement", str(exc))
                 continue
-            if record is None:
-                continue
-            if isinstance(record, Label) and not keep_label(record, options):
-                stats.counts["label_other_lang"] += 1
-                continue
-            yield record
+            if keep_mapped(record, options, stats):
+                yield record
 
     def flush() -> Iterator[Record]:
         header = "\n".join(directives) + "\n"

@@ -14,8 +14,18 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from corpora.kg.model import COORD, ENTITY, STRING, TEXT, URL, Fact, Label, Value
-from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop, iter_lines, keep_label
+from corpora.kg.readers import (
+    Chunk,
+    ReadOptions,
+    ReadStats,
+    Record,
+    checked_lines,
+    drop,
+    keep_counted_label,
+    keep_label,
+)
 from corpora.kg.values import BadLiteral, quantity_value, time_value
+from pipeline.records import Drop
 
 ENTITY_PREFIX = "http://www.wikidata.org/entity/"
 
@@ -55,10 +65,8 @@ def entity_records(entity: dict, options: ReadOptions, stats: ReadStats) -> Iter
     eid = entity["id"]
     for lang, item in (entity.get("labels") or {}).items():
         label = Label(eid, item["value"], lang)
-        if keep_label(label, options):
+        if keep_counted_label(label, options, stats):
             yield label
-        else:
-            stats.counts["label_other_lang"] += 1
     if options.keep_aliases:
         for lang, items in (entity.get("aliases") or {}).items():
             for item in items:
@@ -95,11 +103,9 @@ def entity_records(entity: dict, options: ReadOptions, stats: ReadStats) -> Iter
 
 
 def read_wikidata_json(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
-    for offset, line in iter_lines(raw, chunk, options.max_line_bytes):
-        where = f"byte {offset}"
-        if line is None:
-            stats.records += 1
-            yield drop("line_too_long", chunk, where, f"entity longer than {options.max_line_bytes} bytes")
+    for where, line in checked_lines(raw, chunk, options, stats, what="entity "):
+        if isinstance(line, Drop):
+            yield line
             continue
         body = line.strip().rstrip(b",")
         if body in (b"", b"[", b"]"):
