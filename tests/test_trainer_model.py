@@ -174,3 +174,49 @@ def test_peak_flops_table_matches_gpu_names(monkeypatch):
                         ("NVIDIA L40S", 362e12), ("NVIDIA H200", 989e12), ("Some Future GPU", None)]:
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None, n=name: n)
         assert peak_flops(torch.device("cuda", 0)) == flops, name
+
+
+@pytest.mark.parametrize("pos", ["learned", "rope", "alibi"])
+def test_incremental_decoding_matches_the_full_forward(pos):
+    """A prefill then one token per step through the KV cache gives the full forward's logits at every position,
+    also with rows at different positions (ragged prompts) and rows dropped or repeated in between."""
+    torch.manual_seed(0)
+    model = GPT(small(pos=pos, n_head=3, d_model=24)).eval()  # 3 heads: ALiBi's interpolated slopes
+    ids = torch.randint(0, 97, (3, 14))
+    full, _ = model(ids)
+    with torch.no_grad():
+        cache = model.new_cache(3, 14)
+        lengths = torch.tensor([5, 2, 9])  # row b has lengths[b] real tokens; padding beyond is overwritten later
+        padded = ids[:, :9].masked_fill(torch.arange(9)[None, :] >= lengths[:, None], 0)
+        first, _ = model(padded, cache=cache, logits_at=lengths - 1)
+        assert torch.allclose(first, full[torch.arange(3), lengths - 1], atol=1e-5)
+        for step in range(14 - 9):
+            pos = (lengths + step)[:, None]
+            logits, _ = model(ids.gather(1, pos), positions=pos, cache=cache)
+            assert logits.shape == (3, 1, 97)
+            assert torch.allclose(logits[:, 0], full.gather(1, pos[:, :, None].expand(3, 1, 97))[:, 0], atol=1e-5)
+        cache.select(torch.tensor([2, 0]))  # row 1 finished; the others continue
+        cache.repeat(2)  # [2, 2, 0, 0]
+        pos = torch.tensor([[13], [13], [10], [10]])
+        rows = torch.tensor([2, 2, 0, 0])
+        logits, _ = model(ids[rows].gather(1, pos), positions=pos, cache=cache)
+        assert torch.allclose(logits[:, 0], full[rows, pos[:, 0]], atol=1e-5)
+        # several new tokens per row in one call (a longer continuation) are causal among themselves too
+        cache = model.new_cache(3)
+        model(ids[:, :4], cache=cache)
+        logits, _ = model(ids[:, 4:7], positions=torch.arange(4, 7).expand(3, 3), cache=cache)
+        assert torch.allclose(logits, full[:, 4:7], atol=1e-5)
+
+
+def test_incremental_decoding_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="bidirectional"):
+        GPT(small(causal=False)).new_cache(1)
+    model = GPT(small())
+    with pytest.raises(ValueError, match="pass a cache"):
+        model(torch.zeros(1, 3, dtype=torch.long), positions=torch.arange(3)[None])
+    with pytest.raises(ValueError, match="longer than the model"):
+        model.new_cache(1, 17)
+    with pytest.raises(ValueError, match="cache holds 2 rows"):
+        model(torch.zeros(1, 3, dtype=torch.long), cache=model.new_cache(2))
+    with pytest.raises(ValueError, match="beyond the cache"):
+        model(torch.zeros(1, 1, dtype=torch.long), positions=torch.tensor([[8]]), cache=model.new_cache(1, 8))

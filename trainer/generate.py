@@ -3,10 +3,10 @@
 ``sample(model, prompts, ...)`` continues token-id prompts with top-k / temperature sampling
 (or greedy decoding), in batches, until the end-of-document token or ``max_new_tokens``.
 Prompts of different lengths share a batch right-padded: the model is causal, so the logits
-at a row's last real position never see the padding after it. The bundled GPT decodes with a
-key/value cache (:class:`KVCache`: the prompt in one pass, then one token per step, every
-row at its own position); it reuses the model's own modules, so it follows ``GPT.forward``
-(learned, RoPE and ALiBi positions) and is checked against it in the tests.
+at a row's last real position never see the padding after it. The bundled GPT decodes with
+its key/value cache (:class:`trainer.model.KVCache` through ``GPT.forward(..., positions=,
+cache=)``: the prompt in one pass, then one token per step, every row at its own position),
+checked against the full forward in the tests for learned, RoPE and ALiBi positions.
 
 Sampling is seeded per (seed, prompt, copy): every row draws one uniform number per step
 from its own ``torch.Generator`` and picks its token by inverse-CDF from the renormalised
@@ -22,7 +22,6 @@ registers it under ``native:`` in :mod:`pipeline.generation`.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -64,115 +63,22 @@ def row_seed(seed: int, prompt_ids: Sequence[int], copy: int) -> int:
     return int.from_bytes(h.digest(), "little") & ((1 << 63) - 1)
 
 
+def _is_gpt(model: torch.nn.Module) -> bool:
+    from trainer.model import GPT
+
+    return isinstance(model, GPT)
+
+
 def last_logits(model: torch.nn.Module, input_ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Logits [B, V] at ``positions[b]`` of each row.
+    """Logits [B, V] at ``positions[b]`` of each row, recomputing the whole prefix (no cache).
 
-    For the bundled GPT the vocabulary projection runs on those positions only (the blocks run
-    as in ``GPT.forward``), which is most of the cost of a small model's step; any other model
-    goes through its own ``forward``.
+    The bundled GPT projects those positions only onto the vocabulary (``logits_at``), which is most of the
+    cost of a small model's step; any other model goes through its plain ``forward``.
     """
-    rows = torch.arange(input_ids.shape[0], device=input_ids.device)
-    parts = ("wte", "wpe", "drop", "blocks", "ln_f", "lm_head")
-    if not all(hasattr(model, p) for p in parts) or getattr(model.config, "pos", None) not in ("learned", "rope",
-                                                                                             "alibi"):
-        logits, _ = model(input_ids)
-        return logits[rows, positions]
-    T = input_ids.shape[1]
-    if T > model.config.seq_len:
-        raise ValueError(f"sequence of {T} tokens is longer than the model's seq_len={model.config.seq_len}")
-    x = model.wte(input_ids)
-    if model.wpe is not None:
-        x = x + model.wpe(torch.arange(T, device=input_ids.device))
-    x = model.drop(x)
-    rope = (model.rope_cos[:T], model.rope_sin[:T]) if model.config.pos == "rope" else None
-    bias = model.alibi[:, :T, :T] if model.config.pos == "alibi" else None
-    for block in model.blocks:
-        x = block(x, rope, bias)
-    return model.lm_head(model.ln_f(x[rows, positions]))
-
-
-class KVCache:
-    """Keys and values of every layer for a batch of rows, written at per-row positions.
-
-    Rows may sit at different positions (prompts of different lengths, right-padded): a query
-    at position p attends to keys 0..p of its own row, which are all real tokens (padding lies
-    only beyond a row's position and is overwritten before it is ever attended to).
-    """
-
-    def __init__(self, model: torch.nn.Module, rows: int, length: int, device) -> None:
-        cfg = model.config
-        self.model, self.length = model, length
-        self.n_head, self.head_dim = cfg.n_head, cfg.d_model // cfg.n_head
-        dtype = next(model.parameters()).dtype
-        shape = (rows, self.n_head, length, self.head_dim)
-        self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in model.blocks]
-        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in model.blocks]
-        self.slopes = None
-        if cfg.pos == "alibi":
-            from trainer.model import alibi_slopes
-
-            self.slopes = alibi_slopes(cfg.n_head).to(device=device, dtype=torch.float32)
-
-    def repeat(self, times: int) -> None:
-        """Each row becomes ``times`` consecutive rows (the copies of a prompt share its prefill)."""
-        if times > 1:
-            self.k = [k.repeat_interleave(times, dim=0) for k in self.k]
-            self.v = [v.repeat_interleave(times, dim=0) for v in self.v]
-
-    def select(self, index: torch.Tensor) -> None:
-        """Keep only the rows ``index`` (in that order), e.g. the ones still generating."""
-        self.k = [k[index] for k in self.k]
-        self.v = [v[index] for v in self.v]
-
-    def _mask(self, pos: torch.Tensor) -> torch.Tensor:
-        """[B, 1 or H, T, length] attention mask for queries at ``pos`` [B, T] (causal, per row)."""
-        keys = torch.arange(self.length, device=pos.device)
-        allowed = keys[None, None, :] <= pos[:, :, None]  # [B, T, L]
-        if self.slopes is None:
-            return allowed[:, None]
-        distance = (pos[:, :, None] - keys[None, None, :]).abs().float()  # [B, T, L]
-        bias = -self.slopes[None, :, None, None] * distance[:, None]
-        return bias.masked_fill(~allowed[:, None], float("-inf"))
-
-    def forward(self, input_ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """Hidden states [B, T, C] (after the final LayerNorm) of tokens ``input_ids`` at positions ``pos``;
-        their keys and values are stored for later steps."""
-        model = self.model
-        B, T = input_ids.shape
-        H, D = self.n_head, self.head_dim
-        x = model.wte(input_ids)
-        if model.wpe is not None:
-            x = x + model.wpe(pos)
-        rope = None
-        if model.config.pos == "rope":
-            rope = (model.rope_cos[pos][:, None], model.rope_sin[pos][:, None])  # [B, 1, T, D]
-        width = int(pos.max()) + 1  # keys beyond every query's position are masked anyway: leave them out
-        mask = self._mask(pos)[..., :width]
-        if mask.dtype == torch.bool:
-            mask = torch.zeros(mask.shape, dtype=x.dtype, device=x.device).masked_fill(~mask, float("-inf"))
-        mask = mask.to(x.dtype)
-        scale = 1.0 / math.sqrt(D)
-        rows = torch.arange(B, device=input_ids.device)[:, None].expand(B, T)
-        for i, block in enumerate(model.blocks):
-            attn = block.attn
-            q, k, v = attn.qkv(block.ln_attn(x)).view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
-            if rope is not None:
-                from trainer.model import apply_rope
-
-                q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-            self.k[i][rows, :, pos] = k.transpose(1, 2)  # [B, T, H, D] into [B, H, L, D] at (b, :, pos[b, t])
-            self.v[i][rows, :, pos] = v.transpose(1, 2)
-            # plain softmax attention: on CPU it beats scaled_dot_product_attention with a per-row mask
-            scores = (q @ self.k[i][:, :, :width].transpose(-1, -2)) * scale + mask
-            y = torch.softmax(scores.float(), dim=-1).to(q.dtype) @ self.v[i][:, :, :width]
-            x = x + attn.proj(y.transpose(1, 2).reshape(B, T, H * D))
-            x = x + block.mlp(block.ln_mlp(x))
-        return model.ln_f(x)
-
-
-def _is_bundled_gpt(model: torch.nn.Module) -> bool:
-    parts = ("wte", "wpe", "blocks", "ln_f", "lm_head", "config")
-    return all(hasattr(model, p) for p in parts) and getattr(model.config, "pos", None) in ("learned", "rope", "alibi")
+    if _is_gpt(model):
+        return model(input_ids, logits_at=positions)[0]
+    logits, _ = model(input_ids)
+    return logits[torch.arange(input_ids.shape[0], device=input_ids.device), positions]
 
 
 @torch.inference_mode()
@@ -237,14 +143,12 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
         return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp(max=cdf.shape[-1] - 1)
 
     done = torch.zeros(len(rows), dtype=torch.bool)
-    cache = KVCache(model, len(prompts), total, device) if use_cache and _is_bundled_gpt(model) else None
-    if cache is not None:  # one prefill per prompt, shared by its copies
+    cache = model.new_cache(len(prompts), total) if use_cache and _is_gpt(model) and model.config.causal else None
+    if cache is not None:  # one prefill per prompt (positions 0..width-1 of every row), shared by its copies
         n = num_return_sequences
         width = int(lengths.max())
         firsts = torch.arange(0, len(rows), n)
-        pos = torch.arange(width, device=device).expand(len(prompts), width)
-        hidden = cache.forward(buf[firsts, :width].to(device), pos)
-        last = model.lm_head(hidden[torch.arange(len(prompts), device=device), (lengths[firsts] - 1).to(device)])
+        last, _ = model(buf[firsts, :width].to(device), cache=cache, logits_at=(lengths[firsts] - 1).to(device))
         last = last.repeat_interleave(n, dim=0)
         cache.repeat(n)
     active = torch.arange(len(rows))
@@ -259,8 +163,8 @@ def sample(model: torch.nn.Module, prompts: list[list[int]], *, max_new_tokens: 
         else:
             if step:  # feed each live row's previous token (rows finished since the last compaction too)
                 pos = (lengths[live] - 1).clamp(max=total - 1)
-                hidden = cache.forward(buf[live, pos][:, None].to(device), pos[:, None].to(device))
-                last = model.lm_head(hidden[:, 0])
+                logits, _ = model(buf[live, pos][:, None].to(device), positions=pos[:, None].to(device), cache=cache)
+                last = logits[:, 0]
             keep = (~done[live]) & (lengths[live] < total)
             if not bool(keep.any()):
                 break

@@ -2,8 +2,14 @@
 
 Read top to bottom: :class:`GPTConfig` and the :data:`PRESETS`, the position encodings (learned table, RoPE,
 ALiBi), one attention layer on ``F.scaled_dot_product_attention`` (flash / memory-efficient kernels on GPU),
-the GELU MLP, the residual block, and :class:`GPT` with tied input/output embeddings and the GPT-2
-initialization (residual output projections scaled by ``1/sqrt(2 * n_layer)``).
+the GELU MLP, the residual block, :class:`KVCache` for incremental decoding, and :class:`GPT` with tied
+input/output embeddings and the GPT-2 initialization (residual output projections scaled by
+``1/sqrt(2 * n_layer)``).
+
+Incremental decoding: ``cache = model.new_cache(rows, length)``, then ``model(ids, positions=pos, cache=cache)``
+runs tokens ``ids`` [B, T] at positions ``pos`` [B, T] (rows may sit at different positions), stores their keys
+and values, and lets each attend to its own row's cached keys up to its position; ``logits_at`` limits the
+vocabulary projection to one position per row. The same attention layer serves training and decoding.
 """
 
 from __future__ import annotations
@@ -98,6 +104,20 @@ def alibi_slopes(n_head: int) -> torch.Tensor:
     return torch.tensor(powers(closest) + powers(2 * closest)[0::2][: n_head - closest])
 
 
+def cached_attention_mask(positions: torch.Tensor, width: int, slopes: torch.Tensor | None,
+                          dtype: torch.dtype) -> torch.Tensor:
+    """Additive mask [B, 1 or H, T, width] for queries at ``positions`` [B, T] over cached keys 0..width-1: each
+    query sees its own row's keys up to its position (causal), with the ALiBi distance bias when ``slopes``."""
+    keys = torch.arange(width, device=positions.device)
+    hidden = (keys[None, None, :] > positions[:, :, None])[:, None]  # [B, 1, T, W]
+    if slopes is None:
+        bias = torch.zeros(hidden.shape, dtype=torch.float32, device=positions.device)
+    else:
+        distance = (positions[:, :, None] - keys[None, None, :]).abs().float()[:, None]  # [B, 1, T, W]
+        bias = -slopes.float()[None, :, None, None] * distance
+    return bias.masked_fill(hidden, float("-inf")).to(dtype)
+
+
 def alibi_bias(n_head: int, seq_len: int, causal: bool) -> torch.Tensor:
     """Additive attention bias [H, T, T]: -slope * distance, and -inf above the diagonal when causal."""
     pos = torch.arange(seq_len)
@@ -122,13 +142,20 @@ class SelfAttention(nn.Module):
         self.proj.residual_projection = True  # scaled at init
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
-                bias: torch.Tensor | None) -> torch.Tensor:
+                bias: torch.Tensor | None, cache: LayerCache | None = None) -> torch.Tensor:
+        """Attention over the sequence itself, or, with ``cache``, over the cached keys (this call's included)
+        under the additive mask ``bias`` from :func:`cached_attention_mask`."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         dropout = self.dropout if self.training else 0.0
-        if bias is not None:  # ALiBi: the bias already holds the causal mask
+        if cache is not None:
+            k, v = cache.write(k, v, bias.shape[-1])
+            # plain softmax attention: on CPU it beats scaled_dot_product_attention with a per-row mask
+            scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + bias
+            y = torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
+        elif bias is not None:  # ALiBi: the bias already holds the causal mask
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout)
         else:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
@@ -159,9 +186,63 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, rope=None, bias=None) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.ln_attn(x), rope, bias))
+    def forward(self, x: torch.Tensor, rope=None, bias=None, cache: LayerCache | None = None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln_attn(x), rope, bias, cache))
         return x + self.drop(self.mlp(self.ln_mlp(x)))
+
+
+class LayerCache:
+    """One layer's view of a :class:`KVCache`: stores a call's keys and values at its rows' positions."""
+
+    def __init__(self, cache: KVCache, layer: int) -> None:
+        self.cache, self.layer = cache, layer
+
+    def write(self, k: torch.Tensor, v: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store k, v [B, H, T, D] at the current positions; return the cached keys and values of positions
+        0..width-1 ([B, H, width, D]), these included."""
+        c = self.cache
+        keys, values = c.k[self.layer], c.v[self.layer]
+        keys[c.rows, :, c.positions] = k.transpose(1, 2).to(keys.dtype)  # [B, T, H, D] at (b, :, pos[b, t])
+        values[c.rows, :, c.positions] = v.transpose(1, 2).to(values.dtype)
+        return keys[:, :, :width], values[:, :, :width]
+
+
+class KVCache:
+    """Keys and values of every layer for a batch of rows, written at per-row positions (see the module docstring).
+
+    Rows may sit at different positions (prompts of different lengths, right-padded): a query at position p
+    attends to keys 0..p of its own row, so padding beyond a row's position is never attended to before it is
+    overwritten.
+    """
+
+    def __init__(self, cfg: GPTConfig, rows: int, length: int, device, dtype: torch.dtype) -> None:
+        if not cfg.causal:
+            raise ValueError("a bidirectional (masked-LM) model cannot decode incrementally")
+        if length > cfg.seq_len:
+            raise ValueError(f"a cache of {length} positions is longer than the model's seq_len={cfg.seq_len}")
+        self.length = length
+        shape = (rows, cfg.n_head, length, cfg.d_model // cfg.n_head)
+        self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(cfg.n_layer)]
+        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(cfg.n_layer)]
+        self.rows = self.positions = None  # of the call in progress, [B, T]
+
+    @property
+    def batch_size(self) -> int:
+        return self.k[0].shape[0] if self.k else 0
+
+    def layer(self, i: int) -> LayerCache:
+        return LayerCache(self, i)
+
+    def repeat(self, times: int) -> None:
+        """Each row becomes ``times`` consecutive rows (e.g. the sampled copies of a prompt share its prefill)."""
+        if times > 1:
+            self.k = [k.repeat_interleave(times, dim=0) for k in self.k]
+            self.v = [v.repeat_interleave(times, dim=0) for v in self.v]
+
+    def select(self, index: torch.Tensor) -> None:
+        """Keep only the rows ``index`` (in that order), e.g. the ones still generating."""
+        self.k = [k[index] for k in self.k]
+        self.v = [v[index] for v in self.v]
 
 
 class GPT(nn.Module):
@@ -202,19 +283,55 @@ class GPT(nn.Module):
             n -= self.wpe.weight.numel()
         return n
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None):
-        """Logits [B, T, V]; with labels, also the mean cross-entropy over labels != -100 (else None)."""
+    def new_cache(self, rows: int, length: int | None = None) -> KVCache:
+        """An empty key/value cache for ``rows`` sequences of up to ``length`` positions (default seq_len), in
+        the model's dtype and on its device."""
+        p = self.wte.weight
+        return KVCache(self.config, rows, length or self.config.seq_len, p.device, p.dtype)
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None, *,
+                positions: torch.Tensor | None = None, cache: KVCache | None = None,
+                logits_at: torch.Tensor | None = None):
+        """Logits [B, T, V]; with labels, also the mean cross-entropy over labels != -100 (else None).
+
+        Incremental decoding: with ``cache``, the tokens sit at ``positions`` [B, T] (default 0..T-1 in every
+        row), their keys and values are stored there, and each attends to its row's cached positions up to its
+        own. ``logits_at`` [B] picks one position (an index into T) per row: logits [B, V] of those only.
+        """
         B, T = input_ids.shape
-        if T > self.config.seq_len:
+        if cache is None and T > self.config.seq_len:
             raise ValueError(f"sequence of {T} tokens is longer than the model's seq_len={self.config.seq_len}")
+        if positions is None:
+            positions = torch.arange(T, device=input_ids.device)
+            if cache is not None:
+                positions = positions.expand(B, T)
+        elif cache is None:
+            raise ValueError("positions are for incremental decoding: pass a cache with them")
         x = self.wte(input_ids)
         if self.wpe is not None:
-            x = x + self.wpe(torch.arange(T, device=input_ids.device))
+            x = x + self.wpe(positions)
         x = self.drop(x)
-        rope = (self.rope_cos[:T], self.rope_sin[:T]) if self.config.pos == "rope" else None
-        bias = self.alibi[:, :T, :T] if self.config.pos == "alibi" else None
-        for block in self.blocks:
-            x = block(x, rope, bias)
+        rope = bias = None
+        if self.config.pos == "rope" and cache is None:
+            rope = (self.rope_cos[:T], self.rope_sin[:T])
+        elif self.config.pos == "rope":  # each row at its own positions: [B, 1, T, D], broadcast over heads
+            rope = (self.rope_cos[positions][:, None], self.rope_sin[positions][:, None])
+        if cache is not None:
+            if cache.batch_size != B:
+                raise ValueError(f"the cache holds {cache.batch_size} rows, the input {B}")
+            width = int(positions.max()) + 1  # keys beyond every query's position are masked anyway: leave them out
+            if width > cache.length:
+                raise ValueError(f"position {width - 1} is beyond the cache's {cache.length} positions")
+            cache.rows = torch.arange(B, device=input_ids.device)[:, None].expand(B, T)
+            cache.positions = positions
+            slopes = alibi_slopes(self.config.n_head).to(x.device) if self.config.pos == "alibi" else None
+            bias = cached_attention_mask(positions, width, slopes, x.dtype)
+        elif self.config.pos == "alibi":
+            bias = self.alibi[:, :T, :T]
+        for i, block in enumerate(self.blocks):
+            x = block(x, rope, bias, cache.layer(i) if cache is not None else None)
+        if logits_at is not None:
+            x = x[torch.arange(B, device=x.device), logits_at]
         logits = self.lm_head(self.ln_f(x))
         if labels is None:
             return logits, None
