@@ -226,3 +226,36 @@ def test_on_exhaust_stop_ends_the_run_with_a_checkpoint(shards, tmp_path, capsys
     # resuming a finished (exhausted) run does nothing more
     assert main(cli(shards, out, "max_steps=1000", "on_exhaust=stop", "eval_batches=0", mix="kg=1")) == 0
     assert "a corpus ran out at step" in capsys.readouterr().out
+
+
+def test_data_settings_are_defined_once_and_keep_their_flat_keys(tmp_path):
+    """TrainConfig inherits every DataConfig setting (one definition, one default); the flat YAML and key=value
+    keys reach the loader's DataConfig unchanged."""
+    from dataclasses import fields
+
+    from trainer.config import TrainConfig
+    from trainer.data_config import DataConfig, DataSettings
+
+    train_fields = {f.name: f for f in fields(TrainConfig)}
+    data_names = {f.name for f in fields(DataConfig)} - {"paths"}
+    assert data_names == set(DataSettings.names()) and data_names < set(train_fields)
+    for f in fields(DataConfig):
+        if f.name != "paths":
+            assert (train_fields[f.name].default, train_fields[f.name].type) == (f.default, f.type), f.name
+    assert TrainConfig().data_config().data_settings() == DataSettings().data_settings()
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("preset: tiny\ndata: [a, b]\nmix: {web: 0.8, kg: 0.2}\nseq_len: 128\nobjective: fim\n"
+                         "fim_rate: 0.25\ncache_max_bytes: 1e9\nverify_checksums: false\n")
+    cfg = load_config(str(yaml_file), ["micro_batch_size=2", "seed=7", "on_exhaust=stop", "prefix_sep_token=<|x|>",
+                                       "mlm_probability=0.2", "cache_dir=/tmp/c"])
+    data = cfg.data_config()
+    assert data.paths == ["a", "b"] and data.mix == {"web": 0.8, "kg": 0.2}
+    assert (data.seq_len, data.objective, data.fim_rate, data.cache_max_bytes, data.verify_checksums) == \
+        (128, "fim", 0.25, 10**9, False)
+    assert (data.micro_batch_size, data.seed, data.on_exhaust, data.prefix_sep_token, data.mlm_probability,
+            data.cache_dir) == (2, 7, "stop", "<|x|>", 0.2, "/tmp/c")
+    data.validate()
+    with pytest.raises(ConfigError, match="mlm_probability=1.0 must be in \\(0, 1\\)"):
+        load_config("tiny", ["mlm_probability=1"])
+    with pytest.raises(ConfigError, match="on_exhaust='never': choose one of repeat, stop"):
+        load_config("tiny", ["on_exhaust=never"])

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field, fields
 
 import yaml
 
+from trainer.data_config import DataConfig, DataError, DataSettings
 from trainer.model import POSITION_ENCODINGS, PRESETS, GPTConfig
 from trainer.optim import SCHEDULES
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
-OBJECTIVES = ("clm", "fim", "mlm", "prefix-lm")
 
 
 class ConfigError(ValueError):
@@ -23,24 +23,15 @@ class ConfigError(ValueError):
 
 
 @dataclass
-class TrainConfig:
-    """One training run. Model shape comes from ``preset`` unless a shape key is set explicitly."""
+class TrainConfig(DataSettings):
+    """One training run. Model shape comes from ``preset`` unless a shape key is set explicitly.
 
-    # data (see trainer.data.DataConfig)
+    The data settings (``mix``, ``seq_len``, ``micro_batch_size``, ``seed``, ``objective``, ...) are inherited
+    from :class:`trainer.data_config.DataSettings`, defined there once; ``data`` holds DataConfig's ``paths``.
+    """
+
+    # data: the shard directories; the other data keys come from DataSettings
     data: list[str] = field(default_factory=list)
-    mix: dict[str, float] | None = None
-    seq_len: int = 256
-    micro_batch_size: int = 8
-    seed: int = 0
-    on_exhaust: str = "repeat"
-    objective: str = "clm"
-    fim_rate: float = 0.5
-    fim_spm_rate: float = 0.5
-    mlm_probability: float = 0.15
-    prefix_sep_token: str = "<|sep|>"
-    cache_dir: str | None = None
-    cache_max_bytes: int = 50 * 2**30
-    verify_checksums: bool = True
     # model
     preset: str | None = "tiny"
     n_layer: int | None = None
@@ -94,16 +85,10 @@ class TrainConfig:
         return GPTConfig(vocab_size=vocab, pos=self.pos, dropout=self.dropout, bias=self.bias,
                          causal=self.objective != "mlm", **shape)
 
-    def data_config(self):
-        """T1's DataConfig for this run."""
-        from trainer.data import DataConfig
-
-        return DataConfig(paths=list(self.data), mix=self.mix, seq_len=self.seq_len,
-                          micro_batch_size=self.micro_batch_size, seed=self.seed, on_exhaust=self.on_exhaust,
-                          objective=self.objective, fim_rate=self.fim_rate, fim_spm_rate=self.fim_spm_rate,
-                          mlm_probability=self.mlm_probability, prefix_sep_token=self.prefix_sep_token,
-                          cache_dir=self.cache_dir, cache_max_bytes=self.cache_max_bytes,
-                          verify_checksums=self.verify_checksums)
+    def data_config(self) -> DataConfig:
+        """The loader's DataConfig for this run: ``data`` as its paths, and every inherited data setting."""
+        mix = dict(self.mix) if self.mix is not None else None
+        return DataConfig(paths=list(self.data), **{**self.data_settings(), "mix": mix})
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,16 +104,18 @@ class TrainConfig:
         if self.preset is None:
             missing = [k for k in ("n_layer", "n_head", "d_model") if getattr(self, k) is None]
             need(not missing, f"preset is null, so set {', '.join(missing)}")
-        need(self.objective in OBJECTIVES, f"objective={self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
         need(self.pos in POSITION_ENCODINGS, f"pos={self.pos!r}: choose one of {', '.join(POSITION_ENCODINGS)}")
         need(self.schedule in SCHEDULES, f"schedule={self.schedule!r}: choose one of {', '.join(SCHEDULES)}")
-        need(self.on_exhaust in ("repeat", "stop"), f"on_exhaust={self.on_exhaust!r}: choose repeat or stop")
         need(self.device in ("auto", "cpu", "cuda"), f"device={self.device!r}: choose auto, cpu or cuda")
         need(self.dtype in ("auto", "bf16", "fp32"), f"dtype={self.dtype!r}: choose auto, bf16 or fp32")
         need(self.parallel in ("ddp", "fsdp"), f"parallel={self.parallel!r}: choose ddp or fsdp")
         need(self.resume == "auto" or self.resume == "never" or os.path.isdir(self.resume),
              f"resume={self.resume!r}: use auto, never, or an existing checkpoint directory")
-        for key in ("seq_len", "micro_batch_size", "max_steps", "grad_accum_steps", "eval_interval",
+        try:
+            self.validate_settings()  # the data settings: seq_len, micro_batch_size, objective, mix, ...
+        except DataError as exc:
+            raise ConfigError(str(exc)) from exc
+        for key in ("max_steps", "grad_accum_steps", "eval_interval",
                     "log_interval", "checkpoint_interval"):
             need(getattr(self, key) >= 1, f"{key}={getattr(self, key)} must be at least 1")
         need(self.threads is None or self.threads >= 1, f"threads={self.threads} must be at least 1 (or null)")
@@ -139,11 +126,6 @@ class TrainConfig:
         need(self.grad_clip >= 0, f"grad_clip={self.grad_clip} must be >= 0 (0 disables clipping)")
         need(self.decay_steps is None or self.decay_steps >= self.warmup_steps,
              f"decay_steps={self.decay_steps} must be >= warmup_steps={self.warmup_steps}")
-        for key in ("fim_rate", "fim_spm_rate", "mlm_probability"):
-            need(0 <= getattr(self, key) <= 1, f"{key}={getattr(self, key)} must be in [0, 1]")
-        if self.mix is not None:
-            need(bool(self.mix) and all(w >= 0 for w in self.mix.values()) and sum(self.mix.values()) > 0,
-                 f"mix={self.mix}: weights must be >= 0 and not all 0")
         try:
             model = self.model_config(self.vocab_size or 64)
         except ValueError as exc:

@@ -10,8 +10,9 @@ tokenizer, windows per epoch).
 
 Interface (agreed with the trainer loop and doc2query; see the module functions):
 
-- :class:`DataConfig`: which shard directories, mixing weights, window length, batch, seed,
-  objective (``clm`` | ``fim`` | ``mlm`` | ``prefix-lm``) and its parameters, remote cache.
+- :class:`DataConfig` (defined in :mod:`trainer.data_config`, re-exported here): which shard
+  directories, mixing weights, window length, batch, seed, objective (``clm`` | ``fim`` |
+  ``mlm`` | ``prefix-lm``) and its parameters, remote cache.
 - :func:`open_corpora` -> :class:`Corpora`: reads every ``manifest.json`` (remote URLs are
   downloaded into a bounded local cache first, :mod:`trainer.shard_cache`), verifies every
   shard (sizes, sha256, structure, token ids, end-of-document) before any training (once per
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -48,71 +48,14 @@ from pipeline.shards.megatron import ShardFormatError, ShardReader, verify_shard
 from tokenizer.load import TokenizerInfo
 from tokenizer.special_tokens import FIM_TOKENS
 from trainer import objectives, verified
+from trainer.data_config import DataConfig, DataError
 from trainer.mixing import MixSchedule
 from trainer.packing import PackedSource
 from trainer.shard_cache import default_cache_dir
 
-OBJECTIVES = ("clm", "fim", "mlm", "prefix-lm")
-ON_EXHAUST = ("repeat", "stop")
 SPLITS = ("train", "val")
 MASK_TOKENS = ("<|mask|>", "[MASK]", "<mask>")
 STATE_VERSION = 1
-
-
-class DataError(ValueError):
-    """Bad data or data configuration, found before training starts; the message names the fix."""
-
-
-@dataclass
-class DataConfig:
-    """What the loader reads and how it builds samples (see the module docstring)."""
-
-    paths: list[str]  # shard directories (local or fsspec URLs); NAME=DIR makes all of DIR source NAME
-    mix: dict[str, float] | None = None
-    seq_len: int = 256
-    micro_batch_size: int = 8
-    seed: int = 0
-    on_exhaust: str = "repeat"
-    objective: str = "clm"
-    fim_rate: float = 0.5
-    fim_spm_rate: float = 0.5
-    mlm_probability: float = 0.15
-    prefix_sep_token: str = "<|sep|>"
-    cache_dir: str | None = None
-    cache_max_bytes: int = 50 * 2**30
-    verify_checksums: bool = True
-
-    def validate(self) -> None:
-        """Raise :class:`DataError` naming the field when a value is out of range."""
-        if isinstance(self.paths, str) or not self.paths or not all(isinstance(p, str) and p for p in self.paths):
-            raise DataError(f"data paths: give one or more shard directories, got {self.paths!r}")
-        for name in ("seq_len", "micro_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DataError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise DataError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.on_exhaust not in ON_EXHAUST:
-            raise DataError(f"on_exhaust must be one of {', '.join(ON_EXHAUST)}, got {self.on_exhaust!r}")
-        if self.objective not in OBJECTIVES:
-            raise DataError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        for name in ("fim_rate", "fim_spm_rate"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise DataError(f"{name} must be in [0, 1], got {value!r}")
-        if not isinstance(self.mlm_probability, (int, float)) or not 0.0 < self.mlm_probability < 1.0:
-            raise DataError(f"mlm_probability must be in (0, 1), got {self.mlm_probability!r}")
-        if self.mix is not None:
-            if not isinstance(self.mix, dict) or not self.mix:
-                raise DataError(f"mix must map source names to weights, e.g. {{'web': 0.8, 'kg': 0.2}}; got {self.mix!r}")
-            for name, w in self.mix.items():
-                if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-                    raise DataError(f"mix weight of {name!r} must be a number >= 0, got {w!r}")
-            if not any(w > 0 for w in self.mix.values()):
-                raise DataError(f"mix: at least one weight must be > 0, got {self.mix!r}")
-        if isinstance(self.cache_max_bytes, bool) or not isinstance(self.cache_max_bytes, int) \
-                or self.cache_max_bytes < 1:
-            raise DataError(f"cache_max_bytes must be a positive integer, got {self.cache_max_bytes!r}")
 
 
 @dataclass
