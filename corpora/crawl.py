@@ -40,11 +40,9 @@ from pipeline.jobs import (
     Job,
     Timer,
     UsageError,
-    check_beam_args,
     configure_logging,
-    default_beam_args,
     make_pipeline,
-    set_filesystem_options,
+    prepare_beam_args,
 )
 from pipeline.stats import render_table
 
@@ -436,8 +434,7 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
               verbose: bool = False) -> dict:
     """Validate, crawl round after round (resuming an unfinished crawl), write stats.json and
     manifest.json, print the summary; returns the stats report."""
-    beam_args = default_beam_args(check_beam_args(beam_args), verbose)
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, verbose)
     seeds, seed_logs = read_seeds(cfg)
     mode = prepare_crawl_output(cfg, overwrite)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))

@@ -21,11 +21,9 @@ from pipeline.jobs import (
     Job,
     Timer,
     UsageError,
-    check_beam_args,
     configure_logging,
-    default_beam_args,
     make_pipeline,
-    set_filesystem_options,
+    prepare_beam_args,
 )
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, build_report, render_table
@@ -87,6 +85,22 @@ def corpus_files(path: str) -> list[str]:
         files = [f["path"] for f in beam_io.match_inputs([pattern])]
     except ValueError as exc:
         raise UsageError(f"--input {path}: no corpus Parquet files ({exc})") from exc
+    return files
+
+
+def checked_corpus_files(paths: list[str], flag: str | None = None) -> list[str]:
+    """The Parquet files of several corpora (``corpus_files``), each checked by ``check_text_column``;
+    with ``flag``, a corpus without files is reported as ``<flag> <path>: ...``."""
+    files: list[str] = []
+    for path in paths:
+        try:
+            found = corpus_files(path)
+        except UsageError as exc:
+            if flag is None:
+                raise
+            raise UsageError(f"{flag} {path}: {exc}") from exc
+        check_text_column(found)
+        files += found
     return files
 
 
@@ -249,8 +263,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
     from pipeline.shards.megatron import dtype_for_vocab
     from tokenizer.load import TokenizerInfo
 
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     if args.shard_tokens < 1:
         raise UsageError("--shard-tokens must be at least 1")
     if not 0.0 <= args.val_fraction < 1.0:

@@ -23,13 +23,11 @@ from pipeline.jobs import (
     Job,
     Timer,
     UsageError,
-    check_beam_args,
     configure_logging,
-    default_beam_args,
     make_pipeline,
+    prepare_beam_args,
     prepare_output,
     print_summary,
-    set_filesystem_options,
 )
 from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifier, parse_langs
 from pipeline.limits import Limits
@@ -210,8 +208,7 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
 def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
             verbose: bool = False) -> dict:
     """Validate, run the pipeline to completion, print the summary; return the stats report."""
-    beam_args = default_beam_args(check_beam_args(beam_args), verbose)
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, verbose)
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
     if not quiet:

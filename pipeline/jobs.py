@@ -122,6 +122,14 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
     return beam_args + extra
 
 
+def prepare_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
+    """What every Beam job does with its Beam options first: ``check_beam_args``, then
+    ``default_beam_args``, then ``set_filesystem_options``; returns the options to run with."""
+    beam_args = default_beam_args(check_beam_args(beam_args), verbose)
+    set_filesystem_options(beam_args)
+    return beam_args
+
+
 def prepare_output(output: str, overwrite: bool) -> None:
     """Refuse to write into an existing corpus unless ``--overwrite``; then clear it."""
     manifest = beam_io.join(output, "manifest.json")
@@ -132,6 +140,17 @@ def prepare_output(output: str, overwrite: bool) -> None:
         raise UsageError(f"--output {output} already holds {what}; choose another directory or pass --overwrite")
     for p in existing:
         beam_io.delete_tree(p)
+
+
+def prepare_named_outputs(output: str, names: list[str] | tuple[str, ...], overwrite: bool) -> None:
+    """Refuse ``output`` when it holds any of ``names`` (a job's files or folders, from an earlier
+    run) unless ``overwrite``; then remove them. For jobs whose output is not a corpus."""
+    existing = [n for n in names if beam_io.FileSystems.exists(beam_io.join(output, n))]
+    if existing and not overwrite:
+        raise UsageError(f"--output {output} already holds {', '.join(existing)} of an earlier run; "
+                         "choose another directory or pass --overwrite")
+    for n in existing:
+        beam_io.delete_tree(beam_io.join(output, n))
 
 
 def configure_logging(verbose: bool = False) -> None:

@@ -31,13 +31,12 @@ from pipeline.jobs import (
     Job,
     Timer,
     UsageError,
-    check_beam_args,
     configure_logging,
-    default_beam_args,
     make_pipeline,
+    prepare_beam_args,
+    prepare_named_outputs,
     prepare_output,
     print_summary,
-    set_filesystem_options,
 )
 from pipeline.records import Document
 from pipeline.stats import build_report, render_table
@@ -53,31 +52,14 @@ def _corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
     """Parquet files of corpus directories (or globs) with sizes, and the corpus columns they share."""
     import pyarrow.parquet as pq
 
-    from corpora.tokenize import check_text_column, corpus_files
+    from corpora.tokenize import checked_corpus_files
 
-    files: list[str] = []
-    for path in paths:
-        try:
-            found = corpus_files(path)
-        except UsageError as exc:
-            raise UsageError(f"{flag} {path}: {exc}") from exc
-        check_text_column(found)
-        files += found
+    files = checked_corpus_files(paths, flag)
     with beam_io.FileSystems.open(files[0]) as fh:
         names = set(pq.ParquetFile(fh).schema_arrow.names)
     columns = [c for c in CORPUS_COLUMNS if c in names]
     described = beam_io.match_inputs(files)  # sizes from the file system's listing (no read of the data)
     return described, columns
-
-
-def _prepare(output: str, names: tuple[str, ...], overwrite: bool) -> None:
-    """Refuse outputs of an earlier run in ``output`` unless ``overwrite`` (then remove them)."""
-    existing = [beam_io.join(output, n) for n in names if beam_io.FileSystems.exists(beam_io.join(output, n))]
-    if existing and not overwrite:
-        raise UsageError(f"--output {output} already holds {', '.join(os.path.basename(e) for e in existing)} "
-                         "of an earlier run; choose another directory or pass --overwrite")
-    for path in existing:
-        beam_io.delete_tree(path)
 
 
 def _write_lines(pcoll, output: str, rel: str, label: str, single: bool = False):
@@ -188,15 +170,14 @@ def _check_pairs_args(args: argparse.Namespace) -> MiningConfig | None:
 
 def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """Validate, run the pairs pipeline, print the summary; return the stats report."""
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     mining = _check_pairs_args(args)
     output = args.output.rstrip("/")
     if args.corpus:
         inputs, columns = _corpus_inputs(args.corpus, "--corpus")
     else:
         inputs = beam_io.match_inputs([args.collection, args.queries, args.qrels])
-    _prepare(output, PAIRS_OUTPUTS, args.overwrite)
+    prepare_named_outputs(output, PAIRS_OUTPUTS, args.overwrite)
     config = {k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")}
     fraction, seed = args.heldout_fraction, args.seed
     with Timer() as t:
@@ -384,15 +365,14 @@ def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
     """Validate, run the expansion pipeline, print the summary; return the stats report."""
     from pipeline.beam_generation import GenerateText
 
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     expand, gen = expand_configs(args)
     if args.num_shards < 0:
         raise UsageError("--num-shards must be 0 (runner decides) or more")
     inputs, columns = _corpus_inputs(args.input, "--input")
     output = args.output.rstrip("/")
     prepare_output(output, args.overwrite)
-    _prepare(output, ("anserini",), args.overwrite)
+    prepare_named_outputs(output, ("anserini",), args.overwrite)
     config = {"inputs": list(args.input), "generator": args.generator, "expand": {
         "num_queries": expand.num_queries, "separator": expand.separator, "window": expand.passage.window,
         "stride": expand.passage.stride, "max_passages": expand.passage.max_passages}, "generation": gen.as_dict()}

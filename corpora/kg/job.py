@@ -24,13 +24,12 @@ from pipeline.jobs import (
     Job,
     Timer,
     UsageError,
-    check_beam_args,
     configure_logging,
-    default_beam_args,
     make_pipeline,
+    prepare_beam_args,
+    prepare_named_outputs,
     prepare_output,
     print_summary,
-    set_filesystem_options,
 )
 
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "samples", "kg")
@@ -320,8 +319,7 @@ def _add_kelm_to_manifest(output: str) -> None:
 def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
            verbose: bool = False) -> dict:
     """Validate, run the pipeline, print the summary; return the stats report."""
-    beam_args = default_beam_args(check_beam_args(beam_args), verbose)
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, verbose)
     validate(cfg)
     inputs, chunks = resolve_inputs(cfg.triples, cfg.labels, cfg.input_format, cfg.chunk_mb)
     prepare_kg_output(cfg.output, overwrite)
@@ -392,12 +390,11 @@ def _write_align_report(output, config, inputs, stats, pairs_files) -> None:
 def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """Validate, run kg-align, print the summary; return the stats report."""
     from corpora.kg import beam_align, beam_kg
-    from corpora.tokenize import check_text_column, corpus_files
+    from corpora.tokenize import checked_corpus_files
     from pipeline.beam_steps import REJECTS, STATS, finalize, summed_stats
     from pipeline.stats import render_table
 
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     if args.max_facts_per_entity < 1:
         raise UsageError("--max-facts-per-entity must be at least 1")
     if args.chunk_mb < 1:
@@ -408,18 +405,9 @@ def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
         raise UsageError(str(exc)) from exc
     langs = tuple(dict.fromkeys([args.lang.strip().lower()] + _langs(args.fallback_langs)))
     inputs, chunks = resolve_inputs(list(args.triples), list(args.labels), args.input_format, args.chunk_mb)
-    corpus = []
-    for c in args.corpus:
-        files = corpus_files(c)
-        check_text_column(files)
-        corpus += files
+    corpus = checked_corpus_files(args.corpus)
     output = args.output.rstrip("/")
-    for name in (PAIRS_FILE, "manifest.json", "stats.json"):
-        path = beam_io.join(output, name)
-        if beam_io.FileSystems.exists(path):
-            if not args.overwrite:
-                raise UsageError(f"--output {output} already holds {name}; choose another directory or pass --overwrite")
-            beam_io.delete_tree(path)
+    prepare_named_outputs(output, (PAIRS_FILE, "manifest.json", "stats.json"), args.overwrite)
     config = {"triples": list(args.triples), "labels": list(args.labels), "corpus": list(args.corpus),
               "lang": langs[0], "fallback_langs": list(langs[1:]), "max_facts_per_entity": args.max_facts_per_entity,
               "templates": args.templates}

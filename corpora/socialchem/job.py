@@ -19,9 +19,10 @@ from pipeline.jobs import (
     configure_logging,
     default_beam_args,
     make_pipeline,
+    prepare_beam_args,
+    prepare_named_outputs,
     prepare_output,
     print_summary,
-    set_filesystem_options,
 )
 from pipeline.stats import render_table
 
@@ -196,12 +197,7 @@ def _prepare_dir(output: str, names: list[str], overwrite: bool) -> None:
     """Refuse to overwrite earlier outputs in ``output`` unless ``--overwrite``; then remove them."""
     if "://" in output:
         raise UsageError(f"--output {output}: this step writes a local directory (copy it to cloud storage after)")
-    existing = [n for n in names if os.path.exists(os.path.join(output, n))]
-    if existing and not overwrite:
-        raise UsageError(f"--output {output} already holds {', '.join(existing)}; choose another directory or "
-                         "pass --overwrite")
-    for n in existing:
-        os.remove(os.path.join(output, n))
+    prepare_named_outputs(output, names, overwrite)
     os.makedirs(output, exist_ok=True)
 
 
@@ -256,11 +252,10 @@ def _table(rows: list[tuple], title: str = "") -> str:
 def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """[Beam] corpus -> situations.jsonl (+ stats.json, manifest.json, rejects.jsonl)."""
     from corpora.socialchem.situations import MiningConfig
-    from corpora.tokenize import check_text_column, corpus_files
+    from corpora.tokenize import checked_corpus_files
     from pipeline import beam_io
 
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     if args.min_words < 1 or args.max_words < args.min_words:
         raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
     words: list[str] = []
@@ -271,11 +266,7 @@ def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool =
             words = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
     if not args.id_prefix or "/" in args.id_prefix:
         raise UsageError("--id-prefix must be non-empty and without '/'")
-    files = []
-    for c in args.corpus:
-        found = corpus_files(c)
-        check_text_column(found)
-        files += found
+    files = checked_corpus_files(args.corpus)
     inputs = beam_io.match_inputs(files)  # paths with sizes
     config = MiningConfig(min_words=args.min_words, max_words=args.max_words, blocklist=words,
                           use_default_blocklist=not args.no_default_blocklist, id_prefix=args.id_prefix)
@@ -529,8 +520,7 @@ def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
     from corpora.socialchem.render import ALL_SPLITS, RenderConfig
     from pipeline import beam_io
 
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    set_filesystem_options(beam_args)
+    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     splits = list(ALL_SPLITS) if args.splits == "all" else [s.strip() for s in args.splits.split(",") if s.strip()]
     cfg = RenderConfig(modes=[m.strip() for m in args.modes.split(",") if m.strip()], splits=splits,
                        keep_bad=args.keep_bad)
