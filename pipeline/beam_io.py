@@ -49,13 +49,19 @@ def read_json(path: str) -> Any:
         return json.loads(f.read().decode("utf-8"))
 
 
-def describe_file(path: str) -> dict[str, Any]:
-    """Size and sha256 of one file, read in chunks."""
+def open_raw(path: str):
+    """Open for reading without Beam's own decompression (readers that sniff and decompress
+    themselves, checksums of the stored bytes)."""
     from apache_beam.io.filesystem import CompressionTypes
 
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def describe_file(path: str) -> dict[str, Any]:
+    """Size and sha256 of one file, read in chunks."""
     digest = hashlib.sha256()
     size = 0
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with open_raw(path) as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
@@ -70,6 +76,12 @@ def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
     with FileSystems.open(path) as f:
         rows = pq.ParquetFile(f).metadata.num_rows
     return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+
+
+def describe_written(path: str, name: str, rows: int) -> dict[str, Any]:
+    """The manifest entry of one written file whose row count its writer knows."""
+    info = describe_file(path)
+    return {"path": name, "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
 
 
 def describe_lines(path: str, relative_to: str) -> dict[str, Any]:

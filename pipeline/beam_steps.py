@@ -13,8 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
@@ -85,11 +83,6 @@ class _StepDoFn(CountingDoFn):
         yield from self._emit(self.stage, result)
 
 
-def _open_raw(path: str):
-    """Open without Beam's own decompression: readers sniff and decompress themselves."""
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-
-
 class _ReadFileDoFn(CountingDoFn):
     """Reads one input file into RawRecords, counting files and records separately."""
 
@@ -99,7 +92,7 @@ class _ReadFileDoFn(CountingDoFn):
 
     def process(self, path: str):
         self._counter.add(FILES_STAGE, IN)
-        for out in read_file(path, self.config, open_fn=_open_raw):
+        for out in read_file(path, self.config, open_fn=beam_io.open_raw):
             if isinstance(out, RawRecord):
                 self._counter.add(READ_STAGE, IN)
                 self._counter.add(READ_STAGE, OUT)

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from corpora.kg.faithfulness import FaithfulnessChecker
 from corpora.kg.graph import Cooccurrence, route_entity
@@ -24,6 +22,7 @@ from corpora.kg.model import ENTITY, Fact, Label, StatementPart
 from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
 from corpora.kg.statements import assemble_statement
 from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
+from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, count_key, drop_key
@@ -31,10 +30,6 @@ from pipeline.stats import IN, OUT, count_key, drop_key
 LABELS = "labels"
 PARTS = "parts"
 RELSETS = "relsets"
-
-
-def _open_raw(path: str):
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 class _ReadChunk(CountingDoFn):
@@ -49,7 +44,7 @@ class _ReadChunk(CountingDoFn):
         labels_only = chunk.fmt == "labels-tsv" or getattr(chunk, "labels_only", False)
         drops = 0
         try:
-            for rec in read_chunk(chunk, self.options, stats, open_fn=_open_raw):
+            for rec in read_chunk(chunk, self.options, stats, open_fn=beam_io.open_raw):
                 if isinstance(rec, Drop):
                     drops += 1
                     yield from self._dropped(rec)

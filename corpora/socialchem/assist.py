@@ -129,7 +129,6 @@ def _write_proposals(output, spec, config, mode, stats, proposals, n_in) -> None
     report = build_report(stats, ["propose"])
     report.update(job="socialchem propose", proposals=sum(len(r["proposals"]) for r in ordered), situations=n_in)
     write_json(os.path.join(output, "stats.json"), report)
-    info = beam_io.describe_file(path)
     write_json(os.path.join(output, "manifest.json"), build_manifest(
         "socialchem propose", {"generator": spec, "mode": mode, "generation": config}, [],
-        [{"path": "proposals.jsonl", "rows": len(ordered), "bytes": info["bytes"], "sha256": info["sha256"]}]))
+        [beam_io.describe_written(path, "proposals.jsonl", len(ordered))]))

@@ -328,14 +328,12 @@ def _write_situations(output, config, inputs, stage_order, stats, situations, re
     sc_files.write_jsonl(paths["situations.jsonl"], (s.as_dict() for s in ordered))
     sc_files.write_text_atomic(paths["situations.tsv"], "situation-short-id\tarea\tsituation\tcharacters\n" + "".join(
         f"{s.situation_short_id}\t{s.area}\t{s.situation}\t{'|'.join(s.characters)}\n" for s in ordered))
-    outputs = [{"path": name, "rows": len(ordered), "bytes": os.path.getsize(p),
-                "sha256": beam_io.describe_file(p)["sha256"]} for name, p in paths.items()]
+    outputs = [beam_io.describe_written(p, name, len(ordered)) for name, p in paths.items()]
     reject_files = []
     if rejects:
         rp = os.path.join(output, "rejects.jsonl")
         sc_files.write_jsonl(rp, rejects)
-        reject_files.append({"path": "rejects.jsonl", "rows": len(rejects), "bytes": os.path.getsize(rp),
-                             "sha256": beam_io.describe_file(rp)["sha256"]})
+        reject_files.append(beam_io.describe_written(rp, "rejects.jsonl", len(rejects)))
     report = build_report(stats, stage_order)
     report["job"] = "socialchem situations"
     report["situations"] = len(ordered)
