@@ -25,7 +25,7 @@ import apache_beam as beam
 import numpy as np
 
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, count_key
 
@@ -110,8 +110,7 @@ class ExactDedup(beam.PTransform):
         outputs = (
             tagged
             | "GroupByHash" >> beam.GroupByKey()
-            | "KeepSmallestId" >> beam.ParDo(_KeepSmallestId(self.stage, self.keep_rejects)).with_outputs(
-                STATS, REJECTS, main="out")
+            | "KeepSmallestId" >> stage_outputs(_KeepSmallestId(self.stage, self.keep_rejects))
         )
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 
@@ -345,8 +344,7 @@ class MinHashDedup(beam.PTransform):
         outputs = (
             {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "root": removals["out"]}
             | "JoinRemovals" >> beam.CoGroupByKey()
-            | "KeepOrDrop" >> beam.ParDo(_JoinRemovals(self.stage, self.keep_rejects)).with_outputs(
-                STATS, REJECTS, main="out")
+            | "KeepOrDrop" >> stage_outputs(_JoinRemovals(self.stage, self.keep_rejects))
         )
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
         return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

@@ -23,7 +23,7 @@ from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
 from corpora.kg.statements import assemble_statement
 from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn
+from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, count_key, drop_key
 
@@ -322,7 +322,7 @@ class BuildSubgraphs(beam.PTransform):
     def expand(self, inputs):
         facts, labels, parts = inputs["facts"], inputs["labels"], inputs["parts"]
         assembled = (parts | "GroupStatements" >> beam.GroupByKey()
-                     | "Assemble" >> beam.ParDo(_AssembleStatements(False)).with_outputs(STATS, REJECTS, main="out"))
+                     | "Assemble" >> stage_outputs(_AssembleStatements(False)))
         all_facts = (facts, assembled["out"]) | "AllFacts" >> beam.Flatten()
         by_subject = all_facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
         refs = (all_facts | "Refs" >> beam.FlatMap(_ref_pairs)
@@ -339,7 +339,7 @@ class BuildSubgraphs(beam.PTransform):
         best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
         requests = subgraphs["out"] | "LabelRequests" >> beam.FlatMap(_label_requests, self.labelled_relations)
         resolved = ({"label": best, "requests": requests} | "JoinLabels" >> beam.CoGroupByKey()
-                    | "Resolve" >> beam.ParDo(_ResolveLabels(False)).with_outputs(STATS, REJECTS, main="out"))
+                    | "Resolve" >> stage_outputs(_ResolveLabels(False)))
         keyed = subgraphs["out"] | "KeySubgraph" >> beam.Map(lambda sg: (sg.id, sg))
         labelled = ({"subgraph": keyed, "labels": resolved["out"]} | "JoinSubgraphLabels" >> beam.CoGroupByKey()
                     | "Attach" >> beam.FlatMap(_attach_labels))

@@ -261,7 +261,7 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
     """Compose the kg job on pipeline ``p``."""
     from corpora.kg import beam_kg
     from corpora.kg.output import kelm_line, make_document
-    from pipeline.beam_steps import REJECTS, STATS, CorpusRun
+    from pipeline.beam_steps import REJECTS, STATS, CorpusRun, stage_outputs
 
     templates = load_templates(cfg.templates)
     run = CorpusRun(p, cfg.output, job="kg", config=cfg.as_dict(), inputs=inputs, keep_rejects=cfg.rejects,
@@ -279,8 +279,8 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
     subgraphs = run.apply("labels", {"facts": facts, "labels": read.result[beam_kg.LABELS],
                                      "parts": read.result[beam_kg.PARTS]}, graph)
     if cfg.verbalizer == "templates":
-        verbalized = run.apply("verbalize", subgraphs, beam.ParDo(beam_kg._Verbalize(cfg.templates, cfg.lang, cfg.rejects))
-                               .with_outputs(STATS, REJECTS, main="out"))
+        verbalized = run.apply("verbalize", subgraphs, stage_outputs(
+            beam_kg._Verbalize(cfg.templates, cfg.lang, cfg.rejects)))
         name = "templates"
     else:
         from corpora.kg.model_verbalizer import ModelPrompt, attach_generated
@@ -290,8 +290,8 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
             "verbalize", cfg.verbalizer, generation_config(cfg), ModelPrompt(templates, cfg.lang), attach_generated,
             cfg.rejects))
         name = cfg.verbalizer
-    checked = run.apply("faithfulness", verbalized, beam.ParDo(
-        beam_kg._Faithfulness(cfg.lang, cfg.keep_unfaithful, cfg.rejects)).with_outputs(STATS, REJECTS, main="out"))
+    checked = run.apply("faithfulness", verbalized, stage_outputs(
+        beam_kg._Faithfulness(cfg.lang, cfg.keep_unfaithful, cfg.rejects)))
     docs = checked | "ToDocument" >> beam.Map(
         lambda e: make_document(e[0], e[1], e[2], e[3].ok, e[3].reason, name, templates, cfg.lang))
     _ = (checked | "ToKelm" >> beam.Map(lambda e: kelm_line(e[0], e[1], templates, cfg.lang))
@@ -391,7 +391,7 @@ def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     """Validate, run kg-align, print the summary; return the stats report."""
     from corpora.kg import beam_align, beam_kg
     from corpora.tokenize import checked_corpus_files
-    from pipeline.beam_steps import REJECTS, STATS, finalize, summed_stats
+    from pipeline.beam_steps import REJECTS, STATS, finalize, stage_outputs, summed_stats
     from pipeline.stats import render_table
 
     beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
@@ -420,8 +420,7 @@ def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                     | "ReadChunks" >> beam.ParDo(beam_kg._ReadChunk(options, False)).with_outputs(
                         STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, main="out"))
             assembled = (read[beam_kg.PARTS] | "GroupStatements" >> beam.GroupByKey()
-                         | "Assemble" >> beam.ParDo(beam_kg._AssembleStatements(False)).with_outputs(
-                             STATS, REJECTS, main="out"))
+                         | "Assemble" >> stage_outputs(beam_kg._AssembleStatements(False)))
             facts = (read["out"], assembled["out"]) | "AllFacts" >> beam.Flatten()
             by_subject = facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
             labels = read[beam_kg.LABELS]
