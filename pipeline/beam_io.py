@@ -92,6 +92,17 @@ def describe_lines(path: str, relative_to: str) -> dict[str, Any]:
     return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
 
 
+def add_manifest_outputs(output: str, key: str, files: list[str]) -> None:
+    """Record text files written beside a corpus (after its pipeline) in ``manifest.json``'s outputs.
+
+    The manifest is rewritten atomically, so a reader sees it either without or with the entry.
+    """
+    manifest_path = join(output, "manifest.json")
+    manifest = read_json(manifest_path)
+    manifest["outputs"][key] = [describe_lines(path, relative_to=output) for path in sorted(files)]
+    write_json_atomic(manifest_path, manifest)
+
+
 def _relative(path: str, base: str) -> str:
     return path[len(base):].lstrip("/") if path.startswith(base) else path
 

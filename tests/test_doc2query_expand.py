@@ -91,6 +91,8 @@ def test_expand_job_with_a_tiny_seq2seq(tiny_t5, tmp_path):
         assert long["text"] == long_text + "\n--\n" + "\n".join(queries)
     anserini = [json.loads(x) for f in glob.glob(str(out / "anserini" / "*.jsonl")) for x in open(f)]
     assert {a["id"]: a["contents"] for a in anserini} == {i: r["text"] for i, r in rows.items()}
+    listed = json.loads((out / "manifest.json").read_text())["outputs"]["anserini"]
+    assert sum(f["rows"] for f in listed) == len(anserini) and all(f["path"].startswith("anserini/") for f in listed)
     rejects = pq.read_table(str(out / "rejects")).to_pylist()
     assert [(r["id"], r["stage"], r["reason"]) for r in rejects] == [("blank", "split", "empty_text")]
     manifest = json.loads((out / "manifest.json").read_text())

@@ -61,7 +61,7 @@ def test_sample_with_two_workers(sample_run):
     assert sorted(k["sentence"] for k in kelm) == sorted(r["text"] for r in rows)
     assert all(k["triples"] and k["serialized_triples"] for k in kelm)
     manifest = json.load(open(os.path.join(out, "manifest.json")))
-    assert manifest["outputs"]["kelm"]["rows"] == len(kelm) and manifest["job"] == "kg"
+    assert manifest["outputs"]["kelm"][0]["rows"] == len(kelm) and manifest["job"] == "kg"
 
 
 def test_same_output_with_one_worker_and_refuses_to_overwrite(sample_run, tmp_path):

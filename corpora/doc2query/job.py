@@ -398,6 +398,9 @@ def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
                     beam_io.join(output, "anserini", "docs"), file_name_suffix=".jsonl",
                     shard_name_template="-SSSSS-of-NNNNN")
             run.write(docs)
+        if args.anserini:
+            anserini = [m["path"] for m in beam_io.match_inputs([beam_io.join(output, "anserini", "*.jsonl")])]
+            beam_io.add_manifest_outputs(output, "anserini", anserini)
     report = beam_io.read_json(beam_io.join(output, "stats.json"))
     if not quiet:
         print_summary("doc2query", output, report, t.seconds, inputs)

@@ -309,13 +309,6 @@ def prepare_kg_output(output: str, overwrite: bool) -> None:
     beam_io.delete_tree(kelm)
 
 
-def _add_kelm_to_manifest(output: str) -> None:
-    manifest_path = beam_io.join(output, "manifest.json")
-    manifest = beam_io.read_json(manifest_path)
-    manifest["outputs"]["kelm"] = beam_io.describe_lines(beam_io.join(output, KELM_FILE), relative_to=output)
-    beam_io.write_json_atomic(manifest_path, manifest)
-
-
 def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
            verbose: bool = False) -> dict:
     """Validate, run the pipeline, print the summary; return the stats report."""
@@ -330,7 +323,7 @@ def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: 
     with Timer() as t:
         with make_pipeline(beam_args) as p:
             build_kg(p, cfg, inputs, chunks)
-        _add_kelm_to_manifest(cfg.output)
+        beam_io.add_manifest_outputs(cfg.output, "kelm", [beam_io.join(cfg.output, KELM_FILE)])
     report = beam_io.read_json(beam_io.join(cfg.output, "stats.json"))
     if not quiet:
         print_summary("kg", cfg.output, report, t.seconds, inputs)
