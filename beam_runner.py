@@ -9,13 +9,13 @@ from pipeline.jobs import Job, UsageError
 
 # Modules that define jobs: each has ``JOB`` (one job) or ``JOBS`` (a list), listed in --help order.
 JOB_MODULES = [
+    "corpora.crawl",
     "corpora.web",
     "corpora.tokenize",
     "corpora.verify_shards",
-    "corpora.doc2query.job",
-    "corpora.crawl",
     "corpora.kg.job",
     "corpora.socialchem.job",
+    "corpora.doc2query.job",
     "corpora.demo",
 ]
 
@@ -33,7 +33,8 @@ def _jobs() -> dict[str, Job]:
 
 def _usage(jobs: dict[str, Job]) -> str:
     lines = ["usage: python beam_runner.py <job> [job options] [Beam pipeline options]", "", "jobs:"]
-    lines += [f"  {name:<14} {job.summary}" for name, job in jobs.items()]
+    width = max(map(len, jobs)) + 1
+    lines += [f"  {name:<{width}} {job.summary}" for name, job in jobs.items()]
     lines += [
         "",
         "python beam_runner.py <job> --help shows a job's options and examples.",
