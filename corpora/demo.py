@@ -139,4 +139,4 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
     return report
 
 
-JOB = Job("demo", "run the whole chain on a generated sample (start here)", DESCRIPTION, add_arguments, main)
+JOB = Job("demo", "run every stage on bundled samples, crawl to trained model (start here)", DESCRIPTION, add_arguments, main)
