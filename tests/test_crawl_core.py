@@ -57,6 +57,11 @@ def test_registered_domain_and_scope():
     assert registered_domain("news.example.co.uk") == "example.co.uk"
     assert registered_domain("a.b.example.com") == "example.com"
     assert registered_domain("127.0.0.1") == "127.0.0.1"
+    # the full Public Suffix List, private section included: two github.io sites are two domains
+    assert registered_domain("blog.alice.github.io") == "alice.github.io"
+    assert registered_domain("www.example.com.au") == "example.com.au"
+    assert registered_domain("shop.example.co.jp") == "example.co.jp"
+    assert registered_domain("localhost") == "localhost"
     src = "http://www.example.com/page"
     host = ScopeRules("host")
     assert host.scope_reason("http://www.example.com/x", src) is None

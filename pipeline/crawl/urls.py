@@ -15,9 +15,16 @@ ALLOWED_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SCOPES = ("host", "domain", "any")
 
-# Second-level labels under which registrations happen one level deeper (co.uk, com.au, ...).
-# A compact stand-in for the Public Suffix List, enough for the common country domains.
-_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "nic", "ltd", "plc"})
+_PSL = None  # the Public Suffix List, bundled with publicsuffixlist (no download), loaded on first use
+
+
+def _public_suffix_list():
+    global _PSL
+    if _PSL is None:
+        from publicsuffixlist import PublicSuffixList
+
+        _PSL = PublicSuffixList()  # ICANN and private sections: a.github.io and b.github.io are two sites
+    return _PSL
 
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 _SAFE_QUERY = "/?:@!$&'()*+,;=-._~%"
@@ -131,18 +138,16 @@ def host_of(url: str) -> str:
 
 
 def registered_domain(host: str) -> str:
-    """The registrable domain of a host name (``news.example.co.uk`` -> ``example.co.uk``);
-    an IP address is its own domain."""
-    host = host.strip("[]").lower()
+    """The registrable domain of a host name by the Public Suffix List (``news.example.co.uk`` ->
+    ``example.co.uk``, ``blog.alice.github.io`` -> ``alice.github.io``); an IP address, a single
+    label or a public suffix itself is its own domain."""
+    host = host.strip("[]").lower().rstrip(".")
     try:
         ipaddress.ip_address(host)
         return host
     except ValueError:
         pass
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    return _public_suffix_list().privatesuffix(host) or host
 
 
 @dataclass
