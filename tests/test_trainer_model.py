@@ -10,14 +10,7 @@ import torch
 from trainer.model import GPT, PRESETS, GPTConfig, alibi_bias, alibi_slopes, count_params, flops_per_token
 from trainer.optim import LRSchedule, make_optimizer, param_groups
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and extra threads stall on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small(**kw) -> GPTConfig:
