@@ -124,10 +124,12 @@ class HFSeq2SeqGenerator:
         out: list[list[str]] = []
         for start in range(0, len(prompts), cfg.batch_size):
             batch = prompts[start:start + cfg.batch_size]
-            lengths = self.tokenizer(batch, add_special_tokens=True)["input_ids"]
-            self.stats["truncated_inputs"] += sum(len(ids) > cfg.max_input_tokens for ids in lengths)
-            enc = self.tokenizer(batch, return_tensors="pt", padding=True, truncation=True,
-                                 max_length=cfg.max_input_tokens).to(self.device)
+            enc = self.tokenizer(batch)
+            too_long = sum(len(ids) > cfg.max_input_tokens for ids in enc["input_ids"])
+            if too_long:  # tokenize again only when a prompt needs cutting (the tokenizer keeps its end token)
+                self.stats["truncated_inputs"] += too_long
+                enc = self.tokenizer(batch, truncation=True, max_length=cfg.max_input_tokens)
+            enc = self.tokenizer.pad(enc, return_tensors="pt").to(self.device)
             torch.manual_seed(batch_seed(cfg.seed, batch))
             with torch.inference_mode():
                 ids = self.model.generate(
