@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 
 from corpora.crawl import check_crawl_output, crawl_demo_site
 from corpora.doc2query.demo import check_doc2query_demo_output, run_doc2query_demo
@@ -23,7 +22,15 @@ from corpora.sample_web import write_sample
 from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
 from corpora.tokenize import prepare_shard_output, run_tokenize
 from corpora.web import WebConfig, run_web
-from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging, prepare_output
+from pipeline.jobs import (
+    Job,
+    Timer,
+    UsageError,
+    check_beam_args,
+    configure_logging,
+    prepare_named_outputs,
+    prepare_output,
+)
 from pipeline.recipe import parse_steps
 from pipeline.shards.megatron import verify_shards
 from pipeline.shards.verify_cli import print_report
@@ -81,11 +88,7 @@ def _check_outputs(out: str, overwrite: bool) -> dict[str, str]:
         raise UsageError(str(exc)) from exc
     prepare_shard_output(d["shards"], overwrite)
     check_doc2query_demo_output(d["doc2query"], overwrite)
-    for name in ("socialchem", "train"):
-        if os.path.isdir(d[name]) and os.listdir(d[name]):
-            if not overwrite:
-                raise UsageError(f"--output {out} already holds a demo run ({d[name]}); pass --overwrite")
-            shutil.rmtree(d[name])
+    prepare_named_outputs(out, ("socialchem", "train"), overwrite)
     return d
 
 
