@@ -169,7 +169,8 @@ def test_bad_inputs_fail_before_training(shards, tmp_path, capsys):
     assert not out2.exists()  # nothing written
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, capsys, monkeypatch):
+def poison_training_loss(monkeypatch, at_call: int):
+    """Make the model's training loss NaN at its ``at_call``-th forward (one per step here)."""
     from trainer import model as model_module
 
     real_forward = model_module.GPT.forward
@@ -179,11 +180,18 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, cap
         logits, loss = real_forward(self, input_ids, labels)
         if self.training:
             calls["n"] += 1
-            if calls["n"] == 5:
+            if calls["n"] == at_call:
                 loss = loss * float("nan")
         return logits, loss
 
     monkeypatch.setattr(model_module.GPT, "forward", poisoned)
+    return real_forward
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, capsys, monkeypatch):
+    from trainer import model as model_module
+
+    real_forward = poison_training_loss(monkeypatch, 5)
     out = tmp_path / "run"
     code = main(cli(shards, out, "max_steps=8", "checkpoint_interval=2", "eval_batches=0"))
     err = capsys.readouterr().err
@@ -196,6 +204,41 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path, cap
     monkeypatch.setattr(model_module.GPT, "forward", real_forward)
     assert main(cli(shards, out, "max_steps=6", "checkpoint_interval=2", "eval_batches=0")) == 0
     assert torch.load(out / "checkpoints" / "step-00000006" / "state.pt", weights_only=True)["step"] == 6
+
+
+def test_nan_between_logs_is_caught_before_the_next_log_or_checkpoint(shards, tmp_path, capsys, monkeypatch):
+    """The loop reads the loss back only at log, eval and checkpoint steps (no per-step device sync); a NaN in
+    between still names its own step, and nothing after it is logged or saved."""
+    poison_training_loss(monkeypatch, 5)
+    out = tmp_path / "run"
+    code = main(cli(shards, out, "max_steps=12", "log_interval=3", "checkpoint_interval=4", "eval_batches=0"))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "loss is nan at step 5" in err and "step-00000004" in err
+    assert sorted(os.listdir(out / "checkpoints")) == ["latest", "step-00000004"]
+    logged = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [1, 3]  # the log at step 6 found the NaN of step 5 and stopped
+
+
+def final_loss(run_dir) -> float:
+    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"loss"' in x][-1]["loss"]
+
+
+def test_bf16_autocast_trains_close_to_fp32(shards, tmp_path):
+    """The GPU default (bf16 autocast, fp32 weights and loss) runs on the CPU too and tracks the fp32 run."""
+    assert main(cli(shards, tmp_path / "fp32", "max_steps=6", "eval_batches=0", "dtype=fp32")) == 0
+    assert main(cli(shards, tmp_path / "bf16", "max_steps=6", "eval_batches=0", "dtype=bf16")) == 0
+    fp32, bf16 = final_loss(tmp_path / "fp32"), final_loss(tmp_path / "bf16")
+    assert fp32 != bf16 and abs(fp32 - bf16) < 0.05 * fp32
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile on CPU needs a C++ compiler")
+def test_compiled_model_trains_like_the_eager_one(shards, tmp_path):
+    """compile=true (used for GPU runs) wraps the same model: a few steps give the eager run's losses."""
+    assert main(cli(shards, tmp_path / "eager", "max_steps=3", "eval_batches=0")) == 0
+    assert main(cli(shards, tmp_path / "compiled", "max_steps=3", "eval_batches=0", "compile=true")) == 0
+    assert abs(final_loss(tmp_path / "eager") - final_loss(tmp_path / "compiled")) < 1e-3
 
 
 def test_demo_training_runs_resumes_and_plots(shards, tmp_path):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -283,6 +282,11 @@ class Trainer:
         loss_value = val_loss = None
         window_start, window_tokens = time.perf_counter(), 0
         started = time.perf_counter()
+        # The loop reads nothing back from the device except at a log, eval or checkpoint step (a host sync each
+        # step would keep the CPU from queueing the next step while the GPU works); a non-finite loss is noted
+        # on the device and raised at the next of those steps, before anything is logged or saved.
+        self.first_bad = torch.zeros((), dtype=torch.long, device=d.device)
+        self.bad_loss = torch.zeros((), device=d.device)
         while self.step < cfg.max_steps:
             batches = self._next_batches()
             if batches is None:
@@ -290,34 +294,35 @@ class Trainer:
                 break
             lr = self.schedule.apply()
             local_loss, loss, grad_norm = self._train_step(batches)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                bar.close()
-                raise TrainingDiverged(
-                    f"loss is {loss_value} at step {self.step + 1}; stopped without saving. The last good "
-                    f"checkpoint is {self.last_checkpoint or 'none (no checkpoint was written yet)'}; resume from "
-                    f"it with a lower lr or more warmup, or check the data")
+            self._note_nonfinite(loss)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             self.schedule.advance()
             self.step += 1
             window_tokens += tokens_per_step
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-            if self.step % cfg.log_interval == 0 or self.step == cfg.max_steps or self.step == start_step + 1:
+            log_now = self.step % cfg.log_interval == 0 or self.step == cfg.max_steps or self.step == start_step + 1
+            eval_now = cfg.eval_batches and (self.step % cfg.eval_interval == 0 or self.step == cfg.max_steps)
+            save_now = self.step % cfg.checkpoint_interval == 0 or self.step == cfg.max_steps
+            if log_now or eval_now or save_now:
+                self._raise_if_diverged(bar)
+                loss_value = loss.item()
+            if log_now:
+                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
                 elapsed = time.perf_counter() - window_start
                 self._log_step(bar, loss_value, local_loss.item(), lr, grad_norm.item(),
                                window_tokens / max(elapsed, 1e-9))
                 window_start, window_tokens = time.perf_counter(), 0
             if STEP_DELAY_S:
                 time.sleep(STEP_DELAY_S)
-            if cfg.eval_batches and (self.step % cfg.eval_interval == 0 or self.step == cfg.max_steps):
+            if eval_now:
                 val_loss = self.evaluate()
                 if val_loss is not None:
                     self._write_metrics({"step": self.step, "val_loss": val_loss})
                     self._print(bar, f"step {self.step}: val loss {val_loss:.4f}")
-            if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.max_steps:
+            if save_now:
                 self.save()
+        self._raise_if_diverged(bar)
         bar.close()
         if self.step > start_step and (self.last_checkpoint is None or not self.last_checkpoint.endswith(
                 ckpt.step_dir_name(self.step))):
@@ -331,6 +336,25 @@ class Trainer:
                  + (f", val loss {val_loss:.4f}" if val_loss is not None else "")
                  + f"; checkpoint {self.last_checkpoint}; metrics {self.metrics_path}")
         return summary
+
+    def _note_nonfinite(self, loss: torch.Tensor) -> None:
+        """Remember (on the device, without a sync) the first step whose loss is NaN or infinite."""
+        bad = ~torch.isfinite(loss)
+        first = bad & (self.first_bad == 0)
+        self.first_bad = torch.where(first, self.step + 1, self.first_bad)
+        self.bad_loss = torch.where(first, loss.detach().float(), self.bad_loss)
+
+    def _raise_if_diverged(self, bar) -> None:
+        """Stop with :class:`TrainingDiverged` if a loss since the last check was not finite; nothing of the
+        bad steps has been logged or saved."""
+        step = int(self.first_bad.item())
+        if not step:
+            return
+        bar.close()
+        raise TrainingDiverged(
+            f"loss is {self.bad_loss.item()} at step {step}; stopped without saving. The last good checkpoint is "
+            f"{self.last_checkpoint or 'none (no checkpoint was written yet)'}; resume from it with a lower lr or "
+            f"more warmup, or check the data")
 
     def _next_batches(self) -> list[dict] | None:
         """This rank's micro-batches of the coming step, or None when a corpus ran out (on_exhaust=stop);
@@ -360,13 +384,14 @@ class Trainer:
         d = self.d
         counts = [int((b["labels"] != -100).sum()) for b in batches]  # labels are still on the CPU: no sync
         local_tokens = sum(counts)
-        global_tokens = int(all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d).item())
+        # The global count stays on the device (no sync); with one process it is this rank's count.
+        global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d) \
+            if d.enabled else local_tokens
         self.loss_tokens, self.local_tokens = global_tokens, local_tokens
         accum = len(batches)
         loss_sum = torch.zeros((), device=d.device)  # this rank's sum of per-token losses
         for i, (batch, n) in enumerate(zip(batches, counts, strict=True)):
-            x = batch["input_ids"].to(d.device, non_blocking=True)
-            y = batch["labels"].to(d.device, non_blocking=True)
+            x, y = self._to_device(batch["input_ids"]), self._to_device(batch["labels"])
             _set_grad_sync(self.model, i == accum - 1)
             with self.autocast():
                 _, loss = self.forward(x, y)  # the mean over this micro-batch's n labelled tokens
@@ -378,7 +403,15 @@ class Trainer:
         clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
         local = loss_sum / max(local_tokens, 1)
-        return local, all_reduce_sum(loss_sum, d) / max(global_tokens, 1), grad_norm
+        denominator = global_tokens.clamp(min=1) if torch.is_tensor(global_tokens) else max(global_tokens, 1)
+        return local, all_reduce_sum(loss_sum, d) / denominator, grad_norm
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A batch tensor on the training device; to a GPU through pinned memory, so the copy is asynchronous
+        (a copy from pageable memory waits for the GPU to finish its queued work)."""
+        if self.d.device.type == "cuda":
+            return tensor.pin_memory().to(self.d.device, non_blocking=True)
+        return tensor
 
     @torch.no_grad()
     def evaluate(self) -> float | None:
@@ -435,7 +468,7 @@ class Trainer:
             mfu = self.flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
         record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
                   "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
-                  "loss_tokens": self.loss_tokens, "mfu": mfu,
+                  "loss_tokens": int(self.loss_tokens), "mfu": mfu,
                   "consumed_samples": getattr(self.loader, "consumed_samples", None)}
         if self.d.device.type == "cuda":
             record["max_memory_gb"] = torch.cuda.max_memory_allocated(self.d.device) / 2**30
