@@ -241,6 +241,15 @@ def test_compiled_model_trains_like_the_eager_one(shards, tmp_path):
     assert abs(final_loss(tmp_path / "eager") - final_loss(tmp_path / "compiled")) < 1e-3
 
 
+def test_compile_without_a_compiler_fails_before_training(shards, tmp_path, capsys, monkeypatch):
+    from torch._inductor import config as inductor_config
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", (str(tmp_path / "no-such-g++"),))
+    assert main(cli(shards, tmp_path / "run", "max_steps=3", "compile=true")) == 2
+    assert "compile=true on the CPU needs a C++ compiler" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
 def test_demo_training_runs_resumes_and_plots(shards, tmp_path):
     from trainer.demo import run_demo_training
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -70,6 +71,28 @@ def peak_flops(device: torch.device) -> float | None:
     return next((flops for key, flops in PEAK_FLOPS if key in name), None)
 
 
+def check_compile_toolchain(device_type: str) -> None:
+    """``torch.compile`` builds kernels with a C++ compiler (CPU) or Triton (GPU, which itself needs a C
+    compiler); without them it would fail at the first step, after the shards were verified. Fail first."""
+    if device_type == "cpu":
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        try:
+            get_cpp_compiler()
+        except Exception as exc:  # torch raises InvalidCxxCompiler (or an OSError) when none works
+            raise ConfigError("compile=true on the CPU needs a C++ compiler (g++, or the one $CXX names) and none "
+                              "works here; install one, or set compile=false") from exc
+        return
+    try:
+        import triton  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("compile=true on the GPU needs triton (installed with the CUDA build of torch); "
+                          "install it, or set compile=false") from exc
+    if not any(shutil.which(cc) for cc in (os.environ.get("CC") or "cc", "gcc", "clang")):
+        raise ConfigError("compile=true on the GPU needs a C compiler for Triton (cc, gcc or clang, or $CC); "
+                          "install one, or set compile=false")
+
+
 def train(cfg: TrainConfig, log=print) -> dict:
     """Run (or resume) the training described by ``cfg``; returns a summary dict (rank 0's view)."""
     d = init_distributed(cfg.device)
@@ -101,6 +124,8 @@ class Trainer:
             raise ConfigError("no data: pass --data SHARDS_DIR (or set data: in the config)")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        if cfg.compile:
+            check_compile_toolchain(d.device.type)
         if d.device.type == "cpu" or cfg.deterministic:
             if d.device.type == "cuda":
                 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
