@@ -3,18 +3,24 @@
 Run from the repository root::
 
     python bench/tokenize_job.py                 # generated multilingual text, about 40 MB
-    python bench/tokenize_job.py --mb 200 --workers 2
+    python bench/tokenize_job.py --mb 200 --workers 2 --repeat 5
 
-Same text, same cores, one run:
+Same text, same cores; ``--repeat`` rounds (default 3), each measuring side by side:
 
-(a) **bare**: ``Tokenizer.encode_batch`` over all documents in batches of 1024 (the Rust
-    tokenizer uses every core itself), tokens / wall second;
+(a) **bare**: ``Tokenizer.encode_batch`` over all documents in batches of 1024, in one process
+    whose Rust thread pool has a thread per core; timed before *and* after the job runs of the
+    round, and the mean taken, so load that drifts during the round hits both sides alike.
+    ``encode_batch_fast`` (the same ids, no character offsets; what the job calls) is timed
+    once per round too, as a second reference;
 (b) **job**: ``python beam_runner.py tokenize`` on the DirectRunner with
-    ``--direct_num_workers=N --direct_running_mode=multi_processing``: read Parquet,
+    ``--direct_num_workers=N --direct_running_mode=multi_processing`` (the job gives each
+    worker cores/N tokenizer threads, so both sides run one thread per core): read Parquet,
     tokenize, shuffle into shards, write ``.bin``/``.idx``, manifest. "wall" includes Beam's
     start-up; "steady" cancels it with the difference between a run on the corpus and a run
     on the corpus twice over;
-(c) **job/bare** (steady); the goal is >= 0.8.
+(c) **job/bare** (steady) per round, and the median over rounds; the goal is >= 0.8. The
+    same ratio in tokens per CPU-second (job CPU = its process and its workers) shows how
+    much work the job adds, a figure other load on the machine disturbs much less.
 
 The tokenizer is a byte-level BPE with a 32k vocabulary trained by ``python -m tokenizer
 train`` on the same text (its training time is printed too). A benchmark, not a test.
@@ -26,6 +32,7 @@ import argparse
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,21 +99,19 @@ def train_tokenizer(corpus: str, out: str, vocab: int) -> float:
     return time.perf_counter() - t0
 
 
-def bench_bare(tokenizer_dir: str, texts: list[str], repeat: int) -> tuple[int, float]:
-    from tokenizer.load import load_tokenizer
-
-    tok = load_tokenizer(tokenizer_dir)
-    best, tokens = float("inf"), 0
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        tokens = 0
-        for i in range(0, len(texts), 1024):
-            tokens += sum(len(e.ids) + 1 for e in tok.encode_batch(texts[i:i + 1024], add_special_tokens=False))
-        best = min(best, time.perf_counter() - t0)
-    return tokens, best
+def bench_bare(tokenizer, texts: list[str], method: str = "encode_batch") -> tuple[int, float, float]:
+    """One pass of ``tokenizer.<method>`` over ``texts`` in batches of 1024: (tokens incl. one
+    end-of-document per text, wall seconds, CPU seconds of this process)."""
+    encode = getattr(tokenizer, method)
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    tokens = 0
+    for i in range(0, len(texts), 1024):
+        tokens += sum(len(e.ids) + 1 for e in encode(texts[i:i + 1024], add_special_tokens=False))
+    return tokens, time.perf_counter() - t0, cpu_seconds() - cpu0
 
 
 def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tuple[int, float, float]:
+    """One tokenize job run: (tokens written, wall seconds, CPU seconds of this process and its workers)."""
     from corpora.tokenize import run_tokenize
     from pipeline.jobs import configure_logging
 
@@ -128,12 +133,14 @@ def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tu
 
 
 def main(argv: list[str] | None = None) -> None:
+    from tokenizer.load import load_tokenizer
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=40, help="MB of text (default 40)")
     parser.add_argument("--files", type=int, default=8, help="corpus Parquet files (default 8)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Beam workers (default: cores)")
     parser.add_argument("--vocab", type=int, default=32000, help="BPE vocabulary size (default 32000)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement, best kept (default 2)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of side-by-side measurements (default 3)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print("# tokenize job vs bare encode_batch\n")
@@ -142,6 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python:   {platform.python_version()}; "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
     print(f"load:     {load_average()}")
+    from corpora.tokenize import encode_threads
+
+    threads = encode_threads([f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"])
+    print(f"threads:  bare: 1 process, a tokenizer thread per core (RAYON_NUM_THREADS="
+          f"{os.environ.get('RAYON_NUM_THREADS', 'unset')}); job: {args.workers} worker process(es) x {threads} "
+          "tokenizer thread(s) + the runner process")
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as root:
         texts, size = make_corpus(root, args.mb, args.files)
         corpus = os.path.join(root, "corpus")
@@ -150,28 +164,41 @@ def main(argv: list[str] | None = None) -> None:
         train_s = train_tokenizer(corpus, tok_dir, args.vocab)
         print(f"training: byte-level BPE, vocab {args.vocab}: {size / 1e6 / train_s:.2f} MB/s "
               f"({train_s:.1f}s wall for {size / 1e6:.1f} MB, including start-up)")
-        bare_tokens, bare_s = bench_bare(tok_dir, texts, args.repeat)
-        print(f"bare:     {bare_tokens} tokens in {bare_s:.2f}s")
+        tokenizer = load_tokenizer(tok_dir)
+        bench_bare(tokenizer, texts[:2000])  # warm-up: the thread pool, the caches
         run_job([corpus], tok_dir, os.path.join(root, "warm"), args.workers)  # warm-up, not counted
-        one, two = [], []
-        for _ in range(args.repeat):
-            one.append(run_job([corpus], tok_dir, os.path.join(root, "s1"), args.workers))
-            two.append(run_job([f"a={corpus}", f"b={corpus}"], tok_dir, os.path.join(root, "s2"), args.workers))
-            print(f"job 1x:   {one[-1][0]} tokens in {one[-1][1]:.2f}s wall, {one[-1][2]:.2f}s CPU; "
-                  f"2x: {two[-1][0]} tokens in {two[-1][1]:.2f}s wall, {two[-1][2]:.2f}s CPU")
-        t1, w1, c1 = min(one, key=lambda r: r[1])
-        t2, w2, c2 = min(two, key=lambda r: r[1])
-    bare_rate = bare_tokens / bare_s
-    wall_rate = t1 / w1
-    steady_rate = (t2 - t1) / max(w2 - w1, 1e-9)
+        print()
+        print("| round | load (1 min) | bare s (before/after) | fast s | job 1x s | job 2x s | bare tok/s "
+              "| job steady tok/s | job/bare | job/fast | job/bare per CPU-s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in range(args.repeat):
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            tokens, b1, bc1 = bench_bare(tokenizer, texts)
+            t1, w1, c1 = run_job([corpus], tok_dir, os.path.join(root, "s1"), args.workers)
+            t2, w2, c2 = run_job([f"a={corpus}", f"b={corpus}"], tok_dir, os.path.join(root, "s2"), args.workers)
+            _, b2, bc2 = bench_bare(tokenizer, texts)
+            _, fast, _ = bench_bare(tokenizer, texts, "encode_batch_fast")
+            assert t1 == tokens and t2 == 2 * tokens, (tokens, t1, t2)
+            bare_rate = tokens / ((b1 + b2) / 2)
+            fast_rate = tokens / fast
+            steady = (t2 - t1) / max(w2 - w1, 1e-9)
+            per_cpu = ((t2 - t1) / max(c2 - c1, 1e-9)) / (tokens / ((bc1 + bc2) / 2))
+            rounds.append((steady / bare_rate, steady / fast_rate, per_cpu, t1 / w1 / bare_rate))
+            print(f"| {r + 1} | {load:.2f} | {b1:.2f} / {b2:.2f} | {fast:.2f} | {w1:.2f} | {w2:.2f} | "
+                  f"{bare_rate:,.0f} | {steady:,.0f} | {rounds[-1][0]:.2f} | {rounds[-1][1]:.2f} | {per_cpu:.2f} |",
+                  flush=True)
     print()
-    print("| measure | tokens/s | vs bare |")
-    print("|---|---:|---:|")
-    print(f"| bare encode_batch (all cores) | {bare_rate:,.0f} | 1.00 |")
-    print(f"| tokenize job, {args.workers} workers, wall incl. start-up | {wall_rate:,.0f} | {wall_rate / bare_rate:.2f} |")
-    print(f"| tokenize job, {args.workers} workers, steady | {steady_rate:,.0f} | {steady_rate / bare_rate:.2f} |")
-    print("\n- steady = (tokens 2x - tokens 1x) / (wall 2x - wall 1x): Beam's fixed start-up cost cancels.")
-    print("- goal: job/bare (steady) >= 0.8. The 2x run tokenizes the corpus twice, as two named inputs.")
+    med = [statistics.median(r[i] for r in rounds) for i in range(4)]
+    print("| measure (median of rounds) | vs bare encode_batch |")
+    print("|---|---:|")
+    print(f"| tokenize job, {args.workers} workers, wall incl. start-up (1x run) | {med[3]:.2f} |")
+    print(f"| tokenize job, {args.workers} workers, steady | {med[0]:.2f} |")
+    print(f"| tokenize job, steady, against bare encode_batch_fast | {med[1]:.2f} |")
+    print(f"| tokenize job, tokens per CPU-second | {med[2]:.2f} |")
+    print(f"\n- {len(texts)} documents, {tokens} tokens per pass (end-of-document included).")
+    print("- steady = (tokens 2x - tokens 1x) / (wall 2x - wall 1x): Beam's fixed start-up cost cancels;")
+    print("  the 2x run tokenizes the corpus twice, as two named inputs. bare = mean of the round's two passes.")
+    print("- goal: job/bare (steady) >= 0.8.")
     print(f"\ntotal benchmark time: {time.perf_counter() - started:.0f}s; load at the end: {load_average()}")
 
 

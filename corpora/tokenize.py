@@ -26,6 +26,13 @@ from pipeline.jobs import (
     prepare_beam_args,
 )
 from pipeline.records import Drop
+from pipeline.shards.batches import (
+    ENCODE_BATCH_DOCS,
+    MAX_CHUNK_CHARS,  # noqa: F401  (re-exported: the job's public constant)
+    TokenBatch,
+    chunk_text,  # noqa: F401  (re-exported: the job's public helper)
+    in_id_order,
+)
 from pipeline.stats import IN, OUT, build_report, render_table
 
 DESCRIPTION = """\
@@ -44,30 +51,28 @@ READ_STAGE = "read"
 STAGE = "tokenize"
 TOKENS = "tokens"  # side output: tokens per (source, split), summed to size the shards
 WRITE_STAGE = "shards"
-MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
+ROWS_PER_SLICE = ENCODE_BATCH_DOCS  # rows of a Parquet row group turned into Python objects at a time
 
 
-def chunk_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
-    """Split a long text before a single space so each piece tokenizes as it would in place.
+def encode_threads(beam_args: list[str]) -> int | None:
+    """Tokenizer threads per worker when the DirectRunner runs several worker processes on this
+    machine: its cores shared among them (each would otherwise start a thread per core, and the
+    oversubscribed threads wait on each other). ``None`` (the tokenizer's default, every core
+    of the worker) for in-process runs and for other runners, whose workers have their own cores."""
+    import os
 
-    Byte-level pre-tokenizers attach a leading space to the next word, so cutting just
-    before " word" (a space after a non-space) leaves every pre-token unchanged.
-    """
-    if len(text) <= max_chars:
-        return [text]
-    pieces, start = [], 0
-    while len(text) - start > max_chars:
-        cut = start + max_chars
-        i = cut
-        while i > start + max_chars // 2 and not (text[i] == " " and not text[i - 1].isspace()
-                                                   and not text[i + 1:i + 2].isspace()):
-            i -= 1
-        if i <= start + max_chars // 2:
-            i = cut  # no clean cut point in the second half: cut hard
-        pieces.append(text[start:i])
-        start = i
-    pieces.append(text[start:])
-    return pieces
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+    options = PipelineOptions(beam_args)
+    runner = options.view_as(StandardOptions).runner
+    direct = options.view_as(DirectOptions)
+    if runner not in (None, "DirectRunner", "direct", "SwitchingDirectRunner"):
+        return None
+    if direct.direct_running_mode != "multi_processing":
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = direct.direct_num_workers or cores  # 0: one worker per core
+    return max(1, cores // max(1, workers))
 
 
 def parse_input(value: str) -> tuple[str | None, str]:
@@ -124,71 +129,79 @@ def check_text_column(files: list[str]) -> bool:
     return has_source
 
 
-def _doc_hash(doc_id: str) -> int:
-    """64-bit hash of a document id: which shard it lands in (stable across runs and runners)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
-
-
 class _Tokenize(CountingDoFn):
-    """A batch of rows -> per (source, split): one element holding the batch's documents as
-    ``[(id, id hash, token ids as bytes)]`` (end-of-document appended), plus token totals.
+    """``(source name or None, Arrow table of id, text[, source])`` (one Parquet row group) ->
+    per (source, split) of each slice of rows: one :class:`TokenBatch` (end-of-document
+    appended), plus token totals per (source, split) on the ``tokens`` output.
 
-    Documents travel in batches, as bytes, so the shuffle costs per batch, not per document.
+    Rows go straight from Arrow columns to the tokenizer, many thousand per call, and the
+    documents leave as a few numpy arrays per batch, so neither Beam nor the shuffle pays per
+    document.
     """
 
     def __init__(self, tokenizer_dir: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
-                 keep_rejects: bool) -> None:
+                 keep_rejects: bool, encode_threads: int | None = None) -> None:
         super().__init__(keep_rejects)
         self.tokenizer_dir = tokenizer_dir
         self.dtype = dtype
         self.eod_id = eod_id
         self.val_fraction = val_fraction
         self.seed = seed
-        self.tokenizer = None
+        self.encode_threads = encode_threads
+        self.encoder = None
 
     def setup(self) -> None:
+        import os
+
+        from pipeline.shards.batches import DocumentEncoder
         from tokenizer.load import load_tokenizer
 
-        self.tokenizer = load_tokenizer(self.tokenizer_dir)
+        if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
+            # Several workers on one machine: share its cores instead of each starting a thread
+            # per core (read when the tokenizer first starts its thread pool, in this process).
+            os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
+        self.encoder = DocumentEncoder(load_tokenizer(self.tokenizer_dir), self.dtype, self.eod_id)
 
     def start_bundle(self) -> None:
         super().start_bundle()
         self._tokens: dict[tuple[str, str], int] = {}
 
-    def process(self, batch):
+    def process(self, element):
+        name, table = element
+        for start in range(0, table.num_rows, ROWS_PER_SLICE):
+            yield from self._slice(name, table.slice(start, ROWS_PER_SLICE))
+
+    def _slice(self, name, table):
         from pipeline.shards.manifest import split_for
 
-        rows, pieces, owners = [], [], []
-        for row in batch:
-            self._counter.add(READ_STAGE, IN)
-            self._counter.add(READ_STAGE, OUT)
-            self._counter.add(STAGE, IN)
-            text = row.get("text")
-            if not text or not text.strip():
-                yield from self._dropped(Drop(STAGE, "empty_text", id=row.get("id")))
+        n = table.num_rows
+        self._counter.add(READ_STAGE, IN, n)
+        self._counter.add(READ_STAGE, OUT, n)
+        self._counter.add(STAGE, IN, n)
+        ids = table.column("id").to_pylist()
+        texts = table.column("text").to_pylist()
+        sources = [name] * n if name else table.column("source").to_pylist()
+        keys: dict[tuple[str, str], list[int]] = {}
+        kept: list[int] = []
+        for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
+            if doc_id is None:
+                yield from self._dropped(Drop(STAGE, "missing_id", id=None, detail=f"text: {str(text)[:80]!r}"))
                 continue
-            for piece in chunk_text(text):
-                pieces.append(piece)
-                owners.append(len(rows))
-            rows.append(row)
-        if not rows:
+            if not text or not text.strip():
+                yield from self._dropped(Drop(STAGE, "empty_text", id=doc_id))
+                continue
+            key = (sources[i], split_for(doc_id, self.val_fraction, self.seed))
+            keys.setdefault(key, []).append(len(kept))
+            kept.append(i)
+        if not kept:
             return
-        encodings = self.tokenizer.encode_batch(pieces, add_special_tokens=False)
-        per_doc: list[list] = [[] for _ in rows]
-        for owner, enc in zip(owners, encodings, strict=True):
-            per_doc[owner].append(enc.ids)
-        groups: dict[tuple[str, str], list] = {}
-        eod = np.array([self.eod_id], dtype=self.dtype)
-        for row, parts in zip(rows, per_doc, strict=True):
-            ids = np.concatenate([np.asarray(p, dtype=self.dtype) for p in parts] + [eod])
-            key = (row["source"], split_for(row["id"], self.val_fraction, self.seed))
-            groups.setdefault(key, []).append((row["id"], _doc_hash(row["id"]), ids.tobytes()))
-            self._tokens[key] = self._tokens.get(key, 0) + len(ids)
-            self._counter.add(STAGE, OUT)
-        for key, docs in groups.items():
-            yield key, docs
+        tokens, lengths = self.encoder.encode([texts[i] for i in kept])
+        self._counter.add(STAGE, OUT, len(kept))
+        whole = TokenBatch.build([ids[i] for i in kept], lengths, tokens)
+        for key, positions in keys.items():
+            batch = whole if len(positions) == len(kept) else whole.take(np.asarray(positions))
+            self._tokens[key] = self._tokens.get(key, 0) + batch.token_count
+            yield key, batch
 
     def finish_bundle(self):
         for key, n in self._tokens.items():
@@ -197,19 +210,15 @@ class _Tokenize(CountingDoFn):
 
 
 def _split_by_shard(element, totals, shard_tokens):
-    """(source, split), docs -> ((source, split, shard, of), docs of that shard) per shard."""
-    (source, split), docs = element
+    """(source, split), TokenBatch -> ((source, split, shard, of), its documents of that shard)."""
+    (source, split), batch = element
     of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
-    by_shard: dict[int, list] = {}
-    for doc_id, h, ids in docs:
-        by_shard.setdefault(h % of, []).append((doc_id, ids))
-    for shard, part in by_shard.items():
+    for shard, part in batch.split_by_shard(of).items():
         yield (source, split, shard, of), part
 
 
 class _WriteShard(CountingDoFn):
-    """((source, split, shard, of), [batches of (id, ids)]) -> one .bin/.idx pair, documents in
-    id order."""
+    """((source, split, shard, of), [TokenBatch]) -> one .bin/.idx pair, documents in id order."""
 
     def __init__(self, output: str, dtype: str) -> None:
         super().__init__(keep_rejects=False)
@@ -220,15 +229,13 @@ class _WriteShard(CountingDoFn):
         from pipeline.shards.megatron import ShardWriter
 
         (source, split, shard, of), batches = element
-        docs = sorted((d for batch in batches for d in batch), key=lambda d: d[0])
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
-        dtype = np.dtype(self.dtype)
-        with ShardWriter(prefix, dtype, **beam_io.writer_ops(prefix)) as writer:
-            for _, ids in docs:
-                writer.add_document(np.frombuffer(ids, dtype=dtype))
-        self._counter.add(WRITE_STAGE, IN, len(docs))
-        self._counter.add(WRITE_STAGE, OUT, len(docs))
+        with ShardWriter(prefix, np.dtype(self.dtype), **beam_io.writer_ops(prefix)) as writer:
+            for tokens, lengths in in_id_order(batches):
+                writer.add_documents(tokens, lengths)
+        self._counter.add(WRITE_STAGE, IN, writer.documents)
+        self._counter.add(WRITE_STAGE, OUT, writer.documents)
         yield {"path": rel, "source": source, "split": split, **writer.summary()}
 
 
@@ -296,22 +303,21 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
               f"eod id {info.eod_id})", flush=True)
     with Timer() as t:
         with make_pipeline(beam_args) as p:
-            rows = []
+            tables = []
             for i, (name, _, files) in enumerate(inputs):
-                read = (
+                tables.append(
                     p
                     | f"Files{i}" >> beam.Create(files)
-                    | f"Read{i}" >> beam.io.ReadAllFromParquet(columns=["id", "text"] + ([] if name else ["source"]))
+                    | f"Read{i}" >> beam.io.ReadAllFromParquetBatched(
+                        columns=["id", "text"] + ([] if name else ["source"]))
+                    | f"Name{i}" >> beam.Map(lambda table, n=name: (n, table))
                 )
-                if name:
-                    read = read | f"Name{i}" >> beam.Map(lambda r, n=name: {**r, "source": n})
-                rows.append(read)
-            docs = rows | "AllCorpora" >> beam.Flatten()
             tok = (
-                docs
-                | "Batch" >> beam.BatchElements(min_batch_size=64, max_batch_size=1024)
-                | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction,
-                                                     args.seed, False)).with_outputs(STATS, REJECTS, TOKENS, main="out")
+                tables
+                | "AllCorpora" >> beam.Flatten()
+                | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction, args.seed,
+                                                     False, encode_threads(beam_args)))
+                .with_outputs(STATS, REJECTS, TOKENS, main="out")
             )
             totals = tok[TOKENS] | "SumTokens" >> beam.CombinePerKey(sum)
             shards = (

@@ -1,0 +1,176 @@
+"""Documents as compact token batches: encode many texts per tokenizer call, split a batch by
+shard, and lay a shard's batches out in id order (the pure core of the tokenize job; no Beam).
+
+A :class:`TokenBatch` holds many documents in four arrays (ids, 64-bit id hashes, lengths,
+and all their tokens concatenated), so a batch crosses a Beam shuffle as a few numpy buffers
+instead of one Python object per document or per token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
+ENCODE_BATCH_CHARS = 4_000_000  # text per encode call: enough for the tokenizer's threads
+ENCODE_BATCH_DOCS = 4096  # and at most this many pieces per call
+WRITE_CHUNK_TOKENS = 1 << 22  # tokens gathered per write when laying a shard out in id order
+
+
+def chunk_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
+    """Split a long text before a single space so each piece tokenizes as it would in place.
+
+    Byte-level pre-tokenizers attach a leading space to the next word, so cutting just
+    before " word" (a space after a non-space) leaves every pre-token unchanged.
+    """
+    if len(text) <= max_chars:
+        return [text]
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        cut = start + max_chars
+        i = cut
+        while i > start + max_chars // 2 and not (text[i] == " " and not text[i - 1].isspace()
+                                                   and not text[i + 1:i + 2].isspace()):
+            i -= 1
+        if i <= start + max_chars // 2:
+            i = cut  # no clean cut point in the second half: cut hard
+        pieces.append(text[start:i])
+        start = i
+    pieces.append(text[start:])
+    return pieces
+
+
+def doc_hash(doc_id: str) -> int:
+    """64-bit hash of a document id: which shard it lands in (stable across runs and runners)."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class DocumentEncoder:
+    """Texts -> (all token ids concatenated, tokens per document), end-of-document appended.
+
+    Texts are cut with :func:`chunk_text` and encoded in calls of up to ``batch_chars``
+    characters / ``batch_docs`` pieces, large enough for the tokenizer's own threads; the
+    ids are copied once into one array of ``dtype`` (no per-document array).
+    ``encode_batch_fast`` (no character offsets) is used where the tokenizer has it: the ids
+    are the same as ``encode_batch``'s.
+    """
+
+    def __init__(self, tokenizer: Any, dtype: Any, eod_id: int, *, batch_chars: int = ENCODE_BATCH_CHARS,
+                 batch_docs: int = ENCODE_BATCH_DOCS, max_chunk_chars: int = MAX_CHUNK_CHARS) -> None:
+        self.tokenizer = tokenizer
+        self.dtype = np.dtype(dtype)
+        self.eod_id = int(eod_id)
+        self.batch_chars = batch_chars
+        self.batch_docs = batch_docs
+        self.max_chunk_chars = max_chunk_chars
+        self._encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
+
+    def _calls(self, texts: Sequence[str]) -> Iterator[tuple[list[str], list[int]]]:
+        """(pieces, owner document of each piece) per tokenizer call."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        chars = 0
+        for doc, text in enumerate(texts):
+            for piece in chunk_text(text, self.max_chunk_chars):
+                if pieces and (chars + len(piece) > self.batch_chars or len(pieces) >= self.batch_docs):
+                    yield pieces, owners
+                    pieces, owners, chars = [], [], 0
+                pieces.append(piece)
+                owners.append(doc)
+                chars += len(piece)
+        if pieces:
+            yield pieces, owners
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Encode ``texts``; returns ``(tokens, lengths)``: document i is
+        ``tokens[sum(lengths[:i]):sum(lengths[:i + 1])]`` and ends with ``eod_id``."""
+        lengths = np.ones(len(texts), dtype=np.int64)  # the end-of-document token
+        flat: list[int] = []
+        eod = self.eod_id
+        last = -1
+        for pieces, owners in self._calls(texts):
+            encodings = self._encode(pieces, add_special_tokens=False)
+            for owner, enc in zip(owners, encodings, strict=True):
+                if owner != last and last >= 0:
+                    flat.append(eod)
+                ids = enc.ids
+                flat += ids
+                lengths[owner] += len(ids)
+                last = owner
+        if last >= 0:
+            flat.append(eod)
+        return np.array(flat, dtype=self.dtype), lengths
+
+
+@dataclass
+class TokenBatch:
+    """Documents of one (source, split): ids, their 64-bit hashes, lengths, tokens concatenated."""
+
+    ids: list[str]
+    hashes: np.ndarray  # uint64, doc_hash of each id
+    lengths: np.ndarray  # int64, tokens per document
+    tokens: np.ndarray  # every document's tokens, in the order of ids
+
+    @classmethod
+    def build(cls, ids: list[str], lengths: np.ndarray, tokens: np.ndarray) -> TokenBatch:
+        """A batch with the id hashes computed."""
+        hashes = np.fromiter((doc_hash(i) for i in ids), dtype=np.uint64, count=len(ids))
+        return cls(ids, hashes, np.asarray(lengths, dtype=np.int64), tokens)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def token_count(self) -> int:
+        return int(self.tokens.size)
+
+    def take(self, docs: np.ndarray) -> TokenBatch:
+        """The documents at positions ``docs`` (in that order), their tokens gathered."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts = np.cumsum(self.lengths) - self.lengths
+        return TokenBatch([self.ids[i] for i in docs.tolist()], self.hashes[docs], self.lengths[docs],
+                          self.tokens[gather_index(starts[docs], self.lengths[docs])])
+
+    def split_by_shard(self, shards: int) -> dict[int, TokenBatch]:
+        """shard (= id hash mod ``shards``) -> the batch's documents of that shard, in batch order."""
+        which = self.hashes % np.uint64(shards)
+        if len(self) and (which == which[0]).all():
+            return {int(which[0]): self}
+        return {int(s): self.take(np.flatnonzero(which == s)) for s in np.unique(which)}
+
+
+def gather_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions ``starts[0]..starts[0]+lengths[0]-1, starts[1]..`` as one int64 array."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths)
+
+
+def in_id_order(batches: Iterable[TokenBatch], chunk_tokens: int = WRITE_CHUNK_TOKENS
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The documents of several batches sorted by id (stable: equal ids keep batch order), as
+    ``(tokens, lengths)`` pieces of about ``chunk_tokens`` tokens each."""
+    batches = list(batches)
+    if not batches:
+        return
+    ids = [i for b in batches for i in b.ids]
+    lengths = np.concatenate([b.lengths for b in batches])
+    tokens = np.concatenate([b.tokens for b in batches]) if len(batches) > 1 else batches[0].tokens
+    starts = np.cumsum(lengths) - lengths
+    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    ordered_lengths = lengths[order]
+    ends = np.cumsum(ordered_lengths)
+    lo = 0
+    while lo < order.size:
+        hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + chunk_tokens, side="right"))
+        hi = max(hi, lo + 1)
+        part = order[lo:hi]
+        yield tokens[gather_index(starts[part], lengths[part])], ordered_lengths[lo:hi]
+        lo = hi
