@@ -123,3 +123,23 @@ def writer_ops(path: str) -> dict[str, Any]:
         "rename_fn": lambda src, dst: FileSystems.rename([src], [dst]),
         "remove_fn": lambda p: FileSystems.delete([p]),
     }
+
+
+def concat_atomic(parts: list[str], dest: str) -> int:
+    """Concatenate ``parts`` (in the given order, streamed 1 MB at a time) into ``dest`` through a
+    temporary name and a rename, then delete the parts; returns the bytes written. Lets a job
+    write a single-file output as per-bundle shards instead of shuffling it onto one worker."""
+    tmp = f"{dest}.tmp-{uuid.uuid4().hex}"
+    size = 0
+    with FileSystems.create(tmp) as out:
+        for part in parts:
+            with open_raw(part) as f:
+                while chunk := f.read(1 << 20):
+                    out.write(chunk)
+                    size += len(chunk)
+    if FileSystems.exists(dest):
+        FileSystems.delete([dest])
+    FileSystems.rename([tmp], [dest])
+    if parts:
+        FileSystems.delete(list(parts))
+    return size

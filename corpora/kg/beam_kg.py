@@ -2,9 +2,11 @@
 
 Every stage emits its main output, per-bundle counts on ``stats`` and dropped records on
 ``rejects`` (as in ``pipeline.beam_steps``). Shuffles: statement parts by node, facts and
-back-references by entity (routing), routed facts by owner (subgraphs), label requests by
-entity and resolved labels by subgraph (the label join). No stage needs all the data on
-one worker; the co-occurrence counts (relations x relations) are the only side input.
+back-references by entity (routing), label requests by entity (the label join), routed facts
+and resolved labels by owner (subgraphs, labelled where they are made). What crosses a
+shuffle is compact: facts, parts and routed groups as ``codec`` bytes, labels as (id, text);
+subgraphs are never shuffled. No stage needs all the data on one worker; the co-occurrence
+counts (relations x relations) are the only side input.
 """
 
 from __future__ import annotations
@@ -15,10 +17,19 @@ from typing import Any
 
 import apache_beam as beam
 
+from corpora.kg.codec import (
+    decode_fact,
+    decode_group,
+    decode_part,
+    encode_fact,
+    encode_group,
+    encode_part,
+    referenced_entity,
+)
 from corpora.kg.faithfulness import FaithfulnessChecker
 from corpora.kg.graph import Cooccurrence, route_entity
-from corpora.kg.labels import label_rank
-from corpora.kg.model import ENTITY, Fact, Label, StatementPart
+from corpora.kg.labels import attach_labels, ids_to_name, label_rank
+from corpora.kg.model import Fact, Label, StatementPart
 from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
 from corpora.kg.statements import assemble_statement
 from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
@@ -30,14 +41,19 @@ from pipeline.stats import IN, OUT, count_key, drop_key
 LABELS = "labels"
 PARTS = "parts"
 RELSETS = "relsets"
+REQUESTS = "requests"
 
 
 class _ReadChunk(CountingDoFn):
-    """A chunk -> facts (main), labels, statement parts; counts records and drops."""
+    """A chunk -> facts (main), labels, statement parts; counts records and drops.
 
-    def __init__(self, options: ReadOptions, keep_rejects: bool) -> None:
+    ``encoded``: facts come as (subject, ``codec`` bytes) and parts as (node, bytes), ready to shuffle.
+    """
+
+    def __init__(self, options: ReadOptions, keep_rejects: bool, encoded: bool = False) -> None:
         super().__init__(keep_rejects)
         self.options = options
+        self.encoded = encoded
 
     def process(self, chunk: Chunk):
         stats = ReadStats()
@@ -55,10 +71,10 @@ class _ReadChunk(CountingDoFn):
                     self._counter.add("read", count_key("ignored_in_labels_file"))
                 elif isinstance(rec, StatementPart):
                     self._counter.add("read", count_key("statement_parts"))
-                    yield beam.pvalue.TaggedOutput(PARTS, (rec.node, rec))
+                    yield beam.pvalue.TaggedOutput(PARTS, (rec.node, encode_part(rec) if self.encoded else rec))
                 elif isinstance(rec, Fact):
                     self._counter.add("read", count_key("facts"))
-                    yield rec
+                    yield (rec.subject, encode_fact(rec)) if self.encoded else rec
         except OSError as exc:
             stats.records += 1
             drops += 1
@@ -71,30 +87,37 @@ class _ReadChunk(CountingDoFn):
 
 
 class _AssembleStatements(CountingDoFn):
-    """(node, parts) -> the statement's Fact, or a drop by reason."""
+    """(node, parts) -> the statement's Fact, or a drop by reason; parts and the Fact as ``codec``
+    bytes (the Fact keyed by its subject) when ``encoded``."""
+
+    def __init__(self, keep_rejects: bool, encoded: bool = False) -> None:
+        super().__init__(keep_rejects)
+        self.encoded = encoded
 
     def process(self, element):
         node, parts = element
         self._counter.add("statements", IN)
-        result = assemble_statement(node, list(parts))
+        result = assemble_statement(node, [decode_part(p) if isinstance(p, bytes) else p for p in parts])
         if isinstance(result, str):
             yield from self._dropped(Drop("statements", result, id=node, detail=f"statement node {node}"))
             return
         self._counter.add("statements", OUT)
-        yield result
+        yield (result.subject, encode_fact(result)) if self.encoded else result
 
 
 class _Route(CountingDoFn):
-    """(entity, {facts, refs}) -> (owner, (role, chained entity, facts)); relation sets on the side."""
+    """(entity, {facts: codec bytes, refs}) -> (owner, codec group bytes); on the side: relation
+    sets (co-occurrence) and label requests (id, owner) for every id the owner will need named."""
 
-    def __init__(self, max_facts: int, max_chain_facts: int) -> None:
+    def __init__(self, max_facts: int, max_chain_facts: int, known: frozenset = frozenset()) -> None:
         super().__init__(keep_rejects=False)
         self.max_facts = max_facts
         self.max_chain_facts = max_chain_facts
+        self.known = known
 
     def process(self, element) -> Iterator[Any]:
         entity, groups = element
-        facts = groups["facts"]
+        facts = (decode_fact(b) for b in groups["facts"])
         refs = set(itertools.chain.from_iterable(groups["refs"]))
         routing = route_entity(entity, facts, refs, self.max_facts, self.max_chain_facts)
         total = len(routing.facts) + routing.hub_capped + routing.duplicates
@@ -111,7 +134,9 @@ class _Route(CountingDoFn):
             self._counter.add("facts", count_key("chained_entities"))
         else:
             yield beam.pvalue.TaggedOutput(RELSETS, sorted({f.relation for f in routing.facts}))
-        yield routing.owner, (routing.role, entity, routing.facts)
+        for eid in sorted(ids_to_name(routing.owner, routing.facts, self.known)):
+            yield beam.pvalue.TaggedOutput(REQUESTS, (eid, routing.owner))
+        yield routing.owner, encode_group(routing.role, entity, routing.facts)
 
 
 class CapReferrers(beam.CombineFn):
@@ -181,18 +206,24 @@ class BestLabelFn(beam.CombineFn):
 
 
 class _Partition(CountingDoFn):
-    """(owner, routed groups) -> the owner's subgraphs (facts in = facts placed)."""
+    """(owner, {routed groups, labels}) -> the owner's labelled subgraphs (facts in = facts placed);
+    counts the ``labels`` stage's lookups per subgraph."""
 
-    def __init__(self, params: SubgraphParams, relation_order: dict[str, int] | None = None) -> None:
+    def __init__(self, params: SubgraphParams, relation_order: dict[str, int] | None = None,
+                 known: frozenset = frozenset()) -> None:
         super().__init__(keep_rejects=False)
         self.params = params
         self.relation_order = relation_order or {}
+        self.known = known
 
     def process(self, element, cooc):
-        owner, groups = element
+        owner, joined = element
         own: list[Fact] = []
         chains: dict[str, list[Fact]] = {}
-        for role, entity, facts in groups:
+        routed = list(joined["routed"])
+        if not routed:
+            return
+        for role, entity, facts in map(decode_group, routed):
             if role == "own":
                 own.extend(facts)
             else:
@@ -207,40 +238,31 @@ class _Partition(CountingDoFn):
         for name, v in counts.items():
             if v:
                 self._counter.add("subgraphs", count_key(name), v)
-        yield from subgraphs
-
-
-def _label_requests(sg: Subgraph, known: frozenset = frozenset()):
-    """(id, subgraph id) for every id the subgraph needs named, except relations whose label the
-    templates already give."""
-    for eid in sorted(sg.entity_ids() - known):
-        yield eid, sg.id
+        labels = dict(joined["labels"])
+        for sg in subgraphs:
+            lookups, unlabelled = attach_labels(sg, labels, self.known)
+            self._counter.add("labels", IN, lookups)
+            self._counter.add("labels", OUT, lookups)
+            if unlabelled:
+                self._counter.add("labels", count_key("no_label_fallback_to_id"), unlabelled)
+            yield sg
 
 
 class _ResolveLabels(CountingDoFn):
-    """(entity, {label, requests}) -> (subgraph id, (entity, label or None)) per request."""
+    """(entity, {label, requests: owners}) -> (owner, (entity, label)) for each distinct owner when
+    the entity has a label; an entity with none is counted (its id will stand in)."""
 
     def process(self, element):
         eid, groups = element
-        requests = list(groups["requests"])
-        if not requests:
+        owners = set(groups["requests"])
+        if not owners:
             return
-        labels = [lab for lab in groups["label"] if lab is not None]
-        label = labels[0][0] if labels else None
-        self._counter.add("labels", IN, len(requests))
-        self._counter.add("labels", OUT, len(requests))
+        label = next((lab[0] for lab in groups["label"] if lab is not None), None)
         if label is None:
-            self._counter.add("labels", count_key("no_label_fallback_to_id"), len(requests))
             self._counter.add("labels", count_key("entities_without_label"))
-        for sg_id in requests:
-            yield sg_id, (eid, label)
-
-
-def _attach_labels(element):
-    _, groups = element
-    for sg in groups["subgraph"]:
-        sg.labels = {eid: label for eid, label in groups["labels"] if label is not None}
-        yield sg
+            return
+        for owner in sorted(owners):
+            yield owner, (eid, label)
 
 
 class _Verbalize(CountingDoFn):
@@ -296,16 +318,19 @@ class _Faithfulness(CountingDoFn):
         yield sg, text, generic, verdict
 
 
-def _ref_pairs(fact: Fact):
-    if fact.value.kind == ENTITY and fact.value.v != fact.subject:
-        yield fact.value.v, fact.subject
+def _ref_pairs(keyed_fact: tuple[str, bytes]):
+    pair = referenced_entity(keyed_fact[1])
+    if pair is not None:
+        yield pair
 
 
 class BuildSubgraphs(beam.PTransform):
-    """Facts + labels -> labelled Subgraphs (statements, routing, grouping, label join).
+    """Facts + labels -> labelled Subgraphs (statements, routing, label join, grouping).
 
-    Outputs: ``out`` (subgraphs), ``stats``; ``cooccurrence`` is None (learn from the input)
-    or a Cooccurrence learned elsewhere (aligned data).
+    Inputs: ``facts`` (subject, codec bytes) and ``parts`` (node, codec bytes), as ``_ReadChunk``
+    emits them with ``encoded=True``, and ``labels`` (entity, Label). Outputs: ``out``
+    (subgraphs), ``stats``, ``rejects``; ``cooccurrence`` is None (learn from the input) or a
+    Cooccurrence learned elsewhere (aligned data).
     """
 
     def __init__(self, params: SubgraphParams, max_facts_per_entity: int, langs: tuple[str, ...],
@@ -322,28 +347,25 @@ class BuildSubgraphs(beam.PTransform):
     def expand(self, inputs):
         facts, labels, parts = inputs["facts"], inputs["labels"], inputs["parts"]
         assembled = (parts | "GroupStatements" >> beam.GroupByKey()
-                     | "Assemble" >> stage_outputs(_AssembleStatements(False)))
+                     | "Assemble" >> stage_outputs(_AssembleStatements(False, encoded=True)))
         all_facts = (facts, assembled["out"]) | "AllFacts" >> beam.Flatten()
-        by_subject = all_facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
         refs = (all_facts | "Refs" >> beam.FlatMap(_ref_pairs)
                 | "CapRefs" >> beam.CombinePerKey(CapReferrers()))
-        routed = ({"facts": by_subject, "refs": refs} | "JoinEntity" >> beam.CoGroupByKey()
-                  | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts))
-                  .with_outputs(STATS, REJECTS, RELSETS, main="out"))
+        known = self.labelled_relations
+        routed = ({"facts": all_facts, "refs": refs} | "JoinEntity" >> beam.CoGroupByKey()
+                  | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts, known))
+                  .with_outputs(STATS, REJECTS, RELSETS, REQUESTS, main="out"))
         if self.cooccurrence is not None:
             cooc = beam.pvalue.AsSingleton(facts.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence.to_json()]))
         else:
             cooc = beam.pvalue.AsSingleton(routed[RELSETS] | "Cooccurrence" >> beam.CombineGlobally(CountCooccurrence()))
-        subgraphs = (routed["out"] | "ByOwner" >> beam.GroupByKey()
-                     | "Partition" >> beam.ParDo(_Partition(self.params, self.relation_order), cooc).with_outputs(STATS, REJECTS, main="out"))
         best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
-        requests = subgraphs["out"] | "LabelRequests" >> beam.FlatMap(_label_requests, self.labelled_relations)
-        resolved = ({"label": best, "requests": requests} | "JoinLabels" >> beam.CoGroupByKey()
+        resolved = ({"label": best, "requests": routed[REQUESTS]} | "JoinLabels" >> beam.CoGroupByKey()
                     | "Resolve" >> stage_outputs(_ResolveLabels(False)))
-        keyed = subgraphs["out"] | "KeySubgraph" >> beam.Map(lambda sg: (sg.id, sg))
-        labelled = ({"subgraph": keyed, "labels": resolved["out"]} | "JoinSubgraphLabels" >> beam.CoGroupByKey()
-                    | "Attach" >> beam.FlatMap(_attach_labels))
+        subgraphs = ({"routed": routed["out"], "labels": resolved["out"]} | "ByOwner" >> beam.CoGroupByKey()
+                     | "Partition" >> beam.ParDo(_Partition(self.params, self.relation_order, known), cooc)
+                     .with_outputs(STATS, REJECTS, main="out"))
         stats = [assembled[STATS], routed[STATS], subgraphs[STATS], resolved[STATS]]
         rejects = [assembled[REJECTS]]
-        return {"out": labelled, STATS: stats | "FlattenGraphStats" >> beam.Flatten(),
+        return {"out": subgraphs["out"], STATS: stats | "FlattenGraphStats" >> beam.Flatten(),
                 REJECTS: rejects | "FlattenGraphRejects" >> beam.Flatten()}

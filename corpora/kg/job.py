@@ -34,6 +34,7 @@ from pipeline.jobs import (
 
 SAMPLE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "samples", "kg")
 KELM_FILE = "kelm.jsonl"
+KELM_PARTS_DIR = ".kelm-parts"  # per-bundle shards of kelm.jsonl, concatenated at the end of the run
 
 DESCRIPTION = """\
 Verbalize knowledge-graph triples into natural sentences (KELM-style): read N-Triples,
@@ -267,7 +268,7 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
     run = CorpusRun(p, cfg.output, job="kg", config=cfg.as_dict(), inputs=inputs, keep_rejects=cfg.rejects,
                     num_shards=cfg.num_shards)
     options = ReadOptions(langs=cfg.langs(), keep_aliases=False)
-    read = _Tee(beam.ParDo(beam_kg._ReadChunk(options, cfg.rejects)).with_outputs(
+    read = _Tee(beam.ParDo(beam_kg._ReadChunk(options, cfg.rejects, encoded=True)).with_outputs(
         STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, main="out"), "ReadChunks")
     chunk_pc = p | "Chunks" >> beam.Create(chunks) | "SpreadChunks" >> beam.Reshuffle()
     facts = run.apply("read", chunk_pc, read)
@@ -294,11 +295,20 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
         beam_kg._Faithfulness(cfg.lang, cfg.keep_unfaithful, cfg.rejects)))
     docs = checked | "ToDocument" >> beam.Map(
         lambda e: make_document(e[0], e[1], e[2], e[3].ok, e[3].reason, name, templates, cfg.lang))
+    # kelm.jsonl: one shard per bundle, concatenated once all are written (a single-shard write would
+    # shuffle every line onto one worker, and the local runner would hold them all in memory)
     _ = (checked | "ToKelm" >> beam.Map(lambda e: kelm_line(e[0], e[1], templates, cfg.lang))
-         | "WriteKelm" >> beam.io.WriteToText(beam_io.join(cfg.output, "kelm"), file_name_suffix=".jsonl",
-                                              num_shards=1, shard_name_template=""))
+         | "WriteKelmParts" >> beam.io.WriteToText(beam_io.join(cfg.output, KELM_PARTS_DIR, "kelm"),
+                                                   file_name_suffix=".jsonl")
+         | "KelmPartList" >> beam.combiners.ToList()
+         | "ConcatKelm" >> beam.Map(_concat_kelm, cfg.output))
     run.write(docs)
     return run
+
+
+def _concat_kelm(parts: list[str], output: str) -> None:
+    beam_io.concat_atomic(sorted(parts), beam_io.join(output, KELM_FILE))
+    beam_io.delete_tree(beam_io.join(output, KELM_PARTS_DIR))
 
 
 def prepare_kg_output(output: str, overwrite: bool) -> None:
@@ -307,6 +317,7 @@ def prepare_kg_output(output: str, overwrite: bool) -> None:
         raise UsageError(f"--output {output} already holds {KELM_FILE}; choose another directory or pass --overwrite")
     prepare_output(output, overwrite)
     beam_io.delete_tree(kelm)
+    beam_io.delete_tree(beam_io.join(output, KELM_PARTS_DIR))
 
 
 def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,

@@ -7,7 +7,10 @@ id (``humanize_id``), which the job counts.
 
 from __future__ import annotations
 
-from corpora.kg.model import Label
+from collections.abc import Iterable
+
+from corpora.kg.model import Fact, Label
+from corpora.kg.subgraphs import Subgraph
 
 UNTAGGED = ""
 
@@ -45,3 +48,21 @@ class BestLabel:
         if b is None:
             return a
         return a if label_rank(a, self.langs) <= label_rank(b, self.langs) else b
+
+
+def ids_to_name(owner: str, facts: Iterable[Fact], known: frozenset = frozenset()) -> set[str]:
+    """Every id the subgraphs of ``owner`` will need named: the owner and every id its routed facts
+    mention (relations whose label the templates give excepted). It is the union of
+    ``Subgraph.entity_ids()`` over the owner's subgraphs, so labels can be joined per owner."""
+    ids = {owner}
+    for f in facts:
+        ids.update(f.entity_ids())
+    return ids - known
+
+
+def attach_labels(sg: Subgraph, labels: dict[str, str], known: frozenset = frozenset()) -> tuple[int, int]:
+    """Give ``sg`` the labels of the ids it mentions; returns (label lookups, lookups without a label),
+    the ``labels`` stage's per-subgraph counts."""
+    lookups = sg.entity_ids() - known
+    sg.labels = {eid: labels[eid] for eid in lookups if eid in labels}
+    return len(lookups), len(lookups) - len(sg.labels)

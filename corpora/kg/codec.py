@@ -1,0 +1,72 @@
+"""Compact byte encodings of facts, statement parts and routed groups for the KG job's shuffles.
+
+The local DirectRunner holds every shuffle in the driver as *decoded* Python objects, and
+every runner pays per byte it moves. A ``Fact`` pickled by Beam's fallback coder carries its
+class path and costs ~400 bytes of Python objects once decoded; as one ``bytes`` value (a
+``marshal``-ed tuple of its fields, ~60-120 bytes) it is a single small object. Only this
+job's own stages produce and read these bytes (same Python version on every worker, as Beam
+requires), never untrusted input.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Iterable
+
+from corpora.kg.model import ENTITY, Fact, StatementPart, Value
+
+MARSHAL_VERSION = 4
+
+
+def _value_fields(v: Value) -> tuple:
+    return (v.kind, v.v, v.lang, v.precision, v.unit, v.datatype)
+
+
+def _value(fields: tuple) -> Value:
+    return Value(*fields)
+
+
+def fact_fields(f: Fact) -> tuple:
+    """A fact as a tuple of plain str/int/None (the form ``encode_fact`` marshals)."""
+    return (f.subject, f.relation, _value_fields(f.value), tuple((r, _value_fields(q)) for r, q in f.qualifiers),
+            f.statement)
+
+
+def fact_from_fields(t: tuple) -> Fact:
+    subject, relation, value, quals, statement = t
+    return Fact(subject, relation, _value(value), tuple((r, _value(q)) for r, q in quals), statement)
+
+
+def encode_fact(f: Fact) -> bytes:
+    return marshal.dumps(fact_fields(f), MARSHAL_VERSION)
+
+
+def decode_fact(b: bytes) -> Fact:
+    return fact_from_fields(marshal.loads(b))
+
+
+def referenced_entity(b: bytes) -> tuple[str, str] | None:
+    """(object entity, subject) of an encoded fact whose object is another entity, else None."""
+    subject, _, value, _, _ = marshal.loads(b)
+    if value[0] == ENTITY and value[1] != subject:
+        return value[1], subject
+    return None
+
+
+def encode_part(p: StatementPart) -> bytes:
+    return marshal.dumps((p.node, p.kind, p.relation, _value_fields(p.value)), MARSHAL_VERSION)
+
+
+def decode_part(b: bytes) -> StatementPart:
+    node, kind, relation, value = marshal.loads(b)
+    return StatementPart(node, kind, relation, _value(value))
+
+
+def encode_group(role: str, entity: str, facts: Iterable[Fact]) -> bytes:
+    """One routed group (``own`` or ``chain``, the entity whose facts they are, the facts) as one value."""
+    return marshal.dumps((role, entity, tuple(fact_fields(f) for f in facts)), MARSHAL_VERSION)
+
+
+def decode_group(b: bytes) -> tuple[str, str, list[Fact]]:
+    role, entity, facts = marshal.loads(b)
+    return role, entity, [fact_from_fields(t) for t in facts]
