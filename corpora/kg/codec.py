@@ -13,17 +13,26 @@ from __future__ import annotations
 import marshal
 from collections.abc import Iterable
 
-from corpora.kg.model import ENTITY, Fact, StatementPart, Value
+from corpora.kg.model import COORD, ENTITY, QUANTITY, STRING, TEXT, TIME, URL, Fact, StatementPart, Value
 
 MARSHAL_VERSION = 4
 
 
+KIND_CODES = {ENTITY: "e", STRING: "s", TEXT: "t", TIME: "d", QUANTITY: "q", COORD: "c", URL: "u"}
+CODE_KINDS = {c: k for k, c in KIND_CODES.items()}
+
+
 def _value_fields(v: Value) -> tuple:
-    return (v.kind, v.v, v.lang, v.precision, v.unit, v.datatype)
+    """(kind code, v[, lang, precision, unit, datatype]) with trailing Nones left out."""
+    fields = (KIND_CODES.get(v.kind, v.kind), v.v, v.lang, v.precision, v.unit, v.datatype)
+    end = len(fields)
+    while end > 2 and fields[end - 1] is None:
+        end -= 1
+    return fields[:end]
 
 
 def _value(fields: tuple) -> Value:
-    return Value(*fields)
+    return Value(CODE_KINDS.get(fields[0], fields[0]), *fields[1:])
 
 
 def fact_fields(f: Fact) -> tuple:
@@ -48,7 +57,7 @@ def decode_fact(b: bytes) -> Fact:
 def referenced_entity(b: bytes) -> tuple[str, str] | None:
     """(object entity, subject) of an encoded fact whose object is another entity, else None."""
     subject, _, value, _, _ = marshal.loads(b)
-    if value[0] == ENTITY and value[1] != subject:
+    if value[0] == KIND_CODES[ENTITY] and value[1] != subject:
         return value[1], subject
     return None
 

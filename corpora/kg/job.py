@@ -10,11 +10,13 @@ manifest.json. See docs/kg.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
 
+from corpora.kg.allocator import local_allocator_settings
 from corpora.kg.graph import Cooccurrence
 from corpora.kg.readers import FORMATS, Chunk, ReadOptions, detect_format, plan_chunks
 from corpora.kg.subgraphs import SubgraphParams
@@ -25,6 +27,7 @@ from pipeline.jobs import (
     Timer,
     UsageError,
     configure_logging,
+    is_local_direct,
     make_pipeline,
     prepare_beam_args,
     prepare_named_outputs,
@@ -331,8 +334,9 @@ def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: 
         size = sum(f["bytes"] for f in inputs) / 1e6
         print(f"kg: reading {len(inputs)} file(s), {size:.1f} MB in {len(chunks)} chunk(s), verbalizer "
               f"{cfg.verbalizer} -> {cfg.output}", flush=True)
+    allocator = local_allocator_settings() if is_local_direct(beam_args) else contextlib.nullcontext()
     with Timer() as t:
-        with make_pipeline(beam_args) as p:
+        with allocator, make_pipeline(beam_args) as p:
             build_kg(p, cfg, inputs, chunks)
         beam_io.add_manifest_outputs(cfg.output, "kelm", [beam_io.join(cfg.output, KELM_FILE)])
     report = beam_io.read_json(beam_io.join(cfg.output, "stats.json"))
