@@ -2,8 +2,9 @@
 
 Run from the repository root::
 
-    python bench/kg.py                              # sizes 50k,100k,200k triples, 2 workers
-    python bench/kg.py --sizes 1000000 --workers 2  # the 1M-triple graph (slow on a 2-core box)
+    python bench/kg.py                              # sizes 100k,300k triples, 2 workers
+    python bench/kg.py --sizes 100000,300000,1000000 --baseline-rev e09ab2f   # + the code before the
+                                                    # memory work, side by side (slow on a 2-core box)
 
 For each size, in one run, on the same generated N-Triples file (entities with ~10 facts
 drawn from 40 templated Wikidata properties and 8 properties without a template, labels,
@@ -15,9 +16,17 @@ statement nodes with qualifiers, dates, quantities):
     --direct_running_mode=multi_processing`` (read, all shuffles, Parquet and kelm.jsonl
     writing), triples / wall second, in a fresh process per size;
 (c) **job/core**; peak RSS of the job's driver process and of its largest worker process;
+    the **shuffle** the local runner holds: the largest GroupByKey's data in the driver at the
+    moment it hands it to the workers (its decoded Python objects, estimated from a sample of
+    values, plus the encoded copy it builds), hooked into the FnApiRunner's GroupingBuffer;
 (d) the template verbalizer's **faithfulness pass rate** (subgraphs whose sentences pass the
     filter, goal 100%) and the **template coverage**: share of the input's distinct relations
-    with a specific (not generic) template, and share of verbalized clauses that used one.
+    with a specific (not generic) template, and share of verbalized clauses that used one;
+(e) **growth per million triples** between the smallest and the largest size (driver, worker,
+    shuffle): flat memory is ~0 MB/M;
+(f) with ``--baseline-rev REV``: the same job at that git revision (its ``corpora/``,
+    ``pipeline/``, ``tokenizer/`` extracted with ``git archive``), run on the same files in
+    the same run, and the ratios new/old.
 
 A benchmark, not a test: it asserts nothing.
 """
@@ -25,6 +34,7 @@ A benchmark, not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -166,13 +176,60 @@ def reader_peak_kb(path: str) -> float:
     return peak / 1024
 
 
-def run_job_child(path: str, out: str, workers: int) -> None:
-    """Child process: one kg job run; prints a JSON line with its numbers."""
+def deep_size(obj, seen: set | None = None) -> int:
+    """Bytes of an object and everything it refers to (tuples, lists, dicts, slots, __dict__)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, (tuple, list, set, frozenset)):
+        size += sum(deep_size(x, seen) for x in obj)
+    elif isinstance(obj, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in obj.items())
+    elif hasattr(type(obj), "__slots__"):
+        size += sum(deep_size(getattr(obj, a), seen) for a in type(obj).__slots__ if hasattr(obj, a))
+    elif hasattr(obj, "__dict__"):
+        size += deep_size(vars(obj), seen)
+    return size
+
+
+def hook_shuffles(record: list) -> None:
+    """Record, for every GroupByKey the local runner (FnApiRunner) performs, the values it holds and
+    their size: decoded objects (estimated from up to 2,000 values) plus the encoded copy."""
+    from apache_beam.runners.portability.fn_api_runner import execution
+
+    original = execution.GroupingBuffer.partition
+
+    def partition(self, n):
+        if self._grouped_output or not self._table:
+            return original(self, n)
+        values = sum(len(v) for v in self._table.values())
+        sample = [v for vs in itertools.islice(self._table.values(), 2000) for v in vs][:2000]
+        per_value = sum(deep_size(v) for v in sample) / max(1, len(sample))
+        keys = sum(sys.getsizeof(k) for k in self._table) + 100 * len(self._table)  # + list and dict slot
+        out = original(self, n)
+        encoded = sum(len(b) for part in out for b in part)
+        record.append({"values": values, "mb": (per_value * values + keys + encoded) / 1e6})
+        return out
+
+    execution.GroupingBuffer.partition = partition
+
+
+def run_job_child(path: str, out: str, workers: int, code_root: str | None = None) -> None:
+    """Child process: one kg job run; prints a JSON line with its numbers. ``code_root``: import the
+    job from there (a baseline revision) instead of this checkout."""
     import threading
 
+    if code_root:
+        sys.path.insert(0, code_root)
+        os.chdir(code_root)
     from common import descendants
 
     from corpora.kg.job import KgConfig, run_kg
+
+    shuffles: list = []
+    hook_shuffles(shuffles)
 
     beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     peak = {"worker": 0}
@@ -197,7 +254,8 @@ def run_job_child(path: str, out: str, workers: int) -> None:
     watcher.join()
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "report": report, "driver_rss_mb": me / 1024,
-                      "worker_rss_mb": peak["worker"] / 1024}))
+                      "worker_rss_mb": peak["worker"] / 1024,
+                      "shuffle_mb": max((r["mb"] for r in shuffles), default=0.0)}))
 
 
 def coverage(path: str) -> tuple[int, int]:
@@ -218,32 +276,61 @@ def stage(report: dict, name: str) -> dict:
     return next(s for s in report["stages"] if s["stage"] == name)
 
 
+def extract_revision(rev: str, dest: str) -> str:
+    """The job's packages at git revision ``rev`` under ``dest`` (``git archive``; the checkout is untouched)."""
+    paths = ["beam_runner.py", "corpora", "pipeline", "tokenizer"]
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, *paths], cwd=REPO_ROOT, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return dest
+
+
+def run_job(path: str, out: str, workers: int, code_root: str | None = None) -> dict:
+    """One job run in a fresh process (so its peak RSS is its own)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", path, out, str(workers)] + (
+        ["--code-root", code_root] if code_root else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:])
+        raise SystemExit(f"job failed on {path}" + (f" (code of {code_root})" if code_root else ""))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def per_million(rows: list[dict], key: str) -> float:
+    """Growth of ``key`` in MB per million triples between the smallest and the largest size."""
+    a, b = rows[0], rows[-1]
+    return (b[key] - a[key]) / max(1e-9, (b["triples"] - a["triples"]) / 1e6)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="50000,100000,200000", help="triples per generated graph (comma-separated)")
+    ap.add_argument("--sizes", default="100000,300000", help="triples per generated graph (comma-separated)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--baseline-rev", default=None, metavar="REV",
+                    help="also run the job at this git revision, side by side (e.g. e09ab2f: before the memory work)")
     ap.add_argument("--child", nargs=3, metavar=("PATH", "OUT", "WORKERS"), help=argparse.SUPPRESS)
+    ap.add_argument("--code-root", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        run_job_child(args.child[0], args.child[1], int(args.child[2]))
+        run_job_child(args.child[0], args.child[1], int(args.child[2]), args.code_root)
         return
     print(f"machine: {usable_cores()} cores, Python {platform.python_version()}, load {load_average()}, "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
     print("command: python bench/kg.py " + " ".join(sys.argv[1:]))
-    rows = []
+    rows, base_rows = [], []
     with tempfile.TemporaryDirectory(prefix="kgbench-") as tmp:
+        baseline = extract_revision(args.baseline_rev, tempfile.mkdtemp(dir=tmp)) if args.baseline_rev else None
         for size in [int(x) for x in args.sizes.split(",")]:
             path = os.path.join(tmp, f"g{size}.nt")
             info = generate(path, size)
             core = run_core(path)
             reader_kb = reader_peak_kb(path)
-            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path,
-                                   os.path.join(tmp, f"out{size}"), str(args.workers)],
-                                  capture_output=True, text=True, cwd=REPO_ROOT)
-            if proc.returncode != 0:
-                print(proc.stderr[-3000:])
-                raise SystemExit(f"job failed at size {size}")
-            job = json.loads(proc.stdout.strip().splitlines()[-1])
+            job = run_job(path, os.path.join(tmp, f"out{size}"), args.workers)
+            if baseline:
+                old = run_job(path, os.path.join(tmp, f"base{size}"), args.workers, baseline)
+                base_rows.append({"triples": info["lines"], "job_s": old["seconds"],
+                                  "job_tps": info["lines"] / old["seconds"], "driver_mb": old["driver_rss_mb"],
+                                  "worker_mb": old["worker_rss_mb"], "shuffle_mb": old["shuffle_mb"]})
             rep = job["report"]
             faith = stage(rep, "faithfulness")
             verb = stage(rep, "verbalize").get("counts", {})
@@ -252,7 +339,8 @@ def main() -> None:
             rows.append({
                 "triples": info["lines"], "mb": info["bytes"] / 1e6,
                 "core_tps": info["lines"] / core["seconds"], "job_tps": info["lines"] / job["seconds"],
-                "job_s": job["seconds"], "reader_kb": reader_kb, "driver_mb": job["driver_rss_mb"], "worker_mb": job["worker_rss_mb"],
+                "job_s": job["seconds"], "reader_kb": reader_kb, "driver_mb": job["driver_rss_mb"],
+                "worker_mb": job["worker_rss_mb"], "shuffle_mb": job["shuffle_mb"],
                 "pass": faith["out"] / max(1, faith["in"]), "core_pass": core["passed"] / max(1, core["subgraphs"]),
                 "subgraphs": faith["in"], "rel_cov": covered / max(1, total), "rels": total,
                 "clause_cov": tmpl / max(1, tmpl + generic),
@@ -260,23 +348,41 @@ def main() -> None:
             os.remove(path)
     print()
     head = ("triples", "MB", "core t/s", "job t/s", "job/core", "job s", "reader KB", "driver MB", "worker MB",
-            "subgraphs",
-            "faithful", "rel cov", "clause cov")
+            "shuffle MB", "subgraphs", "faithful", "rel cov", "clause cov")
     print("  ".join(f"{h:>10}" for h in head))
     for r in rows:
         cells = [f"{r['triples']:,}", f"{r['mb']:.1f}", f"{r['core_tps']:,.0f}", f"{r['job_tps']:,.0f}",
                  f"{r['job_tps'] / r['core_tps']:.2f}", f"{r['job_s']:.1f}", f"{r['reader_kb']:.0f}",
-                 f"{r['driver_mb']:.0f}",
-                 f"{r['worker_mb']:.0f}", f"{r['subgraphs']:,}", f"{100 * r['pass']:.1f}%",
-                 f"{100 * r['rel_cov']:.0f}% of {r['rels']}", f"{100 * r['clause_cov']:.1f}%"]
+                 f"{r['driver_mb']:.0f}", f"{r['worker_mb']:.0f}", f"{r['shuffle_mb']:.1f}", f"{r['subgraphs']:,}",
+                 f"{100 * r['pass']:.1f}%", f"{100 * r['rel_cov']:.0f}% of {r['rels']}",
+                 f"{100 * r['clause_cov']:.1f}%"]
         print("  ".join(f"{c:>10}" for c in cells))
+    if len(rows) > 1:
+        print(f"\ngrowth per million triples ({rows[0]['triples']:,} -> {rows[-1]['triples']:,}): "
+              + ", ".join(f"{name} {per_million(rows, key):+,.0f} MB/M" for name, key in
+                          (("driver", "driver_mb"), ("worker", "worker_mb"), ("shuffle", "shuffle_mb"))))
+    if base_rows:
+        print(f"\nside by side with the code at {args.baseline_rev} (same files, same run; ratio = now / then):")
+        head = ("triples", "then t/s", "now t/s", "speed x", "then drv", "now drv", "drv x", "then wrk", "now wrk",
+                "wrk x", "then shfl", "now shfl", "shfl x")
+        print("  ".join(f"{h:>9}" for h in head))
+        for old, new in zip(base_rows, rows, strict=True):
+            cells = [f"{new['triples']:,}"]
+            for key, fmt in (("job_tps", ",.0f"), ("driver_mb", ".0f"), ("worker_mb", ".0f"), ("shuffle_mb", ".1f")):
+                cells += [format(old[key], fmt), format(new[key], fmt), f"{new[key] / max(1e-9, old[key]):.2f}"]
+            print("  ".join(f"{c:>9}" for c in cells))
+        if len(base_rows) > 1:
+            print("growth per million triples then: " + ", ".join(
+                f"{name} {per_million(base_rows, key):+,.0f} MB/M" for name, key in
+                (("driver", "driver_mb"), ("worker", "worker_mb"), ("shuffle", "shuffle_mb"))))
     print("\nfaithful: subgraphs whose template sentences pass the filter (job; core agrees: "
           + ", ".join(f"{100 * r['core_pass']:.1f}%" for r in rows) + ")")
     print("rel cov: distinct input relations with a specific template; clause cov: verbalized clauses that used one")
     print("reader KB: peak Python memory of the N-Triples reader streaming the whole file (tracemalloc)")
-    print("driver MB: peak RSS of the runner process; worker MB: largest worker process. The local DirectRunner")
-    print("keeps every stage's data and shuffles in memory and hands each worker its whole share as one bundle,")
-    print("so both grow with the input there; on a cluster runner bundles and shuffles are bounded by the runner.")
+    print("driver MB: peak RSS of the runner process; worker MB: largest worker process; shuffle MB: the largest")
+    print("GroupByKey the local runner holds in the driver (decoded objects + encoded copy). The local DirectRunner")
+    print("keeps each shuffle in memory and hands each worker its whole share as one bundle, so these grow with")
+    print("the input there; a cluster runner (Dataflow, Flink, Spark) shuffles through disk in bounded bundles.")
 
 
 if __name__ == "__main__":
