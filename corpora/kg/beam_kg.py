@@ -215,6 +215,7 @@ class _Partition(CountingDoFn):
         self.params = params
         self.relation_order = relation_order or {}
         self.known = known
+        self._given: tuple | None = None
 
     def process(self, element, cooc):
         owner, joined = element
@@ -229,8 +230,10 @@ class _Partition(CountingDoFn):
             else:
                 chains[entity] = list(facts)
         n = len(own) + sum(len(f) for f in chains.values())
-        if isinstance(cooc, dict):
-            cooc = Cooccurrence.from_json(cooc)
+        if isinstance(cooc, dict):  # given as JSON (--cooccurrence): converted once per worker
+            if self._given is None or self._given[0] is not cooc:
+                self._given = (cooc, Cooccurrence.from_json(cooc))
+            cooc = self._given[1]
         subgraphs, counts = partition(owner, own, chains, cooc, self.params, self.relation_order)
         self._counter.add("subgraphs", IN, n)
         self._counter.add("subgraphs", OUT, sum(len(sg.facts) for sg in subgraphs))

@@ -123,6 +123,7 @@ class Cooccurrence:
 
     relations: Counter = field(default_factory=Counter)
     pairs: Counter = field(default_factory=Counter)
+    _weights: dict = field(default_factory=dict, repr=False, compare=False)  # memo of weight()
 
     @staticmethod
     def pair(a: str, b: str) -> tuple[str, str]:
@@ -130,19 +131,25 @@ class Cooccurrence:
 
     def add_subject(self, relations: Iterable[str]) -> None:
         rels = sorted(set(relations))[:MAX_RELATIONS_PER_SUBJECT]
+        self._weights.clear()
         self.relations.update(rels)
         self.pairs.update(itertools.combinations(rels, 2))
 
     def merge(self, other: Cooccurrence) -> Cooccurrence:
+        self._weights.clear()
         self.relations.update(other.relations)
         self.pairs.update(other.pairs)
         return self
 
     def weight(self, a: str, b: str, min_pair_count: int = 2) -> float:
-        n = self.pairs.get(self.pair(a, b), 0)
-        if n < min_pair_count:
-            return 0.0
-        return n / math.sqrt(max(1, self.relations.get(a, 0)) * max(1, self.relations.get(b, 0)))
+        key = (*self.pair(a, b), min_pair_count)
+        w = self._weights.get(key)
+        if w is None:
+            n = self.pairs.get(key[:2], 0)
+            w = 0.0 if n < min_pair_count else n / math.sqrt(
+                max(1, self.relations.get(a, 0)) * max(1, self.relations.get(b, 0)))
+            self._weights[key] = w
+        return w
 
     def to_json(self) -> dict:
         return {"relations": dict(self.relations), "pairs": [[a, b, n] for (a, b), n in sorted(self.pairs.items())]}

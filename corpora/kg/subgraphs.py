@@ -1,16 +1,16 @@
 """Grouping one entity's facts into subgraphs of at most K facts (the unit a sentence verbalizes).
 
-Algorithm (size-constrained agglomerative grouping on a networkx graph of relation groups):
+Algorithm (size-constrained agglomerative grouping on a weighted graph of relation groups):
 
 1. **Units.** The subject's facts are grouped by relation (all children of a person form one
    unit, verbalized as a list). A relation with more than K values is split into units of K.
 2. **Chains.** The facts of a chained entity (see ``graph.py``) join the unit of the fact that
    links the subject to it, as long as the unit stays within K; the overflow, and chains
    whose linking fact is absent (orphans, e.g. from cycles), become units of their own.
-3. **Co-occurrence edges.** Units are nodes of a networkx Graph; two units of different
-   relations get an edge weighted by the relations' co-occurrence cosine (``Cooccurrence``)
-   when they share at least ``min_pair_count`` subjects and the weight is at least
-   ``min_weight``.
+3. **Co-occurrence edges.** Units are nodes of a graph (an edge list: the merge only walks
+   the edges in weight order); two units of different relations get an edge weighted by the
+   relations' co-occurrence cosine (``Cooccurrence``) when they share at least
+   ``min_pair_count`` subjects and the weight is at least ``min_weight``.
 4. **Merge.** Edges are taken heaviest first (ties by relation ids, so the result is
    deterministic); the two groups at an edge's ends merge when together they hold at most
    K facts (Kruskal-style with a size cap).
@@ -24,8 +24,6 @@ Parameters: ``max_facts`` (K, default 5), ``min_pair_count`` (2), ``min_weight``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import networkx as nx
 
 from corpora.kg.graph import Cooccurrence, entity_graph, linking_facts
 from corpora.kg.model import ENTITY, Fact
@@ -141,16 +139,13 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
             rest = facts[room:]
             for i in range(0, len(rest), k):
                 units.append(_Unit(f"chain:{chained}", rest[i:i + k], len(units)))
-    g = nx.Graph()
-    g.add_nodes_from((u.order, {"unit": u}) for u in units)
-    weighted = []
+    weighted = []  # (unit, unit, weight): each pair of units once
     for i, a in enumerate(units):
         for b in units[i + 1:]:
             if a.relation != b.relation:
                 w = cooc.weight(a.relation, b.relation, params.min_pair_count)
                 if w > 0 and w >= params.min_weight:
                     weighted.append((a.order, b.order, round(w, 6)))
-    g.add_weighted_edges_from(weighted)
     group = {u.order: u.order for u in units}
     members = {u.order: [u] for u in units}
 
@@ -170,7 +165,7 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
     def gap(a: int, b: int) -> int:
         return abs(rank[a] - rank[b]) if rank[a] is not None and rank[b] is not None else 10**6
 
-    edges = sorted(g.edges(data="weight"), key=lambda e: (-e[2], gap(e[0], e[1]), min(e[0], e[1]), max(e[0], e[1])))
+    edges = sorted(weighted, key=lambda e: (-e[2], gap(e[0], e[1]), min(e[0], e[1]), max(e[0], e[1])))
     for a, b, _ in edges:
         ra, rb = find(a), find(b)
         if ra != rb and size(ra) + size(rb) <= k:
