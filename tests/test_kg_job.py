@@ -40,6 +40,10 @@ def test_sample_with_two_workers(sample_run):
     assert stage(report, "facts")["dropped"]["duplicate_fact"] >= 1
     assert stage(report, "faithfulness")["dropped"] == {}  # templates: every sentence faithful
     assert stage(report, "labels")["counts"]["entities_without_label"] >= 1  # Q99999999 falls back to its id
+    # labels are joined per owner, but counted per subgraph lookup as before (the same numbers as the docs)
+    labels = stage(report, "labels")
+    assert (labels["in"], labels["out"], labels["counts"]) == (
+        302, 302, {"entities_without_label": 1, "no_label_fallback_to_id": 4})
     rows = corpus(out)
     assert len(rows) == stage(report, "write")["out"] > 10
     assert {r["source"] for r in rows} == {"kg"} and {r["lang"] for r in rows} == {"en"}
@@ -59,6 +63,7 @@ def test_sample_with_two_workers(sample_run):
     with open(os.path.join(out, "kelm.jsonl"), encoding="utf-8") as f:
         kelm = [json.loads(line) for line in f]
     assert sorted(k["sentence"] for k in kelm) == sorted(r["text"] for r in rows)
+    assert not os.path.exists(os.path.join(out, ".kelm-parts"))  # per-bundle parts concatenated and removed
     assert all(k["triples"] and k["serialized_triples"] for k in kelm)
     manifest = json.load(open(os.path.join(out, "manifest.json")))
     assert manifest["outputs"]["kelm"][0]["rows"] == len(kelm) and manifest["job"] == "kg"

@@ -87,7 +87,7 @@ class KgConfig:
     keep_unfaithful: bool = False
     rejects: bool = False
     num_shards: int = 0
-    chunk_mb: int = 64
+    chunk_mb: int = 16
     gen_batch_size: int = 16
     max_new_tokens: int = 64
     num_beams: int = 1
@@ -116,7 +116,8 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--lang", default="en", help="label language to use (default: en)")
     io.add_argument("--fallback-langs", default="mul", metavar="L,L",
                     help="label languages to fall back to, in order (default: mul); then untagged labels")
-    io.add_argument("--chunk-mb", type=int, default=64, help="split line-based inputs into byte ranges of this size")
+    io.add_argument("--chunk-mb", type=int, default=16,
+                    help="split line-based inputs into byte ranges of this size (default 16: a work item each)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
 
