@@ -10,9 +10,11 @@ from corpora.kg import allocator
 from corpora.kg.codec import (
     decode_fact,
     decode_group,
+    decode_label,
     decode_part,
     encode_fact,
     encode_group,
+    encode_label,
     encode_part,
     referenced_entity,
 )
@@ -40,6 +42,7 @@ def test_codec_round_trips_every_field_and_odd_text():
     part = StatementPart("Q42-b2ad2b", "qualifier", "P580", Value(TIME, "+1971-00-00T00:00:00Z", precision=9))
     assert decode_part(encode_part(part)) == part
     assert decode_group(encode_group("chain", "Q691283", facts)) == ("chain", "Q691283", facts)
+    assert decode_label(encode_label("Q42", "Douglas Adams \x00")) == ("Q42", "Douglas Adams \x00")
     assert referenced_entity(encode_fact(ADAMS)) == ("Q691283", "Q42")
     assert referenced_entity(encode_fact(facts[1])) is None  # a quantity points at no entity
     assert referenced_entity(encode_fact(Fact("Q1", "P31", Value(ENTITY, "Q1")))) is None  # nor a self-loop

@@ -20,9 +20,11 @@ import apache_beam as beam
 from corpora.kg.codec import (
     decode_fact,
     decode_group,
+    decode_label,
     decode_part,
     encode_fact,
     encode_group,
+    encode_label,
     encode_part,
     referenced_entity,
 )
@@ -241,7 +243,7 @@ class _Partition(CountingDoFn):
         for name, v in counts.items():
             if v:
                 self._counter.add("subgraphs", count_key(name), v)
-        labels = dict(joined["labels"])
+        labels = dict(map(decode_label, joined["labels"]))
         for sg in subgraphs:
             lookups, unlabelled = attach_labels(sg, labels, self.known)
             self._counter.add("labels", IN, lookups)
@@ -252,7 +254,7 @@ class _Partition(CountingDoFn):
 
 
 class _ResolveLabels(CountingDoFn):
-    """(entity, {label, requests: owners}) -> (owner, (entity, label)) for each distinct owner when
+    """(entity, {label, requests: owners}) -> (owner, codec (entity, label)) for each distinct owner when
     the entity has a label; an entity with none is counted (its id will stand in)."""
 
     def process(self, element):
@@ -264,8 +266,9 @@ class _ResolveLabels(CountingDoFn):
         if label is None:
             self._counter.add("labels", count_key("entities_without_label"))
             return
+        encoded = encode_label(eid, label)
         for owner in sorted(owners):
-            yield owner, (eid, label)
+            yield owner, encoded
 
 
 class _Verbalize(CountingDoFn):

@@ -79,3 +79,13 @@ def encode_group(role: str, entity: str, facts: Iterable[Fact]) -> bytes:
 def decode_group(b: bytes) -> tuple[str, str, list[Fact]]:
     role, entity, facts = marshal.loads(b)
     return role, entity, [fact_from_fields(t) for t in facts]
+
+
+def encode_label(entity: str, label: str) -> bytes:
+    """A resolved label on its way to the owner that needs it, as one value."""
+    return marshal.dumps((entity, label), MARSHAL_VERSION)
+
+
+def decode_label(b: bytes) -> tuple[str, str]:
+    entity, label = marshal.loads(b)
+    return entity, label
