@@ -129,10 +129,22 @@ def check_text_column(files: list[str]) -> bool:
     return has_source
 
 
+def _row_groups(element):
+    """(source name or None, Parquet file) -> (name, file, row group) for each of its row groups:
+    the units the workers share."""
+    import pyarrow.parquet as pq
+
+    name, path = element
+    with beam_io.FileSystems.open(path) as fh:
+        count = pq.ParquetFile(fh).metadata.num_row_groups
+    for row_group in range(count):
+        yield name, path, row_group
+
+
 class _Tokenize(CountingDoFn):
-    """``(source name or None, Arrow table of id, text[, source])`` (one Parquet row group) ->
-    per (source, split) of each slice of rows: one :class:`TokenBatch` (end-of-document
-    appended), plus token totals per (source, split) on the ``tokens`` output.
+    """``(source name or None, Parquet file, row group)`` -> per (source, split) of each slice of
+    its rows: one :class:`TokenBatch` (end-of-document appended), plus token totals per
+    (source, split) on the ``tokens`` output.
 
     Rows go straight from Arrow columns to the tokenizer, many thousand per call, and the
     documents leave as a few numpy arrays per batch, so neither Beam nor the shuffle pays per
@@ -167,11 +179,17 @@ class _Tokenize(CountingDoFn):
         self._tokens: dict[tuple[str, str], int] = {}
 
     def process(self, element):
-        name, table = element
-        for start in range(0, table.num_rows, ROWS_PER_SLICE):
-            yield from self._slice(name, table.slice(start, ROWS_PER_SLICE))
+        import pyarrow.parquet as pq
+
+        name, path, row_group = element
+        columns = ["id", "text"] + ([] if name else ["source"])
+        with beam_io.FileSystems.open(path) as fh:
+            for batch in pq.ParquetFile(fh).iter_batches(batch_size=ROWS_PER_SLICE, row_groups=[row_group],
+                                                         columns=columns):
+                yield from self._slice(name, batch)
 
     def _slice(self, name, table):
+        """One Arrow record batch of rows -> (key, TokenBatch) per (source, split)."""
         from pipeline.shards.manifest import split_for
 
         n = table.num_rows
@@ -303,18 +321,12 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
               f"eod id {info.eod_id})", flush=True)
     with Timer() as t:
         with make_pipeline(beam_args) as p:
-            tables = []
-            for i, (name, _, files) in enumerate(inputs):
-                tables.append(
-                    p
-                    | f"Files{i}" >> beam.Create(files)
-                    | f"Read{i}" >> beam.io.ReadAllFromParquetBatched(
-                        columns=["id", "text"] + ([] if name else ["source"]))
-                    | f"Name{i}" >> beam.Map(lambda table, n=name: (n, table))
-                )
             tok = (
-                tables
-                | "AllCorpora" >> beam.Flatten()
+                p
+                | "Files" >> beam.Create([(name, f) for name, _, files in inputs for f in files])
+                | "SpreadFiles" >> beam.Reshuffle()
+                | "RowGroups" >> beam.FlatMap(_row_groups)
+                | "SpreadRowGroups" >> beam.Reshuffle()
                 | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction, args.seed,
                                                      False, encode_threads(beam_args)))
                 .with_outputs(STATS, REJECTS, TOKENS, main="out")

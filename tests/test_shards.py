@@ -689,3 +689,139 @@ def test_split_for_fraction_and_edges():
             split_for("x", bad)
     with pytest.raises(TypeError):
         split_for(123, 0.1)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# several documents per write; compact token batches (pipeline.shards.batches)
+# --------------------------------------------------------------------------------------------
+
+
+def test_add_documents_writes_the_same_bytes_as_add_document(tmp_path):
+    rng = np.random.default_rng(5)
+    docs = _random_docs(rng, 60, VOCAB_SMALL, empty_at={3, 40})
+    one = _write(tmp_path / "one", docs, np.uint16)
+    with ShardWriter(str(tmp_path / "many"), np.uint16) as w:
+        for lo, hi in ((0, 1), (1, 25), (25, 25), (25, 60)):  # a single document, a run, nothing, the rest
+            part = docs[lo:hi]
+            w.add_documents(np.concatenate(part) if part else np.zeros(0, dtype=np.int64), [len(d) for d in part])
+    assert w.summary() == one.summary()
+    for ext in (".bin", ".idx"):
+        assert (tmp_path / f"many{ext}").read_bytes() == (tmp_path / f"one{ext}").read_bytes()
+
+
+def test_add_documents_checks_its_input(tmp_path):
+    w = ShardWriter(str(tmp_path / "s"), np.uint16)
+    with pytest.raises(ValueError, match="lengths sum to 3, but 4 tokens"):
+        w.add_documents([1, 2, 3, 4], [1, 2])
+    with pytest.raises(ValueError, match=r"lengths must be in \[0"):
+        w.add_documents([1, 2], [3, -1])
+    with pytest.raises(ValueError, match="1-D sequence of integers"):
+        w.add_documents([1, 2], [[1, 1]])
+    with pytest.raises(ValueError, match="does not fit"):
+        w.add_documents([1, 70000], [2])
+    assert (w.documents, w.tokens) == (0, 0)  # nothing was written by the failed calls
+    w.add_documents([7, 8, 9], [2, 1])
+    w.close()
+    assert _spec_read(str(tmp_path / "s"))["docs"][1].tolist() == [9]
+    with pytest.raises(RuntimeError, match="after the writer was closed"):
+        w.add_documents([1], [1])
+
+
+@pytest.fixture(scope="module")
+def byte_bpe():
+    """A tiny byte-level BPE (trained in memory) with <|endoftext|> = 0."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator([f"The river {i} flows past the old mill, über Brücken." for i in range(200)], trainer)
+    return tok
+
+
+class _SlowOnly:
+    """A tokenizer without ``encode_batch_fast`` (older ``tokenizers``): the encoder falls back."""
+
+    def __init__(self, tok):
+        self.tok = tok
+        self.calls = []
+
+    def encode_batch(self, texts, add_special_tokens):
+        self.calls.append(list(texts))
+        return self.tok.encode_batch(texts, add_special_tokens=add_special_tokens)
+
+
+def test_document_encoder_matches_one_encode_per_document(byte_bpe):
+    from pipeline.shards.batches import DocumentEncoder
+
+    texts = [f"Document {i}: " + "the river flows past the mill " * (i % 7 + 1) for i in range(50)]
+    texts[10] = "a long one " * 400  # 4400 characters: cut into pieces below
+    expected = [byte_bpe.encode(t, add_special_tokens=False).ids + [0] for t in texts]
+    for tokenizer in (byte_bpe, _SlowOnly(byte_bpe)):
+        # small calls and pieces: documents span calls, one document spans several pieces
+        encoder = DocumentEncoder(tokenizer, np.uint16, 0, batch_chars=900, batch_docs=8, max_chunk_chars=1000)
+        tokens, lengths = encoder.encode(texts)
+        assert tokens.dtype == np.uint16 and lengths.tolist() == [len(e) for e in expected]
+        assert tokens.tolist() == [i for e in expected for i in e]
+    assert len(tokenizer.calls) > 8 and all(len(c) <= 8 for c in tokenizer.calls)
+    assert all(len(p) <= 1000 for c in tokenizer.calls for p in c)
+    tokens, lengths = DocumentEncoder(byte_bpe, np.int32, 0).encode([])
+    assert tokens.size == 0 and lengths.size == 0 and tokens.dtype == np.int32
+
+
+def _batch(ids, seed=0):
+    from pipeline.shards.batches import TokenBatch
+
+    rng = np.random.default_rng(seed)
+    docs = [rng.integers(1, 500, size=int(rng.integers(1, 40))) for _ in ids]
+    batch = TokenBatch.build(list(ids), np.array([len(d) for d in docs]), np.concatenate(docs).astype(np.uint16))
+    return batch, dict(zip(ids, docs, strict=True))
+
+
+def test_token_batch_split_by_shard_keeps_every_document_whole():
+    from pipeline.shards.batches import doc_hash
+
+    ids = [f"web-{i:05d}" for i in range(300)]
+    batch, docs = _batch(ids)
+    assert len(batch) == 300 and batch.token_count == sum(len(d) for d in docs.values())
+    assert batch.hashes.dtype == np.uint64 and int(batch.hashes[7]) == doc_hash(ids[7])
+    parts = batch.split_by_shard(4)
+    assert sorted(parts) == [0, 1, 2, 3]
+    seen = []
+    for shard, part in parts.items():
+        assert all(doc_hash(i) % 4 == shard for i in part.ids)
+        assert part.ids == [i for i in ids if doc_hash(i) % 4 == shard]  # batch order kept
+        offsets = np.concatenate([[0], np.cumsum(part.lengths)])
+        for k, doc_id in enumerate(part.ids):
+            assert part.tokens[offsets[k]:offsets[k + 1]].tolist() == docs[doc_id].tolist()
+        seen += part.ids
+    assert sorted(seen) == ids
+    assert batch.split_by_shard(1) == {0: batch}
+
+
+def test_in_id_order_sorts_across_batches_in_chunks():
+    from pipeline.shards.batches import in_id_order
+
+    ids = [f"doc-{i:04d}" for i in range(200)]
+    order = np.random.default_rng(3).permutation(200)
+    shuffled = [ids[i] for i in order]
+    a, docs_a = _batch(shuffled[:120], seed=1)
+    b, docs_b = _batch(shuffled[120:], seed=2)
+    docs = {**docs_a, **docs_b}
+    expected = np.concatenate([docs[i] for i in ids])
+    for chunk in (1, 50, 10_000):
+        pieces = list(in_id_order([a, b], chunk_tokens=chunk))
+        lengths = np.concatenate([lens for _, lens in pieces])
+        assert lengths.tolist() == [len(docs[i]) for i in ids]
+        assert np.concatenate([t for t, _ in pieces]).tolist() == expected.tolist()
+        if chunk == 50:
+            assert len(pieces) > 10 and all(t.size <= 50 or lens.size == 1 for t, lens in pieces)
+    assert list(in_id_order([])) == []
+    # equal ids keep the order of their batches (what a stable sort gives)
+    c, docs_c = _batch(["x", "a"], seed=4)
+    d, docs_d = _batch(["x"], seed=5)
+    tokens, lengths = next(in_id_order([c, d]))
+    want = np.concatenate([docs_c["a"], docs_c["x"], docs_d["x"]])
+    assert tokens.tolist() == want.tolist()

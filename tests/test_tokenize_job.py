@@ -187,3 +187,65 @@ def test_parquet_without_source_column_is_named_after_its_directory(setup, tmp_p
     manifest = json.loads((out / "manifest.json").read_text())
     assert {s["source"] for s in manifest["shards"]} == {"plain"}
     assert manifest["totals"]["documents"] == 20
+
+
+def test_shards_hold_exactly_the_reference_layout(setup, tmp_path):
+    """Row groups of several sizes, two named inputs, a row without an id: every shard's .bin is
+    what the definition gives (tokens + end-of-document per document, shard = blake2b(id) mod
+    shards, documents in id order), with 2 workers."""
+    import hashlib
+    import math
+
+    from tokenizer.load import TokenizerInfo, load_tokenizer
+
+    root, web, kg, tok, texts = setup
+    data = tmp_path / "groups" / "data"
+    data.mkdir(parents=True)
+    ids = [f"g-{i:04d}" for i in range(90)]
+    rows = [(i, texts[k % len(texts)]) for k, i in enumerate(ids)] + [(None, "a row without an id")]
+    table = pa.table({"id": [r[0] for r in rows], "text": [r[1] for r in rows], "source": ["grp"] * len(rows)})
+    pq.write_table(table.slice(0, 50), data / "part-0.parquet", row_group_size=7)  # 8 row groups
+    pq.write_table(table.slice(50), data / "part-1.parquet", row_group_size=30)
+    out = tmp_path / "o"
+    report = run_tokenize(args([f"one={tmp_path / 'groups'}", f"two={tmp_path / 'groups'}"], tok, out,
+                               shard_tokens=1500), TWO_WORKERS, quiet=True)
+    assert report["accounting_ok"]
+    assert stage(report, "read")["in"] == 2 * len(rows)
+    assert stage(report, "tokenize")["dropped"] == {"missing_id": 2, "empty_text": 4}  # texts[7], texts[8]
+
+    tokenizer, eod = load_tokenizer(str(tok)), TokenizerInfo(str(tok)).eod_id
+    expected: dict[tuple[str, str], list[tuple[str, list[int]]]] = {}
+    for source in ("one", "two"):
+        for doc_id, text in rows:
+            if doc_id is None or not text.strip():
+                continue
+            key = (source, split_for(doc_id, 0.1))
+            expected.setdefault(key, []).append((doc_id, tokenizer.encode(text, add_special_tokens=False).ids + [eod]))
+    files = {}
+    for (source, split), docs in expected.items():
+        of = max(1, math.ceil(sum(len(t) for _, t in docs) / 1500))
+        for doc_id, tokens in sorted(docs):
+            h = int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "little")
+            files.setdefault(f"{source}/{split}-{h % of:05d}-of-{of:05d}", []).append(tokens)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(s["path"] for s in manifest["shards"]) == sorted(files)
+    assert len(files) > 4
+    for path, docs in files.items():
+        assert (out / f"{path}.bin").read_bytes() == np.concatenate(docs).astype("<u2").tobytes(), path
+        with ShardReader(str(out / path)) as reader:
+            assert reader.lengths.tolist() == [len(d) for d in docs]
+    assert verify_shards(str(out))[0]
+
+
+def test_encode_threads_share_the_cores_among_local_workers(monkeypatch):
+    from corpora.tokenize import encode_threads
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert encode_threads(["--direct_num_workers=2", "--direct_running_mode=multi_processing"]) == 4
+    assert encode_threads(["--direct_num_workers=3", "--direct_running_mode=multi_processing"]) == 2
+    assert encode_threads(["--direct_num_workers=16", "--direct_running_mode=multi_processing"]) == 1
+    assert encode_threads(["--direct_num_workers=0", "--direct_running_mode=multi_processing"]) == 1
+    assert encode_threads(["--direct_num_workers=1", "--direct_running_mode=in_memory"]) is None  # this process
+    assert encode_threads(["--runner=DataflowRunner", "--direct_num_workers=2",
+                           "--direct_running_mode=multi_processing"]) is None  # workers with their own cores

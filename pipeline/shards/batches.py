@@ -69,41 +69,43 @@ class DocumentEncoder:
         self.max_chunk_chars = max_chunk_chars
         self._encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
 
-    def _calls(self, texts: Sequence[str]) -> Iterator[tuple[list[str], list[int]]]:
-        """(pieces, owner document of each piece) per tokenizer call."""
+    def _calls(self, texts: Sequence[str]) -> Iterator[tuple[list[str], list[int], list[bool]]]:
+        """(pieces, owner document of each piece, whether it is its document's last piece) per
+        tokenizer call."""
         pieces: list[str] = []
         owners: list[int] = []
+        last: list[bool] = []
         chars = 0
         for doc, text in enumerate(texts):
-            for piece in chunk_text(text, self.max_chunk_chars):
+            cut = chunk_text(text, self.max_chunk_chars)
+            for k, piece in enumerate(cut):
                 if pieces and (chars + len(piece) > self.batch_chars or len(pieces) >= self.batch_docs):
-                    yield pieces, owners
-                    pieces, owners, chars = [], [], 0
+                    yield pieces, owners, last
+                    pieces, owners, last, chars = [], [], [], 0
                 pieces.append(piece)
                 owners.append(doc)
+                last.append(k == len(cut) - 1)
                 chars += len(piece)
         if pieces:
-            yield pieces, owners
+            yield pieces, owners, last
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Encode ``texts``; returns ``(tokens, lengths)``: document i is
         ``tokens[sum(lengths[:i]):sum(lengths[:i + 1])]`` and ends with ``eod_id``."""
         lengths = np.ones(len(texts), dtype=np.int64)  # the end-of-document token
-        flat: list[int] = []
+        parts: list[np.ndarray] = []
         eod = self.eod_id
-        last = -1
-        for pieces, owners in self._calls(texts):
-            encodings = self._encode(pieces, add_special_tokens=False)
-            for owner, enc in zip(owners, encodings, strict=True):
-                if owner != last and last >= 0:
-                    flat.append(eod)
+        for pieces, owners, last in self._calls(texts):
+            flat: list[int] = []  # one call's ids: Python ints only as long as one call needs them
+            for owner, is_last, enc in zip(owners, last, self._encode(pieces, add_special_tokens=False), strict=True):
                 ids = enc.ids
                 flat += ids
                 lengths[owner] += len(ids)
-                last = owner
-        if last >= 0:
-            flat.append(eod)
-        return np.array(flat, dtype=self.dtype), lengths
+                if is_last:
+                    flat.append(eod)
+            parts.append(np.array(flat, dtype=self.dtype))
+        tokens = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.empty(0, dtype=self.dtype)
+        return tokens, lengths
 
 
 @dataclass
