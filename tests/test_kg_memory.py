@@ -17,6 +17,7 @@ from corpora.kg.codec import (
     encode_label,
     encode_part,
     referenced_entity,
+    split_owner_values,
 )
 from corpora.kg.graph import Cooccurrence, route_entity
 from corpora.kg.labels import attach_labels, ids_to_name
@@ -43,6 +44,11 @@ def test_codec_round_trips_every_field_and_odd_text():
     assert decode_part(encode_part(part)) == part
     assert decode_group(encode_group("chain", "Q691283", facts)) == ("chain", "Q691283", facts)
     assert decode_label(encode_label("Q42", "Douglas Adams \x00")) == ("Q42", "Douglas Adams \x00")
+    # routed groups and labels share the owner shuffle
+    values = [encode_group("own", "Q42", facts[:2]), encode_label("Q42", "Douglas Adams"),
+              encode_group("chain", "Q9", facts[2:]), encode_label("label", "a label called label")]
+    assert split_owner_values(values) == ([("own", "Q42", facts[:2]), ("chain", "Q9", facts[2:])],
+                                          {"Q42": "Douglas Adams", "label": "a label called label"})
     assert referenced_entity(encode_fact(ADAMS)) == ("Q691283", "Q42")
     assert referenced_entity(encode_fact(facts[1])) is None  # a quantity points at no entity
     assert referenced_entity(encode_fact(Fact("Q1", "P31", Value(ENTITY, "Q1")))) is None  # nor a self-loop

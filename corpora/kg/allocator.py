@@ -4,9 +4,11 @@ The local runner moves each stage's data as multi-megabyte byte strings between 
 processes. With glibc's defaults, the mmap threshold rises to 32 MB after the first large
 free, so such buffers are then carved from per-thread arenas and stay in the process once
 freed: peak RSS reflects every buffer ever held, not what is held at once. A fixed 128 KB
-threshold and two arenas keep RSS close to live memory (measured in ``bench/kg.py``). Worker
-processes read the settings from the environment when they start; this process gets them
-through ``mallopt``. Anything that is not glibc Linux is left as it is.
+threshold and two arenas keep RSS close to live memory (measured in ``bench/kg.py``), and
+Arrow (the Parquet writer) allocates through the same malloc instead of keeping freed memory
+in its own jemalloc pool. Worker processes read the settings from the environment when they
+start; this process gets the malloc ones through ``mallopt``. Anything that is not glibc
+Linux is left as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from contextlib import contextmanager
 
 MMAP_THRESHOLD = 128 * 1024
 ARENA_MAX = 2
-ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_ARENA_MAX": str(ARENA_MAX)}
+ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_ARENA_MAX": str(ARENA_MAX),
+       "ARROW_DEFAULT_MEMORY_POOL": "system"}  # the Parquet writer's buffers through the same malloc
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameter numbers (malloc.h)
 
 
@@ -37,7 +40,7 @@ def _glibc():
 
 def tune_this_process() -> bool:
     """Apply the settings to the running process (unless the user set MALLOC_* already); True if applied."""
-    if any(k in os.environ for k in ENV):
+    if any(k in os.environ for k in ENV if k.startswith("MALLOC_")):
         return False
     libc = _glibc()
     if libc is None:

@@ -11,7 +11,6 @@ counts (relations x relations) are the only side input.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,14 +18,13 @@ import apache_beam as beam
 
 from corpora.kg.codec import (
     decode_fact,
-    decode_group,
-    decode_label,
     decode_part,
     encode_fact,
     encode_group,
     encode_label,
     encode_part,
     referenced_entity,
+    split_owner_values,
 )
 from corpora.kg.faithfulness import FaithfulnessChecker
 from corpora.kg.graph import Cooccurrence, route_entity
@@ -108,8 +106,10 @@ class _AssembleStatements(CountingDoFn):
 
 
 class _Route(CountingDoFn):
-    """(entity, {facts: codec bytes, refs}) -> (owner, codec group bytes); on the side: relation
-    sets (co-occurrence) and label requests (id, owner) for every id the owner will need named."""
+    """(entity, [codec fact bytes and referrer lists]) -> (owner, codec group bytes); on the side:
+    relation sets (co-occurrence) and label requests (id, owner) for every id the owner will need
+    named. Facts and referrers share one GroupByKey (told apart by type): a CoGroupByKey would
+    wrap every value in a tagged tuple, which the local runner holds per fact."""
 
     def __init__(self, max_facts: int, max_chain_facts: int, known: frozenset = frozenset()) -> None:
         super().__init__(keep_rejects=False)
@@ -118,10 +118,14 @@ class _Route(CountingDoFn):
         self.known = known
 
     def process(self, element) -> Iterator[Any]:
-        entity, groups = element
-        facts = (decode_fact(b) for b in groups["facts"])
-        refs = set(itertools.chain.from_iterable(groups["refs"]))
-        routing = route_entity(entity, facts, refs, self.max_facts, self.max_chain_facts)
+        entity, values = element
+        blobs, refs = [], set()
+        for v in values:
+            if isinstance(v, bytes):
+                blobs.append(v)
+            else:
+                refs.update(v)
+        routing = route_entity(entity, map(decode_fact, blobs), refs, self.max_facts, self.max_chain_facts)
         total = len(routing.facts) + routing.hub_capped + routing.duplicates
         if total == 0:
             return
@@ -208,8 +212,8 @@ class BestLabelFn(beam.CombineFn):
 
 
 class _Partition(CountingDoFn):
-    """(owner, {routed groups, labels}) -> the owner's labelled subgraphs (facts in = facts placed);
-    counts the ``labels`` stage's lookups per subgraph."""
+    """(owner, codec values: routed groups and labels) -> the owner's labelled subgraphs (facts in =
+    facts placed); counts the ``labels`` stage's lookups per subgraph."""
 
     def __init__(self, params: SubgraphParams, relation_order: dict[str, int] | None = None,
                  known: frozenset = frozenset()) -> None:
@@ -220,13 +224,13 @@ class _Partition(CountingDoFn):
         self._given: tuple | None = None
 
     def process(self, element, cooc):
-        owner, joined = element
+        owner, values = element
         own: list[Fact] = []
         chains: dict[str, list[Fact]] = {}
-        routed = list(joined["routed"])
+        routed, labels = split_owner_values(values)
         if not routed:
             return
-        for role, entity, facts in map(decode_group, routed):
+        for role, entity, facts in routed:
             if role == "own":
                 own.extend(facts)
             else:
@@ -243,7 +247,6 @@ class _Partition(CountingDoFn):
         for name, v in counts.items():
             if v:
                 self._counter.add("subgraphs", count_key(name), v)
-        labels = dict(map(decode_label, joined["labels"]))
         for sg in subgraphs:
             lookups, unlabelled = attach_labels(sg, labels, self.known)
             self._counter.add("labels", IN, lookups)
@@ -358,7 +361,7 @@ class BuildSubgraphs(beam.PTransform):
         refs = (all_facts | "Refs" >> beam.FlatMap(_ref_pairs)
                 | "CapRefs" >> beam.CombinePerKey(CapReferrers()))
         known = self.labelled_relations
-        routed = ({"facts": all_facts, "refs": refs} | "JoinEntity" >> beam.CoGroupByKey()
+        routed = ((all_facts, refs) | "EntityValues" >> beam.Flatten() | "JoinEntity" >> beam.GroupByKey()
                   | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts, known))
                   .with_outputs(STATS, REJECTS, RELSETS, REQUESTS, main="out"))
         if self.cooccurrence is not None:
@@ -368,7 +371,7 @@ class BuildSubgraphs(beam.PTransform):
         best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
         resolved = ({"label": best, "requests": routed[REQUESTS]} | "JoinLabels" >> beam.CoGroupByKey()
                     | "Resolve" >> stage_outputs(_ResolveLabels(False)))
-        subgraphs = ({"routed": routed["out"], "labels": resolved["out"]} | "ByOwner" >> beam.CoGroupByKey()
+        subgraphs = ((routed["out"], resolved["out"]) | "OwnerValues" >> beam.Flatten() | "ByOwner" >> beam.GroupByKey()
                      | "Partition" >> beam.ParDo(_Partition(self.params, self.relation_order, known), cooc)
                      .with_outputs(STATS, REJECTS, main="out"))
         stats = [assembled[STATS], routed[STATS], subgraphs[STATS], resolved[STATS]]

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from corpora.kg.model import COORD, ENTITY, QUANTITY, STRING, TEXT, TIME, URL, Fact, StatementPart, Value
 
 MARSHAL_VERSION = 4
+LABEL_TAG = "label"  # first field of an encoded label; a routed group starts with its role (own, chain)
 
 
 KIND_CODES = {ENTITY: "e", STRING: "s", TEXT: "t", TIME: "d", QUANTITY: "q", COORD: "c", URL: "u"}
@@ -82,10 +83,23 @@ def decode_group(b: bytes) -> tuple[str, str, list[Fact]]:
 
 
 def encode_label(entity: str, label: str) -> bytes:
-    """A resolved label on its way to the owner that needs it, as one value."""
-    return marshal.dumps((entity, label), MARSHAL_VERSION)
+    """A resolved label on its way to the owner that needs it, as one value (it shares the owner
+    shuffle with the routed groups: ``split_owner_values`` tells them apart)."""
+    return marshal.dumps((LABEL_TAG, entity, label), MARSHAL_VERSION)
 
 
 def decode_label(b: bytes) -> tuple[str, str]:
-    entity, label = marshal.loads(b)
+    _, entity, label = marshal.loads(b)
     return entity, label
+
+
+def split_owner_values(values: Iterable[bytes]) -> tuple[list[tuple[str, str, list[Fact]]], dict[str, str]]:
+    """The routed groups (role, entity, facts) and the labels {id: text} that reached one owner."""
+    groups, labels = [], {}
+    for b in values:
+        t = marshal.loads(b)
+        if t[0] == LABEL_TAG:
+            labels[t[1]] = t[2]
+        else:
+            groups.append((t[0], t[1], [fact_from_fields(f) for f in t[2]]))
+    return groups, labels
