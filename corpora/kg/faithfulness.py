@@ -31,7 +31,7 @@ _DIGIT_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 
 
-@functools.lru_cache(maxsize=1 << 16)  # labels and rendered values recur across subgraphs
+@functools.lru_cache(maxsize=1 << 14)  # labels and rendered values recur across subgraphs
 def normalize(text: str) -> str:
     return " ".join(_DIGIT_COMMA.sub("", text.translate(_QUOTES)).casefold().split())
 
