@@ -1,9 +1,11 @@
 """The ``tokenize`` job: corpora in, token shards out, in the Megatron-LM indexed layout.
 
-Stages: read corpus rows -> tokenize in batches (end-of-document token appended) -> count
-tokens per (source, split) -> assign each document to a shard by a hash of its id ->
-group per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json.
-The hash assignment and the id order make shard contents identical on any runner.
+Stages: spread the Parquet row groups of every input over the workers -> read each as Arrow
+record batches and tokenize them in large calls (end-of-document token appended) -> count
+tokens per (source, split) -> assign each document to a shard by a hash of its id -> group
+per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json. Documents
+travel as compact :class:`~pipeline.shards.batches.TokenBatch` arrays. The hash assignment
+and the id order make shard contents identical on any runner and any number of workers.
 """
 
 from __future__ import annotations

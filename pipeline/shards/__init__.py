@@ -9,5 +9,9 @@
 - :mod:`pipeline.shards.manifest` -- ``build_shard_manifest`` (``manifest.json`` beside the
   shards: tokenizer, dtype, end-of-document id, per-shard counts and checksums, totals) and
   ``split_for`` (a stable train/val assignment by document id).
+- :mod:`pipeline.shards.batches` -- documents as compact token batches: ``DocumentEncoder``
+  (many texts per tokenizer call, end-of-document appended), ``TokenBatch`` (ids, id hashes,
+  lengths, tokens in one array; split by shard) and ``in_id_order`` (a shard's documents
+  sorted by id, in write-sized chunks).
 - :mod:`pipeline.shards.verify_cli` -- ``python beam_runner.py verify-shards DIR``.
 """
