@@ -7,8 +7,9 @@ freed: peak RSS reflects every buffer ever held, not what is held at once. A fix
 threshold and two arenas keep RSS close to live memory (measured in ``bench/kg.py``), and
 Arrow (the Parquet writer) allocates through the same malloc instead of keeping freed memory
 in its own jemalloc pool. Worker processes read the settings from the environment when they
-start; this process gets the malloc ones through ``mallopt``. Anything that is not glibc
-Linux is left as it is.
+start; this process gets the malloc ones through ``mallopt`` (they stay for the rest of the
+process: allocations over 128 KB are then always mmapped, which costs other work little).
+Anything that is not glibc Linux is left as it is.
 """
 
 from __future__ import annotations
