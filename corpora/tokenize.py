@@ -11,6 +11,7 @@ and the id order make shard contents identical on any runner and any number of w
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 
 import apache_beam as beam
@@ -35,7 +36,7 @@ from pipeline.shards.batches import (
     chunk_text,  # noqa: F401  (re-exported: the job's public helper)
     in_id_order,
 )
-from pipeline.stats import IN, OUT, build_report, render_table
+from pipeline.stats import IN, OUT, build_report, drop_key, render_table
 
 DESCRIPTION = """\
 Tokenize one or more corpora into token shards that Megatron-LM and GPT-NeoX read
@@ -185,10 +186,33 @@ class _Tokenize(CountingDoFn):
 
         name, path, row_group = element
         columns = ["id", "text"] + ([] if name else ["source"])
-        with beam_io.FileSystems.open(path) as fh:
-            for batch in pq.ParquetFile(fh).iter_batches(batch_size=ROWS_PER_SLICE, row_groups=[row_group],
-                                                         columns=columns):
-                yield from self._slice(name, batch)
+        rows, done = None, 0
+        try:
+            with beam_io.FileSystems.open(path) as fh:
+                parquet = pq.ParquetFile(fh)
+                rows = parquet.metadata.row_group(row_group).num_rows
+                batches = parquet.iter_batches(batch_size=ROWS_PER_SLICE, row_groups=[row_group], columns=columns)
+                while True:
+                    try:
+                        batch = next(batches)  # only reading is guarded: a bug downstream must still fail
+                    except StopIteration:
+                        break
+                    done += batch.num_rows
+                    yield from self._slice(name, batch)
+        except (OSError, ValueError, IndexError) as exc:  # pyarrow raises OSError/ArrowInvalid on bad pages
+            yield from self._unreadable(path, row_group, rows, done, exc)
+
+    def _unreadable(self, path: str, row_group: int, rows: int | None, done: int, exc: Exception):
+        """A row group that cannot be read (a damaged page): its unread rows are counted as read and
+        dropped (``unreadable_row_group``), so the job goes on and stats.json still adds up."""
+        lost = (rows - done) if rows is not None else 0
+        detail = f"{path} row group {row_group}: {lost} row(s) unread after {done}: {exc}"[:500]
+        logging.getLogger(__name__).warning("skipping the rest of %s", detail)
+        self._counter.add(READ_STAGE, IN, lost)
+        self._counter.add(READ_STAGE, drop_key("unreadable_row_group"), lost)
+        if self.keep_rejects:
+            yield beam.pvalue.TaggedOutput(REJECTS, Drop(READ_STAGE, "unreadable_row_group", id=None,
+                                                         detail=detail).to_row())
 
     def _slice(self, name, table):
         """One Arrow record batch of rows -> (key, TokenBatch) per (source, split)."""

@@ -249,3 +249,30 @@ def test_encode_threads_share_the_cores_among_local_workers(monkeypatch):
     assert encode_threads(["--direct_num_workers=1", "--direct_running_mode=in_memory"]) is None  # this process
     assert encode_threads(["--runner=DataflowRunner", "--direct_num_workers=2",
                            "--direct_running_mode=multi_processing"]) is None  # workers with their own cores
+
+
+def test_a_damaged_row_group_is_counted_and_the_rest_tokenized(setup, tmp_path, caplog):
+    """A row group whose pages cannot be read (damaged bytes, intact footer) does not stop the job: its
+    rows are counted as read and dropped (``unreadable_row_group``), every other row is tokenized, and
+    a warning names the file and row group."""
+    root, web, kg, tok, texts = setup
+    data = tmp_path / "damaged" / "data"
+    data.mkdir(parents=True)
+    ids = [f"r-{i:04d}" for i in range(100)]
+    table = pa.table({"id": ids, "text": [texts[i % len(texts)].strip() or "x" for i in range(100)], "source": ["r"] * 100})
+    path = data / "part-0.parquet"
+    pq.write_table(table, path, row_group_size=40)  # row groups of 40, 40, 20
+    column = pq.ParquetFile(path).metadata.row_group(1).column(1)  # the text column of row group 1
+    start = column.dictionary_page_offset or column.data_page_offset
+    raw = bytearray(path.read_bytes())
+    raw[start:start + column.total_compressed_size] = b"\xff" * column.total_compressed_size
+    path.write_bytes(bytes(raw))
+
+    out = tmp_path / "o"
+    report = run_tokenize(args([tmp_path / "damaged"], tok, out), ONE_WORKER, quiet=True)
+    assert report["accounting_ok"]
+    read = stage(report, "read")
+    assert read["in"] == 100 and read["out"] == 60 and read["dropped"] == {"unreadable_row_group": 40}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sum(s["documents"] for s in manifest["shards"]) == 60
+    assert "part-0.parquet row group 1: 40 row(s) unread after 0" in caplog.text
