@@ -15,6 +15,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
 _SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+# Whitespace (regex \s, i.e. str.isspace) other than " " and "\n": the inline-space pass only
+# changes a text that has one of these or a double space. A positive class: a negated one
+# (like [^\S\n]) costs a category lookup per character.
+ODD_SPACES = "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_ODD_SPACE = re.compile("[" + re.escape(ODD_SPACES) + "]")
 
 
 def normalize_text(text: str, fix_mojibake: bool = False) -> str:
@@ -30,9 +37,15 @@ def normalize_text(text: str, fix_mojibake: bool = False) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = unicodedata.normalize("NFC", text)
-    text = _INLINE_SPACE.sub(" ", text)  # whole-text passes: far cheaper than per line
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
-    text = _MANY_NEWLINES.sub("\n\n", text)
+    # Whole-text passes (far cheaper than per line), each skipped when a substring test shows it
+    # would change nothing: most extracted text is already tidy, and the passes matched every
+    # word gap and newline only to write them back unchanged.
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _INLINE_SPACE.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()
 
 

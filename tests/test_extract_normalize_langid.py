@@ -72,6 +72,35 @@ def test_normalize_text():
     )
 
 
+def _normalize_every_pass(text: str) -> str:
+    """normalize_text as it was before its passes got substring guards: the reference."""
+    import re
+    import unicodedata
+
+    from pipeline.normalize import _CONTROL
+
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = re.sub(r"[^\S\n]+", " ", unicodedata.normalize("NFC", text))
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r" ?\n ?", "\n", text)).strip()
+
+
+def test_normalize_guards_skip_only_passes_that_change_nothing():
+    import random
+    import re
+    import sys
+
+    from pipeline.normalize import ODD_SPACES
+
+    every_char = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert set(re.findall(r"[^\S\n ]", every_char)) == set(ODD_SPACES)
+    alphabet = ["a", "b", " ", " ", "\n", "\n", "\t", "\r", "\xa0", "\u2028", "\u3000", "\x0b", "\x1c", "\x85",
+                "e\u0301", "\u200b"]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert normalize_text(text) == _normalize_every_pass(text), repr(text)
+
+
 def test_normalizer_drops_empty_and_too_long():
     from pipeline.limits import Limits
 
