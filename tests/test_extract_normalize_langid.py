@@ -56,6 +56,13 @@ def test_deeply_nested_html_is_dropped_fast():
     assert isinstance(result, Drop) and result.reason == "html_too_deep"
 
 
+def test_opening_tag_bound_is_opens_minus_closes():
+    from pipeline.extract import _opening_tag_bound
+
+    for html in (b"", b"<", b"</", b"x<", b"<<//", b"</a></b><c", html_page("x", EN), b"<div>" * 50 + b"</div>" * 7):
+        assert _opening_tag_bound(html) == html.count(b"<") - html.count(b"</")
+
+
 def test_empty_page_and_invalid_encoding_drops():
     assert TextExtractor()(raw(b"<html><body><script>x()</script></body></html>")).reason == "empty_text"
     assert TextExtractor()(raw(b"<html>" + bytes(range(128, 256)) * 50, "utf-8")).reason == "invalid_encoding"
