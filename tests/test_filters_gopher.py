@@ -17,6 +17,7 @@ from pipeline.filters.text_stats import (
     is_symbol_token,
     ngram_repetition,
     nonempty_lines,
+    shared_gopher_words,
     split_paragraphs,
     top_ngram_coverage,
 )
@@ -117,6 +118,16 @@ def test_alpha_count_matches_per_word_check():
     for text in ["abc 123 a1 ½ 10² x½ -- é 名前 ٣٤", "plain words and 42 numbers", ""]:
         words = gopher_words(text)
         assert alpha_token_count(text, words) == sum(has_alpha(w) for w in words)
+
+
+def test_shared_gopher_words_reuses_only_the_same_text():
+    text = "Hello -- world | the end. " * 3
+    first = shared_gopher_words(text)
+    assert first == tuple(gopher_words(text))
+    assert shared_gopher_words(text) is first  # same string object: the cached tuple
+    rewritten = text.replace("world", "there")  # a filter rewrote the text: a new string
+    assert shared_gopher_words(rewritten) == tuple(gopher_words(rewritten))
+    assert shared_gopher_words("") == ()
 
 
 # ------------------------------------------------------------------ GopherQuality

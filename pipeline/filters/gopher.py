@@ -71,10 +71,10 @@ from pipeline.filters.text_stats import (
     alpha_token_count,
     check_strings,
     find_duplicates,
-    gopher_words,
     ngram_repetition,
     nonempty_lines,
     ratio,
+    shared_gopher_words,
     split_lines,
     split_paragraphs,
 )
@@ -125,7 +125,7 @@ class GopherQuality(DocumentFilter):
 
     def evaluate(self, doc: Document) -> Verdict:
         text = doc.text
-        words = gopher_words(text)
+        words = shared_gopher_words(text)
         n_words = len(words)
         mean_len = ratio(sum(map(len, words)), n_words)
         hash_ratio = ratio(text.count("#"), n_words)
@@ -218,7 +218,7 @@ class GopherRepetition(DocumentFilter):
                 if signals[rule] > getattr(self, rule):
                     return drop(rule, signals)
 
-        for n, top, dup in ngram_repetition(gopher_words(text), DUP_NGRAMS[-1]):
+        for n, top, dup in ngram_repetition(shared_gopher_words(text), DUP_NGRAMS[-1]):
             if n in TOP_NGRAMS:
                 value = signals[f"top_{n}gram_frac"] = ratio(top, n_chars)
                 if value > getattr(self, f"top_{n}gram_frac"):

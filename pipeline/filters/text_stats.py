@@ -66,6 +66,25 @@ def gopher_words(text: str) -> list[str]:
     return [tok for tok in tokens if tok not in symbols]
 
 
+_last_words: tuple[str, tuple[str, ...]] = ("", ())
+
+
+def shared_gopher_words(text: str) -> tuple[str, ...]:
+    """``gopher_words(text)`` as a tuple, remembered for the last text seen (by identity).
+
+    The Gopher quality and repetition filters run one after the other on the same document
+    (fused in one worker), so the second reuses the first's words instead of tokenizing
+    again. A filter that rewrites the text makes a new string, which misses the cache.
+    """
+    global _last_words
+    cached_text, words = _last_words
+    if cached_text is text:
+        return words
+    words = tuple(gopher_words(text))
+    _last_words = (text, words)
+    return words
+
+
 def has_alpha(token: str) -> bool:
     return any(ch.isalpha() for ch in token)
 
