@@ -59,9 +59,11 @@ class _RecordConverter:
         rid = rec.record_id
         return f"{self.base}/{rid}" if rid else f"{self.base}@{rec.stream_pos}"
 
-    def convert(self, rec) -> RawRecord | Drop:
-        key = self.key(rec)
-        url = rec.headers.get("WARC-Target-URI")
+    def convert(self, rec, key: str | None = None, url: str | None = None) -> RawRecord | Drop:
+        """``key`` and ``url`` may be passed in when the caller has them already (read_warc does)."""
+        if key is None:
+            key = self.key(rec)
+            url = rec.headers.get("WARC-Target-URI")
         rtype = rec.record_type
 
         def drop(reason: str, detail: str = "") -> Drop:
@@ -134,7 +136,7 @@ def read_warc(raw: BinaryIO, path: str, limits: Limits, wet: bool = False) -> It
                 seen_any = True
                 records += 1
                 current = (rec.stream_pos, conv.key(rec), rec.headers.get("WARC-Target-URI"))
-                pending = conv.convert(rec)
+                pending = conv.convert(rec, current[1], current[2])
             failure = stream_failure(stream)
             if failure is not None:
                 # A cut-off stream reads as a short end of file: the last record is partial.
