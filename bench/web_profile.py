@@ -9,12 +9,19 @@ It runs the web job once to warm up, then once under cProfile on the DirectRunne
 in-memory engine (one process, so the profile sees every stage), and prints the functions
 with the most own time. Compare ``extract_plain_text`` (the extractor) with
 ``fasttext_pybind.predict`` (language ID), ``zlib`` (gzip), ``re`` (normalization) and Beam.
+
+Then it times the job's pure core steps one by one on the same pages, without the profiler
+and without Beam (read, depth check, charset decoding, extraction, normalization, language
+ID, the Parquet row, and the ``--filters`` quality filters, each evaluated on every document
+in turn), so the per-page costs add up and can be compared with the bare
+extractor.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import glob
 import os
 import pstats
 import sys
@@ -32,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-kb", type=int, default=60, help="markup weight per page in KB (default 60)")
     parser.add_argument("--extractor", default="resiliparse", help="resiliparse or trafilatura")
     parser.add_argument("--top", type=int, default=20, help="functions to list (default 20)")
+    parser.add_argument("--filters", default="gopher_repetition,gopher_quality,c4,fineweb,pii",
+                        help="recipe steps to time in the core table ('' for none)")
     args = parser.parse_args(argv)
 
     from corpora.sample_web import write_sample
@@ -49,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         report = run_web(cfg, beam_args, overwrite=True, quiet=True)
         profile.disable()
         seconds = time.perf_counter() - started
+        core = time_core_steps(sorted(glob.glob(cfg.inputs[0])), args.extractor, args.filters)
     pages = next(s["in"] for s in report["stages"] if s["stage"] == "extract")
     print(f"{pages} pages in {seconds:.2f}s under the profiler ({seconds / pages * 1000:.2f} ms/page, "
           "Beam's fixed start-up included)\n")
@@ -62,6 +72,78 @@ def main(argv: list[str] | None = None) -> None:
                        ("language ID (fastText)", "predict")):
         total = sum(v for k, v in by_name.items() if key in k)
         print(f"  {label:<24} {total / pages * 1000:.3f} ms")
+    print("\ncore steps one by one, no profiler, no Beam (ms per HTML page; best of 3 passes):\n")
+    print("| step | ms/page | share of core |\n|---|---:|---:|")
+    total = sum(core.values())
+    for step, ms in core.items():
+        print(f"| {step} | {ms:.3f} | {ms / total:.0%} |")
+    print(f"| total | {total:.3f} | |")
+
+
+def time_core_steps(files: list[str], extractor: str, filters: str) -> dict[str, float]:
+    """Per-page milliseconds of each pure step of the web job over ``files``, timed in isolation."""
+    from pipeline.charset import decode_html
+    from pipeline.extract import TextExtractor, html_depth_exceeds
+    from pipeline.langid import LanguageFilter, LanguageIdentifier
+    from pipeline.limits import Limits
+    from pipeline.normalize import Normalizer
+    from pipeline.readers import ReaderConfig, read_file
+    from pipeline.recipe import steps_from_flag
+    from pipeline.records import Document, RawRecord
+
+    config = ReaderConfig("auto", "text", None, "url")
+    limits = Limits()
+    extract = TextExtractor("web", extractor, limits)
+    normalize = Normalizer(False, limits)
+    identifier = LanguageIdentifier()
+    identifier.setup()
+    langid = LanguageFilter(identifier)
+    filter_steps = [s.filter for s in steps_from_flag(filters)] if filters else []
+    for f in filter_steps:
+        f.setup()
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    out: dict[str, float] = {}
+    records: list = []
+    out["read (gzip + WARC parse)"] = best(
+        lambda: records.__setitem__(slice(None), [r for f in files for r in read_file(f, config)])
+    )
+    html = [r for r in records if isinstance(r, RawRecord) and r.kind == "html"]
+    pages = max(len(html), 1)
+    out["html depth check"] = best(lambda: [html_depth_exceeds(r.payload, limits.max_html_depth) for r in html])
+    decoded = [decode_html(r.payload, r.header_charset)[0] for r in html]
+    out["charset decoding"] = best(lambda: [decode_html(r.payload, r.header_charset) for r in html])
+    out[f"{extractor} extraction"] = best(lambda: [extract.html_to_text(h) for h in decoded])
+    docs = [d for d in (extract(r) for r in html) if isinstance(d, Document)]
+    texts = [d.text for d in docs]
+
+    def normalize_all() -> None:
+        for d, t in zip(docs, texts, strict=True):
+            d.text = t
+            normalize(d)
+
+    out["normalization"] = best(normalize_all)
+    docs = [d for d in docs if d.text]
+    out["language ID (fastText)"] = best(lambda: [langid(d) for d in docs])
+    out["Parquet row (to_row)"] = best(lambda: [d.to_row() for d in docs])
+    if filter_steps:
+        texts = [d.text for d in docs]
+
+        def filter_all() -> None:
+            for d, t in zip(docs, texts, strict=True):
+                d.text = t
+                for f in filter_steps:
+                    f.evaluate(d)
+
+        out[f"filters ({filters})"] = best(filter_all)
+    return {k: v / pages * 1000 for k, v in out.items()}
 
 
 if __name__ == "__main__":
