@@ -222,7 +222,7 @@ class ShardWriter:
         """Tokens added so far."""
         return self._tokens
 
-    def _as_tokens(self, ids: np.ndarray | Sequence[int], one_document: bool = True) -> np.ndarray:
+    def _as_tokens(self, ids: np.ndarray | Sequence[int]) -> np.ndarray:
         arr = np.asarray(ids)
         if arr.ndim != 1:
             raise ValueError(f"{self.bin_path}: a document must be a 1-D sequence of token ids, got shape {arr.shape}")
@@ -230,8 +230,6 @@ class ShardWriter:
             return np.empty(0, dtype=self.dtype)
         if arr.dtype.kind not in "iu":
             raise TypeError(f"{self.bin_path}: token ids must be integers, got dtype {arr.dtype}")
-        if one_document and arr.size > _INT32_MAX:
-            raise ValueError(f"{self.bin_path}: a document of {arr.size} tokens exceeds the int32 sequence length")
         if not np.can_cast(arr.dtype, self.dtype, casting="safe"):
             lo, hi = int(arr.min()), int(arr.max())
             if lo < self._info.min or hi > self._info.max:
@@ -247,20 +245,16 @@ class ShardWriter:
         if self._state != "open":
             raise RuntimeError(f"{self.bin_path}: add_document after the writer was {self._state}")
         arr = self._as_tokens(ids)
-        if arr.size:
-            view = memoryview(arr).cast("B")
-            self._bin_hash.update(view)
-            assert self._file is not None
-            self._file.write(view)
-        self._lengths.append(int(arr.size))
-        self._tokens += int(arr.size)
+        if arr.size > _INT32_MAX:
+            raise ValueError(f"{self.bin_path}: a document of {arr.size} tokens exceeds the int32 sequence length")
+        self._append(arr, [int(arr.size)])
 
     def add_documents(self, tokens: np.ndarray | Sequence[int], lengths: np.ndarray | Sequence[int]) -> None:
         """Append several documents at once: ``tokens`` concatenated, ``lengths`` tokens each
         (the same bytes as ``add_document`` per document, in one write)."""
         if self._state != "open":
             raise RuntimeError(f"{self.bin_path}: add_documents after the writer was {self._state}")
-        arr = self._as_tokens(tokens, one_document=False)
+        arr = self._as_tokens(tokens)
         lens = np.asarray(lengths)
         if lens.ndim != 1 or (lens.size and lens.dtype.kind not in "iu"):
             raise ValueError(f"{self.bin_path}: lengths must be a 1-D sequence of integers, got {lens!r}")
@@ -268,12 +262,16 @@ class ShardWriter:
             raise ValueError(f"{self.bin_path}: document lengths must be in [0, {_INT32_MAX}]")
         if int(lens.sum()) != arr.size:
             raise ValueError(f"{self.bin_path}: lengths sum to {int(lens.sum())}, but {arr.size} tokens were given")
+        self._append(arr, lens.tolist())
+
+    def _append(self, arr: np.ndarray, lengths: list[int]) -> None:
+        """Write checked tokens (``arr``, already in the shard dtype) and record their documents' lengths."""
         if arr.size:
             view = memoryview(arr).cast("B")
             self._bin_hash.update(view)
             assert self._file is not None
             self._file.write(view)
-        self._lengths.extend(lens.tolist())
+        self._lengths.extend(lengths)
         self._tokens += int(arr.size)
 
     # -- finishing -------------------------------------------------------------------------
