@@ -97,7 +97,7 @@ class _AssembleStatements(CountingDoFn):
     def process(self, element):
         node, parts = element
         self._counter.add("statements", IN)
-        result = assemble_statement(node, [decode_part(p) if isinstance(p, bytes) else p for p in parts])
+        result = assemble_statement(node, [decode_part(p) for p in parts] if self.encoded else list(parts))
         if isinstance(result, str):
             yield from self._dropped(Drop("statements", result, id=node, detail=f"statement node {node}"))
             return
@@ -221,7 +221,6 @@ class _Partition(CountingDoFn):
         self.params = params
         self.relation_order = relation_order or {}
         self.known = known
-        self._given: tuple | None = None
 
     def process(self, element, cooc):
         owner, values = element
@@ -236,10 +235,6 @@ class _Partition(CountingDoFn):
             else:
                 chains[entity] = list(facts)
         n = len(own) + sum(len(f) for f in chains.values())
-        if isinstance(cooc, dict):  # given as JSON (--cooccurrence): converted once per worker
-            if self._given is None or self._given[0] is not cooc:
-                self._given = (cooc, Cooccurrence.from_json(cooc))
-            cooc = self._given[1]
         subgraphs, counts = partition(owner, own, chains, cooc, self.params, self.relation_order)
         self._counter.add("subgraphs", IN, n)
         self._counter.add("subgraphs", OUT, sum(len(sg.facts) for sg in subgraphs))
@@ -365,7 +360,7 @@ class BuildSubgraphs(beam.PTransform):
                   | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts, known))
                   .with_outputs(STATS, REJECTS, RELSETS, REQUESTS, main="out"))
         if self.cooccurrence is not None:
-            cooc = beam.pvalue.AsSingleton(facts.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence.to_json()]))
+            cooc = beam.pvalue.AsSingleton(facts.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence]))
         else:
             cooc = beam.pvalue.AsSingleton(routed[RELSETS] | "Cooccurrence" >> beam.CombineGlobally(CountCooccurrence()))
         best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
