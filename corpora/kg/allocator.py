@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ AFTER = {_M_MMAP_THRESHOLD: 32 * 1024 * 1024, _M_TRIM_THRESHOLD: 64 * 1024 * 102
          _M_ARENA_MAX: 8 * (os.cpu_count() or 1)}
 
 
+@functools.cache  # loaded once: called on entering and leaving the settings
 def _glibc():
     if not sys.platform.startswith("linux"):
         return None

@@ -78,8 +78,12 @@ def encode_group(role: str, entity: str, facts: Iterable[Fact]) -> bytes:
 
 
 def decode_group(b: bytes) -> tuple[str, str, list[Fact]]:
-    role, entity, facts = marshal.loads(b)
-    return role, entity, [fact_from_fields(t) for t in facts]
+    return _group(marshal.loads(b))
+
+
+def _group(t: tuple) -> tuple[str, str, list[Fact]]:
+    role, entity, facts = t
+    return role, entity, [fact_from_fields(f) for f in facts]
 
 
 def encode_label(entity: str, label: str) -> bytes:
@@ -101,5 +105,5 @@ def split_owner_values(values: Iterable[bytes]) -> tuple[list[tuple[str, str, li
         if t[0] == LABEL_TAG:
             labels[t[1]] = t[2]
         else:
-            groups.append((t[0], t[1], [fact_from_fields(f) for f in t[2]]))
+            groups.append(_group(t))
     return groups, labels
