@@ -166,7 +166,7 @@ class CapReferrers(beam.CombineFn):
 
 
 class CountCooccurrence(beam.CombineFn):
-    """Relation sets of subjects -> Cooccurrence counts (as JSON-able dict)."""
+    """Relation sets of subjects -> their Cooccurrence counts (the Partition side input)."""
 
     def create_accumulator(self):
         return Cooccurrence()
