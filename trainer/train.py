@@ -304,7 +304,7 @@ class Trainer:
             self.log(f"plan: {warning}")
         bar = self._progress_bar(start_step)
         self.raw_model.train()
-        loss_value = val_loss = None
+        loss = val_loss = None
         window_start, window_tokens = time.perf_counter(), 0
         started = time.perf_counter()
         # The loop reads nothing back from the device except at a log, eval or checkpoint step (a host sync each
@@ -331,8 +331,8 @@ class Trainer:
             save_now = self.step % cfg.checkpoint_interval == 0 or self.step == cfg.max_steps
             if log_now or eval_now or save_now:
                 self._raise_if_diverged(bar)
-                loss_value = loss.item()
             if log_now:
+                loss_value = loss.item()
                 bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
                 elapsed = time.perf_counter() - window_start
                 self._log_step(bar, loss_value, local_loss.item(), lr, grad_norm.item(),
@@ -349,6 +349,7 @@ class Trainer:
                 self.save()
         self._raise_if_diverged(bar)
         bar.close()
+        loss_value = None if loss is None else loss.item()
         if self.step > start_step and (self.last_checkpoint is None or not self.last_checkpoint.endswith(
                 ckpt.step_dir_name(self.step))):
             self.save()
@@ -409,9 +410,8 @@ class Trainer:
         d = self.d
         counts = [int((b["labels"] != -100).sum()) for b in batches]  # labels are still on the CPU: no sync
         local_tokens = sum(counts)
-        # The global count stays on the device (no sync); with one process it is this rank's count.
-        global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d) \
-            if d.enabled else local_tokens
+        # The global count stays on the device: no sync.
+        global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d)
         self.loss_tokens, self.local_tokens = global_tokens, local_tokens
         accum = len(batches)
         loss_sum = torch.zeros((), device=d.device)  # this rank's sum of per-token losses
@@ -428,8 +428,7 @@ class Trainer:
         clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
         local = loss_sum / max(local_tokens, 1)
-        denominator = global_tokens.clamp(min=1) if torch.is_tensor(global_tokens) else max(global_tokens, 1)
-        return local, all_reduce_sum(loss_sum, d) / denominator, grad_norm
+        return local, all_reduce_sum(loss_sum, d) / global_tokens.clamp(min=1), grad_norm
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         """A batch tensor on the training device; to a GPU through pinned memory, so the copy is asynchronous
