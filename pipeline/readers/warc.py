@@ -59,11 +59,8 @@ class _RecordConverter:
         rid = rec.record_id
         return f"{self.base}/{rid}" if rid else f"{self.base}@{rec.stream_pos}"
 
-    def convert(self, rec, key: str | None = None, url: str | None = None) -> RawRecord | Drop:
-        """``key`` and ``url`` may be passed in when the caller has them already (read_warc does)."""
-        if key is None:
-            key = self.key(rec)
-            url = rec.headers.get("WARC-Target-URI")
+    def convert(self, rec, key: str, url: str | None) -> RawRecord | Drop:
+        """One record (its ``key`` and target ``url`` already looked up by the caller) -> RawRecord or Drop."""
         rtype = rec.record_type
 
         def drop(reason: str, detail: str = "") -> Drop:
