@@ -181,8 +181,32 @@ def test_hash_ratio_over_0_1_dropped():
     base = words_text(45).rstrip(".").split()
     keep_text = " ".join(base + ["#tag"] * 5)  # 5 '#' / 50 words = 0.1
     assert quality(keep_text).keep
-    v = quality(keep_text + " #")  # a lone '#' is not a word but is counted as a symbol
-    assert v.reason == "hash_ratio" and v.signals["hash_ratio"] == pytest.approx(0.12)
+    v = quality(keep_text + " #")  # a lone '#' is a word (not a content word) and a symbol
+    assert v.reason == "hash_ratio" and v.signals["hash_ratio"] == pytest.approx(6 / 51)
+
+
+def test_symbol_ratios_divide_by_all_words_symbol_tokens_included():
+    """The reference divides the '#' and ellipsis counts by all whitespace words."""
+    base = words_text(100).rstrip(".").split()
+    v = quality(" ".join(base + ["#"] * 11))  # 11 '#' / 111 words = 0.099 (not 11 / 100)
+    assert v.keep and v.signals["hash_ratio"] == pytest.approx(11 / 111)
+    assert v.signals["words"] == 100  # the word-count rule still counts content words
+    v = quality(" ".join(["…"] * 11 + base))  # not at the line end (that is another rule)
+    assert v.keep and v.signals["ellipsis_ratio"] == pytest.approx(11 / 111)
+    assert quality(" ".join(base + ["#"] * 12)).reason == "hash_ratio"  # 12 / 112 > 0.1
+
+
+def test_checkmark_spam_fails_the_letter_rule():
+    """"offer ✔ ✔ ✔": symbol tokens count as words without a letter (paper, datatrove)."""
+    line = "the offer of the day and cheap ✔ ✔ ✔"  # 7 words with a letter, 3 symbol tokens
+    offers = "\n".join([line] * 20)
+    v = quality(offers)
+    assert v.reason == "non_alpha_words" and v.signals["alpha_words_ratio"] == pytest.approx(0.7)
+    # word count and mean length still measure content words only
+    assert v.signals["words"] == 20 * 7
+    assert v.signals["mean_word_length"] == pytest.approx(len("theofferofthedayandcheap") / 7)
+    assert quality(offers.replace(" ✔ ✔ ✔", "")).keep
+    assert quality(offers.replace(" ✔ ✔ ✔", " ✔")).keep  # 7 / 8 words have a letter
 
 
 def test_ellipsis_ratio_over_0_1_dropped():

@@ -1,25 +1,27 @@
 """Gopher quality and repetition filters (Rae et al. 2021, "Scaling Language Models", App. A.1.1).
 
-Both measure "words" as whitespace tokens that are not pure symbols/punctuation (see
-``text_stats``). Thresholds are the published ones (Table A1 and the quality-filter list);
-a document is dropped when a measured value is strictly beyond its threshold.
+Two word counts are used, as in the paper and in datatrove (see ``text_stats``): *words*
+are all whitespace tokens; *content words* are the words not made of punctuation/symbols
+alone. Thresholds are the published ones (Table A1 and the quality-filter list); a
+document is dropped when a measured value is strictly beyond its threshold.
 
 ``GopherQuality`` (name ``gopher_quality``), rules in the order checked, with drop reasons:
 
 =========================  ====================================================  ==========
 reason                     drops when                                            default
 =========================  ====================================================  ==========
-``too_few_words``          words < ``min_words``                                 50
-``too_many_words``         words > ``max_words``                                 100,000
-``mean_word_length_low``   mean word length < ``min_mean_word_length``           3
-``mean_word_length_high``  mean word length > ``max_mean_word_length``           10
+``too_few_words``          content words < ``min_words``                         50
+``too_many_words``         content words > ``max_words``                         100,000
+``mean_word_length_low``   mean content-word length < ``min_mean_word_length``   3
+``mean_word_length_high``  mean content-word length > ``max_mean_word_length``   10
 ``hash_ratio``             count("#") / words > ``max_symbol_word_ratio``        0.1
 ``ellipsis_ratio``         (count("...") + count("…")) / words > same            0.1
 ``bullet_lines``           lines starting with a bullet / lines >                0.9
                            ``max_bullet_lines_ratio``
 ``ellipsis_lines``         lines ending with "..." or "…" / lines >              0.3
                            ``max_ellipsis_lines_ratio``
-``non_alpha_words``        words with an alphabetic char / words <               0.8
+``non_alpha_words``        words with an alphabetic char / words (all            0.8
+                           whitespace words: "✔ ✔ ✔" spam fails) <
                            ``min_alpha_words_ratio``
 ``few_stop_words``         distinct stop words present < ``min_stop_words``      2
 =========================  ====================================================  ==========
@@ -29,7 +31,7 @@ datatrove); a line "starts with a bullet" when, after leading whitespace, it sta
 of ``bullets`` (datatrove's ``•`` and ``-``); word length counts attached punctuation
 (``"end."`` is 4 characters); a stop word is matched case-insensitively on the word with
 surrounding punctuation stripped, and the rule counts *distinct* stop words (the paper:
-"at least two of the following English words"), where datatrove counts occurrences.
+"at least two of the following English words").
 
 ``GopherRepetition`` (name ``gopher_repetition``), checked in datatrove's order:
 
@@ -45,14 +47,17 @@ surrounding punctuation stripped, and the rule counts *distinct* stop words (the
 "chars" is ``len(text)``; a duplicate line/paragraph is one equal to an earlier one (the
 first occurrence is not counted); n-gram coverage is defined in ``text_stats``.
 
-Where this differs from datatrove (numbers can differ slightly from its output):
-words are whitespace tokens (the reference definition) rather than an NLTK/spaCy word
-tokenizer's tokens; duplicated n-gram coverage counts every occurrence of a repeated n-gram,
-the first included, with overlaps counted once (the paper's wording and RedPajama-v2's
-implementation), where datatrove's ``find_all_duplicate`` counts only later occurrences and
-skips ahead n words after each; the top n-gram coverage is 0 when no n-gram repeats
-(datatrove counts a single occurrence, which only matters for very short texts); the
-stop-word rule counts distinct stop words, case-insensitively.
+Where this differs from datatrove (checked against datatrove 0.10.1; numbers can differ
+slightly from its output): words are whitespace tokens (the reference definition) rather
+than an NLTK/spaCy word tokenizer's tokens, which split punctuation off words (so datatrove's
+"all words" include every "," and "." and its letter ratio is lower on ordinary prose);
+duplicated n-gram coverage counts every occurrence of a repeated n-gram, the first included,
+with overlaps counted once (the paper's wording and RedPajama-v2's implementation), where
+datatrove's ``find_all_duplicate`` counts only later occurrences and skips ahead n words
+after each; the top n-gram coverage is 0 when no n-gram repeats (datatrove counts a single
+occurrence, which only matters for very short texts); stop words are matched
+case-insensitively with surrounding punctuation stripped (datatrove: exact, case-sensitive
+tokens; both count distinct stop words). docs/quality-and-dedup.md has the full list.
 
 Languages written without spaces (Chinese, Japanese, Thai): a whole line is one "word", so
 ``GopherQuality`` drops such text as ``too_few_words`` (or ``mean_word_length_high``) and
@@ -75,6 +80,7 @@ from pipeline.filters.text_stats import (
     nonempty_lines,
     ratio,
     shared_gopher_words,
+    shared_word_count,
     split_lines,
     split_paragraphs,
 )
@@ -125,16 +131,17 @@ class GopherQuality(DocumentFilter):
 
     def evaluate(self, doc: Document) -> Verdict:
         text = doc.text
-        words = shared_gopher_words(text)
+        words = shared_gopher_words(text)  # content words
         n_words = len(words)
+        n_all = shared_word_count(text)  # all whitespace words, symbol tokens included
         mean_len = ratio(sum(map(len, words)), n_words)
-        hash_ratio = ratio(text.count("#"), n_words)
-        ellipsis_ratio = ratio(text.count("...") + text.count("…"), n_words)
+        hash_ratio = ratio(text.count("#"), n_all)
+        ellipsis_ratio = ratio(text.count("...") + text.count("…"), n_all)
         lines = split_lines(text)
         bullets = self.bullets
         bullet_ratio = ratio(sum(1 for ln in lines if ln.lstrip().startswith(bullets)), len(lines))
         ellipsis_lines = ratio(sum(1 for ln in lines if ln.rstrip().endswith(("...", "…"))), len(lines))
-        alpha_ratio = ratio(alpha_token_count(text, words), n_words)
+        alpha_ratio = ratio(alpha_token_count(text, words), n_all)
         found = set(self._stop_re.findall(text.lower())) if self._stop_re else set()
         signals = {
             "words": n_words,

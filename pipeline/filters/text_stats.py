@@ -3,12 +3,15 @@
 Definitions, following the Gopher paper (Rae et al. 2021, App. A) as implemented by
 datatrove's ``GopherQualityFilter`` / ``GopherRepetitionFilter``:
 
-- **word**: a whitespace-separated token that is not made only of symbols, i.e. has at
-  least one character outside the Unicode punctuation (``P*``) and symbol (``S*``)
-  categories. ``"--"``, ``"|"``, ``"…"`` and ``"©"`` are not words; ``"end."``, ``"$5"`` and
-  ``"#tag"`` are (punctuation attached to a word stays part of it, so lengths include it).
-  Languages written without spaces (Chinese, Japanese, Thai) have very few "words" under
-  this definition: a whole sentence or paragraph is one token.
+- **word**: a whitespace-separated token, symbol tokens included (the denominator of the
+  "#"/ellipsis ratios and of the "80% of words contain a letter" rule).
+- **content word**: a word that is not made only of symbols, i.e. has at least one
+  character outside the Unicode punctuation (``P*``) and symbol (``S*``) categories.
+  ``"--"``, ``"|"``, ``"…"``, ``"✔"`` and ``"©"`` are not content words; ``"end."``, ``"$5"``
+  and ``"#tag"`` are (punctuation attached to a word stays part of it, so lengths include
+  it). The word-count and mean-length rules and the repetition n-grams use content words.
+  Languages written without spaces (Chinese, Japanese, Thai) have very few words under
+  either definition: a whole sentence or paragraph is one token.
 - **lines**: ``text.splitlines()`` for the Gopher quality ratios; non-empty pieces of the
   text split on runs of ``"\\n"`` for the repetition ratios (datatrove's ``\\n+`` split).
 - **paragraphs**: the stripped text split on two or more newlines.
@@ -57,16 +60,32 @@ def is_symbol_token(token: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PS" for ch in token)
 
 
-def gopher_words(text: str) -> list[str]:
-    """Whitespace tokens of ``text`` that are not pure symbols (the Gopher notion of word)."""
+def _content_words_and_count(text: str) -> tuple[list[str], int]:
+    """(content words of ``text``, number of all whitespace words), from one split."""
     tokens = text.split()
     symbols = {tok for tok in set(_NO_ALNUM_TOKEN.findall(text)) if is_symbol_token(tok)}
     if not symbols:
-        return tokens
-    return [tok for tok in tokens if tok not in symbols]
+        return tokens, len(tokens)
+    return [tok for tok in tokens if tok not in symbols], len(tokens)
 
 
-_last_words: tuple[str, tuple[str, ...]] = ("", ())
+def gopher_words(text: str) -> list[str]:
+    """Whitespace tokens of ``text`` that are not pure symbols (Gopher's content words)."""
+    return _content_words_and_count(text)[0]
+
+
+_last_words: tuple[str, tuple[str, ...], int] = ("", (), 0)
+
+
+def _shared_words(text: str) -> tuple[tuple[str, ...], int]:
+    global _last_words
+    cached_text, words, n_all = _last_words
+    if cached_text is text:
+        return words, n_all
+    content, n_all = _content_words_and_count(text)
+    words = tuple(content)
+    _last_words = (text, words, n_all)
+    return words, n_all
 
 
 def shared_gopher_words(text: str) -> tuple[str, ...]:
@@ -76,13 +95,12 @@ def shared_gopher_words(text: str) -> tuple[str, ...]:
     (fused in one worker), so the second reuses the first's words instead of tokenizing
     again. A filter that rewrites the text makes a new string, which misses the cache.
     """
-    global _last_words
-    cached_text, words = _last_words
-    if cached_text is text:
-        return words
-    words = tuple(gopher_words(text))
-    _last_words = (text, words)
-    return words
+    return _shared_words(text)[0]
+
+
+def shared_word_count(text: str) -> int:
+    """``len(text.split())``: all whitespace words, symbol tokens included (same cache)."""
+    return _shared_words(text)[1]
 
 
 def has_alpha(token: str) -> bool:
@@ -90,10 +108,12 @@ def has_alpha(token: str) -> bool:
 
 
 def alpha_token_count(text: str, words: Sequence[str]) -> int:
-    """How many of ``words`` (the text's Gopher words) contain an alphabetic character.
+    """How many of ``words`` (the text's content words) contain an alphabetic character.
 
-    One regex pass over the text; exact per-word checks only when the text contains a
-    character that the regex would take for a letter but ``str.isalpha`` does not.
+    A symbol token never contains a letter, so this is also the number of all whitespace
+    words with a letter. One regex pass over the text; exact per-word checks only when the
+    text contains a character that the regex would take for a letter but ``str.isalpha``
+    does not.
     """
     if any(ch.isnumeric() and not ch.isdecimal() for ch in set(text)):
         return sum(1 for w in words if has_alpha(w))
