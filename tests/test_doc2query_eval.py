@@ -59,8 +59,9 @@ def test_readers_count_bad_lines(tmp_path):
     tsv = tmp_path / "c.tsv"
     tsv.write_bytes(b"1\tone\n2\t\nbad\n1\tdup\n3\t\xff\n")
     coll = read_collection(str(tsv))
-    assert coll.texts == {"1": "one"}
-    assert dict(coll.skipped) == {"empty_text": 1, "no_tab": 1, "duplicate_id": 1, "invalid_utf8": 1}
+    assert coll.texts == {"1": "dup"}  # the one duplicate-id rule: the text first in code-point order
+    assert dict(coll.skipped) == {"empty_text": 1, "no_tab": 1, "duplicate_id": 1, "invalid_utf8": 1,
+                                  "count:duplicate_id_conflict": 1}
     jl = tmp_path / "c.jsonl"
     jl.write_text('{"id": "a", "contents": "x"}\n{"id": "b"}\nnot json\n')
     coll = read_collection(str(jl))
@@ -101,3 +102,84 @@ def test_eval_job_over_corpus_and_anserini_inputs(tmp_path):
     with pytest.raises(UsageError, match="no such file"):
         _eval(["--corpus", corpus, "--expanded", corpus, "--queries", str(tmp_path / "none.tsv"),
                "--qrels", str(tmp_path / "qrels.tsv")])
+
+
+# --- issue 17: release formats, ties, duplicates, errors before work -------------------------
+
+def _write_gz(path, text: str) -> str:
+    import gzip
+
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(text)
+    return str(path)
+
+
+def test_eval_reads_gzipped_qrels_queries_collections_and_docs_folders(tmp_path):
+    texts = {str(i): f"entity{i} about subject{i % 3}" for i in range(12)}
+    coll = _write_gz(tmp_path / "collection.tsv.gz", "".join(f"{k}\t{v}\n" for k, v in texts.items()))
+    folder = tmp_path / "docTTTTTquery-out"  # docsNN.json files, as docTTTTTquery / Anserini write them
+    folder.mkdir()
+    for n, chunk in enumerate((list(texts.items())[:6], list(texts.items())[6:])):
+        (folder / f"docs{n:02d}.json").write_text("".join(
+            json.dumps({"id": k, "contents": f"{v} keyword{int(k) % 3}"}) + "\n" for k, v in chunk))
+    gz_jsonl = _write_gz(tmp_path / "expanded.jsonl.gz", "".join(
+        json.dumps({"id": k, "contents": f"{v} keyword{int(k) % 3}"}) + "\n" for k, v in texts.items()))
+    queries = _write_gz(tmp_path / "queries.tsv.gz", "".join(f"q{i}\tentity{i} keyword{i % 3}\n" for i in range(12)))
+    qrels = _write_gz(tmp_path / "qrels.txt.gz", "".join(f"q{i} 0 {i} 1\n" for i in range(12)))
+    for expanded in (str(folder), gz_jsonl):
+        report = _eval(["--corpus", coll, "--expanded", expanded, "--queries", queries, "--qrels", qrels])
+        assert report["counts"]["queries_evaluated"] == 12
+        assert report["passages"] == {"original": 12, "expanded": 12}
+        assert report["expanded"]["MRR@10"] == pytest.approx(1.0)
+
+
+def test_tied_scores_rank_by_passage_id_on_duplicate_passages():
+    # MS MARCO repeats passages under several pids: identical texts tie, and the lower pid
+    # (numerically, as pids are integers) ranks first whatever order the collection lists them in
+    same = "the manhattan project built the first atomic bomb"
+    for order in (["12", "7", "3", "40"], ["40", "3", "12", "7"]):
+        texts = {pid: same for pid in order} | {"5": "a passage about cooking rice"}
+        ranked = BM25Index(texts).search(["manhattan project bomb"], 3)[0]
+        assert [pid for pid, _ in ranked] == ["3", "7", "12"]
+        report = compare(texts, texts, {"q": "manhattan project bomb"}, {"q": {"3"}})
+        assert report["original"]["MRR@10"] == 1.0
+    mixed = BM25Index({"b": same, "a": same, "10": same, "9": same}).search([same], 4)[0]
+    assert [pid for pid, _ in mixed] == ["9", "10", "a", "b"]
+
+
+def test_top_k_keeps_every_tie_at_the_cut_until_ordered():
+    import numpy as np
+
+    from corpora.doc2query.evaluate import top_k
+
+    scores = np.array([1.0, 2.0, 0.0, 2.0, 2.0, 3.0])
+    assert top_k(scores, 3) == [(5, 3.0), (1, 2.0), (3, 2.0)]
+    assert top_k(scores, 10) == [(5, 3.0), (1, 2.0), (3, 2.0), (4, 2.0), (0, 1.0)]
+
+
+def test_duplicate_qrels_and_bad_collection_lines_are_counted(tmp_path):
+    (tmp_path / "c.tsv").write_text("1\tcats purr\n2\tdogs bark\nno tab here\n3\t\n")
+    (tmp_path / "q.tsv").write_text("q1\tcats\nq2\tdogs\n")
+    (tmp_path / "r.txt").write_text("q1 0 1 1\nq1 0 1 1\nq2 0 2 1\n")
+    rel, skipped = read_qrels(str(tmp_path / "r.txt"))
+    assert rel == {"q1": {"1"}, "q2": {"2"}} and skipped == {"duplicate_judgement": 1}
+    report = _eval(["--corpus", str(tmp_path / "c.tsv"), "--expanded", str(tmp_path / "c.tsv"),
+                    "--queries", str(tmp_path / "q.tsv"), "--qrels", str(tmp_path / "r.txt")])
+    assert report["skipped_lines"]["qrels"] == {"duplicate_judgement": 1}
+    assert report["skipped_lines"]["corpus"] == {"no_tab": 1, "empty_text": 1}
+
+
+def test_eval_refuses_what_would_print_a_meaningless_mrr(tmp_path):
+    (tmp_path / "c.tsv").write_text("1\tcats purr\n2\tdogs bark\n")
+    (tmp_path / "renamed.jsonl").write_text('{"id": "doc-1", "contents": "cats purr"}\n')
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "q.tsv").write_text("q1\tcats\n")
+    (tmp_path / "r.txt").write_text("q1 0 1 1\n")
+    (tmp_path / "r-outside.txt").write_text("q1 0 7067032 1\n")
+    base = ["--corpus", str(tmp_path / "c.tsv"), "--queries", str(tmp_path / "q.tsv")]
+    with pytest.raises(UsageError, match="--expanded: no passages"):
+        _eval(base + ["--expanded", str(tmp_path / "empty.jsonl"), "--qrels", str(tmp_path / "r.txt")])
+    with pytest.raises(UsageError, match="no query can be evaluated.*qrels_unknown_passage=1"):
+        _eval(base + ["--expanded", str(tmp_path / "c.tsv"), "--qrels", str(tmp_path / "r-outside.txt")])
+    with pytest.raises(UsageError, match="holds none of the 1 relevant"):
+        _eval(base + ["--expanded", str(tmp_path / "renamed.jsonl"), "--qrels", str(tmp_path / "r.txt")])

@@ -17,14 +17,24 @@ pipeline. Collections of a few million passages need a few GB of memory.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpora.doc2query.pairs import BadLine, decode_line, parse_id_text, parse_qrels
+from corpora.doc2query.collection import (
+    COLLECTION_SUFFIXES,
+    CollectionError,
+    collection_files,
+    is_corpus_dir,
+    line_format,
+    parse_collection_line,
+    read_lines,
+)
+from corpora.doc2query.collection import fix_mojibake as fix_text
+from corpora.doc2query.ids import DUPLICATE_CONFLICT, DUPLICATE_ID, id_order, keeps_new
+from corpora.doc2query.pairs import BadLine, decode_line, parse_qrels
 
 DEFAULT_K1 = 0.9  # Anserini's BM25 defaults
 DEFAULT_B = 0.4
@@ -32,36 +42,25 @@ CUTOFFS = (10, 100, 1000)
 
 
 class EvalInputError(ValueError):
-    """An evaluation input that cannot be read at all (missing, unknown format, no columns)."""
+    """An evaluation input that cannot be read at all (missing, unknown format, no columns), or
+    a task that cannot be evaluated (no evaluable query, an empty or unrelated expansion)."""
 
 
 @dataclass
 class Collection:
-    """Passages by id, with what was skipped while reading them."""
+    """Passages by id, with what was skipped while reading them (reasons, and ``count:`` notes)."""
 
     path: str
     texts: dict[str, str]
     skipped: Counter = field(default_factory=Counter)
 
 
-def _open_lines(path: str):
-    """Raw lines (bytes, newline removed) of a local or remote, optionally gzipped, text file."""
-    from apache_beam.io.filesystems import FileSystems
-
-    with FileSystems.open(path) as fh:  # compression from the file name (.gz, .bz2, ...)
-        for line in fh:
-            yield line.rstrip(b"\n")
-
-
-def _is_corpus_dir(path: str) -> bool:
-    return os.path.isdir(path) or (not path.endswith((".tsv", ".jsonl", ".json", ".gz", ".txt")) and "://" in path)
-
-
-def read_collection(path: str) -> Collection:
-    """Passages from a corpus directory (data/*.parquet), a collection TSV (``pid<TAB>text``) or
-    JSONL (Anserini ``id``/``contents`` or our ``id``/``text``). Duplicate ids keep the first."""
+def read_collection(path: str, fix_mojibake: bool = False, flag: str = "--corpus") -> Collection:
+    """Passages from a corpus directory (data/*.parquet), a collection file or a folder of them
+    (TSV ``pid<TAB>text``, JSONL ``id``/``contents`` or ``id``/``text``, ``.gz`` too, Anserini's
+    ``docsNN.json``). Repeated ids follow :func:`corpora.doc2query.ids.pick_copy`."""
     coll = Collection(path, {})
-    if _is_corpus_dir(path) or path.endswith(".parquet") or "*" in path:
+    if is_corpus_dir(path) or (not os.path.exists(path) and "://" in path and not path.endswith(COLLECTION_SUFFIXES)):
         import pyarrow.parquet as pq
         from apache_beam.io.filesystems import FileSystems
 
@@ -75,55 +74,45 @@ def read_collection(path: str) -> Collection:
             with FileSystems.open(f) as fh:
                 table = pq.read_table(fh, columns=["id", "text"])
             for pid, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True):
-                _add(coll, pid, text)
+                if not pid:
+                    coll.skipped["empty_id"] += 1
+                elif not isinstance(text, str) or not text.strip():
+                    coll.skipped["empty_text"] += 1
+                else:
+                    _add(coll, pid, fix_text(text) if fix_mojibake else text)
         return coll
-    if not _exists(path):
-        raise EvalInputError(f"{path}: no such file")
-    jsonl = path.endswith((".jsonl", ".jsonl.gz", ".json"))
-    for raw in _open_lines(path):
-        line = decode_line(raw)
-        if isinstance(line, BadLine):
-            coll.skipped[line.reason] += 1
-            continue
-        if jsonl:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                _add(coll, str(obj["id"]), obj.get("contents", obj.get("text")))
-            except (ValueError, KeyError, TypeError):
-                coll.skipped["bad_json"] += 1
-            continue
-        parsed = parse_id_text(line)
-        if isinstance(parsed, BadLine):
-            coll.skipped[parsed.reason] += 1
-        else:
+    try:
+        files = collection_files(path, flag)
+    except CollectionError as exc:
+        raise EvalInputError(str(exc)) from exc
+    for f in files:
+        fmt = line_format(f)
+        for parsed in _parsed_lines(f, flag, lambda line, fmt=fmt: parse_collection_line(line, fmt, fix_mojibake),
+                                    coll.skipped):
             _add(coll, *parsed)
     return coll
 
 
-def _add(coll: Collection, pid, text) -> None:
-    if not pid:
-        coll.skipped["empty_id"] += 1
-    elif not isinstance(text, str) or not text.strip():
-        coll.skipped["empty_text"] += 1
-    elif pid in coll.texts:
-        coll.skipped["duplicate_id"] += 1
-    else:
+def _add(coll: Collection, pid: str, text: str) -> None:
+    """Add a passage; a repeated id keeps the copy the one duplicate-id rule keeps, and counts the other."""
+    kept = coll.texts.get(pid)
+    if kept is None:
         coll.texts[pid] = text
-
-
-def _exists(path: str) -> bool:
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.exists(path)
+        return
+    coll.skipped[DUPLICATE_ID] += 1
+    if kept != text:
+        coll.skipped[f"count:{DUPLICATE_CONFLICT}"] += 1
+    if keeps_new(kept, text):
+        coll.texts[pid] = text
 
 
 def _parsed_lines(path: str, flag: str, parse: Callable[[str], Any], skipped: Counter) -> Iterator[Any]:
     """The parsed lines of the text file ``flag`` names; bad lines are counted in ``skipped`` by reason."""
-    if not _exists(path):
+    from apache_beam.io.filesystems import FileSystems
+
+    if not FileSystems.exists(path):
         raise EvalInputError(f"{flag} {path}: no such file")
-    for raw in _open_lines(path):
+    for raw in read_lines(path):
         line = decode_line(raw)
         parsed = line if isinstance(line, BadLine) else parse(line)
         if isinstance(parsed, BadLine):
@@ -132,27 +121,28 @@ def _parsed_lines(path: str, flag: str, parse: Callable[[str], Any], skipped: Co
             yield parsed
 
 
-def read_queries(path: str) -> tuple[dict[str, str], Counter]:
-    """``qid<TAB>query`` lines -> {qid: query}, and the skipped lines by reason."""
-    queries: dict[str, str] = {}
-    skipped: Counter = Counter()
-    for parsed in _parsed_lines(path, "--queries", parse_id_text, skipped):
-        if parsed[0] in queries:
-            skipped["duplicate_id"] += 1
-        else:
-            queries[parsed[0]] = parsed[1]
-    return queries, skipped
+def read_queries(path: str, fix_mojibake: bool = False) -> tuple[dict[str, str], Counter]:
+    """``qid<TAB>query`` lines -> {qid: query}, and the skipped lines by reason (repeated qids
+    follow the one duplicate-id rule)."""
+    coll = Collection(path, {})
+    for qid, query in _parsed_lines(path, "--queries", lambda line: parse_collection_line(line, "tsv", fix_mojibake),
+                                    coll.skipped):
+        _add(coll, qid, query)
+    return coll.texts, coll.skipped
 
 
 def read_qrels(path: str) -> tuple[dict[str, set[str]], Counter]:
-    """qrels lines -> {qid: relevant pids (relevance > 0)}, and the skipped lines by reason."""
+    """qrels lines -> {qid: relevant pids (relevance > 0)}, and the skipped lines by reason
+    (a judgement repeated is counted as ``duplicate_judgement``)."""
     qrels: dict[str, set[str]] = {}
     skipped: Counter = Counter()
-    for parsed in _parsed_lines(path, "--qrels", parse_qrels, skipped):
-        if parsed[2] <= 0:
+    for qid, pid, rel in _parsed_lines(path, "--qrels", parse_qrels, skipped):
+        if rel <= 0:
             skipped["not_relevant"] += 1
+        elif pid in qrels.get(qid, ()):
+            skipped["duplicate_judgement"] += 1
         else:
-            qrels.setdefault(parsed[0], set()).add(parsed[1])
+            qrels.setdefault(qid, set()).add(pid)
     return qrels, skipped
 
 
@@ -187,7 +177,8 @@ def build_task(collection: dict[str, str], queries: dict[str, str], qrels: dict[
 
 
 class BM25Index:
-    """A bm25s index over a collection: ``search(queries, k)`` -> ranked (pid, score) lists."""
+    """A bm25s index over a collection: ``search(queries, k)`` -> ranked (pid, score) lists, tied
+    scores ranked by passage id (:func:`corpora.doc2query.ids.id_order`), whatever the input order."""
 
     def __init__(self, texts: dict[str, str], k1: float = DEFAULT_K1, b: float = DEFAULT_B,
                  stopwords: str | None = "en") -> None:
@@ -197,26 +188,39 @@ class BM25Index:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self._bm25s = bm25s
-        self.ids = sorted(texts)  # ties rank by id, whatever order the files were read in
+        self.ids = sorted(texts, key=id_order)  # index position = rank among tied scores
         self.stopwords = stopwords
         self.retriever = bm25s.BM25(k1=k1, b=b)
         tokens = bm25s.tokenize([texts[i] for i in self.ids], stopwords=stopwords, show_progress=False)
         self.retriever.index(tokens, show_progress=False)
         self.vocab = tokens.vocab
 
+    def tokenize(self, queries: list[str]) -> list[list[str]]:
+        """Query terms as the index saw them; terms the collection never saw are left out."""
+        toks = self._bm25s.tokenize(queries, stopwords=self.stopwords, return_ids=False, show_progress=False)
+        return [[t for t in q if t in self.vocab] for q in toks]
+
     def search(self, queries: list[str], k: int) -> list[list[tuple[str, float]]]:
         k = min(k, len(self.ids))
-        toks = self._bm25s.tokenize(queries, stopwords=self.stopwords, return_ids=False, show_progress=False)
-        # Terms the collection never saw cannot match; an empty query retrieves nothing.
-        toks = [[t for t in q if t in self.vocab] for q in toks]
-        results: list[list[tuple[str, float]]] = [[] for _ in queries]
-        nonempty = [i for i, q in enumerate(toks) if q]
-        if not nonempty or k == 0:
-            return results
-        docs, scores = self.retriever.retrieve([toks[i] for i in nonempty], k=k, show_progress=False)
-        for row, i in enumerate(nonempty):
-            results[i] = [(self.ids[d], float(s)) for d, s in zip(docs[row], scores[row], strict=True) if s > 0]
-        return results
+        results: list[list[tuple[str, float]]] = []
+        for terms in self.tokenize(queries):  # an empty query retrieves nothing
+            if not terms or k == 0:
+                results.append([])
+                continue
+            results.append(top_k(self.retriever.get_scores(terms), k))
+        return [[(self.ids[i], s) for i, s in r] for r in results]
+
+
+def top_k(scores, k: int) -> list[tuple[int, float]]:
+    """(position, score) of the ``k`` best positive scores, higher first, ties by lower position."""
+    import numpy as np
+
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > k:  # everything tied with the k-th best score stays in the running
+        threshold = np.partition(scores[positive], len(positive) - k)[len(positive) - k]
+        positive = positive[scores[positive] >= threshold]
+    ranked = positive[np.lexsort((positive, -scores[positive]))][:k]
+    return [(int(i), float(scores[i])) for i in ranked]
 
 
 def metrics(ranked: dict[str, list[str]], relevant: dict[str, set[str]], cutoffs=CUTOFFS) -> dict[str, float]:
@@ -249,12 +253,35 @@ def evaluate_collection(texts: dict[str, str], task: EvalTask, k1: float = DEFAU
     return metrics(ranked, task.relevant, tuple(c for c in CUTOFFS if c <= depth or c == 10))
 
 
+def check_task(task: EvalTask, original: dict[str, str], expanded: dict[str, str]) -> int:
+    """Refuse a task that would print a meaningless MRR: an empty collection, no evaluable query,
+    or an expansion that holds none of the relevant passages (ids rewritten); returns how many
+    relevant passages the expansion lacks."""
+    if not original:
+        raise EvalInputError("--corpus: no passages")
+    if not expanded:
+        raise EvalInputError("--expanded: no passages")
+    if not task.queries:
+        left = ", ".join(f"{k}={v}" for k, v in sorted(task.counts.items()) if v and k != "queries_evaluated")
+        raise EvalInputError("no query can be evaluated: none has a relevant passage in --corpus "
+                             f"({left or 'no qrels'}); do the collection's ids match the qrels' pids?")
+    relevant = {p for rel in task.relevant.values() for p in rel}
+    missing = sum(1 for rel in task.relevant.values() for p in rel if p not in expanded)
+    if not relevant & expanded.keys():
+        raise EvalInputError(f"--expanded holds none of the {len(relevant)} relevant passages of the evaluated "
+                             "queries: its ids do not match --corpus (were they rewritten?)")
+    return missing
+
+
 def compare(original: dict[str, str], expanded: dict[str, str], queries: dict[str, str],
             qrels: dict[str, set[str]], k1: float = DEFAULT_K1, b: float = DEFAULT_B,
             stopwords: str | None = "en") -> dict:
-    """Both runs on the same evaluable queries: {"original": metrics, "expanded": metrics, "counts"}."""
+    """Both runs on the same evaluable queries: {"original": metrics, "expanded": metrics, "counts"}.
+
+    Raises :class:`EvalInputError` (before indexing) when nothing can be evaluated (see :func:`check_task`).
+    """
     task = build_task(original, queries, qrels)
-    missing = sum(1 for rel in task.relevant.values() for p in rel if p not in expanded)
+    missing = check_task(task, original, expanded)
     report = {
         "original": evaluate_collection(original, task, k1, b, stopwords),
         "expanded": evaluate_collection(expanded, task, k1, b, stopwords),

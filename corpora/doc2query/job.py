@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
-import os
 
 import apache_beam as beam
 from apache_beam import coders
@@ -439,30 +438,20 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k1", type=float, default=0.9, help="BM25 k1 (default: %(default)s)")
     parser.add_argument("--b", type=float, default=0.4, help="BM25 b (default: %(default)s)")
     parser.add_argument("--stopwords", choices=("en", "none"), default="en", help="stop word list (default: en)")
+    parser.add_argument("--fix-mojibake", action="store_true",
+                        help="repair UTF-8 read as Latin-1 in passages and queries (MS MARCO's; ftfy)")
     parser.add_argument("--report", metavar="FILE.json", help="also write the report as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
 
-def _collection_texts(path: str) -> dict[str, str]:
-    """A collection path as {id: text}: an Anserini directory of *.jsonl files is read whole."""
-    from corpora.doc2query.evaluate import read_collection
-
-    if os.path.isdir(path) and not os.path.isdir(os.path.join(path, "data")):
-        texts: dict[str, str] = {}
-        files = sorted(f for f in os.listdir(path) if f.endswith((".jsonl", ".jsonl.gz")))
-        if not files:
-            raise UsageError(f"{path}: neither a corpus directory (data/*.parquet) nor a directory of *.jsonl")
-        for f in files:
-            texts.update(read_collection(os.path.join(path, f)).texts)
-        return texts
-    return read_collection(path).texts
-
-
 def run_eval(args: argparse.Namespace, quiet: bool = False) -> dict:
-    """Read everything (errors before any indexing), run both BM25 runs, print the table."""
+    """Read everything and check the task (errors before any indexing), run both BM25 runs, print the table."""
     from corpora.doc2query.evaluate import (
         EvalInputError,
+        build_task,
+        check_task,
         compare,
+        read_collection,
         read_qrels,
         read_queries,
         render_comparison,
@@ -470,19 +459,20 @@ def run_eval(args: argparse.Namespace, quiet: bool = False) -> dict:
 
     if args.k1 < 0 or not 0 <= args.b <= 1:
         raise UsageError("--k1 must be >= 0 and --b in [0, 1]")
+    fix = getattr(args, "fix_mojibake", False)
     try:
-        queries, q_skipped = read_queries(args.queries)
+        queries, q_skipped = read_queries(args.queries, fix)
         qrels, r_skipped = read_qrels(args.qrels)
-        original = _collection_texts(args.corpus)
-        expanded = _collection_texts(args.expanded)
+        original = read_collection(args.corpus, fix, "--corpus")
+        expanded = read_collection(args.expanded, fix, "--expanded")
+        check_task(build_task(original.texts, queries, qrels), original.texts, expanded.texts)
     except EvalInputError as exc:
         raise UsageError(str(exc)) from exc
-    if not original:
-        raise UsageError(f"--corpus {args.corpus}: no passages")
     with Timer() as t:
-        report = compare(original, expanded, queries, qrels, args.k1, args.b,
+        report = compare(original.texts, expanded.texts, queries, qrels, args.k1, args.b,
                          None if args.stopwords == "none" else "en")
-    report["skipped_lines"] = {"queries": dict(q_skipped), "qrels": dict(r_skipped)}
+    report["skipped_lines"] = {"queries": dict(q_skipped), "qrels": dict(r_skipped),
+                               "corpus": dict(original.skipped), "expanded": dict(expanded.skipped)}
     report["seconds"] = round(t.seconds, 2)
     if args.report:
         beam_io.write_json_atomic(args.report, report)

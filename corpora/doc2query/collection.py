@@ -1,0 +1,89 @@
+"""Passage collections as users have them, ids kept as given: MS MARCO TSV (``pid<TAB>passage``),
+JSONL ``{id, contents}`` (Anserini's JsonCollection, docTTTTTquery's ``docsNN.json``), gzipped or
+not, one file or a folder of them; MS MARCO's mojibake repaired on request (ftfy)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+from corpora.doc2query.pairs import BadLine, parse_id_text
+
+TSV_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
+JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+COLLECTION_SUFFIXES = TSV_SUFFIXES + JSON_SUFFIXES
+
+
+class CollectionError(ValueError):
+    """A collection path that cannot be read at all (missing, empty folder, unknown format)."""
+
+
+def line_format(path: str) -> str:
+    """``"jsonl"`` for ``*.json[l][.gz]`` files (one JSON object a line), else ``"tsv"``."""
+    return "jsonl" if path.endswith(JSON_SUFFIXES) else "tsv"
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair text that was UTF-8 decoded as Latin-1/Windows-1252 (MS MARCO's ``Ã¢Â€Â™``), with ftfy."""
+    import ftfy
+
+    return ftfy.fix_text(text)
+
+
+def parse_collection_line(line: str, fmt: str, fix: bool = False) -> tuple[str, str] | BadLine:
+    """One collection line -> (id, text with whitespace collapsed), or why not.
+
+    ``fmt`` is ``"tsv"`` (``id<TAB>text``) or ``"jsonl"`` (``{"id", "contents"}``, or ``"text"``).
+    """
+    if fmt == "tsv":
+        parsed = parse_id_text(line)
+    elif not line.strip():
+        return BadLine("blank_line")
+    else:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return BadLine("bad_json", line[:200])
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) or isinstance(obj.get("id"), bool):
+            return BadLine("bad_json", line[:200])
+        key = str(obj["id"]).strip()
+        text = obj.get("contents", obj.get("text"))
+        if not key:
+            return BadLine("empty_id", line[:200])
+        if not isinstance(text, str) or not text.strip():
+            return BadLine("empty_text", key)
+        parsed = (key, " ".join(text.split()))
+    if isinstance(parsed, BadLine) or not fix:
+        return parsed
+    return parsed[0], " ".join(fix_mojibake(parsed[1]).split())
+
+
+def is_corpus_dir(path: str) -> bool:
+    """A corpusforge corpus (``data/*.parquet``) rather than a folder of collection files."""
+    return os.path.isdir(os.path.join(path, "data")) or path.endswith(".parquet") or "*" in path
+
+
+def collection_files(path: str, flag: str = "--collection") -> list[str]:
+    """The files of a collection: the file itself, or a folder's ``*.tsv``/``*.json``/``*.jsonl``
+    files (``.gz`` too) in name order (Anserini's and docTTTTTquery's ``docsNN.json`` folders)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(COLLECTION_SUFFIXES))
+        if not files:
+            raise CollectionError(f"{flag} {path}: a folder without collection files "
+                                  f"({', '.join('*' + s for s in COLLECTION_SUFFIXES)}) or data/*.parquet")
+        return files
+    if not FileSystems.exists(path):
+        raise CollectionError(f"{flag} {path}: no such file")
+    return [path]
+
+
+def read_lines(path: str) -> Iterator[bytes]:
+    """Raw lines (newline removed) of a local or remote text file, decompressed by its name (.gz, .bz2)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as fh:  # a CompressedFile for .gz: it has readline, no line iterator
+        for line in iter(fh.readline, b""):
+            yield line.rstrip(b"\n")
