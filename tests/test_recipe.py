@@ -63,3 +63,20 @@ def test_bundled_recipes_load():
 
     for path in sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.yaml")):
         assert load_recipe(str(path))
+
+
+def test_fineweb_recipe_uses_fineweb_c4_settings():
+    """FineWeb ran datatrove's C4 filter: 5 sentences per page, 3 words per line, no
+    terminal-punctuation rule (TFDS's C4 builder has 3 sentences and 5 words)."""
+    from pathlib import Path
+
+    from pipeline.records import Document
+
+    steps = load_recipe(str(Path(__file__).resolve().parents[1] / "recipes" / "fineweb.yaml"))
+    c4 = next(s.filter for s in steps if s.name == "c4")
+    assert (c4.min_sentences, c4.min_words_per_line, c4.filter_terminal_punct) == (5, 3, False)
+    four = Document(id="d", text="One two three four.\nFive six seven eight.\nA b c d.\nE f g h.", source="t")
+    verdict = c4.evaluate(four)  # 4-word lines are kept, 4 sentences are too few
+    assert verdict.reason == "too_few_sentences" and verdict.signals["lines_kept"] == 4
+    five = Document(id="d", text=four.text + "\nI j k.", source="t")
+    assert c4.evaluate(five).keep
