@@ -10,14 +10,13 @@ from corpora.socialchem.situations import (
     dedup_key,
     extract_characters,
     find_candidates,
-    gerund,
     load_labelled,
     match_line,
     measure,
     normalize,
-    past_to_base,
     short_id,
 )
+from corpora.socialchem.verbs import gerund, past_to_base
 
 LABELLED = Path(__file__).resolve().parents[1] / "corpora" / "socialchem" / "labelled_situations.tsv"
 
@@ -105,3 +104,42 @@ def test_yield_and_precision_on_the_labelled_sample():
     assert result["precision"] >= 0.95, result["errors"]
     assert result["recall"] >= 0.9, result["errors"]
     assert 0.5 < result["yield"] < 0.9  # the sample holds negatives on purpose
+
+
+def test_real_title_shapes_are_mined():
+    cases = {
+        "AITA when I told my brother he can't move in?": "telling my brother he can't move in",
+        "AITA after I skipped my cousin's baby shower": "skipping my cousin's baby shower",
+        "AITA because I didn't invite my aunt to dinner?": "not inviting my aunt to dinner",
+        "AITA cause I sold my old bike without asking my dad": "selling my old bike without asking my dad",
+        "AITA after refusing a second date?": "refusing a second date",
+        "AITA - Selling my late grandpa's watch": "selling my late grandpa's watch",
+        "AITA...Ignoring my neighbour's texts": "ignoring my neighbour's texts",
+        "AITA-borrowed my sister's dress without asking": "borrowing my sister's dress without asking",
+        "AITA: Blocked my best friend on every app": "blocking my best friend on every app",
+        "AITA, won't lend my car to my cousin": "not lending my car to my cousin",
+        "AITA (19f) for refusing to drive my sister (22f) to work?": "refusing to drive my sister to work",
+        "WIBTA [32M] if I moved out [M30/F28] before the lease ends?": "moving out before the lease ends",
+        "AITA- Am I the Asshole for Returning a Birthday Gift?": "returning a birthday gift",
+        "AITA the asshole for eating my roommate's leftovers?": "eating my roommate's leftovers",
+        "[AITA for leaving my brother's graduation early?]": "leaving my brother's graduation early",
+        "(WIBTA if I told my boss the truth?)": "telling my boss the truth",
+        "AITA after almost hitting a cyclist, driving off without stopping?":
+            "almost hitting a cyclist, driving off without stopping",
+        "AITA if I wanna skip my friend's housewarming": "wanting to skip my friend's housewarming",
+        "WIBTA to ask my guests to take off their shoes?": "asking my guests to take off their shoes",
+    }
+    for title, want in cases.items():
+        assert mine(title) == [want], title
+
+
+def test_no_gerund_without_a_real_verb_and_no_action_shapes_are_left_alone():
+    assert clause_to_gerund("my husband forgot my birthday") is None  # no "mying"
+    assert clause_to_gerund("wanna close early") == "wanting to close early"  # no "wannaing"
+    assert mine("AITA if my husband forgot my birthday?") == ["not_gerund"]
+    for title in ("AITA - Stop parking in my spot", "AITA got yelled at by a stranger for parking",
+                  "AITA: My sister never calls me back", "AITA Wedding drama with my cousin",
+                  "AITA because of my job?", "AITA in this fight with my mom", "AITA?", "AITA over a text message"):
+        assert mine(title) == [], title
+    assert measure([("AITA -  Keeping It Real With My Friend", "keeping it real with my friend")],
+                   loose=True)["recall"] == 1.0

@@ -3,9 +3,14 @@
 Heuristics (each candidate records which one fired, as ``pattern``):
 
 * ``aita``: a line or sentence starting with AITA / AITAH / "Am I the asshole" / WIBTA /
-  "Would I be the asshole", followed by ``for X`` (X kept: "AITA for telling my boyfriend")
-  or ``if I X`` (X turned into a gerund phrase: "WIBTA if I told" -> "telling"). Area
-  ``amitheasshole``.
+  "Would I be the asshole" (doubled or completed: "AITA- Am I the Asshole for", "AITA the
+  asshole for"), then ``for X`` / ``after X`` (X kept: "AITA for telling my boyfriend"),
+  ``if/when/after/because/cause/since I X`` or ``to X`` (X turned into a gerund phrase:
+  "WIBTA if I told" -> "telling"), or a verb straight after the trigger: a gerund kept
+  ("AITA - Moving on fast"), a past tense or a negation turned ("AITA-got into" -> "getting
+  into", "AITA, wont let" -> "not letting"); a get-passive ("AITA got called") is no action.
+  Age tags ("(25m)", "[24F]") are removed anywhere, a title wholly in brackets is unwrapped.
+  Area ``amitheasshole``.
 * ``wrong``: "Am I / Was I / Would I be wrong (to X | for X-ing)", "Is it / Would it be wrong
   (to X | that I X)", "Am I a bad person for X-ing", "Am I overreacting (for|by) X-ing". Area
   ``amitheasshole``.
@@ -13,11 +18,12 @@ Heuristics (each candidate records which one fired, as ``pattern``):
   "I feel guilty (about|for) X-ing / that I X", "I secretly X". Area ``confessions``.
 
 Normalisation to the dataset's style: bracketed tags ("[UPDATE]") and everything after the
-first sentence end are cut, the verb after a first-person subject becomes a gerund (a table
-of irregular verbs plus spelling rules; negations become "not X-ing"), the phrase is
+first sentence end are cut, the verb after a first-person subject becomes a gerund only when
+lemminflect's dictionary knows it as a verb (:mod:`corpora.socialchem.verbs`; negations become
+"not X-ing", "wanna" is "want to"), the phrase is
 lower-cased except the pronoun "I" (as in the release: "telling my boyfriend I am bored"),
-and trailing punctuation goes. A phrase that does not start with a gerund (or "not"/"never"
-+ gerund) is dropped as ``not_gerund``. Filters: length in words, a word list (a small
+and trailing punctuation goes. A phrase that does not start with a gerund (after at most two
+adverbs and "not"/"never") is dropped as ``not_gerund``. Filters: length in words, a word list (a small
 built-in profanity list plus the user's file), URLs and handles. Dedup is exact on a key
 (lower-case letters and digits only); the ``situation-short-id`` is ``PREFIX/AREA/CODE``
 with CODE a base32 hash of that key, so it does not depend on which copy survives.
@@ -27,162 +33,127 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+
+from corpora.socialchem.verbs import (
+    is_adverb,
+    is_gerund,
+    is_past,
+    is_past_participle,
+    to_gerund,
+    verb_lemma,
+)
 
 AREA_AITA = "amitheasshole"
 AREA_CONFESSIONS = "confessions"
 
 # -- verbs ---------------------------------------------------------------------------------
 
-_IRREGULAR_PAST = {
-    "was": "be", "were": "be", "had": "have", "did": "do", "went": "go", "told": "tell", "said": "say",
-    "took": "take", "gave": "give", "made": "make", "left": "leave", "kept": "keep", "stole": "steal",
-    "ate": "eat", "drank": "drink", "bought": "buy", "brought": "bring", "thought": "think", "got": "get",
-    "forgot": "forget", "forgave": "forgive", "sent": "send", "spent": "spend", "lent": "lend", "lost": "lose",
-    "met": "meet", "paid": "pay", "ran": "run", "sat": "sit", "saw": "see", "sold": "sell", "spoke": "speak",
-    "stood": "stand", "swore": "swear", "taught": "teach", "threw": "throw", "understood": "understand",
-    "woke": "wake", "wore": "wear", "won": "win", "wrote": "write", "broke": "break", "chose": "choose",
-    "came": "come", "became": "become", "drove": "drive", "fell": "fall", "felt": "feel", "fought": "fight",
-    "found": "find", "flew": "fly", "froze": "freeze", "grew": "grow", "heard": "hear", "hid": "hide",
-    "held": "hold", "knew": "know", "led": "lead", "let": "let", "lied": "lie", "lay": "lie", "meant": "mean",
-    "put": "put", "quit": "quit", "read": "read", "rode": "ride", "rang": "ring", "rose": "rise", "sang": "sing",
-    "shot": "shoot", "shut": "shut", "slept": "sleep", "slid": "slide", "sought": "seek", "stuck": "stick",
-    "struck": "strike", "swam": "swim", "took-off": "take-off", "tore": "tear", "upset": "upset", "hit": "hit",
-    "cut": "cut", "set": "set", "showed": "show", "began": "begin", "bit": "bite", "blew": "blow",
-    "built": "build", "caught": "catch", "dealt": "deal", "drew": "draw", "dug": "dig", "fed": "feed",
-    "forbade": "forbid", "hung": "hang", "kicked": "kick", "laid": "lay", "overslept": "oversleep",
-    "ignored": "ignore", "refused": "refuse", "snuck": "sneak", "sneaked": "sneak", "wept": "weep",
-    "withdrew": "withdraw", "cancelled": "cancel", "canceled": "cancel", "travelled": "travel",
-    "traveled": "travel", "labelled": "label", "added": "add", "visited": "visit", "edited": "edit",
-    "limited": "limit", "exited": "exit", "credited": "credit", "inherited": "inherit", "focused": "focus",
-    "opened": "open", "targeted": "target", "budgeted": "budget", "invited": "invite", "excited": "excite",
-    "united": "unite", "died": "die", "tied": "tie", "vomited": "vomit", "texted": "text", "ghosted": "ghost",
-}
-_NOT_PAST = {"need", "feed", "bleed", "breed", "speed", "proceed", "succeed", "exceed", "embed", "shed", "wed",
-             "seed", "weed", "heed", "bed", "red", "shred", "sled", "plead"}
-_KEEP_DOUBLE = {"add", "odd", "err", "purr", "ebb", "egg", "inn"}
-# multi-syllable verbs stressed on the last syllable: they double the final consonant
-_DOUBLE_FINAL = {"refer", "prefer", "forget", "admit", "commit", "regret", "omit", "permit", "occur", "upset",
-                 "begin", "submit", "transfer", "confer", "control", "patrol", "compel", "expel", "rebel", "equip",
-                 "forbid", "acquit", "deter", "incur", "recur", "abet", "allot", "outwit", "overstep", "unplug"}
-_ITE_WITH_E = {"invit", "excit", "unit", "recit", "ignit", "cit", "writ", "bit", "spit"}
-_VOWELS = set("aeiou")
-
-
-def _syllables(word: str) -> int:
-    return max(1, len(re.findall(r"[aeiouy]+", word)))
-
-
-def past_to_base(word: str) -> str:
-    """Base form of a past-tense verb (``refused`` -> ``refuse``); other words unchanged."""
-    if word in _IRREGULAR_PAST:
-        return _IRREGULAR_PAST[word]
-    if not word.endswith("ed") or len(word) <= 3 or word in _NOT_PAST:
-        return word
-    stem = word[:-2]
-    if stem.endswith("i") and len(stem) > 2 and stem[-2] not in _VOWELS:
-        return stem[:-1] + "y"  # cried, married, worried
-    if stem.endswith("e"):
-        return stem + "e"  # agreed, freed
-    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] in "bdgmnprt" and stem not in _KEEP_DOUBLE:
-        return stem[:-1]  # stopped, planned, admitted
-    if stem[-1] in "vcuz" or stem.endswith(("dg", "ang")) or (stem[-1] == "s" and not stem.endswith("ss")):
-        return stem + "e"  # moved, forced, argued, judged, changed, refused
-    if len(stem) >= 3 and stem[-1] not in _VOWELS | {"w", "x", "y"} and stem[-2] in _VOWELS \
-            and stem[-3] not in _VOWELS:
-        if stem[-1] == "r":
-            return stem if stem[-2] == "e" else stem + "e"  # offered / shared, ignored
-        if stem.endswith(("at", "ut", "ot", "et", "iz", "is")) and stem[-2:] != "et" or stem.endswith("plet"):
-            return stem + "e"  # hated, created, voted, completed
-        if stem.endswith("it"):
-            return stem + "e" if stem in _ITE_WITH_E else stem
-        if _syllables(stem) == 1:
-            return stem + "e"  # liked, hoped, named, smiled
-    return stem
-
-
-def gerund(base: str) -> str:
-    """``-ing`` form of a base verb with English spelling rules (``stop`` -> ``stopping``)."""
-    if base in ("be", "see", "flee", "free", "agree", "guarantee", "knee", "canoe", "tiptoe", "eye"):
-        return base + "ing"
-    if base.endswith("ie"):
-        return base[:-2] + "ying"
-    if base.endswith("ee") or base.endswith("ye") or base.endswith("oe"):
-        return base + "ing"
-    if base.endswith("e") and len(base) > 2:
-        return base[:-1] + "ing"
-    if base.endswith("c") and len(base) > 3:
-        return base + "king"  # panic -> panicking
-    core = base[2:] if base.startswith("qu") else base
-    cvc = (len(core) >= 2 and base[-1] not in _VOWELS | {"w", "x", "y"} and base[-2] in _VOWELS
-           and (len(core) == 2 or core[-3] not in _VOWELS))
-    if cvc and (_syllables(core) == 1 or base in _DOUBLE_FINAL):
-        return base + base[-1] + "ing"
-    return base + "ing"
-
-
-def is_gerund(word: str) -> bool:
-    return len(word) > 4 and word.endswith("ing") and word not in {"thing", "nothing", "something", "everything",
-                                                                    "anything", "morning", "evening", "wedding",
-                                                                    "building", "ceiling", "sibling", "darling",
-                                                                    "during", "king", "ring", "sing", "bring"}
-
-
 _NEGATIONS = {"don't": "not", "didn't": "not", "do not": "not", "did not": "not", "dont": "not", "didnt": "not",
-              "never": "never", "won't": "not", "wouldn't": "not", "can't": "not", "couldn't": "not",
+              "never": "never", "won't": "not", "wont": "not", "wouldn't": "not", "can't": "not", "couldn't": "not",
               "refuse to": "refusing to", "refused to": "refusing to", "wasn't": "not being", "am not": "not being",
               "haven't": "not having", "hadn't": "not having"}
-_AUX_DROP = ("would ", "will ", "should ", "'d ", "were to ", "was to ", "am going to ", "'m going to ",
-             "was going to ", "decided to ", "decide to ", "chose to ", "choose to ", "want to ", "wanted to ",
-             "tried to ", "try to ")
+_NEGATIONS_LONGEST_FIRST = sorted(_NEGATIONS.items(), key=lambda kv: -len(kv[0]))
+_AUX_DROP = ("would ", "will ", "should ", "were to ", "was to ", "am going to ", "was going to ", "decided to ",
+             "decide to ", "chose to ", "choose to ", "tried to ", "try to ")
+#: spoken contractions written out, so their verb is found ("wanna close" -> "want to close")
+_INFORMAL = {"wanna": "want to", "gonna": "going to", "gotta": "have to"}
+_INFORMAL_RX = re.compile(r"\b(" + "|".join(_INFORMAL) + r")\b", re.I)
+_MAX_ADVERBS = 2
 
 
-def clause_to_gerund(clause: str) -> str:
-    """A first-person clause without its subject ("told my mom ...") as a gerund phrase.
+def _adverbs(words: list[str]) -> int:
+    """How many leading words are adverbs ("almost", "accidentally"), at most two."""
+    n = 0
+    while n < min(_MAX_ADVERBS, len(words) - 1) and is_adverb(words[n]):
+        n += 1
+    return n
+
+
+def _negation(low: str) -> tuple[str, str] | None:
+    for neg, repl in _NEGATIONS_LONGEST_FIRST:
+        if low.startswith(neg + " "):
+            return neg, repl
+    return None
+
+
+def clause_to_gerund(clause: str) -> str | None:
+    """A first-person clause without its subject ("told my mom ...") as a gerund phrase, or None
+    when the clause does not start with a real verb (lemminflect's dictionary decides).
 
     >>> clause_to_gerund("told my sister she can't come")
     "telling my sister she can't come"
     >>> clause_to_gerund("didn't go to my dad's wedding")
     "not going to my dad's wedding"
+    >>> clause_to_gerund("my husband is mad") is None
+    True
     """
-    text = clause.strip()
+    text = _INFORMAL_RX.sub(lambda m: _INFORMAL[m.group(1).lower()], clause.strip())
     low = text.lower()
     prefix = ""
-    for neg, repl in sorted(_NEGATIONS.items(), key=lambda kv: -len(kv[0])):
-        if low.startswith(neg + " "):
-            prefix = repl + " "
-            text = text[len(neg) + 1:].lstrip()
-            low = text.lower()
-            if repl.endswith(("being", "having", "to")):
-                return prefix + text
-            break
+    neg = _negation(low)
+    if neg:
+        prefix = neg[1] + " "
+        text = text[len(neg[0]) + 1:].lstrip()
+        low = text.lower()
+        if neg[1].endswith(("being", "having", "to")):
+            return prefix + text
     for aux in _AUX_DROP:
-        if low.startswith(aux.lstrip("'")) and aux[0] != "'":
+        if low.startswith(aux):
             text = text[len(aux):].lstrip()
             low = text.lower()
             break
-    for be in ("was ", "am ", "'m ", "were "):
-        if low.startswith(be.lstrip("'")):
-            rest = text[len(be.lstrip("'")):].lstrip()
-            first = rest.split(" ", 1)[0].lower()
-            return prefix + (rest if is_gerund(first) else "being " + rest)
-    words = text.split(" ", 1)
-    verb = words[0].lower()
-    if is_gerund(verb):
-        return prefix + text
-    if not verb.isalpha():
-        return prefix + text
-    return prefix + " ".join([gerund(past_to_base(verb))] + words[1:])
+    for be in ("was ", "am ", "were "):
+        if low.startswith(be):
+            rest = text[len(be):].lstrip()
+            return prefix + (rest if is_gerund(rest.split(" ", 1)[0]) else "being " + rest)
+    words = text.split(" ")
+    skip = _adverbs(words)
+    ing = to_gerund(words[skip]) if words[skip] else None
+    if ing is None:
+        return None
+    return prefix + " ".join(words[:skip] + [ing] + words[skip + 1:])
+
+
+def _direct_phrase(rest: str) -> str | None:
+    """A verb straight after the trigger ("AITA Treating my friend ...", "AITA-got into ...") as a
+    gerund phrase; None for anything else (a noun, an imperative, a get-passive: "got called")."""
+    words = rest.split(" ")
+    skip = _adverbs(words)
+    first = words[skip].strip(",.:;!?").lower()
+    if is_gerund(first):
+        return rest
+    if _negation(rest.lower()):
+        return clause_to_gerund(rest)
+    if not is_past(first):
+        return None
+    if verb_lemma(first) == "get" and len(words) > skip + 1 and is_past_participle(words[skip + 1]):
+        return None  # "got called and asked ...": something done to the poster, not an action
+    return clause_to_gerund(rest)
+
+
+def gerund_head(words: list[str]) -> int | None:
+    """Index of the gerund that heads a situation ("almost getting ...", "not telling ..."), or None."""
+    i = _adverbs(words)
+    if i < len(words) and words[i] in ("not", "never"):
+        i += 1
+    return i if i < len(words) and is_gerund(words[i]) else None
 
 
 # -- patterns --------------------------------------------------------------------------------
 
 _AITA = r"(?:aitah?|am\s+i\s+the\s+(?:asshole|a[-\s]?hole|jerk|ah)|wibtah?|would\s+i\s+be\s+the\s+(?:asshole|a[-\s]?hole|jerk)|aita/wibta|wibta/aita)"
+_SEP = r"[\s:;,.!?~*\-\u2013\u2014]*"
+# the trigger, repeated or completed ("AITA- Am I the Asshole for", "AITA the asshole for")
+_TRIGGER = rf"{_AITA}\b(?:{_SEP}(?:{_AITA}|(?:the\s+)?(?:asshole|a-hole)\b))*{_SEP}"
+_CONNECTOR = r"(?P<how>(?:if|when|after|because|b?cause|'cause|cuz|since)\s+i(?=\s)|for|by|if|to|after)"
 _PATTERNS: list[tuple[str, str, re.Pattern]] = [
-    ("aita", AREA_AITA, re.compile(rf"^{_AITA}\b[\s:,.-]*(?P<how>for|if\s+i|if|to|by)\s+(?P<rest>.+)$", re.I)),
+    ("aita", AREA_AITA, re.compile(rf"^{_TRIGGER}{_CONNECTOR}\s+(?P<rest>.+)$", re.I)),
+    ("aita", AREA_AITA, re.compile(rf"^{_TRIGGER}(?P<how>)(?P<rest>[^\W\d_].*)$", re.I)),  # a verb straight after
     ("wrong", AREA_AITA, re.compile(
         r"^(?:am|was|would)\s+i\s+(?:be\s+)?(?:wrong|in\s+the\s+wrong|a\s+bad\s+(?:person|friend|parent|son|"
         r"daughter|sister|brother|partner)|selfish|unreasonable|overreacting|rude|petty)\s+"
@@ -197,7 +168,13 @@ _PATTERNS: list[tuple[str, str, re.Pattern]] = [
         r"^i\s+(?:feel|felt)\s+(?:so\s+|really\s+)?(?:guilty|bad|ashamed)\s+(?P<how>about|for|that\s+i)\s+"
         r"(?P<rest>.+)$", re.I)),
 ]
+#: connectors followed by a gerund phrase as it stands ("for X-ing"; "if"/"after" without "I")
+_KEEP_AS_IS = ("for", "by", "about", "if", "after")
 _TAG = re.compile(r"^\s*(?:\[[^\]]{0,40}\]|\([^)]{0,40}\))\s*|\s*(?:\[[^\]]{0,40}\]|\([^)]{0,40}\))\s*$")
+# age/gender tags anywhere: "(30m)", "[24F]", "(M25)", "[40s M]", "(25m/23f)"
+_AGE = r"(?:\d{1,2}\s*s?\s*(?:[mf]|nb)?|(?:[mf]|nb)\s*\d{1,2})"
+_AGE_TAG = re.compile(rf"\s*[(\[]\s*{_AGE}(?:\s*[/,&]\s*{_AGE})*\s*[)\]]", re.I)
+_WRAPPED = re.compile(r"^\s*(?:\[(?P<a>[^\[\]]+)\]|\((?P<b>[^()]+)\))\s*$")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]\"'])[?!.]+(?:\s+|$)|\s+[-|]\s+", re.I)
 _SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
 _SPACE = re.compile(r"\s+")
@@ -274,21 +251,27 @@ def _first_sentence(text: str) -> str:
 
 def match_line(line: str) -> Candidate | None:
     """The candidate in one line or sentence, if a heuristic fires on it."""
-    text = _strip_tags(unicodedata.normalize("NFKC", line).replace("\u2019", "'").strip())
-    text = _SPACE.sub(" ", text)
+    text = unicodedata.normalize("NFKC", line).replace("\u2019", "'").replace("\u2018", "'").strip()
+    wrapped = _WRAPPED.match(text)
+    if wrapped:  # a whole title in brackets: "[AITA for ...]"
+        text = wrapped.group("a") or wrapped.group("b")
+    text = _SPACE.sub(" ", _strip_tags(_AGE_TAG.sub("", text)))
     for name, area, rx in _PATTERNS:
         m = rx.match(text)
         if not m:
             continue
         rest = _first_sentence(m.group("rest"))
-        how = (m.groupdict().get("how") or "").lower()
-        how = _SPACE.sub(" ", how)
+        how = _SPACE.sub(" ", (m.groupdict().get("how") or "").lower())
         if not rest:
             return None
-        if how in ("for", "by", "about", "if"):
+        if how in _KEEP_AS_IS:
             phrase = rest  # "for X-ing" is already a gerund phrase; "if <not me>" is not first person
-        else:  # "to X", "if I X", "that I X", a confession's "I X"
-            phrase = clause_to_gerund(rest)
+        elif name == "aita" and not how:
+            phrase = _direct_phrase(rest)
+            if phrase is None:
+                return None
+        else:  # "to X", "if I X", "when I X", "that I X", a confession's "I X"
+            phrase = clause_to_gerund(rest) or rest  # no verb: kept, to be dropped as not_gerund
         return Candidate(raw=line.strip(), pattern=name, area=area, phrase=phrase)
     return None
 
@@ -351,12 +334,12 @@ def normalize(cand: Candidate, config: MiningConfig, blocklist: BlockList | None
         return "empty"
     if _URL.search(text):
         return "url_or_handle"
-    first = text.split(" ", 1)[0]
-    second = text.split(" ", 2)[1] if " " in text else ""
-    if not (is_gerund(first) or first in ("not", "never") and is_gerund(second)):
+    words = text.split()
+    head = gerund_head(words)
+    if head is None:
         return "not_gerund"
-    n = len(text.split())
-    if all(w in _VAGUE for w in text.split()[1 + (first in ("not", "never")):]):
+    n = len(words)
+    if all(w in _VAGUE for w in words[head + 1:]):
         return "too_vague"
     if n < config.min_words:
         return "too_short"
@@ -422,11 +405,12 @@ def pick(situations: list[Situation]) -> Situation:
 
 # -- measuring the heuristics ----------------------------------------------------------------
 
-def measure(labelled: list[tuple[str, str]], config: MiningConfig | None = None) -> dict:
+def measure(labelled: list[tuple[str, str]], config: MiningConfig | None = None, loose: bool = False) -> dict:
     """Yield, precision and recall on (text, expected situation or "") pairs.
 
     yield = inputs giving a situation / inputs; precision = mined situations equal to the
-    expected one / mined; recall = correct / inputs with an expected situation.
+    expected one / mined; recall = correct / inputs with an expected situation. ``loose``
+    compares :func:`dedup_key` of both (case, punctuation and quote style aside).
     """
     config = config or MiningConfig()
     blocklist = BlockList(config.words())
@@ -434,25 +418,34 @@ def measure(labelled: list[tuple[str, str]], config: MiningConfig | None = None)
     misses = []
     for text, expected in labelled:
         positives += bool(expected)
-        got = ""
+        got, reason = "", "no_candidate"
         for cand in find_candidates(text, config.max_line_chars):
             result = normalize(cand, config, blocklist)
             if isinstance(result, Situation):
                 got = result.situation
                 break
+            reason = result
         mined += bool(got)
-        correct += bool(got) and got == expected
-        if got != expected:
-            misses.append({"text": text, "expected": expected, "got": got})
+        same = dedup_key(got) == dedup_key(expected) if loose else got == expected
+        correct += bool(got) and same
+        if not same:
+            misses.append({"text": text, "expected": expected, "got": got, "reason": "" if got else reason})
     return {"inputs": len(labelled), "positives": positives, "mined": mined, "correct": correct,
             "yield": mined / max(1, len(labelled)), "precision": correct / max(1, mined),
             "recall": correct / max(1, positives), "errors": misses}
 
 
 def load_labelled(path: str) -> list[tuple[str, str]]:
-    """A labelled sample: TSV ``text<TAB>expected`` (expected empty: no situation), # comments."""
+    """A labelled sample: TSV ``text<TAB>expected`` (expected empty: no situation), # comments;
+    or JSONL ``{"title", "description"}`` (description null: no situation), by the extension."""
     out = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
+        if path.endswith((".jsonl", ".json")):
+            for line in f:
+                if line.strip():
+                    obj = json.loads(line)
+                    out.append((obj["title"], obj.get("description") or ""))
+            return out
         for line in f:
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
