@@ -1,7 +1,8 @@
 """The ``tokenize`` job: corpora in, token shards out, in the Megatron-LM indexed layout.
 
 Stages: spread the Parquet row groups of every input over the workers -> read each as Arrow
-record batches and tokenize them in large calls (end-of-document token appended) -> count
+record batches and tokenize them in large calls (text as text, marker spans of ``meta`` as
+their ids, see :mod:`pipeline.markup`; end-of-document token appended) -> count
 tokens per (source, split) -> assign each document to a shard by a hash of its id -> group
 per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json. Documents
 travel as compact :class:`~pipeline.shards.batches.TokenBatch` arrays. The hash assignment
@@ -28,6 +29,7 @@ from pipeline.jobs import (
     make_pipeline,
     prepare_beam_args,
 )
+from pipeline.markup import SPECIAL_SPANS, MarkupError, resolve_markers, spans_from_meta
 from pipeline.records import Drop
 from pipeline.shards.batches import (
     ENCODE_BATCH_DOCS,
@@ -43,6 +45,12 @@ Tokenize one or more corpora into token shards that Megatron-LM and GPT-NeoX rea
 unchanged (.bin + .idx, MMIDIDX v1), with a train/validation split by a hash of the
 document id and a manifest.json recording the tokenizer, dtype, end-of-document id and,
 per shard, its source corpus, split, documents, tokens and sha256 of both files.
+
+Text is encoded as text: a special token's spelling in a document (a page quoting
+<|endoftext|>) becomes ordinary tokens. Control tokens that a job inserted on purpose
+(SOCIAL-CHEM attributes, the doc2query separator) are listed in the row's meta as
+"special_spans" and become their ids; rows whose spans are unusable are dropped and
+counted (bad_special_spans, marker_not_in_tokenizer).
 
 examples:
   python beam_runner.py tokenize --input out/web --tokenizer tok --output shards
@@ -164,6 +172,7 @@ class _Tokenize(CountingDoFn):
         self.seed = seed
         self.encode_threads = encode_threads
         self.encoder = None
+        self.marker_ids: dict[str, int] = {}
 
     def setup(self) -> None:
         import os
@@ -176,6 +185,7 @@ class _Tokenize(CountingDoFn):
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
         self.encoder = DocumentEncoder(load_tokenizer(self.tokenizer_dir), self.dtype, self.eod_id)
+        self.marker_ids = self.encoder.text.marker_ids
 
     def start_bundle(self) -> None:
         super().start_bundle()
@@ -190,6 +200,8 @@ class _Tokenize(CountingDoFn):
         try:
             with beam_io.FileSystems.open(path) as fh:
                 parquet = pq.ParquetFile(fh)
+                if "meta" in parquet.schema_arrow.names:
+                    columns.append("meta")  # marker spans (pipeline.markup)
                 rows = parquet.metadata.row_group(row_group).num_rows
                 batches = parquet.iter_batches(batch_size=ROWS_PER_SLICE, row_groups=[row_group], columns=columns)
                 while True:
@@ -225,8 +237,10 @@ class _Tokenize(CountingDoFn):
         ids = table.column("id").to_pylist()
         texts = table.column("text").to_pylist()
         sources = [name] * n if name else table.column("source").to_pylist()
+        marked = _marked_rows(table)
         keys: dict[tuple[str, str], list[int]] = {}
         kept: list[int] = []
+        markers: dict[int, list[tuple[int, int, int]]] = {}
         for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
             if doc_id is None:
                 yield from self._dropped(Drop(STAGE, "missing_id", id=None, detail=f"text: {str(text)[:80]!r}"))
@@ -234,12 +248,21 @@ class _Tokenize(CountingDoFn):
             if not text or not text.strip():
                 yield from self._dropped(Drop(STAGE, "empty_text", id=doc_id))
                 continue
+            if i in marked:
+                try:
+                    spans = spans_from_meta(marked[i])
+                    if spans:
+                        markers[len(kept)] = resolve_markers(text, spans, self.marker_ids, (self.eod_id,))
+                except MarkupError as exc:
+                    yield from self._dropped(Drop(STAGE, exc.reason, id=doc_id, detail=str(exc)))
+                    continue
             key = (sources[i], split_for(doc_id, self.val_fraction, self.seed))
             keys.setdefault(key, []).append(len(kept))
             kept.append(i)
         if not kept:
             return
-        tokens, lengths = self.encoder.encode([texts[i] for i in kept])
+        tokens, lengths = self.encoder.encode([texts[i] for i in kept],
+                                              [markers.get(k) for k in range(len(kept))] if markers else None)
         self._counter.add(STAGE, OUT, len(kept))
         whole = TokenBatch.build([ids[i] for i in kept], lengths, tokens)
         for key, positions in keys.items():
@@ -251,6 +274,18 @@ class _Tokenize(CountingDoFn):
         for key, n in self._tokens.items():
             yield beam.pvalue.TaggedOutput(TOKENS, GlobalWindows.windowed_value((key, n)))
         yield from super().finish_bundle()
+
+
+def _marked_rows(table) -> dict[int, str]:
+    """Row -> meta of the rows whose meta names ``special_spans`` (found by one vectorised
+    substring test, so rows without markers are never parsed)."""
+    if "meta" not in table.column_names:
+        return {}
+    import pyarrow.compute as pc
+
+    meta = table.column("meta")
+    hits = pc.fill_null(pc.match_substring(meta, SPECIAL_SPANS), False).to_numpy(zero_copy_only=False)
+    return {int(i): meta[int(i)].as_py() for i in np.flatnonzero(hits)}
 
 
 def _split_by_shard(element, totals, shard_tokens):
@@ -312,7 +347,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """Validate everything, then run the job and print the summary; return the stats report."""
     from pipeline.shards.megatron import dtype_for_vocab
-    from tokenizer.load import TokenizerInfo
+    from tokenizer.load import TokenizerInfo, load_tokenizer
+    from tokenizer.text_only import TextOnlyError, text_only
 
     beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     if args.shard_tokens < 1:
@@ -326,6 +362,10 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
     if info.eod_id is None:
         raise UsageError(f"--tokenizer {args.tokenizer}: it has no end-of-document token (train one with "
                          "python -m tokenizer train, or add <|endoftext|> / an eos_token)")
+    try:  # text is encoded as text: refuse, before any work, a tokenizer that cannot do that
+        text_only(load_tokenizer(args.tokenizer), info.eod_id)
+    except TextOnlyError as exc:
+        raise UsageError(f"--tokenizer {args.tokenizer}: {exc}") from exc
     inputs = []
     for value in args.input:
         name, path = parse_input(value)

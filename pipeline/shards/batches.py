@@ -52,6 +52,13 @@ def doc_hash(doc_id: str) -> int:
 class DocumentEncoder:
     """Texts -> (all token ids concatenated, tokens per document), end-of-document appended.
 
+    Text is encoded as text: the tokenizer is replaced by its :func:`tokenizer.text_only.text_only`
+    copy, so a special token's spelling in a text never becomes its id. Ids that a producing
+    job placed on purpose come in ``markers`` (per document: ``(start, end, id)`` character
+    spans, see :mod:`pipeline.markup`) and are put in by id. Every call checks that the
+    control ids in its output are exactly the markers and end-of-document ids it put there
+    (:class:`~tokenizer.text_only.TextOnlyError` otherwise).
+
     Texts are cut with :func:`chunk_text` and encoded in calls of up to ``batch_chars``
     characters / ``batch_docs`` pieces, large enough for the tokenizer's own threads; the
     ids are copied once into one array of ``dtype`` (no per-document array).
@@ -61,51 +68,97 @@ class DocumentEncoder:
 
     def __init__(self, tokenizer: Any, dtype: Any, eod_id: int, *, batch_chars: int = ENCODE_BATCH_CHARS,
                  batch_docs: int = ENCODE_BATCH_DOCS, max_chunk_chars: int = MAX_CHUNK_CHARS) -> None:
-        self.tokenizer = tokenizer
+        from tokenizer.text_only import text_only
+
+        self.text = text_only(tokenizer, eod_id)
+        self.tokenizer = self.text.tokenizer
         self.dtype = np.dtype(dtype)
         self.eod_id = int(eod_id)
         self.batch_chars = batch_chars
         self.batch_docs = batch_docs
         self.max_chunk_chars = max_chunk_chars
-        self._encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
+        self._encode = batch_encoder(self.tokenizer)
 
-    def _calls(self, texts: Sequence[str]) -> Iterator[tuple[list[str], list[int], list[bool]]]:
-        """(pieces, owner document of each piece, whether it is its document's last piece) per
-        tokenizer call."""
+    def _units(self, texts: Sequence[str], markers: Sequence[Sequence[tuple[int, int, int]] | None] | None
+               ) -> Iterator[tuple[int, str, tuple[int, ...]]]:
+        """(document, text, ids that follow it): a document's text between its markers, each
+        followed by the next marker's id, the last by end-of-document."""
+        eod = (self.eod_id,)
+        if markers is None:
+            for doc, text in enumerate(texts):
+                yield doc, text, eod
+            return
+        for doc, (text, marks) in enumerate(zip(texts, markers, strict=True)):
+            prev = 0
+            for start, end, token_id in marks or ():
+                yield doc, text[prev:start], (token_id,)
+                prev = end
+            yield doc, text[prev:] if prev else text, eod
+
+    def _calls(self, texts: Sequence[str], markers: Sequence[Sequence[tuple[int, int, int]] | None] | None
+               ) -> Iterator[tuple[list[str], list[int], list[tuple[int, ...]]]]:
+        """(pieces, owner document of each piece, ids that follow each piece) per tokenizer call."""
         pieces: list[str] = []
         owners: list[int] = []
-        last: list[bool] = []
+        tails: list[tuple[int, ...]] = []
         chars = 0
-        for doc, text in enumerate(texts):
+        for doc, text, tail in self._units(texts, markers):
             cut = chunk_text(text, self.max_chunk_chars)
             for k, piece in enumerate(cut):
                 if pieces and (chars + len(piece) > self.batch_chars or len(pieces) >= self.batch_docs):
-                    yield pieces, owners, last
-                    pieces, owners, last, chars = [], [], [], 0
+                    yield pieces, owners, tails
+                    pieces, owners, tails, chars = [], [], [], 0
                 pieces.append(piece)
                 owners.append(doc)
-                last.append(k == len(cut) - 1)
+                tails.append(tail if k == len(cut) - 1 else ())
                 chars += len(piece)
         if pieces:
-            yield pieces, owners, last
+            yield pieces, owners, tails
 
-    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Encode ``texts``; returns ``(tokens, lengths)``: document i is
+    def encode(self, texts: Sequence[str], markers: Sequence[Sequence[tuple[int, int, int]] | None] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Encode ``texts`` (with ``markers[i]``, sorted ``(start, end, id)`` spans of text i
+        to put in as ids, when given); returns ``(tokens, lengths)``: document i is
         ``tokens[sum(lengths[:i]):sum(lengths[:i + 1])]`` and ends with ``eod_id``."""
-        lengths = np.ones(len(texts), dtype=np.int64)  # the end-of-document token
+        lengths = np.zeros(len(texts), dtype=np.int64)
         parts: list[np.ndarray] = []
-        eod = self.eod_id
-        for pieces, owners, last in self._calls(texts):
+        for pieces, owners, tails in self._calls(texts, markers):
             flat: list[int] = []  # one call's ids: Python ints only as long as one call needs them
-            for owner, is_last, enc in zip(owners, last, self._encode(pieces, add_special_tokens=False), strict=True):
-                ids = enc.ids
-                flat += ids
-                lengths[owner] += len(ids)
-                if is_last:
-                    flat.append(eod)
-            parts.append(np.array(flat, dtype=self.dtype))
+            placed = 0
+            encoded = iter(self._encode([p for p in pieces if p], add_special_tokens=False))
+            for piece, owner, tail in zip(pieces, owners, tails, strict=True):
+                if piece:
+                    ids = next(encoded).ids
+                    flat += ids
+                    lengths[owner] += len(ids)
+                if tail:
+                    flat += tail
+                    lengths[owner] += len(tail)
+                    placed += len(tail)
+            arr = np.array(flat, dtype=self.dtype)
+            if int(np.count_nonzero(self.text.control_mask[arr])) != placed:
+                self._control_from_text(pieces, owners)
+            parts.append(arr)
         tokens = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.empty(0, dtype=self.dtype)
         return tokens, lengths
+
+    def _control_from_text(self, pieces: list[str], owners: list[int]) -> None:
+        """Name the document whose text gave a control id (the text-only probe missed a case)."""
+        from tokenizer.text_only import TextOnlyError
+
+        mask = self.text.control_mask
+        for piece, owner in zip(pieces, owners, strict=True):
+            ids = self.tokenizer.encode(piece, add_special_tokens=False).ids if piece else []
+            hit = [i for i in ids if mask[i]]
+            if hit:
+                raise TextOnlyError(f"document {owner} of the batch: its text {piece[:80]!r} gave control id(s) {hit}")
+        raise TextOnlyError("a tokenizer call gave control ids that no marker or end-of-document accounts for")
+
+
+def batch_encoder(tokenizer: Any) -> Any:
+    """The tokenizer's ``encode_batch_fast`` (no character offsets, same ids), or ``encode_batch``
+    on ``tokenizers`` versions without it."""
+    return getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
 
 
 @dataclass

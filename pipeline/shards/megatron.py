@@ -554,7 +554,7 @@ def verify_shard(
     Always: both files exist and pass :class:`ShardReader`'s structural checks. With
     ``expected`` (a manifest shard entry): sha256 and size of both files, and the document
     and token counts. With ``vocab_size``: every token id in ``[0, vocab_size)``. With
-    ``eod_id``: every document ends with it. With ``dtype`` (a numpy name): the ``.idx``
+    ``eod_id``: every document ends with it, and it occurs nowhere else. With ``dtype`` (a numpy name): the ``.idx``
     declares that dtype. Every problem starts with ``name`` (default: ``prefix``).
     """
     label = name or prefix
@@ -607,7 +607,34 @@ def verify_shard(
                     f"{label}: {wrong.size} document(s) do not end with the end-of-document id {eod_id} "
                     f"(first: document {int(wrong[0])})"
                 )
+            problems.extend(_check_eod_inside(reader, eod_id, label, chunk_tokens))
     return problems
+
+
+def _check_eod_inside(reader: ShardReader, eod_id: int, label: str, chunk_tokens: int) -> list[str]:
+    """End-of-document ids anywhere but at the last position of a document (chunked scan):
+    a document cut in two for whoever reads the shard (the sign of text tokenized with its
+    special tokens matched)."""
+    lengths = reader.lengths.astype(np.int64)
+    starts = reader.pointers // reader.itemsize
+    ends = (starts + lengths - 1)[lengths > 0]  # increasing: documents are laid out in order
+    count, docs, first = 0, set(), None
+    for start, chunk in reader.iter_chunks(chunk_tokens):
+        pos = np.flatnonzero(chunk == eod_id) + start
+        if not pos.size:
+            continue
+        at = np.minimum(np.searchsorted(ends, pos), ends.size - 1)
+        inside = pos[ends[at] != pos]
+        if inside.size:
+            count += int(inside.size)
+            docs.update((np.searchsorted(starts, inside, side="right") - 1).tolist())
+            first = int(inside[0]) if first is None else first
+    if not count:
+        return []
+    doc = reader.document_of_token(first)
+    return [f"{label}: {count} end-of-document id(s) {eod_id} inside {len(docs)} document(s), not at their end "
+            f"(first: document {doc}, token {first - int(starts[doc])} of {int(lengths[doc])}; tokenized with "
+            "special-token spellings in the text matched?)"]
 
 
 def _check_vocab(reader: ShardReader, vocab_size: int, label: str, chunk_tokens: int) -> list[str]:
@@ -652,9 +679,9 @@ def verify_shards(directory: str, *, chunk_tokens: int = _DEFAULT_CHUNK_TOKENS) 
     """Verify every shard of a token-shard directory against its ``manifest.json``.
 
     Checks each listed shard with :func:`verify_shard` (checksums, sizes, counts, structure,
-    token ids below the manifest's ``vocab_size``, documents ending with ``eod_id``, dtype),
-    the manifest's totals against its shard list, and flags ``.bin``/``.idx`` files on disk
-    that the manifest does not list. Leftover temporaries (``*.bin.tmp-*``) and a tokenizer
+    token ids below the manifest's ``vocab_size``, documents ending with ``eod_id`` and holding
+    it nowhere else, dtype), the manifest's totals against its shard list, and flags
+    ``.bin``/``.idx`` files on disk that the manifest does not list. Leftover temporaries (``*.bin.tmp-*``) and a tokenizer
     file whose sha256 changed are warnings, not failures.
 
     Returns ``(ok, report)``; ``report`` has ``directory``, ``manifest``, ``ok``, ``shards``

@@ -28,7 +28,9 @@ Verify the token shards in DIR against DIR/manifest.json: for every listed shard
 sha256 and size of its .bin and .idx, the .idx structure (MMIDIDX v1: magic, version, dtype,
 counts, pointers, document indices) and its agreement with the .bin, the document and token
 counts, every token id below the vocabulary size, and every document ending with the
-end-of-document id. Shards on disk that the manifest does not list also fail.
+end-of-document id and holding it nowhere else (an end-of-document id inside a document
+cuts it in two for the trainer: counted, with the first shard/document/position). Shards
+on disk that the manifest does not list also fail.
 
 examples:
   python beam_runner.py verify-shards out/tokens
