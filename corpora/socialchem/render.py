@@ -6,7 +6,9 @@ Action mode: ``<situation> [attrs] <agency> <judgment> <action-agree> <legal> <p
 
 Attributes are the tokenizer's SOCIAL-CHEM special tokens (:mod:`tokenizer.special_tokens`:
 numeric buckets as words, ``<rot-agree:most>``); multi-valued attributes are sorted; an
-unanswered attribute is left out. The tokenize job appends the end-of-document token, so a
+unanswered attribute is left out. Markers and attributes are listed in the document's
+``meta["special_spans"]`` (:mod:`pipeline.markup`), so the tokenize job puts in their ids (a
+situation that merely spells ``[rot]`` stays text); it appends the end-of-document token, so a
 document is exactly one training example. Rows with ``rot-bad`` = 1 are excluded by default.
 """
 
@@ -16,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from pipeline.ids import make_doc_id
+from pipeline.markup import SPECIAL_SPANS, Marker, join_with_markers
 from pipeline.records import Document, Drop
 from tokenizer.special_tokens import socialchem_token
 
@@ -49,6 +52,13 @@ def prompt_text(situation: str, mode: str, tokens: list[str]) -> str:
 
 def render_text(row: dict[str, str], mode: str) -> str | None:
     """The training text of one row in one mode; None when the row has no text for that mode."""
+    marked = render_marked(row, mode)
+    return None if marked is None else marked[0]
+
+
+def render_marked(row: dict[str, str], mode: str) -> tuple[str, list[list[int]]] | None:
+    """The training text of one row in one mode and the spans of its markers and attribute
+    tokens (``meta["special_spans"]``, :mod:`pipeline.markup`); None without text for that mode."""
     if mode == "rot":
         target, attrs = row.get("rot", ""), ROT_ATTRIBUTES
     elif mode == "action":
@@ -58,8 +68,11 @@ def render_text(row: dict[str, str], mode: str) -> str | None:
     target = " ".join(target.split())
     if not target:
         return None
-    return unicodedata.normalize("NFC", prompt_text(row["situation"], mode, attribute_tokens(row, attrs)) + " "
-                                 + target)
+    # = NFC(prompt_text(...) + " " + target): the markers are ASCII and spaces separate the parts
+    parts: list[str | Marker] = [unicodedata.normalize("NFC", row["situation"].strip()) + " ", Marker("[attrs]")]
+    for token in [*attribute_tokens(row, attrs), f"[{mode}]"]:
+        parts += [" ", Marker(token)]
+    return join_with_markers([*parts, " " + unicodedata.normalize("NFC", target)])
 
 
 @dataclass
@@ -100,12 +113,13 @@ class RenderRow:
 
     def __call__(self, item: tuple[tuple[int, dict[str, str]], str]):
         (line, row), mode = item
-        text = render_text(row, mode)
-        if text is None:
+        marked = render_marked(row, mode)
+        if marked is None:
             return Drop("render", f"no_{mode}_text", id=row["rot-id"], detail=f"line {line}")
+        text, spans = marked
         key = f"{mode}\x00{row['rot-id']}\x00{row['breakdown-worker-id']}"
         meta = {"mode": mode, "rot-id": row["rot-id"], "situation-short-id": row["situation-short-id"],
                 "area": row["area"], "split": row["split"], "breakdown-worker-id": row["breakdown-worker-id"],
-                "m": int(row["m"])}
+                "m": int(row["m"]), SPECIAL_SPANS: spans}
         return Document(id=make_doc_id(SOURCE, key), text=text, source=SOURCE, url=None, lang="en", lang_score=1.0,
                         meta=meta)
