@@ -15,8 +15,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import beam_io
 from pipeline.beam_dedup import ExactDedup, MinHashDedup
+from pipeline.beam_span_dedup import C4SpanDedup
 from pipeline.beam_steps import CorpusRun
 from pipeline.dedup.minhash import MinHashParams
+from pipeline.dedup.spans import SpanDedupParams
 from pipeline.extract import EXTRACTORS, TextExtractor
 from pipeline.filters.base import FilterStep
 from pipeline.jobs import (
@@ -85,9 +87,11 @@ class WebConfig:
     limits: Limits = field(default_factory=Limits)
     recipe: list[dict] = field(default_factory=list)  # resolved steps, {name: params}, see pipeline/recipe.py
     annotate: bool = False
+    drop_truncated: bool = False
 
     def reader_config(self) -> ReaderConfig:
-        return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits)
+        return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits,
+                            self.drop_truncated)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--text-field", default="text", help="JSONL/Parquet field with the text (default: text)")
     io.add_argument("--id-field", default=None, help="JSONL/Parquet field with a stable record id")
     io.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
+    io.add_argument("--drop-truncated", action="store_true",
+                    help="drop WARC/WET records marked WARC-Truncated (body cut at a size cap); default: keep them")
     io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
     io.add_argument("--overwrite", action="store_true", help="replace an existing corpus in DIR")
     io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
@@ -145,7 +151,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         steps = load_recipe(args.recipe) if args.recipe else steps_from_flag(args.filters) if args.filters else []
         if args.dedup_against:
             steps = [with_previous_build(s, args.dedup_against) for s in steps]
-            if not any(s.is_dedup for s in steps):
+            if not any(s.takes_previous_build for s in steps):
                 raise ValueError("--dedup-against needs a dedup step (exact_dedup or minhash_dedup) in the recipe")
         for s in steps:
             if s.params.get("against"):
@@ -159,7 +165,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         text_field=args.text_field, id_field=args.id_field, url_field=args.url_field or None,
         extractor=args.extractor, langs=args.langs, lang_threshold=args.lang_threshold, lid_model=args.lid_model,
         fix_mojibake=args.fix_mojibake, rejects=args.rejects, num_shards=args.num_shards, limits=limits,
-        recipe=[s.describe() for s in steps], annotate=args.annotate,
+        recipe=[s.describe() for s in steps], annotate=args.annotate, drop_truncated=args.drop_truncated,
     )
 
 
@@ -185,6 +191,8 @@ def apply_recipe(run: CorpusRun, docs, steps: list[RecipeStep], annotate: bool =
         elif s.name == "minhash_dedup":
             params = MinHashParams(**{k: v for k, v in s.params.items() if k != "against"})
             docs = run.apply(s.name, docs, MinHashDedup(s.name, params, run.output, run.keep_rejects, against))
+        elif s.name == "c4_span_dedup":
+            docs = run.apply(s.name, docs, C4SpanDedup(s.name, SpanDedupParams(**s.params), run.keep_rejects))
         else:
             assert s.filter is not None
             docs = run.step(s.name, docs, FilterStep(s.filter, annotate, s.langs))

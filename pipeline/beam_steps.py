@@ -101,6 +101,8 @@ class _ReadFileDoFn(CountingDoFn):
                 self._counter.add(READ_STAGE, IN)
                 yield from self._dropped(out)
             elif isinstance(out, FileDone):
+                for name, n in out.counts.items():
+                    self._counter.add(READ_STAGE, count_key(name), n)
                 if out.status == "ok":
                     self._counter.add(FILES_STAGE, OUT)
                     log.info("read %s: %d records", path, out.records)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -120,3 +122,171 @@ def stream_failure(stream: BinaryIO) -> tuple[str, str] | None:
     """(reason, message) if a stream from ``open_decompressed`` ended early, else None."""
     raw = getattr(stream, "raw", None)
     return getattr(raw, "failure", None)
+
+
+# --- Record-level reading: decompressed chunks with the places where the bytes cannot be trusted ---
+
+@dataclass
+class Chunk:
+    """Decompressed bytes; ``checked`` when they complete a unit whose checksum held (a gzip member)."""
+
+    data: bytes
+    checked: bool = False
+
+
+@dataclass
+class Break:
+    """Bytes since the last checked point may be wrong (a corrupt gzip member); data resumes at the
+    next member header, ``skipped`` compressed bytes later."""
+
+    detail: str
+    skipped: int
+
+
+@dataclass
+class Skipped:
+    """Non-gzip bytes between two members (or after the last), passed over; no data is suspect."""
+
+    skipped: int
+
+
+@dataclass
+class End:
+    """The end of the input: ``reason`` is ``ok``, ``truncated_gzip`` or ``corrupt_compression``."""
+
+    reason: str
+    detail: str = ""
+
+
+Event = Chunk | Break | Skipped | End
+
+
+def _member_header_at(buf: bytearray | bytes, i: int) -> bool:
+    """Whether ``buf[i:]`` starts like a gzip member header (magic, deflate, reserved flag bits clear)."""
+    return buf[i:i + 3] == b"\x1f\x8b\x08" and (len(buf) < i + 4 or buf[i + 3] & 0xE0 == 0)
+
+
+def _find_member(buf: bytearray, start: int) -> int | None:
+    """Index of the next plausible gzip member header at or after ``start``, or None."""
+    i = start
+    while True:
+        i = buf.find(b"\x1f\x8b\x08", i)
+        if i < 0:
+            return None
+        if _member_header_at(buf, i):
+            return i
+        i += 1
+
+
+def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> Iterator[Event]:
+    """Inflate a (multi-member) gzip stream member by member; a corrupt member becomes a ``Break``
+    and reading resumes at the next member header, so one bad stretch costs only its members.
+
+    Compressed bytes of the current member are kept (up to ``keep``) so the search for the next
+    member can start right after the bad member's header: a damaged member may end earlier than
+    the point where inflating fails.
+    """
+    comp = bytearray()  # compressed bytes, comp[0] at absolute offset `base`
+    base = 0
+    raw_done = False
+
+    def more() -> bool:
+        nonlocal raw_done
+        if raw_done:
+            return False
+        data = raw.read(chunk)
+        if not data:
+            raw_done = True
+            return False
+        comp.extend(data)
+        return True
+
+    start = 0  # index in comp of the current member's first byte
+    while True:
+        if start:
+            del comp[:start]
+            base += start
+            start = 0
+        while len(comp) < 4 and more():
+            pass
+        if not comp:
+            yield End("ok")
+            return
+        if len(comp) < 4 and _member_header_at(comp, 0):
+            yield End(TRUNCATED, f"compressed stream ends inside a gzip member header at byte {base}")
+            return
+        if not _member_header_at(comp, 0):
+            skipped = 0
+            found = _find_member(comp, 1)
+            while found is None:
+                drop = max(len(comp) - 3, 1)  # keep a possible partial magic at the end
+                del comp[:drop]
+                base += drop
+                skipped += drop
+                if not more():
+                    yield Skipped(skipped + len(comp))
+                    yield End("ok")
+                    return
+                found = _find_member(comp, 0)
+            yield Skipped(skipped + found)
+            start = found
+            continue
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pos = 0  # next compressed byte to feed, index in comp
+        scan_from = 1  # where to look for the next member after a failure
+        try:
+            while not d.eof:
+                if pos >= len(comp) and not more():
+                    yield End(TRUNCATED, f"compressed stream ends inside a gzip member at byte {base + pos}")
+                    return
+                piece = bytes(comp[pos:pos + chunk])
+                pos += len(piece)
+                out = d.decompress(piece, chunk)
+                while True:
+                    if out:
+                        yield Chunk(out)
+                    if d.eof or not d.unconsumed_tail:
+                        break
+                    out = d.decompress(d.unconsumed_tail, chunk)
+                if not d.eof and pos > keep:  # a huge member: stop keeping its start
+                    del comp[:pos]
+                    base += pos
+                    pos = 0
+                    scan_from = 0
+        except zlib.error as exc:
+            detail = f"corrupt gzip member at byte {base}: {exc}"
+            found = _find_member(comp, scan_from)
+            while found is None:
+                if not more():
+                    yield Break(detail, len(comp))
+                    yield End(CORRUPT, detail)
+                    return
+                found = _find_member(comp, scan_from)
+            yield Break(detail, found)
+            start = found
+            continue
+        yield Chunk(b"", checked=True)
+        start = pos - len(d.unused_data)
+
+
+def plain_events(stream: BinaryIO, chunk: int = 1 << 20, failure=None) -> Iterator[Event]:
+    """Chunks of an uncompressed (or zstd-decoded) stream; ``failure()`` names an early end."""
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            reason = failure() if failure else None
+            yield End(*(reason or ("ok", "")))
+            return
+        yield Chunk(data, checked=True)
+
+
+def open_events(raw: BinaryIO, chunk: int = 1 << 20) -> Iterator[Event]:
+    """The decompressed bytes of a raw stream as events, compression told by its magic bytes."""
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, chunk)  # type: ignore[arg-type]
+    kind = sniff_compression(buffered.peek(4)[:4])
+    if kind == "gzip":
+        return gzip_events(buffered, chunk)
+    if kind == "zstd":
+        stream = io.BufferedReader(_ZstdReader(buffered), chunk)
+        return plain_events(stream, chunk, lambda: stream_failure(stream))
+    return plain_events(buffered, chunk)

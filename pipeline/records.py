@@ -85,3 +85,4 @@ class FileDone:
     status: str  # "ok" or a file-level failure reason (empty_file, not_warc, ...)
     detail: str = ""
     records: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # things counted without dropping (stats "counts")

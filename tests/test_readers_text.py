@@ -45,7 +45,7 @@ def test_jsonl_plain_gzip_zstd(tmp_path):
         assert sorted(d.reason for d in drops) == [
             "invalid_json", "invalid_json", "missing_text_field", "missing_text_field"
         ], name
-        assert records[1].key == f"{path}:7"
+        assert records[1].key == f"{path.name}:7"  # the file name only: the same from any path form
 
 
 def test_jsonl_id_and_text_fields(tmp_path):

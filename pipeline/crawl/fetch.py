@@ -124,6 +124,10 @@ class DecodeError(ValueError):
     """A content-encoded body that cannot be decoded (or decodes past the size limit)."""
 
 
+class DecodedTooLarge(DecodeError):
+    """A content-encoded body that decodes past the size limit."""
+
+
 def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
     """Undo ``Content-Encoding`` (gzip, deflate, br; several in order), at most ``limit`` bytes
     of output; a truncated stream decodes as far as it goes."""
@@ -149,7 +153,7 @@ def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
         else:
             raise DecodeError(f"unsupported content encoding {coding!r}")
         if len(out) > limit:
-            raise DecodeError(f"decodes to more than {limit} bytes")
+            raise DecodedTooLarge(f"decodes to more than {limit} bytes")
         body = out
     return body
 

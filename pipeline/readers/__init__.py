@@ -26,6 +26,7 @@ class ReaderConfig:
     id_field: str | None = None  # JSONL / Parquet; default: file name + position
     url_field: str | None = "url"
     limits: Limits = field(default_factory=Limits)
+    drop_truncated: bool = False  # WARC/WET: drop records marked WARC-Truncated
 
 
 def detect_format(path: str) -> str | None:
@@ -66,7 +67,7 @@ def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderO
         if fmt in ("warc", "wet"):
             from pipeline.readers.warc import read_warc
 
-            yield from read_warc(raw, path, config.limits, wet=(fmt == "wet"))
+            yield from read_warc(raw, path, config.limits, wet=(fmt == "wet"), drop_truncated=config.drop_truncated)
         elif fmt == "jsonl":
             from pipeline.readers.jsonl import read_jsonl
 

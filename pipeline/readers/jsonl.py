@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pipeline.readers import ReaderConfig
 
 STAGE = "read"
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, as some editors and exporters write
 
 
 def _skip_rest_of_line(stream: BinaryIO, limit: int) -> None:
@@ -33,7 +34,9 @@ def read_jsonl(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[RawRe
         if not line:
             break
         lineno += 1
-        key = f"{path}:{lineno}"  # the path as given: unique across directories
+        if lineno == 1 and line.startswith(BOM):
+            line = line[len(BOM):]
+        key = f"{base}:{lineno}"  # the file's name, not the path form it was given by
 
         def drop(reason: str, detail: str = "", key: str = key, lineno: int = lineno) -> Drop:
             return Drop(STAGE, reason, id=key, source_file=path, detail=f"line {lineno}: {detail}")

@@ -38,7 +38,7 @@ def read_parquet(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[Raw
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
             data = batch.to_pydict()
             for i in range(batch.num_rows):
-                key = f"{path}:{row}"  # the path as given: unique across directories
+                key = f"{base}:{row}"  # the file's name, not the path form it was given by
                 if id_col and data[id_col][i] is not None:
                     key = f"{base}:{data[id_col][i]}"
                 text = data[config.text_field][i]
