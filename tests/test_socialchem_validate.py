@@ -188,3 +188,27 @@ def test_analysis_split_is_neutral_and_a_differing_situation_text_is_a_warning()
     report = validate_text(tsv([line_of(r) for r in rows]))
     assert report.ok and report.issues == {"inconsistent_situation": 1} and report.valid_rows == 6
     assert "warnings, not errors: inconsistent_situation" in report.render()
+
+
+def test_release_semantics_n_characters_beyond_the_six_listed_and_tolerated_rules():
+    rows = generated_rows(3, rots_per=1)
+    many = dict(rows[0], **{"n-characters": "8", "characters": "|".join(["narrator"] + [f"p{k}" for k in range(5)]),
+                            "rot-char-targeting": "char-5"})  # 8 identified, 6 listed: the release's shape
+    fewer = dict(rows[1], **{"n-characters": "3", "characters": "narrator|p1", "action-char-involved": "char-1",
+                             "rot-char-targeting": "char-0"})  # fewer listed than counted: a warning
+    beyond = dict(rows[2], **{"n-characters": "2", "characters": "narrator|p1", "rot-char-targeting": "char-3"})
+    report = validate_text(tsv([line_of(r) for r in (many, fewer, beyond)]))
+    assert report.ok and report.valid_rows == 3, report.render()
+    assert report.warnings == {"characters_not_all_listed": 1, "char_out_of_range": 1}
+    seven = dict(many, **{"characters": many["characters"] + "|p6"})  # seven listed: more than the release lists
+    assert validate_text(tsv([line_of(seven)])).errors == {"n_characters_mismatch": 1}
+    assert row_errors(many) == [] and row_errors(seven)
+
+
+def test_a_breakdown_repeated_in_the_extra_split_is_a_warning_but_not_within_one_split():
+    row = real_rows()[1]  # dev
+    extra = dict(row, split="dev-extra")
+    other_worker = dict(row, split="dev-extra", **{"breakdown-worker-id": "40"})
+    report = validate_text(tsv([line_of(r) for r in (row, extra, other_worker)]))
+    assert report.ok and report.valid_rows == 3 and report.warnings == {"breakdown_in_two_splits": 1}
+    assert validate_text(tsv([line_of(row), line_of(row)])).errors == {"duplicate_rot_id": 1}

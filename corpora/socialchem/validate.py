@@ -20,6 +20,7 @@ from corpora.socialchem.schema import (
     CHAR_VALUES,
     COLUMNS,
     HEADER,
+    LISTED_CHARACTERS,
     MULTI_SEP,
     N_COLUMNS,
     NARRATOR,
@@ -34,8 +35,12 @@ CHUNK_BYTES = 8 << 20
 MAX_LINE_BYTES = 1 << 20
 _CACHE_LIMIT = 50_000
 _COL = {name: i for i, name in enumerate(COLUMNS)}
-#: issues reported without making the file (or the row) invalid: the release does not promise them
-WARNING_KINDS = frozenset({"inconsistent_situation"})
+#: issues reported without making the file (or the row) invalid: rules the release's documentation
+#: does not promise, which its own files break (dev-extra/test-extra repeat breakdowns of dev/test;
+#: the official code skips a char-N beyond n-characters with a warning; n-characters may exceed
+#: the characters listed, at most six)
+WARNING_KINDS = frozenset({"inconsistent_situation", "breakdown_in_two_splits", "char_out_of_range",
+                           "characters_not_all_listed"})
 
 
 @dataclass
@@ -157,7 +162,7 @@ class TsvValidator:
         self.report = report or ValidationReport()
         self.check_splits = check_splits
         self._cache: dict[str, dict[str, str | None]] = {name: {} for name in COLUMNS}
-        self._breakdowns: dict[int, int] = {}  # hash(rot-id, breakdown-worker-id) -> first line
+        self._breakdowns: dict[int, tuple[int, str]] = {}  # hash(rot-id, breakdown-worker-id) -> (line, split)
         self._rots: dict[int, tuple[int, int]] = {}  # hash(rot-id) -> (hash(rot, situation id), first line)
         self._situations: dict[int, tuple[int, str, int]] = {}  # hash(sid) -> (hash(text), split family, line)
 
@@ -241,22 +246,31 @@ class TsvValidator:
 
     def _cross_checks(self, cols: list[tuple[str, ...]], lines: Sequence[int], flag) -> None:
         n_col = cols[_COL["n-characters"]]
-        for name in CHAR_COLUMNS:
-            col = cols[_COL[name]]
-            beyond = {(c, n) for c, n in set(zip(col, n_col, strict=True)) if c in CHAR_VALUES and c != "char-none"
-                      and n.isdigit() and char_index(c) >= int(n)}
-            if beyond:
-                for i, pair in enumerate(zip(col, n_col, strict=True)):
-                    if pair in beyond:
-                        flag(Issue(lines[i], "char_out_of_range", f"{pair[0]} points beyond n-characters={pair[1]}",
-                                   name, pair[0], f"char-none or char-0..char-{int(pair[1]) - 1}"))
         chars = cols[_COL["characters"]]
         counts = [c.count(MULTI_SEP) + 1 for c in chars]
-        if counts != [int(n) if n.isdigit() else -1 for n in n_col]:
+        for name in CHAR_COLUMNS:
+            col = cols[_COL[name]]
+            beyond = {(c, n, k) for c, n, k in set(zip(col, n_col, counts, strict=True)) if c in CHAR_VALUES
+                      and c != "char-none" and n.isdigit() and char_index(c) >= min(int(n), k)}
+            if beyond:
+                for i, triple in enumerate(zip(col, n_col, counts, strict=True)):
+                    if triple in beyond:
+                        c, n, k = triple
+                        flag(Issue(lines[i], "char_out_of_range", f"{c} points beyond the {min(int(n), k)} "
+                                   f"character(s) listed (n-characters={n})", name, c,
+                                   f"char-none or char-0..char-{min(int(n), k) - 1}"))
+        expected = [min(int(n), LISTED_CHARACTERS) if n.isdigit() else -1 for n in n_col]
+        if counts != expected:
             for i, (c, n) in enumerate(zip(chars, n_col, strict=True)):
-                if c and n.isdigit() and counts[i] != int(n):
+                if not c or not n.isdigit() or counts[i] == expected[i]:
+                    continue
+                if counts[i] > expected[i]:
                     flag(Issue(lines[i], "n_characters_mismatch", f"characters lists {counts[i]} but n-characters "
-                               f"is {n}", "n-characters", n, "the number of characters"))
+                               f"is {n}", "n-characters", n, f"at least the number listed (at most "
+                               f"{LISTED_CHARACTERS} are listed)"))
+                else:
+                    flag(Issue(lines[i], "characters_not_all_listed", f"characters lists {counts[i]} of "
+                               f"n-characters={n}", "characters", c, f"min(n-characters, {LISTED_CHARACTERS})"))
         firsts = set(c.split(MULTI_SEP, 1)[0] for c in set(chars))
         if firsts - {NARRATOR, ""}:
             for i, c in enumerate(chars):
@@ -275,7 +289,7 @@ class TsvValidator:
         sids, splits = cols[_COL["situation-short-id"]], cols[_COL["split"]]
         rev = list(reversed(lines))
         keys = list(map(hash, zip(rot_ids, workers, strict=True)))
-        breakdowns = dict(zip(reversed(keys), rev, strict=True))  # first line of each key
+        breakdowns = dict(zip(reversed(keys), zip(rev, reversed(splits), strict=True), strict=True))  # first
         if len(breakdowns) != len(keys) or not self._breakdowns.keys().isdisjoint(breakdowns):
             return False
         rot_keys = list(map(hash, rot_ids))
@@ -316,10 +330,14 @@ class TsvValidator:
         situations, splits = cols[_COL["situation"]], cols[_COL["split"]]
         for i, line in enumerate(lines):
             rid = rot_ids[i]
-            first = self._breakdowns.setdefault(hash((rid, workers[i])), line)
-            if first != line:
+            first, first_split = self._breakdowns.setdefault(hash((rid, workers[i])), (line, splits[i]))
+            if first != line and first_split == splits[i]:
                 flag(Issue(line, "duplicate_rot_id", f"rot-id with breakdown-worker-id {workers[i]!r} already on "
-                           f"line {first}", "rot-id", rid, "one row per (rot-id, breakdown-worker-id)"))
+                           f"line {first}", "rot-id", rid, "one row per (rot-id, breakdown-worker-id) in a split"))
+            elif first != line:
+                flag(Issue(line, "breakdown_in_two_splits", f"breakdown of worker {workers[i]!r} also on line {first} "
+                           f"(split {first_split}); the release repeats dev/test breakdowns in dev-extra/test-extra",
+                           "split", splits[i]))
             content = hash((rot_texts[i], sids[i]))
             seen = self._rots.setdefault(hash(rid), (content, line))
             if seen[0] != content:
