@@ -32,6 +32,7 @@ class Job:
 def _beam_option_parser() -> argparse.ArgumentParser:
     from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
+    import_runner_options()
     parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
     seen: set[type] = set()
     stack = list(PipelineOptions.__subclasses__())
@@ -46,6 +47,17 @@ def _beam_option_parser() -> argparse.ArgumentParser:
         except argparse.ArgumentError:
             pass  # the same option declared by two option classes
     return parser
+
+
+DASK_RUNNERS = ("dask", "DaskRunner", "apache_beam.runners.dask.dask_runner.DaskRunner")
+
+
+def import_runner_options() -> None:
+    """Load the option classes of every runner we document, so their flags are known before the
+    runner is (Beam only knows option classes whose module was imported)."""
+    import apache_beam.runners.dask.dask_runner  # noqa: F401  (Beam's --dask_* options)
+
+    import pipeline.dask_runner  # noqa: F401  (--dask_address, --dask_partitions, ...)
 
 
 def check_beam_args(beam_args: list[str]) -> list[str]:
@@ -72,6 +84,10 @@ def make_pipeline(beam_args: list[str]):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     options = PipelineOptions(beam_args)
+    if _runner_name(beam_args) in DASK_RUNNERS:
+        from pipeline.dask_runner import DaskClusterRunner
+
+        return beam.Pipeline(runner=DaskClusterRunner(), options=options)
     if not is_local_direct(beam_args):
         return beam.Pipeline(options=options)
     from apache_beam.portability.api import beam_provision_api_pb2
