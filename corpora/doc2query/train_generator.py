@@ -3,7 +3,8 @@
     python -m corpora.doc2query.train_generator --pairs out/pairs --output runs/d2q [key=value ...]
 
 1. every training pair becomes one document ``passage <|sep|> query`` (a corpus under
-   ``OUTPUT/work/corpus``);
+   ``OUTPUT/work/corpus``; the separator is listed in ``meta["special_spans"]``, so the
+   tokenize job puts in its id, :mod:`pipeline.markup`);
 2. a byte-level BPE tokenizer with ``<|sep|>`` as a special token is trained on it (or
    ``--tokenizer DIR`` is reused; it must have ``<|sep|>``);
 3. the ``tokenize`` job writes token shards (every document ends with end-of-document);
@@ -27,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from trainer.generate import SEP_TOKEN, TOKENIZER_SUBDIR, cpu_threads, prefix_lm_text
+from trainer.generate import SEP_TOKEN, TOKENIZER_SUBDIR, cpu_threads
 
 WORK = "work"
 DEFAULT_OVERRIDES = ("max_steps=300", "warmup_steps=30", "eval_interval=100", "checkpoint_interval=300",
@@ -70,6 +71,7 @@ def write_pair_corpus(files: list[str], corpus_dir: str, chunk_rows: int = 50_00
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from pipeline.markup import SPECIAL_SPANS, Marker, join_with_markers
     from pipeline.records import Document
     from pipeline.schema import CORPUS_SCHEMA
 
@@ -102,8 +104,11 @@ def write_pair_corpus(files: list[str], corpus_dir: str, chunk_rows: int = 50_00
                         counts["contains_separator"] += 1
                         continue
                     key = hashlib.blake2b(f"{obj.get('pid')}\t{obj.get('qid')}\t{query}".encode(), digest_size=12)
-                    rows.append(Document(id=f"d2qpair-{key.hexdigest()}", text=prefix_lm_text(passage, query),
-                                         source="doc2query_pairs").to_row())
+                    # = prefix_lm_text(passage, query), the separator marked as a token by construction
+                    text, spans = join_with_markers([" ".join(passage.split()) + " ", Marker(SEP_TOKEN),
+                                                     " " + " ".join(query.split())])
+                    rows.append(Document(id=f"d2qpair-{key.hexdigest()}", text=text, source="doc2query_pairs",
+                                         meta={SPECIAL_SPANS: spans}).to_row())
                     counts["pairs"] += 1
                     if len(rows) >= chunk_rows:
                         writer.write_table(pa.Table.from_pylist(rows, schema=CORPUS_SCHEMA))
