@@ -13,7 +13,7 @@ from corpora.sample_web import _FORUM_COMMENTS, _FORUM_POSTS
 from corpora.socialchem.demo import run_socialchem_demo
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage
-from tests.socialchem_rows import REAL_ROWS, generated_rows, tsv, write_tsv
+from tests.socialchem_rows import REAL_ROWS, generated_rows, line_of, tsv, write_tsv
 
 TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
@@ -210,3 +210,28 @@ def test_forum_pages_leave_the_rest_of_the_web_sample_unchanged(tmp_path):
         bodies = [r.content_stream().read() for r in ArchiveIterator(f) if r.rec_type == "response"]
     assert len(bodies) == 5 and all(b"<h1>" in b for b in bodies)
     assert b"AITA for telling my sister her boyfriend is rude to waiters?" in bodies[0]
+
+
+def test_bom_files_are_read_and_empty_inputs_fail_with_a_clear_message(tmp_path, capsys):
+    rows = generated_rows(4, rots_per=1)
+    for r in rows:
+        r["split"] = "train"
+    bom = tmp_path / "bom.tsv"
+    bom.write_bytes(b"\xef\xbb\xbf" + tsv([line_of(r) for r in rows]).encode("utf-8"))
+    assert run("validate", bom) == 0
+    out = tmp_path / "corpus"
+    run("render", "--input", bom, "--output", out, "--modes", "rot", *ONE_WORKER)
+    assert len(pq.read_table(str(out / "data")).to_pylist()) == 4
+    run("split", "--input", bom, "--output", tmp_path / "split")
+    capsys.readouterr()
+    empty, header_only = tmp_path / "empty.tsv", tmp_path / "header.tsv"
+    empty.write_bytes(b"")
+    header_only.write_text(tsv([]), encoding="utf-8")
+    for path, message in ((empty, "empty file"), (header_only, "no rows after the header")):
+        assert run("validate", path) == 1
+        assert message in capsys.readouterr().out
+        for step in ("render", "split", "stats"):
+            with pytest.raises(SystemExit):
+                run(step, "--input", path, "--output", tmp_path / f"o-{step}")
+            assert message in capsys.readouterr().err, (step, path)
+            assert not (tmp_path / f"o-{step}").exists()

@@ -74,11 +74,12 @@ def resolve(path: str, default_name: str) -> str:
     return os.path.join(path, default_name) if os.path.isdir(path) else path
 
 
-def read_tsv_rows(path: str, check_splits: bool = False):
+def read_tsv_rows(path: str, check_splits: bool = False, allow_empty: bool = False):
     """(valid rows as cells, the validation report) of a released-format TSV.
 
     Invalid rows are left out of the list but counted and described in the report (the
-    caller prints it); a wrong header raises ValueError naming the problem.
+    caller prints it); a wrong header, or no row at all unless ``allow_empty``, raises ValueError
+    naming the problem. A UTF-8 BOM before the header is read as such.
     """
     from corpora.socialchem.validate import ValidationReport, read_rows
 
@@ -86,6 +87,8 @@ def read_tsv_rows(path: str, check_splits: bool = False):
     rows = [cells for _, cells, issues in read_rows(path, report, check_splits=check_splits) if not issues]
     if not report.header_ok:
         raise ValueError(f"{path}: " + "; ".join(str(i) for i in report.examples))
+    if not report.rows and not allow_empty:
+        raise ValueError(f"{path}: no rows after the header (empty input)")
     return rows, report
 
 

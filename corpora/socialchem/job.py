@@ -219,9 +219,9 @@ def _tsv_in(path: str, flag: str = "--input", default: str = "socialchem.tsv") -
     return _input_file(path, default, flag)
 
 
-def _read_rows(path: str, quiet: bool) -> list[dict[str, str]]:
+def _read_rows(path: str, quiet: bool, allow_empty: bool = False) -> list[dict[str, str]]:
     try:
-        rows, report = sc_files.read_tsv_rows(path)
+        rows, report = sc_files.read_tsv_rows(path, allow_empty=allow_empty)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if report.issues and not quiet:
@@ -456,10 +456,10 @@ def run_agreement(args: argparse.Namespace, beam_args: list[str], quiet: bool = 
     if not 0 <= args.low_agreement <= 1:
         raise UsageError("--low-agreement must be in [0, 1]")
     path = _tsv_in(args.input, default="annotations.tsv")
+    rows = _read_rows(path, quiet)
     _prepare_dir(args.output, ["agreement.json", "aggregated.tsv", "ties.jsonl", "low_agreement.jsonl",
                                 "report.json"],
                  args.overwrite)
-    rows = _read_rows(path, quiet)
     result = compute_agreement(rows, args.low_agreement)
     sc_files.write_tsv(os.path.join(args.output, "aggregated.tsv"), result.aggregated)
     sc_files.write_jsonl(os.path.join(args.output, "ties.jsonl"), result.ties)
@@ -492,9 +492,9 @@ def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                          "e.g. 0.8,0.1,0.1") from None
     path = _tsv_in(args.input, default="annotations.tsv")
     agg_path = _tsv_in(args.aggregated, "--aggregated", "aggregated.tsv") if args.aggregated else None
-    _prepare_dir(args.output, ["socialchem.tsv", "report.json"], args.overwrite)
     rows = _read_rows(path, quiet)
-    aggregated = _read_rows(agg_path, quiet) if agg_path else None
+    aggregated = _read_rows(agg_path, quiet, allow_empty=True) if agg_path else None
+    _prepare_dir(args.output, ["socialchem.tsv", "report.json"], args.overwrite)
     result = split_rows(rows, args.seed, fractions, aggregated)
     if result.crossing:
         raise SystemExit(f"split: {len(result.crossing)} situation(s) cross splits (a bug): {result.crossing[:3]}")
@@ -533,6 +533,12 @@ def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
         inputs = beam_io.match_inputs(patterns)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    from corpora.socialchem.validate import input_problem
+
+    for f in inputs:  # an empty file or a wrong header is known now, before any work
+        problem = input_problem(f["path"])
+        if problem:
+            raise UsageError(f"--input {f['path']}: {problem}")
     output = args.output.rstrip("/")
     prepare_output(output, args.overwrite)
     config = {"inputs": patterns, **cfg.__dict__}
@@ -574,12 +580,11 @@ def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
 
     _no_beam_options("stats", beam_args)
     path = _tsv_in(args.input)
-    from corpora.socialchem.validate import header_issues, open_binary
+    from corpora.socialchem.validate import input_problem
 
-    with open_binary(path) as raw:
-        problems = header_issues(raw.readline().decode("utf-8", "replace").rstrip("\r\n"))
-    if problems:
-        raise UsageError(f"--input {path}: " + "; ".join(str(i) for i in problems))
+    problem = input_problem(path)
+    if problem:
+        raise UsageError(f"--input {path}: {problem}")
     _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png", "report.json"],
                  args.overwrite)
     report = ValidationReport(path=path)

@@ -35,6 +35,7 @@ CHUNK_BYTES = 8 << 20
 MAX_LINE_BYTES = 1 << 20
 _CACHE_LIMIT = 50_000
 _COL = {name: i for i, name in enumerate(COLUMNS)}
+BOM = "\ufeff"  # a UTF-8 byte-order mark, as spreadsheet programs write it before the header
 #: issues reported without making the file (or the row) invalid: rules the release's documentation
 #: does not promise, which its own files break (dev-extra/test-extra repeat breakdowns of dev/test;
 #: the official code skips a char-N beyond n-characters with a warning; n-characters may exceed
@@ -455,7 +456,7 @@ def _blocks_after_header(raw: BinaryIO, report: ValidationReport,
         report.header_ok = False
         report.add(Issue(1, "bad_header", "no header on line 1", allowed=HEADER))
         return None
-    for issue in header_issues(texts[0], 1):
+    for issue in header_issues(texts[0].removeprefix(BOM), 1):
         report.header_ok = False
         report.add(issue)
     if not report.header_ok:
@@ -503,6 +504,8 @@ def validate_stream(raw: BinaryIO, path: str = "", max_examples: int = 20, check
         for lines, texts in blocks:
             for i in range(0, len(lines), block_lines):
                 validator.check_texts(lines[i:i + block_lines], texts[i:i + block_lines])
+        if not report.rows:
+            report.add(Issue(2, "no_rows", "no rows after the header (empty input)"))
     return report
 
 
@@ -532,6 +535,26 @@ def open_binary(path: str) -> BinaryIO:
 
         return bz2.open(path, "rb")
     return open(path, "rb", buffering=1 << 20)
+
+
+def input_problem(path: str, max_lines: int = 10_000) -> str | None:
+    """Why a TSV cannot be an input, read from its start only (before any work): an empty file, a
+    wrong header (a UTF-8 BOM before it is fine), or no row after the header; None when usable."""
+    with open_binary(path) as raw:
+        first = raw.readline()
+        if not first:
+            return "empty file (no header, no rows)"
+        header = first.decode("utf-8", "replace").rstrip("\r\n").removeprefix(BOM)
+        problems = header_issues(header)
+        if problems:
+            return "; ".join(str(i) for i in problems)
+        for _ in range(max_lines):
+            line = raw.readline()
+            if not line:
+                return "no rows after the header (empty input)"
+            if line.strip():
+                return None
+    return None
 
 
 def read_rows(path: str, report: ValidationReport | None = None,
