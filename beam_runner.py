@@ -65,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         result = job.run(args, beam_args)
     except UsageError as exc:
         parser.error(str(exc))
+    if isinstance(result, dict):
+        from pipeline.stats import nothing_readable
+
+        failure = nothing_readable(result)
+        if failure:
+            print(f"error: {name}: {failure}", file=sys.stderr)
+            return 1
     return result if isinstance(result, int) else 0
 
 

@@ -104,3 +104,25 @@ def render_table(report: Mapping, title: str = "") -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 16)
     return "\n".join(lines)
+
+
+# Read-stage reasons that are a choice (the record was read and is not wanted), not damage.
+NOT_WANTED = frozenset({"skipped_record_type", "non_200", "not_html", "warc_truncated"})
+
+
+def nothing_readable(report: Mapping) -> str | None:
+    """Why a run read nothing usable (every input file failed, or every record was unreadable);
+    None when something was read. A driver exits non-zero with this reason."""
+    stages = {e["stage"]: e for e in report.get("stages", []) if isinstance(e, dict) and "stage" in e}
+    read = stages.get("read")
+    if read is None or read["out"] > 0:
+        return None
+    files = stages.get("files")
+    if files and files["in"] > 0 and files["out"] == 0 and files["dropped"]:
+        reasons = ", ".join(f"{r}={n}" for r, n in sorted(files["dropped"].items()))
+        return f"none of the {files['in']} input file(s) could be read ({reasons}); see stats.json"
+    dropped = read["dropped"]
+    if read["in"] > 0 and dropped and not set(dropped) & NOT_WANTED:
+        reasons = ", ".join(f"{r}={n}" for r, n in sorted(dropped.items()))
+        return f"every one of the {read['in']} input record(s) was unreadable ({reasons}); see stats.json"
+    return None

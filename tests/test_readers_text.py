@@ -90,3 +90,11 @@ def test_parquet(tmp_path):
     assert read_all(tmp_path / "nofield.parquet")[2].status == "missing_text_field"
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all" * 10)
     assert read_all(tmp_path / "junk.parquet")[2].status == "not_parquet"
+
+
+def test_jsonl_utf8_bom_on_the_first_line(tmp_path):
+    """Issue 14 item 9: a byte order mark does not make the first line invalid JSON."""
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps({"text": "first"}) + "\n" + json.dumps({"text": "second"}) + "\n").encode())
+    records, drops, done = read_all(path)
+    assert [r.payload for r in records] == ["first", "second"] and not drops and done.status == "ok"

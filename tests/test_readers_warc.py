@@ -1,11 +1,23 @@
 """WARC and WET reading, including every broken input the issue lists."""
 
 import gzip
+import io
+import json
+import os
 
 from pipeline.limits import Limits
 from pipeline.readers import ReaderConfig, detect_format, read_file
 from pipeline.records import Drop, FileDone, RawRecord
-from tests.warc_factory import EN, Page, html_page, warc_bytes, wet_bytes
+from tests.warc_factory import (
+    EN,
+    Page,
+    html_page,
+    lf_wet_bytes,
+    per_record_members,
+    record_starts,
+    warc_bytes,
+    wet_bytes,
+)
 
 
 def read_all(path, **kw):
@@ -137,3 +149,162 @@ def test_record_size_limit_is_configurable(tmp_path):
     path.write_bytes(warc_bytes(pages(2)))
     records, drops, _ = read_all(path, limits=Limits(max_record_bytes=100))
     assert not records and [d.reason for d in drops].count("oversized") == 2
+
+
+def _set_length(raw: bytes, record: int, value: int) -> bytes:
+    """``raw`` with record ``record``'s WARC Content-Length set to ``value``."""
+    start = record_starts(raw)[record]
+    cl = raw.index(b"Content-Length: ", start)
+    end = raw.index(b"\r\n", cl)
+    return raw[:cl] + b"Content-Length: " + str(value).encode() + raw[end:]
+
+
+def urls(records):
+    return [r.url for r in records]
+
+
+def test_content_length_past_the_end_is_truncated_and_later_records_recovered(tmp_path):
+    """Issue 14 item 1: an overrun is not a document swallowing the rest of the file."""
+    raw = _set_length(warc_bytes(pages(4), gzip=False), 2, 10 ** 9)
+    for name, data in (("over.warc", raw), ("over.warc.gz", gzip.compress(raw))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        records, drops, done = read_all(path)
+        assert urls(records) == ["http://example.test/0", "http://example.test/2", "http://example.test/3"], name
+        assert [d.url for d in drops if d.reason == "truncated_record"] == ["http://example.test/1"], name
+        assert all(b"WARC/1.0" not in r.payload for r in records)
+        assert done.status == "ok", name  # the file itself goes on after the bad record
+
+
+def test_last_record_cut_short_is_truncated(tmp_path):
+    """Items 1 and 2: a cut-off last record in an intact gzip member or an uncompressed file."""
+    raw = warc_bytes(pages(3), gzip=False)
+    for name, data in (("cut.warc", raw[:-300]), ("cut.warc.gz", gzip.compress(raw[:-300]))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        records, drops, done = read_all(path)
+        assert urls(records) == ["http://example.test/0", "http://example.test/1"], name
+        assert [d.url for d in drops if d.reason == "truncated_record"] == ["http://example.test/2"], name
+        assert done.status == "truncated_file", name
+
+
+def test_whole_record_is_kept_when_the_bytes_after_it_are_damaged(tmp_path):
+    """Item 3: damage in record 2's header costs record 2 only."""
+    raw = warc_bytes(pages(4), gzip=False)
+    start = record_starts(raw)[2]
+    header = raw.index(b"WARC-Type", start)
+    damaged = raw[:header] + b"\x00\x01garbage without a colon" + raw[header + 25:]
+    path = tmp_path / "damaged.warc"
+    path.write_bytes(damaged)
+    records, drops, done = read_all(path)
+    assert urls(records) == ["http://example.test/0", "http://example.test/2", "http://example.test/3"]
+    assert not [d for d in drops if d.reason in ("bad_content_length", "truncated_record")]
+    assert [d.reason for d in drops if d.reason != "skipped_record_type"] == ["malformed_record"]
+
+
+def test_corrupt_stretch_in_per_record_gzip_costs_only_its_members(tmp_path):
+    """Item 4: 20 flipped bytes lose the records they hit, not the rest of the file."""
+    members = [gzip.compress(m) for m in per_record_members(warc_bytes(pages(200), gzip=False))]
+    data = bytearray(b"".join(members))
+    middle = sum(len(m) for m in members[:100]) + 40
+    for i in range(middle, middle + 20):
+        data[i] ^= 0x55
+    path = tmp_path / "flipped.warc.gz"
+    path.write_bytes(bytes(data))
+    records, drops, done = read_all(path)
+    assert len(records) == 199
+    assert [d.reason for d in drops if d.reason != "skipped_record_type"] == ["corrupt_record"]
+    assert done.status == "corrupt_compression"
+    assert done.counts["skipped_compressed_bytes"] > 0
+
+
+class _NoSeek(io.RawIOBase):
+    """A forward-only stream (as a remote object read is): seeking back is an error."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        chunk = self._inner.read(len(b))
+        b[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_gzip_encoded_body_over_the_limit_is_oversized_while_streaming(tmp_path):
+    """Item 5: decoded size is checked as it inflates; no rewinding of the file."""
+    body = gzip.compress(html_page("big", EN * 400))
+    big = [Page(f"http://big.test/{i}", body, extra_headers=[("Content-Encoding", "gzip")]) for i in range(5)]
+    small = Page("http://small.test/", gzip.compress(html_page("small", EN)), extra_headers=[("Content-Encoding", "gzip")])
+    data = warc_bytes(big + [small])
+    config = ReaderConfig(limits=Limits(max_record_bytes=len(body) * 3))
+    out = list(read_file("stream.warc.gz", config, open_fn=lambda _: io.BufferedReader(_NoSeek(data))))
+    assert [o.url for o in out if isinstance(o, RawRecord)] == ["http://small.test/"]
+    assert [o.url for o in out if isinstance(o, Drop) and o.reason == "oversized"] == [p.url for p in big]
+    assert b"lighthouse" in next(o for o in out if isinstance(o, RawRecord)).payload
+
+
+def test_lf_only_wet_headers_read_every_page(tmp_path):
+    """Item 6: TFDS-style WET (LF-only lines, Content-Length out of step with the text)."""
+    texts = [(f"http://lf.test/{i}", f"Page {i}. " + " ".join(EN[: i + 1])) for i in range(5)]
+    path = tmp_path / "lf.warc.wet.gz"
+    path.write_bytes(gzip.compress(lf_wet_bytes(texts)))
+    records, drops, done = read_all(path)
+    assert [(r.url, r.payload) for r in records] == texts
+    assert [d.reason for d in drops] == ["skipped_record_type"]
+    assert done.status == "ok" and done.counts["lf_only_headers"] == 6
+
+
+def test_warc_truncated_is_recorded_counted_and_droppable(tmp_path):
+    """Item 7: WARC-Truncated goes to meta and the counts; --drop-truncated drops it."""
+    cut = Page("http://cut.test/", html_page("cut", EN), warc_headers={"WARC-Truncated": "length"})
+    path = tmp_path / "t.warc.gz"
+    path.write_bytes(warc_bytes([cut, *pages(1)]))
+    records, _, done = read_all(path)
+    assert [r.meta.get("warc_truncated") for r in records] == ["length", None]
+    assert done.counts["warc_truncated"] == 1
+    records, drops, _ = read_all(path, drop_truncated=True)
+    assert urls(records) == ["http://example.test/0"]
+    assert [d.url for d in drops if d.reason == "warc_truncated"] == ["http://cut.test/"]
+
+
+def test_block_digest_mismatch_is_dropped(tmp_path):
+    """A flipped body byte in an uncompressed WARC is caught by WARC-Block-Digest."""
+    raw = bytearray(warc_bytes(pages(3), gzip=False))
+    i = raw.index(b"lighthouse", record_starts(bytes(raw))[2])
+    raw[i] ^= 0x20
+    path = tmp_path / "digest.warc"
+    path.write_bytes(bytes(raw))
+    records, drops, _ = read_all(path)
+    assert urls(records) == ["http://example.test/0", "http://example.test/2"]
+    assert [d.url for d in drops if d.reason == "digest_mismatch"] == ["http://example.test/1"]
+
+
+def test_ids_come_from_record_identity_not_the_path(tmp_path, monkeypatch):
+    """Item 10: the same record gives the same key from any path form; WARC keys are the record id."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "x.jsonl").write_text(json.dumps({"text": "a document"}) + "\n")
+    (sub / "x.warc.gz").write_bytes(warc_bytes(pages(1)))
+    monkeypatch.chdir(tmp_path)
+    for name in ("x.jsonl", "x.warc.gz"):
+        keys = {list(read_file(p, ReaderConfig()))[-2].key
+                for p in (f"sub/{name}", f"./sub/{name}", os.path.join(tmp_path, "sub", name))}
+        assert len(keys) == 1, keys
+    assert list(read_file("sub/x.warc.gz", ReaderConfig()))[-2].key == "<urn:uuid:00000000-0000-4000-8000-000000000000>"
+    assert list(read_file("sub/x.jsonl", ReaderConfig()))[-2].key == "x.jsonl:1"
+
+
+def test_a_record_id_reused_within_a_file_gets_a_distinct_key(tmp_path):
+    texts = [(f"http://lf.test/{i}", f"text {i}") for i in range(3)]
+    data = lf_wet_bytes(texts).replace(b"8000-000000000001", b"8000-000000000000")
+    path = tmp_path / "reuse.warc.wet"
+    path.write_bytes(data)
+    records, _, _ = read_all(path)
+    assert [r.key for r in records] == [
+        "<urn:uuid:22222222-0000-4000-8000-000000000000>",
+        "<urn:uuid:22222222-0000-4000-8000-000000000000>#2",
+        "<urn:uuid:22222222-0000-4000-8000-000000000002>",
+    ]

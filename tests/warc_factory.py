@@ -17,6 +17,7 @@ class Page:
     status: str = "200 OK"
     content_type: str | None = "text/html; charset=utf-8"
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    warc_headers: dict[str, str] = field(default_factory=dict)  # extra WARC header fields
 
 
 def html_page(title: str, paragraphs: Iterable[str], nav: bool = True) -> bytes:
@@ -47,7 +48,7 @@ def warc_bytes(pages: Iterable[Page], gzip: bool = True, with_request: bool = Fa
             writer.write_record(req)
         rec = writer.create_warc_record(
             page.url, "response", payload=io.BytesIO(page.body), http_headers=http,
-            warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": "2024-05-01T12:00:00Z"},
+            warc_headers_dict={"WARC-Record-ID": rid, "WARC-Date": "2024-05-01T12:00:00Z", **page.warc_headers},
         )
         writer.write_record(rec)
     return buf.getvalue()
@@ -89,3 +90,27 @@ FR = [
     "Les commerçants connaissent leurs clients par leur prénom et échangent volontiers des recettes.",
     "En été, des musiciens jouent sur la place pendant que les enfants courent entre les étals.",
 ]
+
+
+def lf_wet_bytes(texts: Iterable[tuple[str, str]]) -> bytes:
+    """A WET file as TensorFlow Datasets' C4 test files are written: LF-only header lines and a
+    Content-Length that is not kept in step with the text."""
+    out = ["WARC/1.0\nWARC-Type: warcinfo\nContent-Length: 5\n\nsoftware: tests\n\n\n"]
+    for i, (url, text) in enumerate(texts):
+        out.append(
+            f"WARC/1.0\nWARC-Type: conversion\nWARC-Target-URI: {url}\nWARC-Date: 2019-04-18T10:38:25Z\n"
+            f"WARC-Record-ID: <urn:uuid:22222222-0000-4000-8000-{i:012d}>\n"
+            f"Content-Type: text/plain\nContent-Length: 619\n\n{text}\n\n"
+        )
+    return "".join(out).encode()
+
+
+def record_starts(raw: bytes) -> list[int]:
+    """Offsets of the ``WARC/1.x`` lines of an uncompressed WARC (record 0 is warcinfo)."""
+    return [i for i in range(len(raw)) if raw.startswith(b"WARC/1.", i) and (i == 0 or raw[i - 1:i] == b"\n")]
+
+
+def per_record_members(raw: bytes) -> list[bytes]:
+    """An uncompressed WARC cut into its records (each with its trailing CRLF CRLF)."""
+    starts = record_starts(raw) + [len(raw)]
+    return [raw[a:b] for a, b in zip(starts, starts[1:], strict=False)]

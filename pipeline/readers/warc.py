@@ -31,6 +31,7 @@ _LINE_START_MARKER = re.compile(rb"\nWARC/1\.[01]\r?\n")
 _VERSION = re.compile(rb"WARC/1\.[01]\r?\n")
 MAX_HEADER_BYTES = 1 << 16  # one WARC header block
 CHECK_WINDOW = 4 << 20  # how far past a record its gzip member's checksum is awaited
+RESYNC_KEEP = 64 << 20  # bytes of a record kept for resynchronising inside it if its length is wrong
 TRUNCATED_FILE = "truncated_file"
 CORRUPT_COMPRESSION = "corrupt_compression"
 
@@ -353,9 +354,12 @@ class _WarcReader:
             length = int(headers.get_field("Content-Length") or "")
             if length < 0:
                 raise ValueError("negative Content-Length")
+            if not headers.get_field("WARC-Type"):
+                raise ValueError("no WARC-Type")
         except ValueError as exc:
             return (yield from self._unframed(pos, version_end, f"bad WARC header: {exc}"))
         self.headers_seen += 1
+        self.cut_short = False  # a record after an overrun: the file itself goes on
         key = self.conv.key(headers, pos)
         url = headers.get_field("WARC-Target-URI")
         rtype = (headers.get_field("WARC-Type") or "").lower()
@@ -366,7 +370,7 @@ class _WarcReader:
 
         block_end = header_end + length
         oversized = length > self.limits.max_record_bytes
-        whole = self._read_through(block_end, keep=not oversized)
+        whole = self._read_through(header_end, block_end)
         if not whole:
             return (yield from self._cut(key, url, header_end))
         after = self._record_end(block_end)
@@ -375,7 +379,7 @@ class _WarcReader:
             yield self.conv.drop("bad_content_length", key, url,
                                  f"Content-Length {length} does not end at the record's end")
             self.claimed = True
-            return header_end if not oversized else inp.end
+            return max(header_end, inp.base)
         if not wanted:
             yield self._drop("skipped_record_type", key, url, rtype or "no WARC-Type")
             return after
@@ -394,16 +398,17 @@ class _WarcReader:
         yield self.conv.convert(headers, block, key, url, self.counts)
         return after
 
-    def _read_through(self, block_end: int, keep: bool) -> bool:
-        """Buffer the block up to ``block_end`` (or read past it when not ``keep``); False if the data stops."""
+    def _read_through(self, header_end: int, block_end: int) -> bool:
+        """Buffer the block up to ``block_end``; False if the data stops first. Past ``RESYNC_KEEP``
+        bytes (an oversized record) the bytes are passed over, so that memory stays bounded."""
         inp = self.inp
-        if keep:
-            return inp.ensure(block_end)
-        while inp.end < block_end:
-            inp.discard(inp.end)
-            if not inp.pull():
-                return False
-        return True
+        if inp.ensure(min(block_end, header_end + RESYNC_KEEP)):
+            while inp.end < block_end:
+                inp.discard(inp.end)
+                if not inp.pull():
+                    return False
+            return True
+        return False
 
     def _record_end(self, block_end: int) -> int | None:
         """Where the next record may start if the block really ends at ``block_end``, else None."""
@@ -439,7 +444,7 @@ class _WarcReader:
         yield self._drop("truncated_record", key, url, reason)
         # Content-Length may have run past the end: recover the records it swallowed.
         self.claimed = True
-        return header_end
+        return max(header_end, inp.base)
 
     def _unframed(self, pos: int, version_end: int | None, detail: str):
         """A version line whose header block cannot be read: one malformed record."""
@@ -453,6 +458,7 @@ class _WarcReader:
             yield self._drop("truncated_record", f"{self.conv.base}@{pos}", None, "the file ends inside a header")
             return inp.end
         self.headers_seen += 1
+        self.claimed = True  # its body, up to the next record, goes with it
         yield self._drop("malformed_record", f"{self.conv.base}@{pos}", None, detail)
         return version_end or pos + 1
 
