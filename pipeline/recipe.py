@@ -10,9 +10,11 @@ A recipe file names the steps and their parameters::
       - pii
       - exact_dedup
       - minhash_dedup: {bands: 14, rows: 8}
+      - c4_span_dedup: {min_sentences: 3}
 
 Every filter step may take ``langs`` (apply only to documents in those languages; others
-pass through untouched); dedup steps see the whole corpus. Unknown steps, unknown fields and out-of-range values fail at load
+pass through untouched); dedup steps see the whole corpus. ``exact_dedup`` and
+``minhash_dedup`` can also compare with an earlier build (``against``). Unknown steps, unknown fields and out-of-range values fail at load
 time with a message naming them. The resolved recipe (every parameter, defaults included)
 goes into manifest.json so a build can be repeated exactly.
 """
@@ -26,7 +28,8 @@ from typing import Any
 from pipeline.filters.base import DocumentFilter
 from pipeline.filters.registry import FILTERS, make_filter
 
-DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
+INCREMENTAL_STEPS = ("exact_dedup", "minhash_dedup")  # they save an index a later build reads
+DEDUP_STEPS = INCREMENTAL_STEPS + ("c4_span_dedup",)
 COMMON_FIELDS = ("langs",)
 
 
@@ -42,6 +45,11 @@ class RecipeStep:
     @property
     def is_dedup(self) -> bool:
         return self.name in DEDUP_STEPS
+
+    @property
+    def takes_previous_build(self) -> bool:
+        """A dedup step that can also remove what an earlier build has (``against``)."""
+        return self.name in INCREMENTAL_STEPS
 
     def describe(self) -> dict[str, Any]:
         """Every parameter, defaults included, for the manifest."""
@@ -75,6 +83,8 @@ def _dedup_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     from pipeline.dedup.minhash import MinHashParams
 
     params = dict(params)
+    if name == "c4_span_dedup":
+        return _span_dedup_params(params)
     against = params.pop("against", None)
     if against is not None and not isinstance(against, str):
         raise ValueError(f"step {name!r}: against must be the path of an earlier corpus directory")
@@ -104,6 +114,17 @@ def _dedup_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     if against is not None:
         resolved["against"] = against
     return resolved
+
+
+def _span_dedup_params(params: dict[str, Any]) -> dict[str, Any]:
+    from pipeline.dedup.spans import SpanDedupParams
+
+    valid = [f.name for f in dataclasses.fields(SpanDedupParams)]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))} for step 'c4_span_dedup'; "
+                         f"valid fields: {', '.join(valid)}")
+    return dataclasses.asdict(SpanDedupParams(**params))
 
 
 def resolve_step(name: str, params: dict[str, Any] | None) -> RecipeStep:
@@ -179,7 +200,7 @@ def load_recipe(path: str) -> list[RecipeStep]:
 
 def with_previous_build(step: RecipeStep, directory: str) -> RecipeStep:
     """Give a dedup step an earlier build to deduplicate against (unless it names one)."""
-    if step.is_dedup and not step.params.get("against"):
+    if step.takes_previous_build and not step.params.get("against"):
         step.params["against"] = directory.rstrip("/")
     return step
 

@@ -151,3 +151,65 @@ def test_incremental_builds_chain(corpus, tmp_path):
         previous = out
     assert stage(reports["b"], "exact_dedup")["dropped"] == {}
     assert stage(reports["c"], "exact_dedup")["dropped"] == {"exact_duplicate_of_previous_build": 1}
+
+
+# ------------------------------------------------------------------ c4_span_dedup ----
+
+BOILERPLATE = [
+    "Sign up for our weekly letter today. It arrives every Monday morning. You can leave at any time.",
+    "Our shop ships to every country. Returns are free for thirty days. Gift cards never expire.",
+    "This article was written by our staff. It was checked by two editors. Send corrections to the desk.",
+]
+
+
+def span_pages(rng: random.Random, n: int = 24) -> list[tuple[str, str]]:
+    """Pages with a unique title line, unique sentences, and shared three-sentence blocks."""
+    pages = []
+    for i in range(n):
+        lines = [f"Page {i} is titled number {i} here. Its topic is item {i} alone."]
+        for j in range(rng.randint(0, 4)):
+            lines.append(f"Unique {i} line {j} says something. More about {i} and {j} follows.")
+            if rng.random() < 0.5:
+                lines.append(rng.choice(BOILERPLATE))
+        pages.append((f"s{i:03d}", "\n".join(lines)))
+    pages.append(("s900", BOILERPLATE[0]))  # only boilerplate: emptied unless it is the keeper
+    pages.append(("s901", BOILERPLATE[1] + "\n" + BOILERPLATE[2]))
+    for k in range(2 * len(BOILERPLATE)):  # a title and a block: left too short unless the keeper
+        pages.append((f"s91{k}", f"Page 91{k} is titled short. It is short.\n" + BOILERPLATE[k % len(BOILERPLATE)]))
+    return pages
+
+
+def test_c4_span_dedup_through_the_job_same_on_one_and_two_workers_and_as_the_reference(tmp_path):
+    from pipeline.dedup.spans import span_dedup_pages
+
+    d = tmp_path / "in"
+    d.mkdir()
+    pages = span_pages(random.Random(11))
+    write_jsonl(d / "part-a.jsonl", pages[::2])
+    write_jsonl(d / "part-b.jsonl", pages[1::2])
+    results = []
+    for name, args in (("one", ONE_WORKER), ("two", TWO_WORKERS)):
+        report, rows = build(d, tmp_path / name, args, recipe="c4_span_dedup")
+        rejects = [r for f in (tmp_path / name / "rejects").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+        results.append((report, {r["id"]: r["text"] for r in rows}, {r["id"]: r["reason"] for r in rejects}))
+    (r1, out1, rej1), (r2, out2, rej2) = results
+    assert (out1, rej1) == (out2, rej2) and r1["stages"] == r2["stages"] and r1["accounting_ok"]
+    assert set(rej1.values()) == {"all_spans_duplicate", "too_few_sentences"}
+
+    # the job's decisions equal the pure reference's on the same ids and original texts
+    by_title = {text.split("\n")[0]: text for _, text in pages}
+    original = {i: by_title[t.split("\n")[0]] for i, t in out1.items()}
+    rejected = [r for f in (tmp_path / "one" / "rejects").glob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    original.update({r["id"]: r["text"] for r in rejected})
+    assert len(original) == len(pages)
+    ref = span_dedup_pages(original.items())
+    assert {i: v.text or original[i] for i, v in ref.items() if v.keep} == out1
+    assert {i: v.reason for i, v in ref.items() if not v.keep} == rej1
+    st = stage(r1, "c4_span_dedup")
+    assert st["in"] == len(pages) and st["dropped"] == {k: list(rej1.values()).count(k) for k in set(rej1.values())}
+    assert st["counts"]["pages_edited"] == sum(1 for v in ref.values() if v.keep and v.text) > 0
+    assert st["counts"]["spans_removed"] == sum(v.counts.get("spans_removed", 0) for v in ref.values())
+    # every boilerplate block survives exactly once in the corpus
+    corpus = "\n".join(out1.values())
+    for block in BOILERPLATE:
+        assert corpus.count(block) == 1
