@@ -161,7 +161,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
     if args.lid_model and not os.path.isfile(args.lid_model):
         raise UsageError(f"--lid-model {args.lid_model}: no such local file (the model is loaded from local disk)")
     return WebConfig(
-        inputs=list(args.input), output=args.output.rstrip("/"), input_format=args.input_format,
+        inputs=list(args.input), output=beam_io.absolute(args.output.rstrip("/")), input_format=args.input_format,
         text_field=args.text_field, id_field=args.id_field, url_field=args.url_field or None,
         extractor=args.extractor, langs=args.langs, lang_threshold=args.lang_threshold, lid_model=args.lid_model,
         fix_mojibake=args.fix_mojibake, rejects=args.rejects, num_shards=args.num_shards, limits=limits,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from typing import Any
 
@@ -14,10 +15,15 @@ def join(base: str, *parts: str) -> str:
     return FileSystems.join(base, *parts)
 
 
+def absolute(path: str) -> str:
+    """A local path made absolute (workers of a cluster run in other directories); URLs unchanged."""
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+
+
 def match_inputs(patterns: list[str]) -> list[dict[str, Any]]:
-    """Expand globs into files with sizes; raise ValueError naming any pattern with no match."""
+    """Expand globs into absolute files with sizes; raise ValueError naming any pattern with no match."""
     files: dict[str, int] = {}
-    for pattern in patterns:
+    for pattern in map(absolute, patterns):
         try:
             result = FileSystems.match([pattern])[0]
             found = [m for m in result.metadata_list if not m.path.endswith("/")]

@@ -1,0 +1,111 @@
+"""Jobs on a real dask.distributed cluster: a scheduler and two worker processes on 127.0.0.1.
+
+Each process is started from the command line in its own working directory (no Python state
+shared with the test), and the jobs run through ``beam_runner.py ... --runner dask
+--dask_address``. Their output must equal the local runner's: rows, rejects and stats.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpora.sample_web import write_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+FILTERS = "gopher_repetition,gopher_quality,c4,fineweb,pii,exact_dedup,minhash_dedup"
+
+
+def _start(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            env=env, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The scheduler's address; the cluster is stopped when the module's tests are done."""
+    base = tmp_path_factory.mktemp("cluster")
+    sched_file = base / "scheduler.json"
+    procs = []
+    (base / "scheduler").mkdir()
+    procs.append(_start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                         "--no-dashboard", "--scheduler-file", str(sched_file)], base / "scheduler", base / "scheduler.log"))
+    for i in range(2):
+        wd = base / f"worker{i}"
+        wd.mkdir()
+        procs.append(_start(["distributed.cli.dask_worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
+                             "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(wd)],
+                            wd, base / f"worker{i}.log"))
+    try:
+        address = _wait_for_workers(sched_file, 2, procs)
+        yield address
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _wait_for_workers(sched_file: Path, n: int, procs: list[subprocess.Popen], timeout: float = 90) -> str:
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    while not sched_file.exists():
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            pytest.fail("the dask scheduler did not start (see its log in the test's temporary folder)")
+        time.sleep(0.2)
+    address = json.loads(sched_file.read_text())["address"]
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
+    return address
+
+
+def _rows(directory: Path, sub: str) -> list[dict]:
+    rows = [r for f in sorted((directory / sub).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "beam_runner.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_web_job_on_the_cluster_equals_the_local_runner(cluster, tmp_path):
+    """Relative input and output paths, given in a directory no worker runs in, still work."""
+    write_sample(str(tmp_path / "in"), pages=60, files=2)
+    common = ["web", "--input", "in/*.warc.gz", "--filters", FILTERS, "--rejects"]
+    local = _run(tmp_path, *common, "--output", "local")
+    assert local.returncode == 0, local.stderr
+    dask = _run(tmp_path, *common, "--output", "dask", "--runner", "dask", "--dask_address", cluster)
+    assert dask.returncode == 0, dask.stderr
+    for sub in ("data", "rejects"):
+        expected = _rows(tmp_path / "local", sub)
+        assert expected, f"the local run wrote no {sub}"
+        assert _rows(tmp_path / "dask", sub) == expected
+    stats = [json.loads((tmp_path / d / "stats.json").read_text())["stages"] for d in ("local", "dask")]
+    assert stats[0] == stats[1]
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["outputs"]["rows"] == len(_rows(tmp_path / "dask", "data"))
+    assert manifest["outputs"]["dedup_index"], "the dedup index (a branch no later step reads) was written"
+
+
+def test_unknown_dask_flag_is_refused_but_beams_own_are_known(tmp_path):
+    """Beam's --dask_client_address and ours are options, a typo is not (before any work)."""
+    from pipeline.jobs import UsageError, check_beam_args
+
+    assert check_beam_args(["--runner", "dask", "--dask_address", "127.0.0.1:1"])
+    assert check_beam_args(["--runner", "DaskRunner", "--dask_client_address", "127.0.0.1:1"])
+    with pytest.raises(UsageError, match="--dask_adress"):
+        check_beam_args(["--runner", "dask", "--dask_adress", "127.0.0.1:1"])
