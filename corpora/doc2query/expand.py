@@ -24,12 +24,12 @@ DEFAULT_SEPARATOR = "\n\n"
 class ExpandConfig:
     """What decides the expanded text besides the generator: passages, queries, separator."""
 
-    num_queries: int = 5
+    num_queries: int = 5  # 0: every precomputed query (model generators need at least 1)
     separator: str = DEFAULT_SEPARATOR
     passage: PassageConfig = field(default_factory=PassageConfig)
 
     def __post_init__(self) -> None:
-        if self.num_queries < 1:
+        if self.num_queries < 0:
             raise ValueError(f"--num-queries must be at least 1 (got {self.num_queries})")
 
 

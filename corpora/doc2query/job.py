@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import functools
 import json
+import os
+import shutil
+import sys
+import tempfile
 
 import apache_beam as beam
 from apache_beam import coders
 
-from corpora.doc2query.expand import ExpandConfig, anserini_record, attach_queries, has_text, passage_prompt
-from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout, parse_id_text, parse_qrels
+from corpora.doc2query.collection import CollectionError, collection_files, line_format, parse_collection_line
+from corpora.doc2query.expand import ExpandConfig, anserini_record, attach_queries, passage_prompt
+from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout, parse_qrels
 from corpora.doc2query.passages import PassageConfig
+from corpora.doc2query.precomputed import is_precomputed
 from corpora.doc2query.transforms import (
     AssembleDocuments,
+    DedupeRows,
     ParseLines,
+    PrecomputedQueries,
     SplitDocuments,
     join_msmarco,
     mine_corpus,
+    rows_with_text,
 )
 from pipeline import beam_io
 from pipeline.beam_steps import CorpusRun, finalize, summed_stats
@@ -48,17 +58,56 @@ CORPUS_COLUMNS = ("id", "text", "source", "url", "lang", "lang_score", "meta")
 
 
 def _corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
-    """Parquet files of corpus directories (or globs) with sizes, and the corpus columns they share."""
+    """Parquet files of corpus directories (or globs) with sizes, and the corpus columns they share;
+    a corpus without a row is refused (read from the files' footers, before any work)."""
     import pyarrow.parquet as pq
 
     from corpora.tokenize import checked_corpus_files
 
     files = checked_corpus_files(paths, flag)
-    with beam_io.FileSystems.open(files[0]) as fh:
-        names = set(pq.ParquetFile(fh).schema_arrow.names)
+    rows = 0
+    for i, f in enumerate(files):
+        with beam_io.FileSystems.open(f) as fh:
+            meta = pq.ParquetFile(fh)
+            rows += meta.metadata.num_rows
+            if i == 0:
+                names = set(meta.schema_arrow.names)
+    if not rows:
+        raise UsageError(f"{flag} {' '.join(paths)}: the corpus has no rows")
     columns = [c for c in CORPUS_COLUMNS if c in names]
     described = beam_io.match_inputs(files)  # sizes from the file system's listing (no read of the data)
     return described, columns
+
+
+def _collection_inputs(path: str, flag: str) -> list[dict]:
+    """The collection files of ``path`` (a file or a folder of them) with sizes; an empty one is refused."""
+    try:
+        files = collection_files(path, flag)
+        described = beam_io.match_inputs(files)
+    except (CollectionError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    _refuse_empty(described, flag)
+    return described
+
+
+def _refuse_empty(described: list[dict], flag: str) -> None:
+    """A UsageError when every file of an input is empty (0 bytes): the job would write nothing."""
+    if described and not any(f["bytes"] for f in described):
+        raise UsageError(f"{flag} {', '.join(f['path'] for f in described)}: empty input (0 bytes)")
+
+
+def _read_collection(p, files: list[str], fix: bool, max_line_bytes: int, keep_rejects: bool):
+    """The (id, text) lines of collection files (TSV or JSONL each by its name), as one stage
+    ``collection``: returns (out, stats list, rejects list)."""
+    outs, stats, rejects = [], [], []
+    for i, path in enumerate(files):
+        parse = functools.partial(parse_collection_line, fmt=line_format(path), fix=fix)
+        lines = p | f"Read_collection_{i}" >> beam.io.ReadFromText(path, coder=coders.BytesCoder())
+        parsed = lines | f"Parse_collection_{i}" >> ParseLines("collection", parse, max_line_bytes, keep_rejects)
+        outs.append(parsed["out"])
+        stats.append(parsed["stats"])
+        rejects.append(parsed["rejects"])
+    return outs | "FlattenCollection" >> beam.Flatten(), stats, rejects
 
 
 def _write_lines(pcoll, output: str, rel: str, label: str, single: bool = False):
@@ -88,14 +137,16 @@ def _unescape(value: str) -> str:
 PAIRS_DESCRIPTION = """\
 Write (passage, query) training pairs as JSONL for a query generator, from either
 
-* MS MARCO-format files: --collection (pid<TAB>passage), --queries (qid<TAB>query) and
-  --qrels (qid<TAB>0<TAB>pid<TAB>rel, or qid<TAB>pid); or
+* MS MARCO-format files: --collection (pid<TAB>passage, or JSONL {id, contents}, .gz ok,
+  or a folder of them; pids kept), --queries (qid<TAB>query) and --qrels (qid<TAB>0<TAB>pid<TAB>rel,
+  or qid<TAB>pid); --fix-mojibake repairs MS MARCO's mojibake (ftfy); or
 * our own corpora (--corpus DIR, repeatable), mined without labels: a page's title or
   section headings paired with the passage under them. This is a noisy heuristic (see
   docs/doc2query.md): headings shared by many documents are dropped as boilerplate.
 
-With --heldout-fraction F, a deterministic fraction of passages (of documents, for mined
-pairs) goes to DIR/heldout/ instead, with queries.tsv and qrels.tsv for doc2query-eval.
+With --heldout-fraction F, a deterministic fraction of queries (with all their judgements; of
+documents, for mined pairs) goes to DIR/heldout/ instead, with queries.tsv and qrels.tsv for
+doc2query-eval. A repeated passage or query id keeps one copy (see docs/doc2query.md), counted.
 Mined runs also write every mined passage as a corpus (DIR/passages/) to expand and index.
 
 examples:
@@ -108,7 +159,10 @@ PAIRS_OUTPUTS = ("pairs", "heldout", "passages", "rejects", "stats.json", "manif
 
 def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
     ms = parser.add_argument_group("MS MARCO-format input")
-    ms.add_argument("--collection", metavar="TSV", help="pid<TAB>passage lines (local, gs://, s3://; .gz ok)")
+    ms.add_argument("--collection", metavar="FILE|DIR",
+                    help="pid<TAB>passage lines or JSONL {id, contents} (local, gs://, s3://; .gz ok; a folder of them)")
+    ms.add_argument("--fix-mojibake", action="store_true",
+                    help="repair UTF-8 read as Latin-1 in passages and queries (MS MARCO's; ftfy)")
     ms.add_argument("--queries", metavar="TSV", help="qid<TAB>query lines")
     ms.add_argument("--qrels", metavar="FILE", help="qid 0 pid rel (TREC) or qid pid lines")
     mined = parser.add_argument_group("mined from our corpora (noisy heuristics)")
@@ -128,7 +182,7 @@ def add_pairs_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--output", required=True, metavar="DIR", help="output directory")
     out.add_argument("--heldout-fraction", type=float, default=0.0,
-                     help="fraction of passages held out for evaluation (default: %(default)s)")
+                     help="fraction of queries (mined: documents) held out for evaluation (default: %(default)s)")
     out.add_argument("--seed", type=int, default=0, help="seed of the held-out hash (default: %(default)s)")
     out.add_argument("--max-line-bytes", type=int, default=MAX_LINE_BYTES, help="longest TSV line (default: %(default)s)")
     out.add_argument("--rejects", action="store_true", help="also write dropped lines and documents to DIR/rejects/")
@@ -155,9 +209,10 @@ def _check_pairs_args(args: argparse.Namespace) -> MiningConfig | None:
     if args.max_query_docs < 0:
         raise UsageError("--max-query-docs must be 0 (keep all) or more")
     if not args.corpus:
-        for flag, path in (("--collection", args.collection), ("--queries", args.queries), ("--qrels", args.qrels)):
+        for flag, path in (("--queries", args.queries), ("--qrels", args.qrels)):
             if not beam_io.FileSystems.exists(path):
                 raise UsageError(f"{flag} {path}: no such file")
+        _collection_inputs(args.collection, "--collection")
         return None
     try:
         return MiningConfig(max_heading_words=args.max_heading_words, min_passage_words=args.min_passage_words,
@@ -175,7 +230,11 @@ def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     if args.corpus:
         inputs, columns = _corpus_inputs(args.corpus, "--corpus")
     else:
-        inputs = beam_io.match_inputs([args.collection, args.queries, args.qrels])
+        inputs = _collection_inputs(args.collection, "--collection")
+        for flag, path in (("--queries", args.queries), ("--qrels", args.qrels)):
+            described = beam_io.match_inputs([path])
+            _refuse_empty(described, flag)
+            inputs += described
     prepare_named_outputs(output, PAIRS_OUTPUTS, args.overwrite)
     config = {k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")}
     fraction, seed = args.heldout_fraction, args.seed
@@ -187,17 +246,19 @@ def run_pairs(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
                         | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
                 pairs, stats, rejects = mine_corpus(rows, mining, args.max_query_docs, args.rejects)
             else:
-                stages = ["collection", "queries", "qrels", "join", "write"]
+                stages = ["collection", "queries", "qrels", "collection_ids", "query_ids", "join", "write"]
+                collection, stats, rejects = _read_collection(
+                    p, [f["path"] for f in inputs[:-2]], args.fix_mojibake, args.max_line_bytes, args.rejects)
                 parsed = {}
-                for role, path, parse in (("collection", args.collection, parse_id_text),
-                                          ("queries", args.queries, parse_id_text), ("qrels", args.qrels, parse_qrels)):
+                parse_query = functools.partial(parse_collection_line, fmt="tsv", fix=args.fix_mojibake)
+                for role, path, parse in (("queries", args.queries, parse_query), ("qrels", args.qrels, parse_qrels)):
                     lines = p | f"Read_{role}" >> beam.io.ReadFromText(path, coder=coders.BytesCoder())
                     parsed[role] = lines | f"Parse_{role}" >> ParseLines(role, parse, args.max_line_bytes,
                                                                          args.rejects)
-                pairs, join_stats, join_rejects = join_msmarco(parsed["collection"]["out"], parsed["queries"]["out"],
+                pairs, join_stats, join_rejects = join_msmarco(collection, parsed["queries"]["out"],
                                                                parsed["qrels"]["out"], args.rejects)
-                stats = [parsed[r]["stats"] for r in parsed] + join_stats
-                rejects = [parsed[r]["rejects"] for r in parsed] + join_rejects
+                stats += [parsed[r]["stats"] for r in parsed] + join_stats
+                rejects += [parsed[r]["rejects"] for r in parsed] + join_rejects
             counted = pairs | "CountWritten" >> beam.Map(_count_write, fraction=fraction, seed=seed)
             stats.append(counted | "WriteStats" >> beam.FlatMap(lambda e: e[1]))
             kept = counted | "Pairs" >> beam.Map(lambda e: e[0])
@@ -286,9 +347,21 @@ def _write_pairs_report(output, config, inputs, stages, stats, **files) -> None:
                               build_manifest("doc2query-pairs", config, inputs, data, files.get("rejects")))
 
 
-def pairs_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+def pairs_main(args: argparse.Namespace, beam_args: list[str]) -> int:
     configure_logging(args.verbose)
-    return run_pairs(args, beam_args)
+    report = run_pairs(args, beam_args)
+    files = report.get("files", {})
+    return _nothing_written(report, files.get("pairs", 0) + files.get("heldout", 0), "pairs")
+
+
+def _nothing_written(report: dict, written: int, what: str) -> int:
+    """Exit status of a finished run: 1, with the reason on stderr, when it wrote no record."""
+    if written:
+        return 0
+    dropped = {k: v for s in report.get("stages", []) for k, v in s.get("dropped", {}).items()}
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(dropped.items())) or "no input record"
+    print(f"error: no {what} written: every input record was dropped ({reasons}); see stats.json", file=sys.stderr)
+    return 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,15 +387,26 @@ examples:
 
 def add_expand_arguments(parser: argparse.ArgumentParser) -> None:
     io = parser.add_argument_group("input and output")
-    io.add_argument("--input", action="append", required=True, metavar="CORPUS", help="corpus directory (repeatable)")
+    io.add_argument("--input", action="append", metavar="CORPUS", help="corpus directory (repeatable)")
+    io.add_argument("--collection", metavar="FILE|DIR",
+                    help="instead of --input: a passage collection, pid<TAB>passage or JSONL {id, contents} (.gz ok), "
+                         "or a folder of them (Anserini/docTTTTTquery docsNN.json); its ids are kept")
+    io.add_argument("--fix-mojibake", action="store_true",
+                    help="repair UTF-8 read as Latin-1 in --collection passages (MS MARCO's; ftfy)")
+    io.add_argument("--max-line-bytes", type=int, default=MAX_LINE_BYTES,
+                    help="longest --collection line (default: %(default)s)")
     io.add_argument("--output", required=True, metavar="DIR", help="output corpus directory")
     io.add_argument("--anserini", action="store_true", help="also write DIR/anserini/*.jsonl (Anserini JsonCollection)")
     io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
     io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
     io.add_argument("--overwrite", action="store_true", help="replace an existing output in DIR")
     g = parser.add_argument_group("generation")
-    g.add_argument("--generator", required=True, metavar="hf:PATH|native:CKPT", help="the query generator")
-    g.add_argument("--num-queries", type=int, default=5, help="queries per passage (default: %(default)s)")
+    g.add_argument("--generator", required=True, metavar="hf:PATH|native:CKPT|precomputed:FILES",
+                   help="the query generator, or precomputed queries: docTTTTTquery's line-per-passage files "
+                        "(aligned with --collection, one file per sample, comma-separated or a glob) or JSONL "
+                        "{id, predicted_queries}")
+    g.add_argument("--num-queries", type=int, default=None,
+                   help="queries per passage (default: 5; precomputed: all of them)")
     g.add_argument("--decode", choices=("sample", "beam"), default="sample",
                    help="top-k sampling (default, as docTTTTTquery) or beam search (hf: only)")
     g.add_argument("--top-k", type=int, default=10, help="sampling: top-k (default: %(default)s)")
@@ -340,16 +424,23 @@ def add_expand_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
 
 
-def expand_configs(args: argparse.Namespace) -> tuple[ExpandConfig, GenerationConfig]:
-    """Validate the expansion flags into configs (UsageError names the flag)."""
+def expand_configs(args: argparse.Namespace) -> tuple[ExpandConfig, GenerationConfig | None]:
+    """Validate the expansion flags into configs (UsageError names the flag); no generation
+    config for precomputed queries."""
+    precomputed = is_precomputed(args.generator)
+    num_queries = args.num_queries if args.num_queries is not None else (0 if precomputed else 5)
+    if args.num_queries is not None and args.num_queries < 1:
+        raise UsageError(f"--num-queries must be at least 1 (got {args.num_queries})")
     try:
         passage = PassageConfig(args.window, args.stride, args.max_passages)
-        expand = ExpandConfig(args.num_queries, _unescape(args.separator), passage)
+        expand = ExpandConfig(num_queries, _unescape(args.separator), passage)
+        if precomputed:
+            return expand, None
         beam_search = args.decode == "beam"
         gen = GenerationConfig(
             max_input_tokens=args.max_input_tokens, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
             do_sample=not beam_search, top_k=None if beam_search else args.top_k, temperature=args.temperature,
-            num_beams=args.num_queries if beam_search else 1, num_return_sequences=args.num_queries,
+            num_beams=num_queries if beam_search else 1, num_return_sequences=num_queries,
             seed=args.seed, device=args.device)
     except ValueError as exc:
         raise UsageError(str(exc).replace("generation: ", "")) from exc
@@ -360,36 +451,111 @@ def expand_configs(args: argparse.Namespace) -> tuple[ExpandConfig, GenerationCo
     return expand, gen
 
 
+def _expand_inputs(args: argparse.Namespace) -> tuple[list[dict], list[str] | None]:
+    """(described input files, Parquet columns or None for a --collection), checked before any work."""
+    if bool(args.input) == bool(args.collection):
+        raise UsageError("give the passages as --input CORPUS_DIR (repeatable) or --collection FILE|DIR, one of them")
+    if args.max_line_bytes < 1:
+        raise UsageError("--max-line-bytes must be positive")
+    if args.collection:
+        return _collection_inputs(args.collection, "--collection"), None
+    return _corpus_inputs(args.input, "--input")
+
+
+def _precomputed_files(args: argparse.Namespace, inputs: list[dict], columns: list[str] | None,
+                       work: str) -> tuple[list[str], dict]:
+    """Check precomputed queries against the collection (count and ids) before any work; returns
+    the keyed JSONL files the pipeline reads (line-aligned files are zipped with the collection's
+    ids into ``work``) and their counts."""
+    from corpora.doc2query import precomputed as pc
+
+    try:
+        pre = pc.parse_spec(args.generator)
+        if columns is None:
+            ids = pc.collection_ids([f["path"] for f in inputs], args.fix_mojibake)
+        elif not pre.keyed:
+            raise pc.PrecomputedError("line-per-passage predictions are aligned with a collection's line order: "
+                                      "give the passages as --collection FILE (or use JSONL {id, predicted_queries})")
+        else:
+            ids = _corpus_ids(inputs)
+        if pre.keyed:
+            return list(pre.files), pc.check_keyed(pre, ids)
+        aligned = os.path.join(work, "precomputed-queries.jsonl")
+        return [aligned], pc.align_lines(pre, ids, aligned)
+    except pc.PrecomputedError as exc:
+        raise UsageError(f"--generator: {exc}") from exc
+
+
+def _corpus_ids(inputs: list[dict]):
+    """The ids of corpus rows that have text (the rows the expansion keeps)."""
+    import pyarrow.parquet as pq
+
+    for f in inputs:
+        with beam_io.FileSystems.open(f["path"]) as fh:
+            table = pq.read_table(fh, columns=["id", "text"])
+        for pid, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True):
+            if pid and text and text.strip():
+                yield pid
+
+
 def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """Validate, run the expansion pipeline, print the summary; return the stats report."""
-    from pipeline.beam_generation import GenerateText
 
     beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
+    for name, default in (("collection", None), ("fix_mojibake", False), ("max_line_bytes", MAX_LINE_BYTES)):
+        if not hasattr(args, name):  # callers that build the Namespace themselves (the demo)
+            setattr(args, name, default)
     expand, gen = expand_configs(args)
     if args.num_shards < 0:
         raise UsageError("--num-shards must be 0 (runner decides) or more")
-    inputs, columns = _corpus_inputs(args.input, "--input")
+    inputs, columns = _expand_inputs(args)
     output = args.output.rstrip("/")
-    prepare_output(output, args.overwrite)
-    prepare_named_outputs(output, ("anserini",), args.overwrite)
-    config = {"inputs": list(args.input), "generator": args.generator, "expand": {
+    work = tempfile.mkdtemp(prefix="d2q-precomputed-")  # line-aligned queries zipped with the collection's ids
+    try:
+        predictions, predicted = _precomputed_files(args, inputs, columns, work) if gen is None else ([], {})
+        prepare_output(output, args.overwrite)
+        prepare_named_outputs(output, ("anserini",), args.overwrite)
+        return _expand_pipeline(args, beam_args, expand, gen, inputs, columns, output, predictions, predicted, quiet)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _expand_pipeline(args, beam_args, expand, gen, inputs, columns, output, predictions, predicted, quiet) -> dict:
+    """The expansion pipeline itself, once every input has been checked."""
+    from pipeline.beam_generation import GenerateText
+
+    config = {"inputs": list(args.input or [args.collection]), "generator": args.generator, "expand": {
         "num_queries": expand.num_queries, "separator": expand.separator, "window": expand.passage.window,
-        "stride": expand.passage.stride, "max_passages": expand.passage.max_passages}, "generation": gen.as_dict()}
+        "stride": expand.passage.stride, "max_passages": expand.passage.max_passages},
+        "generation": gen.as_dict() if gen else {"precomputed": predicted}, "fix_mojibake": args.fix_mojibake}
     if not quiet:
-        print(f"doc2query: {len(inputs)} corpus file(s) -> {output}, {args.num_queries} queries per passage "
-              f"with {args.generator}", flush=True)
+        per = f"{expand.num_queries or 'all'} queries per passage"
+        print(f"doc2query: {len(inputs)} {'collection' if columns is None else 'corpus'} file(s) -> {output}, "
+              f"{per} with {args.generator}", flush=True)
     with Timer() as t:
         with make_pipeline(beam_args) as p:
             run = CorpusRun(p, output, job="doc2query", config=config, inputs=inputs, keep_rejects=args.rejects,
                             num_shards=args.num_shards)
-            rows = (p | "CorpusFiles" >> beam.Create([f["path"] for f in inputs])
-                    | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
-            passages = run.apply("split", rows, SplitDocuments(expand, args.rejects))
-            queries = run.apply("generate", passages, GenerateText("generate", args.generator, gen, passage_prompt,
-                                                                   attach_queries, args.rejects))
-            docs_by_id = (rows | "KeepWithText" >> beam.Filter(has_text)
-                          | "KeyById" >> beam.Map(lambda r: (r["id"], r)))
-            docs = run.apply("expand", {"doc": docs_by_id, "queries": queries},
+            if columns is None:
+                run.stage_order.append("collection")
+                lines, stats, rejects = _read_collection(p, [f["path"] for f in inputs], args.fix_mojibake,
+                                                         args.max_line_bytes, args.rejects)
+                run._stats += stats
+                run._rejects += rejects
+                rows = lines | "CollectionRows" >> beam.Map(lambda e: {"id": e[0], "text": e[1], "source": "collection"})
+            else:
+                rows = (p | "CorpusFiles" >> beam.Create([f["path"] for f in inputs])
+                        | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=columns))
+            rows = run.apply("dedupe", rows, DedupeRows(args.rejects))
+            if gen is None:
+                pred_lines = (p | "PredictionFiles" >> beam.Create(predictions)
+                              | "ReadPredictions" >> beam.io.ReadAllFromText(coder=coders.BytesCoder()))
+                queries = run.apply("generate", pred_lines, PrecomputedQueries(expand.num_queries, args.rejects))
+            else:
+                passages = run.apply("split", rows, SplitDocuments(expand, args.rejects))
+                queries = run.apply("generate", passages, GenerateText(
+                    "generate", args.generator, gen, passage_prompt, attach_queries, args.rejects))
+            docs = run.apply("expand", {"doc": rows_with_text(rows), "queries": queries},
                              AssembleDocuments(expand, args.generator, args.rejects))
             if args.anserini:
                 lines = docs | "AnseriniJson" >> beam.Map(lambda d: anserini_record({"id": d.id, "text": d.text}))
@@ -409,9 +575,10 @@ def run_expand(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
     return report
 
 
-def expand_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+def expand_main(args: argparse.Namespace, beam_args: list[str]) -> int:
     configure_logging(args.verbose)
-    return run_expand(args, beam_args)
+    report = run_expand(args, beam_args)
+    return _nothing_written(report, report["stages"][-1]["out"] if report["stages"] else 0, "documents")
 
 
 # ---------------------------------------------------------------------------------------------

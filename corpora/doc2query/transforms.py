@@ -11,7 +11,8 @@ from typing import Any
 
 import apache_beam as beam
 
-from corpora.doc2query.expand import ExpandConfig, SplitPassages, assemble_document
+from corpora.doc2query.expand import ExpandConfig, SplitPassages, assemble_document, has_text
+from corpora.doc2query.ids import DUPLICATE_CONFLICT, DUPLICATE_ID, pick_copy
 from corpora.doc2query.pairs import BadLine, MiningConfig, Pair, decode_line, mine_pairs, normalize_query
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.records import Drop
@@ -51,18 +52,19 @@ class ParseLines(beam.PTransform):
 
 
 class _JoinQueries(CountingDoFn):
-    """qid -> {"query": [...], "judged": [pid, ...]} -> (pid, (qid, query)) per distinct judgement."""
+    """qid -> {"query": [...], "judged": [pid, ...]} -> (pid, (qid, query)) per distinct judgement;
+    repeated qids keep one query by the one duplicate-id rule (stage ``query_ids``)."""
 
     STAGE = "join"
 
     def process(self, element):
         qid, groups = element
-        queries = sorted(groups["query"])
+        queries = list(groups["query"])
+        if queries:
+            query = yield from _dedupe(self, "query_ids", qid, queries)
         pids = list(groups["judged"])  # empty for a query nobody judged: not a pair, not a drop
         if pids:
             self._counter.add(self.STAGE, IN, len(pids))
-        if pids and len(queries) > 1:
-            self._counter.add(self.STAGE, count_key("duplicate_query_id"))
         seen: set[str] = set()
         for pid in pids:
             if not queries:
@@ -71,27 +73,40 @@ class _JoinQueries(CountingDoFn):
                 yield from self._dropped(Drop(self.STAGE, "duplicate_judgement", id=qid, detail=f"pid {pid}"))
             else:
                 seen.add(pid)
-                yield pid, (qid, queries[0])
+                yield pid, (qid, query)
+
+
+def _dedupe(dofn: CountingDoFn, stage: str, key: str, texts: list[str]):
+    """Count the copies of ``key`` under ``stage`` (in, out, ``duplicate_id`` drops, conflicts) and
+    return the kept text (a generator: drops are yielded for --rejects)."""
+    kept, dropped, conflict = pick_copy(texts, str)
+    dofn._counter.add(stage, IN, len(texts))
+    dofn._counter.add(stage, OUT)
+    if conflict:
+        dofn._counter.add(stage, count_key(DUPLICATE_CONFLICT))
+    for text in dropped:
+        yield from dofn._dropped(Drop(stage, DUPLICATE_ID, id=key, detail=text[:200]))
+    return kept
 
 
 class _JoinPassages(CountingDoFn):
-    """pid -> {"passage": [...], "queries": [(qid, query)]} -> Pairs; judgements of unknown passages
-    are dropped (counted); they make the join stage's ``out``."""
+    """pid -> {"passage": [...], "queries": [(qid, query)]} -> Pairs; repeated pids keep one passage
+    by the one duplicate-id rule (stage ``collection_ids``); judgements of unknown passages are
+    dropped (counted); they make the join stage's ``out``. Pairs are split by query."""
 
     STAGE = "join"
 
     def process(self, element):
         pid, groups = element
-        judged = list(groups["queries"])  # empty for a passage nobody judged
-        passages = sorted(groups["passage"])
-        if judged and len(passages) > 1:
-            self._counter.add(self.STAGE, count_key("duplicate_passage_id"))
-        for qid, query in judged:
+        passages = list(groups["passage"])
+        if passages:
+            passage = yield from _dedupe(self, "collection_ids", pid, passages)
+        for qid, query in groups["queries"]:  # empty for a passage nobody judged
             if not passages:
                 yield from self._dropped(Drop(self.STAGE, "unknown_passage", id=pid, detail=f"qid {qid}"))
             else:
                 self._counter.add(self.STAGE, OUT)
-                yield Pair(pid=pid, qid=qid, passage=passages[0], query=query, source="msmarco", split_key=pid)
+                yield Pair(pid=pid, qid=qid, passage=passage, query=query, source="msmarco", split_key=qid)
 
 
 def join_msmarco(collection, queries, qrels, keep_rejects: bool = False):
@@ -210,11 +225,8 @@ class _AssembleDoFn(CountingDoFn):
 
     def process(self, element):
         _, groups = element
-        rows = list(groups["doc"])
-        # rows is never empty: the same rows feed the passages and this side
+        rows = list(groups["doc"])  # one row: ids are made unique (DedupeRows) before passages are cut
         self._counter.add(self.STAGE, IN, len(rows))
-        for extra in rows[1:]:  # a corpus with a repeated id: one expanded document, the others dropped
-            yield from self._dropped(Drop(self.STAGE, "duplicate_id", id=extra.get("id")))
         if rows:
             doc = assemble_document(rows[0], list(groups["queries"]), self.config, self.generator)
             n = len(doc.meta["predicted_queries"])
@@ -238,3 +250,78 @@ class AssembleDocuments(beam.PTransform):
             | "GroupByDocument" >> beam.CoGroupByKey()
             | "Assemble" >> stage_outputs(_AssembleDoFn(self.config, self.generator, self.keep_rejects))
         )
+
+
+class _DedupeRowsDoFn(CountingDoFn):
+    """id -> [rows] -> the one row the duplicate-id rule keeps (stage ``dedupe``)."""
+
+    STAGE = "dedupe"
+
+    def process(self, element):
+        key, rows = element
+        rows = list(rows)
+        self._counter.add(self.STAGE, IN, len(rows))
+        kept, dropped, conflict = pick_copy(rows, lambda r: r.get("text") or "")
+        if conflict:
+            self._counter.add(self.STAGE, count_key(DUPLICATE_CONFLICT))
+        for row in dropped:
+            yield from self._dropped(Drop(self.STAGE, DUPLICATE_ID, id=key, url=row.get("url")))
+        self._counter.add(self.STAGE, OUT)
+        yield kept
+
+
+class DedupeRows(beam.PTransform):
+    """Corpus rows -> one row per id (the copy :func:`corpora.doc2query.ids.pick_copy` keeps), so a
+    repeated id is expanded once, whatever order its copies arrive in."""
+
+    def __init__(self, keep_rejects: bool = False) -> None:
+        super().__init__(label="dedupe")
+        self.keep_rejects = keep_rejects
+
+    def expand(self, pcoll):
+        return (pcoll | "KeyRows" >> beam.Map(lambda r: (r["id"], r)) | "GroupRows" >> beam.GroupByKey()
+                | "PickCopy" >> stage_outputs(_DedupeRowsDoFn(self.keep_rejects)))
+
+
+class _PrecomputedDoFn(CountingDoFn):
+    """Keyed prediction lines -> (id, (0, queries)) capped at ``limit`` (0: all); stage ``generate``."""
+
+    STAGE = "generate"
+
+    def __init__(self, limit: int, keep_rejects: bool) -> None:
+        super().__init__(keep_rejects)
+        self.limit = limit
+
+    def process(self, raw: bytes):
+        from corpora.doc2query.precomputed import parse_keyed_line
+
+        line = decode_line(raw)
+        parsed = line if isinstance(line, BadLine) else parse_keyed_line(line)
+        if isinstance(parsed, BadLine) and parsed.reason == "blank_line":
+            return
+        self._counter.add(self.STAGE, IN)
+        if isinstance(parsed, BadLine):  # only a line-aligned collection line that was dropped gets here
+            yield from self._dropped(Drop(self.STAGE, parsed.reason, detail=parsed.detail))
+        elif not parsed[0]:
+            yield from self._dropped(Drop(self.STAGE, "collection_line_dropped"))
+        else:
+            queries = parsed[1][:self.limit] if self.limit else parsed[1]
+            self._counter.add(self.STAGE, OUT)
+            self._counter.add(self.STAGE, count_key("queries"), len(queries))
+            yield parsed[0], (0, queries)
+
+
+class PrecomputedQueries(beam.PTransform):
+    """Lines of keyed prediction files -> (id, (0, queries)) for AssembleDocuments."""
+
+    def __init__(self, limit: int, keep_rejects: bool = False) -> None:
+        super().__init__(label="generate")
+        self.dofn = _PrecomputedDoFn(limit, keep_rejects)
+
+    def expand(self, pcoll):
+        return pcoll | stage_outputs(self.dofn)
+
+
+def rows_with_text(rows):
+    """(id, row) of the rows that have text (the others were dropped by ``split``)."""
+    return rows | "KeepWithText" >> beam.Filter(has_text) | "KeyById" >> beam.Map(lambda r: (r["id"], r))
