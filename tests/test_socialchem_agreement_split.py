@@ -12,8 +12,9 @@ from corpora.socialchem.render import RenderConfig, RenderRow, SelectRow, render
 from corpora.socialchem.schema import row_errors
 from corpora.socialchem.split import assign_situations, check_crossing, split_rows
 from corpora.socialchem.stats import write_stats
+from corpora.socialchem.validate import validate_text
 from pipeline.records import Document, Drop
-from tests.socialchem_rows import generated_rows, real_rows
+from tests.socialchem_rows import generated_rows, line_of, real_rows, tsv
 
 
 def three_breakdowns():
@@ -92,14 +93,47 @@ def test_multi_annotated_rots_go_to_extra_splits_with_their_aggregate():
     aggregated = compute_agreement(rows).aggregated
     result = split_rows(rows, seed=0, aggregated=aggregated)
     splits = {r["split"] for r in result.rows}
-    assert splits == {"train", "dev", "dev-extra", "test", "test-extra"}
+    assert splits == {"train", "none", "dev", "dev-extra", "test", "test-extra"}
     dev_rots = {r["rot-id"] for r in result.rows if r["split"] == "dev-extra"}
     assert {r["rot-id"] for r in result.rows if r["split"] == "dev"} == dev_rots
     assert all(r["breakdown-worker-id"] == "aggregate" for r in result.rows if r["split"] in ("dev", "test"))
     assert check_crossing(result.rows) == []
     broken = [dict(r) for r in result.rows]
-    broken[0]["split"] = "test" if broken[0]["split"] != "test" else "train"
+    next(r for r in broken if r["split"] == "dev")["split"] = "train"  # its breakdowns stay in dev-extra
     assert check_crossing(broken)
+
+
+def test_split_follows_the_release_layout_one_breakdown_per_rot_in_the_main_splits():
+    rows = generated_rows(60, rots_per=2, breakdowns=3, seed=3)
+    result = split_rows(rows, seed=0)
+    by = {}
+    for r in result.rows:
+        by.setdefault((r["rot-id"], r["split"]), []).append(r["breakdown-worker-id"])
+    for (rid, split), workers in by.items():
+        if split in ("train", "dev", "test"):
+            assert len(workers) == 1, (rid, split)  # one breakdown per RoT
+        if split in ("dev-extra", "test-extra"):
+            main = by[(rid, split[:-len("-extra")])]
+            assert sorted(workers) == ["b0", "b1", "b2"] and main[0] in workers  # all of them, one repeated
+        if split == "none":
+            assert len(workers) == 2 and by[(rid, "train")][0] not in workers
+    assert result.repeated == sum(1 for (_, s) in by if s in ("dev", "test"))
+    assert len(result.rows) == len(rows) + result.repeated  # every input row is there
+    assert validate_text(tsv([line_of(r) for r in result.rows])).ok
+    assert split_rows(list(reversed(rows)), seed=0).situations == result.situations
+
+
+def test_existing_splits_are_kept_unless_resplit():
+    rows = generated_rows(40, rots_per=2, seed=4)
+    first = split_rows(rows, seed=0).rows
+    again = split_rows(first, seed=9)
+    assert again.kept == 40 and again.assigned == 0 and again.rows == first  # a split file stays as it is
+    fresh = generated_rows(50, rots_per=1, seed=5)[40:]  # ten situations without a split join it
+    mixed = split_rows(first + fresh, seed=9)
+    assert mixed.kept == 40 and mixed.assigned == 10 and mixed.rows[:len(first)] == first
+    assert all(r["split"] != "none" for r in mixed.rows)
+    resplit = split_rows(first, seed=9, resplit=True)
+    assert resplit.kept == 0 and resplit.situations != again.situations
 
 
 def test_render_rot_and_action_modes_with_attribute_tokens():

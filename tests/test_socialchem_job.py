@@ -235,3 +235,21 @@ def test_bom_files_are_read_and_empty_inputs_fail_with_a_clear_message(tmp_path,
                 run(step, "--input", path, "--output", tmp_path / f"o-{step}")
             assert message in capsys.readouterr().err, (step, path)
             assert not (tmp_path / f"o-{step}").exists()
+
+
+def test_split_step_keeps_existing_splits_unless_resplit(tmp_path, capsys):
+    rows = generated_rows(30, rots_per=1, seed=6)
+    for i, r in enumerate(rows):
+        r["split"] = ("train", "dev", "test")[i % 3]  # a layout no seed would give
+    write_tsv(tmp_path / "in.tsv", rows)
+    run("split", "--input", tmp_path / "in.tsv", "--output", tmp_path / "kept")
+    report = json.loads((tmp_path / "kept" / "report.json").read_text())
+    assert report["kept_situations"] == 30 and report["split_situations"] == 0
+    assert "kept the existing splits of 30 situation(s)" in capsys.readouterr().out
+    assert (tmp_path / "kept" / "socialchem.tsv").read_text(encoding="utf-8") == (tmp_path / "in.tsv").read_text(
+        encoding="utf-8")
+    run("split", "--input", tmp_path / "in.tsv", "--output", tmp_path / "re", "--resplit")
+    report = json.loads((tmp_path / "re" / "report.json").read_text())
+    assert report["kept_situations"] == 0 and report["split_situations"] == 30
+    resplit = (tmp_path / "re" / "socialchem.tsv").read_text(encoding="utf-8")
+    assert resplit != (tmp_path / "in.tsv").read_text(encoding="utf-8")

@@ -50,7 +50,7 @@ def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str],
                                overwrite=overwrite), [])
     print("\n== socialchem: split")
     spl = job.run_split(ns(input=d["annotations"], aggregated=d["agreement"], seed=0, fractions="0.8,0.1,0.1",
-                           output=d["split"], overwrite=overwrite), [])
+                           resplit=False, output=d["split"], overwrite=overwrite), [])
     print("\n== socialchem: render training text")
     ren = job.run_render(ns(input=[d["split"]], output=d["corpus"], modes="rot,action", splits="all",
                             keep_bad=False, num_shards=0, rejects=True, overwrite=overwrite, verbose=False),

@@ -147,14 +147,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("split", help="[Python] train/dev/test by situation, per area", formatter_class=fmt,
-                       description="80/10/10 by situation, independently per area, from a seed; multi-annotated "
-                       "RoTs of dev/test go to dev-extra/test-extra.\n\nexample:\n  python beam_runner.py "
+                       description="80/10/10 by situation, independently per area, from a seed, in the release's "
+                       "layout: one breakdown per RoT in train/dev/test, every breakdown of a multi-annotated "
+                       "dev/test RoT in dev-extra/test-extra, the other breakdowns of a train RoT in none. "
+                       "Situations that already have a split keep it (--resplit to split them again)."
+                       "\n\nexample:\n  python beam_runner.py "
                        "socialchem split --input sc/annotations --aggregated sc/agreement --output sc/split")
     p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
     p.add_argument("--aggregated", metavar="TSV_OR_DIR", help="aggregated.tsv of the agreement step: its rows "
                    "of multi-annotated RoTs join dev/test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fractions", default="0.8,0.1,0.1", help="train,dev,test (default 0.8,0.1,0.1)")
+    p.add_argument("--resplit", action="store_true", help="split every situation again, also those that already "
+                   "have a split (default: keep existing splits, split only rows with split none)")
     p.add_argument("--output", required=True, metavar="DIR")
     p.add_argument("--overwrite", action="store_true")
 
@@ -495,19 +500,24 @@ def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     rows = _read_rows(path, quiet)
     aggregated = _read_rows(agg_path, quiet, allow_empty=True) if agg_path else None
     _prepare_dir(args.output, ["socialchem.tsv", "report.json"], args.overwrite)
-    result = split_rows(rows, args.seed, fractions, aggregated)
+    result = split_rows(rows, args.seed, fractions, aggregated, resplit=args.resplit)
     if result.crossing:
         raise SystemExit(f"split: {len(result.crossing)} situation(s) cross splits (a bug): {result.crossing[:3]}")
     out = os.path.join(args.output, "socialchem.tsv")
     sc_files.write_tsv(out, result.rows)
     table = result.table()
     report = {"step": "split", "input": path, "seed": args.seed, "fractions": list(fractions),
+              "resplit": args.resplit, "kept_situations": result.kept, "split_situations": result.assigned,
+              "repeated_in_extra": result.repeated,
               "rows": len(result.rows), "situations": len(result.situations), "crossing": len(result.crossing),
               "situations_per_area_split": table["situations"], "rows_per_area_split": table["rows"], "output": out}
     sc_files.write_json(os.path.join(args.output, "report.json"), report)
     if not quiet:
         rows_t = [("area/split", "situations", "rows")] + [
             (k, table["situations"].get(k, 0), n) for k, n in table["rows"].items()]
+        if result.kept:
+            print(f"kept the existing splits of {result.kept} situation(s); split {result.assigned} without one "
+                  "(--resplit to split every situation again)")
         print(_table(rows_t, f"split (seed {args.seed}): {len(result.rows)} rows, no situation crosses splits"))
         print(f"\nwrote {out}")
     return report
