@@ -178,6 +178,14 @@ def _find_member(buf: bytearray, start: int) -> int | None:
         i += 1
 
 
+def _skipped(n: int, padding: bool, at: int) -> Skipped | Break:
+    """Zero padding is passed over; other bytes where a member should start may be a member whose
+    header is damaged, so they are a ``Break`` (nothing decoded is suspect, but something may be lost)."""
+    if padding:
+        return Skipped(n)
+    return Break(f"{n} bytes that are not a gzip member at byte {at}", n)
+
+
 def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> Iterator[Event]:
     """Inflate a (multi-member) gzip stream member by member; a corrupt member becomes a ``Break``
     and reading resumes at the next member header, so one bad stretch costs only its members.
@@ -216,19 +224,22 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> It
             yield End(TRUNCATED, f"compressed stream ends inside a gzip member header at byte {base}")
             return
         if not _member_header_at(comp, 0):
-            skipped = 0
+            skipped, padding = 0, True
             found = _find_member(comp, 1)
             while found is None:
                 drop = max(len(comp) - 3, 1)  # keep a possible partial magic at the end
+                padding = padding and not comp[:drop].strip(b"\0")
                 del comp[:drop]
                 base += drop
                 skipped += drop
                 if not more():
-                    yield Skipped(skipped + len(comp))
+                    padding = padding and not comp.strip(b"\0")
+                    yield _skipped(skipped + len(comp), padding, base - skipped)
                     yield End("ok")
                     return
                 found = _find_member(comp, 0)
-            yield Skipped(skipped + found)
+            padding = padding and not comp[:found].strip(b"\0")
+            yield _skipped(skipped + found, padding, base - skipped)
             start = found
             continue
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
