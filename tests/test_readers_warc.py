@@ -4,6 +4,7 @@ import gzip
 import io
 import json
 import os
+import random
 
 from pipeline.limits import Limits
 from pipeline.readers import ReaderConfig, detect_format, read_file
@@ -235,11 +236,13 @@ class _NoSeek(io.RawIOBase):
 
 def test_gzip_encoded_body_over_the_limit_is_oversized_while_streaming(tmp_path):
     """Item 5: decoded size is checked as it inflates; no rewinding of the file."""
-    body = gzip.compress(html_page("big", EN * 400))
-    big = [Page(f"http://big.test/{i}", body, extra_headers=[("Content-Encoding", "gzip")]) for i in range(5)]
+    rng = random.Random(5)
+    words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(rng.randrange(2, 9))) for _ in range(5000)]
+    body = gzip.compress(html_page("big", [" ".join(rng.choice(words) for _ in range(400_000))]))  # 1 MB -> 2.4 MB
+    big = [Page(f"http://big.test/{i}", body, extra_headers=[("Content-Encoding", "gzip")]) for i in range(4)]
     small = Page("http://small.test/", gzip.compress(html_page("small", EN)), extra_headers=[("Content-Encoding", "gzip")])
     data = warc_bytes(big + [small])
-    config = ReaderConfig(limits=Limits(max_record_bytes=len(body) * 3))
+    config = ReaderConfig(limits=Limits(max_record_bytes=len(body) + 10_000))
     out = list(read_file("stream.warc.gz", config, open_fn=lambda _: io.BufferedReader(_NoSeek(data))))
     assert [o.url for o in out if isinstance(o, RawRecord)] == ["http://small.test/"]
     assert [o.url for o in out if isinstance(o, Drop) and o.reason == "oversized"] == [p.url for p in big]
@@ -308,3 +311,22 @@ def test_a_record_id_reused_within_a_file_gets_a_distinct_key(tmp_path):
         "<urn:uuid:22222222-0000-4000-8000-000000000000>#2",
         "<urn:uuid:22222222-0000-4000-8000-000000000002>",
     ]
+
+
+def test_a_run_that_read_nothing_usable_exits_non_zero(tmp_path, capsys):
+    """Item 8: no readable file, or only unreadable records, is an error with the reason."""
+    import beam_runner
+    from pipeline.stats import nothing_readable
+
+    (tmp_path / "notes.warc").write_bytes(b"this is not a WARC file at all\n" * 10)
+    code = beam_runner.main(["web", "--input", str(tmp_path / "notes.warc"), "--output", str(tmp_path / "out"),
+                             "--direct_num_workers=1"])
+    assert code == 1 and "none of the 1 input file(s) could be read (not_warc=1)" in capsys.readouterr().err
+
+    def report(files_out, read_out, dropped):
+        return {"stages": [{"stage": "files", "in": 1, "out": files_out, "dropped": {} if files_out else {"truncated_gzip": 1}},
+                           {"stage": "read", "in": read_out + sum(dropped.values()), "out": read_out, "dropped": dropped}]}
+
+    assert "unreadable (invalid_json=2)" in nothing_readable(report(1, 0, {"invalid_json": 2}))
+    assert nothing_readable(report(1, 0, {"non_200": 3})) is None  # read fine, nothing wanted: not an error
+    assert nothing_readable(report(0, 2, {"truncated_record": 1})) is None
