@@ -96,12 +96,28 @@ def native_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("native")
     pairs = _write_pairs(base / "pairs")
     run = str(base / "run")
-    result = train_generator(GeneratorTraining(
-        pairs=pairs, output=run, vocab_size=320,
-        overrides=["max_steps=8", "seq_len=64", "micro_batch_size=4", "warmup_steps=2", "eval_interval=8",
-                   "eval_batches=1", "checkpoint_interval=8"]), log=lambda _: None)
-    assert result["pairs"] == 40 and result["skipped"]["bad_json"] == 1 and result["skipped"]["missing_field"] == 1
+    from beam_runner import main  # trained through the doc2query-train job, as a user would
+
+    assert main(["doc2query-train", "--pairs", pairs, "--output", run, "--vocab-size", "320",
+                 "max_steps=8", "seq_len=64", "micro_batch_size=4", "warmup_steps=2", "eval_interval=8",
+                 "eval_batches=1", "checkpoint_interval=8",
+                 "--direct_num_workers=1", "--direct_running_mode=in_memory"]) == 0
+    assert os.path.isdir(os.path.join(run, "tokenizer"))
     return run
+
+
+def test_train_is_a_job_with_help_and_usage_errors(tmp_path, capsys):
+    from beam_runner import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["doc2query-train", "--help"])
+    assert done.value.code == 0 and "objective=prefix-lm" in capsys.readouterr().out
+    pairs = _write_pairs(tmp_path / "pairs")
+    for extra, message in ((["objective=clm"], "set by this command"), (["--no-such-flag"], "unknown option")):
+        with pytest.raises(SystemExit) as done:
+            main(["doc2query-train", "--pairs", pairs, "--output", str(tmp_path / "o"), *extra])
+        assert done.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_native_generator_loads_through_the_registry(native_run):

@@ -659,9 +659,48 @@ def eval_main(args: argparse.Namespace, beam_args: list[str]) -> dict:
     return run_eval(args)
 
 
+# ---------------------------------------------------------------------------------------------
+# doc2query-train
+
+TRAIN_DESCRIPTION = """\
+Train the bundled query generator on doc2query-pairs output: every pair becomes one document
+"passage <|sep|> query", a byte-level BPE tokenizer with <|sep|> is trained (or --tokenizer
+reused), the tokenize job writes token shards, and the bundled trainer runs with
+objective=prefix-lm (loss on the query only). key=value arguments go to the trainer. The run
+directory is used as --generator native:RUN_DIR by the doc2query job. See docs/doc2query.md.
+
+examples:
+  python beam_runner.py doc2query-train --pairs out/d2q-pairs --output runs/d2q
+  python beam_runner.py doc2query-train --pairs out/d2q-pairs --output runs/d2q max_steps=2000 lr=1e-3"""
+
+
+def train_main(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """Check the Beam options (used by the tokenize step), then train; errors are UsageErrors."""
+    from corpora.doc2query.train_generator import TrainGeneratorError, train_generator, training_from_args
+
+    configure_logging(getattr(args, "verbose", False))
+    from pipeline.jobs import check_beam_args
+
+    check_beam_args(beam_args)
+    try:
+        train_generator(training_from_args(args, beam_args))
+    except TrainGeneratorError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from corpora.doc2query.train_generator import add_train_arguments as add
+
+    add(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
 JOBS = [
     Job("doc2query-pairs", "(passage, query) training pairs: MS MARCO files or mined headings", PAIRS_DESCRIPTION,
         add_pairs_arguments, pairs_main),
+    Job("doc2query-train", "train the bundled query generator (prefix-LM GPT) on doc2query-pairs output",
+        TRAIN_DESCRIPTION, add_train_arguments, train_main),
     Job("doc2query", "expand documents with predicted queries (hf: or native: generator)", EXPAND_DESCRIPTION,
         add_expand_arguments, expand_main),
     Job("doc2query-eval", "BM25 MRR@10 / Recall@100/1000: original vs expanded passages", EVAL_DESCRIPTION,

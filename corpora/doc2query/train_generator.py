@@ -197,10 +197,8 @@ def train_generator(job: GeneratorTraining, log=print) -> dict:
             "seconds": seconds, "skipped": {k: v for k, v in counts.items() if k != "pairs"}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m corpora.doc2query.train_generator", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``doc2query-train`` (and of ``python -m corpora.doc2query.train_generator``)."""
     parser.add_argument("--pairs", required=True, metavar="DIR", help="doc2query-pairs output (or a JSONL glob)")
     parser.add_argument("--output", required=True, metavar="RUN_DIR", help="the generator's run directory")
     parser.add_argument("--config", default="tiny", help="trainer config file or bundled name (default: tiny)")
@@ -212,12 +210,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="trainer settings, e.g. max_steps=2000 lr=1e-3 (default: " + " ".join(DEFAULT_OVERRIDES)
                         + ")")
-    args = parser.parse_args(argv)
+
+
+def training_from_args(args: argparse.Namespace, beam_args: list[str] | None = None) -> GeneratorTraining:
+    """The run the parsed options describe (Beam options, when given, go to the tokenize step)."""
     job = GeneratorTraining(pairs=args.pairs, output=args.output.rstrip("/"), config=args.config,
                             overrides=list(args.overrides), tokenizer=args.tokenizer, vocab_size=args.vocab_size,
                             overwrite=args.overwrite, torch_threads=args.torch_threads)
+    if beam_args:
+        job.beam_args = list(beam_args)
+    return job
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m corpora.doc2query.train_generator``: the same as ``beam_runner.py doc2query-train``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m corpora.doc2query.train_generator", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        train_generator(job)
+        train_generator(training_from_args(args))
     except TrainGeneratorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
