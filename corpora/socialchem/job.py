@@ -173,6 +173,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--modes", default="rot,action", help="rot, action or both (default rot,action)")
     p.add_argument("--splits", default="train", help="splits to render, comma-separated, or all (default train)")
     p.add_argument("--keep-bad", action="store_true", help="also render rows with rot-bad = 1")
+    p.add_argument("--format", default="corpusforge", choices=("corpusforge", "official"),
+                   help="corpusforge: our attribute tokens (<rot-agree:most>) as marked special tokens "
+                   "(default); official: SOCIAL-CHEM-101's sc/ training text byte for byte (<most>, <eos>)")
     p.add_argument("--num-shards", type=int, default=0)
     p.add_argument("--rejects", action="store_true")
     p.add_argument("--overwrite", action="store_true")
@@ -531,7 +534,7 @@ def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
     beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
     splits = list(ALL_SPLITS) if args.splits == "all" else [s.strip() for s in args.splits.split(",") if s.strip()]
     cfg = RenderConfig(modes=[m.strip() for m in args.modes.split(",") if m.strip()], splits=splits,
-                       keep_bad=args.keep_bad)
+                       keep_bad=args.keep_bad, format=getattr(args, "format", "corpusforge"))
     try:
         cfg.check()
     except ValueError as exc:
@@ -553,8 +556,8 @@ def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
     prepare_output(output, args.overwrite)
     config = {"inputs": patterns, **cfg.__dict__}
     if not quiet:
-        print(f"socialchem render: {len(inputs)} TSV file(s) -> {output} (modes {','.join(cfg.modes)}, "
-              f"splits {','.join(cfg.splits)})", flush=True)
+        print(f"socialchem render: {len(inputs)} TSV file(s) -> {output} (format {cfg.format}, modes "
+              f"{','.join(cfg.modes)}, splits {','.join(cfg.splits)})", flush=True)
     with Timer() as t:
         with make_pipeline(beam_args) as p:
             _build_render(p, [f["path"] for f in inputs], cfg, output, config, inputs, args.rejects,
@@ -570,6 +573,7 @@ def _build_render(p, paths, cfg, output, config, inputs, keep_rejects, num_shard
 
     from corpora.socialchem.beam_socialchem import FILES_STAGE, ReadTsvRows
     from corpora.socialchem.render import RenderRow, SelectRow
+    from corpora.socialchem.render_official import RenderOfficialRow
     from pipeline.beam_steps import CorpusRun
 
     run = CorpusRun(p, output, job="socialchem render", config=config, inputs=inputs, keep_rejects=keep_rejects,
@@ -579,7 +583,7 @@ def _build_render(p, paths, cfg, output, config, inputs, keep_rejects, num_shard
     rows = run.step("select", rows, SelectRow(cfg))
     modes = list(cfg.modes)
     pairs = rows | "Modes" >> beam.FlatMap(lambda item, ms: [(item, m) for m in ms], modes)
-    docs = run.step("render", pairs, RenderRow())
+    docs = run.step("render", pairs, RenderOfficialRow() if cfg.format == "official" else RenderRow())
     run.write(docs)
 
 

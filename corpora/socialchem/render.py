@@ -29,6 +29,7 @@ ACTION_ATTRIBUTES = ("action-agency", "action-moral-judgment", "action-agree", "
                      "action-hypothetical")
 _MULTI = ("rot-categorization", "rot-moral-foundations")
 ALL_SPLITS = ("train", "dev", "test", "dev-extra", "test-extra", "analysis", "none")
+FORMATS = ("corpusforge", "official")
 
 
 def attribute_tokens(row: dict[str, str], attributes: tuple[str, ...]) -> list[str]:
@@ -82,8 +83,11 @@ class RenderConfig:
     modes: list[str] = field(default_factory=lambda: list(MODES))
     splits: list[str] = field(default_factory=lambda: ["train"])
     keep_bad: bool = False
+    format: str = "corpusforge"  # or "official": SOCIAL-CHEM-101's own (corpora.socialchem.render_official)
 
     def check(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"--format: unknown {self.format!r} (choose from {', '.join(FORMATS)})")
         bad = [m for m in self.modes if m not in MODES]
         if bad or not self.modes:
             raise ValueError(f"--modes: unknown or empty {bad} (choose from {', '.join(MODES)})")
