@@ -36,27 +36,23 @@ def parse_collection_line(line: str, fmt: str, fix: bool = False) -> tuple[str, 
 
     ``fmt`` is ``"tsv"`` (``id<TAB>text``) or ``"jsonl"`` (``{"id", "contents"}``, or ``"text"``).
     """
-    if fmt == "tsv":
-        parsed = parse_id_text(line)
-    elif not line.strip():
+    if fmt == "tsv":  # repaired before whitespace is collapsed: mojibake can hold U+00A0 or U+0085
+        return parse_id_text(fix_mojibake(line) if fix else line)
+    if not line.strip():
         return BadLine("blank_line")
-    else:
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            return BadLine("bad_json", line[:200])
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) or isinstance(obj.get("id"), bool):
-            return BadLine("bad_json", line[:200])
-        key = str(obj["id"]).strip()
-        text = obj.get("contents", obj.get("text"))
-        if not key:
-            return BadLine("empty_id", line[:200])
-        if not isinstance(text, str) or not text.strip():
-            return BadLine("empty_text", key)
-        parsed = (key, " ".join(text.split()))
-    if isinstance(parsed, BadLine) or not fix:
-        return parsed
-    return parsed[0], " ".join(fix_mojibake(parsed[1]).split())
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return BadLine("bad_json", line[:200])
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) or isinstance(obj.get("id"), bool):
+        return BadLine("bad_json", line[:200])
+    key = str(obj["id"]).strip()
+    text = obj.get("contents", obj.get("text"))
+    if not key:
+        return BadLine("empty_id", line[:200])
+    if not isinstance(text, str) or not text.strip():
+        return BadLine("empty_text", key)
+    return key, " ".join((fix_mojibake(text) if fix else text).split())
 
 
 def is_corpus_dir(path: str) -> bool:
