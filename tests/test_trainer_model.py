@@ -73,7 +73,7 @@ def test_tied_embeddings_and_gpt2_init():
     residual = torch.cat([torch.cat([b.attn.proj.weight.flatten(), b.mlp.proj.weight.flatten()]) for b in model.blocks])
     assert abs(residual.std().item() - std) < 0.1 * std
     assert abs(model.blocks[0].mlp.fc.weight.std().item() - 0.02) < 0.002
-    assert all(b.attn.qkv.bias.abs().sum() == 0 for b in model.blocks)
+    assert all(b.attn.qkv_heads.bias.abs().sum() == 0 for b in model.blocks)
 
 
 def test_presets_have_their_advertised_sizes():
@@ -125,7 +125,7 @@ def test_weight_decay_only_on_matrices():
     decay, other = param_groups(model, 0.1)
     decayed = {id(p) for p in decay["params"]}
     names = {n for n, p in model.named_parameters() if id(p) in decayed}
-    assert names and all(n.endswith(("qkv.weight", "proj.weight", "fc.weight")) for n in names)
+    assert names and all(n.endswith(("qkv_heads.weight", "proj.weight", "fc.weight")) for n in names)
     assert id(model.wte.weight) not in decayed and id(model.wpe.weight) not in decayed
     assert other["weight_decay"] == 0.0 and decay["weight_decay"] == 0.1
     total = sum(p.numel() for g in (decay, other) for p in g["params"])

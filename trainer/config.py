@@ -4,6 +4,7 @@ work starts (unknown keys with a suggestion, types, ranges, ``seq_len`` against 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import types
 import typing
@@ -14,6 +15,9 @@ import yaml
 from trainer.data_config import DataConfig, DataError, DataSettings
 from trainer.model import POSITION_ENCODINGS, PRESETS, GPTConfig
 from trainer.optim import SCHEDULES
+from trainer.parallel import LayoutError, make_layout
+
+ACTIVATION_CHECKPOINTING = ("none", "full", "selective")
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
@@ -59,7 +63,11 @@ class TrainConfig(DataSettings):
     # system
     device: str = "auto"  # auto | cpu | cuda
     dtype: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
-    parallel: str = "ddp"  # ddp | fsdp
+    parallel: str = "ddp"  # ddp | fsdp (data parallelism over the "dp" ranks)
+    tensor_parallel: int = 1  # Megatron-style split inside each block (trainer/parallel.py)
+    sequence_parallel: bool = True  # with tensor_parallel > 1: LayerNorm/dropout regions split over the sequence
+    pipeline_parallel: int = 1  # stages over the layers
+    activation_checkpointing: str = "none"  # none | full (every block) | selective (attention only)
     compile: bool = False
     deterministic: bool = False  # always on for CPU
     threads: int | None = None  # torch CPU threads per process (None: torch's default; torchrun sets 1)
@@ -81,7 +89,8 @@ class TrainConfig(DataSettings):
             if getattr(self, key) is not None:
                 shape[key] = getattr(self, key)
         shape["seq_len"] = self.max_seq_len or shape.get("seq_len") or self.seq_len
-        vocab = self.vocab_size or -(-vocab_size // 64) * 64
+        multiple = math.lcm(64, self.tensor_parallel)  # the vocabulary splits evenly over tensor-parallel ranks
+        vocab = self.vocab_size or -(-vocab_size // multiple) * multiple
         return GPTConfig(vocab_size=vocab, pos=self.pos, dropout=self.dropout, bias=self.bias,
                          causal=self.objective != "mlm", **shape)
 
@@ -129,6 +138,15 @@ class TrainConfig(DataSettings):
         try:
             model = self.model_config(self.vocab_size or 64)
         except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        need(self.activation_checkpointing in ACTIVATION_CHECKPOINTING,
+             f"activation_checkpointing={self.activation_checkpointing!r}: choose one of "
+             f"{', '.join(ACTIVATION_CHECKPOINTING)}")
+        try:  # the layout's fit to the model; the process count is checked when the run starts
+            make_layout(self.tensor_parallel * self.pipeline_parallel, self.tensor_parallel, self.pipeline_parallel,
+                        n_head=model.n_head, n_layer=model.n_layer, vocab_size=model.vocab_size,
+                        seq_len=self.seq_len, sequence_parallel=self.sequence_parallel, parallel=self.parallel)
+        except LayoutError as exc:
             raise ConfigError(str(exc)) from exc
         need(self.seq_len <= model.seq_len,
              f"seq_len={self.seq_len} is longer than the model supports: its {model.pos} position encoding covers "

@@ -64,20 +64,35 @@ def shutdown(d: Dist) -> None:
         dist.destroy_process_group()
 
 
-def wrap_model(model: nn.Module, d: Dist, parallel: str) -> nn.Module:
-    """DDP (every rank holds the model; gradients all-reduced) or FSDP2 (each block and the root sharded)."""
+def wrap_model(model: nn.Module, d: Dist, parallel: str, layout=None, mesh=None, sequence_parallel: bool = True,
+               ) -> nn.Module:
+    """DDP (every rank holds the model; gradients all-reduced) or FSDP2 (each block and the root sharded); with
+    a tensor-parallel ``layout`` (:mod:`trainer.parallel`), the model is first split over the mesh's "tp"
+    dimension, then FSDP2 shards it over the "dp" dimension (2D) when there is one."""
     if not d.enabled:
         return model
-    if parallel == "fsdp":
-        from torch.distributed.fsdp import fully_shard
+    if layout is not None and layout.tp > 1:
+        from trainer.parallel import apply_tensor_parallel
 
-        for block in model.blocks:
-            fully_shard(block)
-        fully_shard(model)
-        return model
+        apply_tensor_parallel(model, mesh["tp"], sequence_parallel)
+        if layout.dp == 1:
+            return model
+        return _fully_shard(model, mesh["dp"])
+    if parallel == "fsdp":
+        return _fully_shard(model, None)
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     return DDP(model, device_ids=[d.local_rank] if d.device.type == "cuda" else None)
+
+
+def _fully_shard(model: nn.Module, mesh) -> nn.Module:
+    """FSDP2 over ``mesh`` (None: every rank): each block, then the root (embeddings, final norm)."""
+    from torch.distributed.fsdp import fully_shard
+
+    for block in model.blocks:
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+    return model
 
 
 def set_grad_sync(model: nn.Module, sync: bool) -> None:
@@ -97,11 +112,12 @@ def all_reduce_mean(value: torch.Tensor, d: Dist) -> torch.Tensor:
     return value
 
 
-def all_reduce_sum(value: torch.Tensor, d: Dist) -> torch.Tensor:
-    """The sum of ``value`` over ranks (on a copy); unchanged with one process."""
+def all_reduce_sum(value: torch.Tensor, d: Dist, group=None) -> torch.Tensor:
+    """The sum of ``value`` over the ranks of ``group`` (None: all; e.g. the data-parallel ranks only, whose
+    batches differ) on a copy; unchanged with one process."""
     value = value.detach().clone()
     if d.enabled:
-        dist.all_reduce(value, op=dist.ReduceOp.SUM)
+        dist.all_reduce(value, op=dist.ReduceOp.SUM, group=group)
     return value
 
 

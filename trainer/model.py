@@ -132,21 +132,26 @@ def alibi_bias(n_head: int, seq_len: int, causal: bool) -> torch.Tensor:
 # The Transformer
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with a fused qkv projection; causal for the decoder, full for the encoder."""
+    """Multi-head self-attention with a fused qkv projection; causal for the decoder, full for the encoder.
+
+    The fused projection's output rows are ordered head by head (each head's q, k, v together: Megatron's
+    layout), so a column-parallel split into contiguous chunks gives each tensor-parallel rank whole heads;
+    ``heads`` is then the slice of heads this rank holds (for the per-head ALiBi bias)."""
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
         self.n_head, self.head_dim, self.causal, self.dropout = cfg.n_head, cfg.d_model // cfg.n_head, cfg.causal, cfg.dropout
-        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.bias)
+        self.qkv_heads = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.bias)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.bias)
         self.proj.residual_projection = True  # scaled at init
+        self.heads = slice(None)  # all heads; a tensor-parallel rank's own slice when split
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
                 bias: torch.Tensor | None, cache: LayerCache | None = None) -> torch.Tensor:
         """Attention over the sequence itself, or, with ``cache``, over the cached keys (this call's included)
         under the additive mask ``bias`` from :func:`cached_attention_mask`."""
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        B, T, _ = x.shape
+        q, k, v = self.qkv_heads(x).view(B, T, -1, 3, self.head_dim).permute(3, 0, 2, 1, 4)  # 3 x [B, H, T, D]
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         dropout = self.dropout if self.training else 0.0
@@ -156,10 +161,10 @@ class SelfAttention(nn.Module):
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + bias
             y = torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
         elif bias is not None:  # ALiBi: the bias already holds the causal mask
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias[self.heads].to(q.dtype), dropout_p=dropout)
         else:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
-        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return self.proj(y.transpose(1, 2).reshape(B, T, -1))
 
 
 class MLP(nn.Module):
@@ -338,6 +343,8 @@ class GPT(nn.Module):
         # Sum over the counted tokens divided by their number: the mean, and 0 (not NaN) when none counts.
         total = F.cross_entropy(logits.float().view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100,
                                 reduction="sum")
+        if hasattr(total, "full_tensor"):  # a DTensor from vocabulary-parallel logits: replicated on every rank
+            total = total.full_tensor()
         return logits, total / (labels != -100).sum().clamp(min=1)
 
 

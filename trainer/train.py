@@ -35,6 +35,7 @@ from trainer.distributed import (
 from trainer.distributed import set_grad_sync as _set_grad_sync
 from trainer.model import GPT, flops_per_token
 from trainer.optim import LRSchedule, make_optimizer
+from trainer.parallel import LayoutError, build_mesh, local_value, loss_context, make_layout
 from trainer.plan import assess_run
 
 METRICS = "metrics.jsonl"
@@ -122,6 +123,7 @@ class Trainer:
         cfg, d = self.cfg, self.d
         if not cfg.data:
             raise ConfigError("no data: pass --data SHARDS_DIR (or set data: in the config)")
+        self._setup_layout()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         if cfg.compile:
@@ -137,7 +139,7 @@ class Trainer:
         self.data_cfg = cfg.data_config()
         self.model_cfg = cfg.model_config(self.corpora.vocab_size)
         self._check_tokenizer()
-        self.world_batch = cfg.micro_batch_size * d.world_size * cfg.grad_accum_steps
+        self.world_batch = cfg.micro_batch_size * self.layout.dp * cfg.grad_accum_steps
         resume_from = self._find_resume()
         saved = self._check_resume(resume_from) if resume_from else None
 
@@ -145,15 +147,18 @@ class Trainer:
         self.raw_model = GPT(self.model_cfg).to(d.device)
         self.n_params = self.raw_model.num_params(exclude_positions=True)
         self.flops_per_token = flops_per_token(self.model_cfg, self.n_params, cfg.seq_len)
-        self.model = wrap_model(self.raw_model, d, cfg.parallel)
+        self.model = wrap_model(self.raw_model, d, cfg.parallel, self.layout, self.mesh, cfg.sequence_parallel)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps,
                                         d.device.type)
         self.schedule = LRSchedule(self.optimizer, cfg.lr, cfg.min_lr, cfg.warmup_steps,
                                    cfg.decay_steps or cfg.max_steps, cfg.schedule)
         from trainer.data import TrainLoader
 
-        self.loader = TrainLoader(self.corpora, self.data_cfg, rank=d.rank, world_size=d.world_size)
-        torch.manual_seed(cfg.seed + 1 + d.rank)  # dropout differs per rank
+        self.loader = TrainLoader(self.corpora, self.data_cfg, rank=self.dp_rank, world_size=self.layout.dp)
+        # Dropout differs per rank, except between tensor-parallel ranks that hold the same replicated activations
+        # (no sequence parallelism): theirs must drop the same elements.
+        replicated = self.layout.tp > 1 and not cfg.sequence_parallel
+        torch.manual_seed(cfg.seed + 1 + (self.dp_rank if replicated else d.rank))
         if saved:
             self._restore(saved)
         self.forward = torch.compile(self.model) if cfg.compile else self.model
@@ -164,6 +169,24 @@ class Trainer:
         self.metrics_path = os.path.join(cfg.out_dir, METRICS)
         if d.is_main:
             self._prepare_run_dir()
+
+    def _setup_layout(self) -> None:
+        """The tensor x pipeline x data layout for this many processes (a bad one fails here, before any work),
+        its device mesh, and this rank's place on the data-parallel dimension (which batches it reads)."""
+        cfg, d = self.cfg, self.d
+        shape = cfg.model_config(cfg.vocab_size or 64)
+        try:
+            self.layout = make_layout(d.world_size, cfg.tensor_parallel, cfg.pipeline_parallel, n_head=shape.n_head,
+                                      n_layer=shape.n_layer, vocab_size=shape.vocab_size, seq_len=cfg.seq_len,
+                                      sequence_parallel=cfg.sequence_parallel, parallel=cfg.parallel)
+        except LayoutError as exc:
+            raise ConfigError(str(exc)) from exc
+        model_parallel = self.layout.tp * self.layout.pp > 1
+        self.mesh = build_mesh(self.layout, d.device.type) if model_parallel else None
+        self.dp_rank = self.mesh["dp"].get_local_rank() if model_parallel else d.rank
+        # the group over which batches differ: token counts and losses are summed over it only (None: all ranks)
+        self.dp_group = self.mesh["dp"].get_group() if model_parallel else None
+        self.loss_context = lambda: loss_context(self.layout.tp)
 
     def _open_corpora(self):
         """Open the shards: first on each node's local rank 0, which downloads remote shards into the node's
@@ -229,8 +252,9 @@ class Trainer:
         if run["global_batch"] != self.world_batch:
             raise ConfigError(
                 f"checkpoint {path} was trained with a global batch of {run['global_batch']} samples per step "
-                f"(micro_batch_size x processes x grad_accum_steps = {run['micro_batch_size']} x {run['world_size']} x "
-                f"{run['grad_accum_steps']}); now it is {self.cfg.micro_batch_size} x {self.d.world_size} x "
+                f"(micro_batch_size x data-parallel processes x grad_accum_steps = {run['micro_batch_size']} x "
+                f"{run.get('data_parallel', run['world_size'])} x "
+                f"{run['grad_accum_steps']}); now it is {self.cfg.micro_batch_size} x {self.layout.dp} x "
                 f"{self.cfg.grad_accum_steps} = {self.world_batch}. Choose micro_batch_size and grad_accum_steps so "
                 f"the product matches to continue the same data order")
         model_state, optimizer_state = ckpt.load_tensors(path)
@@ -248,8 +272,8 @@ class Trainer:
         try:
             self.loader.load_state_dict(state["loader"])
         except ValueError as exc:
-            raise ConfigError(f"cannot resume the data order of {saved['path']} with {self.d.world_size} "
-                              f"processes: {exc}") from exc
+            raise ConfigError(f"cannot resume the data order of {saved['path']} with {self.layout.dp} "
+                              f"data-parallel processes: {exc}") from exc
         rngs = state["rng"]
         if self.d.rank < len(rngs):
             ckpt.set_rng_state(rngs[self.d.rank])
@@ -280,7 +304,8 @@ class Trainer:
             "model": self.model_cfg.as_dict(), "objective": self.cfg.objective, "seq_len": self.cfg.seq_len,
             "tokenizer_dir": c.tokenizer_dir, "tokenizer_sha256": c.tokenizer_sha256, "vocab_size": c.vocab_size,
             "eod_id": c.eod_id, "pad_id": c.pad_id, "special_ids": dict(c.special_ids), "sources": sorted(c.sources),
-            "world_size": self.d.world_size, "micro_batch_size": self.cfg.micro_batch_size,
+            "world_size": self.d.world_size, "layout": self.layout.describe(), "data_parallel": self.layout.dp,
+            "micro_batch_size": self.cfg.micro_batch_size,
             "grad_accum_steps": self.cfg.grad_accum_steps, "global_batch": self.world_batch,
             "n_params": self.n_params,
         }
@@ -296,8 +321,7 @@ class Trainer:
         attention = "causal" if m.causal else "bidirectional"
         self.log(f"model: {self.n_params / 1e6:.2f}M parameters ({m.n_layer} layers, d_model {m.d_model}, {m.pos} "
                  f"positions, {attention}), objective {cfg.objective}; {d.world_size} process(es) on "
-                 f"{d.device.type}, {cfg.parallel if d.enabled else 'single process'}; {tokens_per_step:,} tokens "
-                 f"per step")
+                 f"{d.device.type}, {self._describe_layout()}; {tokens_per_step:,} tokens per step")
         self.log(self.corpora.summary())  # what it reads: sources, documents, tokens, mixing weights
         warning = assess_run(self.n_params, cfg.max_steps * tokens_per_step)
         if warning:
@@ -403,32 +427,34 @@ class Trainer:
         Every loss token of the global batch (all micro-batches of all ranks) weighs the same: the optimised and
         logged loss is the sum of the per-token losses over the total number of labelled tokens, so a
         micro-batch with few labels (mlm, prefix-lm) counts for less than a full one. The token count is
-        all-reduced once, before the backward passes; DDP (and FSDP) then average the gradients over ranks, hence
-        the factor ``world_size`` in each micro-batch's weight ``n_i * world_size / N``. When every position has
+        all-reduced once (over the data-parallel ranks), before the backward passes; DDP (and FSDP) then average the
+        gradients over those ranks, hence the factor ``dp`` in each micro-batch's weight ``n_i * dp / N``. When every position has
         a label (clm) that weight is exactly ``1 / grad_accum_steps``, as before.
         """
         d = self.d
         counts = [int((b["labels"] != -100).sum()) for b in batches]  # labels are still on the CPU: no sync
         local_tokens = sum(counts)
         # The global count stays on the device: no sync.
-        global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d)
+        global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d,
+                                       self.dp_group)
         self.loss_tokens, self.local_tokens = global_tokens, local_tokens
-        accum = len(batches)
+        accum, dp = len(batches), self.layout.dp  # DDP / FSDP average the gradients over the dp ranks
         loss_sum = torch.zeros((), device=d.device)  # this rank's sum of per-token losses
         for i, (batch, n) in enumerate(zip(batches, counts, strict=True)):
             x, y = self._to_device(batch["input_ids"]), self._to_device(batch["labels"])
             _set_grad_sync(self.model, i == accum - 1)
-            with self.autocast():
-                _, loss = self.forward(x, y)  # the mean over this micro-batch's n labelled tokens
-            if n:  # written as a division so that clm divides by exactly grad_accum_steps
-                (loss / (global_tokens / (n * d.world_size))).backward()
-                loss_sum += loss.detach() * n
-            else:  # nothing to learn here, but DDP still needs every rank's backward
-                (loss * 0.0).backward()
+            with self.loss_context():  # the backward pass too: vocabulary-parallel cross-entropy under TP
+                with self.autocast():
+                    _, loss = self.forward(x, y)  # the mean over this micro-batch's n labelled tokens
+                if n:  # written as a division so that clm divides by exactly grad_accum_steps
+                    (loss / (global_tokens / (n * dp))).backward()
+                    loss_sum += loss.detach() * n
+                else:  # nothing to learn here, but DDP still needs every rank's backward
+                    (loss * 0.0).backward()
         clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        grad_norm = local_value(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
         local = loss_sum / max(local_tokens, 1)
-        return local, all_reduce_sum(loss_sum, d) / global_tokens.clamp(min=1), grad_norm
+        return local, all_reduce_sum(loss_sum, d, self.dp_group) / global_tokens.clamp(min=1), grad_norm
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         """A batch tensor on the training device; to a GPU through pinned memory, so the copy is asynchronous
@@ -445,9 +471,9 @@ class Trainer:
 
         self.raw_model.eval()
         total, tokens, count = torch.zeros((), device=self.d.device), 0, 0
-        for batch in val_batches(self.corpora, self.data_cfg, self.d.rank, self.d.world_size, self.cfg.eval_batches):
+        for batch in val_batches(self.corpora, self.data_cfg, self.dp_rank, self.layout.dp, self.cfg.eval_batches):
             n = int((batch["labels"] != -100).sum())
-            with self.autocast():
+            with self.loss_context(), self.autocast():
                 _, loss = self.model(batch["input_ids"].to(self.d.device), batch["labels"].to(self.d.device))
             total += loss.float() * n
             tokens += n
@@ -456,8 +482,9 @@ class Trainer:
         counts = all_gather_objects(count, self.d)
         if min(counts) == 0:
             return None
-        global_tokens = int(all_reduce_sum(torch.tensor(tokens, dtype=torch.long, device=self.d.device), self.d))
-        return (all_reduce_sum(total, self.d) / max(global_tokens, 1)).item()
+        global_tokens = int(all_reduce_sum(torch.tensor(tokens, dtype=torch.long, device=self.d.device), self.d,
+                                           self.dp_group))
+        return (all_reduce_sum(total, self.d, self.dp_group) / max(global_tokens, 1)).item()
 
     def save(self) -> None:
         """Checkpoint this step (all ranks take part: RNG states are gathered, FSDP shards unsharded)."""
@@ -490,7 +517,7 @@ class Trainer:
         mfu = None
         if self.peak:
             mfu = self.flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
-        record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
+        record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "layout": self.layout.describe(),
                   "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
                   "loss_tokens": int(self.loss_tokens), "mfu": mfu,
                   "consumed_samples": getattr(self.loader, "consumed_samples", None)}
@@ -505,8 +532,19 @@ class Trainer:
         if self.d.is_main:
             line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
                     f"{grad_norm:.3f} | {tokens_per_s:,.0f} tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else "")
-                    + (f" | mem {record['max_memory_gb']:.1f} GiB" if "max_memory_gb" in record else ""))
+                    + (f" | mem {record['max_memory_gb']:.1f} GiB" if "max_memory_gb" in record else "")
+                    + f" | {self.layout.describe()}")
             self._print(bar, line)
+
+    def _describe_layout(self) -> str:
+        """``single process``, ``ddp`` / ``fsdp``, or the model-parallel layout (``tp=2 x pp=1 x dp=2, fsdp``)."""
+        if not self.d.enabled:
+            return "single process"
+        if self.layout.tp * self.layout.pp == 1:
+            return self.cfg.parallel
+        sp = ", sequence parallel" if self.layout.tp > 1 and self.cfg.sequence_parallel else ""
+        dp = f", {self.cfg.parallel} over dp" if self.layout.dp > 1 else ""
+        return f"{self.layout.describe()}{sp}{dp}"
 
     def _print(self, bar, line: str) -> None:
         """A log line on stdout (rank 0), above the progress bar when there is one."""
