@@ -45,8 +45,11 @@ acronym. Counts agree with punkt on ordinary prose; they can differ on unusual
 abbreviations, which only matters for pages near the 3-sentence limit.
 
 Not done here, by design: C4's cross-page de-duplication of repeated three-sentence spans
-/ lines belongs to the dedup stage, and its ``langdetect`` English check (probability
->= 0.99) to the language-ID stage.
+is the ``c4_span_dedup`` dedup step (``pipeline/dedup/spans.py``), and its ``langdetect``
+English check (probability >= 0.99) belongs to the language-ID stage. datatrove's
+``C4QualityFilter`` (0.3.0 and 0.10.1) differs from the builder: FineWeb's defaults (5
+sentences, 3 words per line), ``'`` as a terminal mark, and words counted before citation
+markers are removed.
 
 Text without spaces (Chinese, Japanese) has lines of one "word" and no ``.!?"`` ending, so
 every line is removed and the page dropped as ``too_few_sentences``: C4's rules are

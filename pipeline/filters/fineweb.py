@@ -12,17 +12,21 @@ reason                 drops when                                               
 ``char_dup_ratio``     chars in duplicated lines / chars > ``char_duplicates_ratio``        0.1
 =====================  ==================================================================  =======
 
-As in datatrove: lines are ``text.split("\\n")`` (blank lines included in the two line
-ratios, and not stripped, so a trailing space hides the final punctuation); the
-punctuation set is datatrove's ``stop_chars`` ``(".", "'", '"', "!", "?")``; with
+As in datatrove 0.3.0 (the code FineWeb was built with): lines are ``text.split("\\n")``
+(blank lines included in the two line ratios, and not stripped, so a trailing space hides
+the final punctuation); the punctuation set is its ``stop_chars``
+``(".", "'", '"', "!", "?")``; with
 ``line_punct_exclude_zero`` a document with *no* punctuated line is not dropped by that
 rule; the duplicate-character count runs ``find_duplicates`` over the non-blank lines
 (first occurrence not counted) and divides by the length of the text without its newlines.
 
 Comparisons are strict, as the reference rules state them (< 0.12, > 0.67, > 0.1); datatrove
-drops at equality (``<=``/``>=``) and its code default for the duplicate ratio is 0.01, not
-the published 0.1. datatrove's later fourth rule (newline/word ``list_ratio``) is not part of
-the published three and is not implemented.
+0.3.0 dropped at equality (``<=``/``>=``), 0.10.1 is strict too. Its code default for the
+duplicate ratio is 0.01, not the published 0.1, and its fourth rule (newline/word
+``list_ratio``) is not part of the published three and is not implemented (both releases).
+datatrove 0.10.1 (re-checked; the current release) also removes blank lines before all
+three ratios and defaults ``stop_chars`` to 159 sentence-final marks of many scripts
+(``。`` included, quotes not); this filter keeps 0.3.0's definitions.
 
 Chinese/Japanese text without ``.!?'"`` line endings (``。`` is not in the set) is dropped as
 ``line_punct_ratio``, as it would be by the original.
