@@ -116,3 +116,18 @@ def test_params_validated_and_resolved_in_recipes():
         parse_steps([{"c4_span_dedup": {"against": "/tmp/x"}}])
     with pytest.raises(ValueError, match="langs applies to filters only"):
         parse_steps([{"c4_span_dedup": {"langs": ["en"]}}])
+
+
+def test_dedup_against_needs_a_step_that_compares_with_earlier_builds(tmp_path):
+    """--dedup-against with only c4_span_dedup would compare nothing: refused before any work."""
+    import argparse
+
+    from corpora.web import add_arguments, config_from_args
+    from pipeline.jobs import UsageError
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--input", "x.jsonl", "--output", str(tmp_path / "o"), "--filters", "c4_span_dedup",
+                              "--dedup-against", str(tmp_path)])
+    with pytest.raises(UsageError, match="needs a dedup step"):
+        config_from_args(args)
