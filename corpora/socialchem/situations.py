@@ -42,8 +42,10 @@ from dataclasses import asdict, dataclass, field
 from corpora.socialchem.verbs import (
     is_adverb,
     is_gerund,
+    is_noun,
     is_past,
     is_past_participle,
+    is_third_person_present,
     to_gerund,
     verb_lemma,
 )
@@ -126,6 +128,8 @@ def _direct_phrase(rest: str) -> str | None:
     skip = _adverbs(words)
     first = words[skip].strip(",.:;!?").lower()
     if is_gerund(first):
+        if len(words) > skip + 2 and is_noun(words[skip + 1]) and is_third_person_present(words[skip + 2]):
+            return None  # "Cheating husband wants ...": an -ing adjective before a subject, no action
         return rest
     if _negation(rest.lower()):
         return clause_to_gerund(rest)

@@ -67,6 +67,18 @@ def is_gerund(word: str) -> bool:
     return lemma is not None and word in _forms(lemma, "VBG")
 
 
+def is_third_person_present(word: str) -> bool:
+    """A verb's -s form (``wants``, ``is``): a finite verb with a third-person subject."""
+    word = word.lower()
+    lemma = verb_lemma(word)
+    return lemma is not None and word != lemma and word in _forms(lemma, "VBZ")
+
+
+def is_noun(word: str) -> bool:
+    """A word the dictionary lists as a noun (``husband``, ``drama``)."""
+    return "NOUN" in _lemmas(word.lower())
+
+
 def is_adverb(word: str) -> bool:
     """A word the dictionary lists as an adverb and never as a noun or verb (``almost``, ``just``)."""
     lemmas = _lemmas(word.lower())
@@ -81,6 +93,8 @@ def to_gerund(word: str) -> str | None:
     low = word.lower()
     if is_gerund(low):
         return low
+    if low in _ING_NOUNS:
+        return None
     lemma = verb_lemma(low)
     if lemma is None:
         if known(low) or not low.endswith("ed") or len(low) < 5 or not low.isalpha():
@@ -89,16 +103,3 @@ def to_gerund(word: str) -> str | None:
     forms = getInflection(lemma, "VBG", inflect_oov=True)
     return forms[0] if forms else None
 
-
-def past_to_base(word: str) -> str:
-    """Base form of a past-tense verb (``refused`` -> ``refuse``); other words unchanged."""
-    low = word.lower()
-    if is_past(low) or is_past_participle(low):
-        return verb_lemma(low) or low
-    return word
-
-
-def gerund(base: str) -> str:
-    """``-ing`` form of a base verb with English spelling rules (``stop`` -> ``stopping``)."""
-    forms = getInflection(base.lower(), "VBG", inflect_oov=True)
-    return forms[0] if forms else base + "ing"
