@@ -112,7 +112,7 @@ def crawl_config(rate: float, pages: int):
     from pipeline.crawl.urls import ScopeRules
 
     return CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=10, retries=0), scope=ScopeRules("host"),
-                       rate=rate, max_depth=2, max_pages=None, max_pages_per_host=pages + 10, allow_private=True)
+                       rate=rate, max_depth=2, max_pages=None, max_pages_per_host=pages + 10, allow_hosts=("127.0.0.1",))
 
 
 def run_core(ports: list[int], rate: float, pages: int, out: str) -> tuple[int, float]:

@@ -53,8 +53,9 @@ Crawl the web from a list of seed URLs and write what was fetched as WARC files
 (request + response records), readable by warcio and by the web job. Polite by default:
 robots.txt (with Crawl-delay), 1 request per second per host, one request at a time per
 host, noindex/nofollow honoured, and a User-Agent that names a contact URL. Internal
-addresses (private, loopback, link-local, multicast) are refused unless
---allow-private-hosts.
+addresses (private, loopback, link-local, multicast) are refused unless named in
+--allow-hosts (addresses and CIDR ranges; link-local and cloud metadata addresses only when
+named exactly).
 
 A killed crawl resumes: run the same command again with the same --output.
 Options this job does not know are Apache Beam pipeline options (--runner, ...)."""
@@ -65,7 +66,7 @@ examples:
   python beam_runner.py crawl --seeds seeds.txt --output out/crawl --scope host --max-depth 2 \\
       --max-pages 5000 --max-pages-per-host 200 --exclude '/(login|cart)/' \\
       --user-agent 'acme-research-bot/1.0 (+https://acme.example/bot)'
-  python beam_runner.py crawl --seeds intranet.txt --output out/intranet --allow-private-hosts
+  python beam_runner.py crawl --seeds intranet.txt --output out/intranet --allow-hosts 10.0.0.0/8
   python beam_runner.py web --input 'out/crawl/warc/*.warc.gz' --output out/web    (then build a corpus)
   python beam_runner.py crawl --seeds gs://bucket/seeds.txt --output gs://bucket/crawl \\
       --runner DataflowRunner --project P --region us-central1 --temp_location gs://bucket/tmp \\
@@ -161,8 +162,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fe.add_argument("--content-types", default=",".join(HTML_TYPES),
                     help="content types to download and archive (default: %(default)s)")
     sa = parser.add_argument_group("safety and scale")
-    sa.add_argument("--allow-private-hosts", action="store_true",
-                    help="allow private, loopback and link-local addresses (intranets, tests); logged")
+    sa.add_argument("--allow-hosts", default="", metavar="ADDR,CIDR,...",
+                    help="internal addresses the crawl may reach, e.g. 10.0.0.0/8,127.0.0.1 (intranets, tests); "
+                         "link-local and metadata addresses only when named exactly; logged")
     sa.add_argument("--hosts-per-batch", type=int, default=100,
                     help="hosts crawled together by one worker (default: 100)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -191,7 +193,7 @@ def config_from_args(args: argparse.Namespace) -> CrawlJobConfig:
         crawl = CrawlConfig(fetch=fetch, scope=scope, rate=args.rate, host_concurrency=args.host_concurrency,
                             max_depth=args.max_depth, max_pages=args.max_pages,
                             max_pages_per_host=args.max_pages_per_host, max_redirects=args.max_redirects,
-                            max_crawl_delay=args.max_crawl_delay, allow_private=args.allow_private_hosts,
+                            max_crawl_delay=args.max_crawl_delay, allow_hosts=tuple(args.allow_hosts.split(",")),
                             warc_max_bytes=args.warc_max_bytes, commit_seconds=args.commit_seconds)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
@@ -440,10 +442,10 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     fs = storage_for(cfg.output)
     state = CrawlState(fs, cfg.output)
-    if cfg.crawl.allow_private:
-        log.warning("crawl: --allow-private-hosts is on: private, loopback and link-local addresses "
-                    "will be fetched (SSRF guard off)")
-        say("crawl: --allow-private-hosts: the guard against internal addresses is OFF")
+    if cfg.crawl.allow_hosts:
+        allowed = ",".join(cfg.crawl.allow_hosts)
+        log.warning("crawl: --allow-hosts %s: these internal addresses may be fetched", allowed)
+        say(f"crawl: --allow-hosts {allowed}: these internal addresses may be fetched (all others stay refused)")
     if mode == "fresh":
         state.save_config({"fingerprint": config_fingerprint(cfg.decisive()), "decisive": cfg.decisive()})
         n_hosts = len({origin(e["url"]) for e in seeds})
@@ -581,7 +583,7 @@ def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False,
         fetch = FetchConfig(DEFAULT_USER_AGENT, connect_timeout=5.0, read_timeout=10.0, total_timeout=30.0,
                             retries=1, backoff=0.2)
         crawl = CrawlConfig(fetch=fetch, scope=ScopeRules("domain"), rate=20.0, max_depth=3, max_pages=2_000,
-                            max_pages_per_host=200, allow_private=True, commit_seconds=60.0)
+                            max_pages_per_host=200, allow_hosts=("127.0.0.1",), commit_seconds=60.0)
         cfg = CrawlJobConfig(seeds=seeds, output=out_dir.rstrip("/"), crawl=crawl,
                              crawl_name="corpusforge-demo")
         if not quiet:

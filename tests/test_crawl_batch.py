@@ -28,7 +28,7 @@ def serve(**sites: Site) -> Sites:
 def crawl(out: Path, work: list[HostWork], **overrides) -> list[dict]:
     fetch = FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, total_timeout=3.0, retries=1, backoff=0.05,
                         max_retry_after=overrides.pop("max_retry_after", 5.0))
-    args = dict(fetch=fetch, scope=ScopeRules("host"), rate=100.0, allow_private=True, max_depth=3)
+    args = dict(fetch=fetch, scope=ScopeRules("host"), rate=100.0, allow_hosts=("127.0.0.1",), max_depth=3)
     args.update(overrides)
     cfg = CrawlConfig(**args)
     store = SegmentStore(LocalStorage(), str(out), "crawl-r000-b0000-test", {}, cfg.warc_max_bytes,
@@ -125,7 +125,7 @@ class _AllowOnly(AddressGuard):
     """The SSRF guard, on, except for one test host (as if it were a public server)."""
 
     def __init__(self, port: int) -> None:
-        super().__init__(allow_private=False)
+        super().__init__()
         self.port = port
 
     async def _decide(self, host: str, port: int):
@@ -144,7 +144,7 @@ def test_guard_checks_redirect_targets(tmp_path):
     sites.start()
     try:
         cfg_args = dict(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, retries=0),
-                        scope=ScopeRules("any"), rate=100.0, allow_private=False)
+                        scope=ScopeRules("any"), rate=100.0, allow_hosts=())
         store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
         BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(site.port)).run(
             [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
@@ -178,7 +178,7 @@ def test_segments_on_beam_filesystems(tmp_path):
     try:
         fs = BeamStorage()
         cfg = CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, retries=0), scope=ScopeRules("host"), rate=100.0,
-                          allow_private=True)
+                          allow_hosts=("127.0.0.1",))
         store = SegmentStore(fs, str(tmp_path), "crawl-r000-b0000-beam", {})
         BatchCrawler(cfg, store).run([HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
     finally:
@@ -191,3 +191,72 @@ def test_segments_on_beam_filesystems(tmp_path):
     assert state.rounds() == [1] and state.read_frontier(1)[0]["depth"] == 1
     (tmp_path / "warc" / "crawl-r000-b0000-dead-00000.warc.gz").write_bytes(b"never committed")
     assert [Path(p).name for p in state.clean_uncommitted()] == ["crawl-r000-b0000-dead-00000.warc.gz"]
+
+
+def test_allow_list_lets_the_intranet_in_and_keeps_metadata_and_other_ranges_out(tmp_path):
+    """--allow-hosts 127.0.0.1 crawls the loopback site; its redirects to a metadata address and
+    to another loopback address are refused in the next round, and nothing is requested there."""
+    site = Site(pages={"/": (200, HTML, article("Home", ["/meta", "/elsewhere"]).encode())})
+    sites = serve(a=site)
+    site.pages["/meta"] = (302, [("Location", "http://169.254.169.254/latest/meta-data/")], b"")
+    site.pages["/elsewhere"] = (302, [("Location", f"http://127.0.0.2:{site.port}/x")], b"")
+    try:
+        cfg = CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, retries=0),
+                          scope=ScopeRules("any"), rate=100.0, allow_hosts=("127.0.0.1", "0.0.0.0/0"))
+        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
+        BatchCrawler(cfg, store).run([HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
+        candidates = CrawlState(LocalStorage(), str(tmp_path)).candidates(0)
+        assert sorted(c["url"] for c in candidates) == [f"http://127.0.0.2:{site.port}/x",
+                                                        "http://169.254.169.254/latest/meta-data/"]
+        narrow = CrawlConfig(fetch=cfg.fetch, scope=cfg.scope, rate=100.0, allow_hosts=("127.0.0.1",))
+        for i, c in enumerate(candidates):
+            store = SegmentStore(LocalStorage(), str(tmp_path), f"crawl-r001-b000{i}-b", {})
+            host = c["url"].split("/latest")[0] if "169.254" in c["url"] else f"http://127.0.0.2:{site.port}"
+            BatchCrawler(cfg if "169.254" in c["url"] else narrow, store).run([HostWork(host, [c], budget=10)])
+        asked = [r.path for r in sites.requests()]
+    finally:
+        sites.stop()
+    log = [json.loads(x) for f in sorted((tmp_path / "log").glob("*.jsonl")) for x in f.read_text().splitlines()]
+    by_url = {e["url"]: e for e in log if e["kind"] == "page"}
+    assert by_url[site.base + "/"]["reason"] is None  # the allowed loopback site was crawled
+    meta = by_url["http://169.254.169.254/latest/meta-data/"]
+    assert meta["reason"] == "blocked_address" and "named exactly" in meta["detail"]
+    assert by_url[f"http://127.0.0.2:{site.port}/x"]["reason"] == "blocked_address"
+    assert "/x" not in asked
+
+
+def test_crawl_delay_spaces_the_first_page_after_robots_txt(tmp_path):
+    """The robots.txt fetch is a request too: the first page waits a whole Crawl-delay after it."""
+    site = Site(robots="User-agent: *\nCrawl-delay: 1\n", pages={"/": (200, HTML, article("Home", ["/a"]).encode()),
+                                                                 "/a": (200, HTML, article("A").encode())})
+    sites = serve(a=site)
+    try:
+        crawl(tmp_path, [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
+        times = {r.path: r.time for r in sites.requests()}
+    finally:
+        sites.stop()
+    assert times["/"] - times["/robots.txt"] >= 0.95  # the delay is counted from when robots.txt went out
+    assert times["/a"] - times["/"] >= 0.95
+
+
+def test_requests_count_attempts_that_got_no_response(tmp_path):
+    """A connection refused is an attempt made: stats count it under requests."""
+    from pipeline.crawl.crawl_log import stats_from_log
+
+    site = wide(1)
+    sites = serve(a=site)
+    try:
+        probe = Site()
+        sites_gone = serve(b=probe)
+        gone = probe.base
+        sites_gone.stop()  # nothing listens there any more: every attempt fails without a response
+        log = crawl(tmp_path, [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10),
+                               HostWork(gone, [{"url": gone + "/", "depth": 0}], budget=10)])
+    finally:
+        sites.stop()
+    made = sum(e.get("attempts", 0) for e in log)
+    failed = [e for e in log if e.get("attempts") and e["status"] is None]
+    assert failed, "expected attempts without a response (robots.txt and the page of the closed port)"
+    report = stats_from_log(log)
+    counts = next(s for s in report["stages"] if s["stage"] == "urls")
+    assert counts["counts"]["requests"] == made

@@ -14,7 +14,7 @@ from pipeline.crawl.fetch import DecodeError, FetchConfig, decode_content, retry
 from pipeline.crawl.links import extract_links, robots_header_directives
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.robots import RobotsPolicy, agent_token
-from pipeline.crawl.safety import AddressGuard, Blocked
+from pipeline.crawl.safety import AddressGuard, AllowList, Blocked
 from pipeline.crawl.urls import BadURL, ScopeRules, normalize_url, origin, registered_domain
 
 
@@ -123,7 +123,7 @@ def test_robots_status_rules(status, body, allowed, state):
 
 
 def test_guard_blocks_internal_addresses():
-    guard = AddressGuard(allow_private=False)
+    guard = AddressGuard()
 
     async def check(url):
         try:
@@ -138,7 +138,32 @@ def test_guard_blocks_internal_addresses():
     assert asyncio.run(check("file:///etc/passwd")) == "unsupported_scheme"
     target = asyncio.run(check("http://93.184.215.14:8080/"))
     assert target.ip == "93.184.215.14" and target.port == 8080
-    assert asyncio.run(AddressGuard(allow_private=True).check("http://127.0.0.1/")).ip == "127.0.0.1"
+    assert asyncio.run(AddressGuard(AllowList(["127.0.0.1"])).check("http://127.0.0.1/")).ip == "127.0.0.1"
+
+
+def test_allow_list_opens_only_what_it_names():
+    """An intranet's range opens; other internal ranges, link-local and metadata addresses stay shut."""
+    guard = AddressGuard(AllowList(["10.0.0.0/8", "127.0.0.1", "0.0.0.0/0", "::/0"]))
+
+    async def check(url):
+        try:
+            return (await guard.check(url)).ip
+        except Blocked as b:
+            return b.reason
+
+    assert asyncio.run(check("http://10.20.30.40/")) == "10.20.30.40"
+    assert asyncio.run(check("http://127.0.0.1:8080/")) == "127.0.0.1"
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://169.254.1.2/", "http://[fe80::1]/",
+                "http://[fd00:ec2::254]/", "http://100.100.100.200/", "http://[::ffff:169.254.169.254]/"):
+        assert asyncio.run(check(url)) == "blocked_address", url  # a range never opens them
+    narrow = AddressGuard(AllowList(["127.0.0.1"]))
+    for url in ("http://127.0.0.2/", "http://10.0.0.1/", "http://192.168.0.1/"):
+        with pytest.raises(Blocked, match="--allow-hosts"):
+            asyncio.run(narrow.check(url))
+    exact = AddressGuard(AllowList(["169.254.169.254"]))
+    assert asyncio.run(exact.check("http://169.254.169.254/")).ip == "169.254.169.254"
+    with pytest.raises(ValueError, match="--allow-hosts 'intranet'"):
+        AllowList(["intranet"])
 
 
 def test_guard_checks_what_names_resolve_to():

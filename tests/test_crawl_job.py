@@ -34,7 +34,7 @@ def crawl_config(**overrides) -> CrawlConfig:
     fetch = FetchConfig(DEFAULT_USER_AGENT, connect_timeout=1.0, read_timeout=0.3, total_timeout=3.0,
                         max_bytes=MAX_BYTES, retries=1, backoff=0.05, max_retry_after=5.0)
     args = dict(fetch=fetch, scope=ScopeRules("domain"), rate=RATE, max_depth=3, max_pages=500,
-                max_pages_per_host=40, allow_private=True)
+                max_pages_per_host=40, allow_hosts=("127.0.0.1",))
     args.update(overrides)
     return CrawlConfig(**args)
 
@@ -133,7 +133,7 @@ def test_stats_account_for_every_seed_and_url(crawl):
     assert json.loads((crawl["out"] / "stats.json").read_text()) == report
     manifest = json.loads((crawl["out"] / "manifest.json").read_text())
     assert manifest["job"] == "crawl" and manifest["outputs"]["warc"]
-    assert manifest["config"]["crawl"]["allow_private"] is True
+    assert manifest["config"]["crawl"]["allow_hosts"] == ["127.0.0.1"]
 
 
 # The server notes a request's time in a Python thread that shares the GIL with the crawler, so
@@ -236,11 +236,11 @@ def test_ssrf_guard_refuses_internal_hosts(tmp_path):
         seeds = tmp_path / "seeds.txt"
         seeds.write_text(f"{main.base}/\nhttp://169.254.169.254/latest/meta-data/\nhttp://10.0.0.1/\n")
         out = tmp_path / "out"
-        cfg = CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config(allow_private=False))
+        cfg = CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config(allow_hosts=()))
         report = run_crawl(cfg, ONE_WORKER, quiet=True)
         assert sites.requests() == []
         assert stage(report, "urls")["dropped"] == {"blocked_address": 3}
-        assert all("--allow-private-hosts" in e["detail"] for e in page_log(out).values())
+        assert all("--allow-hosts" in e["detail"] for e in page_log(out).values())
     finally:
         sites.stop()
 

@@ -42,7 +42,7 @@ def wide_crawl(tmp_path):
 
 
 def crawl_args(seeds: Path, out: Path, *extra: str) -> list[str]:
-    return ["crawl", "--seeds", str(seeds), "--output", str(out), "--allow-private-hosts", "--rate", "15",
+    return ["crawl", "--seeds", str(seeds), "--output", str(out), "--allow-hosts", "127.0.0.1", "--rate", "15",
             "--commit-seconds", "0", "--retries", "0", "--direct_num_workers=1",
             "--direct_running_mode=in_memory", *extra]
 

@@ -82,11 +82,10 @@ def stats_from_log(lines: Iterable[dict]) -> dict:
                 counts[(ROBOTS_STAGE, "drop:" + e["reason"])] += 1
             else:
                 counts[(ROBOTS_STAGE, "out")] += 1
-            if e.get("status") is not None:
-                extra["requests"] += e.get("attempts", 1)
+            extra["requests"] += e.get("attempts", 0)  # attempts that got no response count too
             continue
+        extra["requests"] += e.get("attempts", 0)  # only fetch entries have attempts; skips made none
         if e.get("status") is not None:
-            extra["requests"] += e.get("attempts", 1)
             extra["bytes"] += e.get("bytes", 0)
         if e.get("truncated"):
             extra["truncated"] += 1

@@ -16,7 +16,7 @@ from pipeline.crawl.fetch import DecodeError, Exchange, FetchConfig, Fetcher, de
 from pipeline.crawl.links import extract_links, robots_header_directives
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.robots import MAX_ROBOTS_BYTES, RobotsPolicy, agent_token
-from pipeline.crawl.safety import AddressGuard, Blocked
+from pipeline.crawl.safety import AddressGuard, AllowList, Blocked
 from pipeline.crawl.segments import SegmentStore
 from pipeline.crawl.urls import BadURL, ScopeRules, origin
 
@@ -38,7 +38,7 @@ class CrawlConfig:
     max_pages_per_host: int = 1_000
     max_redirects: int = 5
     max_crawl_delay: float = 60.0  # a robots.txt Crawl-delay above this skips the host
-    allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()  # internal addresses and CIDR ranges the crawl may reach
     warc_max_bytes: int = 1 << 30
     commit_seconds: float = 300.0
 
@@ -57,6 +57,7 @@ class CrawlConfig:
             raise ValueError("--max-redirects must be >= 0")
         if self.warc_max_bytes < 1 << 16:
             raise ValueError("--warc-max-bytes must be at least 65536")
+        self.allow_hosts = AllowList(self.allow_hosts).entries  # validated; raises ValueError naming a bad entry
 
     @property
     def agent(self) -> str:
@@ -94,7 +95,7 @@ class BatchCrawler:
         self.cfg = config
         self.store = store
         self._fetcher = fetcher
-        self.guard = guard or AddressGuard(config.allow_private)
+        self.guard = guard or AddressGuard(AllowList(config.allow_hosts))
         self.seen: set[str] = set()  # URLs already decided in this batch
         self.pages = 0
         self.requests = 0

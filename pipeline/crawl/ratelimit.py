@@ -24,11 +24,15 @@ class HostPacer:
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._next = 0.0
+        self._last: float | None = None  # when the latest request went out (or was let through)
         self.requests = 0
 
     def slow_down(self, interval: float) -> None:
-        """Never go faster than ``interval`` from now on (e.g. robots.txt Crawl-delay)."""
+        """Never go faster than ``interval`` from now on (e.g. robots.txt Crawl-delay): the
+        next request, too, waits ``interval`` from the latest one (robots.txt itself)."""
         self.interval = max(self.interval, interval)
+        if self._last is not None:
+            self._next = max(self._next, self._last + self.interval)
 
     def pause(self, seconds: float) -> None:
         """No request starts within ``seconds`` from now (a 429/503 with Retry-After)."""
@@ -36,7 +40,8 @@ class HostPacer:
 
     def sent(self) -> None:
         """The request just went out: the next one waits ``interval`` from now."""
-        self._next = max(self._next, self.clock() + self.interval)
+        self._last = self.clock()
+        self._next = max(self._next, self._last + self.interval)
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[HostPacer]:
@@ -46,6 +51,7 @@ class HostPacer:
             async with self._lock:
                 while (wait := self._next - self.clock()) > 0:  # a pause may arrive while waiting
                     await asyncio.sleep(wait)
-                self._next = self.clock() + self.interval
+                self._last = self.clock()
+                self._next = self._last + self.interval
                 self.requests += 1
             yield self
