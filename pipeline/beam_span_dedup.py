@@ -15,16 +15,25 @@ The result depends only on the page ids and texts, not on workers or bundle orde
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import apache_beam as beam
 
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
-from pipeline.dedup.spans import SpanDedupParams, apply_kept, choose_keeper, page_spans, span_occurrences
-from pipeline.records import Drop
+from pipeline.dedup.spans import (
+    Occurrence,
+    SpanDedupParams,
+    apply_kept,
+    choose_keeper,
+    page_spans,
+    span_occurrences,
+)
+from pipeline.records import Document, Drop
 from pipeline.stats import IN, OUT, count_key
 
 
-def _occurrences(doc, span_sentences: int):
+def _occurrences(doc: Document, span_sentences: int) -> Iterator[tuple[bytes, Occurrence]]:
+    """(span key, (page id, span index)) for every span of a page."""
     return span_occurrences(doc.id, page_spans(doc.text, span_sentences))
 
 
