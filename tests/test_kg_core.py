@@ -144,7 +144,7 @@ PERSON = {"Q42": "Douglas Adams", "Q350": "Cambridge", "Q36180": "writer", "Q283
 
 
 def person_subgraph(facts, context=(), past=True):
-    return Subgraph("Q42#0", "Q42", facts, "he", past, list(context), dict(PERSON))
+    return Subgraph("Q42#0", "Q42", facts, "he", past, list(context), dict(PERSON), kind="person")
 
 
 def test_verbalizer_names_the_subject_once_then_pronoun_and_relative_clause():
@@ -163,11 +163,14 @@ def test_verbalizer_names_the_subject_once_then_pronoun_and_relative_clause():
 
 def test_verbalizer_generic_fallback_from_label():
     v = TemplateVerbalizer(load_templates())
-    out = v.verbalize(person_subgraph([F("Q42", "P2002", "douglasadams", STRING)]))
+    out = v.verbalize(person_subgraph([F("Q42", "P2002", "douglasadams", STRING)], past=False))
     assert out.text == "The X username of Douglas Adams is douglasadams." and out.generic == ["P2002"]
-    out = v.verbalize(person_subgraph([F("Q42", "P19", "Q350"), F("Q42", "P2002", "douglasadams", STRING)]))
+    out = v.verbalize(person_subgraph([F("Q42", "P2002", "douglasadams", STRING)]))
+    assert out.text == "The X username of Douglas Adams was douglasadams."  # he died: past tense
+    out = v.verbalize(person_subgraph([F("Q42", "P19", "Q350"), F("Q42", "P2002", "douglasadams", STRING)],
+                                      past=False))
     assert out.text == "Douglas Adams was born in Cambridge. His X username is douglasadams."
-    sg = person_subgraph([F("Q42", "dbo:locatedIn", "Q350")])
+    sg = person_subgraph([F("Q42", "dbo:locatedIn", "Q350")], past=False)
     assert v.verbalize(sg).text == "Douglas Adams is located in Cambridge."
 
 
@@ -176,10 +179,13 @@ def test_faithfulness_filter():
     facts = [Fact("Q42", "P569", t("+1952-03-11T00:00:00Z", 11)), F("Q42", "P19", "Q350"),
              Fact("Q42", "P1082", Value(QUANTITY, "1234567"))]
     sg = person_subgraph(facts, context=["Q1"])
-    assert checker.check("Douglas Adams was born on March 11, 1952 in cambridge; 1,234,567.", sg).ok
-    missing = checker.check("Douglas Adams was born in 1952 in Cambridge, 1234567.", sg)
+    assert checker.check("Douglas Adams was born on March 11, 1952 in cambridge; population 1,234,567.", sg).ok
+    # the number is there, but not with its relation
+    assert not checker.check("Douglas Adams was born on March 11, 1952 in cambridge; 1,234,567.", sg).ok
+    missing = checker.check("Douglas Adams was born in 1952 in Cambridge, population 1234567.", sg)
     assert missing.reason == MISSING and "P569" in missing.detail
-    extra = checker.check("Douglas Adams was born on 11 March 1952 in Cambridge near Santa Barbara. 1234567", sg)
+    extra = checker.check("Douglas Adams was born on 11 March 1952 in Cambridge near Santa Barbara. "
+                          "Population 1234567", sg)
     assert extra.reason == HALLUCINATED and "Santa Barbara" in extra.detail
     v = TemplateVerbalizer(load_templates())
     assert checker.check(v.verbalize(sg).text, sg).ok

@@ -43,7 +43,8 @@ def test_sample_with_two_workers(sample_run):
     # labels are joined per owner, but counted per subgraph lookup as before (the same numbers as the docs)
     labels = stage(report, "labels")
     assert (labels["in"], labels["out"], labels["counts"]) == (
-        302, 302, {"entities_without_label": 1, "no_label_fallback_to_id": 4})
+        300, 300, {"entities_without_label": 1, "no_label_fallback_to_id": 4})
+    assert stage(report, "facts")["dropped"]["identifier"] == 2  # external ids left out by default
     rows = corpus(out)
     assert len(rows) == stage(report, "write")["out"] > 10
     assert {r["source"] for r in rows} == {"kg"} and {r["lang"] for r in rows} == {"en"}
@@ -56,7 +57,7 @@ def test_sample_with_two_workers(sample_run):
         by_subject.setdefault(m["subject_label"], []).append(r["text"])
     adams = " ".join(by_subject["Douglas Adams"])
     assert "from 25 November 1991 until 11 May 2001" in adams  # statement qualifiers
-    assert "His X username is douglasadams." in adams  # generic fallback with a label from labels.tsv
+    assert "douglasadams" not in adams  # an X username is an external identifier: left out by default
     assert "12 March 1952" not in adams  # the deprecated statement is gone
     assert "Q99999999" in " ".join(by_subject["Albert Einstein"])
     assert "The Hitchhiker's Guide to the Galaxy, which was published on 12 October 1979" in adams  # a chain
@@ -89,7 +90,9 @@ def test_tsv_graph_with_hub_cycle_and_missing_labels(tmp_path):
     pairs = tmp_path / "pairs.jsonl"  # co-occurrence from aligned sentences (kg-align's output)
     pairs.write_text(json.dumps({"facts": [{"p": "P19"}, {"p": "P569"}]}) + "\n")
     report = run_kg(KgConfig(triples=[str(tmp_path / "g.tsv")], labels=[str(tmp_path / "labels.tsv")], output=out,
-                             max_facts_per_entity=50, rejects=True, cooccurrence=str(pairs)), ONE_WORKER, quiet=True)
+                             max_facts_per_entity=50, rejects=True, cooccurrence=str(pairs),
+                             keep_identifiers=True),  # PART0.. are plain strings of a Wikidata property: kept
+                    ONE_WORKER, quiet=True)
     assert report["accounting_ok"]
     assert stage(report, "read")["dropped"] == {"malformed_row": 1}
     assert stage(report, "facts")["dropped"] == {"hub_cap": 250}

@@ -163,7 +163,7 @@ def test_wikidata_json_entities(tmp_path):
     assert facts["P625"].value.kind == COORD
     assert facts["P569"].value.precision == 9
     assert "P40" not in facts and "P999" not in facts
-    assert stats.counts["deprecated_claim"] == 1 and stats.counts["no_value_snak"] == 1
+    assert stats.counts["deprecated_claim"] == 1 and stats.counts["unknown_value"] == 1
     assert stats.counts["unknown_datatype"] == 1
     labels = [r for r in out if isinstance(r, Label)]
     assert Label("Q42", "Douglas Adams", "en") in labels and Label("P19", "place of birth", "en") in labels
@@ -182,7 +182,7 @@ def test_tsv_values_and_labels(tmp_path):
     path.write_text("Q42\tP26\tQ1\tP580=1991-11-25\tP582=2001\nbad row\nQ42\tP2048\t1.96 Q11573\nQ1\tP1\tx\tnoequals\n")
     out, stats = read(path, "tsv")
     facts = [r for r in out if isinstance(r, Fact)]
-    assert facts[0].qualifiers == (("P580", Value(TIME, "1991-11-25", precision=11)), ("P582", Value(QUANTITY, "2001")))
+    assert facts[0].qualifiers == (("P580", Value(TIME, "1991-11-25", precision=11)), ("P582", Value(STRING, "2001")))
     assert sorted(d.reason for d in out if isinstance(d, Drop)) == ["bad_value", "malformed_row"]
     labels = tmp_path / "l.tsv"
     labels.write_text("Q42\tDouglas Adams\nQ1\tJane\tfr\nQ2\n")
@@ -225,4 +225,11 @@ def test_webnlg_as_triples_and_pairs(tmp_path):
     out = tmp_path / "pairs.jsonl"
     assert main([str(path), str(out)]) == 0
     row = json.loads(out.read_text().splitlines()[0])
-    assert row["serialized_triples"] == "Alan Bean birth place Wheeler, Texas birth date 1932-03-15"
+    # the prompt the kg job builds for a model, by the same function (dates rendered as in the text)
+    assert row["serialized_triples"] == "Alan Bean birth place Wheeler, Texas birth date 15 March 1932"
+    from corpora.kg.model_verbalizer import ModelPrompt
+    from corpora.kg.readers.webnlg import entry_subgraph
+    from corpora.kg.templates import load_templates
+
+    sg = entry_subgraph("x", [("Alan_Bean", "birthPlace", "Wheeler,_Texas"), ("Alan_Bean", "birthDate", '"1932-03-15"')])
+    assert ModelPrompt(load_templates())(sg) == row["serialized_triples"]

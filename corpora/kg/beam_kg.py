@@ -28,10 +28,11 @@ from corpora.kg.codec import (
 )
 from corpora.kg.faithfulness import FaithfulnessChecker
 from corpora.kg.graph import Cooccurrence, route_entity
+from corpora.kg.identifiers import IdentifierFilter
 from corpora.kg.labels import attach_labels, ids_to_name, label_rank
 from corpora.kg.model import Fact, Label, StatementPart
 from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
-from corpora.kg.statements import assemble_statement
+from corpora.kg.statements import LINK_KINDS, assemble_statement, resolve_value_node
 from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
 from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
@@ -40,6 +41,7 @@ from pipeline.stats import IN, OUT, count_key, drop_key
 
 LABELS = "labels"
 PARTS = "parts"
+VALUE_PARTS = "value_parts"  # value-node fields and the statement links to them, keyed by value node
 RELSETS = "relsets"
 REQUESTS = "requests"
 
@@ -71,7 +73,13 @@ class _ReadChunk(CountingDoFn):
                     self._counter.add("read", count_key("ignored_in_labels_file"))
                 elif isinstance(rec, StatementPart):
                     self._counter.add("read", count_key("statement_parts"))
-                    yield beam.pvalue.TaggedOutput(PARTS, (rec.node, encode_part(rec) if self.encoded else rec))
+                    part = encode_part(rec) if self.encoded else rec
+                    if rec.kind == "field":
+                        yield beam.pvalue.TaggedOutput(VALUE_PARTS, (rec.node, part))
+                    elif rec.kind in LINK_KINDS:
+                        yield beam.pvalue.TaggedOutput(VALUE_PARTS, (rec.value.v, part))
+                    else:
+                        yield beam.pvalue.TaggedOutput(PARTS, (rec.node, part))
                 elif isinstance(rec, Fact):
                     self._counter.add("read", count_key("facts"))
                     yield (rec.subject, encode_fact(rec)) if self.encoded else rec
@@ -105,17 +113,55 @@ class _AssembleStatements(CountingDoFn):
         yield (result.subject, encode_fact(result)) if self.encoded else result
 
 
+class _ResolveValueNodes(CountingDoFn):
+    """(value node, its fields and the statement links to it) -> (statement node, full value part) per
+    link; counted in the ``statements`` stage (``value_nodes``, ``value_node_missing``, ...)."""
+
+    def __init__(self, encoded: bool = False) -> None:
+        super().__init__(keep_rejects=False)
+        self.encoded = encoded
+
+    def process(self, element):
+        _, parts = element
+        resolved, why = resolve_value_node([decode_part(p) for p in parts] if self.encoded else list(parts))
+        self._counter.add("statements", count_key(why or "value_nodes"))
+        for part in resolved:
+            yield part.node, encode_part(part) if self.encoded else part
+
+
+class AssembleStatements(beam.PTransform):
+    """Statement parts (node, part) and value-node parts (value node, part) -> the statements'
+    Facts (keyed by subject when ``encoded``), with ``stats`` and ``rejects``."""
+
+    def __init__(self, keep_rejects: bool, encoded: bool = False) -> None:
+        super().__init__()
+        self.keep_rejects = keep_rejects
+        self.encoded = encoded
+
+    def expand(self, inputs):
+        parts, value_parts = inputs
+        full = (value_parts | "GroupValueNodes" >> beam.GroupByKey()
+                | "ResolveValueNodes" >> beam.ParDo(_ResolveValueNodes(self.encoded)).with_outputs(STATS, main="out"))
+        assembled = ((parts, full["out"]) | "StatementParts" >> beam.Flatten()
+                     | "GroupStatements" >> beam.GroupByKey()
+                     | "Assemble" >> stage_outputs(_AssembleStatements(self.keep_rejects, self.encoded)))
+        return {"out": assembled["out"], STATS: (full[STATS], assembled[STATS]) | "StatementStats" >> beam.Flatten(),
+                REJECTS: assembled[REJECTS]}
+
+
 class _Route(CountingDoFn):
     """(entity, [codec fact bytes and referrer lists]) -> (owner, codec group bytes); on the side:
     relation sets (co-occurrence) and label requests (id, owner) for every id the owner will need
     named. Facts and referrers share one GroupByKey (told apart by type): a CoGroupByKey would
     wrap every value in a tagged tuple, which the local runner holds per fact."""
 
-    def __init__(self, max_facts: int, max_chain_facts: int, known: frozenset = frozenset()) -> None:
+    def __init__(self, max_facts: int, max_chain_facts: int, known: frozenset = frozenset(),
+                 keep_identifiers: bool = False) -> None:
         super().__init__(keep_rejects=False)
         self.max_facts = max_facts
         self.max_chain_facts = max_chain_facts
         self.known = known
+        self.identifiers = IdentifierFilter(keep_identifiers)
 
     def process(self, element) -> Iterator[Any]:
         entity, values = element
@@ -125,12 +171,17 @@ class _Route(CountingDoFn):
                 blobs.append(v)
             else:
                 refs.update(v)
-        routing = route_entity(entity, map(decode_fact, blobs), refs, self.max_facts, self.max_chain_facts)
-        total = len(routing.facts) + routing.hub_capped + routing.duplicates
+        facts, left_out = self.identifiers.split(map(decode_fact, blobs))
+        routing = route_entity(entity, facts, refs, self.max_facts, self.max_chain_facts)
+        total = len(routing.facts) + routing.hub_capped + routing.duplicates + sum(left_out.values())
         if total == 0:
             return
         self._counter.add("facts", IN, total)
         self._counter.add("facts", OUT, len(routing.facts))
+        for why, n in left_out.items():
+            self._counter.add("facts", drop_key(why), n)
+        if not routing.facts:
+            return
         if routing.hub_capped:
             self._counter.add("facts", drop_key("hub_cap"), routing.hub_capped)
             self._counter.add("facts", count_key("hub_entities"))
@@ -300,13 +351,16 @@ class _Verbalize(CountingDoFn):
 class _Faithfulness(CountingDoFn):
     """(subgraph, text, ...) -> kept, dropped by reason, or kept with a flag (``keep_unfaithful``)."""
 
-    def __init__(self, lang: str, keep_unfaithful: bool, keep_rejects: bool) -> None:
+    def __init__(self, lang: str, keep_unfaithful: bool, keep_rejects: bool, templates_path: str | None = None) -> None:
         super().__init__(keep_rejects)
         self.lang = lang
         self.keep_unfaithful = keep_unfaithful
+        self.templates_path = templates_path
 
     def setup(self) -> None:
-        self.checker = FaithfulnessChecker(self.lang)
+        from corpora.kg.templates import load_templates
+
+        self.checker = FaithfulnessChecker(self.lang, templates=load_templates(self.templates_path))
 
     def process(self, element):
         sg, text, generic = element
@@ -339,8 +393,9 @@ class BuildSubgraphs(beam.PTransform):
 
     def __init__(self, params: SubgraphParams, max_facts_per_entity: int, langs: tuple[str, ...],
                  cooccurrence: Cooccurrence | None = None, labelled_relations: frozenset = frozenset(),
-                 relation_order: dict[str, int] | None = None) -> None:
+                 relation_order: dict[str, int] | None = None, keep_identifiers: bool = False) -> None:
         super().__init__()
+        self.keep_identifiers = keep_identifiers
         self.relation_order = relation_order or {}
         self.labelled_relations = labelled_relations
         self.params = params
@@ -349,15 +404,15 @@ class BuildSubgraphs(beam.PTransform):
         self.cooccurrence = cooccurrence
 
     def expand(self, inputs):
-        facts, labels, parts = inputs["facts"], inputs["labels"], inputs["parts"]
-        assembled = (parts | "GroupStatements" >> beam.GroupByKey()
-                     | "Assemble" >> stage_outputs(_AssembleStatements(False, encoded=True)))
+        facts, labels = inputs["facts"], inputs["labels"]
+        assembled = (inputs["parts"], inputs["value_parts"]) | "Statements" >> AssembleStatements(False, encoded=True)
         all_facts = (facts, assembled["out"]) | "AllFacts" >> beam.Flatten()
         refs = (all_facts | "Refs" >> beam.FlatMap(_ref_pairs)
                 | "CapRefs" >> beam.CombinePerKey(CapReferrers()))
         known = self.labelled_relations
         routed = ((all_facts, refs) | "EntityValues" >> beam.Flatten() | "JoinEntity" >> beam.GroupByKey()
-                  | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts, known))
+                  | "Route" >> beam.ParDo(_Route(self.max_facts_per_entity, self.params.max_chain_facts, known,
+                                                self.keep_identifiers))
                   .with_outputs(STATS, REJECTS, RELSETS, REQUESTS, main="out"))
         if self.cooccurrence is not None:
             cooc = beam.pvalue.AsSingleton(facts.pipeline | "GivenCooc" >> beam.Create([self.cooccurrence]))

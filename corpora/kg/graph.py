@@ -55,23 +55,34 @@ def cap_facts(facts: Iterable[Fact], max_facts: int) -> tuple[list[Fact], int]:
 
 
 def dedupe_facts(facts: Iterable[Fact]) -> tuple[list[Fact], int]:
-    """Drop exact repeats, and truthy triples that repeat a statement with qualifiers.
+    """Drop repeats: facts with the same subject, relation, value and qualifiers, and facts without
+    qualifiers (truthy triples) whose value a statement with qualifiers states too. Statements
+    that share a value but differ in qualifiers (two terms of office, an award won twice) are
+    different facts and are all kept.
 
-    Returns the facts in a canonical order (relation, value) and how many were dropped.
+    Returns the facts in a canonical order (relation, value, qualifiers) and how many were dropped.
     """
-    by_key: dict[tuple, Fact] = {}
+    by_key: dict[tuple, dict[tuple, Fact]] = {}
     dropped = 0
     for f in facts:
-        k = f.key()
-        old = by_key.get(k)
+        variants = by_key.setdefault(f.key(), {})
+        q = f.qualifier_key()
+        old = variants.get(q)
         if old is None:
-            by_key[k] = f
+            variants[q] = f
             continue
         dropped += 1
-        # keep the richer one: with a statement id and more qualifiers
-        if (len(f.qualifiers), f.statement or "") > (len(old.qualifiers), old.statement or ""):
-            by_key[k] = f
-    ordered = sorted(by_key.values(), key=lambda f: (f.relation, f.value.kind, f.value.v, repr(f.qualifiers)))
+        # keep the richer one: from a statement (its value carries precision and unit)
+        if (f.statement or "", f.value.precision or 0, f.value.unit or "") > (
+                old.statement or "", old.value.precision or 0, old.value.unit or ""):
+            variants[q] = f
+    kept = []
+    for variants in by_key.values():
+        if len(variants) > 1 and () in variants:  # implied by a statement with qualifiers
+            del variants[()]
+            dropped += 1
+        kept.extend(variants.values())
+    ordered = sorted(kept, key=lambda f: (f.relation, f.value.kind, f.value.v, repr(f.qualifiers)))
     return ordered, dropped
 
 

@@ -18,7 +18,16 @@ import apache_beam as beam
 
 from corpora.kg.allocator import local_allocator_settings
 from corpora.kg.graph import Cooccurrence
-from corpora.kg.readers import FORMATS, Chunk, ReadOptions, detect_format, plan_chunks
+from corpora.kg.readers import (
+    FORMATS,
+    Chunk,
+    ReadOptions,
+    UnreadableInput,
+    detect_format,
+    plan_chunks,
+    read_head,
+    sniff_format,
+)
 from corpora.kg.subgraphs import SubgraphParams
 from corpora.kg.templates import TemplateError, load_templates
 from pipeline import beam_io
@@ -85,6 +94,7 @@ class KgConfig:
     verbalizer: str = "templates"
     templates: str | None = None
     keep_unfaithful: bool = False
+    keep_identifiers: bool = False
     rejects: bool = False
     num_shards: int = 0
     chunk_mb: int = 16
@@ -136,6 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="an object described only through its subject joins it if it has at most this many facts")
     g.add_argument("--no-pack-leftovers", action="store_true", help="do not pack ungrouped facts up to K")
     g.add_argument("--max-facts-per-entity", type=int, default=1000, help="hub cap (default 1000; the rest counted)")
+    g.add_argument("--keep-identifiers", action="store_true",
+                   help="keep external identifiers (VIAF, IMDb, ...) and media files, left out by default "
+                        "(counted as identifier / media_file)")
     g.add_argument("--cooccurrence", default=None, metavar="PAIRS.jsonl",
                    help="learn relation co-occurrence from kg-align pairs instead of the input")
     v = parser.add_argument_group("verbalizer")
@@ -160,7 +173,8 @@ def config_from_args(args: argparse.Namespace) -> KgConfig:
         max_facts=args.max_facts, min_pair_count=args.min_pair_count, min_weight=args.min_weight,
         max_chain_facts=args.max_chain_facts, pack_leftovers=not args.no_pack_leftovers,
         max_facts_per_entity=args.max_facts_per_entity, cooccurrence=args.cooccurrence, verbalizer=args.verbalizer,
-        templates=args.templates, keep_unfaithful=args.keep_unfaithful, rejects=args.rejects,
+        templates=args.templates, keep_unfaithful=args.keep_unfaithful, keep_identifiers=args.keep_identifiers,
+        rejects=args.rejects,
         num_shards=args.num_shards, chunk_mb=args.chunk_mb, gen_batch_size=args.gen_batch_size,
         max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
     validate(cfg)
@@ -221,6 +235,12 @@ def resolve_inputs(patterns: list[str], labels: list[str], input_format: str, ch
             if fmt is None:
                 raise UsageError(f"cannot tell the format of {f['path']} from its name; pass --format "
                                  f"({', '.join(FORMATS)})")
+            try:
+                fmt = sniff_format(read_head(f["path"], beam_io.open_raw), fmt, f["path"])
+            except UnreadableInput as exc:
+                raise UsageError(f"{flag if role == 'triples' else '--labels'} {exc}") from exc
+            except OSError as exc:
+                raise UsageError(f"{f['path']}: cannot read it ({exc})") from exc
             files.append({**f, "role": role, "format": fmt})
             planned = plan_chunks(f["path"], f["bytes"], fmt, chunk_mb * 1024 * 1024)
             if role == "labels" and fmt != "labels-tsv":
@@ -273,20 +293,23 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
                     num_shards=cfg.num_shards)
     options = ReadOptions(langs=cfg.langs(), keep_aliases=False)
     read = _Tee(beam.ParDo(beam_kg._ReadChunk(options, cfg.rejects, encoded=True)).with_outputs(
-        STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, main="out"), "ReadChunks")
+        STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, beam_kg.VALUE_PARTS, main="out"), "ReadChunks")
     chunk_pc = p | "Chunks" >> beam.Create(chunks) | "SpreadChunks" >> beam.Reshuffle()
     facts = run.apply("read", chunk_pc, read)
     cooc = load_cooccurrence(cfg.cooccurrence) if cfg.cooccurrence else None
     labelled = frozenset([r for r, t in templates.relations.items() if t.label] + list(templates.qualifier_labels))
     order = {r: t.order for r, t in templates.relations.items()}
-    graph = beam_kg.BuildSubgraphs(cfg.params(), cfg.max_facts_per_entity, cfg.langs(), cooc, labelled, order)
+    graph = beam_kg.BuildSubgraphs(cfg.params(), cfg.max_facts_per_entity, cfg.langs(), cooc, labelled, order,
+                                   cfg.keep_identifiers)
     run.stage_order += ["statements", "facts", "subgraphs"]  # BuildSubgraphs counts these and "labels"
     subgraphs = run.apply("labels", {"facts": facts, "labels": read.result[beam_kg.LABELS],
-                                     "parts": read.result[beam_kg.PARTS]}, graph)
+                                     "parts": read.result[beam_kg.PARTS],
+                                     "value_parts": read.result[beam_kg.VALUE_PARTS]}, graph)
     if cfg.verbalizer == "templates":
         verbalized = run.apply("verbalize", subgraphs, stage_outputs(
             beam_kg._Verbalize(cfg.templates, cfg.lang, cfg.rejects)))
         name = "templates"
+        text_lang = templates.lang  # English templates write English, whatever --lang the labels are in
     else:
         from corpora.kg.model_verbalizer import ModelPrompt, attach_generated
         from pipeline.beam_generation import GenerateText
@@ -295,10 +318,11 @@ def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: list[dict], chunks: list[C
             "verbalize", cfg.verbalizer, generation_config(cfg), ModelPrompt(templates, cfg.lang), attach_generated,
             cfg.rejects))
         name = cfg.verbalizer
+        text_lang = cfg.lang  # the model is taken to write the labels' language
     checked = run.apply("faithfulness", verbalized, stage_outputs(
-        beam_kg._Faithfulness(cfg.lang, cfg.keep_unfaithful, cfg.rejects)))
+        beam_kg._Faithfulness(cfg.lang, cfg.keep_unfaithful, cfg.rejects, cfg.templates)))
     docs = checked | "ToDocument" >> beam.Map(
-        lambda e: make_document(e[0], e[1], e[2], e[3].ok, e[3].reason, name, templates, cfg.lang))
+        lambda e: make_document(e[0], e[1], e[2], e[3].ok, e[3].reason, name, templates, cfg.lang, text_lang))
     # kelm.jsonl: one shard per bundle, concatenated once all are written (a single-shard write would
     # shuffle every line onto one worker, and the local runner would hold them all in memory)
     _ = (checked | "ToKelm" >> beam.Map(lambda e: kelm_line(e[0], e[1], templates, cfg.lang))
@@ -347,10 +371,31 @@ def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: 
     return report
 
 
-def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+def main(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """The command line: exit status 1 when the run wrote no document (every record unusable, or
+    none at all), with the drop reasons named; stats.json is written either way."""
     configure_logging(args.verbose)
     cfg = config_from_args(args)
-    return run_kg(cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
+    report = run_kg(cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
+    return empty_run_status(report)
+
+
+def empty_run_status(report: dict) -> int:
+    """0 when documents were written; else 1, after saying on stderr why none were."""
+    import sys
+
+    stages = report.get("stages") or []
+    if stages and stages[-1]["out"] > 0:
+        return 0
+    reasons = {}
+    for st in stages:
+        for reason, n in (st.get("dropped") or {}).items():
+            reasons[f"{st['stage']}/{reason}"] = reasons.get(f"{st['stage']}/{reason}", 0) + n
+    read_in = stages[0]["in"] if stages else 0
+    top = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]) or "none"
+    print(f"error: no documents written: {read_in} input record(s) read, drops: {top} "
+          "(check --format and the input files; see stats.json)", file=sys.stderr)
+    return 1
 
 
 def run_kg_demo(out_dir: str, beam_args: list[str], overwrite: bool) -> dict:
@@ -400,7 +445,7 @@ def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     """Validate, run kg-align, print the summary; return the stats report."""
     from corpora.kg import beam_align, beam_kg
     from corpora.tokenize import checked_corpus_files
-    from pipeline.beam_steps import REJECTS, STATS, finalize, stage_outputs, summed_stats
+    from pipeline.beam_steps import REJECTS, STATS, finalize, summed_stats
     from pipeline.stats import render_table
 
     beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
@@ -427,9 +472,9 @@ def run_align(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
             options = ReadOptions(langs=langs, keep_aliases=True)
             read = (p | "Chunks" >> beam.Create(chunks) | "SpreadChunks" >> beam.Reshuffle()
                     | "ReadChunks" >> beam.ParDo(beam_kg._ReadChunk(options, False)).with_outputs(
-                        STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, main="out"))
-            assembled = (read[beam_kg.PARTS] | "GroupStatements" >> beam.GroupByKey()
-                         | "Assemble" >> stage_outputs(beam_kg._AssembleStatements(False)))
+                        STATS, REJECTS, beam_kg.LABELS, beam_kg.PARTS, beam_kg.VALUE_PARTS, main="out"))
+            assembled = ((read[beam_kg.PARTS], read[beam_kg.VALUE_PARTS])
+                         | "Statements" >> beam_kg.AssembleStatements(False))
             facts = (read["out"], assembled["out"]) | "AllFacts" >> beam.Flatten()
             by_subject = facts | "BySubject" >> beam.Map(lambda f: (f.subject, f))
             labels = read[beam_kg.LABELS]

@@ -50,19 +50,41 @@ class BestLabel:
         return a if label_rank(a, self.langs) <= label_rank(b, self.langs) else b
 
 
+def fact_ids_to_name(f: Fact, known: frozenset = frozenset()) -> set[str]:
+    """The ids a fact needs named: its subject, objects and units always; its relation and qualifier
+    relations unless the templates give their label (``known``). A property that is itself a
+    subject or an object (a property entity, "P19 is a Wikidata property") is always named."""
+    ids = {f.subject, *f.value.entity_ids()}
+    if f.relation not in known:
+        ids.add(f.relation)
+    for rel, val in f.qualifiers:
+        if rel not in known:
+            ids.add(rel)
+        ids.update(val.entity_ids())
+    return ids
+
+
 def ids_to_name(owner: str, facts: Iterable[Fact], known: frozenset = frozenset()) -> set[str]:
-    """Every id the subgraphs of ``owner`` will need named: the owner and every id its routed facts
-    mention (relations whose label the templates give excepted). It is the union of
-    ``Subgraph.entity_ids()`` over the owner's subgraphs, so labels can be joined per owner."""
+    """Every id the subgraphs of ``owner`` will need named: the owner and what its routed facts need
+    (``fact_ids_to_name``). It is the union of ``subgraph_ids_to_name`` over the owner's subgraphs,
+    so labels can be joined per owner."""
     ids = {owner}
     for f in facts:
-        ids.update(f.entity_ids())
-    return ids - known
+        ids |= fact_ids_to_name(f, known)
+    return ids
+
+
+def subgraph_ids_to_name(sg: Subgraph, known: frozenset = frozenset()) -> set[str]:
+    """The ids a subgraph's text and checks need named (its facts', its subject, its context)."""
+    ids = {sg.subject} | set(sg.context)
+    for f in sg.facts:
+        ids |= fact_ids_to_name(f, known)
+    return ids
 
 
 def attach_labels(sg: Subgraph, labels: dict[str, str], known: frozenset = frozenset()) -> tuple[int, int]:
     """Give ``sg`` the labels of the ids it mentions; returns (label lookups, lookups without a label),
     the ``labels`` stage's per-subgraph counts."""
-    lookups = sg.entity_ids() - known
+    lookups = subgraph_ids_to_name(sg, known)
     sg.labels = {eid: labels[eid] for eid in lookups if eid in labels}
     return len(lookups), len(lookups) - len(sg.labels)

@@ -6,7 +6,9 @@ no Beam import. Ids are compact: Wikidata IRIs become ``Q42`` / ``P19``; other I
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 # Value kinds
 ENTITY = "entity"  # v = entity id
@@ -17,6 +19,21 @@ QUANTITY = "quantity"  # v = decimal amount, unit = unit entity id or None
 COORD = "coord"  # v = "lat,lon"
 URL = "url"  # v = the URL
 KINDS = (ENTITY, STRING, TEXT, TIME, QUANTITY, COORD, URL)
+_UTC = re.compile(r"(?:Z|[+-]00:?00)$")
+
+
+def canonical(kind: str, v: str) -> str:
+    """The form of a value that two notations of it share: a time without ``+`` and UTC zone
+    (rdflib writes ``Z`` as ``+00:00``), a number as its normalized decimal."""
+    if kind == TIME:
+        return _UTC.sub("", v.strip()).lstrip("+")
+    if kind == QUANTITY:
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            return v
+        return format(d.normalize(), "f") if d else "0"
+    return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,11 @@ class Value:
             return [self.unit]
         return []
 
+    def identity(self) -> tuple[str, str]:
+        """What the value says, whatever its notation or annotation (precision, unit): the same for a
+        truthy triple and the statement it repeats."""
+        return self.kind, canonical(self.kind, self.v)
+
     def to_json(self) -> dict:
         out = {"kind": self.kind, "v": self.v}
         for name in ("lang", "precision", "unit", "datatype"):
@@ -57,8 +79,13 @@ class Fact:
     statement: str | None = None  # statement node id when the fact came from p:/ps:/pq: or a JSON claim
 
     def key(self) -> tuple:
-        """Identity of the fact for de-duplication (a truthy triple equals its statement)."""
-        return (self.subject, self.relation, self.value)
+        """Subject, relation and what the value says: a truthy triple has the key of its statement;
+        statements with this key differ by their qualifiers (``graph.dedupe_facts``)."""
+        return (self.subject, self.relation, self.value.identity())
+
+    def qualifier_key(self) -> tuple:
+        """The qualifiers as they read (notation aside): two terms of office differ here."""
+        return tuple(sorted((r, v.identity()) for r, v in self.qualifiers))
 
     def entity_ids(self) -> list[str]:
         ids = [self.subject, self.relation, *self.value.entity_ids()]

@@ -37,7 +37,9 @@ def triples_meta(sg: Subgraph, templates: TemplateSet | None, lang: str) -> list
 
 
 def make_document(sg: Subgraph, text: str, generic: list[str], faithful: bool, reason: str | None,
-                  verbalizer: str, templates: TemplateSet | None, lang: str) -> Document:
+                  verbalizer: str, templates: TemplateSet | None, lang: str, text_lang: str | None = None) -> Document:
+    """The corpus row of a verbalized subgraph; ``lang`` is the label language, ``text_lang`` the
+    language the text was written in (the templates' language, whatever the labels': default ``lang``)."""
     meta = {"subgraph_id": sg.id, "subject": sg.subject, "subject_label": sg.labels.get(sg.subject) or
             humanize_id(sg.subject), "verbalizer": verbalizer, "faithful": faithful,
             "triples": triples_meta(sg, templates, lang)}
@@ -45,7 +47,8 @@ def make_document(sg: Subgraph, text: str, generic: list[str], faithful: bool, r
         meta["unfaithful_reason"] = reason
     if generic:
         meta["generic_relations"] = sorted(set(generic))
-    return Document(id=make_doc_id(SOURCE, sg.id), text=text, source=SOURCE, lang=lang, lang_score=1.0, meta=meta)
+    return Document(id=make_doc_id(SOURCE, sg.id), text=text, source=SOURCE, lang=text_lang or lang, lang_score=1.0,
+                    meta=meta)
 
 
 def kelm_line(sg: Subgraph, text: str, templates: TemplateSet | None, lang: str) -> str:

@@ -29,10 +29,42 @@ from corpora.kg.graph import Cooccurrence, entity_graph, linking_facts
 from corpora.kg.model import ENTITY, Fact
 
 HUMAN = "Q5"
-MALE = {"Q6581097", "Q2449503", "Q44148"}
-FEMALE = {"Q6581072", "Q1052281", "Q43445"}
-PERSON_RELATIONS = {"P569", "P19", "P570", "P20", "P21", "P106", "P26", "P22", "P25"}  # only people have these
-PAST_RELATIONS = {"P570", "P576", "P730"}  # date of death, dissolved, service retirement
+MALE = {"Q6581097", "Q2449503", "Q44148", "male", "dbr:Male", "Male"}
+FEMALE = {"Q6581072", "Q1052281", "Q43445", "female", "dbr:Female", "Female"}
+# Evidence of a subject's kind, by relation (Wikidata ids, and DBpedia / WebNLG / DART names by their
+# letters only: "birthPlace", "dbo:birthPlace" and "BIRTH_PLACE" are all "birthplace")
+KIND_RELATIONS = {
+    "person": {"p19", "p20", "p569", "p570", "p21", "p106", "p26", "p22", "p25", "p27", "p69", "p735", "p734",
+               "p1412", "p40", "p3373", "p108", "p463", "p166", "p1303", "p509", "p119", "birthplace", "birthdate",
+               "deathplace", "deathdate", "birthname", "almamater", "occupation", "nationality", "spouse",
+               "dateofretirement", "wasacrewmemberof", "wasselectedbynasa", "timeinspace", "backuppilot",
+               "gender", "parent", "child", "relative", "residence", "award", "awards", "profession"},
+    "place": {"p625", "p1082", "p36", "p35", "p6", "p30", "p2046", "p47", "p1376", "p190", "p150", "p37", "p38",
+              "p206", "p2044", "p421", "capital", "largestcity", "populationtotal", "areatotal", "leadername",
+              "leadertitle", "ethnicgroup", "demonym", "hastoitswest", "hastoitsnortheast", "hastoitseast",
+              "hastoitssouth", "hastoitsnorth", "elevation", "populationdensity", "currency", "language",
+              "officiallanguage", "patronsaint", "senators", "areacode", "postalcode", "timezone"},
+    "organisation": {"p112", "p159", "p1128", "p452", "p169", "p488", "p1454", "p355", "p749", "p2139",
+                     "founder", "headquarters", "numberofstudents", "academicstaffsize", "dean", "president",
+                     "numberofpostgraduatestudents", "affiliation", "affiliations", "campus", "keyperson",
+                     "numberofemployees", "industry", "sportsoffered", "sportsgoverningbody"},
+    "work": {"p50", "p57", "p577", "p136", "p161", "p123", "p364", "p495", "p86", "p175", "p162", "p58", "p407",
+             "p437", "p179", "p155", "p156", "author", "director", "starring", "publisher", "releasedate",
+             "genre", "writer", "producer", "composer", "recordlabel", "runtime"},
+}
+KIND_CLASSES = {  # values of P31 (instance of) / rdf:type that settle the kind
+    "person": {HUMAN, "dbo:Person", "foaf:Person", "schema:Person"},
+    "place": {"Q515", "Q6256", "Q3624078", "Q1549591", "Q5119", "Q486972", "Q532", "Q3957", "Q35657", "Q1637706",
+              "Q15284", "Q747074", "Q484170", "Q2221906", "Q8502", "Q23397", "Q4022", "dbo:Place", "dbo:City",
+              "dbo:Country", "schema:Place"},
+    "organisation": {"Q43229", "Q4830453", "Q3918", "Q783794", "Q891723", "Q7278", "Q163740", "Q902104",
+                     "Q2385804", "dbo:Organisation", "dbo:University", "schema:Organization"},
+    "work": {"Q7725634", "Q571", "Q11424", "Q482994", "Q134556", "Q5398426", "Q47461344", "Q7366", "Q838948",
+             "Q3305213", "dbo:Work", "dbo:Film", "dbo:Book", "schema:CreativeWork"},
+}
+PERSON_RELATIONS = KIND_RELATIONS["person"]
+PAST_RELATIONS = {"p570", "p576", "p730", "p20", "p509", "p1196", "p119", "deathdate", "deathplace", "dissolved",
+                  "dissolutiondate", "dateofdeath", "closingdate"}  # the subject died or ended
 MAX_CONTEXT_IDS = 50
 
 
@@ -65,6 +97,7 @@ class Subgraph:
     context: list[str] = field(default_factory=list)  # entities of the subject's other facts
     labels: dict[str, str] = field(default_factory=dict)
     chain_count: int = 0
+    kind: str = "thing"  # person, place, organisation, work, thing (subject_kind)
 
     def entity_ids(self) -> set[str]:
         ids = {self.subject}
@@ -84,17 +117,46 @@ class _Unit:
         return len(self.facts)
 
 
-def pronoun_for(own: list[Fact]) -> str:
-    """he / she for people with a known sex or gender, "" for other people, else it."""
-    human = any(f.relation == "P31" and f.value.v == HUMAN for f in own) or any(
-        f.relation == "rdf:type" and f.value.v.rsplit("/", 1)[-1] in ("Person", "foaf:Person") for f in own) or (
-        not any(f.relation == "P31" for f in own) and any(f.relation in PERSON_RELATIONS for f in own))
-    genders = {f.value.v for f in own if f.relation in ("P21", "foaf:gender")}
-    if genders & MALE or genders == {"male"}:
+def relation_key(relation: str) -> str:
+    """A relation by its letters and digits, case-folded: ``P19`` -> ``p19``, ``dbo:birthPlace`` and
+    ``BIRTH_PLACE`` -> ``birthplace``."""
+    local = relation.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    local = local.split(":", 1)[1] if ":" in local and not local.startswith("http") else local
+    return "".join(ch for ch in local.casefold() if ch.isalnum())
+
+
+def _is_type(f: Fact) -> bool:
+    return f.relation in ("P31", "rdf:type") or relation_key(f.relation) in ("type", "p31", "instanceof")
+
+
+def subject_kind(own: list[Fact]) -> str:
+    """person, place, organisation, work or thing: from its classes (P31 / rdf:type) when they settle
+    it, else from the relations it has (a birth place: a person; a population: a place)."""
+    classes = {f.value.v for f in own if _is_type(f)}
+    for kind, known in KIND_CLASSES.items():
+        if classes & known:
+            return kind
+    votes = {kind: sum(1 for f in own if relation_key(f.relation) in rels) for kind, rels in KIND_RELATIONS.items()}
+    best = max(votes, key=lambda k: (votes[k], k == "person"))
+    return best if votes[best] else "thing"
+
+
+def pronoun_for(own: list[Fact], kind: str | None = None) -> str:
+    """he / she for people with a known sex or gender, "" for other people (the name is repeated), else it."""
+    kind = kind or subject_kind(own)
+    if kind != "person":
+        return "it"
+    genders = {f.value.v for f in own if relation_key(f.relation) in ("p21", "gender", "sexorgender")}
+    if genders & MALE:
         return "he"
-    if genders & FEMALE or genders == {"female"}:
+    if genders & FEMALE:
         return "she"
-    return "" if human else "it"
+    return ""
+
+
+def is_past(own: list[Fact]) -> bool:
+    """The subject died or ended (a date or place of death, a dissolution): its facts read in the past."""
+    return any(relation_key(f.relation) in PAST_RELATIONS for f in own)
 
 
 def _units(own: list[Fact], k: int) -> list[_Unit]:
@@ -186,8 +248,9 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
                 members[target] += members.pop(r)
                 sizes[target] += sizes.pop(r)
         roots = sorted(members)
-    pronoun = pronoun_for(own)
-    past = any(f.relation in PAST_RELATIONS for f in own)
+    kind = subject_kind(own)
+    pronoun = pronoun_for(own, kind)
+    past = is_past(own)
     all_objects = sorted({f.value.v for f in own if f.value.kind == ENTITY})
     out = []
     for i, root in enumerate(roots):
@@ -196,5 +259,6 @@ def partition(subject: str, own: list[Fact], chains: dict[str, list[Fact]], cooc
         inside = {f.value.v for f in facts if f.value.kind == ENTITY}
         context = [e for e in all_objects if e not in inside][:MAX_CONTEXT_IDS]
         chained = sum(1 for f in facts if f.subject != subject)
-        out.append(Subgraph(f"{subject}#{i}", subject, facts, pronoun, past, context, chain_count=chained))
+        out.append(Subgraph(f"{subject}#{i}", subject, facts, pronoun, past, context, chain_count=chained,
+                            kind=kind))
     return out, counts

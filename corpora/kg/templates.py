@@ -3,6 +3,7 @@ label) to one or more sentence templates with ``{subject}`` and ``{object}`` slo
 
 File layout (see ``corpora/kg/templates/wikidata.yaml``)::
 
+    lang: en                     # the language the templates write (default en): the rows' lang tag
     qualifiers:                  # how a statement's qualifiers read, after the fact
       P580: {label: start time, text: "from {value}"}    # or just the text: P580: "from {value}"
     relations:
@@ -12,6 +13,13 @@ File layout (see ``corpora/kg/templates/wikidata.yaml``)::
         past: "{subject} was born in {object}"   # optional: used when the subject has died/ended
         relative: true           # may become a relative clause ("X, who was born in Y, ...")
         order: 21                # clauses are verbalized by ascending order (default 50)
+        event: birth             # clauses of one event may merge: "was born on 11 March 1952 in Cambridge"
+      P172:
+        text: "{subject} belongs to the ethnic group {object}"
+        only: [person]           # for other subjects (a country): their own text below, else the generic pattern
+        place: "{subject} is home to the ethnic group {object}"
+
+Subject kinds (``subgraphs.subject_kind``): person, place, organisation, work, thing.
 
 Slots: ``{subject}``, ``{object}``, ``{object|when}`` (a date with its preposition: "on 11
 March 1952", "in 1952"), ``{object|a}`` (with "a"/"an"); qualifier templates use
@@ -29,6 +37,8 @@ import string
 from dataclasses import dataclass, field
 
 RELATION_SLOTS = {"subject", "object", "object|when", "object|a"}
+SUBJECT_KINDS = ("person", "place", "organisation", "work", "thing")
+RELATION_KEYS = {"label", "text", "past", "relative", "order", "event", "only", *SUBJECT_KINDS}
 QUALIFIER_SLOTS = {"value", "value|when"}
 DEFAULT_ORDER = 50
 BUNDLED = os.path.join(os.path.dirname(__file__), "templates", "wikidata.yaml")
@@ -46,6 +56,18 @@ class RelationTemplate:
     past: tuple[str, ...] = ()
     relative: bool = False
     order: int = DEFAULT_ORDER
+    event: str | None = None  # clauses of the same event may be merged (birth date and birth place)
+    only: tuple[str, ...] = ()  # subject kinds ``texts`` apply to (empty: all)
+    by_kind: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+
+    def texts_for(self, kind: str, past: bool) -> tuple[str, ...]:
+        """The texts for a subject of this kind (its own, the past ones, the default), or () when the
+        template does not apply to such a subject."""
+        if kind in self.by_kind:
+            return self.by_kind[kind]
+        if self.only and kind not in self.only:
+            return ()
+        return self.past if past and self.past else self.texts
 
 
 @dataclass
@@ -57,6 +79,7 @@ class TemplateSet:
     qualifiers: dict[str, str] = field(default_factory=dict)
     qualifier_labels: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    lang: str = "en"  # the language the templates write (the corpus rows are tagged with it)
 
     def find(self, relation: str, label: str | None = None) -> RelationTemplate | None:
         """The template of a relation, by id first, then by its label."""
@@ -102,7 +125,7 @@ def parse_templates(obj: dict, source: str = "<templates>") -> TemplateSet:
     """A TemplateSet from the parsed file; TemplateError names the bad entry."""
     if not isinstance(obj, dict) or not isinstance(obj.get("relations"), dict):
         raise TemplateError(f"{source}: expected a mapping with a 'relations' section")
-    out = TemplateSet(source=source)
+    out = TemplateSet(source=source, lang=str(obj.get("lang") or "en").lower())
     for rel, q in (obj.get("qualifiers") or {}).items():
         where = f"{source}: qualifier {rel}"
         if isinstance(q, dict):
@@ -119,14 +142,20 @@ def parse_templates(obj: dict, source: str = "<templates>") -> TemplateSet:
             entry = {"text": entry}
         if not isinstance(entry, dict) or "text" not in entry:
             raise TemplateError(f"{where}: expected a template string or a mapping with 'text'")
-        unknown = set(entry) - {"label", "text", "past", "relative", "order"}
+        unknown = set(entry) - RELATION_KEYS
         if unknown:
             raise TemplateError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
-                                "(known: label, text, past, relative, order)")
+                                f"(known: {', '.join(sorted(RELATION_KEYS))})")
+        only = entry.get("only") or []
+        only = [only] if isinstance(only, str) else only
+        if not isinstance(only, list) or set(only) - set(SUBJECT_KINDS):
+            raise TemplateError(f"{where}: 'only' lists subject kinds ({', '.join(SUBJECT_KINDS)})")
         t = RelationTemplate(
             relation=rel, label=entry.get("label"), texts=_texts(where, entry["text"], RELATION_SLOTS),
             past=_texts(where + " (past)", entry["past"], RELATION_SLOTS) if entry.get("past") else (),
             relative=bool(entry.get("relative", False)), order=int(entry.get("order", DEFAULT_ORDER)),
+            event=entry.get("event"), only=tuple(only),
+            by_kind={k: _texts(f"{where} ({k})", entry[k], RELATION_SLOTS) for k in SUBJECT_KINDS if k in entry},
         )
         if t.relative and not all(x.startswith("{subject} ") for x in t.texts):
             raise TemplateError(f"{where}: relative: true needs templates that start with '{{subject}} '")

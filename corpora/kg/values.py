@@ -84,8 +84,9 @@ def literal_value(lexical: str, datatype: str | None, lang: str | None,
         return quantity_value(lexical)
     if datatype in TIME_PRECISION:
         value = time_value(lexical, TIME_PRECISION[datatype])
-        if datatype == XSD + "dateTime" and re.match(r"^[+-]?\d+-01-01T00:00:00Z?$", lexical.strip()):
-            # Wikidata writes year-precision dates as YYYY-01-01T00:00:00Z in its RDF dumps.
+        if datatype == XSD + "dateTime" and re.match(r"^[+-]?\d+-01-01T00:00:00(?:Z|[+-]00:?00)?$", lexical.strip()):
+            # Wikidata writes year-precision dates as YYYY-01-01T00:00:00Z in its RDF dumps (rdflib
+            # rewrites the Z as +00:00); a statement's value node gives the real precision.
             value = Value(TIME, value.v, precision=YEAR)
         return value
     if datatype == XSD + "anyURI":

@@ -7,8 +7,10 @@ up to three clauses ("X, who was born in Y, worked as a writer and died in Z" wh
 template allows a relative clause, else "X was born in Y and died in Z"); later sentences
 start with a pronoun (he / she / it; for a person of unknown gender the name is repeated).
 Templates that do not start with the subject are sentences of their own ("His father is
-Y."). A relation with no template falls back to a generic pattern built from its label:
-"Its record label is Y." (or "It is located in Y." when the label ends with a preposition).
+Y."). Templates are chosen for the subject's kind (person, place, ...: ``Subgraph.kind``). A
+relation with no template (or none for such a subject) falls back to a clause built from the
+form of its label (``lexicalize.py``: "Its record label is Y.", "It is located in Y.", "He is a
+member of Y."). Only clauses of one event merge ("was born on 11 March 1952 in Cambridge").
 Facts of chained entities follow, with the chained entity named as their subject.
 """
 
@@ -18,9 +20,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from corpora.kg.lexicalize import generic_clause
 from corpora.kg.model import TIME, Fact, Value
 from corpora.kg.rdf import humanize_id
-from corpora.kg.subgraphs import Subgraph
+from corpora.kg.subgraphs import Subgraph, subject_kind
 from corpora.kg.templates import DEFAULT_ORDER, RelationTemplate, TemplateSet
 from corpora.kg.values import (
     indefinite_article,
@@ -49,6 +52,7 @@ class _Clause:
     facts: list[Fact]
     template: RelationTemplate | None
     order: int
+    texts: tuple[str, ...] = ()  # the template's texts for this subject (its kind and tense)
 
 
 def _pick(texts: tuple[str, ...], key: str) -> str:
@@ -67,22 +71,27 @@ def _end(sentence: str) -> str:
     return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
-def _merge_shared(preds: list[tuple[str, bool, list[str]]]) -> list[tuple[str, bool, list[str]]]:
-    """Join predicates that repeat their verb: "was born on 11 March 1952" + "was born in
-    Cambridge" -> "was born on 11 March 1952 in Cambridge". Items are (text, relative, relations)."""
-    out: list[tuple[str, bool, list[str]]] = []
-    for text, relative, rels in preds:
+def _merge_shared(preds: list[tuple[str, bool, list[str], str | None]]) -> list[tuple[str, bool, list[str], str | None]]:
+    """Join predicates of one event that repeat their verb: "was born on 11 March 1952" + "was born in
+    Cambridge" -> "was born on 11 March 1952 in Cambridge". Items are (text, relative, relations,
+    event); only clauses of the same event merge (a birth happens once, so its date and place
+    belong together; "worked as a comedian" and "worked for the BBC" do not: the merged "worked
+    as a comedian for the BBC" would claim more than either fact)."""
+    out: list[tuple[str, bool, list[str], str | None]] = []
+    for text, relative, rels, event in preds:
         b = text.split(" ")
-        for j, (prev, prev_rel, prev_rels) in enumerate(out):
+        for j, (prev, prev_rel, prev_rels, prev_event) in enumerate(out):
+            if event is None or prev_event != event:
+                continue
             a = prev.split(" ")
             n = 0
             while n < min(len(a), len(b)) - 1 and a[n] == b[n]:
                 n += 1
             if n >= 1 and b[n] in PREPOSITIONS and a[n] in PREPOSITIONS and a[n] != b[n] and len(prev_rels) == 1:
-                out[j] = (prev + " " + " ".join(b[n:]), prev_rel and relative, prev_rels + rels)
+                out[j] = (prev + " " + " ".join(b[n:]), prev_rel and relative, prev_rels + rels, event)
                 break
         else:
-            out.append((text, relative, rels))
+            out.append((text, relative, rels, event))
     return out
 
 
@@ -130,9 +139,15 @@ class TemplateVerbalizer:
         for f in sg.facts:
             groups.setdefault((f.subject, f.relation), []).append(f)
         clauses = []
+        kinds = {sg.subject: sg.kind}
+        for subj in {f.subject for f in sg.facts} - {sg.subject}:
+            kinds[subj] = subject_kind([f for f in sg.facts if f.subject == subj])
         for (subj, rel), facts in groups.items():
             t = self.templates.find(rel, sg.labels.get(rel))
-            clauses.append(_Clause(subj, rel, facts, t, t.order if t else DEFAULT_ORDER + 1000))
+            texts = t.texts_for(kinds[subj], sg.past and subj == sg.subject) if t else ()
+            if not texts:
+                t = None
+            clauses.append(_Clause(subj, rel, facts, t, t.order if t else DEFAULT_ORDER + 1000, texts))
         main = sorted((c for c in clauses if c.subject == sg.subject), key=lambda c: c.order)
         chained = sorted((c for c in clauses if c.subject != sg.subject), key=lambda c: (c.subject, c.order))
         return main + chained
@@ -149,34 +164,28 @@ class TemplateVerbalizer:
         return text.replace("{subject}", subject_text)
 
     def _template_text(self, sg: Subgraph, clause: _Clause) -> str:
-        t = clause.template
-        texts = t.past if (sg.past and t.past and clause.subject == sg.subject) else t.texts
-        return _pick(texts, f"{sg.id}/{clause.relation}")
+        return _pick(clause.texts, f"{sg.id}/{clause.relation}")
 
     def _generic(self, sg: Subgraph, clause: _Clause, named: bool, pronoun: str, subject_label: str) -> str:
         label = self.relation_label(sg, clause.relation)
         objects = self.objects(sg, clause.facts)
-        if label.split(" ")[-1].lower() in PREPOSITIONS:
-            who = _cap(pronoun) if named and pronoun else subject_label
-            return f"{who} is {label} {objects}"
-        verb = "includes" if len(clause.facts) > 1 else "is"
-        if named and pronoun:
-            return f"{_cap(POSSESSIVE[pronoun])} {label} {verb} {objects}"
-        if named:
-            return f"{subject_label}'s {label} {verb} {objects}"
-        return f"The {label} of {subject_label} {verb} {objects}"
+        one_date = len(clause.facts) == 1 and clause.facts[0].value.kind == TIME and not clause.facts[0].qualifiers
+        who = _cap(pronoun) if named and pronoun else subject_label
+        possessive = (_cap(POSSESSIVE[pronoun]) if pronoun else f"{subject_label}'s") if named else None
+        return generic_clause(label, objects, len(clause.facts), who, possessive,
+                              sg.past and clause.subject == sg.subject,
+                              time_preposition(clause.facts[0].value) if one_date else None)
 
     # -------------------------------------------------------------- sentences
     def _sentences_for(self, sg: Subgraph, clauses: list[_Clause], subject_label: str, pronoun: str,
                        out: Verbalization) -> list[str]:
         sentences: list[str] = []
         named = False
-        joinable = [c for c in clauses if c.template and c.template.texts[0].startswith("{subject} ")
-                    and all(x.startswith("{subject} ") for x in (c.template.texts + c.template.past))]
+        joinable = [c for c in clauses if c.template and all(x.startswith("{subject} ") for x in c.texts)]
         standalone = [c for c in clauses if c not in joinable]
         i = 0
         preds = _merge_shared([(self._fill(sg, c, self._template_text(sg, c), "").strip(), c.template.relative,
-                                [c.relation]) for c in joinable])
+                                [c.relation], c.template.event) for c in joinable])
         if len(preds) >= 2:  # lead with a clause that can be relative ("X, who was born in Y, ...")
             lead = next((p for p in preds[:MAX_CLAUSES_PER_SENTENCE] if p[1]), None)
             if lead is not None:

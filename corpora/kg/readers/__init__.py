@@ -1,4 +1,4 @@
-"""KG input readers: N-Triples, Turtle, Wikidata JSON, TSV (+ labels TSV), WebNLG XML.
+"""KG input readers: N-Triples, Turtle, Wikidata JSON, TSV (+ labels TSV), WebNLG XML, DART JSON.
 
 Every reader reads one ``Chunk`` (a whole file, or a byte range of a line-based file, so
 big dumps split across workers) and yields ``Fact``, ``Label``, ``StatementPart`` and
@@ -9,6 +9,7 @@ but noted (unknown datatypes, skipped predicates, ...) in ``stats.counts``.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import BinaryIO
 from corpora.kg.model import Fact, Label, StatementPart
 from pipeline.records import Drop
 
-FORMATS = ("nt", "ttl", "wikidata-json", "tsv", "labels-tsv", "webnlg")
+FORMATS = ("nt", "ttl", "wikidata-json", "tsv", "labels-tsv", "labels-json", "webnlg", "dart")
 LINE_FORMATS = ("nt", "wikidata-json", "tsv", "labels-tsv")  # splittable into byte ranges
 COMPRESSED = (".gz", ".bz2", ".zst", ".zstd")
 STAGE = "read"
@@ -67,6 +68,42 @@ def detect_format(path: str) -> str | None:
     if name.endswith(".xml"):
         return "webnlg"
     return None
+
+
+class UnreadableInput(ValueError):
+    """A file no reader can use, known from its first bytes (a UTF-16 text, ...)."""
+
+
+SNIFF_BYTES = 8192
+
+
+def sniff_format(head: bytes, fmt: str, path: str = "") -> str:
+    """The format a file's first bytes show, given the one its name suggests: a ``.json`` holding
+    DART's layout (a JSON array of ``tripleset`` entries) is ``dart``; UnreadableInput for a
+    UTF-16/32 text, which no reader takes (every line would be dropped)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) >= 4 and head[1:4:2] == b"\x00\x00"
+                                                       and head[0:1] != b"\x00"):
+        raise UnreadableInput(f"{path}: UTF-16 (or UTF-32) text; the KG readers read UTF-8 "
+                              "(convert it, e.g. iconv -f UTF-16 -t UTF-8)")
+    if fmt == "wikidata-json":
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if text.startswith(b"[") and b'"tripleset"' in head:
+            return "dart"
+        if _LABELS_JSON.match(text):
+            return "labels-json"
+    return fmt
+
+
+_LABELS_JSON = re.compile(rb'^\{\s*"[^"\\]{1,200}"\s*:\s*"')  # {"P6": "head of government", ...}
+
+
+def read_head(path: str, open_fn: Callable[[str], BinaryIO], n: int = SNIFF_BYTES) -> bytes:
+    """The first ``n`` bytes of a file, decompressed when its name says it is compressed."""
+    from pipeline.compression import open_decompressed
+
+    with open_fn(path) as raw:
+        stream = open_decompressed(raw) if is_compressed(path) else raw
+        return stream.read(n)
 
 
 def is_compressed(path: str) -> bool:
@@ -134,8 +171,32 @@ def read_chunk(chunk: Chunk, options: ReadOptions, stats: ReadStats,
         elif chunk.fmt == "webnlg":
             from corpora.kg.readers.webnlg import read_webnlg
             yield from read_webnlg(raw, chunk, options, stats)
+        elif chunk.fmt == "labels-json":
+            yield from read_labels_json(raw, chunk, options, stats)
+        elif chunk.fmt == "dart":
+            from corpora.kg.readers.dart import read_dart
+            yield from read_dart(raw, chunk, options, stats)
         else:
             raise ValueError(f"unknown KG input format {chunk.fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def read_labels_json(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
+    """A JSON object of labels, ``{"P6": "head of government", ...}`` (untagged), as Labels; one record
+    per key. Parsed whole (label files are small)."""
+    import json
+
+    try:
+        data = json.load(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        stats.records += 1
+        yield drop("invalid_json", chunk, "file", str(exc))
+        return
+    for key, text in data.items():
+        stats.records += 1
+        if not isinstance(text, str) or not text.strip():
+            yield drop("malformed_row", chunk, f"key {key}", "a label must be a non-empty string")
+            continue
+        yield Label(key, text.strip(), None)
 
 
 def keep_label(label: Label, options: ReadOptions) -> bool:

@@ -2,8 +2,9 @@
 (``id<TAB>label[<TAB>lang]``).
 
 Objects are typed by their form: an N-Triples literal (``"Den Haag"@nl``,
-``"5"^^<...#integer>``), an ISO date (``1952-03-11``, ``1952-03``), a number with an
-optional unit id (``1.86 Q11573``), a string in double quotes, an entity id (anything
+``"5"^^<...#integer>``), an ISO date (``1952-03-11``, ``1952-03``), a number with a sign, a
+decimal point or a unit id (``1.86 Q11573``, ``+1234567``; a bare digit string such as an
+identifier or a postal code is a string, written as it is), a string in double quotes, an entity id (anything
 matching ``--tsv-entity-pattern``, by default Wikidata ids, CURIEs and IRIs), else a
 plain string. Qualifier columns use the same forms after ``relation=``.
 """
@@ -41,6 +42,8 @@ def parse_tsv_value(text: str, on_unknown=None) -> Value:
         return literal_value(unescape(m.group(1)), m.group(3), m.group(2), on_unknown)
     if _DATE.match(text):
         return time_value(text, None)
+    if text.isdigit():  # identifiers, postal codes, years: kept as written, never "113,230,702"
+        return Value(STRING, text)
     q = _QUANTITY.match(text)
     if q and (q.group(2) is None or _ENTITY_RE.match(q.group(2))):
         return quantity_value(q.group(1), entity_id(q.group(2)) if q.group(2) else None)
@@ -57,6 +60,7 @@ def read_tsv(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStats
             yield line
             continue
         if not line.strip() or line.startswith(b"#"):
+            stats.counts["blank_or_comment_lines"] += 1  # not records: nothing to read in them
             continue
         stats.records += 1
         try:

@@ -12,14 +12,18 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from corpora.kg.model import ENTITY, STRING, Fact, Label, Value
 from corpora.kg.rdf import humanize_id
 from corpora.kg.readers import Chunk, ReadOptions, ReadStats, Record, drop
 from corpora.kg.values import time_value
 
+if TYPE_CHECKING:
+    from corpora.kg.subgraphs import Subgraph
+
 _DATE = re.compile(r'^"?(\d{4}-\d{2}-\d{2})"?$')
+_NUMBER = re.compile(r"^[+-]?\d[\d,]*(?:\.\d+)?$")
 
 
 def webnlg_value(text: str) -> Value:
@@ -29,12 +33,24 @@ def webnlg_value(text: str) -> Value:
         return time_value(m.group(1), None)
     if text.startswith('"') and text.endswith('"') and len(text) >= 2:
         return Value(STRING, text[1:-1].strip())
+    if _NUMBER.match(text):  # a count or an amount, not a name: kept as written
+        return Value(STRING, text)
     return Value(ENTITY, text)
 
 
 def name_label(name: str) -> str:
     """``Alan_Bean`` -> ``Alan Bean``; ``"Texas"`` -> ``Texas``."""
     return name.strip().strip('"').replace("_", " ").strip()
+
+
+def triple_records(s: str, p: str, o: str, named: set[str], lang: str) -> Iterator[Record]:
+    """A name triple as its Fact, preceded by the labels of names not ``named`` yet (added to it)."""
+    value = webnlg_value(o)
+    for ent in [s, p] + ([o] if value.kind == ENTITY else []):
+        if ent not in named:
+            named.add(ent)
+            yield Label(ent, humanize_id(ent) if ent == p else name_label(ent), lang)
+    yield Fact(s, p, value)
 
 
 def iter_entries(raw: BinaryIO) -> Iterator[tuple[str, list[tuple[str, str, str]], list[str]]]:
@@ -61,16 +77,41 @@ def read_webnlg(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadSt
                 if t is None:
                     yield drop("malformed_triple", chunk, f"entry {eid} triple {i + 1}", "expected s | p | o")
                     continue
-                s, p, o = t
-                value = webnlg_value(o)
-                for ent in [s, p] + ([o] if value.kind == ENTITY else []):
-                    if ent not in named:
-                        named.add(ent)
-                        yield Label(ent, humanize_id(ent) if ent == p else name_label(ent), options.langs[0])
-                yield Fact(s, p, value)
+                yield from triple_records(*t, named, options.langs[0])
     except ET.ParseError as exc:
         stats.records += 1
         yield drop("invalid_xml", chunk, "file", str(exc))
+
+
+def entry_subgraph(eid: str, triples: list[tuple[str, str, str]], lang: str = "en") -> Subgraph:
+    """An entry's triples as the Subgraph the kg job would verbalize (facts, labels of the names)."""
+    from corpora.kg.subgraphs import Subgraph, subject_kind
+
+    named: set[str] = set()
+    facts, labels = [], {}
+    for t in triples:
+        for rec in triple_records(*t, named, lang):
+            if isinstance(rec, Label):
+                labels[rec.entity] = rec.text
+            else:
+                facts.append(rec)
+    subject = facts[0].subject
+    return Subgraph(eid, subject, facts, labels=labels, kind=subject_kind([f for f in facts if f.subject == subject]))
+
+
+def pairs_rows(entries, templates=None, lang: str = "en") -> Iterator[dict]:
+    """One row per (well-formed entry, reference text): ``id``, ``triples`` and ``serialized_triples``
+    exactly as the kg job builds a model's prompt (``model_verbalizer.serialize``), ``sentence``."""
+    from corpora.kg.model_verbalizer import serialize, triples_for_kelm
+
+    for eid, triples, texts in entries:
+        if not triples or any(t is None for t in triples):
+            continue
+        sg = entry_subgraph(eid, triples, lang)
+        row = {"id": eid, "triples": triples_for_kelm(sg, templates, lang),
+               "serialized_triples": serialize(sg, templates, lang)}
+        for text in texts:
+            yield {**row, "sentence": text}
 
 
 def read_webnlg_pairs(path: str) -> list[dict]:
@@ -85,27 +126,30 @@ def read_webnlg_pairs(path: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m corpora.kg.readers.webnlg IN.xml OUT.jsonl``: (triples, reference texts) pairs as
-    JSONL, one line per reference text, in the layout of kg-align's pairs (``triples``,
-    ``serialized_triples``, ``sentence``), for evaluating or training a model verbalizer."""
+    """``python -m corpora.kg.readers.webnlg IN OUT.jsonl``: (triples, reference texts) pairs of a WebNLG
+    XML or DART JSON file as JSONL, one line per reference text, in the layout of kg-align's pairs
+    (``triples``, ``serialized_triples``, ``sentence``), for evaluating or training a model
+    verbalizer. ``serialized_triples`` is the prompt the kg job gives the model (the same function)."""
     import argparse
     import json
-
-    ap = argparse.ArgumentParser(prog="python -m corpora.kg.readers.webnlg", description=main.__doc__)
-    ap.add_argument("xml", help="a WebNLG XML file")
-    ap.add_argument("output", help="where to write the JSONL")
-    args = ap.parse_args(argv)
-    n = 0
-    tmp = args.output + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        for entry in read_webnlg_pairs(args.xml):
-            serialized = " ".join([entry["triples"][0][0]] + [x for t in entry["triples"] for x in t[1:]])
-            for text in entry["texts"]:
-                out.write(json.dumps({"id": entry["id"], "triples": entry["triples"], "serialized_triples": serialized,
-                                      "sentence": text}, ensure_ascii=False) + "\n")
-                n += 1
     import os
 
+    from corpora.kg.readers.dart import iter_dart_entries
+    from corpora.kg.templates import load_templates
+
+    ap = argparse.ArgumentParser(prog="python -m corpora.kg.readers.webnlg", description=main.__doc__)
+    ap.add_argument("input", help="a WebNLG XML file or a DART JSON file")
+    ap.add_argument("output", help="where to write the JSONL")
+    ap.add_argument("--templates", default=None, help="template file whose relation labels to use (as the kg job)")
+    args = ap.parse_args(argv)
+    templates = load_templates(args.templates)
+    n = 0
+    tmp = args.output + ".tmp"
+    with open(args.input, "rb") as raw, open(tmp, "w", encoding="utf-8") as out:
+        entries = iter_dart_entries(raw) if args.input.endswith(".json") else iter_entries(raw)
+        for row in pairs_rows(entries, templates):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
     os.replace(tmp, args.output)
     print(f"wrote {n} (triples, text) pairs to {args.output}")
     return 0

@@ -2,9 +2,10 @@
 
 Each line is parsed on its own (trailing comma stripped), so the file splits into byte
 ranges like N-Triples. An entity gives its labels and aliases in the wanted languages and
-one Fact per claim (``mainsnak`` value plus its qualifiers). Deprecated claims and
-``novalue``/``somevalue`` snaks are skipped and counted; a value type we do not know is
-dropped as ``unknown_datatype``.
+one Fact per claim (``mainsnak`` value plus its qualifiers). Deprecated claims,
+``novalue`` (``no_value``) and ``somevalue`` (``unknown_value``) snaks are skipped and counted;
+a value type we do not know is dropped as ``unknown_datatype``. A ``wbgetentities`` API
+answer (``{"entities": {...}}`` on one line) is read as the entities it holds.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ def snak_value(snak: dict) -> Value | None:
         letter = {"item": "Q", "property": "P", "lexeme": "L"}.get(v.get("entity-type", "item"), "Q")
         return Value(ENTITY, f"{letter}{v['numeric-id']}")
     if kind == "string":
-        return Value(URL if snak.get("datatype") == "url" else STRING, str(v))
+        datatype = snak.get("datatype")
+        if datatype == "url":
+            return Value(URL, str(v))
+        # external-id and commonsMedia are marked: identifiers.py leaves them out by default
+        return Value(STRING, str(v), datatype=datatype if datatype in ("external-id", "commonsMedia") else None)
     if kind == "monolingualtext":
         return Value(TEXT, v["text"], lang=v.get("language"))
     if kind == "time":
@@ -86,8 +91,8 @@ def entity_records(entity: dict, options: ReadOptions, stats: ReadStats) -> Iter
             except (BadLiteral, KeyError, TypeError, ValueError) as exc:
                 yield ("bad_value", f"{eid} {prop}: {exc}")
                 continue
-            if value is None:
-                stats.counts["no_value_snak"] += 1
+            if value is None:  # "no value" (a negative fact) or "unknown value": nothing to state
+                stats.counts["unknown_value" if claim["mainsnak"].get("snaktype") == "somevalue" else "no_value"] += 1
                 continue
             quals = []
             for qprop in claim.get("qualifiers-order") or sorted(claim.get("qualifiers") or {}):
@@ -97,7 +102,10 @@ def entity_records(entity: dict, options: ReadOptions, stats: ReadStats) -> Iter
                     except (UnknownValueType, BadLiteral, KeyError, TypeError, ValueError):
                         stats.counts["qualifier_skipped"] += 1
                         continue
-                    if qv is not None:
+                    if qv is None:
+                        stats.counts["unknown_qualifier_value" if q.get("snaktype") == "somevalue"
+                                     else "no_value_qualifier"] += 1
+                    else:
                         quals.append((qprop, qv))
             yield Fact(eid, prop, value, tuple(quals), statement=claim.get("id"))
 
@@ -109,6 +117,7 @@ def read_wikidata_json(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats:
             continue
         body = line.strip().rstrip(b",")
         if body in (b"", b"[", b"]"):
+            stats.counts["blank_or_bracket_lines"] += 1  # the dump's array brackets: not records
             continue
         stats.records += 1
         try:
@@ -116,14 +125,30 @@ def read_wikidata_json(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats:
         except ValueError as exc:
             yield drop("invalid_json", chunk, where, str(exc))
             continue
-        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
-            yield drop("not_an_entity", chunk, where, "a JSON object with an id was expected")
+        if isinstance(entity, dict) and isinstance(entity.get("entities"), dict):  # a wbgetentities answer
+            stats.counts["wbgetentities_lines"] += 1
+            entities = list(entity["entities"].values())
+            stats.records += len(entities) - 1
+        else:
+            entities = [entity]
+        for entity in entities:
+            yield from _entity(entity, chunk, where, options, stats)
+
+
+def _entity(entity, chunk: Chunk, where: str, options: ReadOptions, stats: ReadStats) -> Iterator[Record]:
+    """One entity's records, or its drop (``not_an_entity``, ``bad_entity``)."""
+    if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or "claims" not in entity and \
+            "labels" not in entity:
+        yield drop("not_an_entity", chunk, where, "a Wikidata entity (a JSON object with an id and claims or "
+                   "labels) was expected")
+        return
+    try:  # the whole entity first: a damaged one is dropped, never kept in part
+        records = list(entity_records(entity, options, stats))
+    except (KeyError, TypeError, AttributeError) as exc:
+        yield drop("bad_entity", chunk, where, f"{entity.get('id')}: {exc!r}")
+        return
+    for rec in records:
+        if isinstance(rec, tuple):  # a claim skipped: the entity itself is kept
+            stats.counts[rec[0]] += 1
             continue
-        try:
-            for rec in entity_records(entity, options, stats):
-                if isinstance(rec, tuple):  # a claim skipped: the entity itself is kept
-                    stats.counts[rec[0]] += 1
-                    continue
-                yield rec
-        except (KeyError, TypeError, AttributeError) as exc:
-            yield drop("bad_entity", chunk, where, f"{entity.get('id')}: {exc!r}")
+        yield rec
