@@ -2,10 +2,10 @@
 
 What runs where, nothing gathered on one worker:
 
-1. every page emits ``(span key, (page id, span index))`` per span (distributed);
-2. ``CombinePerKey(min)`` picks each key's keeper: combined on the workers before the
-   shuffle, so a span shared by millions of pages costs one small value per worker, not a
-   list of its pages;
+1. every page emits ``(span key, ((page id, span index), False))`` per span (distributed);
+2. ``CombinePerKey(merge_keepers)`` picks each key's keeper and whether the key repeats:
+   combined on the workers before the shuffle, so a span shared by millions of pages
+   costs one small value per worker, not a list of its pages;
 3. the keepers go back to their pages by id with ``CoGroupByKey`` (a distributed join),
    and each page applies the pure keep rule to the span indices it keeps.
 
@@ -21,10 +21,10 @@ import apache_beam as beam
 
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.dedup.spans import (
-    Occurrence,
+    Keeper,
     SpanDedupParams,
     apply_kept,
-    choose_keeper,
+    merge_keepers,
     page_spans,
     span_occurrences,
 )
@@ -32,13 +32,13 @@ from pipeline.records import Document, Drop
 from pipeline.stats import IN, OUT, count_key
 
 
-def _occurrences(doc: Document, span_sentences: int) -> Iterator[tuple[bytes, Occurrence]]:
-    """(span key, (page id, span index)) for every span of a page."""
+def _occurrences(doc: Document, span_sentences: int) -> Iterator[tuple[bytes, Keeper]]:
+    """(span key, ((page id, span index), False)) for every span of a page."""
     return span_occurrences(doc.id, page_spans(doc.text, span_sentences))
 
 
 class _ApplyKept(CountingDoFn):
-    """(page id, {doc: [page], kept: [span index...]}) -> the page, edited, or a Drop."""
+    """(page id, {doc: [page], kept: [(span index, repeated)...]}) -> the page, edited, or a Drop."""
 
     def __init__(self, stage: str, params: SpanDedupParams, keep_rejects: bool) -> None:
         super().__init__(keep_rejects)
@@ -47,7 +47,7 @@ class _ApplyKept(CountingDoFn):
 
     def process(self, element):
         _, grouped = element
-        kept = frozenset(grouped["kept"])
+        kept = dict(grouped["kept"])
         for doc in grouped["doc"]:
             self._counter.add(self.stage, IN)
             verdict = apply_kept(page_spans(doc.text, self.params.span_sentences), kept, self.params)
@@ -75,8 +75,8 @@ class C4SpanDedup(beam.PTransform):
         kept = (
             docs
             | "SpanKeys" >> beam.FlatMap(_occurrences, self.params.span_sentences)
-            | "KeeperPerSpan" >> beam.CombinePerKey(choose_keeper)
-            | "ByKeeperPage" >> beam.Map(lambda kv: kv[1])
+            | "KeeperPerSpan" >> beam.CombinePerKey(merge_keepers)
+            | "ByKeeperPage" >> beam.MapTuple(lambda _, keeper: (keeper[0][0], (keeper[0][1], keeper[1])))
         )
         outputs = (
             {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "kept": kept}

@@ -7,7 +7,7 @@ import pytest
 from pipeline.dedup.spans import (
     SpanDedupParams,
     apply_kept,
-    choose_keeper,
+    merge_keepers,
     page_spans,
     span_dedup_pages,
     span_key,
@@ -85,10 +85,38 @@ def test_overlapping_spans_remove_the_union_of_their_sentences():
 
 def test_keep_rule_is_a_pure_function_of_the_kept_indices():
     sp = page_spans(page(0, 1, 2, 3, 4, 5))
-    assert apply_kept(sp, {0, 1, 2, 3}, SpanDedupParams()).text is None
-    v = apply_kept(sp, {0, 1, 2}, SpanDedupParams())  # span 3 (sentences 3-5) kept elsewhere
+    assert apply_kept(sp, dict.fromkeys([0, 1, 2, 3], False), SpanDedupParams()).text is None
+    v = apply_kept(sp, dict.fromkeys([0, 1, 2], False), SpanDedupParams())  # span 3 (sentences 3-5) kept elsewhere
     assert v.text == page(0, 1, 2) and v.counts["sentences_removed"] == 3
-    assert choose_keeper([("b", 0), ("a", 5), ("a", 2)]) == ("a", 2)
+    v = apply_kept(sp, {0: False, 1: True, 2: False}, SpanDedupParams())  # span 1 kept here, repeated
+    assert v.text == page(0, 1, 2, 3) and v.counts["sentences_removed"] == 2  # sentences 1-3 stay whole
+
+
+def test_keepers_merge_in_any_grouping():
+    one = [(("b", 0), False), (("a", 5), False), (("a", 2), False)]
+    assert merge_keepers(one) == (("a", 2), True)
+    assert merge_keepers([merge_keepers(one[:1]), merge_keepers(one[1:])]) == (("a", 2), True)
+    assert merge_keepers([merge_keepers(one[:1])]) == (("b", 0), False)  # a single occurrence
+    assert merge_keepers([merge_keepers([merge_keepers(one[:1])]), one[2]]) == (("a", 2), True)
+
+
+def test_the_kept_copy_of_a_repeated_span_stays_whole():
+    text = "Nice day. " * 6 + "\nThe end is near here. It comes soon. Then we rest."
+    out = span_dedup_pages([("a", text)])
+    assert out["a"].text == "Nice day. Nice day. Nice day.\nThe end is near here. It comes soon. Then we rest."
+    rng = random.Random(5)
+    pages = [(f"p{i:02d}", page(*rng.choices(range(6), k=rng.randint(3, 9)))) for i in range(60)]
+    out = span_dedup_pages(pages)
+    spans = {i: page_spans(t) for i, t in pages}
+    first: dict[bytes, tuple[str, int]] = {}
+    count: dict[bytes, int] = {}
+    for i, sp in spans.items():
+        for j, key in enumerate(sp.keys):
+            first[key] = min(first.get(key, (i, j)), (i, j))
+            count[key] = count.get(key, 0) + 1
+    for key, (i, _) in first.items():
+        if count[key] > 1:  # every repeated span is still whole on its keeper page
+            assert out[i].keep and key in page_spans(out[i].text or dict(pages)[i]).keys
 
 
 def test_result_does_not_depend_on_page_order():

@@ -13,9 +13,12 @@ empty or with fewer than 3 sentences is dropped. Here the unit is the paper's sp
    (:func:`span_key`) is a 128-bit BLAKE2b of the sentences, lower-cased with whitespace
    collapsed, joined by newlines. A page with fewer sentences has no span and never changes.
 3. The **keeper** of a key is its occurrence with the smallest ``(page id, span index)``
-   (:func:`choose_keeper`; ids are hashes of the record key, so this is C4's "select one
+   (:func:`merge_keepers`; ids are hashes of the record key, so this is C4's "select one
    URL per line by hash", and the same page wins for every span it shares). That occurrence
-   stays; every other occurrence is removed, with its sentences.
+   stays whole; every other occurrence is removed, with its sentences, except those that a
+   kept occurrence of a repeated key covers (in "A. A. A. A." the first three stay).
+   Overlapping spans make one corner case: a span whose occurrence on page P overlaps two
+   spans that P keeps can stay on P as well as on its own keeper.
 4. The text is rebuilt from what stays (:func:`apply_kept`): a line that lost nothing
    stays byte for byte; a line that lost some sentences keeps the others, joined by one
    space; a line that lost all of them is removed. A page that lost nothing is unchanged.
@@ -32,16 +35,17 @@ combine per key and joins them back to the pages by id.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.filters.base import Verdict, check_range, drop, keep
 from pipeline.filters.c4 import split_sentences
 
-__all__ = ["PageSpans", "SpanDedupParams", "apply_kept", "choose_keeper", "page_spans", "span_dedup_pages",
+__all__ = ["PageSpans", "SpanDedupParams", "apply_kept", "merge_keepers", "page_spans", "span_dedup_pages",
            "span_key", "span_occurrences"]
 
 Occurrence = tuple[str, int]  # (page id, span index)
+Keeper = tuple[Occurrence, bool]  # (the occurrence that stays, the key occurs more than once)
 
 
 @dataclass(frozen=True)
@@ -95,28 +99,37 @@ def page_spans(text: str, span_sentences: int = 3) -> PageSpans:
     return PageSpans(lines, sentences, keys)
 
 
-def span_occurrences(page_id: str, spans: PageSpans) -> Iterator[tuple[bytes, Occurrence]]:
-    """``(key, (page id, span index))`` for every span of the page."""
+def span_occurrences(page_id: str, spans: PageSpans) -> Iterator[tuple[bytes, Keeper]]:
+    """``(key, ((page id, span index), False))`` for every span of the page: each
+    occurrence as a one-occurrence :data:`Keeper`, ready for :func:`merge_keepers`."""
     for i, key in enumerate(spans.keys):
-        yield key, (page_id, i)
+        yield key, ((page_id, i), False)
 
 
-def choose_keeper(occurrences: Iterable[Occurrence]) -> Occurrence:
-    """The occurrence of a span that stays: the smallest (page id, span index)."""
-    return min(occurrences)
+def merge_keepers(keepers: Iterable[Keeper]) -> Keeper:
+    """Combine the keepers of one key (single occurrences or partial results): the smallest
+    (page id, span index) stays, and the key is repeated when more than one occurrence was
+    seen. Associative and commutative, so it can be combined in any grouping."""
+    items = list(keepers)
+    return min(occ for occ, _ in items), len(items) > 1 or any(rep for _, rep in items)
 
 
-def apply_kept(spans: PageSpans, kept: set[int] | frozenset[int], params: SpanDedupParams) -> Verdict:
-    """The keep rule for one page: every span whose index is not in ``kept`` (the spans this
-    page is the keeper of) is removed with its sentences. Returns keep with the new text
-    (None when nothing changed) and counts, or drop with the reason."""
+def apply_kept(spans: PageSpans, kept: Mapping[int, bool], params: SpanDedupParams) -> Verdict:
+    """The keep rule for one page. ``kept`` maps the index of each span this page is the
+    keeper of to whether its key is repeated. Every other span is removed with its
+    sentences, except sentences inside a kept span of a repeated key (the kept copy stays
+    whole). Returns keep with the new text (None when nothing changed) and counts, or drop
+    with the reason."""
     removed = [i for i in range(len(spans.keys)) if i not in kept]
     if not removed:
         return keep()
+    n = params.span_sentences
     gone = bytearray(len(spans.sentences))
-    ones = b"\x01" * params.span_sentences
     for i in removed:
-        gone[i:i + params.span_sentences] = ones
+        gone[i:i + n] = b"\x01" * n
+    for i, repeated in kept.items():
+        if repeated:
+            gone[i:i + n] = bytes(n)
     by_line: dict[int, list[tuple[int, int, bool]]] = {}
     for (li, start, end), g in zip(spans.sentences, gone, strict=True):
         by_line.setdefault(li, []).append((start, end, bool(g)))
@@ -143,11 +156,11 @@ def span_dedup_pages(pages: Iterable[tuple[str, str]], params: SpanDedupParams |
     Holds every span key in memory; the Beam step distributes the same computation."""
     params = params or SpanDedupParams()
     spans = {page_id: page_spans(text, params.span_sentences) for page_id, text in pages}
-    keepers: dict[bytes, Occurrence] = {}
+    keepers: dict[bytes, Keeper] = {}
     for page_id, sp in spans.items():
-        for key, occ in span_occurrences(page_id, sp):
-            keepers[key] = choose_keeper((occ, keepers.get(key, occ)))
-    kept: dict[str, set[int]] = {}
-    for page_id, i in keepers.values():
-        kept.setdefault(page_id, set()).add(i)
-    return {page_id: apply_kept(sp, kept.get(page_id, set()), params) for page_id, sp in spans.items()}
+        for key, one in span_occurrences(page_id, sp):
+            keepers[key] = merge_keepers((keepers[key], one)) if key in keepers else one
+    kept: dict[str, dict[int, bool]] = {}
+    for (page_id, i), repeated in keepers.values():
+        kept.setdefault(page_id, {})[i] = repeated
+    return {page_id: apply_kept(sp, kept.get(page_id, {}), params) for page_id, sp in spans.items()}
