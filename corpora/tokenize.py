@@ -162,10 +162,10 @@ class _Tokenize(CountingDoFn):
     document.
     """
 
-    def __init__(self, tokenizer_dir: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
+    def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
                  keep_rejects: bool, encode_threads: int | None = None) -> None:
         super().__init__(keep_rejects)
-        self.tokenizer_dir = tokenizer_dir
+        self.tokenizer_json = tokenizer_json  # the file's text, shipped with the step: workers need no path
         self.dtype = dtype
         self.eod_id = eod_id
         self.val_fraction = val_fraction
@@ -177,14 +177,15 @@ class _Tokenize(CountingDoFn):
     def setup(self) -> None:
         import os
 
+        from tokenizers import Tokenizer
+
         from pipeline.shards.batches import DocumentEncoder
-        from tokenizer.load import load_tokenizer
 
         if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
             # Several workers on one machine: share its cores instead of each starting a thread
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
-        self.encoder = DocumentEncoder(load_tokenizer(self.tokenizer_dir), self.dtype, self.eod_id)
+        self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
         self.marker_ids = self.encoder.text.marker_ids
 
     def start_bundle(self) -> None:
@@ -369,16 +370,18 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
     inputs = []
     for value in args.input:
         name, path = parse_input(value)
-        files = corpus_files(path)
+        files = corpus_files(beam_io.absolute(path))
         if not check_text_column(files) and not name:
             # No source column: the input's directory (or file) name stands in for it.
             name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
         inputs.append((name, path, files))
-    output = args.output.rstrip("/")
+    output = beam_io.absolute(args.output.rstrip("/"))
     prepare_shard_output(output, args.overwrite)
     dtype = dtype_for_vocab(info.vocab_size).name
     tok_json = beam_io.join(args.tokenizer, "tokenizer.json")
     tokenizer_sha = beam_io.describe_file(tok_json)["sha256"]
+    with beam_io.FileSystems.open(tok_json) as f:
+        tokenizer_text = f.read().decode("utf-8")
     config = {"inputs": [v for v in args.input], "tokenizer": args.tokenizer, "shard_tokens": args.shard_tokens,
               "val_fraction": args.val_fraction, "seed": args.seed}
     if not quiet:
@@ -393,7 +396,7 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "RowGroups" >> beam.FlatMap(_row_groups)
                 | "SpreadRowGroups" >> beam.Reshuffle()
-                | "Tokenize" >> beam.ParDo(_Tokenize(args.tokenizer, dtype, info.eod_id, args.val_fraction, args.seed,
+                | "Tokenize" >> beam.ParDo(_Tokenize(tokenizer_text, dtype, info.eod_id, args.val_fraction, args.seed,
                                                      False, encode_threads(beam_args)))
                 .with_outputs(STATS, REJECTS, TOKENS, main="out")
             )

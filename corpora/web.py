@@ -23,10 +23,10 @@ from pipeline.extract import EXTRACTORS, TextExtractor
 from pipeline.filters.base import FilterStep
 from pipeline.jobs import (
     Job,
-    Timer,
+    PipelineJob,
     UsageError,
     configure_logging,
-    make_pipeline,
+    drive,
     prepare_beam_args,
     prepare_output,
     print_summary,
@@ -214,22 +214,19 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
 
 
 def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
-            verbose: bool = False) -> dict:
-    """Validate, run the pipeline to completion, print the summary; return the stats report."""
+            verbose: bool = False) -> dict | None:
+    """Validate, run the pipeline, print the summary; return the stats report (None when only
+    submitted, with --no_wait_until_finish)."""
     beam_args = prepare_beam_args(beam_args, verbose)
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
-    if not quiet:
-        size = sum(f["bytes"] for f in inputs) / 1e6
-        runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
-        print(f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}", flush=True)
-    with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            build_web(p, cfg, inputs)
-    report = beam_io.read_json(beam_io.join(cfg.output, "stats.json"))
-    if not quiet:
-        print_summary("web", cfg.output, report, t.seconds, inputs)
-    return report
+    size = sum(f["bytes"] for f in inputs) / 1e6
+    runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
+    return drive(PipelineJob(
+        "web", cfg.output, build=lambda p: build_web(p, cfg, inputs),
+        header=f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}",
+        summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
+    ), beam_args, quiet)
 
 
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:

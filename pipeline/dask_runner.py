@@ -368,4 +368,7 @@ class DaskClusterRunner(PipelineRunner):
         planner.parts.clear()  # intermediate results are freed as soon as their consumers finish
         fire_and_forget(futures)  # keep running if the driver goes away (--no_wait_until_finish)
         _LOG.info("dask: submitted %d transforms to %s", len(visitor.leaves), client.scheduler.address)
-        return DaskPipelineResult(client, futures, cluster)
+        result = DaskPipelineResult(client, futures, cluster)
+        if cluster is not None:  # a local cluster ends with this process: always wait for the job
+            result.wait_until_finish()
+        return result

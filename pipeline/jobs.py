@@ -190,6 +190,47 @@ def print_summary(job: str, output: str, report: dict, seconds: float, inputs: l
     print(f"stats: {output}/stats.json   manifest: {output}/manifest.json")
 
 
+def waits_until_finish(beam_args: list[str]) -> bool:
+    """False with ``--no_wait_until_finish``: the driver submits the job and returns."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    return not PipelineOptions(beam_args).view_as(StandardOptions).no_wait_until_finish
+
+
+@dataclass
+class PipelineJob:
+    """What the shared driver needs to run one Beam job: its pipeline and how to report it.
+
+    The pipeline itself writes everything, ``stats.json`` and ``manifest.json`` (last)
+    included, so the driver does no work after the run: it only reads ``stats.json`` back to
+    print the summary, and not even that with ``--no_wait_until_finish``."""
+
+    name: str
+    output: str
+    build: Any  # (beam.Pipeline) -> None: composes the job on the pipeline
+    header: str = ""  # printed before the run
+    summary: Any = None  # (report: dict, seconds: float) -> None: prints the closing summary
+
+
+def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False) -> dict | None:
+    """Run ``job`` on the runner the options name; return its stats report (None when submitted
+    with ``--no_wait_until_finish``: stats.json and manifest.json appear when it ends)."""
+    if job.header and not quiet:
+        print(job.header, flush=True)
+    with Timer() as t:
+        with make_pipeline(beam_args) as p:
+            job.build(p)
+    if not waits_until_finish(beam_args):
+        if not quiet:
+            print(f"{job.name}: submitted ({t.seconds:.1f}s); {job.output}/manifest.json is written when the job "
+                  "has finished", flush=True)
+        return None
+    report = beam_io.read_json(beam_io.join(job.output, "stats.json"))
+    if job.summary is not None and not quiet:
+        job.summary(report, t.seconds)
+    return report
+
+
 class Timer:
     def __enter__(self) -> Timer:
         self.start = time.perf_counter()

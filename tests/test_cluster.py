@@ -101,6 +101,24 @@ def test_web_job_on_the_cluster_equals_the_local_runner(cluster, tmp_path):
     assert manifest["outputs"]["dedup_index"], "the dedup index (a branch no later step reads) was written"
 
 
+@pytest.mark.slow
+def test_no_wait_until_finish_returns_and_the_cluster_finishes_the_job(cluster, tmp_path):
+    """The driver submits and exits; stats.json and manifest.json (last) are written by the job."""
+    write_sample(str(tmp_path / "in"), pages=30, files=1)
+    run = _run(tmp_path, "web", "--input", "in/*.warc.gz", "--output", "out", "--runner", "dask",
+               "--dask_address", cluster, "--no_wait_until_finish")
+    assert run.returncode == 0, run.stderr
+    assert "submitted" in run.stdout
+    manifest = tmp_path / "out" / "manifest.json"
+    deadline = time.monotonic() + 300
+    while not manifest.exists():
+        assert time.monotonic() < deadline, "the cluster did not finish the submitted job"
+        time.sleep(0.5)
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["accounting_ok"] and stats["stages"][-1]["out"] > 0
+    assert json.loads(manifest.read_text())["outputs"]["rows"] == len(_rows(tmp_path / "out", "data"))
+
+
 def test_unknown_dask_flag_is_refused_but_beams_own_are_known(tmp_path):
     """Beam's --dask_client_address and ours are options, a typo is not (before any work)."""
     from pipeline.jobs import UsageError, check_beam_args
@@ -109,3 +127,32 @@ def test_unknown_dask_flag_is_refused_but_beams_own_are_known(tmp_path):
     assert check_beam_args(["--runner", "DaskRunner", "--dask_client_address", "127.0.0.1:1"])
     with pytest.raises(UsageError, match="--dask_adress"):
         check_beam_args(["--runner", "dask", "--dask_adress", "127.0.0.1:1"])
+
+
+def _shard_digests(directory: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.suffix in (".bin", ".idx")}
+
+
+@pytest.mark.slow
+def test_tokenize_job_on_the_cluster_writes_the_local_runners_shards(cluster, tmp_path):
+    """Byte-identical Megatron shards and the same stats, with relative paths."""
+    write_sample(str(tmp_path / "in"), pages=40, files=1)
+    web = _run(tmp_path, "web", "--input", "in/*.warc.gz", "--output", "corpus", "--direct_num_workers=1")
+    assert web.returncode == 0, web.stderr
+    train = subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", "corpus", "--output", "tok",
+                            "--model", "bpe", "--vocab-size", "600", "--quiet"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    common = ["tokenize", "--input", "corpus", "--tokenizer", "tok", "--shard-tokens", "3000", "--val-fraction", "0.2"]
+    local = _run(tmp_path, *common, "--output", "local")
+    assert local.returncode == 0, local.stderr
+    dask = _run(tmp_path, *common, "--output", "dask", "--runner", "dask", "--dask_address", cluster)
+    assert dask.returncode == 0, dask.stderr
+    expected = _shard_digests(tmp_path / "local")
+    assert len(expected) >= 4, "expected several train and val shards"
+    assert _shard_digests(tmp_path / "dask") == expected
+    stats = [json.loads((tmp_path / d / "stats.json").read_text())["stages"] for d in ("local", "dask")]
+    assert stats[0] == stats[1]
