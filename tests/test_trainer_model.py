@@ -213,3 +213,31 @@ def test_incremental_decoding_refuses_what_it_cannot_do():
         model(torch.zeros(1, 3, dtype=torch.long), cache=model.new_cache(2))
     with pytest.raises(ValueError, match="beyond the cache"):
         model(torch.zeros(1, 1, dtype=torch.long), positions=torch.tensor([[8]]), cache=model.new_cache(1, 8))
+
+
+def _saved_bytes_and_grads(mode: str) -> tuple[int, float, list[torch.Tensor]]:
+    """Bytes the autograd graph keeps for the backward pass, the loss and the gradients, under ``mode``."""
+    torch.manual_seed(0)
+    model = GPT(small(n_layer=2, seq_len=64, pos="alibi"))
+    model.set_activation_checkpointing(mode)
+    x = torch.randint(0, 97, (2, 64))
+    saved = []
+
+    def pack(t):
+        saved.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        _, loss = model(x, torch.roll(x, -1, dims=1))
+    loss.backward()
+    return sum(saved), loss.item(), [p.grad.clone() for p in model.parameters()]
+
+
+def test_activation_checkpointing_keeps_less_and_computes_the_same():
+    none, selective, full = (_saved_bytes_and_grads(m) for m in ("none", "selective", "full"))
+    assert full[0] < selective[0] < none[0]  # full keeps block inputs only; selective drops the attention core
+    for _, loss, grads in (selective, full):
+        assert loss == none[1]  # the same forward
+        assert all(torch.equal(a, b) for a, b in zip(grads, none[2], strict=True))  # recomputed exactly
+    with pytest.raises(ValueError, match="choose one of none, full, selective"):
+        GPT(small()).set_activation_checkpointing("some")

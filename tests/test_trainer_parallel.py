@@ -1,5 +1,5 @@
 """Model parallelism under real ``torchrun`` on CPU (gloo): tensor parallelism (TP=2, with and without sequence
-parallelism), 2D TP x FSDP2, per-step losses against the single-process run over 20 steps, the collectives per
+parallelism), 2D TP x FSDP2 (with activation checkpointing composed in), per-step losses against the single-process run over 20 steps, the collectives per
 block that Megatron's scheme predicts, and bad layouts refused before any work with the fix in the message.
 
 Tolerance: float32 on CPU; a split layout sums the same products in another order, so the per-step losses agree
@@ -106,11 +106,11 @@ def test_world_size_not_the_product_of_the_degrees_fails_before_reading_data():
 # Tensor parallelism under torchrun
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sequence_parallel", ["true", "false"])
-def test_tensor_parallel_matches_one_process(shards, single, tmp_path, sequence_parallel):
+@pytest.mark.parametrize("sequence_parallel, recompute", [("true", "none"), ("false", "selective")])
+def test_tensor_parallel_matches_one_process(shards, single, tmp_path, sequence_parallel, recompute):
     out = tmp_path / "tp2"
     proc = torchrun(2, shards["shards"], out, "tensor_parallel=2", f"sequence_parallel={sequence_parallel}",
-                    "micro_batch_size=8")
+                    f"activation_checkpointing={recompute}", "micro_batch_size=8")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_losses(losses(single), losses(out))
     steps = [r for r in records(out) if "loss" in r]
@@ -128,7 +128,8 @@ def test_tensor_parallel_matches_one_process(shards, single, tmp_path, sequence_
 @pytest.mark.slow
 def test_two_d_tensor_by_fsdp_matches_one_process(shards, single, tmp_path):
     out = tmp_path / "tp2dp2"
-    proc = torchrun(4, shards["shards"], out, "tensor_parallel=2", "parallel=fsdp", "micro_batch_size=4")
+    proc = torchrun(4, shards["shards"], out, "tensor_parallel=2", "parallel=fsdp", "micro_batch_size=4",
+                    "activation_checkpointing=full")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_losses(losses(single), losses(out))
     steps = [r for r in records(out) if "loss" in r]

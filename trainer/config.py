@@ -13,11 +13,9 @@ from dataclasses import asdict, dataclass, field, fields
 import yaml
 
 from trainer.data_config import DataConfig, DataError, DataSettings
-from trainer.model import POSITION_ENCODINGS, PRESETS, GPTConfig
+from trainer.model import ACTIVATION_CHECKPOINTING, POSITION_ENCODINGS, PRESETS, GPTConfig
 from trainer.optim import SCHEDULES
 from trainer.parallel import LayoutError, make_layout
-
-ACTIVATION_CHECKPOINTING = ("none", "full", "selective")
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 

@@ -59,9 +59,16 @@ def init_distributed(device_preference: str = "auto") -> Dist:
     return Dist(rank=rank, world_size=world, local_rank=local, device=device, backend=backend)
 
 
-def shutdown(d: Dist) -> None:
+def shutdown(d: Dist, wait: bool = False) -> None:
+    """Leave the process group; with ``wait`` (a run that ended normally), first wait for every rank to get here:
+    a gloo rank tearing down its groups (the model-parallel subgroups too) while a peer still talks on them can
+    abort the process."""
     if d.enabled and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if wait:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def wrap_model(model: nn.Module, d: Dist, parallel: str, layout=None, mesh=None, sequence_parallel: bool = True,

@@ -20,8 +20,10 @@ from dataclasses import asdict, dataclass, fields
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 POSITION_ENCODINGS = ("learned", "rope", "alibi")
+ACTIVATION_CHECKPOINTING = ("none", "full", "selective")
 
 
 @dataclass
@@ -145,6 +147,7 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.bias)
         self.proj.residual_projection = True  # scaled at init
         self.heads = slice(None)  # all heads; a tensor-parallel rank's own slice when split
+        self.recompute = False  # selective activation checkpointing: recompute the attention core in backward
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
                 bias: torch.Tensor | None, cache: LayerCache | None = None) -> torch.Tensor:
@@ -160,11 +163,19 @@ class SelfAttention(nn.Module):
             # plain softmax attention: on CPU it beats scaled_dot_product_attention with a per-row mask
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)) + bias
             y = torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
-        elif bias is not None:  # ALiBi: the bias already holds the causal mask
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias[self.heads].to(q.dtype), dropout_p=dropout)
+        elif self.recompute and self.training and torch.is_grad_enabled():  # selective activation checkpointing
+            y = checkpoint(self._attend, q, k, v, bias, dropout, use_reentrant=False)
         else:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
+            y = self._attend(q, k, v, bias, dropout)
         return self.proj(y.transpose(1, 2).reshape(B, T, -1))
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None,
+                dropout: float) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d) + mask) v over the whole sequence: the attention core (its [B, H, T, T]
+        intermediates are what selective activation checkpointing recomputes instead of storing)."""
+        if bias is not None:  # ALiBi: the bias already holds the causal mask
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=bias[self.heads].to(q.dtype), dropout_p=dropout)
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
 
 
 class MLP(nn.Module):
@@ -270,6 +281,17 @@ class GPT(nn.Module):
         if cfg.pos == "alibi":
             self.register_buffer("alibi", alibi_bias(cfg.n_head, cfg.seq_len, cfg.causal), persistent=False)
         self.apply(self._init_weights)
+        self.checkpointing = "none"  # see set_activation_checkpointing
+
+    def set_activation_checkpointing(self, mode: str) -> None:
+        """``none``; ``full``: store only each block's input and recompute the block in the backward pass (about
+        one more forward pass of compute); ``selective``: recompute only the attention core (Korthikanti et al.,
+        2022: most of the activation memory at long sequences, little of the compute)."""
+        if mode not in ACTIVATION_CHECKPOINTING:
+            raise ValueError(f"activation_checkpointing={mode!r}: choose one of {', '.join(ACTIVATION_CHECKPOINTING)}")
+        self.checkpointing = mode
+        for block in self.blocks:
+            block.attn.recompute = mode == "selective"
 
     def _init_weights(self, module: nn.Module) -> None:
         """GPT-2: N(0, 0.02) weights, zero biases; residual projections get std 0.02 / sqrt(2 * n_layer)."""
@@ -333,8 +355,12 @@ class GPT(nn.Module):
             bias = cached_attention_mask(positions, width, slopes, x.dtype)
         elif self.config.pos == "alibi":
             bias = self.alibi[:, :T, :T]
+        recompute = self.checkpointing == "full" and self.training and torch.is_grad_enabled() and cache is None
         for i, block in enumerate(self.blocks):
-            x = block(x, rope, bias, cache.layer(i) if cache is not None else None)
+            if recompute:  # full activation checkpointing: keep only each block's input, recompute the rest
+                x = checkpoint(block, x, rope, bias, use_reentrant=False)
+            else:
+                x = block(x, rope, bias, cache.layer(i) if cache is not None else None)
         if logits_at is not None:
             x = x[torch.arange(B, device=x.device), logits_at]
         logits = self.lm_head(self.ln_f(x))

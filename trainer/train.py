@@ -98,11 +98,14 @@ def train(cfg: TrainConfig, log=print) -> dict:
     """Run (or resume) the training described by ``cfg``; returns a summary dict (rank 0's view)."""
     d = init_distributed(cfg.device)
     threads = torch.get_num_threads()
+    finished = False
     try:
-        return Trainer(cfg, d, log).run()
+        summary = Trainer(cfg, d, log).run()
+        finished = True
+        return summary
     finally:
         torch.set_num_threads(threads)  # ``threads`` applies to this run only, when called from Python
-        shutdown(d)
+        shutdown(d, wait=finished)
 
 
 class Trainer:
@@ -145,6 +148,7 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         self.raw_model = GPT(self.model_cfg).to(d.device)
+        self.raw_model.set_activation_checkpointing(cfg.activation_checkpointing)
         self.n_params = self.raw_model.num_params(exclude_positions=True)
         self.flops_per_token = flops_per_token(self.model_cfg, self.n_params, cfg.seq_len)
         self.model = wrap_model(self.raw_model, d, cfg.parallel, self.layout, self.mesh, cfg.sequence_parallel)
