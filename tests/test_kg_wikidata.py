@@ -151,6 +151,7 @@ def test_faithfulness_catches_swaps_negations_and_inventions_but_not_labels():
     ("number of students", 1, False, None, "Its number of students is X"),
     ("LEADER_NAME", 1, False, None, "Its leader name is X"),
     ("PRECEDED_BY", 1, False, None, "It is preceded by X"),
+    ("FIRST_AIRED", 1, False, "on", "It was first aired on X"),
 ])
 def test_generic_fallback_follows_the_label_form(label, n, past, date, expected):
     assert generic_clause(label, "X", n, "It", "Its", past, date) == expected

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from corpora.kg.rdf import humanize_id
-from corpora.kg.subgraphs import Subgraph
+from corpora.kg.subgraphs import Subgraph, subject_kind
 from corpora.kg.templates import TemplateSet
 from corpora.kg.values import LANGUAGE_NAMES, surface_forms
 
@@ -144,18 +144,20 @@ class FaithfulnessChecker:
             label = self.templates.label_of(relation)
         return label or humanize_id(relation)
 
-    def cues(self, sg: Subgraph, relation: str) -> frozenset[str]:
-        """Content words that state ``relation``: its templates' when it has some (none for "{subject} is
-        {object}": such a fact is not checked for attribution), else its label's (the generic pattern)."""
+    def cues(self, sg: Subgraph, relation: str, kind: str = "thing") -> frozenset[str]:
+        """Content words that state ``relation`` for a subject of this kind: its templates' when it has
+        some (none for "{subject} is in {object}": such a fact is not checked for attribution), else its
+        label's (the generic pattern)."""
         label = self.relation_label(sg, relation)
-        key = (relation, label)
+        key = (relation, label, kind)
         found = self._cue_cache.get(key)
         if found is None:
             t = self.templates.find(relation, label) if self.templates is not None else None
             q = self.templates.qualifiers.get(relation) if self.templates is not None else None
-            if t is not None:
+            texts = (t.texts_for(kind, False) + t.texts_for(kind, True)) if t is not None else ()
+            if texts:
                 words = set()
-                for text in t.texts + t.past + tuple(x for texts in t.by_kind.values() for x in texts):
+                for text in texts:
                     words |= content_words(text)
             elif q:
                 words = content_words(q)
@@ -189,13 +191,17 @@ class FaithfulnessChecker:
 
     def _attributed(self, sg: Subgraph, text: str, masked: str) -> list[str]:
         """Facts whose object no cue of their relation stands next to (see the module doc)."""
+        kinds = {sg.subject: sg.kind}
+        for subj in {f.subject for f in sg.facts} - {sg.subject}:
+            kinds[subj] = subject_kind([f for f in sg.facts if f.subject == subj])
         by_clause: dict[tuple[str, str], set[str]] = {}  # one clause per subject and relation, qualifiers inside
         for f in sg.facts:
-            words = by_clause.setdefault((f.subject, f.relation), set(self.cues(sg, f.relation)))
+            words = by_clause.setdefault((f.subject, f.relation), set(self.cues(sg, f.relation, kinds[f.subject])))
             for r, _ in f.qualifiers:
                 words |= self.cues(sg, r)
+        # a template with no word of its own ("X is in Y"): not checked
         cue_sets = {f: by_clause[(f.subject, f.relation)] for f in sg.facts
-                    if self.cues(sg, f.relation)}  # a template with no word of its own ("X is a Y"): not checked
+                    if self.cues(sg, f.relation, kinds[f.subject])}
         vocabulary = set().union(*cue_sets.values()) if cue_sets else set()
         cues = [(m.start(), m.group()) for m in _WORD.finditer(masked) if _same_cue(m.group(), vocabulary)]
         if not cues:
@@ -235,7 +241,7 @@ class FaithfulnessChecker:
         masked_cased = _mask_like(cased, masked) if keep_case else cased
         vocabulary = set()
         for f in sg.facts:
-            vocabulary |= self.cues(sg, f.relation)
+            vocabulary |= self.cues(sg, f.relation, sg.kind) | self.cues(sg, f.relation)
         negations = [w for w in _WORD.findall(masked) if (w in NEGATIONS or w.endswith("n't")) and w not in vocabulary]
         if negations:
             return Verdict(False, NEGATED, ", ".join(negations)[:500])

@@ -15,7 +15,9 @@ stage; ``--keep-identifiers`` keeps them). A fact is an identifier when
    (a ``wikibase:ExternalId`` property's values are always such strings).
 
 A media file is a Commons file: the JSON datatype ``commonsMedia`` or an IRI under
-``commons.wikimedia.org/wiki/Special:FilePath/``.
+``commons.wikimedia.org/wiki/Special:FilePath/``. A Wikimedia page (``wikimedia_page``) is a
+link between an item and Wikimedia's own pages (its category, template, portal, Commons
+category, a Wikimedia project's focus list): about the wikis, not about the subject.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ COMMONS_MEDIA = "commonsMedia"
 LIST_FILE = os.path.join(os.path.dirname(__file__), "templates", "external_ids.yaml")
 # Wikidata string properties whose values are text, not ids (kept)
 TEXT_STRINGS = frozenset({"P742", "P1545", "P2093", "P1932", "P1810", "P1814", "P1353", "P528", "P1449", "P2561"})
+WIKIMEDIA_PAGES = frozenset({  # topic's main category/template/portal, Commons category/gallery/creator, ...
+    "P910", "P1424", "P1151", "P1423", "P373", "P935", "P1472", "P1612", "P1740", "P1791", "P1792", "P1464",
+    "P1465", "P1753", "P1754", "P3876", "P4195", "P2354", "P5008", "P7084", "P1200", "P1204", "P3858",
+    "P6104", "P8464", "P4224"})
 _WIKIDATA_PROPERTY = re.compile(r"^P\d+$")
 _COMMONS_FILE = re.compile(r"^https?://commons\.wikimedia\.org/wiki/(?:Special:FilePath/|File:)")
 
@@ -46,8 +52,10 @@ def listed_external_ids() -> frozenset[str]:
 
 
 def leave_out_reason(fact: Fact) -> str | None:
-    """``identifier`` or ``media_file`` for a fact left out by default, else None."""
+    """``identifier``, ``media_file`` or ``wikimedia_page`` for a fact left out by default, else None."""
     v = fact.value
+    if fact.relation in WIKIMEDIA_PAGES:
+        return "wikimedia_page"
     if v.datatype == COMMONS_MEDIA or (v.kind == ENTITY and _COMMONS_FILE.match(v.v)):
         return "media_file"
     if v.datatype == EXTERNAL_ID or fact.relation in listed_external_ids():

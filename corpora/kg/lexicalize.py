@@ -45,6 +45,7 @@ NOT_PARTICIPLES = {"bed", "red", "seed", "feed", "need", "speed", "breed", "cree
 ADJECTIVES = {"different", "adjacent", "similar", "present", "native", "equivalent", "opposite", "next", "related",
               "contemporary", "close", "parallel", "identical", "subject", "eligible", "endemic", "specific",
               "available", "applicable", "responsible", "relevant", "prior", "part"}
+ADVERBS = {"first", "last", "originally", "formerly", "also", "officially", "commonly", "usually", "later", "once"}
 NO_ARTICLE = {"part", "home", "head", "capital", "seat"}
 _PLURAL_EXCEPTIONS = ("ss", "us", "is", "ics", "ous", "sis", "news", "series", "species", "status", "alias", "bus",
                       "gas", "lens", "campus", "census", "corpus", "genus", "virus", "chassis", "canvas", "bias")
@@ -106,7 +107,7 @@ def label_form(label: str) -> str:
             len(words) > 1 and first.endswith("s") and words[1].lower() in PREPOSITIONS and not is_plural(first)
             and first[:-1] in BASE_VERBS):
         return "verb"
-    if is_participle(first):
+    if is_participle(first) or (len(words) > 1 and first in ADVERBS and is_participle(words[1])):
         return "participle"
     if len(words) > 1 and last in PREPOSITIONS:
         if first in ADJECTIVES and first not in NO_ARTICLE:

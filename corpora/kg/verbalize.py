@@ -17,6 +17,7 @@ Facts of chained entities follow, with the chained entity named as their subject
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from corpora.kg.values import (
 )
 
 MAX_CLAUSES_PER_SENTENCE = 3
+_YEAR = re.compile(r"^\d{3,4}$")
 PREPOSITIONS = ("of", "in", "by", "for", "to", "from", "with", "at", "on", "as", "into")
 POSSESSIVE = {"he": "his", "she": "her", "it": "its"}
 
@@ -123,11 +125,15 @@ class TemplateVerbalizer:
         text = render_value(fact.value, self.label_fn(sg), self.lang)
         if mode == "when" and fact.value.kind == TIME:
             text = f"{time_preposition(fact.value)} {text}"
+        elif mode == "when" and _YEAR.match(text):  # a year given as a plain number (DBpedia "1928")
+            text = f"in {text}"
         quals = [self.qualifier_phrase(sg, r, v) for r, v in fact.qualifiers]
         return " ".join([text] + quals)
 
     def objects(self, sg: Subgraph, facts: list[Fact], mode: str = "") -> str:
-        parts = [self.value_text(sg, f, mode) for f in facts]
+        # values without qualifiers first: "A, B and C from 1971 until 1974", never "A until 1974, B and C"
+        ordered = sorted(facts, key=lambda f: bool(f.qualifiers))
+        parts = [self.value_text(sg, f, mode) for f in ordered]
         joined = join_list(parts)
         if mode == "a":
             joined = f"{indefinite_article(joined)} {joined}"

@@ -1,8 +1,10 @@
 """DART (Nan et al. 2021) JSON: a JSON array of entries, each a ``tripleset`` of
 ``[subject, relation, object]`` names and its ``annotations`` (reference texts with their source).
 
-As job input every triple becomes a Fact the way WebNLG's do (names are ids and labels,
-``customer rating`` is the relation as written). The file is one JSON document (not one
+As job input every triple becomes a Fact the way WebNLG's do (names are labels, ``customer
+rating`` is the relation as written). DART's entries are unrelated examples that reuse names
+(its E2E part has many restaurants called "The Eagle", each with other facts), so entity ids
+are scoped to their entry (``entry12/The Eagle``), never merged across entries. The file is one JSON document (not one
 entity per line), so it is one work item and is parsed whole: DART's released files are a
 few tens of MB. ``iter_dart_entries`` gives (triples, texts) per entry for the pairs export.
 """
@@ -52,4 +54,4 @@ def read_dart(raw: BinaryIO, chunk: Chunk, options: ReadOptions, stats: ReadStat
             if t is None:
                 yield drop("malformed_triple", chunk, f"{eid} triple {i + 1}", "expected [subject, relation, object]")
                 continue
-            yield from triple_records(*t, named, options.langs[0])
+            yield from triple_records(*t, named, options.langs[0], scope=eid.replace(" ", ""))

@@ -43,14 +43,20 @@ def name_label(name: str) -> str:
     return name.strip().strip('"').replace("_", " ").strip()
 
 
-def triple_records(s: str, p: str, o: str, named: set[str], lang: str) -> Iterator[Record]:
-    """A name triple as its Fact, preceded by the labels of names not ``named`` yet (added to it)."""
+def triple_records(s: str, p: str, o: str, named: set[str], lang: str, scope: str = "") -> Iterator[Record]:
+    """A name triple as its Fact, preceded by the labels of names not ``named`` yet (added to it).
+    ``scope`` prefixes entity ids (``scope/name``) for datasets whose entries are unrelated examples
+    that reuse names (DART's invented restaurants): the label stays the name."""
     value = webnlg_value(o)
-    for ent in [s, p] + ([o] if value.kind == ENTITY else []):
+    if scope and value.kind == ENTITY:
+        value = Value(ENTITY, f"{scope}/{value.v}")
+    subject = f"{scope}/{s}" if scope else s
+    names = [(subject, s), (p, p)] + ([(value.v, o)] if value.kind == ENTITY else [])
+    for ent, name in names:
         if ent not in named:
             named.add(ent)
-            yield Label(ent, humanize_id(ent) if ent == p else name_label(ent), lang)
-    yield Fact(s, p, value)
+            yield Label(ent, humanize_id(name) if ent == p else name_label(name), lang)
+    yield Fact(subject, p, value)
 
 
 def iter_entries(raw: BinaryIO) -> Iterator[tuple[str, list[tuple[str, str, str]], list[str]]]:
