@@ -1,62 +1,94 @@
-"""Entry point of every Beam job: ``python beam_runner.py <job> [job flags] [Beam options]``."""
+"""The front door: ``python beam_runner.py <command> ...`` (or the ``corpusforge`` console script).
+
+Beam jobs (``web``, ``kg``, ...) and the other tools (``tokenizer``, ``train``, ``plan``,
+``plot``) are listed from the table below, so ``--help`` imports neither Beam nor torch: a
+command's module is imported only once it is chosen.
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-
-from pipeline.jobs import Job, UsageError
-
-# Modules that define jobs: each has ``JOB`` (one job) or ``JOBS`` (a list), listed in --help order.
-JOB_MODULES = [
-    "corpora.crawl",
-    "corpora.web",
-    "corpora.tokenize",
-    "corpora.verify_shards",
-    "corpora.kg.job",
-    "corpora.socialchem.job",
-    "corpora.doc2query.job",
-    "corpora.demo",
-]
+from typing import NamedTuple
 
 
-def _jobs() -> dict[str, Job]:
+class Command(NamedTuple):
+    module: str  # a Beam job's module (defines JOB or JOBS), or a tool's module (defines main(argv))
+    summary: str
+    tool: bool = False  # True: not a Beam job; ``main(argv)`` of the module takes the rest
+
+
+# In --help order. Each Beam job's summary is also its ``Job.summary`` (tests keep them equal).
+COMMANDS: dict[str, Command] = {
+    "crawl": Command("corpora.crawl", "seed URLs -> polite, resumable crawl -> WARC files"),
+    "web": Command("corpora.web", "web archives (WARC/WET/JSONL/Parquet) -> clean Parquet corpus"),
+    "tokenize": Command("corpora.tokenize", "corpora -> token shards (Megatron-LM .bin/.idx) with a train/val split"),
+    "verify-shards": Command("corpora.verify_shards",
+                             "check token shards against their manifest (sizes, checksums, token ids)"),
+    "kg": Command("corpora.kg.job", "knowledge-graph triples -> verbalized sentences (KELM-style) + kelm.jsonl"),
+    "kg-align": Command("corpora.kg.job",
+                        "distant supervision: (triples, sentence) pairs from a corpus, to train a verbalizer"),
+    "socialchem": Command("corpora.socialchem.job",
+                          "SOCIAL-CHEM-101-style sets: situations, tasks, annotations, agreement, splits, text"),
+    "doc2query-pairs": Command("corpora.doc2query.job",
+                               "(passage, query) training pairs: MS MARCO files or mined headings"),
+    "doc2query-train": Command("corpora.doc2query.job",
+                               "train the bundled query generator (prefix-LM GPT) on doc2query-pairs output"),
+    "doc2query": Command("corpora.doc2query.job",
+                         "expand documents with predicted queries (hf: or native: generator)"),
+    "doc2query-eval": Command("corpora.doc2query.job",
+                              "BM25 MRR@10 / Recall@100/1000: original vs expanded passages"),
+    "demo": Command("corpora.demo", "run every stage on bundled samples, crawl to trained model (start here)"),
+    "tokenizer": Command("tokenizer.cli", "train, encode or inspect a tokenizer (same as python -m tokenizer)",
+                         tool=True),
+    "train": Command("trainer.__main__", "train a GPT on token shards (same as python -m trainer; torchrun for "
+                     "several processes)", tool=True),
+    "plan": Command("trainer.__main__", "compute-optimal model size and parallel layout (python -m trainer plan)",
+                    tool=True),
+    "plot": Command("trainer.__main__", "plot a training run's loss and learning rate (python -m trainer plot)",
+                    tool=True),
+}
+TRAINER_SUBCOMMANDS = ("plan", "plot")
+
+
+def usage(prog: str = "python beam_runner.py") -> str:
+    width = max(map(len, COMMANDS)) + 1
+    jobs = [f"  {n:<{width}} {c.summary}" for n, c in COMMANDS.items() if not c.tool]
+    tools = [f"  {n:<{width}} {c.summary}" for n, c in COMMANDS.items() if c.tool]
+    return "\n".join([
+        f"usage: {prog} <command> [options]", "",
+        "Beam jobs (options a job does not know are Apache Beam pipeline options):", *jobs, "",
+        "tools:", *tools, "",
+        f"{prog} <command> --help shows a command's options and examples.",
+        "Beam options, e.g.: --runner dask --dask_address HOST:PORT, --direct_num_workers 4,",
+        "--runner FlinkRunner (see docs/running-jobs.md).",
+    ])
+
+
+def load_job(name: str):
+    """The ``Job`` of a Beam job command (imports its module)."""
     import importlib
 
-    jobs: dict[str, Job] = {}
-    for name in JOB_MODULES:
-        module = importlib.import_module(name)
-        for job in getattr(module, "JOBS", None) or [module.JOB]:
-            jobs[job.name] = job
-    return jobs
+    module = importlib.import_module(COMMANDS[name].module)
+    return {job.name: job for job in getattr(module, "JOBS", None) or [module.JOB]}[name]
 
 
-def _usage(jobs: dict[str, Job]) -> str:
-    lines = ["usage: python beam_runner.py <job> [job options] [Beam pipeline options]", "", "jobs:"]
-    width = max(map(len, jobs)) + 1
-    lines += [f"  {name:<{width}} {job.summary}" for name, job in jobs.items()]
-    lines += [
-        "",
-        "python beam_runner.py <job> --help shows a job's options and examples.",
-        "Options a job does not know are Apache Beam pipeline options and are passed to Beam,",
-        "e.g. --runner FlinkRunner, --direct_num_workers 4, --direct_running_mode multi_processing.",
-    ]
-    return "\n".join(lines)
+def _run_tool(name: str, rest: list[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(COMMANDS[name].module)
+    if name in TRAINER_SUBCOMMANDS:
+        rest = [name, *rest]
+    return int(module.main(rest) or 0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    jobs = _jobs()
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(_usage(jobs))
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in jobs:
-        print(f"error: unknown job {name!r}\n\n{_usage(jobs)}", file=sys.stderr)
-        return 2
-    job = jobs[name]
+def _run_job(name: str, rest: list[str], prog: str) -> int:
+    import argparse
+
+    from pipeline.jobs import UsageError
+
+    job = load_job(name)
     parser = argparse.ArgumentParser(
-        prog=f"python beam_runner.py {name}", description=job.description, allow_abbrev=False,
+        prog=f"{prog} {name}", description=job.description, allow_abbrev=False,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     job.add_arguments(parser)
@@ -73,6 +105,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {name}: {failure}", file=sys.stderr)
             return 1
     return result if isinstance(result, int) else 0
+
+
+def main(argv: list[str] | None = None, prog: str = "python beam_runner.py") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage(prog))
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"error: unknown command {name!r}\n\n{usage(prog)}", file=sys.stderr)
+        return 2
+    if COMMANDS[name].tool:
+        return _run_tool(name, rest)
+    return _run_job(name, rest, prog)
+
+
+def console_main() -> int:
+    """Entry point of the ``corpusforge`` console script."""
+    return main(prog="corpusforge")
 
 
 if __name__ == "__main__":
