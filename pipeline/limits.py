@@ -1,4 +1,4 @@
-"""Size limits applied wherever input is untrusted (see DESIGN.md, "Bad input and faults")."""
+"""Size limits applied wherever input is untrusted (see docs/architecture.md, "The job shape")."""
 
 from dataclasses import asdict, dataclass
 

@@ -26,7 +26,7 @@ class RawRecord:
 
 @dataclass
 class Document:
-    """A document of the corpus; ``to_row`` gives the Parquet row of DESIGN.md's schema."""
+    """A document of the corpus; ``to_row`` gives the Parquet row of the corpus schema (docs/architecture.md)."""
 
     id: str
     text: str

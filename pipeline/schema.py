@@ -1,4 +1,4 @@
-"""Arrow schemas of the document corpus and of the rejects (DESIGN.md, "Data contracts")."""
+"""Arrow schemas of the document corpus and of the rejects (docs/architecture.md, "Data contracts")."""
 
 import pyarrow as pa
 
