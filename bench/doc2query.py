@@ -4,6 +4,8 @@ Run from the repository root::
 
     python bench/doc2query.py                      # about 2 minutes on 2 busy cores
     python bench/doc2query.py --entities 200 --steps 600 --queries 20
+    python bench/doc2query.py --msmarco ~/msmarco --dev-queries 500 --distractors 20000
+    python bench/doc2query.py --write-release /tmp/d2q-release && python bench/doc2query.py --msmarco /tmp/d2q-release
 
 **Quality** (one run, same collection, same held-out queries):
 
@@ -25,6 +27,20 @@ passages: the bundled generator with its key/value cache; the same model recompu
 and, as the reference, ``pipeline.generation.HFSeq2SeqGenerator`` (Hugging Face
 ``generate``) on a randomly initialised T5 of about the same size with the same tokenizer.
 Tokens generated per second are shown too, since the models stop after different lengths.
+
+**Independent BM25 check**: every MRR@10 and Recall@100 is also computed with rank_bm25
+(``BM25Okapi`` with Lucene's idf, the tokenization written out: tests/realdata/bm25_reference.py),
+and a table gives how the two rank the same passages (same top-1, same top-10 list, overlap,
+largest score difference).
+
+**MS MARCO's release files** (``--msmarco DIR``): collection.tsv[.gz], the dev/small queries and
+qrels (MS MARCO's or Anserini's names), optionally queries.train.tsv + qrels.train.tsv (the bundled
+generator is then trained on ``--train-pairs`` of them; else ``--generator SPEC``, else on the
+generated task) and docTTTTTquery's ``predicted_queries_topk_sample*.txt``. One pass over the
+collection keeps the judged passages of ``--dev-queries`` dev queries plus ``--distractors``
+random others (seeded); MRR@10 before/after expansion is computed on that subset, which needs the
+full collection (a sample without the judged passages gets the counts and no MRR).
+``--write-release DIR`` writes the generated task in these formats, to try the mode end to end.
 A benchmark, not a test.
 """
 
@@ -191,37 +207,46 @@ def read_subset(path: str, wanted: set[str], distractors: int, seed: int, fix: b
                 extra: set[str]) -> tuple[dict[str, str], dict[str, int], int, dict[str, str]]:
     """One pass over a collection: the passages of ``wanted`` plus ``distractors`` others drawn at
     random (reservoir, seeded); returns {pid: text}, {pid: line number}, the number of lines, and
-    the texts of ``extra`` (training passages, in the subset only if drawn)."""
+    the texts of ``extra`` (training passages, in the subset only if drawn). Mojibake is repaired
+    (``fix``) on the kept lines only; a repeated id keeps the copy the jobs keep (ids.keeps_new)."""
     from corpora.doc2query.collection import line_format, parse_collection_line, read_lines
+    from corpora.doc2query.ids import keeps_new
     from corpora.doc2query.pairs import BadLine, decode_line
 
+    fmt = line_format(path)
     rng = random.Random(seed)
-    kept: dict[str, tuple[int, str]] = {}
-    extra_texts: dict[str, str] = {}
+    chosen: list[tuple[str, int, str]] = []  # (pid, line number, line) of wanted and extra passages
     reservoir: list[tuple[str, int, str]] = []
     seen_others = 0
     n = -1
     for n, raw in enumerate(read_lines(path)):
         line = decode_line(raw)
-        parsed = line if isinstance(line, BadLine) else parse_collection_line(line, line_format(path), fix)
+        parsed = line if isinstance(line, BadLine) else parse_collection_line(line, fmt)
         if isinstance(parsed, BadLine):
             continue
-        pid, text = parsed
-        if pid in extra:
-            extra_texts.setdefault(pid, text)
+        pid = parsed[0]
+        if pid in wanted or pid in extra:
+            chosen.append((pid, n, line))
         if pid in wanted:
-            kept.setdefault(pid, (n, text))
             continue
         seen_others += 1
         if len(reservoir) < distractors:
-            reservoir.append((pid, n, text))
+            reservoir.append((pid, n, line))
         else:
             slot = rng.randrange(seen_others)
             if slot < distractors:
-                reservoir[slot] = (pid, n, text)
-    for pid, line_no, text in reservoir:
-        kept.setdefault(pid, (line_no, text))
-    return {p: t for p, (_, t) in kept.items()}, {p: i for p, (i, _) in kept.items()}, n + 1, extra_texts
+                reservoir[slot] = (pid, n, line)
+    texts: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    extra_texts: dict[str, str] = {}
+    drawn = {line_no for _, line_no, _ in reservoir}
+    for pid, line_no, line in chosen + reservoir:
+        text = parse_collection_line(line, fmt, fix)[1]
+        if pid in extra and (pid not in extra_texts or keeps_new(extra_texts[pid], text)):
+            extra_texts[pid] = text
+        if (pid in wanted or line_no in drawn) and (pid not in texts or keeps_new(texts[pid], text)):
+            texts[pid], lines[pid] = text, line_no
+    return texts, lines, n + 1, extra_texts
 
 
 def read_predictions(files: list[str], lines: dict[str, int], total: int) -> dict[str, list[str]]:
