@@ -124,17 +124,20 @@ class DocumentEncoder:
         parts: list[np.ndarray] = []
         for pieces, owners, tails in self._calls(texts, markers):
             flat: list[int] = []  # one call's ids: Python ints only as long as one call needs them
-            placed = 0
-            encoded = iter(self._encode([p for p in pieces if p], add_special_tokens=False))
-            for piece, owner, tail in zip(pieces, owners, tails, strict=True):
-                if piece:
-                    ids = next(encoded).ids
-                    flat += ids
-                    lengths[owner] += len(ids)
+            placed = 0  # marker and end-of-document ids put in
+            # empty text between markers is not sent (a document's own text is never empty here)
+            encoded = self._encode(pieces if markers is None else [p for p in pieces if p], add_special_tokens=False)
+            if markers is None:
+                pairs = zip(owners, tails, (enc.ids for enc in encoded), strict=True)
+            else:
+                it = iter(encoded)
+                pairs = zip(owners, tails, (next(it).ids if p else () for p in pieces), strict=True)
+            for owner, tail, ids in pairs:
+                flat += ids
                 if tail:
                     flat += tail
-                    lengths[owner] += len(tail)
                     placed += len(tail)
+                lengths[owner] += len(ids) + len(tail)
             arr = np.array(flat, dtype=self.dtype)
             if int(np.count_nonzero(self.text.control_mask[arr])) != placed:
                 self._control_from_text(pieces, owners)
