@@ -29,7 +29,7 @@ def test_names_and_ngrams_match_case_whitespace_and_word_boundaries():
     assert "paris" in keys and "paris opera" in keys and "parisian" in keys
     assert "the" not in keys and "near the" in keys
     assert list(names_of("Q1", [("The", False), ("Paris", False), ("paris", True), ("Ville Lumière", True)])) == \
-        ["paris", "ville lumière"]
+        ["paris", "ville lumiere"]  # diacritics folded
 
 
 def test_match_facts_entities_and_literals():
@@ -71,3 +71,25 @@ def test_align_job(tmp_path):
     assert cooc.pairs[("P166", "P26")] >= 1 and cooc.pairs[("P19", "P569")] == 1
     manifest = json.load(open(out / "manifest.json"))
     assert manifest["outputs"]["data"][0]["rows"] == len(rows)
+
+
+def test_document_resolution_short_names_pronouns_and_ambiguity():
+    from corpora.kg.align import FULL, SHORT, resolve_document, short_names
+
+    assert short_names("Douglas Adams") == ["adams"] and short_names("Paris") == [] and short_names("Jo de la") == []
+    sentences = [(0, "d#0", "Douglas Adams was a writer."), (1, "d#1", "Adams was born in Cambridge."),
+                 (2, "d#2", "His daughter Polly Adams was born later."), (3, "d#3", "Adams died in 2001."),
+                 (4, "d#4", "He was 49."), (5, "d#5", "Jane met him in 1991."), (6, "d#6", "Adams is a name.")]
+    mentions = [("d#0", "Q42", "Douglas Adams", "douglas adams", FULL), ("d#0", "Q42", "Douglas Adams", "adams", SHORT),
+                ("d#1", "Q42", "Douglas Adams", "adams", SHORT), ("d#1", "Q350", "Cambridge", "cambridge", FULL),
+                ("d#2", "Q9", "Polly Adams", "polly adams", FULL), ("d#2", "Q9", "Polly Adams", "adams", SHORT),
+                ("d#2", "Q42", "Douglas Adams", "adams", SHORT),
+                ("d#3", "Q9", "Polly Adams", "adams", SHORT), ("d#3", "Q42", "Douglas Adams", "adams", SHORT),
+                ("d#5", "Q7", "Jane", "jane", FULL), ("d#6", "Q42", "Douglas Adams", "adams", SHORT)]
+    got = {sid: set(m) for sid, _, m in resolve_document(sentences, mentions)}
+    assert got["d#1"] == {"Q42", "Q350"}  # the short name of the entity named in full before
+    assert got["d#2"] == {"Q42", "Q9"}  # "His": the pronoun comes first and stands for the last subject
+    assert got["d#3"] == {"Q42"}  # "Adams" after two Adamses: the one named first
+    assert got["d#4"] == {"Q42"}  # "He"
+    assert got["d#5"] == {"Q7"}  # "him" after another name: not resolved
+    assert got["d#6"] == {"Q42"}  # a short name needs no antecedent sentence, only a full mention before

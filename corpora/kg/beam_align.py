@@ -13,8 +13,19 @@ from typing import Any
 
 import apache_beam as beam
 
-from corpora.kg.align import match_facts, names_of, sentence_keys, sentence_size, split_sentences
+from corpora.kg.align import (
+    FULL,
+    SHORT,
+    match_facts,
+    names_of,
+    resolve_document,
+    sentence_keys,
+    sentence_size,
+    short_names,
+    split_sentences,
+)
 from corpora.kg.graph import cap_facts, dedupe_facts
+from corpora.kg.identifiers import IdentifierFilter
 from corpora.kg.rdf import humanize_id
 from corpora.kg.values import render_value
 from pipeline.beam_steps import CountingDoFn
@@ -24,7 +35,8 @@ SENTENCES = "sentences"
 
 
 class _SplitSentences(CountingDoFn):
-    """Corpus row -> (sentence id, text) on ``sentences`` and (n-gram key, sentence id) on the main output."""
+    """Corpus row -> (document id, (index, sentence id, text)) on ``sentences`` and (n-gram key, sentence id)
+    on the main output."""
 
     def __init__(self, max_tokens: int) -> None:
         super().__init__(keep_rejects=False)
@@ -40,46 +52,54 @@ class _SplitSentences(CountingDoFn):
                 continue
             sid = f"{row['id']}#{i}"
             self._counter.add("sentences", IN)
-            yield beam.pvalue.TaggedOutput(SENTENCES, (sid, sentence))
+            yield beam.pvalue.TaggedOutput(SENTENCES, (row["id"], (i, sid, sentence)))
             for key in sentence_keys(sentence, self.max_tokens):
                 yield key, sid
 
 
 def _names(element):
-    """(entity, {best, labels}) -> (name key, (entity, best label)) for each of its names."""
+    """(entity, {best, labels}) -> (name key, (entity, best label, key, kind)) for each of its names: ``full``
+    (labels and aliases) and ``short`` (the family name of a label, used once named in full)."""
     entity, groups = element
     best = next((b for b in groups["best"] if b is not None), None)
     if best is None:
         return
-    for key in names_of(entity, [(lab.text, lab.alias) for lab in groups["labels"]]):
-        yield key, (entity, best[0])
+    labels = list(groups["labels"])
+    full = list(names_of(entity, [(lab.text, lab.alias) for lab in labels]))
+    for key in full:
+        yield key, (entity, best[0], key, FULL)
+    shorts = {k for lab in labels if not lab.alias for k in short_names(lab.text)} - set(full)
+    for key in sorted(shorts):
+        yield key, (entity, best[0], key, SHORT)
 
 
 def _mentions(element):
+    """(n-gram key, {names, ngrams}) -> (document id, (sentence id, entity, label, key, kind))."""
     _, groups = element
     entities = list(groups["names"])
     if not entities:
         return
     for sid in set(groups["ngrams"]):
-        for entity in entities:
-            yield sid, entity
+        for entity, label, key, kind in entities:
+            yield sid.rsplit("#", 1)[0], (sid, entity, label, key, kind)
 
 
 class _Candidates(CountingDoFn):
-    """(sentence id, {text, mentions}) -> (subject, (sentence id, text, {entity: label})) per mentioned entity."""
+    """(document id, {text, mentions}) -> (subject, (sentence id, text, {entity: label})) per entity each
+    sentence mentions, once short names and pronouns are resolved in the document (``resolve_document``)."""
 
     def process(self, element) -> Iterator[Any]:
-        sid, groups = element
-        texts = list(groups["text"])
-        if not texts:
+        _, groups = element
+        sentences = list(groups["text"])
+        if not sentences:
             return
-        mentioned = dict(groups["mentions"])
-        if not mentioned:
-            self._counter.add("sentences", drop_key("no_entity_mention"))
-            return
-        self._counter.add("sentences", OUT)
-        for entity in sorted(mentioned):
-            yield entity, (sid, texts[0], mentioned)
+        for sid, text, mentioned in resolve_document(sentences, groups["mentions"]):
+            if not mentioned:
+                self._counter.add("sentences", drop_key("no_entity_mention"))
+                continue
+            self._counter.add("sentences", OUT)
+            for entity in sorted(mentioned):
+                yield entity, (sid, text, mentioned)
 
 
 class _Align(CountingDoFn):
@@ -95,8 +115,8 @@ class _Align(CountingDoFn):
         sentences = list(groups["sentences"])
         if not sentences:
             return
-        facts, _ = cap_facts(groups["facts"], self.max_facts)
-        facts, _ = dedupe_facts(facts)
+        facts, _ = cap_facts(IdentifierFilter().keep_facts(groups["facts"]), self.max_facts)
+        facts, _ = dedupe_facts(facts)  # external ids are no sentence's content: never aligned
         for sid, text, mentioned in sentences:
             self._counter.add("align", IN)
             if not facts:

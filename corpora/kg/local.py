@@ -136,3 +136,55 @@ def run_local(paths: Iterable[str], labels_paths: Iterable[str] = (), templates:
             result = verbalizer.verbalize(sg)
             out.docs.append(LocalDoc(sg, result.text, result.generic, checker.check(result.text, sg)))
     return out
+
+
+def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: Iterable[Label],
+                lang: str = "en", resolve: bool = True) -> list[tuple[str, str, list[Fact]]]:
+    """``kg-align`` in one process: (sentence id, subject, facts the sentence states) for documents
+    given as (id, text), with the same name keys, short names, document resolution and fact matching
+    as the Beam job."""
+    from corpora.kg.align import (
+        FULL,
+        SHORT,
+        match_facts,
+        names_of,
+        resolve_document,
+        sentence_keys,
+        sentence_size,
+        short_names,
+        split_sentences,
+    )
+
+    by_entity: dict[str, list[Label]] = {}
+    for lab in labels:
+        by_entity.setdefault(lab.entity, []).append(lab)
+    best = {e: best_label(ls, (lang,))[0] for e, ls in by_entity.items() if any(not x.alias for x in ls)}
+    index: dict[str, list[tuple[str, str, str, str]]] = {}
+    for e, ls in by_entity.items():
+        if e not in best:
+            continue
+        full = list(names_of(e, [(x.text, x.alias) for x in ls]))
+        for key in full:
+            index.setdefault(key, []).append((e, best[e], key, FULL))
+        for key in sorted({k for x in ls if not x.alias for k in short_names(x.text)} - set(full)):
+            index.setdefault(key, []).append((e, best[e], key, SHORT))
+    by_subject: dict[str, list[Fact]] = {}
+    for f in IdentifierFilter().keep_facts(facts):
+        by_subject.setdefault(f.subject, []).append(f)
+    label = lambda eid: best.get(eid, eid)  # noqa: E731
+    out = []
+    for doc_id, text in docs:
+        sentences, mentions = [], []
+        for i, sentence in enumerate(split_sentences(text)):
+            if sentence_size(sentence):
+                continue
+            sid = f"{doc_id}#{i}"
+            sentences.append((i, sid, sentence))
+            for key in sentence_keys(sentence):
+                mentions += [(sid, *m) for m in index.get(key, [])]
+        for sid, sentence, mentioned in resolve_document(sentences, mentions, resolve):
+            for subject in sorted(mentioned):
+                matched = match_facts(sentence, subject, by_subject.get(subject, []), set(mentioned), label, lang)
+                if matched:
+                    out.append((sid, subject, matched))
+    return out
