@@ -3,8 +3,10 @@
 Both return the same outputs as every stage (main, ``stats``, ``rejects``), so a corpus
 job plugs them in with ``CorpusRun.apply``. What runs where:
 
-- exact: hash per document (distributed), GroupByKey on the hash (distributed shuffle),
-  keep the smallest id per hash.
+- exact: hash per document (distributed), GroupByKey of the *ids* on the hash (distributed
+  shuffle; a page copied a million times costs a million ids there, never its texts), the
+  keep rule (:func:`pipeline.dedup.exact.exact_verdicts`: the smallest id survives) per hash,
+  then the verdicts joined back to the documents by (id, hash).
 - MinHash: signatures in batches (distributed, vectorized), one (band, key) entry per
   band, GroupByKey on band key (distributed), candidate edges from each bucket, then
   connected components with a CombineFn over union-find accumulators: partial union-finds
@@ -51,33 +53,36 @@ def _size_bucket(n: int) -> str:
 # ---------------------------------------------------------------- exact ----
 
 
-class _KeepSmallestId(CountingDoFn):
-    """(hash, [("new", doc) | ("old", id)]) -> the new doc with the smallest id, unless an
-    earlier build already has the text."""
+def _verdicts(element):
+    """(hash, [("new", id) | ("old", id)]) -> ((id, hash), verdict) for each new document."""
+    from pipeline.dedup.exact import exact_verdicts
+
+    key, entries = element
+    new = [i for kind, i in entries if kind == "new"]
+    old = [i for kind, i in entries if kind == "old"]
+    for v in exact_verdicts(new, old):
+        yield (v.id, key), v
+
+
+class _ApplyVerdicts(CountingDoFn):
+    """((id, hash), {"doc": [docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
 
     def __init__(self, stage: str, keep_rejects: bool) -> None:
         super().__init__(keep_rejects)
         self.stage = stage
 
     def process(self, element):
-        _, entries = element
-        docs = sorted((d for kind, d in entries if kind == "new"), key=lambda d: d.id)
-        if not docs:
-            return
-        earlier = sorted(d for kind, d in entries if kind == "old")
-        seen_before = bool(earlier)
-        self._counter.add(self.stage, IN, len(docs))
-        start = 0 if seen_before else 1
-        if not seen_before:
-            self._counter.add(self.stage, OUT)
-            yield docs[0]
-        else:
-            self._counter.add(self.stage, count_key("hashes_in_previous_build"))
-        reason = "exact_duplicate_of_previous_build" if seen_before else "exact_duplicate"
-        kept = f"{earlier[0]} of the earlier build" if seen_before else docs[0].id
-        for d in docs[start:]:
-            yield from self._dropped(Drop(self.stage, reason, id=d.id, url=d.url,
-                                          detail=f"same text as {kept}", text=d.text))
+        _, joined = element
+        docs, verdicts = list(joined["doc"]), sorted(joined["verdict"], key=lambda v: v.reason is not None)
+        for d, v in zip(docs, verdicts, strict=True):  # copies under one id and hash are the same text
+            self._counter.add(self.stage, IN)
+            if v.counts_previous:
+                self._counter.add(self.stage, count_key("hashes_in_previous_build"))
+            if v.reason is None:
+                self._counter.add(self.stage, OUT)
+                yield d
+            else:
+                yield from self._dropped(Drop(self.stage, v.reason, id=d.id, url=d.url, detail=v.detail, text=d.text))
 
 
 class ExactDedup(beam.PTransform):
@@ -95,7 +100,9 @@ class ExactDedup(beam.PTransform):
 
         hashed = docs | "Hash" >> beam.Map(lambda d: (text_hash(d.text), d))
         index_rows = hashed | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
-        tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d)))
+        # Only ids cross the shuffle on the hash; documents are joined back by (id, hash).
+        tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
+        by_id = hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
                 beam_io.join(self.against, EXACT_DIR, "*.parquet"))
@@ -107,10 +114,11 @@ class ExactDedup(beam.PTransform):
         index_files = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
             beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
             file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
+        verdicts = tagged | "GroupByHash" >> beam.GroupByKey() | "KeepSmallestId" >> beam.FlatMap(_verdicts)
         outputs = (
-            tagged
-            | "GroupByHash" >> beam.GroupByKey()
-            | "KeepSmallestId" >> stage_outputs(_KeepSmallestId(self.stage, self.keep_rejects))
+            {"doc": by_id, "verdict": verdicts}
+            | "JoinVerdicts" >> beam.CoGroupByKey()
+            | "ApplyVerdicts" >> stage_outputs(_ApplyVerdicts(self.stage, self.keep_rejects))
         )
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 

@@ -14,11 +14,12 @@ Exact duplicates are removed first (keep the smallest id per key), then near dup
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from pipeline.dedup.shingles import simplify_text
 
-__all__ = ["exact_duplicate_groups", "exact_key"]
+__all__ = ["ExactVerdict", "exact_duplicate_groups", "exact_key", "exact_verdicts"]
 
 
 def exact_key(
@@ -44,3 +45,32 @@ def exact_duplicate_groups(
     for doc_id, text in zip(ids, texts, strict=True):
         groups.setdefault(exact_key(text, normalize), []).append(doc_id)
     return sorted(sorted(g) for g in groups.values() if len(g) >= 2)
+
+
+class ExactVerdict(NamedTuple):
+    """What becomes of one document among those sharing an exact key."""
+
+    id: str
+    reason: str | None  # None: kept; else the drop reason
+    detail: str
+    counts_previous: bool  # the one verdict that counts this key under hashes_in_previous_build
+
+
+def exact_verdicts(new_ids: Sequence[str], earlier_ids: Sequence[str] = ()) -> Iterator[ExactVerdict]:
+    """The keep rule of exact dedup for the documents of one key: the smallest new id survives,
+    unless an earlier build (``earlier_ids``) already has the text, in which case none does.
+
+    Only ids are needed, so a text copied a million times costs a million ids on the worker
+    that decides its key, never a million texts."""
+    new = sorted(new_ids)
+    if not new:
+        return
+    earlier = sorted(earlier_ids)
+    if earlier:
+        for i, doc_id in enumerate(new):
+            yield ExactVerdict(doc_id, "exact_duplicate_of_previous_build", f"same text as {earlier[0]} of the "
+                               "earlier build", i == 0)
+        return
+    yield ExactVerdict(new[0], None, "", False)
+    for doc_id in new[1:]:
+        yield ExactVerdict(doc_id, "exact_duplicate", f"same text as {new[0]}", False)
