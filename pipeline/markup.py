@@ -89,11 +89,7 @@ def resolve_markers(text: str, spans: Iterable[tuple[int, int]], special_ids: Ma
     end-of-document token, which only the tokenize job places); ``marker_not_in_tokenizer``
     when a span's text is not one of ``special_ids``."""
     out: list[tuple[int, int, int]] = []
-    prev = 0
-    for start, end in spans:
-        if not prev <= start < end <= len(text):
-            raise MarkupError(BAD_SPANS, f"span [{start}, {end}] is empty, out of order, overlapping or past the "
-                                         f"end of the text ({len(text)} characters)")
+    for start, end in check_spans(text, spans):
         token = text[start:end]
         token_id = special_ids.get(token)
         if token_id is None:
@@ -103,6 +99,19 @@ def resolve_markers(text: str, spans: Iterable[tuple[int, int]], special_ids: Ma
             raise MarkupError(BAD_SPANS, f"span [{start}, {end}] is {token!r}, which only the tokenize job places "
                                          "(at the end of each document)")
         out.append((start, end, token_id))
+    return out
+
+
+def check_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans, checked: non-empty, in order, not overlapping, inside the text; raises
+    :class:`MarkupError` (``bad_special_spans``) otherwise."""
+    out = []
+    prev = 0
+    for start, end in spans:
+        if not prev <= start < end <= len(text):
+            raise MarkupError(BAD_SPANS, f"span [{start}, {end}] is empty, out of order, overlapping or past the "
+                                         f"end of the text ({len(text)} characters)")
+        out.append((start, end))
         prev = end
     return out
 

@@ -243,3 +243,34 @@ def test_markup_contract():
         assert exc.value.reason == reason
     with pytest.raises(ValueError):
         join_with_markers([Marker("")])
+
+
+def test_tokenizer_training_skips_marker_spans_and_learns_quoted_spellings_as_text(tmp_path):
+    """The trainer reads the text around a row's markers (their spellings would be wasted
+    merges: the shards hold their ids); a page that quotes a spelling is text like any other."""
+    from tokenizer.corpus import TextStream
+
+    docs = []
+    for k in range(30):
+        for n, row in enumerate(real_rows()):
+            for mode in ("rot", "action"):
+                doc = RenderRow()(((n, dict(row, **{"rot-id": f"r{k}-{n}"})), mode))
+                docs.append(doc)
+    docs.append(Document(id="bad", text="x [rot] y", source="socialchem", meta={SPECIAL_SPANS: [[2, 99]]}))
+    corpus = _write(tmp_path / "social", docs)
+    stream = TextStream([str(corpus)], log=None)
+    texts = list(stream)
+    assert not any("[rot]" in t or "<rot-agree" in t for t in texts)
+    first = [seg for seg, marker in segments(docs[0].text, docs[0].meta[SPECIAL_SPANS]) if not marker and seg.strip()]
+    assert texts[:2] == first == [docs[0].text.split("[attrs]")[0], " " + docs[0].text.split("[rot] ")[1]]
+    assert stream.stats.docs == len(docs) - 1
+    assert stream.stats.dropped == {BAD_SPANS: 1}
+    quoting = _write(tmp_path / "web", [Document(id=f"w{i}", text=f"{PLAIN[i % 12]} <|endoftext|> [rot]", source="web")
+                                        for i in range(200)])
+    for name, corpus_dir, learned in (("social", corpus, False), ("web", quoting, True)):
+        train(TrainConfig(inputs=[str(corpus_dir)], output=str(tmp_path / f"tok-{name}"), model="bpe", vocab_size=600,
+                          socialchem=True, show_progress=False), log=None)
+        spec = json.loads((tmp_path / f"tok-{name}" / "tokenizer.json").read_text())
+        special = {t["content"] for t in spec["added_tokens"]}
+        merged = [t for t in spec["model"]["vocab"] if t not in special and len(t) > 1 and ("[" in t or "|>" in t)]
+        assert bool(merged) == learned, merged

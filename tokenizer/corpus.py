@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from pipeline.compression import open_decompressed
 from pipeline.limits import Limits
+from pipeline.markup import MarkupError, check_spans, segments, spans_from_meta
 
 PARQUET = "parquet"
 JSONL = "jsonl"
@@ -340,7 +341,7 @@ class TextStream:
             reader = self._records(fs)
             fs.status = "ok"
             with closing(reader):
-                for key, text in reader:
+                for key, text, pieces in reader:
                     if not text.strip():
                         fs.empty += 1
                         continue
@@ -350,7 +351,10 @@ class TextStream:
                     fs.docs += 1
                     fs.bytes += len(text.encode("utf-8"))
                     kept += 1
-                    yield text
+                    if pieces is None:
+                        yield text
+                    else:  # the text between its markers, each piece a sequence of its own
+                        yield from (piece for piece in pieces if piece.strip())
                     if self.max_docs is not None and kept >= self.max_docs:
                         fs.status = "stopped"
                         break
@@ -367,16 +371,29 @@ class TextStream:
         status = {"ok": "", "stopped": " (stopped: --max-docs reached)"}.get(fs.status, f" ({fs.status}: {fs.detail})")
         return f"[{i}/{n}] read {fs.path}: {fs.docs:,} docs, {fs.bytes / 1e6:,.2f} MB ({'; '.join(extra)}){status}"
 
-    def _records(self, fs: FileStats) -> Iterator[tuple[str, str]]:
-        """(key, text) of one file, through the same readers as the corpus jobs (pipeline.readers)."""
+    def _records(self, fs: FileStats) -> Iterator[tuple[str, str, list[str] | None]]:
+        """(key, text, its text between marker spans or None) of one file, through the same
+        readers as the corpus jobs (pipeline.readers)."""
         from pipeline.readers import ReaderConfig, read_file
         from pipeline.records import Drop, FileDone, RawRecord
 
         config = ReaderConfig(input_format=fs.format, text_field=self.text_field, id_field=self.id_field,
                               url_field=None, limits=self.limits)
+        metas = _parquet_metas(fs.path) if fs.format == PARQUET else None
         for out in read_file(fs.path, config, open_fn=_open):
             if isinstance(out, RawRecord):
-                yield out.key, out.payload  # type: ignore[misc]
+                text: str = out.payload  # type: ignore[assignment]
+                if metas is None:
+                    yield out.key, text, None
+                    continue
+                try:
+                    spans = spans_from_meta(metas.at(out.meta["row"]))
+                    if spans:
+                        check_spans(text, spans)
+                except MarkupError as exc:
+                    fs.dropped[exc.reason] += 1
+                    continue
+                yield out.key, text, None if not spans else [p for p, marker in segments(text, spans) if not marker]
             elif isinstance(out, Drop):
                 fs.dropped[out.reason] += 1
             elif isinstance(out, FileDone) and out.status not in ("ok", "empty_file"):
@@ -384,3 +401,39 @@ class TextStream:
                     raise CorpusError(f"{fs.path}: {out.detail}; pass --text-field NAME")
                 fs.status, fs.detail = out.status, out.detail
 
+
+
+class _MetaColumn:
+    """The ``meta`` column of a corpus Parquet file, read alongside its rows (rows ascend)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self._batches = batches
+        self._values: list[str | None] = []
+        self._first = 0  # row of self._values[0]
+
+    def at(self, row: int) -> str | None:
+        while row >= self._first + len(self._values):
+            self._first += len(self._values)
+            try:
+                self._values = next(self._batches).column(0).to_pylist()
+            except (StopIteration, pa.ArrowInvalid, OSError):  # a damaged page: its rows' text is learned whole
+                self._batches, self._values = iter(()), []
+                return None
+        return self._values[row - self._first] if row >= self._first else None
+
+
+def _parquet_metas(path: str) -> _MetaColumn | None:
+    """The ``meta`` column of a Parquet file when it has one (marker spans, :mod:`pipeline.markup`):
+    the trainer learns the text around markers, not the markers' spellings."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        with _open(path) as fh:
+            yield from pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS, columns=["meta"])
+
+    try:
+        with _open(path) as fh:
+            if "meta" not in pq.ParquetFile(fh).schema_arrow.names:
+                return None
+    except (pa.ArrowInvalid, OSError):
+        return None  # read_file reports the file
+    return _MetaColumn(batches())
