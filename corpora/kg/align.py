@@ -125,6 +125,14 @@ def names_of(entity: str, labels: Iterable[tuple[str, bool]], min_chars: int = 2
         yield key
 
 
+def name_keys(labels: list[tuple[str, bool]]) -> list[tuple[str, str]]:
+    """(key, kind) of an entity's names: ``full`` for its labels and aliases (``names_of``), ``short``
+    for the family names of its labels (``short_names``) that are not full names too."""
+    full = list(names_of("", labels))
+    shorts = sorted({k for text, alias in labels if not alias for k in short_names(text)} - set(full))
+    return [(k, FULL) for k in full] + [(k, SHORT) for k in shorts]
+
+
 def _position(folded: str, key: str) -> int:
     m = re.search(r"(?<!\w)" + r"\W+".join(map(re.escape, key.split())) + r"(?!\w)", folded)
     return m.start() if m else len(folded)

@@ -14,14 +14,11 @@ from typing import Any
 import apache_beam as beam
 
 from corpora.kg.align import (
-    FULL,
-    SHORT,
     match_facts,
-    names_of,
+    name_keys,
     resolve_document,
     sentence_keys,
     sentence_size,
-    short_names,
     split_sentences,
 )
 from corpora.kg.graph import cap_facts, dedupe_facts
@@ -64,13 +61,8 @@ def _names(element):
     best = next((b for b in groups["best"] if b is not None), None)
     if best is None:
         return
-    labels = list(groups["labels"])
-    full = list(names_of(entity, [(lab.text, lab.alias) for lab in labels]))
-    for key in full:
-        yield key, (entity, best[0], key, FULL)
-    shorts = {k for lab in labels if not lab.alias for k in short_names(lab.text)} - set(full)
-    for key in sorted(shorts):
-        yield key, (entity, best[0], key, SHORT)
+    for key, kind in name_keys([(lab.text, lab.alias) for lab in groups["labels"]]):
+        yield key, (entity, best[0], key, kind)
 
 
 def _mentions(element):

@@ -144,14 +144,11 @@ def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: 
     given as (id, text), with the same name keys, short names, document resolution and fact matching
     as the Beam job."""
     from corpora.kg.align import (
-        FULL,
-        SHORT,
         match_facts,
-        names_of,
+        name_keys,
         resolve_document,
         sentence_keys,
         sentence_size,
-        short_names,
         split_sentences,
     )
 
@@ -163,11 +160,8 @@ def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: 
     for e, ls in by_entity.items():
         if e not in best:
             continue
-        full = list(names_of(e, [(x.text, x.alias) for x in ls]))
-        for key in full:
-            index.setdefault(key, []).append((e, best[e], key, FULL))
-        for key in sorted({k for x in ls if not x.alias for k in short_names(x.text)} - set(full)):
-            index.setdefault(key, []).append((e, best[e], key, SHORT))
+        for key, kind in name_keys([(x.text, x.alias) for x in ls]):
+            index.setdefault(key, []).append((e, best[e], key, kind))
     by_subject: dict[str, list[Fact]] = {}
     for f in IdentifierFilter().keep_facts(facts):
         by_subject.setdefault(f.subject, []).append(f)
