@@ -7,6 +7,7 @@ Modules:
 * :mod:`tokenizer.corpus` - stream texts out of Parquet corpora and JSONL, with sampling;
 * :mod:`tokenizer.special_tokens` - default, FIM and SOCIAL-CHEM special tokens, their order;
 * :mod:`tokenizer.load` - ``load_tokenizer(dir)``, ``load_hf(dir)``, ``TokenizerInfo(dir)``;
+* :mod:`tokenizer.text_only` - a copy of a tokenizer that encodes special-token spellings as text;
 * :mod:`tokenizer.report` - ``inspect``: vocabulary, special tokens, metrics on a sample;
 * :mod:`tokenizer.cli` - the command line.
 

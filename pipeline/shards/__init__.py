@@ -10,7 +10,8 @@
   shards: tokenizer, dtype, end-of-document id, per-shard counts and checksums, totals) and
   ``split_for`` (a stable train/val assignment by document id).
 - :mod:`pipeline.shards.batches` -- documents as compact token batches: ``DocumentEncoder``
-  (many texts per tokenizer call, end-of-document appended), ``TokenBatch`` (ids, id hashes,
+  (many texts per tokenizer call, text as text, marker spans as their ids, end-of-document
+  appended), ``TokenBatch`` (ids, id hashes,
   lengths, tokens in one array; split by shard) and ``in_id_order`` (a shard's documents
   sorted by id, in write-sized chunks).
 - :mod:`pipeline.shards.verify_cli` -- ``python beam_runner.py verify-shards DIR``.
