@@ -20,6 +20,12 @@ def absolute(path: str) -> str:
     return path if "://" in path else os.path.abspath(os.path.expanduser(path))
 
 
+def absolute_spec(spec: str) -> str:
+    """A ``scheme:PATH`` spec (a model generator's ``hf:PATH``, ``native:DIR``) with PATH made absolute."""
+    scheme, sep, path = spec.partition(":")
+    return f"{scheme}:{absolute(path)}" if sep and path else spec
+
+
 def match_inputs(patterns: list[str]) -> list[dict[str, Any]]:
     """Expand globs into absolute files with sizes; raise ValueError naming any pattern with no match."""
     files: dict[str, int] = {}

@@ -177,6 +177,8 @@ class CorpusRun:
         self._stats: list = []
         self._rejects: list = []
         self._index_files: list = []  # files beside the corpus that a later build reads (dedup indexes)
+        self._extra_outputs: list = []  # (key, described files): more files the job writes beside the corpus
+        self._remove_at_end: list[str] = []  # paths staged for the workers, removed by the last step
 
     def _collect(self, outputs):
         self._stats.append(outputs[STATS])
@@ -201,6 +203,16 @@ class CorpusRun:
             raise ValueError(f"stage name {stage!r} used twice")
         self.stage_order.append(stage)
         return self._collect(pcoll | transform)
+
+    def add_output(self, key: str, files) -> None:
+        """List more written files (a PCollection holding one list of ``describe_*`` entries) in
+        ``manifest.json``'s outputs under ``key`` (e.g. an Anserini collection beside the corpus)."""
+        self._extra_outputs.append(files | f"Keyed_{key}" >> beam.Map(lambda described, k=key: (k, described)))
+
+    def remove_at_end(self, path: str) -> None:
+        """Remove ``path`` (a file or folder the driver staged for the workers) in the job's last
+        step, before stats.json and manifest.json are written."""
+        self._remove_at_end.append(path)
 
     def write(self, docs) -> None:
         """Write the corpus, the rejects, then stats.json and manifest.json (last, atomically)."""
@@ -241,10 +253,16 @@ class CorpusRun:
             )
         else:
             index_files = self.pipeline | "NoIndex" >> beam.Create([[]])
+        if self._extra_outputs:
+            extra = self._extra_outputs | "FlattenExtraOutputs" >> beam.Flatten() | "ExtraList" >> (
+                beam.combiners.ToList())
+        else:
+            extra = self.pipeline | "NoExtraOutputs" >> beam.Create([[]])
         finalize(
             self.pipeline, _write_report, output=out, job=self.job, config=self.config, inputs=self.inputs,
             stage_order=list(self.stage_order), stats=summed_stats(self._stats), data_files=data_files,
-            reject_files=reject_files, index_files=index_files,
+            reject_files=reject_files, index_files=index_files, extra_outputs=extra,
+            remove=list(self._remove_at_end),
         )
 
 
@@ -277,11 +295,15 @@ class _PassThrough:
 
 
 def _write_report(output, job, config, inputs, stage_order, stats, data_files, reject_files,
-                  index_files) -> None:
+                  index_files, extra_outputs=(), remove=()) -> None:
     from pipeline.manifest import build_manifest
 
+    for path in remove:
+        beam_io.delete_tree(path)
     report = build_report(stats, stage_order)
     report["job"] = job
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
     manifest = build_manifest(job, config, inputs, data_files, reject_files, index_files)
+    for key, described in extra_outputs:
+        manifest["outputs"][key] = sorted(described, key=lambda f: f["path"])
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)

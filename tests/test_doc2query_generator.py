@@ -243,7 +243,7 @@ def test_expansion_is_the_same_on_one_or_two_worker_processes(native_run, tmp_pa
     import argparse
     import glob
 
-    from corpora.doc2query.job import add_expand_arguments, run_expand
+    from corpora.doc2query.job import add_expand_arguments, expand_config, run_expand
     from pipeline.records import Document
     from tests.test_doc2query_pairs import write_corpus
 
@@ -258,7 +258,7 @@ def test_expansion_is_the_same_on_one_or_two_worker_processes(native_run, tmp_pa
         args = parser.parse_args(["--input", corpus, "--generator", f"native:{native_run}", "--num-queries", "3",
                                   "--max-new-tokens", "6", "--window", "2", "--stride", "2", "--batch-size", "4",
                                   "--output", str(tmp_path / name)])
-        report = run_expand(args, beam_args, quiet=True)
+        report = run_expand(expand_config(args), beam_args, quiet=True)
         assert report["accounting_ok"]
         rows = [r for f in glob.glob(str(tmp_path / name / "data" / "*.parquet")) for r in pq.read_table(f).to_pylist()]
         texts.append({r["id"]: r["text"] for r in rows})

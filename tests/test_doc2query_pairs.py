@@ -126,13 +126,17 @@ def test_heldout_split_is_deterministic_and_proportional():
 # --- the job ----------------------------------------------------------------------------------
 
 def run_step(add_arguments, run, argv: list[str]) -> dict:
-    """Parse ``argv`` with a doc2query step's own arguments and run it quietly on one in-memory worker."""
+    """Parse ``argv`` with a doc2query step's own arguments into its config and run it quietly on one
+    in-memory worker."""
     import argparse
+
+    from corpora.doc2query import job
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args, beam_args = parser.parse_known_args(argv)
-    return run(args, beam_args + BEAM, quiet=True)
+    config_of = {job.run_pairs: job.pairs_config, job.run_expand: job.expand_config}[run]
+    return run(config_of(args), beam_args + BEAM, overwrite=args.overwrite, quiet=True)
 
 
 def stage_of(report: dict, name: str) -> dict:

@@ -17,7 +17,14 @@ import argparse
 import os
 import sys
 
-from corpora.doc2query.job import run_eval, run_expand, run_pairs
+from corpora.doc2query.job import (
+    ExpandJobConfig,
+    PairsConfig,
+    add_eval_arguments,
+    run_eval,
+    run_expand,
+    run_pairs,
+)
 from corpora.doc2query.train_generator import GeneratorTraining, train_generator
 from pipeline.jobs import Timer
 
@@ -40,6 +47,13 @@ def _local_args(beam_args: list[str]) -> list[str]:
     return list(beam_args) + [a for a in LOCAL_BEAM_ARGS if a.split("=", 1)[0] not in given]
 
 
+def eval_args(argv: list[str]) -> argparse.Namespace:
+    """doc2query-eval's arguments (a one-process step, configured by its flags)."""
+    parser = argparse.ArgumentParser()
+    add_eval_arguments(parser)
+    return parser.parse_args(argv)
+
+
 def check_doc2query_demo_output(out_dir: str, overwrite: bool) -> None:
     """Raise UsageError (before any work) when ``out_dir`` holds an earlier run and ``overwrite`` is off."""
     from pipeline.jobs import UsageError
@@ -58,30 +72,26 @@ def run_doc2query_demo(corpus_dir: str, out_dir: str, beam_args: list[str], over
     expanded_dir = os.path.join(out_dir, "expanded")
     with Timer() as t:
         print("\n== doc2query: (heading, passage) pairs mined from the corpus (noisy heuristic)")
-        pairs = run_pairs(argparse.Namespace(
-            collection=None, queries=None, qrels=None, corpus=[corpus_dir], max_heading_words=16,
-            min_passage_words=20, pairs_per_section=1, max_query_docs=10, window=WINDOW, stride=WINDOW,
-            output=pairs_dir, heldout_fraction=HELDOUT_FRACTION, seed=0, max_line_bytes=1 << 20, rejects=False,
-            overwrite=overwrite, verbose=False), _local_args(beam_args))
+        pairs = run_pairs(PairsConfig(
+            output=pairs_dir, corpus=[corpus_dir], max_heading_words=16, min_passage_words=20, pairs_per_section=1,
+            max_query_docs=10, window=WINDOW, stride=WINDOW, heldout_fraction=HELDOUT_FRACTION, seed=0),
+            _local_args(beam_args), overwrite=overwrite)
 
         print("\n== doc2query: bundled query generator (prefix-LM GPT, passage <|sep|> query)")
         generator = train_generator(GeneratorTraining(pairs=pairs_dir, output=run_dir, overrides=TRAIN_OVERRIDES,
                                                       vocab_size=2048, overwrite=overwrite))
 
         print(f"\n== doc2query: expand the mined passages with {NUM_QUERIES} sampled queries each")
-        expand = run_expand(argparse.Namespace(
-            input=[os.path.join(pairs_dir, "passages")], output=expanded_dir, anserini=True, rejects=False,
-            num_shards=0, overwrite=overwrite, generator=f"native:{run_dir}", num_queries=NUM_QUERIES,
-            decode="sample", top_k=10, temperature=1.0, max_input_tokens=512, max_new_tokens=24, batch_size=16,
-            device="auto", seed=0, window=WINDOW, stride=WINDOW, max_passages=0, separator="\\n\\n",
-            verbose=False), _local_args(beam_args))
+        expand = run_expand(ExpandJobConfig(
+            output=expanded_dir, generator=f"native:{run_dir}", input=[os.path.join(pairs_dir, "passages")],
+            anserini=True, num_queries=NUM_QUERIES, max_new_tokens=24, window=WINDOW, stride=WINDOW),
+            _local_args(beam_args), overwrite=overwrite)
 
         print("\n== doc2query: BM25 on held-out headings, original vs expanded passages")
-        evaluation = run_eval(argparse.Namespace(
-            corpus=os.path.join(pairs_dir, "passages"), expanded=expanded_dir,
-            queries=os.path.join(pairs_dir, "heldout", "queries.tsv"),
-            qrels=os.path.join(pairs_dir, "heldout", "qrels.tsv"), k1=0.9, b=0.4, stopwords="en",
-            report=os.path.join(out_dir, "eval.json")))
+        evaluation = run_eval(eval_args([
+            "--corpus", os.path.join(pairs_dir, "passages"), "--expanded", expanded_dir,
+            "--queries", os.path.join(pairs_dir, "heldout", "queries.tsv"),
+            "--qrels", os.path.join(pairs_dir, "heldout", "qrels.tsv"), "--report", os.path.join(out_dir, "eval.json")]))
     print(f"doc2query demo finished in {t.seconds:.1f}s (generator {generator['seconds']:.1f}s): {expanded_dir}")
     return {"pairs": pairs, "generator": generator, "expand": expand, "eval": evaluation, "seconds": t.seconds}
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from corpora.doc2query.collection import JSON_SUFFIXES, line_format, parse_collection_line, read_lines
 from corpora.doc2query.pairs import BadLine, decode_line
@@ -82,16 +83,21 @@ def collection_ids(files: Iterable[str], fix: bool = False) -> Iterator[str | No
             yield None if isinstance(parsed, BadLine) else parsed[0]
 
 
-def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str) -> dict[str, int]:
+def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str,
+                create: Callable[[str], BinaryIO] | None = None) -> dict[str, int]:
     """Zip the collection's ids with each prediction file's lines into keyed JSONL at ``out_path``
     (``{"id", "predicted_queries"}``; id "" for a collection line that is dropped). Raises
-    :class:`PrecomputedError` when a file has more or fewer lines than the collection, or an id repeats."""
+    :class:`PrecomputedError` when a file has more or fewer lines than the collection, or an id repeats.
+
+    ``create`` opens ``out_path`` for writing bytes (e.g. Beam's ``FileSystems.create``, for any
+    file system; the caller removes a partial file on error); by default a local file is written
+    under a temporary name and renamed."""
     counts = {"passages": 0, "queries": 0}
     seen: set[str] = set()
-    tmp = out_path + ".tmp"
+    tmp = out_path if create else out_path + ".tmp"
     with ExitStack() as stack:
         readers = [_lines(f) for f in pre.files]
-        out = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+        out = stack.enter_context(create(tmp) if create else open(tmp, "wb"))
         for n, pid in enumerate(ids, start=1):
             queries = []
             for f, reader in zip(pre.files, readers, strict=True):
@@ -106,14 +112,16 @@ def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str) -> d
                                        "copy they belong to (use JSONL {id, predicted_queries} or unique ids)")
             if pid is not None:
                 seen.add(pid)
-            out.write(json.dumps({"id": pid or "", "predicted_queries": queries}, ensure_ascii=False) + "\n")
+            out.write((json.dumps({"id": pid or "", "predicted_queries": queries}, ensure_ascii=False) + "\n")
+                      .encode("utf-8"))
             counts["passages"] += 1
             counts["queries"] += len(queries)
         for f, reader in zip(pre.files, readers, strict=True):
             if next(reader, None) is not None:
                 raise PrecomputedError(f"{f} has more lines than the collection's {counts['passages']}: docTTTTTquery "
                                        "files must hold one line per collection line, in the same order")
-    os.replace(tmp, out_path)
+    if not create:
+        os.replace(tmp, out_path)
     return counts
 
 

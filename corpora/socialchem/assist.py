@@ -11,7 +11,6 @@ so proposals are never mistaken for human labels.
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from corpora.socialchem.files import read_jsonl
 from corpora.socialchem.schema import SCHEMA
@@ -99,36 +98,3 @@ def load_proposals(path: str) -> dict[str, list[str]]:
         texts = [p["text"] for p in obj.get("proposals", []) if p.get("text")]
         out.setdefault(obj["situation-short-id"], []).extend(texts)
     return out
-
-
-def build_propose(p, situations: list[dict], spec: str, config, mode: str, output: str) -> None:
-    """Beam: situations -> GenerateText -> proposals.jsonl, stats.json, manifest.json (written last)."""
-    import apache_beam as beam
-
-    from pipeline.beam_generation import GenerateText
-    from pipeline.beam_steps import STATS, finalize, summed_stats
-
-    gen = (p | "Situations" >> beam.Create(situations)
-           | GenerateText("propose", spec, config, prompt_for, partial(attach, spec=spec, mode=mode)))
-    proposals = gen["out"] | "ProposalsList" >> beam.combiners.ToList()
-    finalize(p, _write_proposals, output=output, spec=spec, config=config.as_dict(), mode=mode,
-             stats=summed_stats([gen[STATS]]), proposals=proposals, n_in=len(situations))
-
-
-def _write_proposals(output, spec, config, mode, stats, proposals, n_in) -> None:
-    import os
-
-    from corpora.socialchem.files import write_json, write_jsonl
-    from pipeline import beam_io
-    from pipeline.manifest import build_manifest
-    from pipeline.stats import build_report
-
-    ordered = sorted(proposals, key=lambda r: r["situation-short-id"])
-    path = os.path.join(output, "proposals.jsonl")
-    write_jsonl(path, ordered)
-    report = build_report(stats, ["propose"])
-    report.update(job="socialchem propose", proposals=sum(len(r["proposals"]) for r in ordered), situations=n_in)
-    write_json(os.path.join(output, "stats.json"), report)
-    write_json(os.path.join(output, "manifest.json"), build_manifest(
-        "socialchem propose", {"generator": spec, "mode": mode, "generation": config}, [],
-        [beam_io.describe_written(path, "proposals.jsonl", len(ordered))]))

@@ -150,3 +150,57 @@ class ReadTsvRows(beam.PTransform):
 
     def expand(self, pbegin):
         return read_each_file(pbegin, self.paths, _ReadTsvDoFn(self.keep_rejects), label="ReadTsv")
+
+
+class WriteOrderedParts(beam.PTransform):
+    """Records -> part files under ``parts_dir``, one per bucket (a range of the sort key), each
+    sorted; so one file in key order is the buckets' parts concatenated in bucket order
+    (:func:`join_ordered_parts`), and no worker holds more than one bucket.
+
+    ``bucket`` must be monotone in ``sort_key`` (a <= b implies bucket(a) <= bucket(b)); ``formats``
+    maps a file suffix to the line of a record in it; ``counts`` gives a record's counters (summed
+    per part). Output: one dict per part: bucket, files {suffix: path}, rows, counts."""
+
+    def __init__(self, parts_dir: str, bucket, sort_key, formats: dict, counts=None) -> None:
+        super().__init__(label="write_ordered")
+        self.parts_dir, self.bucket, self.sort_key, self.formats, self.counts = (
+            parts_dir, bucket, sort_key, formats, counts)
+
+    def expand(self, records):
+        return (records | "ByBucket" >> beam.Map(lambda r, f=self.bucket: (f(r), r))
+                | "GroupBucket" >> beam.GroupByKey()
+                | "WritePart" >> beam.Map(_write_part, self.parts_dir, self.sort_key, self.formats, self.counts))
+
+
+def _write_part(element, parts_dir: str, sort_key, formats: dict, counts) -> dict:
+    """One bucket's records, sorted, written atomically (a retried bundle rewrites the same file)."""
+    from pipeline import beam_io
+
+    bucket, records = element
+    records = sorted(records, key=sort_key)
+    name = bucket.encode("utf-8").hex() or "empty"
+    files = {}
+    for suffix, line in formats.items():
+        path = beam_io.join(parts_dir, f"part-{name}{suffix}")
+        beam_io.write_atomic(path, "".join(line(r) + "\n" for r in records).encode("utf-8"))
+        files[suffix] = path
+    totals: dict[str, int] = {}
+    for r in records if counts else ():
+        for k, n in counts(r).items():
+            totals[k] = totals.get(k, 0) + n
+    return {"bucket": bucket, "files": files, "rows": len(records), "counts": totals}
+
+
+def join_ordered_parts(parts: list[dict], suffix: str, dest: str, header: str = "") -> int:
+    """Concatenate the ``suffix`` files of ``parts`` in bucket order (after an optional header line)
+    into ``dest`` (atomically; the parts are deleted); returns the rows written."""
+    from pipeline import beam_io
+
+    ordered = sorted(parts, key=lambda part: part["bucket"])
+    files = [part["files"][suffix] for part in ordered]
+    if header:
+        head = dest + ".header"
+        beam_io.write_atomic(head, (header + "\n").encode("utf-8"))
+        files.insert(0, head)
+    beam_io.concat_atomic(files, dest)
+    return sum(part["rows"] for part in ordered)

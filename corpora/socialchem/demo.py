@@ -12,6 +12,7 @@ import argparse
 import os
 
 from corpora.socialchem import job
+from corpora.socialchem.pipelines import RenderStepConfig, SituationsConfig, run_render, run_situations
 
 FORUM_PAGES = 20  # the forum pages the sample annotations were written for
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "socialchem")
@@ -30,9 +31,8 @@ def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str],
          ("situations", "tasks", "rots", "annotations", "agreement", "split", "corpus", "stats")}
     ns = argparse.Namespace
     print("\n== socialchem: situations mined from the web corpus")
-    sit = job.run_situations(ns(corpus=[web_corpus_dir], output=d["situations"], min_words=3, max_words=30,
-                                blocklist=None, no_default_blocklist=False, id_prefix="web", rejects=True,
-                                overwrite=overwrite, verbose=False), beam_args)
+    sit = run_situations(SituationsConfig(corpus=[web_corpus_dir], output=d["situations"], rejects=True), beam_args,
+                         overwrite=overwrite)
     print("\n== socialchem: RoT-writing tasks")
     job.run_export_tasks(ns(situations=d["situations"], rots=None, m=1, proposals=None, output=d["tasks"],
                             overwrite=overwrite), [])
@@ -52,9 +52,8 @@ def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str],
     spl = job.run_split(ns(input=d["annotations"], aggregated=d["agreement"], seed=0, fractions="0.8,0.1,0.1",
                            resplit=False, output=d["split"], overwrite=overwrite), [])
     print("\n== socialchem: render training text")
-    ren = job.run_render(ns(input=[d["split"]], output=d["corpus"], modes="rot,action", splits="all",
-                            keep_bad=False, num_shards=0, rejects=True, overwrite=overwrite, verbose=False),
-                         beam_args)
+    ren = run_render(RenderStepConfig(input=[d["split"]], output=d["corpus"], modes="rot,action", splits="all",
+                                      rejects=True), beam_args, overwrite=overwrite)
     print("\n== socialchem: stats")
     job.run_stats(ns(input=d["split"], output=d["stats"], no_plots=False, overwrite=overwrite), [])
     return {

@@ -1,7 +1,8 @@
 """The ``socialchem`` job: SOCIAL-CHEM-101-style annotated sets, step by step.
 
 ``python beam_runner.py socialchem <step> ...``; the data-parallel steps (``situations``,
-``render``, ``propose``) are Beam pipelines, the small global steps run in plain Python.
+``render``, ``propose``) are Beam pipelines (corpora/socialchem/pipelines.py), the small global
+steps run in plain Python.
 """
 
 from __future__ import annotations
@@ -11,20 +12,11 @@ import os
 import sys
 
 from corpora.socialchem import files as sc_files
-from pipeline.jobs import (
-    Job,
-    Timer,
-    UsageError,
-    check_beam_args,
-    configure_logging,
-    default_beam_args,
-    make_pipeline,
-    prepare_beam_args,
-    prepare_named_outputs,
-    prepare_output,
-    print_summary,
-)
-from pipeline.stats import render_table
+from corpora.socialchem.pipelines import propose_main, render_main, situations_main
+from corpora.socialchem.step_io import input_file as _input_file
+from corpora.socialchem.step_io import prepare_dir as _prepare_dir
+from corpora.socialchem.step_io import tsv_input as _tsv_in
+from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging
 
 DESCRIPTION = """\
 Build SOCIAL-CHEM-101-style annotated sets (situations, rules of thumb, 12-dimension
@@ -201,32 +193,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # -- shared helpers ----------------------------------------------------------------------------
 
-def _prepare_dir(output: str, names: list[str], overwrite: bool) -> None:
-    """Refuse to overwrite earlier outputs in ``output`` unless ``--overwrite``; then remove them."""
-    if "://" in output:
-        raise UsageError(f"--output {output}: this step writes a local directory (copy it to cloud storage after)")
-    prepare_named_outputs(output, names, overwrite)
-    os.makedirs(output, exist_ok=True)
-
-
-def _input_file(path: str, default_name: str, flag: str) -> str:
-    resolved = sc_files.resolve(path, default_name)
-    if not os.path.isfile(resolved):
-        raise UsageError(f"{flag} {path}: no such file" + (f" (looked for {default_name} in the directory)"
-                                                          if os.path.isdir(path) else ""))
-    return resolved
-
-
-def _tsv_in(path: str, flag: str = "--input", default: str = "socialchem.tsv") -> str:
-    """A TSV file, or a step's output directory (its socialchem.tsv / annotations.tsv / aggregated.tsv)."""
-    if os.path.isdir(path):
-        for name in (default, "socialchem.tsv", "annotations.tsv", "aggregated.tsv"):
-            if os.path.isfile(os.path.join(path, name)):
-                return os.path.join(path, name)
-        raise UsageError(f"{flag} {path}: no socialchem.tsv, annotations.tsv or aggregated.tsv in the directory")
-    return _input_file(path, default, flag)
-
-
 def _read_rows(path: str, quiet: bool, allow_empty: bool = False) -> list[dict[str, str]]:
     try:
         rows, report = sc_files.read_tsv_rows(path, allow_empty=allow_empty)
@@ -256,100 +222,6 @@ def _table(rows: list[tuple], title: str = "") -> str:
 
 
 # -- steps -----------------------------------------------------------------------------------
-
-def run_situations(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Beam] corpus -> situations.jsonl (+ stats.json, manifest.json, rejects.jsonl)."""
-    from corpora.socialchem.situations import MiningConfig
-    from corpora.tokenize import checked_corpus_files
-    from pipeline import beam_io
-
-    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
-    if args.min_words < 1 or args.max_words < args.min_words:
-        raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
-    words: list[str] = []
-    if args.blocklist:
-        if not os.path.isfile(args.blocklist):
-            raise UsageError(f"--blocklist {args.blocklist}: no such file (one word or phrase per line)")
-        with open(args.blocklist, encoding="utf-8") as f:
-            words = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
-    if not args.id_prefix or "/" in args.id_prefix:
-        raise UsageError("--id-prefix must be non-empty and without '/'")
-    files = checked_corpus_files(args.corpus)
-    inputs = beam_io.match_inputs(files)  # paths with sizes
-    config = MiningConfig(min_words=args.min_words, max_words=args.max_words, blocklist=words,
-                          use_default_blocklist=not args.no_default_blocklist, id_prefix=args.id_prefix)
-    output = args.output.rstrip("/")
-    _prepare_dir(output, ["situations.jsonl", "situations.tsv", "rejects.jsonl", "stats.json", "manifest.json"],
-                 args.overwrite)
-    if not quiet:
-        print(f"socialchem situations: mining {len(files)} corpus file(s) -> {output}", flush=True)
-    with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            _build_situations(p, files, config, output, args.rejects, inputs)
-    report = beam_io.read_json(os.path.join(output, "stats.json"))
-    if not quiet:
-        print()
-        print(render_table(report))
-        print(f"\nwrote {report['situations']} situations to {output}/situations.jsonl in {t.seconds:.1f}s "
-              f"(accounting {'ok' if report['accounting_ok'] else 'MISMATCH'})")
-    return report
-
-
-def _build_situations(p, files, config, output, keep_rejects, inputs) -> None:
-    import apache_beam as beam
-
-    from corpora.socialchem.beam_socialchem import DEDUP_STAGE, MINE_STAGE, NORMALIZE_STAGE, MineSituations
-    from pipeline.beam_steps import (
-        FILES_STAGE,
-        READ_STAGE,
-        REJECTS,
-        STATS,
-        ReadInputFiles,
-        finalize,
-        summed_stats,
-    )
-    from pipeline.readers import ReaderConfig
-
-    reader = ReaderConfig("parquet", "text", "id", "url")
-    read = p | ReadInputFiles(files, reader, keep_rejects)
-    mined = read["out"] | MineSituations(config, keep_rejects)
-    stats = summed_stats([read[STATS], mined[STATS]])
-    situations = mined["out"] | "SituationsList" >> beam.combiners.ToList()
-    if keep_rejects:
-        rejects = (read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten() | "RejList" >> (
-            beam.combiners.ToList())
-    else:
-        rejects = p | "NoRejects" >> beam.Create([[]])
-    finalize(p, _write_situations, output=output, config=config.__dict__, inputs=inputs,
-             stage_order=[FILES_STAGE, READ_STAGE, MINE_STAGE, NORMALIZE_STAGE, DEDUP_STAGE], stats=stats,
-             situations=situations, rejects=rejects)
-
-
-def _write_situations(output, config, inputs, stage_order, stats, situations, rejects) -> None:
-    from pipeline import beam_io
-    from pipeline.manifest import build_manifest
-    from pipeline.stats import build_report
-
-    ordered = sorted(situations, key=lambda s: s.situation_short_id)
-    paths = {"situations.jsonl": os.path.join(output, "situations.jsonl"),
-             "situations.tsv": os.path.join(output, "situations.tsv")}
-    sc_files.write_jsonl(paths["situations.jsonl"], (s.as_dict() for s in ordered))
-    sc_files.write_text_atomic(paths["situations.tsv"], "situation-short-id\tarea\tsituation\tcharacters\n" + "".join(
-        f"{s.situation_short_id}\t{s.area}\t{s.situation}\t{'|'.join(s.characters)}\n" for s in ordered))
-    outputs = [beam_io.describe_written(p, name, len(ordered)) for name, p in paths.items()]
-    reject_files = []
-    if rejects:
-        rp = os.path.join(output, "rejects.jsonl")
-        sc_files.write_jsonl(rp, rejects)
-        reject_files.append(beam_io.describe_written(rp, "rejects.jsonl", len(rejects)))
-    report = build_report(stats, stage_order)
-    report["job"] = "socialchem situations"
-    report["situations"] = len(ordered)
-    report["by_area"] = {a: sum(1 for s in ordered if s.area == a) for a in sorted({s.area for s in ordered})}
-    sc_files.write_json(os.path.join(output, "stats.json"), report)
-    sc_files.write_json(os.path.join(output, "manifest.json"),
-                        build_manifest("socialchem situations", config, inputs, outputs, reject_files))
-
 
 def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """[Python] situations -> RoT tasks, or RoTs -> breakdown tasks."""
@@ -526,67 +398,6 @@ def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fals
     return report
 
 
-def run_render(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Beam] TSV rows -> a corpus of training text (source socialchem)."""
-    from corpora.socialchem.render import ALL_SPLITS, RenderConfig
-    from pipeline import beam_io
-
-    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
-    splits = list(ALL_SPLITS) if args.splits == "all" else [s.strip() for s in args.splits.split(",") if s.strip()]
-    cfg = RenderConfig(modes=[m.strip() for m in args.modes.split(",") if m.strip()], splits=splits,
-                       keep_bad=args.keep_bad, format=getattr(args, "format", "corpusforge"))
-    try:
-        cfg.check()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    if args.num_shards < 0:
-        raise UsageError("--num-shards must be 0 (runner decides) or more")
-    patterns = [_tsv_in(i) if os.path.isdir(i) else i for i in args.input]
-    try:
-        inputs = beam_io.match_inputs(patterns)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    from corpora.socialchem.validate import input_problem
-
-    for f in inputs:  # an empty file or a wrong header is known now, before any work
-        problem = input_problem(f["path"])
-        if problem:
-            raise UsageError(f"--input {f['path']}: {problem}")
-    output = args.output.rstrip("/")
-    prepare_output(output, args.overwrite)
-    config = {"inputs": patterns, **cfg.__dict__}
-    if not quiet:
-        print(f"socialchem render: {len(inputs)} TSV file(s) -> {output} (format {cfg.format}, modes "
-              f"{','.join(cfg.modes)}, splits {','.join(cfg.splits)})", flush=True)
-    with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            _build_render(p, [f["path"] for f in inputs], cfg, output, config, inputs, args.rejects,
-                          args.num_shards)
-    report = beam_io.read_json(beam_io.join(output, "stats.json"))
-    if not quiet:
-        print_summary("socialchem render", output, report, t.seconds, inputs)
-    return report
-
-
-def _build_render(p, paths, cfg, output, config, inputs, keep_rejects, num_shards) -> None:
-    import apache_beam as beam
-
-    from corpora.socialchem.beam_socialchem import FILES_STAGE, ReadTsvRows
-    from corpora.socialchem.render import RenderRow, SelectRow
-    from corpora.socialchem.render_official import RenderOfficialRow
-    from pipeline.beam_steps import CorpusRun
-
-    run = CorpusRun(p, output, job="socialchem render", config=config, inputs=inputs, keep_rejects=keep_rejects,
-                    num_shards=num_shards)
-    run.stage_order.append(FILES_STAGE)
-    rows = run.apply("read", p, ReadTsvRows(paths, keep_rejects))
-    rows = run.step("select", rows, SelectRow(cfg))
-    modes = list(cfg.modes)
-    pairs = rows | "Modes" >> beam.FlatMap(lambda item, ms: [(item, m) for m in ms], modes)
-    docs = run.step("render", pairs, RenderOfficialRow() if cfg.format == "official" else RenderRow())
-    run.write(docs)
-
-
 def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
     """[Python] stats.json, stats.md and PNG plots of a set."""
     from corpora.socialchem.stats import markdown, write_stats
@@ -632,40 +443,10 @@ def run_validate(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
     return 0 if report.ok else 1
 
 
-def run_propose(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Beam] model-assisted proposals, marked machine-made."""
-    from corpora.socialchem.assist import build_propose
-    from corpora.socialchem.tasks import load_situations
-    from pipeline import beam_io
-    from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
-
-    beam_args = default_beam_args(check_beam_args(beam_args), getattr(args, "verbose", False))
-    try:
-        check_generator_spec(args.generator)
-        gen_cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                   num_return_sequences=args.num_proposals, num_beams=args.num_proposals,
-                                   seed=args.seed)
-    except GeneratorError as exc:
-        raise UsageError(str(exc)) from exc
-    try:
-        situations = load_situations(_input_file(args.situations, "situations.jsonl", "--situations"))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    _prepare_dir(args.output, ["proposals.jsonl", "stats.json", "manifest.json"], args.overwrite)
-    with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            build_propose(p, situations, args.generator, gen_cfg, args.mode, args.output)
-    report = beam_io.read_json(os.path.join(args.output, "stats.json"))
-    if not quiet:
-        print(render_table(report))
-        print(f"\nwrote {report['proposals']} machine-made proposal(s) to {args.output}/proposals.jsonl "
-              f"in {t.seconds:.1f}s")
-    return report
-
 
 STEPS = {
-    "situations": run_situations, "export-tasks": run_export_tasks, "import-annotations": run_import,
-    "propose": run_propose, "agreement": run_agreement, "split": run_split, "render": run_render,
+    "situations": situations_main, "export-tasks": run_export_tasks, "import-annotations": run_import,
+    "propose": propose_main, "agreement": run_agreement, "split": run_split, "render": render_main,
     "stats": run_stats, "validate": run_validate,
 }
 

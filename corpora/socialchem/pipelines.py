@@ -1,0 +1,393 @@
+"""The SOCIAL-CHEM steps that are Beam pipelines: ``situations``, ``render`` and ``propose``.
+
+Each has a config checked when it is made (``*_config`` builds it from the step's flags), a
+``build_*(p, cfg, ...)`` of named transforms and a ``run_*`` that goes through the shared driver.
+Every file is written inside the pipeline, through Beam's file systems; single-file outputs in
+id order are written as sorted parts, one per range of ids, joined by the last step, which also
+writes stats.json and manifest.json (last), so the driver does no work after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from functools import partial
+
+from corpora.socialchem.situations import MiningConfig, Situation
+from corpora.socialchem.step_io import input_file, tsv_input
+from pipeline import beam_io
+from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
+from pipeline.jobs import (
+    PipelineJob,
+    UsageError,
+    drive,
+    prepare_beam_args,
+    prepare_named_outputs,
+    prepare_output,
+    print_summary,
+)
+from pipeline.stats import render_table
+
+PARTS = ".parts"  # sorted parts of single-file outputs, joined and removed by the last step
+SITUATIONS_TSV_HEADER = "situation-short-id\tarea\tsituation\tcharacters"
+PROPOSALS_PER_PART = 1000
+
+
+def _flags(cls, args: argparse.Namespace, **renamed):
+    """A step config from its flags: every init field of ``cls`` read from ``args`` (``renamed``:
+    field -> flag attribute where they differ)."""
+    names = [n for n, f in cls.__dataclass_fields__.items() if f.init]
+    return cls(**{n: getattr(args, renamed.get(n, n)) for n in names})
+
+
+# -- situations --------------------------------------------------------------------------------
+
+@dataclass
+class SituationsConfig:
+    """The situations step: corpora in, situations.jsonl/.tsv (+ rejects.jsonl) out. The word list
+    (``blocklist``, a local file) is read when the config is made and travels with the step."""
+
+    corpus: list[str]
+    output: str
+    min_words: int = 3
+    max_words: int = 30
+    blocklist: str | None = None
+    no_default_blocklist: bool = False
+    id_prefix: str = "web"
+    rejects: bool = False
+    mining: MiningConfig = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.min_words < 1 or self.max_words < self.min_words:
+            raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
+        words: list[str] = []
+        if self.blocklist:
+            if not os.path.isfile(self.blocklist):
+                raise UsageError(f"--blocklist {self.blocklist}: no such file (one word or phrase per line)")
+            with open(self.blocklist, encoding="utf-8") as f:
+                words = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
+        if not self.id_prefix or "/" in self.id_prefix:
+            raise UsageError("--id-prefix must be non-empty and without '/'")
+        self.mining = MiningConfig(min_words=self.min_words, max_words=self.max_words, blocklist=words,
+                                   use_default_blocklist=not self.no_default_blocklist, id_prefix=self.id_prefix)
+        self.output = beam_io.absolute(self.output.rstrip("/"))
+
+
+def situations_config(args: argparse.Namespace) -> SituationsConfig:
+    return _flags(SituationsConfig, args)
+
+
+def _situation_bucket(s: Situation) -> str:
+    """``PREFIX/AREA/`` and the code's first character: a range of ids (ids sort as their buckets)."""
+    return s.situation_short_id[:-7]
+
+
+def _situation_line(s: Situation) -> str:
+    return json.dumps(s.as_dict(), ensure_ascii=False, sort_keys=False)
+
+
+def _situation_tsv(s: Situation) -> str:
+    return f"{s.situation_short_id}\t{s.area}\t{s.situation}\t{'|'.join(s.characters)}"
+
+
+def build_situations(p, cfg: SituationsConfig, inputs: list[dict]) -> None:
+    """Compose the situations step on pipeline ``p``."""
+    import apache_beam as beam
+
+    from corpora.socialchem.beam_socialchem import (
+        DEDUP_STAGE,
+        MINE_STAGE,
+        NORMALIZE_STAGE,
+        MineSituations,
+        WriteOrderedParts,
+    )
+    from pipeline.beam_steps import (
+        FILES_STAGE,
+        READ_STAGE,
+        REJECTS,
+        STATS,
+        ReadInputFiles,
+        finalize,
+        summed_stats,
+    )
+    from pipeline.readers import ReaderConfig
+
+    parts_dir = beam_io.join(cfg.output, PARTS)
+    read = p | ReadInputFiles([f["path"] for f in inputs], ReaderConfig("parquet", "text", "id", "url"), cfg.rejects)
+    mined = read["out"] | MineSituations(cfg.mining, cfg.rejects)
+    parts = (mined["out"]
+             | WriteOrderedParts(parts_dir, _situation_bucket, lambda s: (s.situation_short_id, s.key),
+                                 {".jsonl": _situation_line, ".tsv": _situation_tsv}, lambda s: {s.area: 1})
+             | "PartsList" >> beam.combiners.ToList())
+    if cfg.rejects:
+        reject_parts = ((read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten()
+                        | "RejectJson" >> beam.Map(lambda r: json.dumps(r, ensure_ascii=False, sort_keys=False))
+                        | "WriteRejects" >> beam.io.WriteToText(beam_io.join(parts_dir, "rejects"),
+                                                                file_name_suffix=".jsonl")
+                        | "RejectParts" >> beam.combiners.ToList())
+    else:
+        reject_parts = p | "NoRejects" >> beam.Create([[]])
+    finalize(p, _write_situations, output=cfg.output, config=asdict(cfg.mining), inputs=inputs,
+             stage_order=[FILES_STAGE, READ_STAGE, MINE_STAGE, NORMALIZE_STAGE, DEDUP_STAGE],
+             stats=summed_stats([read[STATS], mined[STATS]]), parts=parts, reject_parts=reject_parts)
+
+
+def _write_situations(output, config, inputs, stage_order, stats, parts, reject_parts) -> None:
+    """The last step: join the sorted parts into situations.jsonl and .tsv, the rejects into
+    rejects.jsonl; then stats.json and manifest.json (last)."""
+    from corpora.socialchem.beam_socialchem import join_ordered_parts
+    from pipeline.manifest import build_manifest
+    from pipeline.stats import build_report
+
+    paths = {"situations.jsonl": beam_io.join(output, "situations.jsonl"),
+             "situations.tsv": beam_io.join(output, "situations.tsv")}
+    n = join_ordered_parts(parts, ".jsonl", paths["situations.jsonl"])
+    join_ordered_parts(parts, ".tsv", paths["situations.tsv"], header=SITUATIONS_TSV_HEADER)
+    outputs = [beam_io.describe_written(path, name, n) for name, path in paths.items()]
+    reject_files = []
+    if reject_parts:
+        rejects = beam_io.join(output, "rejects.jsonl")
+        if beam_io.concat_atomic(sorted(reject_parts), rejects):
+            reject_files.append(beam_io.describe_lines(rejects, relative_to=output))
+        else:
+            beam_io.delete_tree(rejects)
+    beam_io.delete_tree(beam_io.join(output, PARTS))
+    by_area: dict[str, int] = {}
+    for part in parts:
+        for area, k in part["counts"].items():
+            by_area[area] = by_area.get(area, 0) + k
+    report = build_report(stats, stage_order)
+    report["job"] = "socialchem situations"
+    report["situations"] = n
+    report["by_area"] = {a: by_area[a] for a in sorted(by_area)}
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"),
+                              build_manifest("socialchem situations", config, inputs, outputs, reject_files))
+
+
+def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+                   verbose: bool = False) -> dict | None:
+    """[Beam] corpus -> situations.jsonl and .tsv (+ rejects.jsonl), stats.json, manifest.json; the
+    stats report (None when only submitted)."""
+    from corpora.tokenize import checked_corpus_files
+
+    beam_args = prepare_beam_args(beam_args, verbose)
+    files = checked_corpus_files([beam_io.absolute(c) for c in cfg.corpus])
+    inputs = beam_io.match_inputs(files)  # paths with sizes
+    prepare_named_outputs(cfg.output, ["situations.jsonl", "situations.tsv", "rejects.jsonl", "stats.json",
+                                       "manifest.json", PARTS], overwrite)
+
+    def summary(report: dict, seconds: float) -> None:
+        print()
+        print(render_table(report))
+        print(f"\nwrote {report['situations']} situations to {cfg.output}/situations.jsonl in {seconds:.1f}s "
+              f"(accounting {'ok' if report['accounting_ok'] else 'MISMATCH'})")
+
+    return drive(PipelineJob("socialchem situations", cfg.output, build=lambda p: build_situations(p, cfg, inputs),
+                             header=f"socialchem situations: mining {len(files)} corpus file(s) -> {cfg.output}",
+                             summary=summary), beam_args, quiet)
+
+
+def situations_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
+    return run_situations(situations_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
+
+
+# -- render ------------------------------------------------------------------------------------
+
+@dataclass
+class RenderStepConfig:
+    """The render step: released-format TSV rows in, a corpus of training text out."""
+
+    input: list[str]
+    output: str
+    modes: str = "rot,action"
+    splits: str = "train"
+    keep_bad: bool = False
+    format: str = "corpusforge"
+    num_shards: int = 0
+    rejects: bool = False
+    render: object = field(init=False, repr=False)  # corpora.socialchem.render.RenderConfig
+
+    def __post_init__(self) -> None:
+        from corpora.socialchem.render import ALL_SPLITS, RenderConfig
+
+        splits = list(ALL_SPLITS) if self.splits == "all" else [s.strip() for s in self.splits.split(",") if s.strip()]
+        self.render = RenderConfig(modes=[m.strip() for m in self.modes.split(",") if m.strip()], splits=splits,
+                                   keep_bad=self.keep_bad, format=self.format)
+        try:
+            self.render.check()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        if self.num_shards < 0:
+            raise UsageError("--num-shards must be 0 (runner decides) or more")
+        self.output = beam_io.absolute(self.output.rstrip("/"))
+
+
+def render_config(args: argparse.Namespace) -> RenderStepConfig:
+    return _flags(RenderStepConfig, args)
+
+
+def resolve_render_inputs(cfg: RenderStepConfig) -> tuple[list[str], list[dict]]:
+    """(the TSV patterns, their files with sizes): an empty file or a wrong header is refused now."""
+    from corpora.socialchem.validate import input_problem
+
+    patterns = [tsv_input(i) if os.path.isdir(i) else i for i in cfg.input]
+    try:
+        inputs = beam_io.match_inputs(patterns)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for f in inputs:
+        problem = input_problem(f["path"])
+        if problem:
+            raise UsageError(f"--input {f['path']}: {problem}")
+    return [beam_io.absolute(p) for p in patterns], inputs
+
+
+def build_render(p, cfg: RenderStepConfig, patterns: list[str], inputs: list[dict]):
+    """Compose the render step on pipeline ``p``: read -> select -> render -> write."""
+    import apache_beam as beam
+
+    from corpora.socialchem.beam_socialchem import FILES_STAGE, ReadTsvRows
+    from corpora.socialchem.render import RenderRow, SelectRow
+    from corpora.socialchem.render_official import RenderOfficialRow
+    from pipeline.beam_steps import CorpusRun
+
+    run = CorpusRun(p, cfg.output, job="socialchem render", config={"inputs": patterns, **cfg.render.__dict__},
+                    inputs=inputs, keep_rejects=cfg.rejects, num_shards=cfg.num_shards)
+    run.stage_order.append(FILES_STAGE)
+    rows = run.apply("read", p, ReadTsvRows([f["path"] for f in inputs], cfg.rejects))
+    rows = run.step("select", rows, SelectRow(cfg.render))
+    pairs = rows | "Modes" >> beam.FlatMap(lambda item, ms: [(item, m) for m in ms], list(cfg.render.modes))
+    docs = run.step("render", pairs, RenderOfficialRow() if cfg.render.format == "official" else RenderRow())
+    run.write(docs)
+    return run
+
+
+def run_render(cfg: RenderStepConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+               verbose: bool = False) -> dict | None:
+    """[Beam] TSV rows -> a corpus of training text (source socialchem); the stats report."""
+    beam_args = prepare_beam_args(beam_args, verbose)
+    patterns, inputs = resolve_render_inputs(cfg)
+    prepare_output(cfg.output, overwrite)
+    r = cfg.render
+    header = (f"socialchem render: {len(inputs)} TSV file(s) -> {cfg.output} (format {r.format}, modes "
+              f"{','.join(r.modes)}, splits {','.join(r.splits)})")
+    return drive(PipelineJob(
+        "socialchem render", cfg.output, build=lambda p: build_render(p, cfg, patterns, inputs), header=header,
+        summary=lambda report, seconds: print_summary("socialchem render", cfg.output, report, seconds, inputs),
+    ), beam_args, quiet)
+
+
+def render_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
+    return run_render(render_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
+
+
+# -- propose -----------------------------------------------------------------------------------
+
+@dataclass
+class ProposeConfig:
+    """The propose step: situations in, machine-made proposals.jsonl out (a generator per worker)."""
+
+    situations: str
+    generator: str
+    output: str
+    mode: str = "rot"
+    num_proposals: int = 1
+    max_new_tokens: int = 64
+    batch_size: int = 16
+    seed: int = 0
+    generation: GenerationConfig = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            check_generator_spec(self.generator)
+            self.generation = GenerationConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
+                                               num_return_sequences=self.num_proposals,
+                                               num_beams=self.num_proposals, seed=self.seed)
+        except GeneratorError as exc:
+            raise UsageError(str(exc)) from exc
+        self.output = beam_io.absolute(self.output.rstrip("/"))
+
+
+def propose_config(args: argparse.Namespace) -> ProposeConfig:
+    return _flags(ProposeConfig, args)
+
+
+def build_propose(p, cfg: ProposeConfig, situations: list[dict]) -> None:
+    """Compose the propose step: situations (read and checked on the driver) -> GenerateText ->
+    proposals.jsonl in id order, stats.json, manifest.json (written last)."""
+    import apache_beam as beam
+
+    from corpora.socialchem.assist import attach, prompt_for
+    from corpora.socialchem.beam_socialchem import WriteOrderedParts
+    from pipeline.beam_generation import GenerateText
+    from pipeline.beam_steps import STATS, finalize, summed_stats
+
+    ids = sorted(s["situation_short_id"] for s in situations)
+    bounds = ids[PROPOSALS_PER_PART::PROPOSALS_PER_PART]  # the first id of each part after the first
+    gen = (p | "Situations" >> beam.Create(situations)
+           | GenerateText("propose", beam_io.absolute_spec(cfg.generator), cfg.generation, prompt_for,
+                          partial(attach, spec=cfg.generator, mode=cfg.mode)))
+    parts = (gen["out"]
+             | WriteOrderedParts(beam_io.join(cfg.output, PARTS), partial(_proposal_bucket, bounds=bounds),
+                                 _proposal_order, {".jsonl": _json_line}, lambda r: {"proposals": len(r["proposals"])})
+             | "PartsList" >> beam.combiners.ToList())
+    finalize(p, _write_proposals, output=cfg.output, spec=cfg.generator, config=cfg.generation.as_dict(),
+             mode=cfg.mode, stats=summed_stats([gen[STATS]]), parts=parts, n_in=len(situations))
+
+
+def _proposal_bucket(record: dict, bounds: list[str]) -> str:
+    return f"{bisect.bisect_right(bounds, record['situation-short-id']):09d}"
+
+
+def _proposal_order(record: dict) -> tuple[str, str]:
+    return record["situation-short-id"], json.dumps(record, sort_keys=True)
+
+
+def _json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=False)
+
+
+def _write_proposals(output, spec, config, mode, stats, parts, n_in) -> None:
+    from corpora.socialchem.beam_socialchem import join_ordered_parts
+    from pipeline.manifest import build_manifest
+    from pipeline.stats import build_report
+
+    path = beam_io.join(output, "proposals.jsonl")
+    rows = join_ordered_parts(parts, ".jsonl", path)
+    beam_io.delete_tree(beam_io.join(output, PARTS))
+    report = build_report(stats, ["propose"])
+    report.update(job="socialchem propose", proposals=sum(part["counts"].get("proposals", 0) for part in parts),
+                  situations=n_in)
+    beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), build_manifest(
+        "socialchem propose", {"generator": spec, "mode": mode, "generation": config}, [],
+        [beam_io.describe_written(path, "proposals.jsonl", rows)]))
+
+
+def run_propose(cfg: ProposeConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+                verbose: bool = False) -> dict | None:
+    """[Beam] model-assisted proposals, marked machine-made; the stats report."""
+    from corpora.socialchem.tasks import load_situations
+
+    beam_args = prepare_beam_args(beam_args, verbose)
+    try:
+        situations = load_situations(input_file(cfg.situations, "situations.jsonl", "--situations"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    prepare_named_outputs(cfg.output, ["proposals.jsonl", "stats.json", "manifest.json", PARTS], overwrite)
+
+    def summary(report: dict, seconds: float) -> None:
+        print(render_table(report))
+        print(f"\nwrote {report['proposals']} machine-made proposal(s) to {cfg.output}/proposals.jsonl "
+              f"in {seconds:.1f}s")
+
+    return drive(PipelineJob("socialchem propose", cfg.output, build=lambda p: build_propose(p, cfg, situations),
+                             summary=summary), beam_args, quiet)
+
+
+def propose_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
+    return run_propose(propose_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
