@@ -9,10 +9,10 @@ job plugs them in with ``CorpusRun.apply``. What runs where:
   then the verdicts joined back to the documents by (id, hash).
 - MinHash: signatures in batches (distributed, vectorized), one (band, key) entry per
   band, GroupByKey on band key (distributed), candidate edges from each bucket, then
-  connected components with a CombineFn over union-find accumulators: partial union-finds
-  are built on every worker and merged; the final merge holds only documents that have
-  a candidate edge (duplicates), not the whole corpus. The documents to remove are joined
-  back by id with CoGroupByKey (distributed).
+  connected components by star contraction (:class:`ConnectedComponents`: a few rounds of
+  shuffles keyed by node, then a union-find over only the labels the rounds left apart), so
+  no worker holds the whole duplicate graph. Clusters are grouped by root and the documents
+  to remove are joined back by id with CoGroupByKey (distributed).
 
 With ``against`` (an earlier build's output directory), the earlier build's saved hashes
 or signatures join the grouping under ids that sort before every new id, so a cluster
@@ -228,7 +228,7 @@ def _verify_edges(element, threshold: float):
 
 
 class _UnionFindCombine(beam.CombineFn):
-    """Connected components of the candidate edges; mergeable across workers."""
+    """Union-find over the few edges that star contraction left between labels; mergeable."""
 
     def create_accumulator(self):
         from pipeline.dedup.unionfind import UnionFind
@@ -250,25 +250,99 @@ class _UnionFindCombine(beam.CombineFn):
         return acc
 
 
+def _star_round(edges, name: str, star, both_ways: bool):
+    from pipeline.dedup.components import directed
+
+    return (
+        edges
+        | f"{name}Direct" >> beam.FlatMap(directed, both_ways)
+        | f"{name}Group" >> beam.GroupByKey()
+        | name >> beam.FlatMapTuple(star)
+        | f"{name}Distinct" >> beam.Distinct()
+    )
+
+
+def _edge_by_first(edge):
+    return edge[0], edge
+
+
+def _with_first_label(element):
+    """node -> {edge: [(a, b)...], label: [label of a]} -> (b, label of a) per edge."""
+    _, grouped = element
+    (lab,) = grouped["label"]
+    for _, b in grouped["edge"]:
+        yield b, lab
+
+
+def _residual(element):
+    """node b -> {first: [labels of a...], label: [label of b]} -> the label pairs still apart."""
+    _, grouped = element
+    (lab_b,) = grouped["label"]
+    for lab_a in grouped["first"]:
+        if lab_a != lab_b:
+            yield lab_a, lab_b
+
+
+def _root(node_label, residual):
+    node, lab = node_label
+    return node, residual.find(lab)
+
+
+class ConnectedComponents(beam.PTransform):
+    """Edges -> (node, root) for every node of an edge, root = the smallest id of its component.
+
+    Star contraction in ``rounds`` distributed rounds (:mod:`pipeline.dedup.components`), then
+    a union-find over the labels that the rounds left apart, which is small: no worker holds
+    the whole graph."""
+
+    def __init__(self, rounds: int = 3) -> None:
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        from pipeline.dedup.components import directed, label, large_star, small_star
+
+        for r in range(self.rounds):
+            edges = _star_round(edges, f"LargeStar{r}", large_star, True)
+            edges = _star_round(edges, f"SmallStar{r}", small_star, False)
+        labels = (
+            edges
+            | "LabelDirect" >> beam.FlatMap(directed, True)
+            | "LabelGroup" >> beam.GroupByKey()
+            | "Label" >> beam.MapTuple(lambda u, ns: (u, label(u, ns)))
+        )
+        first = (
+            {"edge": edges | "EdgeByFirst" >> beam.Map(_edge_by_first), "label": labels}
+            | "JoinFirstLabel" >> beam.CoGroupByKey()
+            | "FirstLabel" >> beam.FlatMap(_with_first_label)
+        )
+        residual = (
+            ({"first": first, "label": labels} | "JoinSecondLabel" >> beam.CoGroupByKey())
+            | "Residual" >> beam.FlatMap(_residual)
+            | "ResidualComponents" >> beam.CombineGlobally(_UnionFindCombine())
+        )
+        return labels | "Root" >> beam.Map(_root, beam.pvalue.AsSingleton(residual))
+
+
 class _ClusterRemovals(CountingDoFn):
-    """Union-find -> (member id, kept id) for every member that is not its cluster's root,
-    plus cluster counts (number and sizes) on the stats output."""
+    """(root, members) -> (member id, kept id) for every new member that is not the root, plus
+    cluster counts (number and sizes) on the stats output."""
 
     def __init__(self, stage: str) -> None:
         super().__init__(keep_rejects=False)
         self.stage = stage
 
-    def process(self, uf):
-        for cluster in uf.clusters():
-            new_members = [m for m in cluster if not _is_previous(m)]
-            if not new_members:
-                continue  # a cluster of the earlier build alone: nothing to do here
-            root = min(cluster)
-            self._counter.add(self.stage, count_key("clusters"))
-            self._counter.add(self.stage, count_key(_size_bucket(len(cluster))))
-            for m in new_members:
-                if m != root:
-                    yield m, root
+    def process(self, element):
+        root, members = element
+        cluster = set(members) | {root}
+        new_members = [m for m in cluster if not _is_previous(m)]
+        if not new_members:
+            return  # a cluster of the earlier build alone: nothing to do here
+        self._counter.add(self.stage, count_key("clusters"))
+        self._counter.add(self.stage, count_key(_size_bucket(len(cluster))))
+        for m in new_members:
+            if m != root:
+                yield m, root
 
 
 class _JoinRemovals(CountingDoFn):
@@ -346,7 +420,9 @@ class MinHashDedup(beam.PTransform):
             )
         removals = (
             edges
-            | "ConnectedComponents" >> beam.CombineGlobally(_UnionFindCombine())
+            | "ConnectedComponents" >> ConnectedComponents()
+            | "ByRoot" >> beam.MapTuple(lambda node, root: (root, node))
+            | "Clusters" >> beam.GroupByKey()
             | "Removals" >> beam.ParDo(_ClusterRemovals(self.stage)).with_outputs(STATS, main="out")
         )
         outputs = (
