@@ -3,8 +3,11 @@
 
 Layout of ``RUN_DIR/checkpoints/step-00001000/``:
 
-- ``model.pt``     the model's full state dict (tensors)
+- ``model.pt``     the model's full state dict (tensors), from one process or DDP, gathered on rank 0
 - ``optimizer.pt`` the optimizer's state dict
+- ``dcp/``         instead of those two, from a run whose parameters are sharded (tensor / pipeline parallel,
+                   FSDP2): ``torch.distributed.checkpoint`` files, each rank writing its own shards (nothing
+                   gathered on one rank); they load into any other layout, one process included
 - ``state.pt``     step, scheduler, loader position, RNG states of every rank, the TrainConfig and the run facts
                    (model shape, objective, tokenizer path and sha256) as plain values
 - ``config.json``  the same config and run facts, for people
@@ -28,6 +31,7 @@ from trainer.model import GPT, GPTConfig
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
+SHARDED = "dcp"  # the torch.distributed.checkpoint directory of a sharded checkpoint
 STEP_DIR = re.compile(r"^step-(\d{8,})$")
 
 # Keys that may differ between a checkpoint and the run resuming from it: bookkeeping, not the experiment.
@@ -85,26 +89,50 @@ def save_checkpoint(run_dir: str, step: int, model_state: dict, optimizer_state:
                     keep: int = 0) -> str:
     """Write a checkpoint atomically (temporary directory, then rename), point ``latest`` at it, and remove
     all but the newest ``keep`` (0 keeps all). Call on rank 0 only. Returns its path."""
-    root = os.path.join(run_dir, CHECKPOINTS)
-    os.makedirs(root, exist_ok=True)
-    final = os.path.join(root, step_dir_name(step))
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{step_dir_name(step)}-", dir=root)
+    tmp = begin_checkpoint(run_dir, step)
     try:
         torch.save(model_state, os.path.join(tmp, "model.pt"))
         torch.save(optimizer_state, os.path.join(tmp, "optimizer.pt"))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return finish_checkpoint(run_dir, step, tmp, state, keep)
+
+
+def begin_checkpoint(run_dir: str, step: int) -> str:
+    """A new temporary directory for the checkpoint of ``step`` (rank 0; the tensors are written into it, then
+    :func:`finish_checkpoint` completes it)."""
+    root = os.path.join(run_dir, CHECKPOINTS)
+    os.makedirs(root, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".tmp-{step_dir_name(step)}-", dir=root)
+
+
+def save_sharded(tmp: str, model_state: dict, optimizer_state: dict) -> None:
+    """Every rank writes its own shards of the (DTensor) model and optimizer state into ``tmp/dcp``."""
+    import torch.distributed.checkpoint as dcp
+
+    dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=os.path.join(tmp, SHARDED))
+
+
+def finish_checkpoint(run_dir: str, step: int, tmp: str, state: dict, keep: int = 0) -> str:
+    """Add ``state`` to the temporary directory whose tensors are written, make it durable, rename it into place,
+    point ``latest`` at it and prune to ``keep``. Rank 0 only. Returns its path."""
+    final = os.path.join(run_dir, CHECKPOINTS, step_dir_name(step))
+    try:
         torch.save(state, os.path.join(tmp, "state.pt"))
         with open(os.path.join(tmp, "config.json"), "w") as fh:
             json.dump({"step": step, "config": state.get("config"), "run": state.get("run")}, fh, indent=2)
-        for name in os.listdir(tmp):
-            with open(os.path.join(tmp, name), "rb") as fh:
-                os.fsync(fh.fileno())
+        for folder, _, names in os.walk(tmp):
+            for name in names:
+                with open(os.path.join(folder, name), "rb") as fh:
+                    os.fsync(fh.fileno())
         if os.path.exists(final):  # the same step again (e.g. the final save right after an interval save)
             shutil.rmtree(final)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_atomic(os.path.join(root, LATEST), step_dir_name(step) + "\n")
+    _write_atomic(os.path.join(run_dir, CHECKPOINTS, LATEST), step_dir_name(step) + "\n")
     if keep > 0:
         for old in list_checkpoints(run_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -175,8 +203,28 @@ def load_state(path: str) -> dict:
 
 
 def load_tensors(path: str, map_location="cpu") -> tuple[dict, dict]:
-    """(model state dict, optimizer state dict) of a checkpoint."""
+    """(model state dict, optimizer state dict) of a checkpoint written whole (see :func:`is_sharded`)."""
     return _load(path, "model.pt", map_location), _load(path, "optimizer.pt", map_location)
+
+
+def is_sharded(path: str) -> bool:
+    """Whether the checkpoint holds ``torch.distributed.checkpoint`` shards (else ``model.pt`` / ``optimizer.pt``)."""
+    return os.path.isdir(os.path.join(path, SHARDED))
+
+
+def load_sharded(path: str, model_state: dict, optimizer_state: dict | None) -> None:
+    """Fill ``model_state`` (and ``optimizer_state`` unless None) in place from a sharded checkpoint, whatever
+    the layout that wrote it: each tensor of the target (plain, or this rank's DTensor shard) is read from the
+    shards that overlap it."""
+    import torch.distributed.checkpoint as dcp
+
+    target = {"model": model_state} if optimizer_state is None else {"model": model_state,
+                                                                     "optimizer": optimizer_state}
+    try:
+        dcp.load(target, checkpoint_id=os.path.join(path, SHARDED),
+                 no_dist=not (torch.distributed.is_available() and torch.distributed.is_initialized()))
+    except Exception as exc:  # noqa: BLE001 - DCP raises CheckpointException/RuntimeError for bad or missing shards
+        raise CheckpointError(f"{path}/{SHARDED}: cannot be loaded: {exc}") from exc
 
 
 def load_model_for_inference(path: str, device: str = "cpu") -> tuple[GPT, dict]:
@@ -188,7 +236,12 @@ def load_model_for_inference(path: str, device: str = "cpu") -> tuple[GPT, dict]
     run = dict(state["run"])
     run["step"] = state["step"]
     model = GPT(GPTConfig.from_dict(run["model"]))
-    model.load_state_dict(_load(path, "model.pt"))
+    if is_sharded(path):  # the shards of any layout, read into this one process's whole tensors
+        weights = model.state_dict()
+        load_sharded(path, weights, None)
+        model.load_state_dict(weights)
+    else:
+        model.load_state_dict(_load(path, "model.pt"))
     return model.to(device).eval(), run
 
 

@@ -191,6 +191,8 @@ class Trainer:
         # the group over which batches differ: token counts and losses are summed over it only (None: all ranks)
         self.dp_group = self.mesh["dp"].get_group() if model_parallel else None
         self.loss_context = lambda: loss_context(self.layout.tp)
+        # sharded parameters are checkpointed as shards (torch.distributed.checkpoint), the others whole
+        self.sharded_checkpoints = model_parallel or (d.enabled and cfg.parallel == "fsdp")
 
     def _open_corpora(self):
         """Open the shards: first on each node's local rank 0, which downloads remote shards into the node's
@@ -261,17 +263,23 @@ class Trainer:
                 f"{run['grad_accum_steps']}); now it is {self.cfg.micro_batch_size} x {self.layout.dp} x "
                 f"{self.cfg.grad_accum_steps} = {self.world_batch}. Choose micro_batch_size and grad_accum_steps so "
                 f"the product matches to continue the same data order")
-        model_state, optimizer_state = ckpt.load_tensors(path)
-        self.log(f"resuming from {path} (step {state['step']}, trained with {run['world_size']} processes)")
+        # whole state dicts are read now; shards once the model and optimizer exist to receive them (_restore)
+        model_state, optimizer_state = (None, None) if ckpt.is_sharded(path) else ckpt.load_tensors(path)
+        self.log(f"resuming from {path} (step {state['step']}, trained with {run['world_size']} processes"
+                 + (f", {run['layout']}" if "layout" in run else "") + ")")
         return {"path": path, "state": state, "model": model_state, "optimizer": optimizer_state}
 
     def _restore(self, saved: dict) -> None:
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
 
         state = saved["state"]
-        # Full state dicts keyed by parameter name: the same checkpoint loads under DDP, FSDP2 or one process.
-        set_state_dict(self.model, self.optimizer, model_state_dict=saved["model"],
-                       optim_state_dict=saved["optimizer"], options=StateDictOptions(full_state_dict=True))
+        if saved["model"] is None:  # shards of any layout: each rank reads the parts its own tensors cover
+            model_state, optimizer_state = get_state_dict(self.model, self.optimizer)
+            ckpt.load_sharded(saved["path"], model_state, optimizer_state)
+            set_state_dict(self.model, self.optimizer, model_state_dict=model_state, optim_state_dict=optimizer_state)
+        else:  # full state dicts keyed by parameter name: they load under DDP, FSDP2, TP or one process
+            set_state_dict(self.model, self.optimizer, model_state_dict=saved["model"],
+                           optim_state_dict=saved["optimizer"], options=StateDictOptions(full_state_dict=True))
         self.schedule.load_state_dict(state["scheduler"])
         try:
             self.loader.load_state_dict(state["loader"])
@@ -491,19 +499,28 @@ class Trainer:
         return (all_reduce_sum(total, self.d, self.dp_group) / max(global_tokens, 1)).item()
 
     def save(self) -> None:
-        """Checkpoint this step (all ranks take part: RNG states are gathered, FSDP shards unsharded)."""
+        """Checkpoint this step (all ranks take part: RNG states are gathered; sharded parameters are written
+        by each rank, unsharded ones gathered on rank 0)."""
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
 
-        # Full (unsharded) model and optimizer state keyed by parameter name, on rank 0's CPU.
-        model_state, optimizer_state = get_state_dict(
-            self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=self.d.enabled))
         rngs = all_gather_objects(ckpt.rng_state(), self.d)
+        state = {"step": self.step, "scheduler": self.schedule.state_dict(), "loader": self.loader.state_dict(),
+                 "rng": rngs, "config": self.cfg.as_dict(), "run": self.run_facts()}
         path = None
-        if self.d.is_main:
-            state = {"step": self.step, "scheduler": self.schedule.state_dict(), "loader": self.loader.state_dict(),
-                     "rng": rngs, "config": self.cfg.as_dict(), "run": self.run_facts()}
-            path = ckpt.save_checkpoint(self.cfg.out_dir, self.step, model_state, optimizer_state, state,
-                                        keep=self.cfg.keep_checkpoints)
+        if self.sharded_checkpoints:  # each rank writes its own shards into rank 0's temporary directory
+            model_state, optimizer_state = get_state_dict(self.model, self.optimizer)
+            tmp = broadcast_object(ckpt.begin_checkpoint(self.cfg.out_dir, self.step) if self.d.is_main else None,
+                                   self.d)
+            ckpt.save_sharded(tmp, model_state, optimizer_state)
+            barrier(self.d)
+            if self.d.is_main:
+                path = ckpt.finish_checkpoint(self.cfg.out_dir, self.step, tmp, state, keep=self.cfg.keep_checkpoints)
+        else:  # full (unsharded) model and optimizer state keyed by parameter name, on rank 0's CPU
+            model_state, optimizer_state = get_state_dict(
+                self.model, self.optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=self.d.enabled))
+            if self.d.is_main:
+                path = ckpt.save_checkpoint(self.cfg.out_dir, self.step, model_state, optimizer_state, state,
+                                            keep=self.cfg.keep_checkpoints)
         self.last_checkpoint = broadcast_object(path, self.d)
         barrier(self.d)
 
