@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,52 +12,121 @@ from pipeline.ids import make_doc_id
 from pipeline.limits import Limits
 from pipeline.records import Document, Drop, RawRecord
 
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
 STAGE = "extract"
 EXTRACTORS = ("resiliparse", "trafilatura")
 
-# Tag names only: attributes and "/>" need no parsing, since HTML parsers ignore "/>" on
-# non-void elements anyway.
-_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9]{0,15})")
-# Elements that never nest (void) or that the HTML parser closes implicitly, in the
-# spellings pages use (checked without lower-casing every tag).
-_NON_NESTING_LOWER = (
-    b"area base br col embed hr img input link meta param source track wbr p li dt dd tr td th "
-    b"option optgroup thead tbody tfoot colgroup rp rt"
-).split()
+# One start or end tag: its name, then the rest of the tag up to ">" (kept only to see "/>").
+# The rest stops at "<" as well, so a stray "<" in script text (``a<b``) cannot swallow the
+# next tag, and an unclosed tag costs one scan to the next "<", never one to the end of the page.
+_TAG = re.compile(rb"<(/?)([A-Za-z][^\t\n\f\r /<>]{0,63})([^<>]*>?)")
+# A start tag that really self-closes: attributes, then "/>". An unquoted value takes a "/"
+# right after it as its own last character (``<g x=1/>`` does not close; ``<g x=1 />`` does).
+_SELF_CLOSING = re.compile(
+    rb"""(?:[\t\n\f\r ]+[^\t\n\f\r "'/<=>]+(?:[\t\n\f\r ]*=[\t\n\f\r ]*"""
+    rb"""(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'>][^\t\n\f\r >]*(?=[\t\n\f\r ])))?)*[\t\n\f\r ]*/>"""
+)
+# HTML elements that never hold children (void) or that the parser closes implicitly when a
+# sibling starts (p, li, td, ...): not counted as a level.
 _NON_NESTING = frozenset(
-    v for n in _NON_NESTING_LOWER for v in (n, n.upper(), n[:1].upper() + n[1:])
+    b"area base br col embed hr img input keygen link meta param source track wbr "
+    b"p li dt dd tr td th option optgroup thead tbody tfoot colgroup rp rt".split()
+)
+# Elements whose content is text to the parser, not tags (in HTML, not inside SVG/MathML).
+_RAW_TEXT = frozenset(b"script style textarea title xmp iframe noembed noframes".split())
+# Foreign content: inside <svg> and <math>, "/>" closes any element ...
+_FOREIGN_ROOTS = frozenset((b"svg", b"math"))
+# ... except below these integration points, whose children are HTML again ...
+_INTEGRATION = frozenset(b"foreignobject desc title mi mo mn ms mtext annotation-xml".split())
+# ... and these HTML tags, which break out of SVG/MathML when they appear there.
+_BREAKOUT = frozenset(
+    b"b big blockquote body br center code dd div dl dt em embed font h1 h2 h3 h4 h5 h6 head hr i img "
+    b"li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table tt u ul var".split()
 )
 
 
 def _opening_tag_bound(html: bytes) -> int:
-    """``html.count(b"<") - html.count(b"</")`` in one vectorized pass (2-3x faster on 60 KB pages)."""
+    """How many ``<`` are followed by an ASCII letter (every start tag is), in one numpy pass.
+
+    No element nests deeper than the page has start tags, so a page under the limit here
+    needs no tag scan: most pages, at 0.02-0.03 ms for 60 KB.
+    """
     data = np.frombuffer(html, dtype=np.uint8)
-    opens = np.flatnonzero(data == 0x3C)  # "<"
-    followers = opens[opens < len(data) - 1] + 1
-    return len(opens) - int(np.count_nonzero(data[followers] == 0x2F))  # "/"
+    followers = data[np.flatnonzero(data[:-1] == 0x3C) + 1] | 0x20  # the byte after each "<", lower-cased
+    return int(np.count_nonzero((followers >= 0x61) & (followers <= 0x7A)))  # "a".."z"
 
 
 def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
     """Cheap scan of the tag stream: does element nesting go deeper than ``max_depth``?
 
     Main-content extraction costs grow with the square of nesting depth, so a hostile
-    document of 100k nested ``<div>`` would stall a worker; this check is one regex pass,
-    skipped entirely when the page has too few opening tags to be that deep.
+    document of 100k nested ``<div>`` would stall a worker. The scan estimates the depth the
+    HTML parser builds: a stack of open elements, where an end tag closes up to its element,
+    void and implicitly closed elements add no level, ``/>`` closes an element only inside
+    SVG/MathML (HTML ignores it), and script/style text is skipped. It is skipped entirely
+    when the page has too few opening tags to be that deep (one numpy pass).
     """
     if len(html) <= max_depth or _opening_tag_bound(html) <= max_depth:  # each level needs an opening tag
         return False
-    depth = 0
-    for closing, name in _TAG.findall(html):
-        if name in _NON_NESTING:
+    names: list[bytes] = []  # the open elements, innermost last
+    open_count: dict[bytes, int] = {}
+    foreign_at: list[int] = []  # stack positions of the open elements whose children are SVG/MathML
+    raw_text = b""  # inside script/style/...: only its own end tag counts
+    for closing, name, rest in _TAG.findall(html):
+        name = name.lower()
+        if raw_text:
+            if closing and name == raw_text:
+                raw_text = b""
             continue
         if closing:
-            if depth:
-                depth -= 1
-        else:
-            depth += 1
-            if depth > max_depth:
-                return True
+            if open_count.get(name):  # close up to the innermost open element of that name
+                while (top := names.pop()) != name:
+                    open_count[top] -= 1
+                open_count[name] -= 1
+                if foreign_at and foreign_at[-1] >= len(names):
+                    while foreign_at and foreign_at[-1] >= len(names):
+                        foreign_at.pop()
+            continue
+        if (foreign_at and foreign_at[-1] == len(names) - 1 and name not in _BREAKOUT) or name in _FOREIGN_ROOTS:
+            if rest.endswith(b"/>") and _SELF_CLOSING.fullmatch(rest):
+                continue
+            if name not in _INTEGRATION:
+                foreign_at.append(len(names))
+        elif name in _NON_NESTING:
+            continue
+        elif name in _RAW_TEXT:
+            raw_text = name
+            continue
+        names.append(name)
+        open_count[name] = open_count.get(name, 0) + 1
+        if len(names) > max_depth:
+            return True
     return False
+
+
+# Where the source's line breaks are the text's (HTML renders them as spaces everywhere else).
+_PREFORMATTED = ("pre", "listing", "xmp", "plaintext", "textarea", "code", "script", "style")
+_SOURCE_LINE_BREAK = re.compile(r"[\t\n\f\r ]*[\n\r][\t\n\f\r ]*")
+
+
+def join_source_lines(tree: HtmlElement) -> None:
+    """Replace line breaks inside text nodes with spaces, outside ``<pre>``, ``<code>`` and the like.
+
+    A browser shows a paragraph whose source is hard-wrapped as one run of text, and so does
+    resiliparse; trafilatura keeps the breaks wherever a paragraph holds inline elements
+    (``<a>``, ``<code>``, ``<em>``), and C4/FineWeb line rules then drop the half-lines.
+    ``<br>`` is an element, not text, so intended line breaks stay.
+    """
+    keep = {inner for outer in tree.iter(*_PREFORMATTED) for inner in outer.iter()}
+    for el in tree.iter():
+        text = el.text
+        if text and isinstance(el.tag, str) and el not in keep and ("\n" in text or "\r" in text):
+            el.text = _SOURCE_LINE_BREAK.sub(" ", text)
+        tail = el.tail
+        if tail and ("\n" in tail or "\r" in tail) and el.getparent() not in keep:
+            el.tail = _SOURCE_LINE_BREAK.sub(" ", tail)
 
 
 class TextExtractor:
@@ -75,8 +145,13 @@ class TextExtractor:
 
             return extract_plain_text(html, main_content=True, alt_texts=False, list_bullets=True)
         import trafilatura
+        from trafilatura.utils import load_html
 
-        return trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=False) or ""
+        tree = load_html(html)  # the tree trafilatura.extract(html) would build
+        if tree is None:
+            return ""
+        join_source_lines(tree)
+        return trafilatura.extract(tree, include_comments=False, include_tables=True, favor_precision=False) or ""
 
     def __call__(self, rec: RawRecord) -> Document | Drop:
         doc_id = make_doc_id(self.source, rec.key)

@@ -56,11 +56,33 @@ def test_deeply_nested_html_is_dropped_fast():
     assert isinstance(result, Drop) and result.reason == "html_too_deep"
 
 
-def test_opening_tag_bound_is_opens_minus_closes():
-    from pipeline.extract import _opening_tag_bound
+# A documentation page: source hard-wrapped inside paragraphs that hold inline elements.
+WRAPPED = b"""<html><head><title>Install</title></head><body><nav><a href="/">Home</a></nav>
+<main><h1>Installation guide</h1>
+<p>The <code class="literal">install</code> command downloads the package
+and all of its dependencies, then builds the <em>wheel</em> files
+locally so that later runs are <a href="/cache">much
+faster</a> than the first one.</p>
+<p>Pass <code>--user</code> to install into
+your home directory instead of the system site packages, which needs no root.</p>
+<p>Two lines on purpose:<br>
+the second after a line break.</p>
+<pre>pip install x
+pip check</pre>
+</main></body></html>"""
 
-    for html in (b"", b"<", b"</", b"x<", b"<<//", b"</a></b><c", html_page("x", EN), b"<div>" * 50 + b"</div>" * 7):
-        assert _opening_tag_bound(html) == html.count(b"<") - html.count(b"</")
+
+@pytest.mark.parametrize("extractor", ["resiliparse", "trafilatura"])
+def test_paragraphs_are_whole_lines(extractor):
+    doc = TextExtractor(extractor=extractor)(raw(WRAPPED, "utf-8"))
+    lines = normalize_text(doc.text).split("\n")
+    assert ("The install command downloads the package and all of its dependencies, then builds the wheel "
+            "files locally so that later runs are much faster than the first one.") in lines
+    assert ("Pass --user to install into your home directory instead of the system site packages, "
+            "which needs no root.") in lines
+    # An explicit <br> and preformatted text keep their line breaks.
+    assert "Two lines on purpose:" in lines and "the second after a line break." in lines
+    assert "pip install x" in lines and "pip check" in lines
 
 
 def test_empty_page_and_invalid_encoding_drops():
