@@ -156,3 +156,106 @@ def test_tokenize_job_on_the_cluster_writes_the_local_runners_shards(cluster, tm
     assert _shard_digests(tmp_path / "dask") == expected
     stats = [json.loads((tmp_path / d / "stats.json").read_text())["stages"] for d in ("local", "dask")]
     assert stats[0] == stats[1]
+
+
+# --- doc2query and SOCIAL-CHEM on the cluster -----------------------------------------------------
+# The local run is in this process (one in-memory worker), the cluster run a fresh driver process;
+# both from the test's folder with relative paths.
+
+LOCAL_ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+
+
+def _run_both(cluster: str, cwd: Path, monkeypatch, *args: str) -> None:
+    """``args`` with ``--output local`` in-process on the local runner, then with ``--output dask``
+    on the cluster; both must succeed."""
+    import beam_runner
+
+    monkeypatch.chdir(cwd)
+    assert beam_runner.main([*args, "--output", "local", *LOCAL_ONE_WORKER]) in (0, None)
+    dask = _run(cwd, *args, "--output", "dask", "--runner", "dask", "--dask_address", cluster)
+    assert dask.returncode == 0, dask.stderr
+
+
+def _lines(directory: Path, pattern: str) -> list[str]:
+    return sorted(line for f in sorted(directory.glob(pattern)) for line in f.read_text().splitlines())
+
+
+def _same_stats(cwd: Path) -> dict:
+    stats = [json.loads((cwd / d / "stats.json").read_text()) for d in ("local", "dask")]
+    assert stats[0]["stages"] == stats[1]["stages"] and stats[0]["accounting_ok"]
+    return stats[1]
+
+
+@pytest.mark.slow
+def test_doc2query_pairs_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    """MS MARCO-format files (bad lines, an unjudged passage, a held-out fraction, rejects)."""
+    (tmp_path / "collection.tsv").write_text("".join(f"{i}\tpassage {i} about topic {i % 7}.\n" for i in range(40))
+                                             + "no tab line\n")
+    (tmp_path / "queries.tsv").write_text("".join(f"q{i}\twhat is topic {i}\n" for i in range(30)) + "bad\n")
+    (tmp_path / "qrels.tsv").write_text("".join(f"q{i}\t0\t{i}\t1\n" for i in range(30)) + "q1\t0\t99\t1\n")
+    _run_both(cluster, tmp_path, monkeypatch, "doc2query-pairs", "--collection", "collection.tsv", "--queries",
+              "queries.tsv", "--qrels", "qrels.tsv", "--heldout-fraction", "0.3", "--rejects")
+    for pattern in ("pairs/*.jsonl", "heldout/*.jsonl", "heldout/*.tsv"):
+        expected = _lines(tmp_path / "local", pattern)
+        assert expected, f"the local run wrote no {pattern}"
+        assert _lines(tmp_path / "dask", pattern) == expected
+    assert _rows(tmp_path / "dask", "rejects") == _rows(tmp_path / "local", "rejects")
+    report = _same_stats(tmp_path)
+    assert report["files"]["pairs"] + report["files"]["heldout"] == 30
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["outputs"]["rows"] == sum(report["files"][k] for k in report["files"] if k != "rejects")
+
+
+@pytest.mark.slow
+def test_doc2query_expansion_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    """Line-aligned precomputed queries (zipped on the driver into a staged file the workers read,
+    removed by the job's last step) and the Anserini files listed in the manifest."""
+    (tmp_path / "collection.tsv").write_text("".join(f"{i}\tpassage number {i}.\n" for i in range(25)) + "bad\n")
+    (tmp_path / "s0.txt").write_text("".join(f"query {i} a\n" for i in range(26)))
+    (tmp_path / "s1.txt").write_text("".join(f"query {i} b\n" for i in range(26)))
+    _run_both(cluster, tmp_path, monkeypatch, "doc2query", "--collection", "collection.tsv",
+              "--generator", "precomputed:s0.txt,s1.txt", "--anserini", "--rejects")
+    expected = _rows(tmp_path / "local", "data")
+    assert len(expected) == 25
+    assert _rows(tmp_path / "dask", "data") == expected
+    assert _lines(tmp_path / "dask", "anserini/*.jsonl") == _lines(tmp_path / "local", "anserini/*.jsonl")
+    _same_stats(tmp_path)
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert sum(f["rows"] for f in manifest["outputs"]["anserini"]) == 25
+    assert not (tmp_path / "dask" / ".staged").exists() and not (tmp_path / "local" / ".staged").exists()
+
+
+@pytest.mark.slow
+def test_socialchem_situations_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    """situations.jsonl and .tsv byte for byte (id order, joined from sorted parts), the same rejects."""
+    from tests.test_socialchem_job import forum_corpus
+
+    forum_corpus(tmp_path / "web")
+    _run_both(cluster, tmp_path, monkeypatch, "socialchem", "situations", "--corpus", "web", "--rejects")
+    for name in ("situations.jsonl", "situations.tsv"):
+        expected = (tmp_path / "local" / name).read_bytes()
+        assert expected.count(b"\n") >= 20
+        assert (tmp_path / "dask" / name).read_bytes() == expected
+    assert _lines(tmp_path / "dask", "rejects.jsonl") == _lines(tmp_path / "local", "rejects.jsonl")
+    report = _same_stats(tmp_path)
+    assert report["situations"] == sum(report["by_area"].values()) == 20
+    assert not (tmp_path / "dask" / ".parts").exists()
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["outputs"]["rejects"]] == ["rejects.jsonl"]
+
+
+@pytest.mark.slow
+def test_socialchem_render_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    from corpora.socialchem.split import split_rows
+    from tests.socialchem_rows import generated_rows, write_tsv
+
+    path = write_tsv(tmp_path / "set.tsv", split_rows(generated_rows(10, rots_per=2, seed=3), seed=0).rows)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("broken\trow\n")
+    _run_both(cluster, tmp_path, monkeypatch, "socialchem", "render", "--input", "set.tsv", "--splits", "all",
+              "--rejects")
+    expected = _rows(tmp_path / "local", "data")
+    assert len(expected) > 20
+    assert _rows(tmp_path / "dask", "data") == expected
+    assert _rows(tmp_path / "dask", "rejects") == _rows(tmp_path / "local", "rejects")
+    _same_stats(tmp_path)
