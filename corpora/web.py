@@ -226,7 +226,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
         "web", cfg.output, build=lambda p: build_web(p, cfg, inputs),
         header=f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}",
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
-    ), beam_args, quiet)
+    ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:

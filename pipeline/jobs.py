@@ -119,7 +119,19 @@ def is_local_direct(beam_args: list[str]) -> bool:
     return _runner_name(beam_args) in (None, "DirectRunner", "direct")
 
 
-def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
+# Below this much input, a local run stays in one process: starting worker processes (each
+# importing Beam and the job's libraries) costs more than they would save.
+SMALL_INPUT_BYTES = 16 << 20
+
+
+class BeamArgs(list):
+    """Beam options after ``default_beam_args``; ``chosen_parallelism`` is True when the
+    worker count and running mode are our defaults, not the user's."""
+
+    chosen_parallelism: bool = False
+
+
+def default_beam_args(beam_args: list[str], verbose: bool = False) -> BeamArgs:
     """On the DirectRunner, use every core (one worker process each) unless told otherwise.
 
     Worker processes log only errors unless ``verbose`` (their start-up chatter would bury
@@ -127,15 +139,27 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
     """
     has = lambda flag: any(a == flag or a.startswith(flag + "=") for a in beam_args)  # noqa: E731
     if not is_local_direct(beam_args):
-        return beam_args
+        return BeamArgs(beam_args)
     extra: list[str] = []
+    chosen = not has("--direct_num_workers") and not has("--direct_running_mode")
     if not has("--direct_num_workers"):
         extra.append(f"--direct_num_workers={max(1, min(os.cpu_count() or 1, 8))}")
     if not has("--direct_running_mode"):
         extra.append("--direct_running_mode=multi_processing")
     if not verbose and not has("--default_sdk_harness_log_level"):
         extra.append("--default_sdk_harness_log_level=ERROR")
-    return beam_args + extra
+    out = BeamArgs(beam_args + extra)
+    out.chosen_parallelism = chosen
+    return out
+
+
+def for_input_size(beam_args: list[str], input_bytes: int | None) -> list[str]:
+    """A small input on the local runner runs in one process (``in_memory``), when the worker
+    count and mode are our defaults: same output, seconds less of fixed cost."""
+    if input_bytes is None or input_bytes >= SMALL_INPUT_BYTES or not getattr(beam_args, "chosen_parallelism", False):
+        return beam_args
+    keep = [a for a in beam_args if not a.startswith(("--direct_num_workers=", "--direct_running_mode="))]
+    return keep + ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 
 def prepare_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
@@ -212,9 +236,11 @@ class PipelineJob:
     summary: Any = None  # (report: dict, seconds: float) -> None: prints the closing summary
 
 
-def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False) -> dict | None:
+def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_bytes: int | None = None) -> dict | None:
     """Run ``job`` on the runner the options name; return its stats report (None when submitted
-    with ``--no_wait_until_finish``: stats.json and manifest.json appear when it ends)."""
+    with ``--no_wait_until_finish``: stats.json and manifest.json appear when it ends).
+    ``input_bytes``: the input's size, when known (a small one runs in one local process)."""
+    beam_args = for_input_size(beam_args, input_bytes)
     if job.header and not quiet:
         print(job.header, flush=True)
     with Timer() as t:
