@@ -195,9 +195,14 @@ def test_data_parallel_with_tensor_parallel_needs_fsdp():
 
     with pytest.raises(LayoutError, match="set parallel=fsdp"):
         make_layout(4, 2, 1, n_head=4, n_layer=2, vocab_size=448, seq_len=32, sequence_parallel=True, parallel="ddp")
-    layout = make_layout(8, 2, 2, n_head=4, n_layer=2, vocab_size=448, seq_len=32, sequence_parallel=True,
+    layout = make_layout(8, 2, 1, n_head=4, n_layer=2, vocab_size=448, seq_len=32, sequence_parallel=True,
                          parallel="fsdp")
-    assert (layout.tp, layout.pp, layout.dp) == (2, 2, 2)
+    assert (layout.tp, layout.pp, layout.dp) == (2, 1, 4)
+
+
+def test_pipeline_parallelism_is_refused_until_it_exists():
+    with pytest.raises(ConfigError, match="pipeline parallelism is not implemented"):
+        _config("pipeline_parallel=2")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,12 +19,16 @@ examples:
   python -m trainer --data out/shards --config tiny objective=mlm out_dir=runs/mlm"""
 
 PLAN_HELP = """\
-Compute-optimal model size and tokens (Chinchilla: ~20 tokens per parameter, C = 6ND).
+Compute-optimal model size and tokens (Chinchilla: ~20 tokens per parameter, C = 6ND); or, with --gpus or
+--model, a parallel layout (tensor x pipeline x data, micro-batch, activation checkpointing) that fits the
+GPUs' memory, with the arithmetic.
 
 examples:
   python -m trainer plan --tokens 2.5e9
   python -m trainer plan --flops 1e20
-  python -m trainer plan --tokens 1e9 --preset 350M     (warns: far from compute-optimal)"""
+  python -m trainer plan --tokens 1e9 --preset 350M     (warns: far from compute-optimal)
+  python -m trainer plan --model megatron-8.3b           (published shapes: megatron-8.3b, mt-nlg-530b)
+  python -m trainer plan --preset 1.3B --gpus 8 --gpu-memory 80 --global-batch 512"""
 
 PLOT_HELP = """\
 Plot a run's train/val loss and learning rate from RUN_DIR/metrics.jsonl.
@@ -49,11 +53,18 @@ def train_parser() -> argparse.ArgumentParser:
 def plan_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m trainer plan", description=PLAN_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    budget = p.add_mutually_exclusive_group(required=True)
+    budget = p.add_mutually_exclusive_group()
     budget.add_argument("--tokens", type=float, help="training tokens you have (D)")
     budget.add_argument("--flops", type=float, help="training compute you have (C, FLOPs)")
     p.add_argument("--preset", help="assess this preset for the budget instead of only proposing one")
-    p.add_argument("--vocab-size", type=int, default=50304, help="vocabulary for preset sizes (default 50304)")
+    p.add_argument("--vocab-size", type=int, help="vocabulary for preset sizes (default 50304)")
+    layout = p.add_argument_group("layout (with --gpus or --model)")
+    layout.add_argument("--model", help="a published shape and cluster: megatron-8.3b, mt-nlg-530b")
+    layout.add_argument("--gpus", type=int, help="GPUs in all")
+    layout.add_argument("--gpu-memory", type=float, help="memory per GPU, GiB")
+    layout.add_argument("--global-batch", type=int, help="sequences per optimizer step")
+    for key in ("n-layer", "d-model", "n-head", "seq-len"):
+        layout.add_argument(f"--{key}", type=int, help="model shape (overrides --preset / --model)")
     return p
 
 
@@ -91,6 +102,13 @@ def cmd_plan(argv: list[str]) -> int:
     from trainer.plan import format_plan, plan, preset_params
 
     args = plan_parser().parse_args(argv)
+    if args.gpus is not None or args.model is not None:
+        return cmd_plan_layout(args)
+    if args.tokens is None and args.flops is None:
+        print("error: give --tokens or --flops (a compute-optimal plan), or --gpus / --model (a layout)",
+              file=sys.stderr)
+        return 2
+    args.vocab_size = args.vocab_size or 50304
     if args.preset and args.preset not in PRESETS:
         print(f"error: --preset {args.preset}: choose one of {', '.join(PRESETS)}", file=sys.stderr)
         return 2
@@ -105,6 +123,35 @@ def cmd_plan(argv: list[str]) -> int:
         given += f", preset {args.preset} ({params:,} parameters)"
     print(format_plan(p, given))
     return 0
+
+
+def cmd_plan_layout(args) -> int:
+    """``plan --gpus`` / ``plan --model``: a parallel layout that fits, with its memory arithmetic."""
+    from trainer.layout_plan import SHAPES, format_layout_plan, propose
+    from trainer.model import PRESETS
+
+    if args.model is not None and args.model not in SHAPES:
+        print(f"error: --model {args.model}: choose one of {', '.join(SHAPES)}", file=sys.stderr)
+        return 2
+    if args.preset is not None and args.preset not in PRESETS:
+        print(f"error: --preset {args.preset}: choose one of {', '.join(PRESETS)}", file=sys.stderr)
+        return 2
+    shape = dict(SHAPES[args.model]) if args.model else {"vocab_size": 50304}
+    if args.preset:
+        shape.update({k: v for k, v in PRESETS[args.preset].items()})
+    given = {"n_layer": args.n_layer, "d_model": args.d_model, "n_head": args.n_head, "seq_len": args.seq_len,
+             "vocab_size": args.vocab_size, "gpus": args.gpus, "gpu_memory_gb": args.gpu_memory,
+             "global_batch": args.global_batch}
+    shape.update({k: v for k, v in given.items() if v is not None})
+    missing = [k for k in ("n_layer", "d_model", "n_head", "seq_len", "gpus", "gpu_memory_gb", "global_batch")
+               if k not in shape]
+    if missing:
+        flags = ", ".join("--" + k.replace("_gb", "").replace("_", "-") for k in missing)
+        print(f"error: a layout plan needs {flags} (or --model / --preset for the shape)", file=sys.stderr)
+        return 2
+    chosen, seen = propose(**shape)
+    print(format_layout_plan(shape, chosen, seen))
+    return 0 if chosen else 1
 
 
 def cmd_plot(argv: list[str]) -> int:

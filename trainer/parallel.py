@@ -64,6 +64,10 @@ def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *
     if pp > n_layer:
         raise LayoutError(f"pipeline_parallel={pp} is more stages than the model's n_layer={n_layer} layers; use "
                           f"pipeline_parallel <= {n_layer}")
+    if pp > 1:
+        raise LayoutError(f"pipeline_parallel={pp}: pipeline parallelism is not implemented in this trainer yet "
+                          f"(`python -m trainer plan --gpus` sizes layouts with it); use pipeline_parallel=1 with "
+                          f"tensor_parallel and FSDP2 (parallel=fsdp), or activation_checkpointing to save memory")
     layout = Layout(tp=tp, pp=pp, dp=world_size // (tp * pp))
     if tp > 1 and layout.dp > 1 and parallel != "fsdp":
         raise LayoutError(f"{layout.describe()}: data parallelism combined with tensor parallelism runs on FSDP2 "
