@@ -16,6 +16,7 @@ from corpora.doc2query.job_common import (
     corpus_inputs,
     nothing_written,
     unescape,
+    write_lines,
 )
 from corpora.doc2query.pairs import MAX_LINE_BYTES
 from corpora.doc2query.passages import PassageConfig
@@ -294,13 +295,8 @@ class WriteAnserini(beam.PTransform):
         self.output = output
 
     def expand(self, docs):
-        return (
-            docs | "AnseriniJson" >> beam.Map(lambda d: anserini_record({"id": d.id, "text": d.text}))
-            | "WriteAnserini" >> beam.io.WriteToText(beam_io.join(self.output, "anserini", "docs"),
-                                                     file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN")
-            | "DescribeAnserini" >> beam.Map(beam_io.describe_lines, relative_to=self.output)
-            | "ListAnserini" >> beam.combiners.ToList()
-        )
+        lines = docs | "AnseriniJson" >> beam.Map(lambda d: anserini_record({"id": d.id, "text": d.text}))
+        return write_lines(lines, self.output, "anserini/docs", "Anserini")
 
 
 def build_expand(p: beam.Pipeline, cfg: ExpandJobConfig, plan: ExpandPlan) -> CorpusRun:
