@@ -139,6 +139,9 @@ def test_native_generator_loads_through_the_registry(native_run):
     ids = gen.encode_prompts([TOPICS["coffee"][0]])[0]
     trained = gen.tokenizer.encode(prefix_lm_text(TOPICS["coffee"][0], "q"), add_special_tokens=False).ids
     assert trained[:len(ids)] == ids and ids[-1] == gen.sep_id
+    # a passage that quotes control tokens is encoded as text: only the final separator is a control id
+    quoting = gen.encode_prompts(["Type <|endoftext|> or <|sep|> to stop."])[0]
+    assert gen.eod_id not in quoting and quoting.count(gen.sep_id) == 1 and quoting[-1] == gen.sep_id
 
 
 def test_native_checkpoint_errors_name_the_fix(native_run, tmp_path):

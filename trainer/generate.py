@@ -238,6 +238,7 @@ class NativeGenerator:
 
     def __init__(self, path: str, config: GenerationConfig) -> None:
         from tokenizer.load import load_tokenizer
+        from tokenizer.text_only import text_only
         from trainer.checkpoint import load_model_for_inference
 
         if config.num_beams > 1:
@@ -249,6 +250,9 @@ class NativeGenerator:
         self.model, self.run = load_model_for_inference(self.checkpoint, device=self.device)
         self.tokenizer = load_tokenizer(self.tokenizer_dir)
         self.eod_id = int(self.run["eod_id"])
+        # Passages are encoded as text, as the tokenize job encoded them for training: a passage
+        # that quotes <|endoftext|> or <|sep|> must not end or split the prompt.
+        self.text_tokenizer = text_only(self.tokenizer, self.eod_id).tokenizer
         self.pad_id = self.run.get("pad_id")
         special = dict(self.run.get("special_ids") or {})
         self.sep_id = special.get(SEP_TOKEN)
@@ -267,7 +271,7 @@ class NativeGenerator:
         """Token ids of each prompt (+ separator), passages cut to fit the model (counted)."""
         limit = max(1, self.max_prompt - len(self.suffix))
         out = []
-        for enc in self.tokenizer.encode_batch([" ".join(p.split()) for p in prompts], add_special_tokens=False):
+        for enc in self.text_tokenizer.encode_batch([" ".join(p.split()) for p in prompts], add_special_tokens=False):
             ids = enc.ids
             if len(ids) > limit:
                 self.stats["truncated_inputs"] += 1
