@@ -210,47 +210,52 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> It
         return True
 
     start = 0  # index in comp of the current member's first byte
+    feed = 1 << 16  # compressed bytes given to zlib at a time (a member's leftover is copied once)
     while True:
-        if start:
+        if start > len(comp) // 2 or start > chunk:  # compact now and then, not per member
             del comp[:start]
             base += start
             start = 0
-        while len(comp) < 4 and more():
+        while len(comp) - start < 4 and more():
             pass
-        if not comp:
+        if start >= len(comp):
             yield End("ok")
             return
-        if len(comp) < 4 and _member_header_at(comp, 0):
-            yield End(TRUNCATED, f"compressed stream ends inside a gzip member header at byte {base}")
-            return
-        if not _member_header_at(comp, 0):
-            skipped, padding = 0, True
-            found = _find_member(comp, 1)
-            while found is None:
-                drop = max(len(comp) - 3, 1)  # keep a possible partial magic at the end
-                padding = padding and not comp[:drop].strip(b"\0")
-                del comp[:drop]
-                base += drop
-                skipped += drop
-                if not more():
-                    padding = padding and not comp.strip(b"\0")
-                    yield _skipped(skipped + len(comp), padding, base - skipped)
-                    yield End("ok")
-                    return
-                found = _find_member(comp, 0)
-            padding = padding and not comp[:found].strip(b"\0")
-            yield _skipped(skipped + found, padding, base - skipped)
-            start = found
-            continue
+        if len(comp) - start < 4 or not _member_header_at(comp, start):  # rare: work from index 0
+            del comp[:start]
+            base += start
+            start = 0
+            if len(comp) < 4 and _member_header_at(comp, 0):
+                yield End(TRUNCATED, f"compressed stream ends inside a gzip member header at byte {base}")
+                return
+            if not _member_header_at(comp, 0):
+                skipped, padding = 0, True
+                found = _find_member(comp, 1)
+                while found is None:
+                    drop = max(len(comp) - 3, 1)  # keep a possible partial magic at the end
+                    padding = padding and not comp[:drop].strip(b"\0")
+                    del comp[:drop]
+                    base += drop
+                    skipped += drop
+                    if not more():
+                        padding = padding and not comp.strip(b"\0")
+                        yield _skipped(skipped + len(comp), padding, base - skipped)
+                        yield End("ok")
+                        return
+                    found = _find_member(comp, 0)
+                padding = padding and not comp[:found].strip(b"\0")
+                yield _skipped(skipped + found, padding, base - skipped)
+                start = found
+                continue
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        pos = 0  # next compressed byte to feed, index in comp
-        scan_from = 1  # where to look for the next member after a failure
+        pos = start  # next compressed byte to feed, index in comp
+        scan_from = start + 1  # where to look for the next member after a failure
         try:
             while not d.eof:
                 if pos >= len(comp) and not more():
                     yield End(TRUNCATED, f"compressed stream ends inside a gzip member at byte {base + pos}")
                     return
-                piece = bytes(comp[pos:pos + chunk])
+                piece = bytes(comp[pos:pos + feed])
                 pos += len(piece)
                 out = d.decompress(piece, chunk)
                 while True:
@@ -259,21 +264,20 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> It
                     if d.eof or not d.unconsumed_tail:
                         break
                     out = d.decompress(d.unconsumed_tail, chunk)
-                if not d.eof and pos > keep:  # a huge member: stop keeping its start
+                if not d.eof and pos - start > keep:  # a huge member: stop keeping its start
                     del comp[:pos]
                     base += pos
-                    pos = 0
-                    scan_from = 0
+                    start = pos = scan_from = 0
         except zlib.error as exc:
-            detail = f"corrupt gzip member at byte {base}: {exc}"
+            detail = f"corrupt gzip member at byte {base + start}: {exc}"
             found = _find_member(comp, scan_from)
             while found is None:
                 if not more():
-                    yield Break(detail, len(comp))
+                    yield Break(detail, len(comp) - start)
                     yield End(CORRUPT, detail)
                     return
                 found = _find_member(comp, scan_from)
-            yield Break(detail, found)
+            yield Break(detail, found - start)
             start = found
             continue
         yield Chunk(b"", checked=True)

@@ -29,6 +29,9 @@ STAGE = "read"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 _LINE_START_MARKER = re.compile(rb"\nWARC/1\.[01]\r?\n")
 _VERSION = re.compile(rb"WARC/1\.[01]\r?\n")
+# The record types of WARC 1.0/1.1; any other value is read as a damaged header.
+WARC_TYPES = frozenset({"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
+                        "continuation"})
 MAX_HEADER_BYTES = 1 << 16  # one WARC header block
 CHECK_WINDOW = 4 << 20  # how far past a record its gzip member's checksum is awaited
 RESYNC_KEEP = 64 << 20  # bytes of a record kept for resynchronising inside it if its length is wrong
@@ -163,7 +166,7 @@ def digest_matches(value: str | None, block: bytes) -> bool | None:
     name = _DIGESTS.get(alg.strip().lower())
     if name is None:
         return None
-    h = hashlib.new(name, block)
+    h = getattr(hashlib, name)(block)
     encoded = encoded.strip()
     try:
         if len(encoded) == 2 * h.digest_size:
@@ -354,8 +357,8 @@ class _WarcReader:
             length = int(headers.get_field("Content-Length") or "")
             if length < 0:
                 raise ValueError("negative Content-Length")
-            if not headers.get_field("WARC-Type"):
-                raise ValueError("no WARC-Type")
+            if (headers.get_field("WARC-Type") or "").lower() not in WARC_TYPES:
+                raise ValueError(f"unknown WARC-Type {headers.get_field('WARC-Type')!r}")
         except ValueError as exc:
             return (yield from self._unframed(pos, version_end, f"bad WARC header: {exc}"))
         self.headers_seen += 1
