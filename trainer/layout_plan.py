@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trainer.parallel import divisors
+
 USABLE = 0.9  # of a GPU's memory: the rest for the framework, allocator fragmentation, communication buffers
 RECOMPUTE = ("none", "selective", "full")
 
@@ -88,25 +90,21 @@ def activation_bytes(n_layer: int, d_model: int, n_head: int, seq_len: int, micr
     return n_layer * 2 * s * b * h + full_layer
 
 
-def _divisors(n: int) -> list[int]:
-    return [k for k in range(1, n + 1) if n % k == 0]
-
-
 def candidates(n_layer: int, d_model: int, n_head: int, seq_len: int, vocab_size: int, gpus: int,
                gpu_memory_gb: float, global_batch: int, gpus_per_node: int = 8) -> list[Candidate]:
     """Every layout in search order (module doc), fitting or not."""
     capacity = USABLE * gpu_memory_gb * 2**30
     out = []
-    tps = [t for t in _divisors(n_head) if t <= gpus_per_node and gpus % t == 0]
+    tps = [t for t in divisors(n_head) if t <= gpus_per_node and gpus % t == 0]
     # tensor parallelism alone, growing within a node; then a whole node of it and pipeline stages across nodes
-    layouts = [(t, 1) for t in tps] + [(tps[-1], p) for p in _divisors(n_layer)[1:] if gpus % (tps[-1] * p) == 0]
+    layouts = [(t, 1) for t in tps] + [(tps[-1], p) for p in divisors(n_layer)[1:] if gpus % (tps[-1] * p) == 0]
     for tp, pp in layouts:
         dp = gpus // (tp * pp)
         if global_batch % dp:
             continue
         per_replica = global_batch // dp
         params = stage_params(n_layer, d_model, vocab_size, seq_len, tp, pp)
-        batches = [1] if pp > 1 else sorted((b for b in _divisors(per_replica) if b <= 64), reverse=True)
+        batches = [1] if pp > 1 else sorted((b for b in divisors(per_replica) if b <= 64), reverse=True)
         for recompute in RECOMPUTE:
             for b in batches:
                 out.append(Candidate(tp, pp, dp, b, recompute, params, 16 * params,

@@ -52,7 +52,7 @@ def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *
                           f"--nproc_per_node), or change the degrees so their product divides {world_size}")
     if n_head % tp:
         raise LayoutError(f"n_head={n_head} is not divisible by tensor_parallel={tp}: each rank must hold whole "
-                          f"attention heads; choose tensor_parallel among {_divisors(n_head)}")
+                          f"attention heads; choose tensor_parallel among {', '.join(map(str, divisors(n_head)))}")
     if vocab_size % tp:
         raise LayoutError(f"vocab_size={vocab_size} is not divisible by tensor_parallel={tp}: the embedding and LM "
                           f"head are split over the vocabulary; set vocab_size to a multiple of {tp} (e.g. "
@@ -75,8 +75,9 @@ def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *
     return layout
 
 
-def _divisors(n: int) -> str:
-    return ", ".join(str(k) for k in range(1, n + 1) if n % k == 0)
+def divisors(n: int) -> list[int]:
+    """The positive divisors of ``n``, ascending (the degrees that split ``n`` heads or layers evenly)."""
+    return [k for k in range(1, n + 1) if n % k == 0]
 
 
 def build_mesh(layout: Layout, device_type: str):
