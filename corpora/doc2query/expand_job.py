@@ -341,7 +341,7 @@ def run_expand(cfg: ExpandJobConfig, beam_args: list[str], overwrite: bool = Fal
               f"{cfg.output}, {cfg.expand.num_queries or 'all'} queries per passage with {cfg.generator}")
     return drive(PipelineJob("doc2query", cfg.output, build=lambda p: build_expand(p, cfg, plan), header=header,
                              summary=lambda report, seconds: _print_summary(cfg, plan, report, seconds)),
-                 beam_args, quiet)
+                 beam_args, quiet, input_bytes=sum(f["bytes"] for f in plan.inputs))
 
 
 def _print_summary(cfg: ExpandJobConfig, plan: ExpandPlan, report: dict, seconds: float) -> None:

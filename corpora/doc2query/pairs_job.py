@@ -293,7 +293,8 @@ def run_pairs(cfg: PairsConfig, beam_args: list[str], overwrite: bool = False, q
     inputs, columns = resolve_inputs(cfg)
     prepare_named_outputs(cfg.output, OUTPUTS, overwrite)
     return drive(PipelineJob("doc2query-pairs", cfg.output, build=lambda p: build_pairs(p, cfg, inputs, columns),
-                             summary=lambda report, seconds: _print_summary(cfg, report, seconds)), beam_args, quiet)
+                             summary=lambda report, seconds: _print_summary(cfg, report, seconds)), beam_args, quiet,
+                 input_bytes=sum(f["bytes"] for f in inputs))
 
 
 def _print_summary(cfg: PairsConfig, report: dict, seconds: float) -> None:

@@ -188,7 +188,7 @@ def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool 
 
     return drive(PipelineJob("socialchem situations", cfg.output, build=lambda p: build_situations(p, cfg, inputs),
                              header=f"socialchem situations: mining {len(files)} corpus file(s) -> {cfg.output}",
-                             summary=summary), beam_args, quiet)
+                             summary=summary), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
 def situations_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
@@ -278,7 +278,7 @@ def run_render(cfg: RenderStepConfig, beam_args: list[str], overwrite: bool = Fa
     return drive(PipelineJob(
         "socialchem render", cfg.output, build=lambda p: build_render(p, cfg, patterns, inputs), header=header,
         summary=lambda report, seconds: print_summary("socialchem render", cfg.output, report, seconds, inputs),
-    ), beam_args, quiet)
+    ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
 def render_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
