@@ -118,10 +118,10 @@ def crawl_config(rate: float, pages: int):
 def run_core(ports: list[int], rate: float, pages: int, out: str) -> tuple[int, float]:
     from pipeline.crawl.crawler import BatchCrawler, HostWork
     from pipeline.crawl.segments import SegmentStore
-    from pipeline.crawl.storage import LocalStorage
+    from pipeline.crawl.storage import FileStorage
 
     cfg = crawl_config(rate, pages)
-    store = SegmentStore(LocalStorage(), out, "crawl-r000-b0000-bench", {"isPartOf": "bench"})
+    store = SegmentStore(FileStorage(), out, "crawl-r000-b0000-bench", {"isPartOf": "bench"})
     works = [HostWork(f"http://127.0.0.1:{p}", [{"url": f"http://127.0.0.1:{p}/", "depth": 0}], budget=pages + 10)
              for p in ports]
     crawler = BatchCrawler(cfg, store)

@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import secrets
-import tempfile
 import threading
-import uuid
 from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
@@ -30,11 +27,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import beam_io
 from pipeline.crawl.crawl_log import dumps, now_iso, skip_entry, stats_from_log
-from pipeline.crawl.crawler import DEFAULT_USER_AGENT, BatchCrawler, CrawlConfig, HostWork
+from pipeline.crawl.crawler import DEFAULT_USER_AGENT, BatchCrawler, CrawlConfig
 from pipeline.crawl.fetch import HTML_TYPES, FetchConfig
 from pipeline.crawl.frontier import CrawlState, config_fingerprint, segment_prefix
+from pipeline.crawl.rounds import known_by_host, next_frontier, plan_round
 from pipeline.crawl.segments import LOG_DIR, WARC_DIR, SegmentStore
-from pipeline.crawl.storage import LocalStorage, Storage
+from pipeline.crawl.storage import FileStorage
 from pipeline.crawl.urls import SCOPES, BadURL, ScopeRules, origin
 from pipeline.jobs import (
     Job,
@@ -201,51 +199,6 @@ def config_from_args(args: argparse.Namespace) -> CrawlJobConfig:
                           hosts_per_batch=args.hosts_per_batch, crawl_name=args.crawl_name)
 
 
-# -- storage on Beam's filesystems ---------------------------------------------------------
-
-class BeamStorage:
-    """The crawl's Storage on Beam's filesystems (gs://, s3://, ...)."""
-
-    def join(self, base: str, *parts: str) -> str:
-        return FileSystems.join(base, *parts)
-
-    def write_bytes(self, path: str, data: bytes) -> None:
-        beam_io.write_atomic(path, data)
-
-    def put_file(self, local_path: str, path: str) -> None:
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-        with open(local_path, "rb") as src, FileSystems.create(
-                tmp, compression_type=CompressionTypes.UNCOMPRESSED) as dst:
-            while chunk := src.read(1 << 22):
-                dst.write(chunk)
-        FileSystems.rename([tmp], [path])
-        os.remove(local_path)
-
-    def read_bytes(self, path: str) -> bytes:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            return f.read()
-
-    def glob(self, pattern: str) -> list[str]:
-        try:
-            return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-        except Exception:  # noqa: BLE001 - Beam raises its own error types for "nothing there"
-            return []
-
-    def exists(self, path: str) -> bool:
-        return FileSystems.exists(path)
-
-    def delete(self, path: str) -> None:
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-
-    def scratch_dir(self, output: str) -> str:
-        return tempfile.mkdtemp(prefix="corpusforge-crawl-")
-
-
-def storage_for(path: str) -> Storage:
-    return BeamStorage() if "://" in path else LocalStorage()
-
-
 # -- seeds --------------------------------------------------------------------------------
 
 def read_seeds(cfg: CrawlJobConfig) -> tuple[list[dict], list[dict]]:
@@ -299,41 +252,6 @@ def workers_hint(beam_args: list[str]) -> int:
     return 4
 
 
-def plan_round(entries: list[dict], cfg: CrawlJobConfig, per_host: dict[str, int], total_requests: int,
-               resumed: dict, known: dict[str, set[str]], n_workers: int) -> list[tuple[int, list[HostWork]]]:
-    """Group a round's URLs by host, give each host its request budget (what is left of its
-    per-host cap and its share of the crawl's), and cut the hosts into batches: one batch is
-    one work item, crawled by one worker."""
-    by_host: dict[str, list[dict]] = {}
-    for e in entries:
-        by_host.setdefault(origin(e["url"]), []).append(e)
-    done_by_host: dict[str, dict] = {}
-    for u, v in resumed.items():
-        try:
-            done_by_host.setdefault(origin(u), {})[u] = v
-        except ValueError:
-            continue
-    hosts = sorted(by_host)
-    c = cfg.crawl
-    remaining = None if c.max_pages is None else max(0, c.max_pages - total_requests)
-    works: list[HostWork] = []
-    for i, h in enumerate(hosts):
-        budget = c.max_pages_per_host - per_host.get(h, 0)
-        reason = "host_page_cap"
-        if remaining is not None:
-            share = remaining // len(hosts) + (1 if i < remaining % len(hosts) else 0)
-            if share < budget:
-                budget, reason = share, "max_pages"
-        works.append(HostWork(h, by_host[h], max(0, budget), reason, known.get(h, set()),
-                              done_by_host.get(h, {})))
-    n_batches = max(1, min(len(works), max(n_workers, math.ceil(len(works) / cfg.hosts_per_batch))))
-    batches: list[tuple[int, list[HostWork]]] = [(b, []) for b in range(n_batches)]
-    # Spread hosts round-robin, largest first, so batches carry similar work.
-    for i, w in enumerate(sorted(works, key=lambda w: (-len(w.entries), w.origin))):
-        batches[i % n_batches][1].append(w)
-    return [b for b in batches if b[1]]
-
-
 class CrawlBatchDoFn(beam.DoFn):
     """Crawls one batch of hosts (the thin Beam shell around BatchCrawler)."""
 
@@ -343,7 +261,7 @@ class CrawlBatchDoFn(beam.DoFn):
 
     def process(self, element):
         batch_id, works = element
-        storage = storage_for(self.cfg.output)
+        storage = FileStorage()
         info = {"isPartOf": self.cfg.crawl_name or "corpusforge-crawl", "robots": "obey",
                 "http-header-user-agent": self.cfg.crawl.fetch.user_agent,
                 "description": f"round {self.round_no}"}
@@ -361,7 +279,7 @@ class CrawlBatchDoFn(beam.DoFn):
 def run_round(cfg: CrawlJobConfig, round_no: int, batches: list, beam_args: list[str],
               progress_every: float = 0.0) -> None:
     """One round = one pipeline; with ``progress_every``, committed work is reported meanwhile."""
-    progress = _Progress(CrawlState(storage_for(cfg.output), cfg.output), round_no, progress_every)
+    progress = _Progress(CrawlState(FileStorage(), cfg.output), round_no, progress_every)
     try:
         with make_pipeline(beam_args) as p:
             _ = (p | "Batches" >> beam.Create(batches)
@@ -408,7 +326,7 @@ class _Progress:
 def prepare_crawl_output(cfg: CrawlJobConfig, overwrite: bool) -> str:
     """``fresh`` or ``resume``; refuses a finished crawl (or a different unfinished one)
     unless ``overwrite``, which deletes it."""
-    fs = storage_for(cfg.output)
+    fs = FileStorage()
     state = CrawlState(fs, cfg.output)
     finished = fs.exists(fs.join(cfg.output, "manifest.json"))
     saved = state.saved_config()
@@ -440,7 +358,7 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
     seeds, seed_logs = read_seeds(cfg)
     mode = prepare_crawl_output(cfg, overwrite)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    fs = storage_for(cfg.output)
+    fs = FileStorage()
     state = CrawlState(fs, cfg.output)
     if cfg.crawl.allow_hosts:
         allowed = ",".join(cfg.crawl.allow_hosts)
@@ -469,21 +387,14 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
                 break
             seen, per_host = state.seen_and_requests()
             resumed = state.resumed(r)
-            known: dict[str, set[str]] = {}
-            for u in seen:
-                if u not in resumed:
-                    try:
-                        known.setdefault(origin(u), set()).add(u)
-                    except ValueError:
-                        continue
-            total = sum(per_host.values())
-            batches = plan_round(entries, cfg, per_host, total, resumed, known, n_workers)
+            batches = plan_round(entries, cfg, per_host, sum(per_host.values()), resumed,
+                                 known_by_host(seen, resumed), n_workers)
             hosts = sum(len(b[1]) for b in batches)
             say(f"crawl: round {r}: {len(entries)} URL(s) on {hosts} host(s) in {len(batches)} batch(es)"
                 + (f", {len(resumed)} already done before the resume" if resumed else ""))
             with Timer() as rt:
                 run_round(cfg, r, batches, beam_args, progress_every=0.0 if quiet else 30.0)
-            r_next = _next_frontier(state, cfg, r)
+            r_next = next_frontier(state, cfg.crawl, r)
             rounds_info.append({"round": r, "urls": len(entries), "hosts": hosts, "batches": len(batches),
                                 "seconds": round(rt.seconds, 2), "next_urls": len(r_next)})
             say(f"crawl: round {r} done in {rt.seconds:.1f}s; "
@@ -492,27 +403,6 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
             state.mark_done(r, rounds_info[-1])
             r = r + 1
     return finish_crawl(cfg, state, t.seconds, quiet)
-
-
-def _next_frontier(state: CrawlState, cfg: CrawlJobConfig, r: int) -> list[dict]:
-    """The next round's URLs: this round's cross-host candidates not seen before; the rest
-    are logged as skipped when the crawl's page budget is spent."""
-    seen, per_host = state.seen_and_requests()
-    for past in state.rounds():
-        if past <= r:
-            seen.update(e["url"] for e in state.read_frontier(past))
-    fresh: list[dict] = []
-    for c in state.candidates(r):
-        if c["url"] not in seen:
-            seen.add(c["url"])
-            fresh.append(c)
-    max_pages = cfg.crawl.max_pages
-    if fresh and max_pages is not None and sum(per_host.values()) >= max_pages:
-        lines = [skip_entry(c["url"], "max_pages", c.get("depth"), c.get("via")) for c in fresh]
-        state.fs.write_bytes(state.path(LOG_DIR, f"driver-r{r + 1:03d}.jsonl"),
-                             "".join(dumps(e) + "\n" for e in lines).encode("utf-8"))
-        return []
-    return fresh
 
 
 def finish_crawl(cfg: CrawlJobConfig, state: CrawlState, seconds: float, quiet: bool = False) -> dict:
@@ -548,7 +438,7 @@ def finish_crawl(cfg: CrawlJobConfig, state: CrawlState, seconds: float, quiet: 
 def check_crawl_output(out_dir: str, overwrite: bool) -> None:
     """Refuse (UsageError) a directory that holds a crawl, finished or not, unless ``overwrite``;
     changes nothing (for callers such as the demo that check every output before any work)."""
-    fs = storage_for(out_dir)
+    fs = FileStorage()
     if overwrite:
         return
     if fs.exists(fs.join(out_dir, "manifest.json")):
@@ -590,7 +480,7 @@ def crawl_demo_site(out_dir: str, beam_args: list[str], overwrite: bool = False,
             print(f"demo: serving the sample website ({len(site.hosts)} sites, {site.articles} articles) "
                   f"on 127.0.0.1; crawling from {site.seed_url}", flush=True)
         report = run_crawl(cfg, beam_args, overwrite=overwrite, quiet=quiet, verbose=verbose)
-    fs = storage_for(cfg.output)
+    fs = FileStorage()
     return {"output": cfg.output, "warc_files": fs.glob(fs.join(cfg.output, WARC_DIR, "*.warc.gz")),
             "warc_glob": fs.join(cfg.output, WARC_DIR, "*.warc.gz"), "stats": report,
             "seed_url": site.seed_url, "articles": site.articles}

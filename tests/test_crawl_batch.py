@@ -3,6 +3,7 @@ caps, X-Robots-Tag, include/exclude patterns, WARC rotation and segment commits.
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -12,7 +13,7 @@ from pipeline.crawl.fetch import FetchConfig
 from pipeline.crawl.frontier import CrawlState
 from pipeline.crawl.safety import AddressGuard, Target
 from pipeline.crawl.segments import SegmentStore
-from pipeline.crawl.storage import LocalStorage
+from pipeline.crawl.storage import FileStorage
 from pipeline.crawl.urls import ScopeRules
 from tests.crawl_server import HTML, Site, Sites, article
 
@@ -31,7 +32,7 @@ def crawl(out: Path, work: list[HostWork], **overrides) -> list[dict]:
     args = dict(fetch=fetch, scope=ScopeRules("host"), rate=100.0, allow_hosts=("127.0.0.1",), max_depth=3)
     args.update(overrides)
     cfg = CrawlConfig(**args)
-    store = SegmentStore(LocalStorage(), str(out), "crawl-r000-b0000-test", {}, cfg.warc_max_bytes,
+    store = SegmentStore(FileStorage(), str(out), "crawl-r000-b0000-test", {}, cfg.warc_max_bytes,
                          cfg.commit_seconds)
     BatchCrawler(cfg, store).run(work)
     return [json.loads(line) for f in sorted((out / "log").glob("*.jsonl")) for line in f.read_text().splitlines()]
@@ -63,7 +64,7 @@ def test_host_concurrency_and_rotation(tmp_path):
                           if r.rec_type == "response"]
     assert sorted(responses) == sorted(e["url"] for e in stored)
     # Each WARC file has its log segment, and the state a resume needs.
-    state = CrawlState(LocalStorage(), str(tmp_path))
+    state = CrawlState(FileStorage(), str(tmp_path))
     assert {p.name.replace(".warc.gz", "") for p in warcs} <= {Path(p).stem for p in state.log_files()}
     done = state.resumed(0)
     assert len(done[site.base + "/"][0]) == 12 and done[site.base + "/"][1] == 1
@@ -145,17 +146,17 @@ def test_guard_checks_redirect_targets(tmp_path):
     try:
         cfg_args = dict(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, retries=0),
                         scope=ScopeRules("any"), rate=100.0, allow_hosts=())
-        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
+        store = SegmentStore(FileStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
         BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(site.port)).run(
             [HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
-        candidates = CrawlState(LocalStorage(), str(tmp_path)).candidates(0)
+        candidates = CrawlState(FileStorage(), str(tmp_path)).candidates(0)
         assert [c["url"] for c in candidates] == [inside + "/admin"]
         # The next round checks the redirect target like any other URL: a loopback name is refused.
-        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r001-b0000-b", {})
+        store = SegmentStore(FileStorage(), str(tmp_path), "crawl-r001-b0000-b", {})
         BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(site.port)).run(
             [HostWork(inside, candidates, budget=10)])
         # A robots.txt that redirects to an internal address is refused at that hop.
-        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r002-b0000-c", {})
+        store = SegmentStore(FileStorage(), str(tmp_path), "crawl-r002-b0000-c", {})
         BatchCrawler(CrawlConfig(**cfg_args), store, guard=_AllowOnly(moved_robots.port)).run(
             [HostWork(moved_robots.base, [{"url": moved_robots.base + "/", "depth": 0}], budget=10)])
         asked = [(r.port, r.path) for r in sites.requests()]
@@ -169,28 +170,33 @@ def test_guard_checks_redirect_targets(tmp_path):
     assert asked.count((site.port, "/robots.txt")) == 1  # only the allowed host's own robots.txt
 
 
-def test_segments_on_beam_filesystems(tmp_path):
-    """The storage used for gs:// and s3:// outputs, exercised on a local path."""
-    from corpora.crawl import BeamStorage
+def test_segments_on_an_object_store():
+    """The storage used for gs:// and s3:// outputs, exercised on fsspec's in-memory store: a
+    batch commits its WARC file and log there, a resumed round sees them, and a segment that
+    never committed is cleaned up."""
+    import fsspec
 
+    out = f"memory://crawl-test-{uuid.uuid4().hex}"
     site = wide(3)
     sites = serve(a=site)
     try:
-        fs = BeamStorage()
+        fs = FileStorage()
         cfg = CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, retries=0), scope=ScopeRules("host"), rate=100.0,
                           allow_hosts=("127.0.0.1",))
-        store = SegmentStore(fs, str(tmp_path), "crawl-r000-b0000-beam", {})
+        store = SegmentStore(fs, out, "crawl-r000-b0000-mem", {})
         BatchCrawler(cfg, store).run([HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
+        state = CrawlState(fs, out)
+        assert [p.rsplit("/", 1)[-1] for p in fs.glob(out + "/warc/*.warc.gz")] == [
+            "crawl-r000-b0000-mem-00000.warc.gz"]
+        assert len(state.resumed(0)) == 4 and state.clean_uncommitted() == []
+        state.write_frontier(1, [{"url": site.base + "/x", "depth": 1}])
+        assert state.rounds() == [1] and state.read_frontier(1)[0]["depth"] == 1
+        fs.write_bytes(out + "/warc/crawl-r000-b0000-dead-00000.warc.gz", b"never committed")
+        assert [p.rsplit("/", 1)[-1] for p in state.clean_uncommitted()] == ["crawl-r000-b0000-dead-00000.warc.gz"]
+        assert not [p for p in fs.glob(out + "/*/*") if ".tmp-" in p]  # no temporaries left behind
     finally:
         sites.stop()
-    state = CrawlState(fs, str(tmp_path))
-    assert [Path(p).name for p in fs.glob(str(tmp_path / "warc" / "*.warc.gz"))] == [
-        "crawl-r000-b0000-beam-00000.warc.gz"]
-    assert len(state.resumed(0)) == 4 and state.clean_uncommitted() == []
-    state.write_frontier(1, [{"url": site.base + "/x", "depth": 1}])
-    assert state.rounds() == [1] and state.read_frontier(1)[0]["depth"] == 1
-    (tmp_path / "warc" / "crawl-r000-b0000-dead-00000.warc.gz").write_bytes(b"never committed")
-    assert [Path(p).name for p in state.clean_uncommitted()] == ["crawl-r000-b0000-dead-00000.warc.gz"]
+        fsspec.filesystem("memory").rm(out.split("://", 1)[1], recursive=True)
 
 
 def test_allow_list_lets_the_intranet_in_and_keeps_metadata_and_other_ranges_out(tmp_path):
@@ -203,14 +209,14 @@ def test_allow_list_lets_the_intranet_in_and_keeps_metadata_and_other_ranges_out
     try:
         cfg = CrawlConfig(fetch=FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, retries=0),
                           scope=ScopeRules("any"), rate=100.0, allow_hosts=("127.0.0.1", "0.0.0.0/0"))
-        store = SegmentStore(LocalStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
+        store = SegmentStore(FileStorage(), str(tmp_path), "crawl-r000-b0000-a", {})
         BatchCrawler(cfg, store).run([HostWork(site.base, [{"url": site.base + "/", "depth": 0}], budget=10)])
-        candidates = CrawlState(LocalStorage(), str(tmp_path)).candidates(0)
+        candidates = CrawlState(FileStorage(), str(tmp_path)).candidates(0)
         assert sorted(c["url"] for c in candidates) == [f"http://127.0.0.2:{site.port}/x",
                                                         "http://169.254.169.254/latest/meta-data/"]
         narrow = CrawlConfig(fetch=cfg.fetch, scope=cfg.scope, rate=100.0, allow_hosts=("127.0.0.1",))
         for i, c in enumerate(candidates):
-            store = SegmentStore(LocalStorage(), str(tmp_path), f"crawl-r001-b000{i}-b", {})
+            store = SegmentStore(FileStorage(), str(tmp_path), f"crawl-r001-b000{i}-b", {})
             host = c["url"].split("/latest")[0] if "169.254" in c["url"] else f"http://127.0.0.2:{site.port}"
             BatchCrawler(cfg if "169.254" in c["url"] else narrow, store).run([HostWork(host, [c], budget=10)])
         asked = [r.path for r in sites.requests()]

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from corpora.crawl import CrawlJobConfig, plan_round, run_crawl
+from corpora.crawl import CrawlJobConfig, run_crawl
 from corpora.web import WebConfig, run_web
 from pipeline.crawl.crawler import DEFAULT_USER_AGENT, CrawlConfig
 from pipeline.crawl.fetch import FetchConfig
+from pipeline.crawl.rounds import plan_round
 from pipeline.crawl.urls import ScopeRules
 from pipeline.stats import stage
 from tests.crawl_server import HTML, Site, Sites, article, start_test_sites

@@ -10,8 +10,8 @@ Inputs (``resolve_inputs``), each one of:
 * a glob (``'out/*/data/*.parquet'``, ``'dumps/**/*.jsonl.gz'``), which must match something;
 * a single ``.parquet`` or ``.jsonl`` / ``.json`` / ``.ndjson`` file (optionally ``.gz`` / ``.zst``).
 
-Paths with a scheme (``gs://``, ``s3://``) go through Beam's filesystems; local paths do not
-import Beam.
+Paths with a scheme (``gs://``, ``s3://``) are read through :mod:`pipeline.fileio` (fsspec);
+nothing here imports Beam.
 
 Sampling is decided per document by a hash of ``(seed, key)``, where the key is the
 document's id (the ``id`` column / field) or, without one, ``"<file name>:<position>"``:
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import fileio
 from pipeline.compression import open_decompressed
 from pipeline.limits import Limits
 from pipeline.markup import MarkupError, check_spans, segments, spans_from_meta
@@ -64,34 +65,11 @@ def file_format(path: str) -> str | None:
     return None
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
 def _remote_match(pattern: str) -> list[str]:
-    from apache_beam.io.filesystems import FileSystems
-
     try:
-        result = FileSystems.match([pattern])[0]
-    except Exception as exc:  # noqa: BLE001 - Beam raises its own error types
+        return [path for path, _ in fileio.match(pattern)]
+    except OSError as exc:
         raise CorpusError(f"--input {pattern}: cannot list it ({exc})") from exc
-    return sorted(m.path for m in result.metadata_list if not m.path.endswith("/"))
-
-
-def _open(path: str):
-    if _is_remote(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        return FileSystems.open(path, compression_type="uncompressed")
-    return open(path, "rb")
-
-
-def _size(path: str) -> int:
-    if _is_remote(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-    return os.path.getsize(path)
 
 
 def _known(files: list[str], spec: str) -> list[str]:
@@ -109,7 +87,7 @@ def resolve_inputs(specs: list[str]) -> list[str]:
     out: list[str] = []
     for spec in specs:
         has_glob = any(c in spec for c in "*?[")
-        if _is_remote(spec):
+        if fileio.is_remote(spec):
             pattern = spec
             if not has_glob and file_format(spec) is None:
                 pattern = spec.rstrip("/") + "/data/*.parquet"
@@ -118,7 +96,7 @@ def resolve_inputs(specs: list[str]) -> list[str]:
                 raise CorpusError(f"--input {spec}: no file matches {pattern}")
             out += _known(files, spec)
         elif has_glob:
-            files = sorted(p for p in globlib.glob(spec, recursive=True) if os.path.isfile(p))
+            files = [path for path, _ in fileio.match(spec)]
             if not files:
                 raise CorpusError(f"--input {spec}: the glob matches no file (check the path and quote the glob)")
             out += _known(files, spec)
@@ -265,7 +243,7 @@ class TextStream:
 
     def _check_parquet(self, path: str) -> None:
         try:
-            with _open(path) as fh:
+            with fileio.open_read(path) as fh:
                 meta = pq.ParquetFile(fh)
                 schema = meta.schema_arrow
                 self._parquet_rows[path] = meta.metadata.num_rows
@@ -281,7 +259,7 @@ class TextStream:
 
     def _check_jsonl(self, path: str) -> None:
         try:
-            with _open(path) as raw:
+            with fileio.open_read(path) as raw:
                 stream = open_decompressed(raw)
                 for _ in range(100):
                     line = stream.readline(self.limits.max_line_bytes + 1)
@@ -311,7 +289,7 @@ class TextStream:
 
     def total_bytes(self) -> int:
         """Bytes of the input files as stored (compressed)."""
-        return sum(_size(p) for p in self.files)
+        return sum(fileio.size(p) for p in self.files)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -380,7 +358,7 @@ class TextStream:
         config = ReaderConfig(input_format=fs.format, text_field=self.text_field, id_field=self.id_field,
                               url_field=None, limits=self.limits)
         metas = _parquet_metas(fs.path) if fs.format == PARQUET else None
-        for out in read_file(fs.path, config, open_fn=_open):
+        for out in read_file(fs.path, config, open_fn=fileio.open_read):
             if isinstance(out, RawRecord):
                 text: str = out.payload  # type: ignore[assignment]
                 if metas is None:
@@ -427,11 +405,11 @@ def _parquet_metas(path: str) -> _MetaColumn | None:
     the trainer learns the text around markers, not the markers' spellings."""
 
     def batches() -> Iterator[pa.RecordBatch]:
-        with _open(path) as fh:
+        with fileio.open_read(path) as fh:
             yield from pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS, columns=["meta"])
 
     try:
-        with _open(path) as fh:
+        with fileio.open_read(path) as fh:
             if "meta" not in pq.ParquetFile(fh).schema_arrow.names:
                 return None
     except (pa.ArrowInvalid, OSError):

@@ -4,7 +4,7 @@ tokenizer, or just its facts (:class:`TokenizerInfo`).
 A tokenizer directory holds ``tokenizer.json`` (required), ``special_tokens_map.json`` and
 ``tokenizer_config.json`` (written by ``python -m tokenizer train``; optional here, so plain
 Hugging Face tokenizer directories load too). Paths with a scheme (``gs://``, ``s3://``)
-are read through Beam's filesystems.
+are read through :mod:`pipeline.fileio` (fsspec).
 
     from tokenizer.load import TokenizerInfo, load_hf, load_tokenizer
 
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import cached_property
 from typing import Any
+
+from pipeline import fileio
 
 TOKENIZER_JSON = "tokenizer.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
@@ -33,47 +34,21 @@ class TokenizerDirError(ValueError):
     """The path is not a (readable) tokenizer directory."""
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
-def _join(directory: str, name: str) -> str:
-    return directory.rstrip("/") + "/" + name if _is_remote(directory) else os.path.join(directory, name)
-
-
-def _exists(path: str) -> bool:
-    if _is_remote(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        return FileSystems.exists(path)
-    return os.path.isfile(path)
-
-
-def _read(path: str) -> bytes:
-    if _is_remote(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        with FileSystems.open(path, compression_type="uncompressed") as fh:
-            return fh.read()
-    with open(path, "rb") as fh:
-        return fh.read()
-
-
 def _directory(path: str) -> str:
     """Accept the directory or its tokenizer.json; raise TokenizerDirError when it is neither."""
     path = str(path)
     if path.rstrip("/").endswith("/" + TOKENIZER_JSON) or path == TOKENIZER_JSON:
         path = path.rstrip("/")[: -len(TOKENIZER_JSON)].rstrip("/") or "."
-    if not _exists(_join(path, TOKENIZER_JSON)):
+    if not fileio.is_file(fileio.join(path, TOKENIZER_JSON)):
         raise TokenizerDirError(f"{path} is not a tokenizer directory (no {TOKENIZER_JSON})")
     return path
 
 
 def _read_json(path: str, required: bool) -> dict:
-    if not required and not _exists(path):
+    if not required and not fileio.is_file(path):
         return {}
     try:
-        obj = json.loads(_read(path))
+        obj = json.loads(fileio.read_bytes(path))
     except (OSError, ValueError) as exc:
         raise TokenizerDirError(f"{path}: cannot read it as JSON ({exc})") from exc
     if not isinstance(obj, dict):
@@ -93,10 +68,10 @@ def load_tokenizer(directory: str):
     from tokenizers import Tokenizer
 
     directory = _directory(directory)
-    path = _join(directory, TOKENIZER_JSON)
+    path = fileio.join(directory, TOKENIZER_JSON)
     try:
-        if _is_remote(path):
-            return Tokenizer.from_str(_read(path).decode("utf-8"))
+        if fileio.is_remote(path):
+            return Tokenizer.from_str(fileio.read_bytes(path).decode("utf-8"))
         return Tokenizer.from_file(path)
     except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on bad JSON
         raise TokenizerDirError(f"{path}: not a valid tokenizers file ({exc})") from exc
@@ -118,15 +93,15 @@ class TokenizerInfo:
 
     def __init__(self, directory: str) -> None:
         self.directory = _directory(directory)
-        self.tokenizer_json = _join(self.directory, TOKENIZER_JSON)
-        self._raw = _read(self.tokenizer_json)
+        self.tokenizer_json = fileio.join(self.directory, TOKENIZER_JSON)
+        self._raw = fileio.read_bytes(self.tokenizer_json)
         try:
             spec = json.loads(self._raw)
             model = spec["model"]
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenizerDirError(f"{self.tokenizer_json}: not a tokenizers file ({exc})") from exc
-        self.special_tokens_map = _read_json(_join(self.directory, SPECIAL_TOKENS_MAP), required=False)
-        self.config = _read_json(_join(self.directory, TOKENIZER_CONFIG), required=False)
+        self.special_tokens_map = _read_json(fileio.join(self.directory, SPECIAL_TOKENS_MAP), required=False)
+        self.config = _read_json(fileio.join(self.directory, TOKENIZER_CONFIG), required=False)
         self.corpusforge: dict = self.config.get("corpusforge") or {}
         from tokenizers import Tokenizer
 
@@ -214,6 +189,6 @@ def load_hf(directory: str, **kwargs):
     if "clean_up_tokenization_spaces" in info.config:
         args["clean_up_tokenization_spaces"] = info.config["clean_up_tokenization_spaces"]
     args.update(kwargs)
-    if _is_remote(info.tokenizer_json):
+    if fileio.is_remote(info.tokenizer_json):
         return PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(info.directory), **args)
     return PreTrainedTokenizerFast(tokenizer_file=info.tokenizer_json, **args)

@@ -1,15 +1,14 @@
 """Where crawl files live: a small interface (atomic writes, listing, moving a finished local
-file into place) with a local-disk implementation; the Beam shell plugs in Beam's
-filesystems (gs://, s3://) behind the same interface."""
+file into place) and its one implementation on :mod:`pipeline.fileio` (local disk, gs://,
+s3://), which the crawl's core and its Beam workers share."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import tempfile
-import uuid
 from typing import Protocol
+
+from pipeline import fileio
 
 
 class Storage(Protocol):
@@ -23,46 +22,34 @@ class Storage(Protocol):
     def scratch_dir(self, output: str) -> str: ...  # a local directory for files being written
 
 
-class LocalStorage:
-    """Plain files; renames are atomic on one file system."""
+class FileStorage:
+    """Crawl files through :mod:`pipeline.fileio`: plain files (renames atomic on one file
+    system) or an object store (a finished file is uploaded under a temporary name, then renamed)."""
 
     def join(self, base: str, *parts: str) -> str:
-        return os.path.join(base, *parts)
+        return fileio.join(base, *parts)
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        fileio.write_atomic(path, data)
 
     def put_file(self, local_path: str, path: str) -> None:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        try:
-            os.replace(local_path, path)
-        except OSError:  # another file system: copy under a temporary name, then rename
-            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-            shutil.copyfile(local_path, tmp)
-            os.replace(tmp, path)
-            os.remove(local_path)
+        fileio.put_file(local_path, path)
 
     def read_bytes(self, path: str) -> bytes:
-        with open(path, "rb") as f:
-            return f.read()
+        return fileio.read_bytes(path)
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(glob.glob(pattern))
+        return [p for p, _ in fileio.match(pattern)]
 
     def exists(self, path: str) -> bool:
-        return os.path.exists(path)
+        return fileio.exists(path)
 
     def delete(self, path: str) -> None:
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
+        fileio.delete(path, recursive=True)
 
     def scratch_dir(self, output: str) -> str:
+        if fileio.is_remote(output):
+            return tempfile.mkdtemp(prefix="corpusforge-crawl-")
         # Beside the output, so that committing a WARC file is a rename, not a copy.
         path = os.path.join(output, "tmp")
         os.makedirs(path, exist_ok=True)

@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from pipeline.shards.megatron import verify_shards
+from pipeline.shards.verify import verify_shards
 
 DESCRIPTION = """\
 Verify the token shards in DIR against DIR/manifest.json: for every listed shard, the
