@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ def html_page(title: str, paragraphs: Iterable[str], nav: bool = True) -> bytes:
     ).encode()
 
 
+def record_id(url: str, i: int) -> str:
+    """A WARC-Record-ID unique across files (as the WARC spec requires) and the same on every run."""
+    return f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{url}#{i}')}>"
+
+
 def warc_bytes(pages: Iterable[Page], gzip: bool = True, with_request: bool = False) -> bytes:
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=gzip)
@@ -42,7 +48,7 @@ def warc_bytes(pages: Iterable[Page], gzip: bool = True, with_request: bool = Fa
         if page.content_type:
             headers.insert(0, ("Content-Type", page.content_type))
         http = StatusAndHeaders(page.status, headers, protocol="HTTP/1.1")
-        rid = f"<urn:uuid:00000000-0000-4000-8000-{i:012d}>"
+        rid = record_id(page.url, i)
         if with_request:
             req = writer.create_warc_record(page.url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
             writer.write_record(req)
