@@ -3,8 +3,9 @@
 import re
 
 import pytest
-from resiliparse.parse.html import HTMLTree, NodeType
 
+from bench.extraction import guard_estimate as estimate
+from bench.extraction import parser_depth
 from pipeline.extract import TextExtractor, _opening_tag_bound, html_depth_exceeds
 from pipeline.records import Document, Drop, RawRecord
 from tests.warc_factory import EN, html_page
@@ -16,27 +17,6 @@ def page(body: bytes) -> bytes:
     return b"<!doctype html><html><head><title>t</title></head><body><main><p>" + " ".join(EN).encode() + (
         b"</p>" + body + b"<p>The end of the article.</p></main></body></html>"
     )
-
-
-def parser_depth(html: bytes) -> int:
-    """Element levels of lexbor's tree (resiliparse's parser): the depth the guard estimates."""
-    deepest, todo = 0, [(HTMLTree.parse_from_bytes(html, "utf-8").document, 0)]
-    while todo:
-        node, depth = todo.pop()
-        if node.type == NodeType.ELEMENT:
-            depth += 1
-            deepest = max(deepest, depth)
-        todo.extend((child, depth) for child in node.child_nodes)
-    return deepest
-
-
-def estimate(html: bytes) -> int:
-    """The smallest limit the guard lets the page through at."""
-    lo, hi = 0, 4 * LIMIT
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if html_depth_exceeds(html, mid) else (lo, mid)
-    return lo
 
 
 def extract(html: bytes) -> Document | Drop:
