@@ -68,7 +68,7 @@ def wet_bytes(texts: Iterable[tuple[str, bytes]], gzip: bool = True) -> bytes:
         rec = writer.create_warc_record(
             url, "conversion", payload=io.BytesIO(text),
             warc_headers_dict={
-                "WARC-Record-ID": f"<urn:uuid:11111111-0000-4000-8000-{i:012d}>",
+                "WARC-Record-ID": record_id(url, i),
                 "WARC-Date": "2024-05-01T12:00:00Z",
                 "Content-Type": "text/plain",
                 "WARC-Identified-Content-Language": "eng",
