@@ -17,7 +17,7 @@ import os
 
 from corpora.crawl import check_crawl_output, crawl_demo_site
 from corpora.doc2query.demo import check_doc2query_demo_output, run_doc2query_demo
-from corpora.kg.job import prepare_kg_output, run_kg_demo
+from corpora.kg.job import demo_config, prepare_kg_output, run_kg_demo
 from corpora.sample_web import write_sample
 from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
 from corpora.tokenize import prepare_shard_output, run_tokenize
@@ -111,7 +111,7 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
         report = run_web(web_cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
 
         print("\n== kg: shipped triples verbalized into sentences")
-        run_kg_demo(d["kg"], beam_args, args.overwrite)
+        run_kg_demo(demo_config(d["kg"]), beam_args, args.overwrite)
 
         socialchem = run_socialchem_demo(d["web"], d["socialchem"], beam_args, args.overwrite)
         run_doc2query_demo(d["web"], d["doc2query"], beam_args, args.overwrite)

@@ -137,10 +137,11 @@ def writer_ops(path: str) -> dict[str, Any]:
     }
 
 
-def concat_atomic(parts: list[str], dest: str) -> int:
+def concat_atomic(parts: list[str], dest: str, remove_parts: bool = True) -> int:
     """Concatenate ``parts`` (in the given order, streamed 1 MB at a time) into ``dest`` through a
-    temporary name and a rename, then delete the parts; returns the bytes written. Lets a job
-    write a single-file output as per-bundle shards instead of shuffling it onto one worker."""
+    temporary name and a rename, then delete the parts (unless ``remove_parts`` is False: a step
+    that may be retried keeps them for a later step to remove); returns the bytes written. Lets a
+    job write a single-file output as per-bundle shards instead of shuffling it onto one worker."""
     tmp = f"{dest}.tmp-{uuid.uuid4().hex}"
     size = 0
     with FileSystems.create(tmp) as out:
@@ -152,6 +153,6 @@ def concat_atomic(parts: list[str], dest: str) -> int:
     if FileSystems.exists(dest):
         FileSystems.delete([dest])
     FileSystems.rename([tmp], [dest])
-    if parts:
+    if parts and remove_parts:
         FileSystems.delete(list(parts))
     return size

@@ -197,11 +197,14 @@ class CorpusRun:
         self.stage_order.append(stage)
         return self._collect(pcoll | ApplyStep(stage, fn, self.keep_rejects))
 
-    def apply(self, stage: str, pcoll, transform: beam.PTransform):
-        """Apply a composite stage (e.g. dedup) whose outputs are main/``stats``/``rejects``."""
-        if stage in self.stage_order:
-            raise ValueError(f"stage name {stage!r} used twice")
-        self.stage_order.append(stage)
+    def apply(self, stage: str | list[str], pcoll, transform: beam.PTransform):
+        """Apply a composite stage (e.g. dedup) whose outputs are main/``stats``/``rejects``; a list
+        of names for a composite that counts several stages, in that order."""
+        names = [stage] if isinstance(stage, str) else list(stage)
+        for name in names:
+            if name in self.stage_order:
+                raise ValueError(f"stage name {name!r} used twice")
+        self.stage_order += names
         return self._collect(pcoll | transform)
 
     def add_output(self, key: str, files) -> None:

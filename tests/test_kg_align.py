@@ -1,14 +1,14 @@
 """kg-align: sentence splitting, name matching (case, whitespace, word boundaries), fact matching,
 and the Beam job end to end on a small corpus."""
 
-import argparse
 import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpora.kg.align import match_facts, name_key, names_of, sentence_keys, split_sentences
-from corpora.kg.job import load_cooccurrence, run_align
+from corpora.kg.align_job import AlignConfig, run_align
+from corpora.kg.inputs import load_cooccurrence
 from corpora.kg.model import ENTITY, QUANTITY, TIME, Fact, Value
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage
@@ -53,10 +53,9 @@ def test_align_job(tmp_path):
                              "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
                             schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
     out = tmp_path / "align"
-    args = argparse.Namespace(triples=["corpora/samples/kg/sample.nt"], labels=[], input_format="auto",
-                              output=str(out), overwrite=False, lang="en", fallback_langs="mul", chunk_mb=64,
-                              corpus=[str(tmp_path / "web")], max_facts_per_entity=1000, templates=None, verbose=False)
-    report = run_align(args, ONE_WORKER, quiet=True)
+    cfg = AlignConfig(triples=["corpora/samples/kg/sample.nt"], corpus=[str(tmp_path / "web")], output=str(out),
+                      chunk_mb=64)
+    report = run_align(cfg, ONE_WORKER, quiet=True)
     assert report["accounting_ok"]
     assert stage(report, "corpus")["counts"] == {"sentence_too_short": 1}  # "He was a writer."
     assert stage(report, "sentences")["in"] == 3 and stage(report, "sentences")["dropped"] == {"no_entity_mention": 1}

@@ -7,7 +7,7 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from corpora.kg.job import KgConfig, run_kg, run_kg_demo
+from corpora.kg.job import KgConfig, demo_config, run_kg, run_kg_demo
 from pipeline.jobs import UsageError
 from pipeline.stats import stage
 from tests.tiny_models import make_tiny_seq2seq
@@ -24,7 +24,7 @@ def corpus(out):
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("kg") / "out")
-    report = run_kg_demo(out, TWO_WORKERS, overwrite=False)
+    report = run_kg_demo(demo_config(out), TWO_WORKERS, overwrite=False)
     return out, report
 
 

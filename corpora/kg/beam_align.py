@@ -21,11 +21,12 @@ from corpora.kg.align import (
     sentence_size,
     split_sentences,
 )
+from corpora.kg.beam_kg import AssembleStatements, BestLabelFn
 from corpora.kg.graph import cap_facts, dedupe_facts
 from corpora.kg.identifiers import IdentifierFilter
 from corpora.kg.rdf import humanize_id
 from corpora.kg.values import render_value
-from pipeline.beam_steps import CountingDoFn
+from pipeline.beam_steps import STATS, CountingDoFn
 from pipeline.stats import IN, OUT, count_key, drop_key
 
 SENTENCES = "sentences"
@@ -136,3 +137,94 @@ def pair_row(sid: str, text: str, subject: str, facts, label, relation_labels: d
     serialized = " ".join([label(subject)] + [x for t in triples for x in t[1:]])
     return {"sentence": text, "doc_id": sid.rsplit("#", 1)[0], "sentence_id": sid, "subject": subject,
             "subject_label": label(subject), "facts": items, "triples": triples, "serialized_triples": serialized}
+
+
+# ---------------------------------------------------------------- the job's composite transforms
+
+
+class SubjectFacts(beam.PTransform):
+    """The ``read`` stage's facts (``out``), ``parts`` and ``value_parts`` -> (subject, Fact) of every
+    fact (statement nodes assembled, stage ``statements``), with ``stats``."""
+
+    def expand(self, read):
+        assembled = (read["parts"], read["value_parts"]) | "Statements" >> AssembleStatements(False)
+        facts = (read["out"], assembled["out"]) | "AllFacts" >> beam.Flatten()
+        return {"out": facts | "BySubject" >> beam.Map(lambda f: (f.subject, f)), STATS: assembled[STATS]}
+
+
+class NameIndex(beam.PTransform):
+    """(entity, Label) -> ``names``: (name key, (entity, best label, key, kind)) for every label and
+    alias, and ``best``: (entity, (text, lang)) the best label in ``langs``."""
+
+    def __init__(self, langs: tuple[str, ...]) -> None:
+        super().__init__()
+        self.langs = langs
+
+    def expand(self, labels):
+        best = labels | "BestLabel" >> beam.CombinePerKey(BestLabelFn(self.langs))
+        names = ({"best": best, "labels": labels} | "JoinNames" >> beam.CoGroupByKey()
+                 | "Names" >> beam.FlatMap(_names))
+        return {"names": names, "best": best}
+
+
+class CorpusSentences(beam.PTransform):
+    """Corpus Parquet files -> ``sentences`` (document id, (index, sentence id, text)) and word n-grams
+    (key, sentence id) on ``out``, stages ``corpus`` and ``sentences``, with ``stats``."""
+
+    def __init__(self, files: list[str], max_tokens: int = 8) -> None:
+        super().__init__()
+        self.files, self.max_tokens = files, max_tokens
+
+    def expand(self, pbegin):
+        rows = (pbegin | "CorpusFiles" >> beam.Create(self.files)
+                | "ReadCorpus" >> beam.io.ReadAllFromParquet(columns=["id", "text"]))
+        return rows | "Split" >> beam.ParDo(_SplitSentences(self.max_tokens)).with_outputs(
+            STATS, SENTENCES, main="out")
+
+
+class MentionedSubjects(beam.PTransform):
+    """Name index + sentences -> (subject, (sentence id, text, {entity: label})) per entity a
+    sentence mentions (names joined to n-grams, then resolved per document), with ``stats``."""
+
+    def expand(self, inputs):
+        mentions = ({"names": inputs["names"], "ngrams": inputs["ngrams"]} | "JoinMentions" >> beam.CoGroupByKey()
+                    | "Mentions" >> beam.FlatMap(_mentions))
+        return ({"text": inputs["sentences"], "mentions": mentions} | "JoinSentences" >> beam.CoGroupByKey()
+                | "Candidates" >> beam.ParDo(_Candidates(False)).with_outputs(STATS, main="out"))
+
+
+class RelationLabels(beam.PTransform):
+    """The relations of the facts -> (relation, label): its best label from the input, else the
+    templates' label (``given``), else its id."""
+
+    def __init__(self, given: dict[str, str]) -> None:
+        super().__init__()
+        self.given = given
+
+    def expand(self, inputs):
+        relations = (inputs["facts"] | "Relations" >> beam.Map(lambda kv: (kv[1].relation, None))
+                     | "DistinctRelations" >> beam.CombinePerKey(lambda xs: None))
+        return ({"rel": relations, "best": inputs["best"]} | "JoinRelationLabels" >> beam.CoGroupByKey()
+                | "RelationLabel" >> beam.FlatMap(_relation_label, self.given))
+
+
+def _relation_label(element, given: dict):
+    rel, groups = element
+    if not list(groups["rel"]):
+        return
+    best = next((b for b in groups["best"] if b is not None), None)
+    yield rel, (best[0] if best else given.get(rel) or rel)
+
+
+class AlignPairs(beam.PTransform):
+    """Subjects' facts + the sentences that mention them -> pairs.jsonl lines, stage ``align``
+    (relation labels a side input), with ``stats``."""
+
+    def __init__(self, max_facts: int, lang: str) -> None:
+        super().__init__()
+        self.max_facts, self.lang = max_facts, lang
+
+    def expand(self, inputs):
+        return ({"facts": inputs["facts"], "sentences": inputs["sentences"]} | "JoinFacts" >> beam.CoGroupByKey()
+                | "Align" >> beam.ParDo(_Align(self.max_facts, self.lang), beam.pvalue.AsDict(inputs["relation_labels"]))
+                .with_outputs(STATS, main="out"))

@@ -34,6 +34,7 @@ from corpora.kg.model import Fact, Label, StatementPart
 from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
 from corpora.kg.statements import LINK_KINDS, assemble_statement, resolve_value_node
 from corpora.kg.subgraphs import Subgraph, SubgraphParams, partition
+from corpora.kg.templates import TemplateSet
 from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
 from pipeline.records import Drop
@@ -321,19 +322,19 @@ class _ResolveLabels(CountingDoFn):
 
 
 class _Verbalize(CountingDoFn):
-    """Subgraph -> (subgraph, text, generic relations) with the template verbalizer."""
+    """Subgraph -> (subgraph, text, generic relations) with the template verbalizer (the template
+    set is read on the driver and travels with the step)."""
 
-    def __init__(self, templates_path: str | None, lang: str, keep_rejects: bool) -> None:
+    def __init__(self, templates: TemplateSet, lang: str, keep_rejects: bool) -> None:
         super().__init__(keep_rejects)
-        self.templates_path = templates_path
+        self.templates = templates
         self.lang = lang
         self.verbalizer = None
 
     def setup(self) -> None:
-        from corpora.kg.templates import load_templates
         from corpora.kg.verbalize import TemplateVerbalizer
 
-        self.verbalizer = TemplateVerbalizer(load_templates(self.templates_path), self.lang)
+        self.verbalizer = TemplateVerbalizer(self.templates, self.lang)
 
     def process(self, sg: Subgraph):
         self._counter.add("verbalize", IN)
@@ -351,16 +352,14 @@ class _Verbalize(CountingDoFn):
 class _Faithfulness(CountingDoFn):
     """(subgraph, text, ...) -> kept, dropped by reason, or kept with a flag (``keep_unfaithful``)."""
 
-    def __init__(self, lang: str, keep_unfaithful: bool, keep_rejects: bool, templates_path: str | None = None) -> None:
+    def __init__(self, lang: str, keep_unfaithful: bool, keep_rejects: bool, templates: TemplateSet | None = None) -> None:
         super().__init__(keep_rejects)
         self.lang = lang
         self.keep_unfaithful = keep_unfaithful
-        self.templates_path = templates_path
+        self.templates = templates
 
     def setup(self) -> None:
-        from corpora.kg.templates import load_templates
-
-        self.checker = FaithfulnessChecker(self.lang, templates=load_templates(self.templates_path))
+        self.checker = FaithfulnessChecker(self.lang, templates=self.templates)
 
     def process(self, element):
         sg, text, generic = element
