@@ -1,11 +1,12 @@
 """Token shards: the pure core of the tokenize job's output (no Apache Beam import).
 
-- :mod:`pipeline.shards.megatron` -- the Megatron-LM indexed-dataset layout (``MMIDIDX``
-  version 1, one ``.bin`` + ``.idx`` pair per shard, readable unchanged by Megatron-LM's
-  ``megatron/core/datasets/indexed_dataset.py`` and GPT-NeoX's
-  ``megatron/data/indexed_dataset.py``): :class:`~pipeline.shards.megatron.ShardWriter`
-  (streamed, atomic, sha256 while writing), :class:`~pipeline.shards.megatron.ShardReader`
-  (memory-mapped, validated), ``verify_shard`` and ``verify_shards``.
+- The Megatron-LM indexed-dataset layout (``MMIDIDX`` version 1, one ``.bin`` + ``.idx`` pair
+  per shard, readable unchanged by Megatron-LM's ``megatron/core/datasets/indexed_dataset.py``
+  and GPT-NeoX's ``megatron/data/indexed_dataset.py``): :mod:`pipeline.shards.layout` (header,
+  dtype codes), :mod:`pipeline.shards.writer` (``ShardWriter``: streamed, atomic, sha256 while
+  writing, local or remote through :mod:`pipeline.fileio`), :mod:`pipeline.shards.reader`
+  (``ShardReader``: memory-mapped, validated) and :mod:`pipeline.shards.verify`
+  (``verify_shard``, ``verify_shards``); :mod:`pipeline.shards.megatron` re-exports them all.
 - :mod:`pipeline.shards.manifest` -- ``build_shard_manifest`` (``manifest.json`` beside the
   shards: tokenizer, dtype, end-of-document id, per-shard counts and checksums, totals) and
   ``split_for`` (a stable train/val assignment by document id).
