@@ -85,9 +85,8 @@ def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
                 while (top := names.pop()) != name:
                     open_count[top] -= 1
                 open_count[name] -= 1
-                if foreign_at and foreign_at[-1] >= len(names):
-                    while foreign_at and foreign_at[-1] >= len(names):
-                        foreign_at.pop()
+                while foreign_at and foreign_at[-1] >= len(names):
+                    foreign_at.pop()
             continue
         if (foreign_at and foreign_at[-1] == len(names) - 1 and name not in _BREAKOUT) or name in _FOREIGN_ROOTS:
             if rest.endswith(b"/>") and _SELF_CLOSING.fullmatch(rest):
