@@ -3,6 +3,9 @@
 A cut-off or corrupt compressed stream reads as a clean end of file, so the buffered
 readers above keep every byte that did decompress; the failure is recorded on the stream
 and ``stream_failure`` reports it once the caller has read what it could.
+
+gzip members are inflated with ISA-L (the ``isal`` package: the same bytes, CRC32 and length
+checks, about twice zlib's speed) where it is installed, and with zlib otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import BinaryIO
+
+try:  # ISA-L's inflate, a drop-in for zlib's (decompressobj, eof, unused_data, unconsumed_tail)
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # pragma: no cover - a platform without its wheel
+    _isal_zlib = None
+
+INFLATE: ModuleType = _isal_zlib or zlib
+"""The zlib-compatible module that inflates gzip members in ``gzip_events``."""
+INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((_isal_zlib.error,) if _isal_zlib else ())
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -186,14 +199,16 @@ def _skipped(n: int, padding: bool, at: int) -> Skipped | Break:
     return Break(f"{n} bytes that are not a gzip member at byte {at}", n)
 
 
-def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> Iterator[Event]:
+def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
+                inflate: ModuleType | None = None) -> Iterator[Event]:
     """Inflate a (multi-member) gzip stream member by member; a corrupt member becomes a ``Break``
     and reading resumes at the next member header, so one bad stretch costs only its members.
 
     Compressed bytes of the current member are kept (up to ``keep``) so the search for the next
     member can start right after the bad member's header: a damaged member may end earlier than
-    the point where inflating fails.
+    the point where inflating fails. ``inflate`` is ``INFLATE`` unless given (``zlib`` or isal's).
     """
+    inflate = inflate or INFLATE
     comp = bytearray()  # compressed bytes, comp[0] at absolute offset `base`
     base = 0
     raw_done = False
@@ -247,7 +262,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> It
                 yield _skipped(skipped + found, padding, base - skipped)
                 start = found
                 continue
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        d = inflate.decompressobj(16 + zlib.MAX_WBITS)
         pos = start  # next compressed byte to feed, index in comp
         scan_from = start + 1  # where to look for the next member after a failure
         try:
@@ -268,7 +283,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20) -> It
                     del comp[:pos]
                     base += pos
                     start = pos = scan_from = 0
-        except zlib.error as exc:
+        except INFLATE_ERRORS as exc:
             detail = f"corrupt gzip member at byte {base + start}: {exc}"
             found = _find_member(comp, scan_from)
             while found is None:
