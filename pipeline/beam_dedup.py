@@ -27,27 +27,14 @@ import apache_beam as beam
 import numpy as np
 
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
-from pipeline.records import Drop
-from pipeline.stats import IN, OUT, count_key
+from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
+from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
 
 log = logging.getLogger("corpusforge")
 
-PREVIOUS = "\x00prev:"  # prefix of ids from an earlier build: sorts before any real id
 INDEX_FILES = "index_files"  # extra output: the saved index files, listed in manifest.json
 EXACT_DIR = "dedup/exact"
 MINHASH_DIR = "dedup/minhash"
-
-
-def _is_previous(doc_id: str) -> bool:
-    return doc_id.startswith(PREVIOUS)
-
-
-def _size_bucket(n: int) -> str:
-    for hi, name in ((2, "2"), (5, "3-5"), (10, "6-10"), (100, "11-100"), (1000, "101-1000")):
-        if n <= hi:
-            return f"cluster_size_{name}"
-    return "cluster_size_1001+"
 
 
 # ---------------------------------------------------------------- exact ----
@@ -64,25 +51,11 @@ def _verdicts(element):
         yield (v.id, key), v
 
 
-class _ApplyVerdicts(CountingDoFn):
+def _apply_verdicts(_key, joined: dict):
     """((id, hash), {"doc": [docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
+    from pipeline.dedup.exact import apply_exact_verdicts
 
-    def __init__(self, stage: str, keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
-        self.stage = stage
-
-    def process(self, element):
-        _, joined = element
-        docs, verdicts = list(joined["doc"]), sorted(joined["verdict"], key=lambda v: v.reason is not None)
-        for d, v in zip(docs, verdicts, strict=True):  # copies under one id and hash are the same text
-            self._counter.add(self.stage, IN)
-            if v.counts_previous:
-                self._counter.add(self.stage, count_key("hashes_in_previous_build"))
-            if v.reason is None:
-                self._counter.add(self.stage, OUT)
-                yield d
-            else:
-                yield from self._dropped(Drop(self.stage, v.reason, id=d.id, url=d.url, detail=v.detail, text=d.text))
+    return apply_exact_verdicts(joined["doc"], joined["verdict"])
 
 
 class ExactDedup(beam.PTransform):
@@ -118,7 +91,7 @@ class ExactDedup(beam.PTransform):
         outputs = (
             {"doc": by_id, "verdict": verdicts}
             | "JoinVerdicts" >> beam.CoGroupByKey()
-            | "ApplyVerdicts" >> stage_outputs(_ApplyVerdicts(self.stage, self.keep_rejects))
+            | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc")
         )
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 
@@ -138,29 +111,32 @@ def _minhash_schema():
 # -------------------------------------------------------------- minhash ----
 
 
-class _HasherDoFn(beam.DoFn):
-    """A DoFn with a MinHasher, built once per worker."""
+class _Signatures:
+    """A batch of documents -> (id, signature, band keys or None, shingle-hash set or None).
+
+    Signatures and band keys are computed for the whole batch in one vectorized step.
+    Documents with no shingles (empty text) get no band keys, so they are never clustered.
+    The MinHasher is built on the first call on each worker (it is not shipped).
+    """
 
     def __init__(self, params) -> None:
         self.params = params
         self.hasher = None
 
-    def setup(self) -> None:
-        from pipeline.dedup.minhash import MinHasher
+    def __getstate__(self) -> dict:
+        return {"params": self.params, "hasher": None}
 
-        self.hasher = MinHasher(self.params)
+    def _hasher(self):
+        if self.hasher is None:
+            from pipeline.dedup.minhash import MinHasher
 
+            self.hasher = MinHasher(self.params)
+        return self.hasher
 
-class _Signatures(_HasherDoFn):
-    """A batch of documents -> (id, signature, band keys or None, shingle-hash set or None).
-
-    Signatures and band keys are computed for the whole batch in one vectorized step.
-    Documents with no shingles (empty text) get no band keys, so they are never clustered.
-    """
-
-    def process(self, batch):
-        sigs = self.hasher.signatures([d.text for d in batch])
-        keys, empty = self.hasher.band_key_array(sigs)
+    def __call__(self, batch):
+        hasher = self._hasher()
+        sigs = hasher.signatures([d.text for d in batch])
+        keys, empty = hasher.band_key_array(sigs)
         verify = self.params.verify_threshold is not None
         if verify:
             from pipeline.dedup.shingles import shingle_hash_set
@@ -170,13 +146,11 @@ class _Signatures(_HasherDoFn):
             shingles = shingle_hash_set(doc.text, cfg) if verify else None
             yield doc.id, sigs[j], None if empty[j] else keys[j].tolist(), shingles
 
-
-class _PreviousSignatures(_HasherDoFn):
-    """A saved signature row of an earlier build -> the same tuple as ``_Signatures``."""
-
-    def process(self, row):
+    def previous(self, row):
+        """A saved signature row of an earlier build -> the same tuple as a new document's."""
+        hasher = self._hasher()
         sig = np.asarray(row["signature"], dtype=np.uint32)
-        keys = None if self.hasher.is_empty(sig) else self.hasher.band_keys(sig)
+        keys = None if hasher.is_empty(sig) else hasher.band_keys(sig)
         yield PREVIOUS + row["id"], sig, keys, None
 
 
@@ -227,27 +201,21 @@ def _verify_edges(element, threshold: float):
             yield a, b
 
 
-class _UnionFindCombine(beam.CombineFn):
-    """Union-find over the few edges that star contraction left between labels; mergeable."""
+def _edge_set(edge):
+    """One residual edge as a union-find of its two labels (what ``_merge_union_finds`` merges)."""
+    from pipeline.dedup.unionfind import UnionFind
 
-    def create_accumulator(self):
-        from pipeline.dedup.unionfind import UnionFind
+    return UnionFind([edge])
 
-        return UnionFind()
 
-    def add_input(self, acc, edge):
-        acc.union(*edge)
-        return acc
+def _merge_union_finds(union_finds):
+    """Union-finds (of edges, or merged already) -> one; associative, so Beam combines it anywhere."""
+    from pipeline.dedup.unionfind import UnionFind
 
-    def merge_accumulators(self, accumulators):
-        accumulators = iter(accumulators)
-        first = next(accumulators)
-        for other in accumulators:
-            first.merge(other)
-        return first
-
-    def extract_output(self, acc):
-        return acc
+    merged = UnionFind()
+    for uf in union_finds:
+        merged.merge(uf)
+    return merged
 
 
 def _star_round(edges, name: str, star, both_ways: bool):
@@ -319,52 +287,21 @@ class ConnectedComponents(beam.PTransform):
         residual = (
             ({"first": first, "label": labels} | "JoinSecondLabel" >> beam.CoGroupByKey())
             | "Residual" >> beam.FlatMap(_residual)
-            | "ResidualComponents" >> beam.CombineGlobally(_UnionFindCombine())
+            | "ResidualSets" >> beam.Map(_edge_set)
+            | "ResidualComponents" >> beam.CombineGlobally(_merge_union_finds)
         )
         return labels | "Root" >> beam.Map(_root, beam.pvalue.AsSingleton(residual))
 
 
-class _ClusterRemovals(CountingDoFn):
-    """(root, members) -> (member id, kept id) for every new member that is not the root, plus
-    cluster counts (number and sizes) on the stats output."""
-
-    def __init__(self, stage: str) -> None:
-        super().__init__(keep_rejects=False)
-        self.stage = stage
-
-    def process(self, element):
-        root, members = element
-        cluster = set(members) | {root}
-        new_members = [m for m in cluster if not _is_previous(m)]
-        if not new_members:
-            return  # a cluster of the earlier build alone: nothing to do here
-        self._counter.add(self.stage, count_key("clusters"))
-        self._counter.add(self.stage, count_key(_size_bucket(len(cluster))))
-        for m in new_members:
-            if m != root:
-                yield m, root
+def _cluster_removals(cluster):
+    """(root, members) -> (member id, kept id) per removed member; cluster counts on ``stats``."""
+    root, members = cluster
+    return cluster_removals(root, members)
 
 
-class _JoinRemovals(CountingDoFn):
-    def __init__(self, stage: str, keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
-        self.stage = stage
-
-    def process(self, element):
-        _, grouped = element
-        docs, roots = grouped["doc"], grouped["root"]
-        root = min(roots) if roots else None
-        for d in docs:
-            self._counter.add(self.stage, IN)
-            if root is None:
-                self._counter.add(self.stage, OUT)
-                yield d
-            elif _is_previous(root):
-                yield from self._dropped(Drop(self.stage, "near_duplicate_of_previous_build", id=d.id, url=d.url,
-                                              detail=f"cluster of {root[len(PREVIOUS):]}", text=d.text))
-            else:
-                yield from self._dropped(Drop(self.stage, "near_duplicate", id=d.id, url=d.url,
-                                              detail=f"cluster kept {root}", text=d.text))
+def _join_removals(_doc_id, grouped: dict):
+    """id -> {doc: [docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
+    return removal_outcomes(grouped["doc"], grouped["root"])
 
 
 class MinHashDedup(beam.PTransform):
@@ -384,13 +321,13 @@ class MinHashDedup(beam.PTransform):
         sigs = (
             docs
             | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=512)
-            | "Signatures" >> beam.ParDo(_Signatures(p))
+            | "Signatures" >> beam.FlatMap(_Signatures(p))
         )
         index_rows = sigs | "SigRow" >> beam.Map(lambda s: {"id": s[0], "signature": s[1].tolist()})
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
                 beam_io.join(self.against, MINHASH_DIR, "*.parquet"))
-            old = previous | "OldSignatures" >> beam.ParDo(_PreviousSignatures(p))
+            old = previous | "OldSignatures" >> beam.FlatMap(_Signatures(p).previous)
             sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()  # builds chain
         index_files = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
@@ -423,12 +360,12 @@ class MinHashDedup(beam.PTransform):
             | "ConnectedComponents" >> ConnectedComponents()
             | "ByRoot" >> beam.MapTuple(lambda node, root: (root, node))
             | "Clusters" >> beam.GroupByKey()
-            | "Removals" >> beam.ParDo(_ClusterRemovals(self.stage)).with_outputs(STATS, main="out")
+            | "Removals" >> FlatStep(self.stage, _cluster_removals)
         )
         outputs = (
             {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "root": removals["out"]}
             | "JoinRemovals" >> beam.CoGroupByKey()
-            | "KeepOrDrop" >> stage_outputs(_JoinRemovals(self.stage, self.keep_rejects))
+            | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc")
         )
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
         return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

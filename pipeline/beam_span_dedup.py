@@ -14,22 +14,21 @@ The result depends only on the page ids and texts, not on workers or bundle orde
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
+from functools import partial
 
 import apache_beam as beam
 
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, stage_outputs
+from pipeline.beam_steps import GroupStep
 from pipeline.dedup.spans import (
     Keeper,
     SpanDedupParams,
-    apply_kept,
     merge_keepers,
     page_spans,
     span_occurrences,
+    span_outcomes,
 )
-from pipeline.records import Document, Drop
-from pipeline.stats import IN, OUT, count_key
+from pipeline.records import Document
 
 
 def _occurrences(doc: Document, span_sentences: int) -> Iterator[tuple[bytes, Keeper]]:
@@ -37,29 +36,9 @@ def _occurrences(doc: Document, span_sentences: int) -> Iterator[tuple[bytes, Ke
     return span_occurrences(doc.id, page_spans(doc.text, span_sentences))
 
 
-class _ApplyKept(CountingDoFn):
+def _apply_kept(_page_id: str, grouped: dict, params: SpanDedupParams) -> Iterator:
     """(page id, {doc: [page], kept: [(span index, repeated)...]}) -> the page, edited, or a Drop."""
-
-    def __init__(self, stage: str, params: SpanDedupParams, keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
-        self.stage = stage
-        self.params = params
-
-    def process(self, element):
-        _, grouped = element
-        kept = dict(grouped["kept"])
-        for doc in grouped["doc"]:
-            self._counter.add(self.stage, IN)
-            verdict = apply_kept(page_spans(doc.text, self.params.span_sentences), kept, self.params)
-            if not verdict.keep:
-                detail = " ".join(f"{k}={v}" for k, v in verdict.signals.items())
-                yield from self._dropped(Drop(self.stage, verdict.reason or "dropped", id=doc.id, url=doc.url,
-                                              detail=detail, text=doc.text))
-                continue
-            for name, n in verdict.counts.items():
-                self._counter.add(self.stage, count_key(name), n)
-            self._counter.add(self.stage, OUT)
-            yield doc if verdict.text is None else dataclasses.replace(doc, text=verdict.text)
+    return span_outcomes(grouped["doc"], dict(grouped["kept"]), params)
 
 
 class C4SpanDedup(beam.PTransform):
@@ -78,9 +57,9 @@ class C4SpanDedup(beam.PTransform):
             | "KeeperPerSpan" >> beam.CombinePerKey(merge_keepers)
             | "ByKeeperPage" >> beam.MapTuple(lambda _, keeper: (keeper[0][0], (keeper[0][1], keeper[1])))
         )
-        outputs = (
+        return (
             {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "kept": kept}
             | "JoinKeepers" >> beam.CoGroupByKey()
-            | "ApplyKeepRule" >> stage_outputs(_ApplyKept(self.stage, self.params, self.keep_rejects))
+            | "ApplyKeepRule" >> GroupStep(self.stage, partial(_apply_kept, params=self.params), self.keep_rejects,
+                                           part="doc")
         )
-        return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS]}

@@ -9,7 +9,7 @@ corpus job reads as a short list of named stages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -17,10 +17,11 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
+from pipeline.outcomes import At, Count, Tally
 from pipeline.readers import ReaderConfig, read_file
-from pipeline.records import Drop, FileDone, RawRecord
+from pipeline.records import Drop, FileDone
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
-from pipeline.stats import IN, OUT, StageCounter, build_report, count_key, drop_key
+from pipeline.stats import OUT, StageCounter, build_report, drop_key
 
 STATS = "stats"
 REJECTS = "rejects"
@@ -31,8 +32,75 @@ WRITE_STAGE = "write"
 log = logging.getLogger("corpusforge")
 
 
+def _flush(counter: StageCounter):
+    """A bundle's counts as ``stats`` outputs (and Beam metrics)."""
+    for (stage, key), n in counter.drained():
+        Metrics.counter(f"corpusforge.{stage}", key).inc(n)
+        yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value(((stage, key), n)))
+
+
+ONE, EACH, BATCH, GROUP = "one", "each", "batch", "group"  # the stage shapes (see _StageDoFn)
+
+
+class _StageDoFn(beam.DoFn):
+    """The one DoFn that runs a stage: it calls the pure callable, counts what it returns
+    (:class:`pipeline.outcomes.Tally`) and routes kept records to the main output, Drops to
+    ``rejects`` (with --rejects) and the counts to ``stats``, once per bundle.
+
+    Shapes: ``one`` (element -> record, Drop or Kept; one input), ``each`` (element -> outcomes,
+    each record or Drop one input: readers), ``batch`` (list -> outcomes; the list's length is
+    the inputs), ``group`` ((key, values) -> ``fn(key, values)`` outcomes; the values, or the
+    ``part`` named of a CoGroupByKey's, are the inputs). Heavy state loads in ``fn.setup()``;
+    ``fn.last_counts`` (named counts of the last call) is read after each call.
+    """
+
+    def __init__(self, stage: str, fn: Callable[..., Any], keep_rejects: bool, shape: str = ONE,
+                 part: str | None = None) -> None:
+        if shape not in (ONE, EACH, BATCH, GROUP):
+            raise ValueError(f"unknown stage shape {shape!r}")
+        self.stage, self.fn, self.keep_rejects, self.shape, self.part = stage, fn, keep_rejects, shape, part
+        self._tally = Tally()
+
+    def setup(self) -> None:
+        if hasattr(self.fn, "setup"):
+            self.fn.setup()
+
+    def start_bundle(self) -> None:
+        self._tally = Tally()
+
+    def _outcomes(self, element):
+        tally, stage = self._tally, self.stage
+        if self.shape == ONE:
+            return tally.one(stage, self.fn(element))
+        if self.shape == EACH:
+            return tally.each(stage, self.fn(element))
+        if self.shape == BATCH:
+            return tally.each(stage, self.fn(element), len(element))
+        key, values = element
+        if isinstance(values, dict):  # CoGroupByKey
+            values = {k: list(v) for k, v in values.items()}
+            inputs = len(values[self.part]) if self.part else sum(len(v) for v in values.values())
+        else:
+            values = list(values)
+            inputs = len(values)
+        return tally.each(stage, self.fn(key, values), inputs)
+
+    def process(self, element):
+        for item in self._outcomes(element):
+            if isinstance(item, Drop):
+                if self.keep_rejects:
+                    yield beam.pvalue.TaggedOutput(REJECTS, item.to_row())
+            else:
+                yield item
+        self._tally.counts(self.stage, getattr(self.fn, "last_counts", None))
+
+    def finish_bundle(self):
+        yield from _flush(self._tally.counter)
+
+
 class CountingDoFn(beam.DoFn):
-    """Base DoFn that counts per (stage, key) and flushes the counts once per bundle."""
+    """Base of hand-written counting DoFns, kept only for the kg job until it moves onto the stage
+    wrappers below (:class:`ApplyStep` and its shapes); new stages must not use it."""
 
     def __init__(self, keep_rejects: bool) -> None:
         self.keep_rejects = keep_rejects
@@ -47,8 +115,6 @@ class CountingDoFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(REJECTS, drop.to_row())
 
     def _emit(self, stage: str, result):
-        """Route a step's result: a ``Drop`` is counted against ``stage`` (and kept with
-        --rejects), anything else is counted as out and yielded."""
         if isinstance(result, Drop):
             result.stage = stage
             yield from self._dropped(result)
@@ -57,60 +123,31 @@ class CountingDoFn(beam.DoFn):
             yield result
 
     def finish_bundle(self):
-        for (stage, key), n in self._counter.drained():
-            Metrics.counter(f"corpusforge.{stage}", key).inc(n)
-            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value(((stage, key), n)))
+        yield from _flush(self._counter)
 
 
-class _StepDoFn(CountingDoFn):
-    """Applies one pure step (element -> element or Drop); heavy state loads in ``setup``."""
+class ReadFile:
+    """The reader stage: a path -> its RawRecords and Drops (``read``, one input each) and the
+    file's own outcome (``files_stage``: kept, or dropped with the reader's file status)."""
 
-    def __init__(self, stage: str, step: Callable[[Any], Any], keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
-        self.stage = stage
-        self.step = step
-
-    def setup(self) -> None:
-        if hasattr(self.step, "setup"):
-            self.step.setup()
-
-    def process(self, element):
-        self._counter.add(self.stage, IN)
-        result = self.step(element)
-        for name, n in (getattr(self.step, "last_counts", None) or {}).items():
-            if n:
-                self._counter.add(self.stage, count_key(name), n)
-        yield from self._emit(self.stage, result)
-
-
-class _ReadFileDoFn(CountingDoFn):
-    """Reads one input file into RawRecords, counting files and records separately."""
-
-    def __init__(self, config: ReaderConfig, keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
+    def __init__(self, config: ReaderConfig, files_stage: str = FILES_STAGE) -> None:
         self.config = config
+        self.files_stage = files_stage
 
-    def process(self, path: str):
-        self._counter.add(FILES_STAGE, IN)
+    def __call__(self, path: str) -> Iterator[Any]:
         for out in read_file(path, self.config, open_fn=beam_io.open_raw):
-            if isinstance(out, RawRecord):
-                self._counter.add(READ_STAGE, IN)
-                self._counter.add(READ_STAGE, OUT)
+            if not isinstance(out, FileDone):
                 yield out
-            elif isinstance(out, Drop):
-                self._counter.add(READ_STAGE, IN)
-                yield from self._dropped(out)
-            elif isinstance(out, FileDone):
-                for name, n in out.counts.items():
-                    self._counter.add(READ_STAGE, count_key(name), n)
-                if out.status == "ok":
-                    self._counter.add(FILES_STAGE, OUT)
-                    log.info("read %s: %d records", path, out.records)
-                else:
-                    log.warning("read %s: %s %s", path, out.status, out.detail)
-                    yield from self._dropped(
-                        Drop(FILES_STAGE, out.status, id=path, source_file=path, detail=out.detail)
-                    )
+                continue
+            for name, n in out.counts.items():
+                yield Count(name, n)
+            if out.status == "ok":
+                log.info("read %s: %d records", path, out.records)
+                yield At(self.files_stage, path)
+            else:
+                log.warning("read %s: %s %s", path, out.status, out.detail)
+                yield At(self.files_stage, Drop(self.files_stage, out.status, id=path, source_file=path,
+                                                detail=out.detail))
 
 
 def stage_outputs(dofn: beam.DoFn):
@@ -130,16 +167,54 @@ def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "Read
 
 
 class ApplyStep(beam.PTransform):
-    """``pcoll | ApplyStep("extract", TextExtractor())`` -> outputs (main, stats, rejects)."""
+    """``pcoll | ApplyStep("extract", TextExtractor())`` -> outputs (main, stats, rejects): a
+    one-to-one stage (element -> record, Drop, or Kept records)."""
 
-    def __init__(self, stage: str, step: Callable[[Any], Any], keep_rejects: bool = False) -> None:
+    SHAPE = ONE
+
+    def __init__(self, stage: str, step: Callable[..., Any], keep_rejects: bool = False,
+                 part: str | None = None) -> None:
         super().__init__(label=stage)
         self.stage = stage
         self.step = step
         self.keep_rejects = keep_rejects
+        self.part = part
+
+    def dofn(self) -> _StageDoFn:
+        return _StageDoFn(self.stage, self.step, self.keep_rejects, self.SHAPE, self.part)
 
     def expand(self, pcoll):
-        return pcoll | stage_outputs(_StepDoFn(self.stage, self.step, self.keep_rejects))
+        return pcoll | stage_outputs(self.dofn())
+
+
+class FlatStep(ApplyStep):
+    """A stage yielding outcomes per element, each record or Drop one input of the stage (a
+    reader: a file -> its records; the second half of a join)."""
+
+    SHAPE = EACH
+
+
+class GroupStep(ApplyStep):
+    """A stage over a group: ``(key, values) -> fn(key, values)`` outcomes; the values (or, after a
+    CoGroupByKey, the ``part`` named) are the stage's inputs (joins, dedup verdicts)."""
+
+    SHAPE = GROUP
+
+
+class BatchStep(ApplyStep):
+    """A stage over batches of ``batch_size`` elements: ``fn(list) -> outcomes`` (vectorised work,
+    a model's generation); each batch's length is its inputs."""
+
+    SHAPE = BATCH
+
+    def __init__(self, stage: str, step: Callable[..., Any], batch_size: int, keep_rejects: bool = False) -> None:
+        super().__init__(stage, step, keep_rejects)
+        self.batch_size = batch_size
+
+    def expand(self, pcoll):
+        return (pcoll
+                | "batch" >> beam.BatchElements(min_batch_size=self.batch_size, max_batch_size=self.batch_size)
+                | "apply" >> stage_outputs(self.dofn()))
 
 
 class ReadInputFiles(beam.PTransform):
@@ -152,7 +227,7 @@ class ReadInputFiles(beam.PTransform):
         self.keep_rejects = keep_rejects
 
     def expand(self, pbegin):
-        return read_each_file(pbegin, self.paths, _ReadFileDoFn(self.config, self.keep_rejects))
+        return read_each_file(pbegin, self.paths, FlatStep(READ_STAGE, ReadFile(self.config), self.keep_rejects).dofn())
 
 
 class CorpusRun:

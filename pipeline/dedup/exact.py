@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from pipeline.dedup.shingles import simplify_text
 
-__all__ = ["ExactVerdict", "exact_duplicate_groups", "exact_key", "exact_verdicts"]
+__all__ = ["ExactVerdict", "apply_exact_verdicts", "exact_duplicate_groups", "exact_key", "exact_verdicts"]
 
 
 def exact_key(
@@ -74,3 +74,20 @@ def exact_verdicts(new_ids: Sequence[str], earlier_ids: Sequence[str] = ()) -> I
     yield ExactVerdict(new[0], None, "", False)
     for doc_id in new[1:]:
         yield ExactVerdict(doc_id, "exact_duplicate", f"same text as {new[0]}", False)
+
+
+def apply_exact_verdicts(docs: Sequence, verdicts: Sequence[ExactVerdict]) -> Iterator:
+    """The documents under one (id, hash) with their verdicts -> outcomes (``pipeline.outcomes``):
+    the kept document, or a Drop, for each; ``hashes_in_previous_build`` counted once per key.
+    Copies under one id and hash are the same text, so kept verdicts pair with them first."""
+    from pipeline.outcomes import Count
+    from pipeline.records import Drop
+
+    ordered = sorted(verdicts, key=lambda v: v.reason is not None)
+    for doc, verdict in zip(docs, ordered, strict=True):
+        if verdict.counts_previous:
+            yield Count("hashes_in_previous_build")
+        if verdict.reason is None:
+            yield doc
+        else:
+            yield Drop("", verdict.reason, id=doc.id, url=doc.url, detail=verdict.detail, text=doc.text)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pipeline.filters.base import Verdict, check_range, drop, keep
 from pipeline.filters.c4 import split_sentences
 
-__all__ = ["PageSpans", "SpanDedupParams", "apply_kept", "merge_keepers", "page_spans", "span_dedup_pages",
+__all__ = ["PageSpans", "SpanDedupParams", "apply_kept", "merge_keepers", "page_spans", "span_dedup_pages", "span_outcomes",
            "span_key", "span_occurrences"]
 
 Occurrence = tuple[str, int]  # (page id, span index)
@@ -164,3 +164,21 @@ def span_dedup_pages(pages: Iterable[tuple[str, str]], params: SpanDedupParams |
     for (page_id, i), repeated in keepers.values():
         kept.setdefault(page_id, {})[i] = repeated
     return {page_id: apply_kept(sp, kept.get(page_id, {}), params) for page_id, sp in spans.items()}
+
+
+def span_outcomes(pages: Sequence, kept: Mapping[int, bool], params: SpanDedupParams) -> Iterator:
+    """The copies of one page (``Document``) and the spans it keeps -> outcomes (``pipeline.outcomes``):
+    the page, edited when spans went (with the edit's counts), or a Drop with the rule's signals."""
+    import dataclasses
+
+    from pipeline.outcomes import Kept
+    from pipeline.records import Drop
+
+    for doc in pages:
+        verdict = apply_kept(page_spans(doc.text, params.span_sentences), kept, params)
+        if not verdict.keep:
+            detail = " ".join(f"{k}={v}" for k, v in verdict.signals.items())
+            yield Drop("", verdict.reason or "dropped", id=doc.id, url=doc.url, detail=detail, text=doc.text)
+        else:
+            edited = doc if verdict.text is None else dataclasses.replace(doc, text=verdict.text)
+            yield Kept([edited], verdict.counts)
