@@ -1,6 +1,8 @@
 """Model parallelism under real ``torchrun`` on CPU (gloo): tensor parallelism (TP=2, with and without sequence
-parallelism), 2D TP x FSDP2 (with activation checkpointing composed in), per-step losses against the single-process run over 20 steps, the collectives per
-block that Megatron's scheme predicts, and bad layouts refused before any work with the fix in the message.
+parallelism), 2D TP x FSDP2 (with activation checkpointing composed in), pipeline parallelism (PP=2, and TP=2 x
+PP=2 on 4 processes), per-step losses against the single-process run over 20 steps, sharded checkpoints moving
+between layouts (TP=2 -> one process and -> PP=2, PP=2 -> one process), the collectives per block that Megatron's
+scheme predicts, and bad layouts refused before any work with the fix in the message.
 
 Tolerance: float32 on CPU; a split layout sums the same products in another order, so the per-step losses agree
 with the one-process run to a relative 1e-5 (measured: ~1e-7 at first, a few 1e-6 by step 20).
@@ -200,9 +202,131 @@ def test_data_parallel_with_tensor_parallel_needs_fsdp():
     assert (layout.tp, layout.pp, layout.dp) == (2, 1, 4)
 
 
-def test_pipeline_parallelism_is_refused_until_it_exists():
-    with pytest.raises(ConfigError, match="pipeline parallelism is not implemented"):
+def test_pipeline_layouts_refused_before_any_work():
+    with pytest.raises(ConfigError, match=r"grad_accum_steps=1 cannot fill 2 stages; set grad_accum_steps to at "
+                                          r"least 2"):
         _config("pipeline_parallel=2")
+    with pytest.raises(ConfigError, match=r"FSDP2 is not combined with pipeline parallelism here: set parallel=ddp"):
+        _config("pipeline_parallel=2", "grad_accum_steps=2", "parallel=fsdp")
+    with pytest.raises(ConfigError, match=r"compile=true is not applied to pipeline stages"):
+        _config("pipeline_parallel=2", "grad_accum_steps=2", "compile=true")
+    _config("pipeline_parallel=2", "grad_accum_steps=2", "tensor_parallel=2")  # 3D-ready: fine
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pipeline parallelism under torchrun (each run: micro-batch 4 x 2 micro-batches = the global batch of 8 of
+# :func:`single`; 4 validation batches of 4 = its 2 of 8, so the validation losses compare too)
+
+PIPELINE = ["micro_batch_size=4", "grad_accum_steps=2", "eval_batches=4"]
+
+
+def _check_pipeline_run(single: Path, out: Path, proc: subprocess.CompletedProcess, layout: str) -> None:
+    """Per-step losses, gradient norms and validation losses of ``single``; every rank logs the same loss (the
+    last stage's, sent to the others)."""
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_same_losses(losses(single), losses(out))
+    steps = [r for r in records(out) if "loss" in r]
+    assert {r["layout"] for r in steps} == {layout} and proc.stdout.count(f"| {layout}\n") == STEPS
+    reference = {r["step"]: r["grad_norm"] for r in records(single) if "loss" in r}
+    for r in steps:  # the global norm over both stages (the tied embedding once), before clipping
+        assert abs(r["grad_norm"] - reference[r["step"]]) <= 1e-4 * reference[r["step"]], r["step"]
+        assert len(set(r["rank_loss"])) == 1 and r["rank_loss_tokens"] == [8 * 32] * len(r["rank_loss"])
+    single_val = [r["val_loss"] for r in records(single) if "val_loss" in r]
+    got_val = [r["val_loss"] for r in records(out) if "val_loss" in r]
+    assert len(got_val) == len(single_val) == 2
+    assert all(abs(a - b) <= REL_TOL * a for a, b in zip(single_val, got_val, strict=True))
+
+
+@pytest.fixture(scope="module")
+def pp2(shards, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """PP=2 (one block per stage) on 2 processes; sharded checkpoints at steps 10 and 20."""
+    out = tmp_path_factory.mktemp("pp2") / "run"
+    return out, torchrun(2, shards["shards"], out, "pipeline_parallel=2", *PIPELINE, "checkpoint_interval=10")
+
+
+def test_pipeline_parallel_matches_one_process(single, pp2):
+    out, proc = pp2
+    _check_pipeline_run(single, out, proc, "tp=1 x pp=2 x dp=1")
+    assert "2 process(es) on cpu, tp=1 x pp=2 x dp=1;" in proc.stdout
+
+
+@pytest.mark.slow
+def test_tensor_by_pipeline_parallel_matches_one_process(shards, single, tmp_path):
+    """3D without the data dimension: TP=2 inside each of 2 stages, 4 processes; with full recomputation."""
+    out = tmp_path / "tp2pp2"
+    proc = torchrun(4, shards["shards"], out, "pipeline_parallel=2", "tensor_parallel=2", *PIPELINE,
+                    "activation_checkpointing=full")
+    _check_pipeline_run(single, out, proc, "tp=2 x pp=2 x dp=1")
+
+
+def _resume(shards, checkpoint: Path, run: Path, nproc: int, *overrides: str) -> None:
+    """Continue ``checkpoint`` in a fresh run directory: in this process, or under torchrun."""
+    shutil.copytree(checkpoint, run / "checkpoints" / checkpoint.name)
+    if nproc == 1:
+        cfg = load_config("tiny", [*SHAPE, "device=cpu", *overrides], data=[str(shards["shards"])], mix=MIX,
+                          out_dir=str(run))
+        assert train(cfg, log=lambda *a, **k: None)["start_step"] == 10
+    else:
+        proc = torchrun(nproc, shards["shards"], run, *overrides)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "resuming from" in proc.stdout
+
+
+def _assert_continues(single: Path, run: Path) -> None:
+    expected, got = losses(single), losses(run)
+    assert sorted(got) == list(range(11, STEPS + 1))
+    for step in got:
+        assert abs(got[step] - expected[step]) <= REL_TOL * expected[step], (step, expected[step], got[step])
+
+
+def test_a_pipeline_checkpoint_resumes_as_one_process(shards, single, pp2, tmp_path):
+    """Each stage wrote its own shards (the embedding and its last-stage copy under one name); one process
+    reads them as the whole model and continues with the one-process run's losses."""
+    from trainer.checkpoint import latest_checkpoint, load_model_for_inference, load_tensors
+
+    out, proc = pp2
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    step10 = out / "checkpoints" / "step-00000010"
+    assert len(list((step10 / "dcp").glob("*.distcp"))) == 2
+    _resume(shards, step10, tmp_path / "one", 1, "micro_batch_size=8")
+    _assert_continues(single, tmp_path / "one")
+    model, facts = load_model_for_inference(str(out))
+    assert facts["layout"] == "tp=1 x pp=2 x dp=1"
+    reference = load_tensors(latest_checkpoint(str(single)))[0]
+    for name, tensor in model.state_dict().items():  # atol: see the tensor-parallel test above
+        assert torch.allclose(tensor, reference[name], rtol=0, atol=5e-5), name
+
+
+@pytest.mark.slow
+def test_a_tensor_parallel_checkpoint_resumes_as_pipeline_parallel(shards, single, tp2, tmp_path):
+    """The TP=2 run's step-10 shards (vocabulary-split embedding, head-split blocks) continue as two pipeline
+    stages, each reading whole tensors of its own blocks."""
+    out, _ = tp2
+    _resume(shards, out / "checkpoints" / "step-00000010", tmp_path / "pp", 2, "pipeline_parallel=2", *PIPELINE)
+    _assert_continues(single, tmp_path / "pp")
+
+
+def test_pipeline_stages_keep_the_whole_models_names():
+    """Stage parameters are named as in the whole model (block indices kept), the embedding on the first stage
+    and copied to the last, whose LM head is tied to it; blocks split as evenly as possible."""
+    from trainer.model import GPT, GPTConfig
+    from trainer.pipeline import GPTStage, stage_layers
+
+    assert [list(r) for r in stage_layers(5, 3)] == [[0, 1], [2, 3], [4]]
+    assert [list(r) for r in stage_layers(4, 4)] == [[0], [1], [2], [3]]
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=64, n_layer=3, n_head=2, d_model=16, seq_len=8))
+    whole = model.state_dict()
+    stages = [GPTStage(model, s, 2) for s in range(2)]
+    names = [set(stage.state_dict()) for stage in stages]
+    assert names[0] | names[1] == set(whole)
+    assert {n.split(".")[1] for n in names[0] if n.startswith("blocks.")} == {"0", "1"}
+    assert {n.split(".")[1] for n in names[1] if n.startswith("blocks.")} == {"2"}
+    assert "wte.weight" in names[0] & names[1] and "wpe.weight" not in names[1] and "ln_f.weight" not in names[0]
+    assert stages[1].lm_head.weight is stages[1].wte.weight and stages[1].holds_embedding_copy
+    # the two stages run in sequence are the whole model
+    x = torch.randint(0, 64, (2, 8))
+    assert torch.allclose(stages[1](stages[0](x)), model(x)[0])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -143,9 +143,12 @@ class TrainConfig(DataSettings):
         try:  # the layout's fit to the model; the process count is checked when the run starts
             make_layout(self.tensor_parallel * self.pipeline_parallel, self.tensor_parallel, self.pipeline_parallel,
                         n_head=model.n_head, n_layer=model.n_layer, vocab_size=model.vocab_size,
-                        seq_len=self.seq_len, sequence_parallel=self.sequence_parallel, parallel=self.parallel)
+                        seq_len=self.seq_len, sequence_parallel=self.sequence_parallel, parallel=self.parallel,
+                        micro_batches=self.grad_accum_steps)
         except LayoutError as exc:
             raise ConfigError(str(exc)) from exc
+        need(not (self.compile and self.pipeline_parallel > 1),
+             "compile=true is not applied to pipeline stages (pipeline_parallel > 1); set compile=false")
         need(self.seq_len <= model.seq_len,
              f"seq_len={self.seq_len} is longer than the model supports: its {model.pos} position encoding covers "
              f"max_seq_len={model.seq_len} positions; set max_seq_len={self.seq_len} or more (a new model), "

@@ -367,13 +367,29 @@ class GPT(nn.Module):
         if labels is None:
             return logits, None
         # Sum over the counted tokens divided by their number: the mean, and 0 (not NaN) when none counts.
-        total = F.cross_entropy(logits.float().view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100,
-                                reduction="sum")
-        if hasattr(total, "full_tensor"):  # a DTensor from vocabulary-parallel logits: replicated on every rank
-            total = total.full_tensor()
-        return logits, total / (labels != -100).sum().clamp(min=1)
+        return logits, token_loss_sum(logits, labels) / (labels != -100).sum().clamp(min=1)
+
+
+def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The sum of the per-token cross-entropies over the labels != -100 (float32), from full logits or from
+    vocabulary-parallel ones (a DTensor sharded over the vocabulary, under ``loss_parallel``)."""
+    total = F.cross_entropy(logits.float().view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100,
+                            reduction="sum")
+    if hasattr(total, "full_tensor"):  # a DTensor from vocabulary-parallel logits: replicated on every rank
+        total = total.full_tensor()
+    return total
 
 
 def flops_per_token(cfg: GPTConfig, n_params: int, seq_len: int) -> int:
-    """Training FLOPs per token: 6N for the weights plus 12 * n_layer * d_model * seq_len for attention (PaLM)."""
+    """Training FLOPs per token: 6N for the weights plus 12 * n_layer * d_model * seq_len for attention (PaLM).
+    Model FLOPs: what the model needs, whatever the layout or recomputation (MFU's numerator)."""
     return 6 * n_params + 12 * cfg.n_layer * cfg.d_model * seq_len
+
+
+def hardware_flops_per_token(cfg: GPTConfig, n_params: int, seq_len: int, checkpointing: str) -> int:
+    """FLOPs per token the hardware runs, recomputation included (HFU's numerator): ``full`` activation
+    checkpointing repeats the forward pass (2N + 4 * n_layer * d_model * seq_len more), ``selective`` only the
+    attention core's forward (4 * n_layer * d_model * seq_len more)."""
+    attention_forward = 4 * cfg.n_layer * cfg.d_model * seq_len
+    extra = {"none": 0, "selective": attention_forward, "full": 2 * n_params + attention_forward}[checkpointing]
+    return flops_per_token(cfg, n_params, seq_len) + extra

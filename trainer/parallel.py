@@ -41,7 +41,8 @@ class Layout:
 
 
 def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *, n_head: int, n_layer: int,
-                vocab_size: int, seq_len: int, sequence_parallel: bool, parallel: str) -> Layout:
+                vocab_size: int, seq_len: int, sequence_parallel: bool, parallel: str, micro_batches: int = 1,
+                ) -> Layout:
     """The layout for ``world_size`` processes, or :class:`LayoutError` with the fix, before any work starts."""
     tp, pp = tensor_parallel, pipeline_parallel
     if tp < 1 or pp < 1:
@@ -64,12 +65,16 @@ def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *
     if pp > n_layer:
         raise LayoutError(f"pipeline_parallel={pp} is more stages than the model's n_layer={n_layer} layers; use "
                           f"pipeline_parallel <= {n_layer}")
-    if pp > 1:
-        raise LayoutError(f"pipeline_parallel={pp}: pipeline parallelism is not implemented in this trainer yet "
-                          f"(`python -m trainer plan --gpus` sizes layouts with it); use pipeline_parallel=1 with "
-                          f"tensor_parallel and FSDP2 (parallel=fsdp), or activation_checkpointing to save memory")
+    if pp > 1 and micro_batches < pp:
+        raise LayoutError(f"pipeline_parallel={pp} runs a 1F1B schedule over the gradient-accumulation "
+                          f"micro-batches, and grad_accum_steps={micro_batches} cannot fill {pp} stages; set "
+                          f"grad_accum_steps to at least {pp} (more shrinks the pipeline bubble, (pp-1)/micro-batches)")
     layout = Layout(tp=tp, pp=pp, dp=world_size // (tp * pp))
-    if tp > 1 and layout.dp > 1 and parallel != "fsdp":
+    if pp > 1 and parallel == "fsdp":
+        raise LayoutError(f"{layout.describe()}: pipeline stages are replicated over the data-parallel ranks "
+                          f"(gradients summed after the pipeline's flush); FSDP2 is not combined with pipeline "
+                          f"parallelism here: set parallel=ddp")
+    if tp > 1 and pp == 1 and layout.dp > 1 and parallel != "fsdp":
         raise LayoutError(f"{layout.describe()}: data parallelism combined with tensor parallelism runs on FSDP2 "
                           f"over the data dimension; set parallel=fsdp (2D)")
     return layout
@@ -107,12 +112,15 @@ def _replicate(module: nn.Module, tp_mesh, output) -> None:
     distribute_module(module, tp_mesh, input_fn=inputs, output_fn=outputs)
 
 
-def apply_tensor_parallel(model: nn.Module, tp_mesh, sequence_parallel: bool = True) -> None:
-    """Split ``model`` (a :class:`trainer.model.GPT`) over ``tp_mesh`` in place, Megatron-style (module doc).
+def apply_tensor_parallel(model: nn.Module, tp_mesh, sequence_parallel: bool = True, local_logits: bool = False,
+                          ) -> None:
+    """Split ``model`` (a :class:`trainer.model.GPT`, or a pipeline stage of one: the parts it holds) over
+    ``tp_mesh`` in place, Megatron-style (module doc).
 
     The residual stream between the parallel regions is a plain local tensor: [B, T/tp, C] with sequence
-    parallelism, [B, T, C] replicated without. The logits are a DTensor sharded over the vocabulary; compute
-    the loss and run the backward pass under :func:`loss_context`.
+    parallelism, [B, T, C] replicated without. The logits are a DTensor sharded over the vocabulary (with
+    ``local_logits``, this rank's plain shard of it); compute the loss and run the backward pass under
+    :func:`loss_context`.
     """
     from torch.distributed.tensor import Replicate, Shard
     from torch.distributed.tensor.parallel import (
@@ -125,14 +133,18 @@ def apply_tensor_parallel(model: nn.Module, tp_mesh, sequence_parallel: bool = T
 
     sp = sequence_parallel
     stream = Shard(1) if sp else Replicate()  # the residual stream's placement
-    tied = model.lm_head.weight is model.wte.weight
-    plan: dict = {
-        "wte": RowwiseParallel(input_layouts=Replicate(), output_layouts=stream),  # vocabulary-parallel embedding
-        "lm_head": ColwiseParallel(input_layouts=stream, output_layouts=Shard(-1), use_local_output=False),
-    }
-    if sp:
+    has = {name for name, _ in model.named_children()}
+    tied = "lm_head" in has and model.lm_head.weight is model.wte.weight
+    plan: dict = {}
+    if "wte" in has:  # vocabulary-parallel embedding
+        plan["wte"] = RowwiseParallel(input_layouts=Replicate(), output_layouts=stream)
+    if "lm_head" in has:
+        plan["lm_head"] = ColwiseParallel(input_layouts=stream, output_layouts=Shard(-1),
+                                          use_local_output=local_logits)
+    if sp and "ln_f" in has:
         plan["ln_f"] = SequenceParallel()
-    for i in range(len(model.blocks)):
+    blocks = [name for name, _ in model.blocks.named_children()]  # "0", "1", ... as in the whole model
+    for i in blocks:
         prefix = f"blocks.{i}"
         plan.update({
             f"{prefix}.attn": PrepareModuleInput(input_layouts=(stream, None, None, None),
@@ -150,12 +162,13 @@ def apply_tensor_parallel(model: nn.Module, tp_mesh, sequence_parallel: bool = T
     if tied:  # both were split alike (rows = vocabulary); make them one parameter again
         model.lm_head.weight = model.wte.weight
     if not sp:  # LayerNorms outside the parallel regions: replicated parameters on replicated inputs
-        for name in ["ln_f", *(f"blocks.{i}.{ln}" for i in range(len(model.blocks)) for ln in ("ln_attn", "ln_mlp"))]:
+        for name in [*(["ln_f"] if "ln_f" in has else []),
+                     *(f"blocks.{i}.{ln}" for i in blocks for ln in ("ln_attn", "ln_mlp"))]:
             _replicate(model.get_submodule(name), tp_mesh, Replicate())
-    if model.wpe is not None:  # positions 0..T-1 on every rank; each adds its own slice of the sequence
+    if getattr(model, "wpe", None) is not None:  # positions 0..T-1 on every rank; each adds its own slice of the sequence
         _replicate(model.wpe, tp_mesh, Shard(0) if sp else Replicate())
     rank, size = tp_mesh.get_local_rank(), tp_mesh.size()
-    for block in model.blocks:
+    for block in model.blocks.children():
         per_rank = block.attn.n_head // size
         block.attn.heads = slice(rank * per_rank, (rank + 1) * per_rank)
 

@@ -33,14 +33,12 @@ from trainer.distributed import (
     wrap_model,
 )
 from trainer.distributed import set_grad_sync as _set_grad_sync
-from trainer.model import GPT, flops_per_token
+from trainer.model import GPT, flops_per_token, hardware_flops_per_token
 from trainer.optim import LRSchedule, make_optimizer
 from trainer.parallel import LayoutError, build_mesh, local_value, loss_context, make_layout
 from trainer.plan import assess_run
 
 METRICS = "metrics.jsonl"
-# Fault-injection hook for tests (kill -9 mid-run): sleep this long after every step.
-STEP_DELAY_S = float(os.environ.get("TRAINER_STEP_DELAY_S", "0") or 0)
 
 # Dense bf16 tensor-core peak FLOP/s per GPU, matched by substring of torch.cuda.get_device_name(), most
 # specific first (vendor datasheets, without sparsity).
@@ -151,7 +149,17 @@ class Trainer:
         self.raw_model.set_activation_checkpointing(cfg.activation_checkpointing)
         self.n_params = self.raw_model.num_params(exclude_positions=True)
         self.flops_per_token = flops_per_token(self.model_cfg, self.n_params, cfg.seq_len)
-        self.model = wrap_model(self.raw_model, d, cfg.parallel, self.layout, self.mesh, cfg.sequence_parallel)
+        self.hardware_flops_per_token = hardware_flops_per_token(self.model_cfg, self.n_params, cfg.seq_len,
+                                                                 cfg.activation_checkpointing)
+        self.pipeline = None
+        if self.layout.pp > 1:  # this rank keeps its stage of the whole model built above (same initial weights)
+            from trainer.pipeline import Pipeline
+
+            self.pipeline = Pipeline(self.raw_model, self.layout, self.mesh, d.device, cfg.sequence_parallel,
+                                     cfg.grad_accum_steps)
+            self.raw_model = self.model = self.pipeline.module
+        else:
+            self.model = wrap_model(self.raw_model, d, cfg.parallel, self.layout, self.mesh, cfg.sequence_parallel)
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps,
                                         d.device.type)
         self.schedule = LRSchedule(self.optimizer, cfg.lr, cfg.min_lr, cfg.warmup_steps,
@@ -182,7 +190,8 @@ class Trainer:
         try:
             self.layout = make_layout(d.world_size, cfg.tensor_parallel, cfg.pipeline_parallel, n_head=shape.n_head,
                                       n_layer=shape.n_layer, vocab_size=shape.vocab_size, seq_len=cfg.seq_len,
-                                      sequence_parallel=cfg.sequence_parallel, parallel=cfg.parallel)
+                                      sequence_parallel=cfg.sequence_parallel, parallel=cfg.parallel,
+                                      micro_batches=cfg.grad_accum_steps)
         except LayoutError as exc:
             raise ConfigError(str(exc)) from exc
         model_parallel = self.layout.tp * self.layout.pp > 1
@@ -374,8 +383,6 @@ class Trainer:
                 self._log_step(bar, loss_value, local_loss.item(), lr, grad_norm.item(),
                                window_tokens / max(elapsed, 1e-9))
                 window_start, window_tokens = time.perf_counter(), 0
-            if STEP_DELAY_S:
-                time.sleep(STEP_DELAY_S)
             if eval_now:
                 val_loss = self.evaluate()
                 if val_loss is not None:
@@ -450,6 +457,14 @@ class Trainer:
         global_tokens = all_reduce_sum(torch.tensor(local_tokens, dtype=torch.long, device=d.device), d,
                                        self.dp_group)
         self.loss_tokens, self.local_tokens = global_tokens, local_tokens
+        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
+        if self.pipeline is not None:  # the micro-batches go through the stages on the 1F1B schedule
+            x, y = (self._to_device(torch.cat([b[key] for b in batches])) for key in ("input_ids", "labels"))
+            with self.loss_context(), self.autocast():
+                loss_sum = self.pipeline.run(x, y, global_tokens)
+            grad_norm = self.pipeline.finish_gradients(clip)
+            return (loss_sum / max(local_tokens, 1), all_reduce_sum(loss_sum, d, self.dp_group)
+                    / global_tokens.clamp(min=1), grad_norm)
         accum, dp = len(batches), self.layout.dp  # DDP / FSDP average the gradients over the dp ranks
         loss_sum = torch.zeros((), device=d.device)  # this rank's sum of per-token losses
         for i, (batch, n) in enumerate(zip(batches, counts, strict=True)):
@@ -463,7 +478,6 @@ class Trainer:
                     loss_sum += loss.detach() * n
                 else:  # nothing to learn here, but DDP still needs every rank's backward
                     (loss * 0.0).backward()
-        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else float("inf")
         grad_norm = local_value(torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip))
         local = loss_sum / max(local_tokens, 1)
         return local, all_reduce_sum(loss_sum, d, self.dp_group) / global_tokens.clamp(min=1), grad_norm
@@ -483,11 +497,15 @@ class Trainer:
 
         self.raw_model.eval()
         total, tokens, count = torch.zeros((), device=self.d.device), 0, 0
-        for batch in val_batches(self.corpora, self.data_cfg, self.dp_rank, self.layout.dp, self.cfg.eval_batches):
+        batches = list(val_batches(self.corpora, self.data_cfg, self.dp_rank, self.layout.dp, self.cfg.eval_batches))
+        if self.pipeline is not None and batches:
+            total = self._evaluate_pipeline(batches)
+        for batch in batches:
             n = int((batch["labels"] != -100).sum())
-            with self.loss_context(), self.autocast():
-                _, loss = self.model(batch["input_ids"].to(self.d.device), batch["labels"].to(self.d.device))
-            total += loss.float() * n
+            if self.pipeline is None:
+                with self.loss_context(), self.autocast():
+                    _, loss = self.model(batch["input_ids"].to(self.d.device), batch["labels"].to(self.d.device))
+                total += loss.float() * n
             tokens += n
             count += 1
         self.raw_model.train()
@@ -497,6 +515,19 @@ class Trainer:
         global_tokens = int(all_reduce_sum(torch.tensor(tokens, dtype=torch.long, device=self.d.device), self.d,
                                            self.dp_group))
         return (all_reduce_sum(total, self.d, self.dp_group) / max(global_tokens, 1)).item()
+
+    def _evaluate_pipeline(self, batches: list[dict]) -> torch.Tensor:
+        """The sum of per-token validation losses of ``batches`` through the pipeline, ``grad_accum_steps`` at a
+        time (the schedule's micro-batch count); a short last group is filled with unlabelled copies."""
+        accum, total = self.cfg.grad_accum_steps, torch.zeros((), device=self.d.device)
+        for start in range(0, len(batches), accum):
+            group = batches[start:start + accum]
+            filler = {"input_ids": group[-1]["input_ids"], "labels": torch.full_like(group[-1]["labels"], -100)}
+            group += [filler] * (accum - len(group))
+            x, y = (self._to_device(torch.cat([b[key] for b in group])) for key in ("input_ids", "labels"))
+            with self.loss_context(), self.autocast():
+                total += self.pipeline.run(x, y, torch.ones((), device=self.d.device), train=False)
+        return total
 
     def save(self) -> None:
         """Checkpoint this step (all ranks take part: RNG states are gathered; sharded parameters are written
@@ -535,12 +566,15 @@ class Trainer:
 
     def _log_step(self, bar, loss: float, local_loss: float, lr: float, grad_norm: float,
                   tokens_per_s: float) -> None:
-        mfu = None
+        # MFU: model FLOPs (6N + attention per token, whatever the layout) at the global tokens/s, over the peak
+        # of every rank (tp x pp x dp GPUs); HFU counts the recomputation of activation checkpointing too.
+        mfu = hfu = None
         if self.peak:
             mfu = self.flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
+            hfu = self.hardware_flops_per_token * tokens_per_s / (self.peak * self.d.world_size)
         record = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "layout": self.layout.describe(),
                   "tokens": self.step * self.world_batch * self.cfg.seq_len, "tokens_per_s": tokens_per_s,
-                  "loss_tokens": int(self.loss_tokens), "mfu": mfu,
+                  "loss_tokens": int(self.loss_tokens), "mfu": mfu, "hfu": hfu,
                   "consumed_samples": getattr(self.loader, "consumed_samples", None)}
         if self.d.device.type == "cuda":
             record["max_memory_gb"] = torch.cuda.max_memory_allocated(self.d.device) / 2**30
@@ -553,6 +587,7 @@ class Trainer:
         if self.d.is_main:
             line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
                     f"{grad_norm:.3f} | {tokens_per_s:,.0f} tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else "")
+                    + (f" (hfu {hfu:.1%})" if hfu is not None and hfu != mfu else "")
                     + (f" | mem {record['max_memory_gb']:.1f} GiB" if "max_memory_gb" in record else "")
                     + f" | {self.layout.describe()}")
             self._print(bar, line)
