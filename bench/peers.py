@@ -29,6 +29,7 @@ import random
 import resource
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,9 +47,9 @@ from common import library_versions, load_average  # noqa: E402
 DATATROVE_VERSION = "0.10.1"
 # processing: fasttext, trafilatura, tokenizers, xxhash; warcio/faust-cchardet/python-magic: its
 # WarcReader; resiliparse: the extractor we give it; spacy: its English word tokenizer (Gopher, MinHash);
-# orjson: its JsonlReader/JsonlWriter.
+# orjson: its JsonlReader/JsonlWriter; lxml_html_clean: trafilatura 1.x's justext with lxml >= 5.2.
 DATATROVE_PACKAGES = (f"datatrove[processing]=={DATATROVE_VERSION}", "warcio", "faust-cchardet", "python-magic",
-                      "resiliparse", "spacy", "orjson")
+                      "resiliparse", "spacy", "orjson", "lxml_html_clean")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "corpusforge", "peers")
 REALDATA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "realdata", "web", "extraction-benchmark", "html")
 CHAIN = "gopher_repetition,gopher_quality,c4,fineweb,pii"
@@ -112,14 +113,16 @@ def reap_orphans(timeout: float = 30.0) -> int:
             time.sleep(0.05)
 
 
-def measure(cmd: list[str], env: dict | None = None, log: str | None = None) -> Run:
-    """Run ``cmd`` to its end; wall, CPU of the whole reaped tree, peak RSS per process (polled)."""
+def measure(cmd: list[str], env: dict | None = None, log: str | None = None, limit: float = 1800.0) -> Run:
+    """Run ``cmd`` to its end (its process group killed after ``limit`` seconds); wall, CPU of the
+    whole reaped tree, peak RSS per process (polled)."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     peaks: dict[int, float] = {}
     done = threading.Event()
 
@@ -136,7 +139,11 @@ def measure(cmd: list[str], env: dict | None = None, log: str | None = None) -> 
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    rc = proc.wait()
+    try:
+        rc = proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        rc = proc.wait()
     wall = time.perf_counter() - t0
     left = reap_orphans()
     done.set()
@@ -146,7 +153,9 @@ def measure(cmd: list[str], env: dict | None = None, log: str | None = None) -> 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     error = ""
-    if rc != 0:
+    if wall >= limit:
+        error = f"killed after --run-limit {limit:.0f} s (log {log})"
+    elif rc != 0:
         lines = open(log, errors="replace").read().strip().splitlines() if log else []
         why = [ln.strip() for ln in lines if "Error" in ln or "error:" in ln] or lines[-1:]
         error = f"exit {rc}: {why[-1] if why else ''} (log {log})"
@@ -340,7 +349,7 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
     if who == "ours":
         cmd = case.ours + ["--output", out, f"--direct_num_workers={workers}",
                            "--direct_running_mode=multi_processing"]
-        run = measure(cmd, log=log)
+        run = measure(cmd, log=log, limit=args.run_limit)
         count = ours_kept
     elif who == "datatrove":
         spec = dict(case.spec, output=out, work=out + "-work", workers=workers)
@@ -348,13 +357,14 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
             json.dump(spec, f)
         env = dict(os.environ, PYTHONPATH=BENCH)
         env.pop("VIRTUAL_ENV", None)
-        run = measure([args.datatrove_python, os.path.join(BENCH, "peers_datatrove.py"), out + ".json"], env, log)
+        run = measure([args.datatrove_python, os.path.join(BENCH, "peers_datatrove.py"), out + ".json"], env, log,
+                      args.run_limit)
         count = datatrove_kept
     else:
         os.makedirs(out)
         cmd = case.megatron + ["--output-prefix", os.path.join(out, "shard"), "--workers", str(workers)]
         env = dict(os.environ, PYTHONPATH=args.megatron_lm)
-        run = measure(cmd, env, log)
+        run = measure(cmd, env, log, args.run_limit)
         run.kept = megatron_kept(os.path.join(out, "shard")) if not run.error else -1
         return run
     if not run.error:
@@ -597,6 +607,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="a Megatron-LM checkout: adds its tools/preprocess_data.py to the tokenize cases")
     p.add_argument("--megatron-python", default=sys.executable,
                    help="python with Megatron's needs (torch, transformers, numpy) (default: this one)")
+    p.add_argument("--run-limit", type=float, default=1800.0,
+                   help="seconds after which one contender run is killed and reported failed (default 1800)")
     p.add_argument("--keep", action="store_true", help="keep the work folder and outputs (printed)")
     a = p.parse_args(argv)
     q = a.quick
