@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from functools import partial
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms.window import GlobalWindows
 
+from corpora.tokenize_rows import RowSlice, tokenize_slice
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, CountingDoFn, finalize, summed_stats
+from pipeline.beam_steps import STATS, BatchStep, FlatStep, finalize, summed_stats
 from pipeline.jobs import (
     Job,
     Timer,
@@ -29,16 +30,15 @@ from pipeline.jobs import (
     make_pipeline,
     prepare_beam_args,
 )
-from pipeline.markup import SPECIAL_SPANS, MarkupError, resolve_markers, spans_from_meta
+from pipeline.outcomes import Weighted
 from pipeline.records import Drop
 from pipeline.shards.batches import (
     ENCODE_BATCH_DOCS,
     MAX_CHUNK_CHARS,  # noqa: F401  (re-exported: the job's public constant)
-    TokenBatch,
     chunk_text,  # noqa: F401  (re-exported: the job's public helper)
     in_id_order,
 )
-from pipeline.stats import IN, OUT, build_report, drop_key, render_table
+from pipeline.stats import build_report, render_table
 
 DESCRIPTION = """\
 Tokenize one or more corpora into token shards that Megatron-LM and GPT-NeoX read
@@ -60,7 +60,6 @@ examples:
 
 READ_STAGE = "read"
 STAGE = "tokenize"
-TOKENS = "tokens"  # side output: tokens per (source, split), summed to size the shards
 WRITE_STAGE = "shards"
 ROWS_PER_SLICE = ENCODE_BATCH_DOCS  # rows of a Parquet row group turned into Python objects at a time
 
@@ -152,47 +151,13 @@ def _row_groups(element):
         yield name, path, row_group
 
 
-class _Tokenize(CountingDoFn):
-    """``(source name or None, Parquet file, row group)`` -> per (source, split) of each slice of
-    its rows: one :class:`TokenBatch` (end-of-document appended), plus token totals per
-    (source, split) on the ``tokens`` output.
+class ReadRowGroup:
+    """The read stage: ``(source name or None, Parquet file, row group)`` -> its rows as
+    ``RowSlice``s of up to ``ROWS_PER_SLICE`` (each weighing its rows). A row group that cannot
+    be read (a damaged page) has its unread rows dropped as ``unreadable_row_group``, so the job
+    goes on and stats.json still adds up."""
 
-    Rows go straight from Arrow columns to the tokenizer, many thousand per call, and the
-    documents leave as a few numpy arrays per batch, so neither Beam nor the shuffle pays per
-    document.
-    """
-
-    def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
-                 keep_rejects: bool, encode_threads: int | None = None) -> None:
-        super().__init__(keep_rejects)
-        self.tokenizer_json = tokenizer_json  # the file's text, shipped with the step: workers need no path
-        self.dtype = dtype
-        self.eod_id = eod_id
-        self.val_fraction = val_fraction
-        self.seed = seed
-        self.encode_threads = encode_threads
-        self.encoder = None
-        self.marker_ids: dict[str, int] = {}
-
-    def setup(self) -> None:
-        import os
-
-        from tokenizers import Tokenizer
-
-        from pipeline.shards.batches import DocumentEncoder
-
-        if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
-            # Several workers on one machine: share its cores instead of each starting a thread
-            # per core (read when the tokenizer first starts its thread pool, in this process).
-            os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
-        self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
-        self.marker_ids = self.encoder.text.marker_ids
-
-    def start_bundle(self) -> None:
-        super().start_bundle()
-        self._tokens: dict[tuple[str, str], int] = {}
-
-    def process(self, element):
+    def __call__(self, element):
         import pyarrow.parquet as pq
 
         name, path, row_group = element
@@ -211,82 +176,54 @@ class _Tokenize(CountingDoFn):
                     except StopIteration:
                         break
                     done += batch.num_rows
-                    yield from self._slice(name, batch)
+                    yield Weighted(RowSlice(name, batch), batch.num_rows)
         except (OSError, ValueError, IndexError) as exc:  # pyarrow raises OSError/ArrowInvalid on bad pages
-            yield from self._unreadable(path, row_group, rows, done, exc)
+            lost = (rows - done) if rows is not None else 0
+            detail = f"{path} row group {row_group}: {lost} row(s) unread after {done}: {exc}"[:500]
+            logging.getLogger(__name__).warning("skipping the rest of %s", detail)
+            yield Weighted(Drop("", "unreadable_row_group", id=None, detail=detail), lost)
 
-    def _unreadable(self, path: str, row_group: int, rows: int | None, done: int, exc: Exception):
-        """A row group that cannot be read (a damaged page): its unread rows are counted as read and
-        dropped (``unreadable_row_group``), so the job goes on and stats.json still adds up."""
-        lost = (rows - done) if rows is not None else 0
-        detail = f"{path} row group {row_group}: {lost} row(s) unread after {done}: {exc}"[:500]
-        logging.getLogger(__name__).warning("skipping the rest of %s", detail)
-        self._counter.add(READ_STAGE, IN, lost)
-        self._counter.add(READ_STAGE, drop_key("unreadable_row_group"), lost)
-        if self.keep_rejects:
-            yield beam.pvalue.TaggedOutput(REJECTS, Drop(READ_STAGE, "unreadable_row_group", id=None,
-                                                         detail=detail).to_row())
 
-    def _slice(self, name, table):
-        """One Arrow record batch of rows -> (key, TokenBatch) per (source, split)."""
+class Tokenize:
+    """The tokenize stage: a ``RowSlice`` -> per (source, split), one ``TokenBatch`` (end-of-document
+    appended) weighing its documents; dropped rows as Drops (``corpora.tokenize_rows.row_problem``).
+
+    Rows go straight from Arrow columns to the tokenizer, many thousand per call, and the
+    documents leave as a few numpy arrays per batch, so neither Beam nor the shuffle pays per
+    document.
+    """
+
+    def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
+                 encode_threads: int | None = None) -> None:
+        self.tokenizer_json = tokenizer_json  # the file's text, shipped with the step: workers need no path
+        self.dtype = dtype
+        self.eod_id = eod_id
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.encode_threads = encode_threads
+        self.encoder = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "encoder": None}
+
+    def setup(self) -> None:
+        import os
+
+        from tokenizers import Tokenizer
+
+        from pipeline.shards.batches import DocumentEncoder
+
+        if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
+            # Several workers on one machine: share its cores instead of each starting a thread
+            # per core (read when the tokenizer first starts its thread pool, in this process).
+            os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
+        self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
+
+    def __call__(self, rows: RowSlice):
         from pipeline.shards.manifest import split_for
 
-        n = table.num_rows
-        self._counter.add(READ_STAGE, IN, n)
-        self._counter.add(READ_STAGE, OUT, n)
-        self._counter.add(STAGE, IN, n)
-        ids = table.column("id").to_pylist()
-        texts = table.column("text").to_pylist()
-        sources = [name] * n if name else table.column("source").to_pylist()
-        marked = _marked_rows(table)
-        keys: dict[tuple[str, str], list[int]] = {}
-        kept: list[int] = []
-        markers: dict[int, list[tuple[int, int, int]]] = {}
-        for i, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
-            if doc_id is None:
-                yield from self._dropped(Drop(STAGE, "missing_id", id=None, detail=f"text: {str(text)[:80]!r}"))
-                continue
-            if not text or not text.strip():
-                yield from self._dropped(Drop(STAGE, "empty_text", id=doc_id))
-                continue
-            if i in marked:
-                try:
-                    spans = spans_from_meta(marked[i])
-                    if spans:
-                        markers[len(kept)] = resolve_markers(text, spans, self.marker_ids, (self.eod_id,))
-                except MarkupError as exc:
-                    yield from self._dropped(Drop(STAGE, exc.reason, id=doc_id, detail=str(exc)))
-                    continue
-            key = (sources[i], split_for(doc_id, self.val_fraction, self.seed))
-            keys.setdefault(key, []).append(len(kept))
-            kept.append(i)
-        if not kept:
-            return
-        tokens, lengths = self.encoder.encode([texts[i] for i in kept],
-                                              [markers.get(k) for k in range(len(kept))] if markers else None)
-        self._counter.add(STAGE, OUT, len(kept))
-        whole = TokenBatch.build([ids[i] for i in kept], lengths, tokens)
-        for key, positions in keys.items():
-            batch = whole if len(positions) == len(kept) else whole.take(np.asarray(positions))
-            self._tokens[key] = self._tokens.get(key, 0) + batch.token_count
-            yield key, batch
-
-    def finish_bundle(self):
-        for key, n in self._tokens.items():
-            yield beam.pvalue.TaggedOutput(TOKENS, GlobalWindows.windowed_value((key, n)))
-        yield from super().finish_bundle()
-
-
-def _marked_rows(table) -> dict[int, str]:
-    """Row -> meta of the rows whose meta names ``special_spans`` (found by one vectorised
-    substring test, so rows without markers are never parsed)."""
-    if "meta" not in table.column_names:
-        return {}
-    import pyarrow.compute as pc
-
-    meta = table.column("meta")
-    hits = pc.fill_null(pc.match_substring(meta, SPECIAL_SPANS), False).to_numpy(zero_copy_only=False)
-    return {int(i): meta[int(i)].as_py() for i in np.flatnonzero(hits)}
+        split = partial(split_for, val_fraction=self.val_fraction, seed=self.seed)
+        return tokenize_slice(rows, self.encoder, split, self.eod_id)
 
 
 def _split_by_shard(element, totals, shard_tokens):
@@ -297,15 +234,15 @@ def _split_by_shard(element, totals, shard_tokens):
         yield (source, split, shard, of), part
 
 
-class _WriteShard(CountingDoFn):
-    """((source, split, shard, of), [TokenBatch]) -> one .bin/.idx pair, documents in id order."""
+class WriteShard:
+    """The shards stage: ((source, split, shard, of), [TokenBatch]) -> one .bin/.idx pair, documents
+    in id order; its summary weighs the documents written."""
 
     def __init__(self, output: str, dtype: str) -> None:
-        super().__init__(keep_rejects=False)
         self.output = output
         self.dtype = dtype
 
-    def process(self, element):
+    def __call__(self, element):
         from pipeline.shards.megatron import ShardWriter
 
         (source, split, shard, of), batches = element
@@ -314,9 +251,7 @@ class _WriteShard(CountingDoFn):
         with ShardWriter(prefix, np.dtype(self.dtype), **beam_io.writer_ops(prefix)) as writer:
             for tokens, lengths in in_id_order(batches):
                 writer.add_documents(tokens, lengths)
-        self._counter.add(WRITE_STAGE, IN, writer.documents)
-        self._counter.add(WRITE_STAGE, OUT, writer.documents)
-        yield {"path": rel, "source": source, "split": split, **writer.summary()}
+        yield Weighted({"path": rel, "source": source, "split": split, **writer.summary()}, writer.documents)
 
 
 def _write_report(output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, vocab_size, stats, shards):
@@ -390,28 +325,30 @@ def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = F
               f"eod id {info.eod_id})", flush=True)
     with Timer() as t:
         with make_pipeline(beam_args) as p:
-            tok = (
+            read = (
                 p
                 | "Files" >> beam.Create([(name, f) for name, _, files in inputs for f in files])
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "RowGroups" >> beam.FlatMap(_row_groups)
                 | "SpreadRowGroups" >> beam.Reshuffle()
-                | "Tokenize" >> beam.ParDo(_Tokenize(tokenizer_text, dtype, info.eod_id, args.val_fraction, args.seed,
-                                                     False, encode_threads(beam_args)))
-                .with_outputs(STATS, REJECTS, TOKENS, main="out")
+                | "Read" >> FlatStep(READ_STAGE, ReadRowGroup())
             )
-            totals = tok[TOKENS] | "SumTokens" >> beam.CombinePerKey(sum)
+            tok = read["out"] | "Tokenize" >> BatchStep(
+                STAGE, Tokenize(tokenizer_text, dtype, info.eod_id, args.val_fraction, args.seed,
+                                encode_threads(beam_args)), batch_size=None)
+            totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, batch: (key, batch.token_count))
+                      | "SumTokens" >> beam.CombinePerKey(sum))
             shards = (
                 tok["out"]
                 | "SplitByShard" >> beam.FlatMap(_split_by_shard, totals=beam.pvalue.AsDict(totals),
                                                  shard_tokens=args.shard_tokens)
                 | "GroupShards" >> beam.GroupByKey()
-                | "WriteShards" >> beam.ParDo(_WriteShard(output, dtype)).with_outputs(STATS, REJECTS, main="out")
+                | "WriteShards" >> FlatStep(WRITE_STAGE, WriteShard(output, dtype))
             )
             finalize(
                 p, _write_report, output=output, config=config, tokenizer_dir=args.tokenizer,
                 tokenizer_sha=tokenizer_sha, dtype=dtype, eod_id=info.eod_id, vocab_size=info.vocab_size,
-                stats=summed_stats([tok[STATS], shards[STATS]]),
+                stats=summed_stats([read[STATS], tok[STATS], shards[STATS]]),
                 shards=shards["out"] | "ShardList" >> beam.combiners.ToList(),
             )
     report = beam_io.read_json(beam_io.join(output, "stats.json"))

@@ -14,39 +14,37 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.beam_steps import CountingDoFn, stage_outputs
+from pipeline.beam_steps import BatchStep
 from pipeline.generation import GenerationConfig, check_generator_spec, make_generator
-from pipeline.stats import IN, count_key
+from pipeline.outcomes import Count
 
 PromptFn = Callable[[Any], str]
 AttachFn = Callable[[Any, list[str]], Any]  # -> the element with its outputs, or a Drop
 
 
-class _GenerateDoFn(CountingDoFn):
-    def __init__(self, stage: str, spec: str, config: GenerationConfig, prompt_fn: PromptFn, attach_fn: AttachFn,
-                 keep_rejects: bool) -> None:
-        super().__init__(keep_rejects)
-        self.stage, self.spec, self.config = stage, spec, config
-        self.prompt_fn, self.attach_fn = prompt_fn, attach_fn
+class Generate:
+    """The generation stage: a batch of elements -> each with its generated texts (``attach_fn``),
+    or a Drop; the generator's own counters (truncated inputs, empty outputs) as counts, except
+    ``prompts``. The generator loads once per worker (``setup``)."""
+
+    def __init__(self, spec: str, config: GenerationConfig, prompt_fn: PromptFn, attach_fn: AttachFn) -> None:
+        self.spec, self.config, self.prompt_fn, self.attach_fn = spec, config, prompt_fn, attach_fn
         self._generator = None
         self._reported: dict[str, int] = {}
 
     def setup(self) -> None:
         self._generator = make_generator(self.spec, self.config)
+        self._reported = {}
 
-    def _count_generator_stats(self) -> None:
-        for name, total in self._generator.stats.items():
-            delta = total - self._reported.get(name, 0)
-            if delta and name != "prompts":
-                self._counter.add(self.stage, count_key(name), delta)
-            self._reported[name] = total
-
-    def process(self, batch: list):
-        self._counter.add(self.stage, IN, len(batch))
+    def __call__(self, batch: list):
         outputs = self._generator.generate([self.prompt_fn(e) for e in batch])
-        self._count_generator_stats()
+        for name, total in self._generator.stats.items():  # the generator counts since it loaded
+            delta = total - self._reported.get(name, 0)
+            self._reported[name] = total
+            if delta and name != "prompts":
+                yield Count(name, delta)
         for element, texts in zip(batch, outputs, strict=True):
-            yield from self._emit(self.stage, self.attach_fn(element, texts))
+            yield self.attach_fn(element, texts)
 
 
 class GenerateText(beam.PTransform):
@@ -65,10 +63,5 @@ class GenerateText(beam.PTransform):
         self.prompt_fn, self.attach_fn, self.keep_rejects = prompt_fn, attach_fn, keep_rejects
 
     def expand(self, pcoll):
-        return (
-            pcoll
-            | "batch" >> beam.BatchElements(min_batch_size=self.config.batch_size,
-                                               max_batch_size=self.config.batch_size)
-            | "generate" >> stage_outputs(_GenerateDoFn(self.stage, self.spec, self.config, self.prompt_fn,
-                                                        self.attach_fn, self.keep_rejects))
-        )
+        step = Generate(self.spec, self.config, self.prompt_fn, self.attach_fn)
+        return pcoll | "generate" >> BatchStep(self.stage, step, self.config.batch_size, self.keep_rejects)

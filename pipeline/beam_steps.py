@@ -202,19 +202,22 @@ class GroupStep(ApplyStep):
 
 
 class BatchStep(ApplyStep):
-    """A stage over batches of ``batch_size`` elements: ``fn(list) -> outcomes`` (vectorised work,
-    a model's generation); each batch's length is its inputs."""
+    """A stage over batches of ``batch_size`` elements: ``fn(batch) -> outcomes`` (vectorised work,
+    a model's generation); each batch's ``len`` is its inputs. ``batch_size=None``: the elements
+    are batches already (a slice of Parquet rows)."""
 
     SHAPE = BATCH
 
-    def __init__(self, stage: str, step: Callable[..., Any], batch_size: int, keep_rejects: bool = False) -> None:
+    def __init__(self, stage: str, step: Callable[..., Any], batch_size: int | None,
+                 keep_rejects: bool = False) -> None:
         super().__init__(stage, step, keep_rejects)
         self.batch_size = batch_size
 
     def expand(self, pcoll):
-        return (pcoll
-                | "batch" >> beam.BatchElements(min_batch_size=self.batch_size, max_batch_size=self.batch_size)
-                | "apply" >> stage_outputs(self.dofn()))
+        if self.batch_size:
+            pcoll = pcoll | "batch" >> beam.BatchElements(min_batch_size=self.batch_size,
+                                                           max_batch_size=self.batch_size)
+        return pcoll | "apply" >> stage_outputs(self.dofn())
 
 
 class ReadInputFiles(beam.PTransform):
