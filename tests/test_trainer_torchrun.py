@@ -106,10 +106,12 @@ def free_port() -> int:
 
 def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0):
     """``torchrun --nproc_per_node=nproc -m trainer`` on CPU with the tiny shape; returns the process."""
+    # with a delay, tests.trainer_slow_steps wraps the trainer's step in a pause (the trainer reads no such hook)
+    program = ["tests.trainer_slow_steps", str(delay)] if delay else ["trainer"]
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
-           f"--master_port={free_port()}", "-m", "trainer", "--data", str(shards), "--mix", "web=0.7,kg=0.3", "--config",
-           "tiny", f"out_dir={out}", "device=cpu", *TINY, *overrides]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "TRAINER_STEP_DELAY_S": str(delay)}
+           f"--master_port={free_port()}", "-m", *program, "--data", str(shards), "--mix", "web=0.7,kg=0.3",
+           "--config", "tiny", f"out_dir={out}", "device=cpu", *TINY, *overrides]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     if wait:
