@@ -21,11 +21,12 @@ from corpora.doc2query.job_common import (
     write_lines,
     write_rejects,
 )
-from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout, parse_qrels
+from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout
 from corpora.doc2query.passages import PassageConfig
+from corpora.doc2query.stages import count_written, parse_relevant_qrels
 from corpora.doc2query.transforms import join_msmarco, mine_corpus
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, finalize, summed_stats
+from pipeline.beam_steps import REJECTS, STATS, ApplyStep, finalize, summed_stats
 from pipeline.jobs import (
     Job,
     PipelineJob,
@@ -185,7 +186,7 @@ class PairsFromMsmarco(beam.PTransform):
         collection = pbegin | ReadCollection(self.collection_files, cfg.fix_mojibake, cfg.max_line_bytes, cfg.rejects)
         parse_query = functools.partial(parse_collection_line, fmt="tsv", fix=cfg.fix_mojibake)
         parsed = {role: read_lines_stage(pbegin, role, [(path, parse)], cfg.max_line_bytes, cfg.rejects)
-                  for role, path, parse in (("queries", cfg.queries, parse_query), ("qrels", cfg.qrels, parse_qrels))}
+                  for role, path, parse in (("queries", cfg.queries, parse_query), ("qrels", cfg.qrels, parse_relevant_qrels))}
         pairs, join_stats, join_rejects = join_msmarco(collection["out"], parsed["queries"]["out"],
                                                        parsed["qrels"]["out"], cfg.rejects)
         stats = [collection[STATS]] + [parsed[r][STATS] for r in parsed] + join_stats
@@ -209,17 +210,11 @@ class PairsFromCorpus(beam.PTransform):
                 REJECTS: rejects | "FlattenRejects" >> beam.Flatten()}
 
 
-class CountWritten(beam.PTransform):
-    """Pairs -> the same pairs, with the ``write`` stage's counts (``count:heldout``) as ``stats``."""
+class CountWritten(ApplyStep):
+    """Pairs -> the same pairs, counted as the ``write`` stage (``count:heldout``)."""
 
     def __init__(self, fraction: float, seed: int) -> None:
-        super().__init__(label="write")
-        self.fraction, self.seed = fraction, seed
-
-    def expand(self, pairs):
-        counted = pairs | "CountWritten" >> beam.Map(_count_write, fraction=self.fraction, seed=self.seed)
-        return {"out": counted | "Pairs" >> beam.Map(lambda e: e[0]),
-                STATS: counted | "WriteStats" >> beam.FlatMap(lambda e: e[1])}
+        super().__init__("write", functools.partial(count_written, fraction=fraction, seed=seed))
 
 
 class WritePairs(beam.PTransform):
@@ -309,14 +304,6 @@ def _print_summary(cfg: PairsConfig, report: dict, seconds: float) -> None:
 
 def _pair_line(pair) -> str:
     return json.dumps(pair.to_json(), ensure_ascii=False)
-
-
-def _count_write(pair, fraction: float, seed: int):
-    """Pass a pair through, with its ``write`` stage counts as a second value."""
-    counts = [(("write", "in"), 1), (("write", "out"), 1)]
-    if is_heldout(pair.split_key, fraction, seed):
-        counts.append((("write", "count:heldout"), 1))
-    return pair, counts
 
 
 def _passage_row(pair) -> dict:
