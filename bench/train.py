@@ -22,6 +22,14 @@ Rows (same model shape, micro-batch, sequence length and torch threads for the C
     (6N + attention FLOPs per token over the GPU's dense bf16 peak from ``trainer.train.PEAK_FLOPS``);
     the goal is MFU >= 40%. Prints "no GPU" without one.
 
+``--layouts`` measures the model-parallel layouts instead (``trainer/parallel.py``, ``trainer/pipeline.py``):
+each a real ``python -m trainer`` run (``torchrun`` for several processes) at the same shape and global batch
+(16 sequences: micro-batches x data-parallel ranks x accumulation), tokens/s of its last logging window and each
+rank's peak memory from ``metrics.jsonl`` (resident set on the CPU, interpreter and libraries included; allocated
+tensors on a GPU). CPU: one process, TP=2, PP=2 (1F1B over 2 micro-batches), TP=2 x DP=2 (FSDP2) with
+``--threads`` torch threads per process. GPU (only with CUDA): the 1.3B preset at sequence length 2048 in bf16,
+TP=2 on two GPUs or one process on one, with MFU and HFU.
+
 Shards: random documents written by ``bench/train_loader.py``'s ``make_bench_shards`` (two
 sources, a 600-id BPE tokenizer). A benchmark, not a test.
 """
@@ -130,6 +138,91 @@ def hf_tokens_per_s(args, vocab_size: int) -> tuple[float, float]:
     return tokens / (time.perf_counter() - wall), tokens / (time.process_time() - cpu)
 
 
+# name, processes, settings: the same global batch of 16 sequences in every layout
+LAYOUTS = [
+    ("1 process", 1, ("micro_batch_size=8", "grad_accum_steps=2")),
+    ("TP=2", 2, ("tensor_parallel=2", "micro_batch_size=8", "grad_accum_steps=2")),
+    ("PP=2", 2, ("pipeline_parallel=2", "micro_batch_size=8", "grad_accum_steps=2")),
+    ("TP=2 x DP=2", 4, ("tensor_parallel=2", "parallel=fsdp", "micro_batch_size=4", "grad_accum_steps=2")),
+]
+
+
+def layout_run(shards: str, out_dir: str, nproc: int, settings: list[str], threads: int | None) -> dict:
+    """One ``python -m trainer`` run (under ``torchrun`` for several processes); its last logged step."""
+    import subprocess
+
+    from tests.test_trainer_torchrun import free_port
+
+    program = ["-m", "trainer"]
+    if nproc > 1:
+        program = ["-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
+                   f"--master_port={free_port()}", *program]
+    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "OMP_NUM_THREADS": str(threads or 1)}
+    cmd = [sys.executable, *program, "--data", shards, f"out_dir={out_dir}", "progress=false", "eval_batches=0",
+           "checkpoint_interval=100000", "resume=never", "warmup_steps=2", *settings]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    with open(os.path.join(out_dir, "metrics.jsonl")) as fh:
+        return [json.loads(line) for line in fh if '"loss"' in line][-1]
+
+
+def layout_rows(shards: str, tmp: str, args) -> list[tuple]:
+    """(layout, processes, tokens/s, per-rank peak memory) on the CPU, fp32."""
+    shape = ["preset=null", f"n_layer={args.n_layer}", f"n_head={args.n_head}", f"d_model={args.d_model}",
+             f"max_seq_len={args.seq_len}", f"seq_len={args.seq_len}", f"max_steps={2 * args.layout_steps}",
+             f"log_interval={args.layout_steps}", "device=cpu", f"threads={args.threads or 1}"]
+    rows = []
+    for name, nproc, settings in LAYOUTS:
+        last = layout_run(shards, os.path.join(tmp, f"layout-{nproc}-{len(rows)}"), nproc, [*shape, *settings],
+                          args.threads)
+        memory = ", ".join(f"{m:.2f}" for m in last["rank_peak_memory_gb"])
+        rows.append((name, nproc, f"{last['tokens_per_s']:,.0f}", memory, f"{last['loss']:.4f}"))
+    return rows
+
+
+def gpu_layout_row(shards: str, tmp: str, args) -> tuple:
+    """The 1.3B preset at seq 2048 in bf16: TP=2 on two GPUs, else one process on one."""
+    nproc = 2 if torch.cuda.device_count() >= 2 else 1
+    settings = ["preset=1.3B", "seq_len=2048", "vocab_size=50304", "dtype=bf16", "device=cuda",
+                f"micro_batch_size={args.gpu_layout_batch}", "grad_accum_steps=1",
+                f"max_steps={2 * args.gpu_steps}", f"log_interval={args.gpu_steps}",
+                f"activation_checkpointing={args.gpu_checkpointing}", *(["tensor_parallel=2"] if nproc == 2 else [])]
+    last = layout_run(shards, os.path.join(tmp, "gpu-layout"), nproc, settings, None)
+    mfu = "n/a" if last["mfu"] is None else f"{last['mfu']:.1%} (HFU {last['hfu']:.1%})"
+    memory = ", ".join(f"{m:.1f}" for m in last["rank_peak_memory_gb"])
+    return (f"1.3B {'TP=2' if nproc == 2 else '1 GPU'}, {torch.cuda.get_device_name()}", nproc,
+            f"{last['tokens_per_s']:,.0f}", memory, f"MFU {mfu}")
+
+
+def print_table(header: tuple, rows: list[tuple]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def main_layouts(args) -> None:
+    from bench.train_loader import make_bench_shards
+
+    print(f"layouts: n_layer {args.n_layer}, n_head {args.n_head}, d_model {args.d_model}, seq_len {args.seq_len}, "
+          f"global batch 16, fp32, {args.layout_steps} timed steps after {args.layout_steps}, torch threads "
+          f"{args.threads or 1} per process")
+    with tempfile.TemporaryDirectory(prefix="bench-layouts-") as tmp:
+        shards = make_bench_shards(tmp, args.tokens)
+        rows = layout_rows(shards, tmp, args)
+        gpu = gpu_layout_row(shards, tmp, args) if torch.cuda.is_available() else None
+    print()
+    print_table(("layout (CPU)", "processes", "tok/s", "peak memory per rank, GiB (RSS)", "last loss"), rows)
+    if gpu:
+        print()
+        print_table(("layout (GPU)", "processes", "tok/s", "peak memory per rank, GiB", "MFU"), [gpu])
+    else:
+        print("\nGPU layout row (1.3B, bf16): no GPU")
+    from bench.common import load_average
+
+    print(f"load after: {load_average()}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,6 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loader-seconds", type=float, default=2.0)
     parser.add_argument("--gpu-steps", type=int, default=20)
     parser.add_argument("--gpu-batch", type=int, default=16, help="micro-batch of the 124M GPU row")
+    parser.add_argument("--layouts", action="store_true", help="measure the model-parallel layouts instead")
+    parser.add_argument("--layout-steps", type=int, default=4, help="timed steps per layout (after as many)")
+    parser.add_argument("--gpu-layout-batch", type=int, default=4, help="micro-batch of the 1.3B GPU row")
+    parser.add_argument("--gpu-checkpointing", default="selective", help="activation checkpointing, 1.3B row")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -155,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {platform.platform()}, Python {platform.python_version()}, cores {usable_cores()}, "
           f"load {load_average()}, torch threads {torch.get_num_threads()}")
     print("libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
+    if args.layouts:
+        main_layouts(args)
+        return
     print(f"shape: n_layer {args.n_layer}, n_head {args.n_head}, d_model {args.d_model}, seq_len {args.seq_len}, "
           f"micro-batch {args.micro_batch_size}, fp32, {args.steps} timed steps after {args.steps} warm-up")
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
@@ -184,11 +284,8 @@ def main(argv: list[str] | None = None) -> None:
          f"{trainer_cpu / hf_cpu:.2f}", ">= 1.0"),
         ("GPU 124M seq 1024 bf16", gpu, "", "", "MFU >= 40%"),
     ]
-    header = ("measure", "ours", "reference", "ratio", "goal")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     print()
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(("measure", "ours", "reference", "ratio", "goal"), rows)
     print("\nruns (wall / CPU tok/s): ours " + ", ".join(f"{w:,.0f} / {c:,.0f}" for w, c in ours)
           + "; HF " + ", ".join(f"{w:,.0f} / {c:,.0f}" for w, c in hf))
     print(f"load after: {load_average()}")

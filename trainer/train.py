@@ -70,6 +70,16 @@ def peak_flops(device: torch.device) -> float | None:
     return next((flops for key, flops in PEAK_FLOPS if key in name), None)
 
 
+def peak_memory_gb(device: torch.device) -> float:
+    """This process's peak memory so far in GiB: the GPU's allocated tensors on CUDA, the resident set (the
+    interpreter and libraries included) on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
 def check_compile_toolchain(device_type: str) -> None:
     """``torch.compile`` builds kernels with a C++ compiler (CPU) or Triton (GPU, which itself needs a C
     compiler); without them it would fail at the first step, after the shards were verified. Fail first."""
@@ -578,11 +588,13 @@ class Trainer:
                   "consumed_samples": getattr(self.loader, "consumed_samples", None)}
         if self.d.device.type == "cuda":
             record["max_memory_gb"] = torch.cuda.max_memory_allocated(self.d.device) / 2**30
-        if self.d.enabled:  # each rank's own loss and what the all-reduce gave it (identical on every rank)
-            triples = all_gather_objects((local_loss, loss, self.local_tokens), self.d)
-            record["rank_loss"] = [t[0] for t in triples]
-            record["rank_reduced_loss"] = [t[1] for t in triples]
-            record["rank_loss_tokens"] = [t[2] for t in triples]
+        # each rank's own loss, what the all-reduce gave it (identical on every rank), and its peak memory
+        facts = all_gather_objects((local_loss, loss, self.local_tokens, peak_memory_gb(self.d.device)), self.d)
+        record["rank_peak_memory_gb"] = [t[3] for t in facts]
+        if self.d.enabled:
+            record["rank_loss"] = [t[0] for t in facts]
+            record["rank_reduced_loss"] = [t[1] for t in facts]
+            record["rank_loss_tokens"] = [t[2] for t in facts]
         self._write_metrics(record)
         if self.d.is_main:
             line = (f"step {self.step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.2e} | grad norm "
