@@ -141,10 +141,12 @@ def stream_failure(stream: BinaryIO) -> tuple[str, str] | None:
 
 @dataclass
 class Chunk:
-    """Decompressed bytes; ``checked`` when they complete a unit whose checksum held (a gzip member)."""
+    """Decompressed bytes; ``checked`` when the bytes so far are final (a gzip member whose checksum
+    held, or any bytes of a stream without one), ``crc`` when a gzip member's CRC32 covered them."""
 
     data: bytes
     checked: bool = False
+    crc: bool = False
 
 
 @dataclass
@@ -295,7 +297,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
             yield Break(detail, found - start)
             start = found
             continue
-        yield Chunk(b"", checked=True)
+        yield Chunk(b"", checked=True, crc=True)
         start = pos - len(d.unused_data)
 
 
