@@ -39,27 +39,32 @@ WORDS = ("river stone light market window garden paper engine signal harbor wint
 FACTS = ("Paris Berlin Rome Madrid Lisbon Vienna Prague Oslo").split()
 
 
-def _texts(kind: str, n: int, seed: int) -> list[str]:
+def _texts(kind: str, n: int, seed: int) -> list[str | tuple[str, str]]:
+    """Documents of a kind; doc2query pairs as (text, meta) with the separator a marker by construction."""
+    from pipeline.markup import SPECIAL_SPANS, Marker, join_with_markers
+
     rng = random.Random(seed)
-    out = []
+    out: list[str | tuple[str, str]] = []
     for i in range(n):
         if kind == "web":
             out.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 60))) + f". Page {i}.")
         elif kind == "kg":
             out.append(f"{rng.choice(FACTS)} is the capital of country {i}. It was founded in {1000 + i}.")
-        else:  # doc2query pairs: passage <|sep|> query
+        else:  # doc2query pairs: passage <|sep|> query (the separator in meta special_spans; its spelling is text)
             passage = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30)))
-            out.append(f"{passage} <|sep|> what is {rng.choice(WORDS)} {i}?")
+            text, spans = join_with_markers([f"{passage} ", Marker("<|sep|>"), f" what is {rng.choice(WORDS)} {i}?"])
+            out.append((text, json.dumps({SPECIAL_SPANS: spans})))
     return out
 
 
-def _write_corpus(directory: Path, source: str, texts: list[str]) -> Path:
+def _write_corpus(directory: Path, source: str, texts: list[str | tuple[str, str]]) -> Path:
     data = directory / "data"
     data.mkdir(parents=True)
     ids = [f"{source}-{i:05d}" for i in range(len(texts))]
-    table = pa.table({"id": ids, "text": texts, "source": [source] * len(texts), "url": [None] * len(texts),
-                      "lang": ["en"] * len(texts), "lang_score": [1.0] * len(texts), "meta": ["{}"] * len(texts)},
-                     schema=CORPUS_SCHEMA)
+    rows = [t if isinstance(t, tuple) else (t, "{}") for t in texts]
+    table = pa.table({"id": ids, "text": [t for t, _ in rows], "source": [source] * len(texts),
+                      "url": [None] * len(texts), "lang": ["en"] * len(texts), "lang_score": [1.0] * len(texts),
+                      "meta": [m for _, m in rows]}, schema=CORPUS_SCHEMA)
     pq.write_table(table, data / "part-00000-of-00001.parquet")
     return directory
 

@@ -158,6 +158,20 @@ def test_flops_per_token_counts_weights_and_attention():
     assert flops_per_token(cfg, n, 1024) == 6 * n + 12 * 12 * 768 * 1024
 
 
+def test_hardware_flops_count_the_recomputation():
+    """HFU's numerator: full recomputation repeats the forward pass (2N + attention's 4 L d T), selective only
+    the attention core's forward; without checkpointing it is the model FLOPs."""
+    from trainer.model import hardware_flops_per_token
+
+    cfg = GPTConfig(**PRESETS["124M"])
+    n, model = 85_000_000, flops_per_token(cfg, 85_000_000, 1024)
+    attention_forward = 4 * 12 * 768 * 1024
+    assert hardware_flops_per_token(cfg, n, 1024, "none") == model
+    assert hardware_flops_per_token(cfg, n, 1024, "selective") == model + attention_forward
+    assert hardware_flops_per_token(cfg, n, 1024, "full") == model + 2 * n + attention_forward
+    assert hardware_flops_per_token(cfg, n, 1024, "full") * 3 == model * 4  # one more forward: 8/6 of the work
+
+
 def test_peak_flops_table_matches_gpu_names(monkeypatch):
     from trainer.train import peak_flops
 

@@ -30,9 +30,11 @@ WORDS = ("river stone light north garden paper music winter market signal harbor
          "bridge silver morning window station valley number theory island school history animal ocean").split()
 
 
-def _texts(source: str, n: int, seed: int) -> list[str]:
-    """Varied, deterministic English-like documents (a few sentences each)."""
+def _texts(source: str, n: int, seed: int) -> list[tuple[str, str]]:
+    """Varied, deterministic English-like documents (a few sentences each), with their meta (JSON)."""
     import random
+
+    from pipeline.markup import SPECIAL_SPANS, Marker, join_with_markers
 
     rng = random.Random(f"{source}-{seed}")
     out = []
@@ -41,19 +43,22 @@ def _texts(source: str, n: int, seed: int) -> list[str]:
         for _ in range(2 + i % 5):
             words = [rng.choice(WORDS) for _ in range(5 + rng.randrange(8))]
             sentences.append(" ".join(words).capitalize() + ".")
-        text = f"{source} {i}: " + " ".join(sentences)
-        if source == "web":  # a passage <|sep|> query pair, as the doc2query corpus writes them (prefix-lm)
-            text += " <|sep|> " + " ".join(rng.choice(WORDS) for _ in range(3))
-        out.append(text)
+        text, meta = f"{source} {i}: " + " ".join(sentences), {}
+        if source == "web":  # a passage <|sep|> query pair, as the doc2query corpus writes them (prefix-lm):
+            # the separator is a marker by construction (meta special_spans); its spelling in text stays text
+            query = " ".join(rng.choice(WORDS) for _ in range(3))
+            text, spans = join_with_markers([text + " ", Marker("<|sep|>"), " " + query])
+            meta = {SPECIAL_SPANS: spans}
+        out.append((text, json.dumps(meta)))
     return out
 
 
-def _write_corpus(directory: Path, source: str, texts: list[str]) -> Path:
+def _write_corpus(directory: Path, source: str, texts: list[tuple[str, str]]) -> Path:
     data = directory / "data"
     data.mkdir(parents=True)
-    table = pa.table({"id": [f"{source}-{i:05d}" for i in range(len(texts))], "text": texts,
+    table = pa.table({"id": [f"{source}-{i:05d}" for i in range(len(texts))], "text": [t for t, _ in texts],
                       "source": [source] * len(texts), "url": [None] * len(texts), "lang": ["en"] * len(texts),
-                      "lang_score": [1.0] * len(texts), "meta": ["{}"] * len(texts)}, schema=CORPUS_SCHEMA)
+                      "lang_score": [1.0] * len(texts), "meta": [m for _, m in texts]}, schema=CORPUS_SCHEMA)
     pq.write_table(table, data / "part-00000-of-00001.parquet")
     return directory
 
