@@ -30,7 +30,7 @@ from pipeline.crawl.crawl_log import dumps, now_iso, skip_entry, stats_from_log
 from pipeline.crawl.crawler import DEFAULT_USER_AGENT, BatchCrawler, CrawlConfig
 from pipeline.crawl.fetch import HTML_TYPES, FetchConfig
 from pipeline.crawl.frontier import CrawlState, config_fingerprint, segment_prefix
-from pipeline.crawl.rounds import known_by_host, next_frontier, plan_round
+from pipeline.crawl.rounds import known_by_host, next_frontier, one_process_enough, plan_round
 from pipeline.crawl.segments import LOG_DIR, WARC_DIR, SegmentStore
 from pipeline.crawl.storage import FileStorage
 from pipeline.crawl.urls import SCOPES, BadURL, ScopeRules, origin
@@ -39,6 +39,7 @@ from pipeline.jobs import (
     Timer,
     UsageError,
     configure_logging,
+    is_local_direct,
     make_pipeline,
     prepare_beam_args,
 )
@@ -261,26 +262,34 @@ class CrawlBatchDoFn(beam.DoFn):
 
     def process(self, element):
         batch_id, works = element
-        storage = FileStorage()
-        info = {"isPartOf": self.cfg.crawl_name or "corpusforge-crawl", "robots": "obey",
-                "http-header-user-agent": self.cfg.crawl.fetch.user_agent,
-                "description": f"round {self.round_no}"}
-        prefix = segment_prefix(self.round_no, batch_id, secrets.token_hex(3))
-        store = SegmentStore(storage, self.cfg.output, prefix, info, self.cfg.crawl.warc_max_bytes,
-                             self.cfg.crawl.commit_seconds)
-        crawler = BatchCrawler(self.cfg.crawl, store)
-        crawler.run(works)
-        Metrics.counter("corpusforge.crawl", "requests").inc(crawler.requests)
-        Metrics.counter("corpusforge.crawl", "pages").inc(crawler.pages)
-        yield {"batch": batch_id, "hosts": len(works), "requests": crawler.requests, "pages": crawler.pages,
-               "warc_files": len(store.committed)}
+        result = crawl_batch(self.cfg, self.round_no, batch_id, works)
+        Metrics.counter("corpusforge.crawl", "requests").inc(result["requests"])
+        Metrics.counter("corpusforge.crawl", "pages").inc(result["pages"])
+        yield result
+
+
+def crawl_batch(cfg: CrawlJobConfig, round_no: int, batch_id: int, works: list) -> dict:
+    """Crawl one batch of hosts into its own segments (what one worker does with one work item)."""
+    info = {"isPartOf": cfg.crawl_name or "corpusforge-crawl", "robots": "obey",
+            "http-header-user-agent": cfg.crawl.fetch.user_agent, "description": f"round {round_no}"}
+    prefix = segment_prefix(round_no, batch_id, secrets.token_hex(3))
+    store = SegmentStore(FileStorage(), cfg.output, prefix, info, cfg.crawl.warc_max_bytes, cfg.crawl.commit_seconds)
+    crawler = BatchCrawler(cfg.crawl, store)
+    crawler.run(works)
+    return {"batch": batch_id, "hosts": len(works), "requests": crawler.requests, "pages": crawler.pages,
+            "warc_files": len(store.committed)}
 
 
 def run_round(cfg: CrawlJobConfig, round_no: int, batches: list, beam_args: list[str],
               progress_every: float = 0.0) -> None:
-    """One round = one pipeline; with ``progress_every``, committed work is reported meanwhile."""
+    """One round = one pipeline; with ``progress_every``, committed work is reported meanwhile.
+    A round of one batch on the local runner is crawled in this process: Beam would hand that
+    one work item to one worker anyway, and the pipeline's start-up is saved."""
     progress = _Progress(CrawlState(FileStorage(), cfg.output), round_no, progress_every)
     try:
+        if len(batches) == 1 and is_local_direct(beam_args):
+            crawl_batch(cfg, round_no, *batches[0])
+            return
         with make_pipeline(beam_args) as p:
             _ = (p | "Batches" >> beam.Create(batches)
                    | "OneBatchPerWorker" >> beam.Reshuffle()
@@ -387,8 +396,11 @@ def run_crawl(cfg: CrawlJobConfig, beam_args: list[str], overwrite: bool = False
                 break
             seen, per_host = state.seen_and_requests()
             resumed = state.resumed(r)
+            workers = n_workers
+            if getattr(beam_args, "chosen_parallelism", False) and one_process_enough(entries, cfg):
+                workers = 1  # our default worker count, and one process keeps the pace: no worker start-up
             batches = plan_round(entries, cfg, per_host, sum(per_host.values()), resumed,
-                                 known_by_host(seen, resumed), n_workers)
+                                 known_by_host(seen, resumed), workers)
             hosts = sum(len(b[1]) for b in batches)
             say(f"crawl: round {r}: {len(entries)} URL(s) on {hosts} host(s) in {len(batches)} batch(es)"
                 + (f", {len(resumed)} already done before the resume" if resumed else ""))

@@ -29,10 +29,11 @@ class Job:
     run: Any  # (args, beam_args: list[str]) -> dict (the stats report)
 
 
-def _beam_option_parser() -> argparse.ArgumentParser:
+def _beam_option_parser(beam_args: list[str]) -> argparse.ArgumentParser:
     from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
-    import_runner_options()
+    if any("dask" in a.lower() for a in beam_args):  # importing dask.distributed costs 0.5-1.5 s
+        import_runner_options()
     parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
     seen: set[type] = set()
     stack = list(PipelineOptions.__subclasses__())
@@ -62,7 +63,7 @@ def import_runner_options() -> None:
 
 def check_beam_args(beam_args: list[str]) -> list[str]:
     """Fail on flags that are neither the job's nor a Beam pipeline option (typos, mostly)."""
-    _, unknown = _beam_option_parser().parse_known_args(beam_args)
+    _, unknown = _beam_option_parser(beam_args).parse_known_args(beam_args)
     flags = [a for a in unknown if a.startswith("-")]
     if flags:
         raise UsageError(

@@ -266,3 +266,54 @@ def test_requests_count_attempts_that_got_no_response(tmp_path):
     report = stats_from_log(log)
     counts = next(s for s in report["stages"] if s["stage"] == "urls")
     assert counts["counts"]["requests"] == made
+
+
+def test_pacing_wait_counts_against_no_timeout(tmp_path):
+    """The pacer's wait before the headers go out (up to its lead, longer after a pause) is not
+    network time: a request whose wait outlasts --total-timeout still completes, and its
+    ``seconds`` and ``started`` leave the wait out."""
+    import asyncio
+    import time
+    from datetime import UTC, datetime
+
+    from pipeline.crawl.fetch import Fetcher
+
+    site = wide(1)
+    sites = serve(a=site)
+
+    async def run():
+        fetcher = Fetcher(FetchConfig(DEFAULT_USER_AGENT, read_timeout=1.0, total_timeout=0.3, retries=0))
+        waited = []
+
+        async def slow_pacer():
+            waited.append(datetime.now(UTC))
+            await asyncio.sleep(0.5)
+
+        try:
+            return await fetcher.fetch_once(site.base + "/", Target("127.0.0.1", site.port), on_send=slow_pacer), waited
+        finally:
+            await fetcher.aclose()
+
+    try:
+        start = time.monotonic()
+        ex, waited = asyncio.run(run())
+        wall = time.monotonic() - start
+    finally:
+        sites.stop()
+    assert ex.status == 200 and not ex.error, ex.detail
+    assert wall >= 0.5 and ex.seconds < wall - 0.45
+    assert (ex.started - waited[0]).total_seconds() >= 0.5
+
+
+def test_tls_context_shared_by_https_origins_and_none_trusted_for_http():
+    """Every https origin's client verifies with one shared context (loading the CA bundle once);
+    an http origin's client, which never speaks TLS, trusts no certificate at all."""
+    import ssl
+
+    from pipeline.crawl.fetch import Fetcher
+
+    f = Fetcher(FetchConfig(DEFAULT_USER_AGENT))
+    a, b = f._tls_context("https"), f._tls_context("https")
+    assert a is b and a.verify_mode == ssl.CERT_REQUIRED and a.check_hostname
+    plain = f._tls_context("http")
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.cert_store_stats()["x509_ca"] == 0

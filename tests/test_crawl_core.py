@@ -208,6 +208,49 @@ def test_pacer_spaces_request_starts_and_honours_pauses():
     assert gaps[0] >= 0.045 and gaps[1] >= 0.19 and gaps[2] >= 0.045
 
 
+def test_pacer_with_lead_opens_early_and_sends_on_time():
+    """A slot opens up to ``lead`` before its request is due; send() waits the rest, so
+    requests go out ``interval`` apart even with two in flight, and a pause that arrives
+    while a slot waits pushes its request back."""
+    opened, sent = [], []
+
+    async def run():
+        pacer = HostPacer(0.05, concurrency=2, lead=0.03)
+
+        async def one(i):
+            async with pacer.slot() as slot:
+                opened.append(time.monotonic())
+                if i == 3:
+                    pacer.pause(0.2)
+                await asyncio.sleep(0.001)  # building the request, taking a connection
+                await slot.send()
+                sent.append(slot.sent_at)
+        await asyncio.gather(*(one(i) for i in range(6)))
+
+    asyncio.run(run())
+    sent.sort()
+    gaps = [b - a for a, b in pairwise(sent)]
+    assert min(gaps) >= 0.05
+    assert max(gaps) >= 0.2  # the pause
+    assert min(opened[1:]) < max(sent)  # slots opened before the previous request's interval ran out
+
+
+def test_pacer_slot_left_without_send_counts_as_a_request():
+    """A request whose connection failed (no send) still spaces the next one from when it ended."""
+    ends, sent = [], []
+
+    async def run():
+        pacer = HostPacer(0.05, lead=0.03)
+        async with pacer.slot():
+            ends.append(time.monotonic())  # the attempt ends here (its exit is later still)
+        async with pacer.slot() as slot:
+            await slot.send()
+            sent.append(slot.sent_at)
+
+    asyncio.run(run())
+    assert sent[0] - ends[0] >= 0.05
+
+
 def test_pacer_slow_down_never_speeds_up():
     p = HostPacer(0.5)
     p.slow_down(0.1)

@@ -19,7 +19,7 @@ from corpora.crawl import CrawlJobConfig, run_crawl
 from corpora.web import WebConfig, run_web
 from pipeline.crawl.crawler import DEFAULT_USER_AGENT, CrawlConfig
 from pipeline.crawl.fetch import FetchConfig
-from pipeline.crawl.rounds import plan_round
+from pipeline.crawl.rounds import one_process_enough, plan_round
 from pipeline.crawl.urls import ScopeRules
 from pipeline.stats import stage
 from tests.crawl_server import HTML, Site, Sites, article, start_test_sites
@@ -255,6 +255,36 @@ def test_plan_round_budgets_and_batches():
     budgets = {w.origin: (w.budget, w.budget_reason) for w in works}
     assert budgets["http://h0.test"] == (1, "host_page_cap")  # 4 per host, 3 used already
     assert sum(b for b, _ in budgets.values()) <= 7  # 10 in all, 3 used already
+
+
+def test_one_process_enough_when_the_pace_fits():
+    cfg = CrawlJobConfig(seeds="s", output="o", crawl=crawl_config(rate=5.0), hosts_per_batch=30)
+    entries = lambda hosts: [{"url": f"http://h{i}.test/p{j}"} for i in range(hosts) for j in range(3)]  # noqa: E731
+    assert one_process_enough(entries(20), cfg)  # 20 hosts x 5 req/s
+    assert not one_process_enough(entries(25), cfg)  # 125 req/s: more than one process keeps up with
+    cfg.hosts_per_batch = 10
+    assert not one_process_enough(entries(20), cfg)  # more hosts than one batch takes
+
+
+def test_small_crawl_with_default_parallelism_is_one_batch(tmp_path):
+    """With our default worker count, a crawl one process can pace runs as one batch (no
+    worker processes to start); the batch crawls every host."""
+    sites = Sites()
+    hosts = [sites.reserve(Site(pages={"/": (200, HTML, article("Home", ["/p/1"]).encode()),
+                                       "/p/*": (200, HTML, article("Page").encode())}))
+             for _ in range(3)]
+    sites.start()
+    try:
+        seeds = tmp_path / "seeds.txt"
+        seeds.write_text("".join(h.base + "/\n" for h in hosts))
+        out = tmp_path / "out"
+        report = run_crawl(CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config(rate=20.0)), [],
+                           quiet=True)
+    finally:
+        sites.stop()
+    assert stage(report, "urls")["out"] == 3 * 2
+    batches = {f.name.split("-")[2] for f in (out / "log").glob("crawl-r000-*.jsonl")}
+    assert batches == {"b0000"}
 
 
 def test_two_workers_each_own_their_hosts(tmp_path):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from pipeline.crawl.crawl_log import fetch_entry, skip_entry
-from pipeline.crawl.fetch import DecodeError, Exchange, FetchConfig, Fetcher, decode_content
+from pipeline.crawl.fetch import PACING_LEAD, DecodeError, Exchange, FetchConfig, Fetcher, decode_content
 from pipeline.crawl.links import extract_links, robots_header_directives
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.robots import MAX_ROBOTS_BYTES, RobotsPolicy, agent_token
@@ -117,7 +117,8 @@ class BatchCrawler:
     # -- one host -------------------------------------------------------------------------
     async def _crawl_host_safely(self, work: HostWork) -> None:
         """A bug met on one host must not take the batch's other hosts down with it."""
-        host = _HostCrawl(work, HostPacer(1.0 / self.cfg.rate, self.cfg.host_concurrency))
+        interval = 1.0 / self.cfg.rate
+        host = _HostCrawl(work, HostPacer(interval, self.cfg.host_concurrency, lead=min(PACING_LEAD, interval / 2)))
         try:
             await self._crawl_host(host)
         except Exception as exc:  # noqa: BLE001 - logged with its reason, the rest of the batch goes on
