@@ -41,7 +41,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.internal import pickler
 from apache_beam.io import iobase
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pipeline import AppliedPTransform, PipelineVisitor, PTransformOverride
 from apache_beam.runners.common import Receiver
 from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineState
@@ -346,6 +346,28 @@ def _local_cluster(opts: DaskClusterOptions):
                         dashboard_address=None, memory_limit=opts.dask_local_memory)
 
 
+def hand_over(client, futures: list, timeout: float = 300.0) -> None:
+    """Before a driver that does not wait disconnects: make sure the scheduler holds every submitted
+    sink for the fire-and-forget client. The scheduler registers a submitted graph asynchronously,
+    so a fire-and-forget request can arrive before its keys exist, and closing the client would
+    then release the whole job."""
+    import time
+
+    from distributed import fire_and_forget
+
+    def held(dask_scheduler, keys: list) -> int:  # runs on the scheduler (pickled by value: it may lack our code)
+        return sum(1 for k in keys if (ts := dask_scheduler.tasks.get(k)) is not None
+                   and any(c.client_key == "fire-and-forget" for c in ts.who_wants or ()))
+
+    keys = [f.key for f in futures]
+    deadline = time.monotonic() + timeout
+    while client.run_on_scheduler(held, keys=keys) < len(keys):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the dask scheduler did not register the submitted job within {timeout:.0f}s")
+        time.sleep(0.2)
+        fire_and_forget(futures)
+
+
 class DaskClusterRunner(PipelineRunner):
     """Executes a Beam pipeline's primitive transforms on a dask.distributed cluster."""
 
@@ -371,4 +393,7 @@ class DaskClusterRunner(PipelineRunner):
         result = DaskPipelineResult(client, futures, cluster)
         if cluster is not None:  # a local cluster ends with this process: always wait for the job
             result.wait_until_finish()
+        elif options.view_as(StandardOptions).no_wait_until_finish:
+            hand_over(client, futures)
+            result.close()
         return result

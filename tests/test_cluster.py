@@ -259,3 +259,68 @@ def test_socialchem_render_on_the_cluster_equals_the_local_runner(cluster, tmp_p
     assert _rows(tmp_path / "dask", "data") == expected
     assert _rows(tmp_path / "dask", "rejects") == _rows(tmp_path / "local", "rejects")
     _same_stats(tmp_path)
+
+
+# --- kg and kg-align on the cluster ----------------------------------------------------------------
+
+KG_SAMPLE = ROOT / "corpora" / "samples" / "kg"
+
+
+@pytest.mark.slow
+def test_kg_on_the_cluster_equals_the_local_runner_and_finishes_when_submitted(cluster, tmp_path, monkeypatch):
+    """The shipped sample with its labels (relative paths): the same rows, rejects, kelm.jsonl lines
+    and stats; the cluster run is only submitted (--no_wait_until_finish), and the job itself writes
+    kelm.jsonl, stats.json and the manifest (last, listing kelm.jsonl) and removes its parts."""
+    import beam_runner
+
+    for name in ("sample.nt", "labels.tsv"):
+        (tmp_path / name).write_bytes((KG_SAMPLE / name).read_bytes())
+    args = ["kg", "--triples", "sample.nt", "--labels", "labels.tsv", "--rejects"]
+    monkeypatch.chdir(tmp_path)
+    assert beam_runner.main([*args, "--output", "local", *LOCAL_ONE_WORKER]) == 0
+    dask = _run(tmp_path, *args, "--output", "dask", "--runner", "dask", "--dask_address", cluster,
+                "--no_wait_until_finish")
+    assert dask.returncode == 0, dask.stderr
+    assert "submitted" in dask.stdout
+    manifest = tmp_path / "dask" / "manifest.json"
+    deadline = time.monotonic() + 300
+    while not manifest.exists():
+        assert time.monotonic() < deadline, "the cluster did not finish the submitted kg job"
+        time.sleep(0.5)
+    for sub in ("data", "rejects"):
+        expected = _rows(tmp_path / "local", sub)
+        assert expected, f"the local run wrote no {sub}"
+        assert _rows(tmp_path / "dask", sub) == expected
+    kelm = _lines(tmp_path / "local", "kelm.jsonl")
+    assert len(kelm) == 32
+    assert _lines(tmp_path / "dask", "kelm.jsonl") == kelm
+    _same_stats(tmp_path)
+    listed = json.loads(manifest.read_text())["outputs"]["kelm"]
+    assert [(f["path"], f["rows"]) for f in listed] == [("kelm.jsonl", 32)]
+    assert not (tmp_path / "dask" / ".kelm-parts").exists()
+
+
+@pytest.mark.slow
+def test_kg_align_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    """Pairs from a small corpus against the shipped sample graph (relative paths)."""
+    import pyarrow as pa
+
+    from pipeline.schema import CORPUS_SCHEMA
+
+    texts = ["Douglas Adams was born in Cambridge on 11 March 1952. He was a writer.",
+             "In 1903 Marie Curie received the Nobel Prize in Physics, with Pierre Curie.",
+             "Alan Turing studied at Princeton University. Paris is the capital of France."]
+    (tmp_path / "web" / "data").mkdir(parents=True)
+    n = len(texts)
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "source": ["web"] * n,
+                             "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
+                            schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
+    (tmp_path / "sample.nt").write_bytes((KG_SAMPLE / "sample.nt").read_bytes())
+    _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--corpus", "web")
+    pairs = _lines(tmp_path / "local", "pairs.jsonl")
+    assert len(pairs) >= 3
+    assert _lines(tmp_path / "dask", "pairs.jsonl") == pairs
+    _same_stats(tmp_path)
+    listed = json.loads((tmp_path / "dask" / "manifest.json").read_text())["outputs"]["data"]
+    assert [(f["path"], f["rows"]) for f in listed] == [("pairs.jsonl", len(pairs))]
+    assert not (tmp_path / "dask" / ".pairs-parts").exists()

@@ -134,3 +134,18 @@ def test_allocator_settings_reach_worker_processes_and_respect_the_user(monkeypa
     with allocator.local_allocator_settings() as added:
         assert os.environ["MALLOC_ARENA_MAX"] == "8" and "MALLOC_ARENA_MAX" not in added
     assert os.environ["MALLOC_ARENA_MAX"] == "8"
+
+
+def test_allocator_settings_are_for_the_local_runner_only(monkeypatch):
+    """The glibc tuning reaches the DirectRunner's worker processes only: a Dask run (a local cluster
+    started from this process, or a remote one) leaves the environment and the allocator alone."""
+    from corpora.kg.job import allocator_settings
+
+    for k in allocator.ENV:
+        monkeypatch.delenv(k, raising=False)
+    for args in (["--runner", "dask"], ["--runner=dask", "--dask_address", "127.0.0.1:1"]):
+        with allocator_settings(args) as added:
+            assert added == {} and not any(k in os.environ for k in allocator.ENV)
+    with allocator_settings(["--direct_num_workers=1"]) as added:
+        assert added == ({} if allocator._glibc() is None else allocator.ENV)
+    assert not any(k in os.environ for k in allocator.ENV)
