@@ -46,7 +46,7 @@ from pipeline.extract import EXTRACTORS, TextExtractor  # noqa: E402
 from pipeline.readers import ReaderConfig, read_file  # noqa: E402
 from pipeline.records import RawRecord  # noqa: E402
 
-LIBRARIES = ("resiliparse", "fastwarc", "trafilatura", "apache-beam", "pyarrow")
+LIBRARIES = ("resiliparse", "fastwarc", "trafilatura", "apache-beam", "pyarrow", "isal", "fasttext-predict")
 
 
 @dataclass
@@ -110,6 +110,9 @@ def print_header(args: argparse.Namespace) -> None:
           f"os.cpu_count()={os.cpu_count()}, usable cores={usable_cores()}")
     print(f"python:   {platform.python_version()} ({platform.python_implementation()})")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
+    from pipeline.compression import INFLATE
+
+    print(f"inflate:  {INFLATE.__name__} (gzip members of the WARC files)")
     print(f"workers:  {args.workers} (--direct_num_workers, multi_processing)")
     print(f"load:     {load_average()} (1, 5, 15 min; other work on the machine skews the numbers)")
     print(flush=True)

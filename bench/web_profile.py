@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/web_profile.py              # 1500 generated pages of about 60 KB
     python bench/web_profile.py --pages 500 --top 30
+    git worktree add /tmp/base HEAD~5 && python bench/web_profile.py --against /tmp/base --core-only
 
 It runs the web job once to warm up, then once under cProfile on the DirectRunner's
 in-memory engine (one process, so the profile sees every stage), and prints the functions
@@ -15,6 +16,11 @@ and without Beam (read, depth check, charset decoding, extraction, normalization
 ID, the Parquet row, and the ``--filters`` quality filters, each evaluated on every document
 in turn), so the per-page costs add up and can be compared with the bare
 extractor.
+
+With ``--against DIR`` (another checkout of the project, e.g. a git worktree of an older
+commit) the core steps of both are timed on the same pages, in separate processes, alternating
+for ``--rounds`` rounds, and printed side by side with the ratio per step (median of the
+per-round ratios, which a busy machine sways less than the times themselves).
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import glob
+import json
 import os
 import pstats
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +50,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=20, help="functions to list (default 20)")
     parser.add_argument("--filters", default="gopher_repetition,gopher_quality,c4,fineweb,pii",
                         help="recipe steps to time in the core table ('' for none)")
+    parser.add_argument("--core-only", action="store_true", help="skip the profiled job run")
+    parser.add_argument("--against", metavar="DIR", help="another checkout whose core steps to time alongside")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --against (default 3)")
+    parser.add_argument("--core-json", nargs=2, metavar=("ROOT", "GLOB"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.core_json:  # one side of --against: ROOT's pipeline code on the files of GLOB
+        sys.path.insert(0, os.path.abspath(args.core_json[0]))
+        core = time_core_steps(sorted(glob.glob(args.core_json[1])), args.extractor, args.filters)
+        print(json.dumps({"inflate": _inflate_name(), "steps": core}))
+        return
 
     from corpora.sample_web import write_sample
     from corpora.web import WebConfig, run_web
@@ -50,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         write_sample(os.path.join(root, "s"), seed=0, pages=args.pages, files=6, page_kb=args.page_kb)
         cfg = WebConfig(inputs=[os.path.join(root, "s", "sample-0*.warc.gz")], output=os.path.join(root, "o"),
                         extractor=args.extractor)
+        if args.against:
+            compare(args, cfg.inputs[0])
+        if args.core_only:
+            return
         beam_args = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
         run_web(cfg, beam_args, overwrite=True, quiet=True)  # warm-up
         profile = cProfile.Profile()
@@ -78,6 +100,37 @@ def main(argv: list[str] | None = None) -> None:
     for step, ms in core.items():
         print(f"| {step} | {ms:.3f} | {ms / total:.0%} |")
     print(f"| total | {total:.3f} | |")
+
+
+def _inflate_name() -> str:
+    """The module that inflates gzip members in the checkout on ``sys.path`` (zlib before isal)."""
+    import pipeline.compression as compression
+
+    return getattr(compression, "INFLATE", __import__("zlib")).__name__
+
+
+def compare(args: argparse.Namespace, files_glob: str) -> None:
+    """Core steps of this checkout and of ``--against``, alternating rounds, side by side."""
+    sides = {"this": REPO_ROOT, "against": os.path.abspath(args.against)}
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for r in range(args.rounds):
+        for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+            cmd = [sys.executable, os.path.abspath(__file__), "--core-json", sides[name], files_glob,
+                   "--extractor", args.extractor, "--filters", args.filters]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=sides[name])
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    print(f"\ncore steps, ms per HTML page: this checkout ({REPO_ROOT}, inflate {runs['this'][0]['inflate']}) vs "
+          f"{sides['against']} (inflate {runs['against'][0]['inflate']}); median of {args.rounds} alternating "
+          "rounds, each the best of 3 passes\n")
+    print("| step | against | this | against / this (median of rounds) |\n|---|---:|---:|---:|")
+    steps = list(runs["this"][0]["steps"])
+    totals = {name: [sum(run["steps"].values()) for run in runs[name]] for name in sides}
+    for step in [*steps, "total"]:
+        this = totals["this"] if step == "total" else [run["steps"][step] for run in runs["this"]]
+        other = totals["against"] if step == "total" else [run["steps"].get(step, float("nan")) for run in runs["against"]]
+        ratio = statistics.median(o / t for o, t in zip(other, this, strict=True))
+        print(f"| {step} | {statistics.median(other):.3f} | {statistics.median(this):.3f} | {ratio:.2f} |")
 
 
 def time_core_steps(files: list[str], extractor: str, filters: str) -> dict[str, float]:
