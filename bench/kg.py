@@ -232,45 +232,85 @@ def hook_shuffles(record: list) -> None:
     execution.GroupingBuffer.partition = partition
 
 
-def run_job_child(path: str, out: str, workers: int, code_root: str | None = None) -> None:
+def worker_trees_kb() -> dict[int, int]:
+    """RSS of each process tree below this one, by its top process (a DirectRunner worker, or a
+    Dask nanny with its worker process): summed over the tree, in KB."""
+    import psutil  # a dependency of dask.distributed
+
+    trees: dict[int, int] = {}
+    for child in psutil.Process().children():
+        try:
+            procs = [child] + child.children(recursive=True)
+        except psutil.Error:
+            continue
+        total = 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss // 1024
+            except psutil.Error:
+                continue
+        trees[child.pid] = total
+    return trees
+
+
+def dir_bytes(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def run_job_child(path: str, out: str, workers: int, code_root: str | None = None, runner: str = "direct",
+                  dask_memory: str = "1GB", partitions: int = 0, chunk_mb: int = 16) -> None:
     """Child process: one kg job run; prints a JSON line with its numbers. ``code_root``: import the
-    job from there (a baseline revision) instead of this checkout."""
+    job from there (a baseline revision) instead of this checkout. ``runner`` dask: a Dask local
+    cluster of ``workers`` processes with ``dask_memory`` each, spilling under a scratch folder
+    whose size is polled."""
     import threading
 
     if code_root:
         sys.path.insert(0, code_root)
         os.chdir(code_root)
-    from common import descendants
-
+    scratch = tempfile.mkdtemp(prefix="kgbench-dask-")
+    if runner == "dask":
+        os.environ["DASK_TEMPORARY_DIRECTORY"] = scratch  # the local cluster's workers spill here
+        beam_args = ["--runner", "dask", f"--dask_local_workers={workers}", f"--dask_local_memory={dask_memory}"]
+        if partitions:
+            beam_args.append(f"--dask_partitions={partitions}")
+    else:
+        beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     from corpora.kg.job import KgConfig, run_kg
 
     shuffles: list = []
-    hook_shuffles(shuffles)
-
-    beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
-    peak = {"worker": 0}
+    if runner != "dask":
+        hook_shuffles(shuffles)
+    peak = {"worker": 0, "total": 0, "spill": 0}
     done = threading.Event()
 
-    def sample() -> None:  # the largest RSS any worker process reaches, read from /proc
+    def sample() -> None:  # the largest worker tree's RSS, all of them together, the spill folder's size
         while not done.wait(0.2):
-            for pid in descendants():
-                try:
-                    with open(f"/proc/{pid}/status") as f:
-                        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-                except (OSError, StopIteration, ValueError):
-                    continue
-                peak["worker"] = max(peak["worker"], kb)
+            trees = worker_trees_kb()
+            if trees:
+                peak["worker"] = max(peak["worker"], max(trees.values()))
+                peak["total"] = max(peak["total"], sum(trees.values()))
+            if runner == "dask":
+                peak["spill"] = max(peak["spill"], dir_bytes(scratch))
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
     t0 = time.perf_counter()
-    report = run_kg(KgConfig(triples=[path], output=out), beam_args, overwrite=True, quiet=True)
+    report = run_kg(KgConfig(triples=[path], output=out, chunk_mb=chunk_mb), beam_args, overwrite=True, quiet=True)
     seconds = time.perf_counter() - t0
     done.set()
     watcher.join()
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "report": report, "driver_rss_mb": me / 1024,
-                      "worker_rss_mb": peak["worker"] / 1024,
+                      "worker_rss_mb": peak["worker"] / 1024, "workers_rss_mb": peak["total"] / 1024,
+                      "spill_mb": peak["spill"] / 1e6,
                       "shuffle_mb": max((r["mb"] for r in shuffles), default=0.0)}))
 
 
@@ -301,10 +341,14 @@ def extract_revision(rev: str, dest: str) -> str:
     return dest
 
 
-def run_job(path: str, out: str, workers: int, code_root: str | None = None) -> dict:
-    """One job run in a fresh process (so its peak RSS is its own)."""
+def run_job(path: str, out: str, workers: int, code_root: str | None = None, dask: dict | None = None) -> dict:
+    """One job run in a fresh process (so its peak RSS is its own); ``dask``: on a Dask local cluster
+    with these settings (memory, partitions, chunk_mb)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", path, out, str(workers)] + (
         ["--code-root", code_root] if code_root else [])
+    if dask:
+        cmd += ["--runner", "dask", "--dask-memory", dask["memory"], "--dask-partitions", str(dask["partitions"]),
+                "--chunk-mb", str(dask["chunk_mb"])]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
     if proc.returncode != 0:
         print(proc.stderr[-3000:])
@@ -318,17 +362,78 @@ def per_million(rows: list[dict], key: str) -> float:
     return (b[key] - a[key]) / max(1e-9, (b["triples"] - a["triples"]) / 1e6)
 
 
+def compare_runners(args) -> None:
+    """``--runner dask|both``: per size, the job's wall time, peak RSS of the driver, of the largest
+    worker process tree and of all workers together, and the peak size of the Dask spill folder."""
+    runners = ["direct", "dask"] if args.runner == "both" else ["dask"]
+    print(f"machine: {usable_cores()} cores, Python {platform.python_version()}, load {load_average()}, "
+          + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES + ("dask", "distributed")).items()))
+    print("command: python bench/kg.py " + " ".join(sys.argv[1:]))
+    rows: dict[str, list[dict]] = {r: [] for r in runners}
+    with tempfile.TemporaryDirectory(prefix="kgbench-") as tmp:
+        for size in [int(x) for x in args.sizes.split(",")]:
+            path = os.path.join(tmp, f"g{size}.nt")
+            info = generate(path, size)
+            parts = args.dask_partitions or max(4, info["lines"] // args.triples_per_partition)
+            for runner in runners:
+                dask = {"memory": args.dask_memory, "partitions": parts, "chunk_mb": args.chunk_mb} \
+                    if runner == "dask" else None
+                job = run_job(path, os.path.join(tmp, f"{runner}{size}"), args.workers, dask=dask)
+                write = stage(job["report"], "write")
+                rows[runner].append({"triples": info["lines"], "mb": info["bytes"] / 1e6, "job_s": job["seconds"],
+                                     "parts": parts if dask else "-", "driver_mb": job["driver_rss_mb"],
+                                     "worker_mb": job["worker_rss_mb"], "workers_mb": job["workers_rss_mb"],
+                                     "spill_mb": job["spill_mb"], "docs": write["out"],
+                                     "ok": job["report"]["accounting_ok"]})
+            os.remove(path)
+    print()
+    head = ("runner", "triples", "MB", "partitions", "job s", "t/s", "driver MB", "worker MB", "workers MB",
+            "spill MB", "documents", "accounting")
+    print("  ".join(f"{h:>10}" for h in head))
+    for runner in runners:
+        for r in rows[runner]:
+            cells = [runner, f"{r['triples']:,}", f"{r['mb']:.1f}", str(r["parts"]), f"{r['job_s']:.1f}",
+                     f"{r['triples'] / r['job_s']:,.0f}", f"{r['driver_mb']:.0f}", f"{r['worker_mb']:.0f}",
+                     f"{r['workers_mb']:.0f}", f"{r['spill_mb']:.0f}" if runner == "dask" else "-", f"{r['docs']:,}",
+                     "ok" if r["ok"] else "MISMATCH"]
+            print("  ".join(f"{c:>10}" for c in cells))
+    for runner in runners:
+        if len(rows[runner]) > 1:
+            print(f"\n{runner}: growth per million triples ({rows[runner][0]['triples']:,} -> "
+                  f"{rows[runner][-1]['triples']:,}): " + ", ".join(
+                      f"{name} {per_million(rows[runner], key):+,.0f} MB/M" for name, key in
+                      (("driver", "driver_mb"), ("worker", "worker_mb"), ("all workers", "workers_mb"))))
+    print("\ndriver MB: peak RSS of the process that runs the job (for dask it also starts the local cluster);")
+    print("worker MB: the largest worker process tree (a DirectRunner worker; a Dask nanny + its worker), peak;")
+    print("workers MB: all of them together, peak; spill MB: peak size of the Dask workers' scratch folder.")
+    if "dask" in rows:
+        print(f"dask: {args.workers} workers x {args.dask_memory}, read chunks of {args.chunk_mb} MB, "
+              f"{args.triples_per_partition:,} triples per partition unless --dask-partitions")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,300000", help="triples per generated graph (comma-separated)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline-rev", default=None, metavar="REV",
                     help="also run the job at this git revision, side by side (e.g. e09ab2f: before the memory work)")
+    ap.add_argument("--runner", default="direct", choices=("direct", "dask", "both"),
+                    help="dask: the job on a Dask local cluster (--workers processes) instead of the DirectRunner, "
+                         "memory and spill per size; both: each size on both, one table (no core/coverage runs)")
+    ap.add_argument("--dask-memory", default="1GB", help="memory limit per Dask worker (spills past 60%% of it)")
+    ap.add_argument("--dask-partitions", type=int, default=0,
+                    help="partitions per shuffle (default 0: one per --triples-per-partition of the input, at least 4)")
+    ap.add_argument("--triples-per-partition", type=int, default=20_000)
+    ap.add_argument("--chunk-mb", type=int, default=1, help="read chunk size of the Dask runs (default 1 MB)")
     ap.add_argument("--child", nargs=3, metavar=("PATH", "OUT", "WORKERS"), help=argparse.SUPPRESS)
     ap.add_argument("--code-root", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        run_job_child(args.child[0], args.child[1], int(args.child[2]), args.code_root)
+        run_job_child(args.child[0], args.child[1], int(args.child[2]), args.code_root, args.runner,
+                      args.dask_memory, args.dask_partitions, args.chunk_mb)
+        return
+    if args.runner != "direct":
+        compare_runners(args)
         return
     print(f"machine: {usable_cores()} cores, Python {platform.python_version()}, load {load_average()}, "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
