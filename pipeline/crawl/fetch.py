@@ -184,17 +184,17 @@ class Fetcher:
         # One connection pool per origin: requests go to the pinned IP, and a pool keyed by IP
         # alone could reuse one host's TLS connection (its SNI, its certificate) for another.
         self._clients: dict[str, httpx.AsyncClient] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._tls: dict[bool, ssl.SSLContext] = {}
 
     def _tls_context(self, scheme: str) -> ssl.SSLContext:
         """One verifying TLS context for every https origin (loading the CA bundle costs 30-100 ms,
-        once per client otherwise); an http origin's client never speaks TLS and gets a context
+        once per client otherwise); http origins' clients never speak TLS and share a context
         that trusts nothing, which costs nothing to make."""
-        if scheme != "https":
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context(trust_env=False)
-        return self._tls
+        https = scheme == "https"
+        if https not in self._tls:
+            self._tls[https] = (httpx.create_ssl_context(trust_env=False) if https
+                                else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        return self._tls[https]
 
     def _client(self, url: str) -> httpx.AsyncClient:
         parts = urlsplit(url)
