@@ -7,7 +7,7 @@ layer column-parallel, second row-parallel). With sequence parallelism (Korthika
 and dropout regions between them hold a 1/tp slice of the sequence, and each region's forward all-reduce becomes
 an all-gather before it and a reduce-scatter after it (the same bytes). The tied embedding / LM head is split over
 the vocabulary, and the cross-entropy is computed vocabulary-parallel (``loss_parallel``): no rank ever holds the
-full-vocabulary logits.
+full-vocabulary logits. Pipeline parallelism over the mesh's "pp" dimension is :mod:`trainer.pipeline`.
 """
 
 from __future__ import annotations

@@ -354,6 +354,12 @@ class Trainer:
                  f"positions, {attention}), objective {cfg.objective}; {d.world_size} process(es) on "
                  f"{d.device.type}, {self._describe_layout()}; {tokens_per_step:,} tokens per step")
         self.log(self.corpora.summary())  # what it reads: sources, documents, tokens, mixing weights
+        if self.peak:
+            self.log(f"mfu: model FLOPs {self.flops_per_token:,} per token x tokens/s over {self.peak / 1e12:,.0f} "
+                     f"TFLOP/s x {d.world_size} GPU(s) ({self.layout.describe()}: all ranks, so communication, "
+                     f"the pipeline bubble and replicated work count as lost); hfu counts "
+                     f"{self.hardware_flops_per_token:,} per token (activation_checkpointing="
+                     f"{cfg.activation_checkpointing} recomputation included)")
         warning = assess_run(self.n_params, cfg.max_steps * tokens_per_step)
         if warning:
             self.log(f"plan: {warning}")
