@@ -12,7 +12,7 @@ keep-alive); each has a robots.txt and a home page linking to ``--pages`` pages.
 response waits ``latency`` ms before it is sent (a far-away server). The crawler is polite
 (one request in flight per host, ``--rate`` requests per second per host), so the most it
 can do is ``hosts x rate`` pages per second, whatever the latency; how close it gets shows
-how well concurrency across hosts hides latency (goal: at least 80%).
+how well concurrency across hosts hides latency (goal: at least 90%).
 
 Rows, in one run:
 (a) **core**: the crawler core (``BatchCrawler``: async fetches, robots.txt, link
