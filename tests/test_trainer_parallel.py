@@ -1,6 +1,6 @@
 """Model parallelism under real ``torchrun`` on CPU (gloo): tensor parallelism (TP=2, with and without sequence
-parallelism), 2D TP x FSDP2 (with activation checkpointing composed in), pipeline parallelism (PP=2, and TP=2 x
-PP=2 on 4 processes), per-step losses against the single-process run over 20 steps, sharded checkpoints moving
+parallelism), 2D TP x FSDP2 (with activation checkpointing composed in), pipeline parallelism (PP=2, interleaved
+PP=2 x 2 virtual stages, and TP=2 x PP=2 on 4 processes), per-step losses against the single-process run over 20 steps, sharded checkpoints moving
 between layouts (TP=2 -> one process and -> PP=2, PP=2 -> one process), the collectives per block that Megatron's
 scheme predicts, and bad layouts refused before any work with the fix in the message.
 
@@ -210,6 +210,12 @@ def test_pipeline_layouts_refused_before_any_work():
         _config("pipeline_parallel=2", "grad_accum_steps=2", "parallel=fsdp")
     with pytest.raises(ConfigError, match=r"compile=true is not applied to pipeline stages"):
         _config("pipeline_parallel=2", "grad_accum_steps=2", "compile=true")
+    with pytest.raises(ConfigError, match=r"pipeline_parallel=2 x virtual_pipeline_stages=2 = 4 stages is more "
+                                          r"than the model's n_layer=2 layers"):
+        _config("pipeline_parallel=2", "grad_accum_steps=2", "virtual_pipeline_stages=2")
+    with pytest.raises(ConfigError, match=r"grad_accum_steps=5 is not a multiple of its 2 rounds: use a multiple "
+                                          r"of 2"):
+        _config("pipeline_parallel=2", "grad_accum_steps=5", "virtual_pipeline_stages=2", "n_layer=4")
     _config("pipeline_parallel=2", "grad_accum_steps=2", "tensor_parallel=2")  # 3D-ready: fine
 
 
@@ -258,6 +264,24 @@ def test_tensor_by_pipeline_parallel_matches_one_process(shards, single, tmp_pat
     proc = torchrun(4, shards["shards"], out, "pipeline_parallel=2", "tensor_parallel=2", *PIPELINE,
                     "activation_checkpointing=full")
     _check_pipeline_run(single, out, proc, "tp=2 x pp=2 x dp=1")
+
+
+@pytest.mark.slow
+def test_interleaved_pipeline_matches_one_process(shards, tmp_path):
+    """Interleaved 1F1B: 4 layers as 4 stages, 2 per rank (rank 0 holds blocks 0 and 2, rank 1 blocks 1 and 3,
+    with the embedding copy), over 10 steps against one process of the same 4-layer shape."""
+    shape = ["n_layer=4", "max_steps=10", *PIPELINE]
+    reference = tmp_path / "one"
+    train(load_config("tiny", [*SHAPE, "device=cpu", *shape], data=[str(shards["shards"])], mix=MIX,
+                      out_dir=str(reference)), log=lambda *a, **k: None)
+    out = tmp_path / "interleaved"
+    proc = torchrun(2, shards["shards"], out, *shape, "pipeline_parallel=2", "virtual_pipeline_stages=2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "tp=1 x pp=2 x dp=1, interleaved 1F1B (2 stages per rank)" in proc.stdout
+    expected, got = losses(reference), losses(out)
+    assert sorted(got) == sorted(expected) == list(range(1, 11))
+    for step in expected:
+        assert abs(got[step] - expected[step]) <= REL_TOL * expected[step], (step, expected[step], got[step])
 
 
 def _resume(shards, checkpoint: Path, run: Path, nproc: int, *overrides: str) -> None:
@@ -318,7 +342,7 @@ def test_pipeline_stages_keep_the_whole_models_names():
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=64, n_layer=3, n_head=2, d_model=16, seq_len=8))
     whole = model.state_dict()
-    stages = [GPTStage(model, s, 2) for s in range(2)]
+    stages = [GPTStage(model, [s], 2) for s in range(2)]
     names = [set(stage.state_dict()) for stage in stages]
     assert names[0] | names[1] == set(whole)
     assert {n.split(".")[1] for n in names[0] if n.startswith("blocks.")} == {"0", "1"}

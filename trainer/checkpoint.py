@@ -40,7 +40,8 @@ RESUMABLE_KEYS = frozenset({
     "keep_checkpoints", "compile", "progress", "out_dir", "resume", "cache_dir", "verify_checksums", "device",
     "tokenizer", "cache_max_bytes", "threads", "parallel",  # checkpoints are full state dicts: DDP, FSDP2 and 1 process
     "micro_batch_size", "grad_accum_steps",  # the global batch is checked separately
-    "tensor_parallel", "sequence_parallel", "pipeline_parallel", "activation_checkpointing",  # the layout
+    "tensor_parallel", "sequence_parallel", "pipeline_parallel", "virtual_pipeline_stages",  # the layout
+    "activation_checkpointing",
 })
 
 

@@ -65,6 +65,7 @@ class TrainConfig(DataSettings):
     tensor_parallel: int = 1  # Megatron-style split inside each block (trainer/parallel.py)
     sequence_parallel: bool = True  # with tensor_parallel > 1: LayerNorm/dropout regions split over the sequence
     pipeline_parallel: int = 1  # stages over the layers
+    virtual_pipeline_stages: int = 1  # model chunks per pipeline rank; > 1: interleaved 1F1B (trainer/pipeline.py)
     activation_checkpointing: str = "none"  # none | full (every block) | selective (attention only)
     compile: bool = False
     deterministic: bool = False  # always on for CPU
@@ -144,7 +145,7 @@ class TrainConfig(DataSettings):
             make_layout(self.tensor_parallel * self.pipeline_parallel, self.tensor_parallel, self.pipeline_parallel,
                         n_head=model.n_head, n_layer=model.n_layer, vocab_size=model.vocab_size,
                         seq_len=self.seq_len, sequence_parallel=self.sequence_parallel, parallel=self.parallel,
-                        micro_batches=self.grad_accum_steps)
+                        micro_batches=self.grad_accum_steps, virtual_stages=self.virtual_pipeline_stages)
         except LayoutError as exc:
             raise ConfigError(str(exc)) from exc
         need(not (self.compile and self.pipeline_parallel > 1),

@@ -42,7 +42,7 @@ class Layout:
 
 def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *, n_head: int, n_layer: int,
                 vocab_size: int, seq_len: int, sequence_parallel: bool, parallel: str, micro_batches: int = 1,
-                ) -> Layout:
+                virtual_stages: int = 1) -> Layout:
     """The layout for ``world_size`` processes, or :class:`LayoutError` with the fix, before any work starts."""
     tp, pp = tensor_parallel, pipeline_parallel
     if tp < 1 or pp < 1:
@@ -65,6 +65,18 @@ def make_layout(world_size: int, tensor_parallel: int, pipeline_parallel: int, *
     if pp > n_layer:
         raise LayoutError(f"pipeline_parallel={pp} is more stages than the model's n_layer={n_layer} layers; use "
                           f"pipeline_parallel <= {n_layer}")
+    if virtual_stages < 1 or (virtual_stages > 1 and pp == 1):
+        raise LayoutError(f"virtual_pipeline_stages={virtual_stages}: model chunks per pipeline rank must be at least "
+                          f"1, and more than 1 only with pipeline_parallel > 1")
+    if pp * virtual_stages > n_layer:
+        raise LayoutError(f"pipeline_parallel={pp} x virtual_pipeline_stages={virtual_stages} = "
+                          f"{pp * virtual_stages} stages is more than the model's n_layer={n_layer} layers; use at "
+                          f"most {n_layer // pp} virtual stages")
+    rounds = max(1, micro_batches // pp)
+    if virtual_stages > 1 and micro_batches % rounds:
+        raise LayoutError(f"interleaved 1F1B runs the micro-batches in rounds of about pipeline_parallel={pp}; "
+                          f"grad_accum_steps={micro_batches} is not a multiple of its {rounds} rounds: use a "
+                          f"multiple of {pp}")
     if pp > 1 and micro_batches < pp:
         raise LayoutError(f"pipeline_parallel={pp} runs a 1F1B schedule over the gradient-accumulation "
                           f"micro-batches, and grad_accum_steps={micro_batches} cannot fill {pp} stages; set "

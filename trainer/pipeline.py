@@ -1,5 +1,6 @@
 """Pipeline parallelism of the GPT (``torch.distributed.pipelining``): the layers split into consecutive stages,
-one per rank of the mesh's "pp" dimension, run by a 1F1B schedule over the gradient-accumulation micro-batches.
+one per rank of the mesh's "pp" dimension (or ``virtual_pipeline_stages`` per rank, interleaved), run by a 1F1B
+schedule over the gradient-accumulation micro-batches.
 
 The first stage holds the token (and position) embedding, the last the final LayerNorm, the LM head and the loss.
 The tied embedding is kept as Megatron keeps it: the last stage holds a copy of the first stage's embedding
@@ -34,21 +35,24 @@ def stage_layers(n_layer: int, stages: int) -> list[range]:
 
 
 class GPTStage(nn.Module):
-    """One pipeline stage of a :class:`trainer.model.GPT`: its blocks (named by their index in the whole model),
-    the embeddings on the first stage, the final norm and the LM head (tied to a copy of the embedding) on the
-    last. ``forward`` maps token ids (first stage) or the residual stream to the residual stream (or, on the
-    last stage, the logits)."""
+    """Pipeline stage(s) of a :class:`trainer.model.GPT`: their blocks (named by their index in the whole model),
+    the embeddings with the first stage, the final norm and the LM head (tied to a copy of the embedding) with
+    the last. ``forward`` (of one stage) maps token ids (first stage) or the residual stream to the residual
+    stream (or, on the last stage, the logits). With several ``stages`` (interleaved schedule) it is the rank's
+    whole share, for the optimizer and checkpoints; each stage runs as a GPTStage of its own over the same
+    modules (``model`` may itself be a GPTStage)."""
 
-    def __init__(self, model: GPT, stage: int, stages: int) -> None:
+    def __init__(self, model: nn.Module, stages: list[int], n_stages: int) -> None:
         super().__init__()
-        self.config, self.stage, self.first, self.last = model.config, stage, stage == 0, stage == stages - 1
+        self.config, self.first, self.last = model.config, 0 in stages, n_stages - 1 in stages
         self.checkpointing = model.checkpointing
         self.seq_shards = 1  # the residual stream holds 1/seq_shards of the sequence (sequence parallelism)
         if self.first or self.last:  # the last stage's is the copy its LM head is tied to
             self.wte = model.wte
         if self.first:
             self.wpe, self.drop = model.wpe, model.drop
-        self.blocks = nn.ModuleDict({str(i): model.blocks[i] for i in stage_layers(len(model.blocks), stages)[stage]})
+        split = stage_layers(self.config.n_layer, n_stages)
+        self.blocks = nn.ModuleDict({str(i): _block(model, i) for s in sorted(stages) for i in split[s]})
         if self.last:
             self.ln_f, self.lm_head = model.ln_f, model.lm_head
         for name in ("rope_cos", "rope_sin", "alibi"):
@@ -80,33 +84,49 @@ class GPTStage(nn.Module):
         return self.lm_head(self.ln_f(x)) if self.last else x
 
 
+def _block(model: nn.Module, i: int) -> nn.Module:
+    """Block ``i`` of a GPT (a ModuleList) or of a GPTStage (a ModuleDict keyed by the whole model's index)."""
+    return model.blocks[str(i)] if isinstance(model.blocks, nn.ModuleDict) else model.blocks[i]
+
+
 def _local(tensor: torch.Tensor) -> torch.Tensor:
     """The tensor this rank holds: a DTensor's local shard, a plain tensor itself."""
     return getattr(tensor, "_local_tensor", tensor)
 
 
 class Pipeline:
-    """This rank's stage, its 1F1B schedule and the step around it: token-weighted loss, tied-embedding and
-    data-parallel gradient sums, and the gradient norm over all stages."""
+    """This rank's stage(s), the 1F1B schedule (interleaved with several stages per rank) and the step around
+    it: token-weighted loss, tied-embedding and data-parallel gradient sums, and the gradient norm over all
+    stages."""
 
     def __init__(self, model: GPT, layout, mesh, device: torch.device, sequence_parallel: bool,
-                 micro_batches: int) -> None:
-        from torch.distributed.pipelining import PipelineStage, Schedule1F1B
+                 micro_batches: int, virtual_stages: int = 1) -> None:
+        from torch.distributed.pipelining import PipelineStage, Schedule1F1B, ScheduleInterleaved1F1B
 
         self.layout, self.mesh, self.device = layout, mesh, device
-        self.stage_index = mesh["pp"].get_local_rank()
+        rank, n_stages = mesh["pp"].get_local_rank(), layout.pp * virtual_stages
         self.pp_group = mesh["pp"].get_group()
         self.dp_group = mesh["dp"].get_group() if layout.dp > 1 else None
-        self.module = GPTStage(model, self.stage_index, layout.pp)
+        # stage k of this rank is rank + k * pp (Narayanan et al., 2021): stage 0 on the first rank, the last
+        # stage on the last rank, so the embedding and its copy sit where they do without interleaving
+        indices = [rank + k * layout.pp for k in range(virtual_stages)]
+        self.module = GPTStage(model, indices, n_stages)  # all this rank holds: optimizer and checkpoints
         if layout.tp > 1:
             from trainer.parallel import apply_tensor_parallel
 
             apply_tensor_parallel(self.module, mesh["tp"], sequence_parallel, local_logits=True)
-            self.module.seq_shards = layout.tp if sequence_parallel else 1
+        chunks = [self.module] if virtual_stages == 1 else [GPTStage(self.module, [i], n_stages) for i in indices]
+        for chunk in chunks:
+            chunk.seq_shards = layout.tp if layout.tp > 1 and sequence_parallel else 1
         self.embedding_group = self._embedding_group()
-        self.stage = PipelineStage(self.module, self.stage_index, layout.pp, device, group=self.pp_group)
+        self.stages = [PipelineStage(chunk, i, n_stages, device, group=self.pp_group)
+                       for chunk, i in zip(chunks, indices, strict=True)]
         self.scale = torch.ones((), device=device)  # 1 / the global batch's labelled tokens, set each step
-        self.schedule = Schedule1F1B(self.stage, micro_batches, loss_fn=self._loss, scale_grads=False)
+        if virtual_stages == 1:
+            self.schedule = Schedule1F1B(self.stages[0], micro_batches, loss_fn=self._loss, scale_grads=False)
+        else:
+            self.schedule = ScheduleInterleaved1F1B(self.stages, micro_batches, loss_fn=self._loss,
+                                                    scale_grads=False)
 
     def _embedding_group(self):
         """The process group of this rank's pipeline's first and last ranks (the two embedding copies), or None
@@ -136,9 +156,9 @@ class Pipeline:
         ``labels``; returns this pipeline's sum of per-token losses (on every stage)."""
         tokens = global_tokens.clamp(min=1).to(torch.float32)
         self.scale = 1.0 / tokens
-        last, losses = self.stage.is_last, []
+        first, last, losses = self.module.first, self.module.last, []
         run = self.schedule.step if train else self.schedule.eval
-        run(input_ids if self.stage.is_first else None, target=labels if last else None, losses=losses)
+        run(input_ids if first else None, target=labels if last else None, losses=losses)
         total = torch.stack([loss.detach() for loss in losses]).sum() * tokens if losses else \
             torch.zeros((), device=self.device)
         dist.all_reduce(total, group=self.pp_group)  # the last stage's sum, known to every stage

@@ -166,7 +166,7 @@ class Trainer:
             from trainer.pipeline import Pipeline
 
             self.pipeline = Pipeline(self.raw_model, self.layout, self.mesh, d.device, cfg.sequence_parallel,
-                                     cfg.grad_accum_steps)
+                                     cfg.grad_accum_steps, cfg.virtual_pipeline_stages)
             self.raw_model = self.model = self.pipeline.module
         else:
             self.model = wrap_model(self.raw_model, d, cfg.parallel, self.layout, self.mesh, cfg.sequence_parallel)
@@ -201,7 +201,8 @@ class Trainer:
             self.layout = make_layout(d.world_size, cfg.tensor_parallel, cfg.pipeline_parallel, n_head=shape.n_head,
                                       n_layer=shape.n_layer, vocab_size=shape.vocab_size, seq_len=cfg.seq_len,
                                       sequence_parallel=cfg.sequence_parallel, parallel=cfg.parallel,
-                                      micro_batches=cfg.grad_accum_steps)
+                                      micro_batches=cfg.grad_accum_steps,
+                                      virtual_stages=cfg.virtual_pipeline_stages)
         except LayoutError as exc:
             raise ConfigError(str(exc)) from exc
         model_parallel = self.layout.tp * self.layout.pp > 1
@@ -617,6 +618,9 @@ class Trainer:
         if self.layout.tp * self.layout.pp == 1:
             return self.cfg.parallel
         sp = ", sequence parallel" if self.layout.tp > 1 and self.cfg.sequence_parallel else ""
+        if self.layout.pp > 1:
+            v = self.cfg.virtual_pipeline_stages
+            sp += f", interleaved 1F1B ({v} stages per rank)" if v > 1 else ", 1F1B"
         dp = f", {self.cfg.parallel} over dp" if self.layout.dp > 1 else ""
         return f"{self.layout.describe()}{sp}{dp}"
 
