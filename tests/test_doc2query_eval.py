@@ -92,7 +92,7 @@ def test_eval_job_over_corpus_and_anserini_inputs(tmp_path):
     (tmp_path / "q.tsv").write_text("".join(f"q{i}\tkeyword{i % 4} entity{i}\n" for i in range(20)) + "broken\n")
     (tmp_path / "qrels.tsv").write_text("".join(f"q{i}\t0\tp{i}\t1\n" for i in range(20)) + "q1\t0\tnope\t1\n")
     report_path = tmp_path / "report.json"
-    report = _eval(["--corpus", corpus, "--expanded", str(anserini), "--queries", str(tmp_path / "q.tsv"),
+    report = _eval(["--input", corpus, "--expanded", str(anserini), "--queries", str(tmp_path / "q.tsv"),
                     "--qrels", str(tmp_path / "qrels.tsv"), "--report", str(report_path)])
     assert report["counts"]["queries_evaluated"] == 20
     assert report["counts"]["qrels_unknown_passage"] == 1
@@ -100,7 +100,7 @@ def test_eval_job_over_corpus_and_anserini_inputs(tmp_path):
     assert report["expanded"]["MRR@10"] >= report["original"]["MRR@10"]
     assert json.loads(report_path.read_text())["expanded"] == report["expanded"]
     with pytest.raises(UsageError, match="no such file"):
-        _eval(["--corpus", corpus, "--expanded", corpus, "--queries", str(tmp_path / "none.tsv"),
+        _eval(["--input", corpus, "--expanded", corpus, "--queries", str(tmp_path / "none.tsv"),
                "--qrels", str(tmp_path / "qrels.tsv")])
 
 
@@ -127,7 +127,7 @@ def test_eval_reads_gzipped_qrels_queries_collections_and_docs_folders(tmp_path)
     queries = _write_gz(tmp_path / "queries.tsv.gz", "".join(f"q{i}\tentity{i} keyword{i % 3}\n" for i in range(12)))
     qrels = _write_gz(tmp_path / "qrels.txt.gz", "".join(f"q{i} 0 {i} 1\n" for i in range(12)))
     for expanded in (str(folder), gz_jsonl):
-        report = _eval(["--corpus", coll, "--expanded", expanded, "--queries", queries, "--qrels", qrels])
+        report = _eval(["--input", coll, "--expanded", expanded, "--queries", queries, "--qrels", qrels])
         assert report["counts"]["queries_evaluated"] == 12
         assert report["passages"] == {"original": 12, "expanded": 12}
         assert report["expanded"]["MRR@10"] == pytest.approx(1.0)
@@ -163,7 +163,7 @@ def test_duplicate_qrels_and_bad_collection_lines_are_counted(tmp_path):
     (tmp_path / "r.txt").write_text("q1 0 1 1\nq1 0 1 1\nq2 0 2 1\n")
     rel, skipped = read_qrels(str(tmp_path / "r.txt"))
     assert rel == {"q1": {"1"}, "q2": {"2"}} and skipped == {"duplicate_judgement": 1}
-    report = _eval(["--corpus", str(tmp_path / "c.tsv"), "--expanded", str(tmp_path / "c.tsv"),
+    report = _eval(["--input", str(tmp_path / "c.tsv"), "--expanded", str(tmp_path / "c.tsv"),
                     "--queries", str(tmp_path / "q.tsv"), "--qrels", str(tmp_path / "r.txt")])
     assert report["skipped_lines"]["qrels"] == {"duplicate_judgement": 1}
     assert report["skipped_lines"]["corpus"] == {"no_tab": 1, "empty_text": 1}
@@ -176,7 +176,7 @@ def test_eval_refuses_what_would_print_a_meaningless_mrr(tmp_path):
     (tmp_path / "q.tsv").write_text("q1\tcats\n")
     (tmp_path / "r.txt").write_text("q1 0 1 1\n")
     (tmp_path / "r-outside.txt").write_text("q1 0 7067032 1\n")
-    base = ["--corpus", str(tmp_path / "c.tsv"), "--queries", str(tmp_path / "q.tsv")]
+    base = ["--input", str(tmp_path / "c.tsv"), "--queries", str(tmp_path / "q.tsv")]
     with pytest.raises(UsageError, match="--expanded: no passages"):
         _eval(base + ["--expanded", str(tmp_path / "empty.jsonl"), "--qrels", str(tmp_path / "r.txt")])
     with pytest.raises(UsageError, match="no query can be evaluated.*qrels_unknown_passage=1"):

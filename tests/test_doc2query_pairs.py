@@ -189,7 +189,7 @@ def test_pairs_arguments_are_checked_before_work(tmp_path):
         _run_pairs(["--collection", str(tmp_path / "nope.tsv"), "--queries", "q", "--qrels", "r",
                     "--output", str(tmp_path / "o")])
     with pytest.raises(UsageError, match="not both"):
-        _run_pairs(["--corpus", "x", "--collection", "c", "--output", str(tmp_path / "o")])
+        _run_pairs(["--input", "x", "--collection", "c", "--output", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
 
 
@@ -208,7 +208,7 @@ def test_mined_pairs_job_drops_boilerplate_headings_and_holds_out(tmp_path):
     docs += [Document(id="empty", text="   ", source="web"), Document(id="flat", text=body, source="web")]
     corpus = write_corpus(tmp_path / "corpus", docs)
     out = tmp_path / "pairs"
-    report = _run_pairs(["--corpus", corpus, "--output", str(out), "--max-query-docs", "3",
+    report = _run_pairs(["--input", corpus, "--output", str(out), "--max-query-docs", "3",
                          "--heldout-fraction", "0.3", "--seed", "3"])
     assert report["accounting_ok"]
     assert stage_of(report, "mine")["dropped"] == {"empty_text": 1, "no_heading": 1}

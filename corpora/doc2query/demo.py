@@ -73,7 +73,7 @@ def run_doc2query_demo(corpus_dir: str, out_dir: str, beam_args: list[str], over
     with Timer() as t:
         print("\n== doc2query: (heading, passage) pairs mined from the corpus (noisy heuristic)")
         pairs = run_pairs(PairsConfig(
-            output=pairs_dir, corpus=[corpus_dir], max_heading_words=16, min_passage_words=20, pairs_per_section=1,
+            output=pairs_dir, input=[corpus_dir], max_heading_words=16, min_passage_words=20, pairs_per_section=1,
             max_query_docs=10, window=WINDOW, stride=WINDOW, heldout_fraction=HELDOUT_FRACTION, seed=0),
             _local_args(beam_args), overwrite=overwrite)
 
@@ -89,7 +89,7 @@ def run_doc2query_demo(corpus_dir: str, out_dir: str, beam_args: list[str], over
 
         print("\n== doc2query: BM25 on held-out headings, original vs expanded passages")
         evaluation = run_eval(eval_args([
-            "--corpus", os.path.join(pairs_dir, "passages"), "--expanded", expanded_dir,
+            "--input", os.path.join(pairs_dir, "passages"), "--expanded", expanded_dir,
             "--queries", os.path.join(pairs_dir, "heldout", "queries.tsv"),
             "--qrels", os.path.join(pairs_dir, "heldout", "qrels.tsv"), "--report", os.path.join(out_dir, "eval.json")]))
     print(f"doc2query demo finished in {t.seconds:.1f}s (generator {generator['seconds']:.1f}s): {expanded_dir}")

@@ -55,7 +55,7 @@ class Collection:
     skipped: Counter = field(default_factory=Counter)
 
 
-def read_collection(path: str, fix_mojibake: bool = False, flag: str = "--corpus") -> Collection:
+def read_collection(path: str, fix_mojibake: bool = False, flag: str = "--input") -> Collection:
     """Passages from a corpus directory (data/*.parquet), a collection file or a folder of them
     (TSV ``pid<TAB>text``, JSONL ``id``/``contents`` or ``id``/``text``, ``.gz`` too, Anserini's
     ``docsNN.json``). Repeated ids follow :func:`corpora.doc2query.ids.pick_copy`."""
@@ -258,18 +258,18 @@ def check_task(task: EvalTask, original: dict[str, str], expanded: dict[str, str
     or an expansion that holds none of the relevant passages (ids rewritten); returns how many
     relevant passages the expansion lacks."""
     if not original:
-        raise EvalInputError("--corpus: no passages")
+        raise EvalInputError("--input: no passages")
     if not expanded:
         raise EvalInputError("--expanded: no passages")
     if not task.queries:
         left = ", ".join(f"{k}={v}" for k, v in sorted(task.counts.items()) if v and k != "queries_evaluated")
-        raise EvalInputError("no query can be evaluated: none has a relevant passage in --corpus "
+        raise EvalInputError("no query can be evaluated: none has a relevant passage in --input "
                              f"({left or 'no qrels'}); do the collection's ids match the qrels' pids?")
     relevant = {p for rel in task.relevant.values() for p in rel}
     missing = sum(1 for rel in task.relevant.values() for p in rel if p not in expanded)
     if not relevant & expanded.keys():
         raise EvalInputError(f"--expanded holds none of the {len(relevant)} relevant passages of the evaluated "
-                             "queries: its ids do not match --corpus (were they rewritten?)")
+                             "queries: its ids do not match --input (were they rewritten?)")
     return missing
 
 

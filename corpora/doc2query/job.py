@@ -17,6 +17,7 @@ from corpora.doc2query.pairs_job import PairsConfig, run_pairs
 from corpora.doc2query.pairs_job import add_arguments as add_pairs_arguments
 from corpora.doc2query.pairs_job import config_from_args as pairs_config
 from pipeline import beam_io
+from pipeline.flags import add_input, add_verbose, require_input
 from pipeline.jobs import Job, Timer, UsageError, configure_logging
 
 __all__ = ["ExpandJobConfig", "PairsConfig", "add_expand_arguments", "add_pairs_arguments", "expand_config",
@@ -33,15 +34,17 @@ default). Collections: corpus directories, collection TSV (pid<TAB>text) or JSON
 (Anserini id/contents). Runs in one process (the index is in memory), not on a Beam runner.
 
 examples:
-  python beam_runner.py doc2query-eval --corpus collection.tsv --expanded out/d2q/anserini \\
+  python beam_runner.py doc2query-eval --input collection.tsv --expanded out/d2q/anserini \\
       --queries queries.dev.small.tsv --qrels qrels.dev.small.tsv
-  python beam_runner.py doc2query-eval --corpus out/pairs/passages --expanded out/passages-d2q \\
+  python beam_runner.py doc2query-eval --input out/pairs/passages --expanded out/passages-d2q \\
       --queries out/pairs/heldout/queries.tsv --qrels out/pairs/heldout/qrels.tsv --report eval.json"""
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", required=True, metavar="ORIGINAL", help="the original passages")
-    parser.add_argument("--expanded", required=True, metavar="EXPANDED", help="the expanded passages (same ids)")
+    add_input(parser, old="--corpus", metavar="ORIGINAL",
+              help="the original passages (the input; --expanded names their expanded copies)")
+    parser.add_argument("--expanded", required=True, metavar="EXPANDED",
+                        help="the expanded passages (same ids; a second input, compared with --input)")
     parser.add_argument("--queries", required=True, metavar="TSV", help="qid<TAB>query (held-out queries)")
     parser.add_argument("--qrels", required=True, metavar="FILE", help="qid 0 pid rel, or qid pid")
     parser.add_argument("--k1", type=float, default=0.9, help="BM25 k1 (default: %(default)s)")
@@ -50,7 +53,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fix-mojibake", action="store_true",
                         help="repair UTF-8 read as Latin-1 in passages and queries (MS MARCO's; ftfy)")
     parser.add_argument("--report", metavar="FILE.json", help="also write the report as JSON")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 def run_eval(args: argparse.Namespace, quiet: bool = False) -> dict:
@@ -68,11 +71,12 @@ def run_eval(args: argparse.Namespace, quiet: bool = False) -> dict:
 
     if args.k1 < 0 or not 0 <= args.b <= 1:
         raise UsageError("--k1 must be >= 0 and --b in [0, 1]")
+    require_input(args.input, "the original passages")
     fix = getattr(args, "fix_mojibake", False)
     try:
         queries, q_skipped = read_queries(args.queries, fix)
         qrels, r_skipped = read_qrels(args.qrels)
-        original = read_collection(args.corpus, fix, "--corpus")
+        original = read_collection(args.input, fix, "--input")
         expanded = read_collection(args.expanded, fix, "--expanded")
         check_task(build_task(original.texts, queries, qrels), original.texts, expanded.texts)
     except EvalInputError as exc:
@@ -135,7 +139,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from corpora.doc2query.train_generator import add_train_arguments as add
 
     add(parser)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 JOBS = [

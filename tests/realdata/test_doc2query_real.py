@@ -44,7 +44,7 @@ def test_dev_qrels_outside_the_sample_are_counted_and_refused(msmarco):
 
     parser = argparse.ArgumentParser()
     add_eval_arguments(parser)
-    args = parser.parse_args(["--corpus", str(msmarco / "collection-pids-0-100.tsv"),
+    args = parser.parse_args(["--input", str(msmarco / "collection-pids-0-100.tsv"),
                               "--expanded", str(msmarco / "collection-pids-0-100.tsv"),
                               "--queries", str(msmarco / "topics.msmarco-passage.dev-subset.txt"),
                               "--qrels", str(msmarco / "qrels.msmarco-passage.dev-subset.txt")])
