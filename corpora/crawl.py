@@ -34,6 +34,7 @@ from pipeline.crawl.rounds import known_by_host, next_frontier, one_process_enou
 from pipeline.crawl.segments import LOG_DIR, WARC_DIR, SegmentStore
 from pipeline.crawl.storage import FileStorage
 from pipeline.crawl.urls import SCOPES, BadURL, ScopeRules, origin
+from pipeline.flags import add_verbose
 from pipeline.jobs import (
     Job,
     Timer,
@@ -166,7 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "link-local and metadata addresses only when named exactly; logged")
     sa.add_argument("--hosts-per-batch", type=int, default=100,
                     help="hosts crawled together by one worker (default: 100)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> CrawlJobConfig:

@@ -22,6 +22,7 @@ import numpy as np
 from corpora.tokenize_rows import RowSlice, tokenize_slice
 from pipeline import beam_io
 from pipeline.beam_steps import STATS, BatchStep, FlatStep, finalize, summed_stats
+from pipeline.flags import add_verbose
 from pipeline.jobs import (
     Job,
     Timer,
@@ -277,7 +278,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fraction of documents in the validation split, by a hash of the id (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/val hash (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace finished shards in DIR")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:

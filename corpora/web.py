@@ -21,6 +21,7 @@ from pipeline.dedup.minhash import MinHashParams
 from pipeline.dedup.spans import SpanDedupParams
 from pipeline.extract import EXTRACTORS, TextExtractor
 from pipeline.filters.base import FilterStep
+from pipeline.flags import add_langs, add_rejects, add_verbose
 from pipeline.jobs import (
     Job,
     PipelineJob,
@@ -109,14 +110,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
     io.add_argument("--drop-truncated", action="store_true",
                     help="drop WARC/WET records marked WARC-Truncated (body cut at a size cap); default: keep them")
-    io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
+    add_rejects(io)
     io.add_argument("--overwrite", action="store_true", help="replace an existing corpus in DIR")
     io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
     st = parser.add_argument_group("processing")
     st.add_argument("--extractor", default="resiliparse", choices=EXTRACTORS, help="HTML main-text extractor")
-    st.add_argument("--langs", default=None, help="keep only these languages, e.g. en,de (default: all)")
-    st.add_argument("--lang-threshold", type=float, default=DEFAULT_THRESHOLD,
-                    help=f"language score below which lang is 'und' (default {DEFAULT_THRESHOLD}, as FineWeb)")
+    add_langs(st, DEFAULT_THRESHOLD)
     st.add_argument("--lid-model", default=None, help="fastText model file (default: bundled lid.176.ftz)")
     st.add_argument("--fix-mojibake", action="store_true", help="repair mojibake with ftfy")
     lim = parser.add_argument_group("limits")
@@ -134,7 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="record each filter's verdict and signals in meta instead of dropping (dedup still runs)")
     rc.add_argument("--dedup-against", default=None, metavar="DIR",
                     help="also remove documents an earlier build (its output DIR) already has")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress of every file")
+    add_verbose(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> WebConfig:

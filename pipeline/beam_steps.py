@@ -315,15 +315,7 @@ class CorpusRun:
             | "DataList" >> beam.combiners.ToList()
         )
         if self.keep_rejects:
-            reject_files = (
-                self._rejects | "FlattenRejects" >> beam.Flatten()
-                | "WriteRejects" >> beam.io.WriteToParquet(
-                    beam_io.join(out, "rejects", "part"), REJECTS_SCHEMA, codec="zstd",
-                    file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
-                )
-                | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=out)
-                | "RejectsList" >> beam.combiners.ToList()
-            )
+            reject_files = write_rejects(self._rejects | "FlattenRejects" >> beam.Flatten(), out)
         else:
             reject_files = self.pipeline | "NoRejects" >> beam.Create([[]])
         if self._index_files:
@@ -345,6 +337,19 @@ class CorpusRun:
             reject_files=reject_files, index_files=index_files, extra_outputs=extra,
             remove=list(self._remove_at_end),
         )
+
+
+def write_rejects(rejects, output: str):
+    """Dropped records (``Drop.to_row()`` dicts) as ``output/rejects/part-*.parquet`` in the one
+    rejects layout (REJECTS_SCHEMA) every job's ``--rejects`` writes; the described files, as one list."""
+    return (
+        rejects
+        | "WriteRejects" >> beam.io.WriteToParquet(
+            beam_io.join(output, "rejects", "part"), REJECTS_SCHEMA, codec="zstd", file_name_suffix=".parquet",
+            shard_name_template="-SSSSS-of-NNNNN")
+        | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=output)
+        | "ListRejects" >> beam.combiners.ToList()
+    )
 
 
 def summed_stats(stats: list):

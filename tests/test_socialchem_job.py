@@ -11,7 +11,7 @@ import pytest
 import beam_runner
 from corpora.sample_web import _FORUM_COMMENTS, _FORUM_POSTS
 from corpora.socialchem.demo import run_socialchem_demo
-from pipeline.schema import CORPUS_SCHEMA
+from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
 from pipeline.stats import stage
 from tests.socialchem_rows import REAL_ROWS, generated_rows, line_of, tsv, write_tsv
 
@@ -50,7 +50,7 @@ def test_situations_step_on_two_workers(tmp_path):
     block = tmp_path / "block.txt"
     block.write_text("# my words\nhousework\n", encoding="utf-8")
     out = tmp_path / "sit"
-    run("situations", "--corpus", corpus, "--output", out, "--blocklist", block, "--rejects", *TWO_WORKERS)
+    run("situations", "--input", corpus, "--output", out, "--blocklist", block, "--rejects", *TWO_WORKERS)
     report = json.loads((out / "stats.json").read_text())
     assert report["accounting_ok"]
     assert stage(report, "read")["in"] == n_docs
@@ -61,17 +61,21 @@ def test_situations_step_on_two_workers(tmp_path):
     assert len(lines) == report["situations"] == 19
     assert [x["situation_short_id"] for x in lines] == sorted(x["situation_short_id"] for x in lines)
     assert report["by_area"] == {"amitheasshole": 17, "confessions": 2}
-    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
-    assert {r["reason"] for r in rejects} == {"no_candidate", "blocked_word", "duplicate"}
+    rejects = pq.read_table(out / "rejects")  # the rejects layout of every job: rejects/part-*.parquet
+    assert rejects.schema.names == REJECTS_SCHEMA.names
+    assert {r["reason"] for r in rejects.to_pylist()} == {"no_candidate", "blocked_word", "duplicate"}
+    assert rejects.num_rows == n_docs - 21 + 1 + 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["outputs"]["rows"] == 2 * 19 and len(manifest["inputs"]) == 2
+    assert all(f["path"].startswith("rejects/part-") for f in manifest["outputs"]["rejects"])
+    assert sum(f["rows"] for f in manifest["outputs"]["rejects"]) == rejects.num_rows
     with pytest.raises(SystemExit):  # an existing output is refused without --overwrite, before any work
-        run("situations", "--corpus", corpus, "--output", out, *ONE_WORKER)
+        run("situations", "--input", corpus, "--output", out, *ONE_WORKER)
 
 
 def test_bad_arguments_fail_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run("situations", "--corpus", tmp_path / "nope", "--output", tmp_path / "o")
+        run("situations", "--input", tmp_path / "nope", "--output", tmp_path / "o")
     assert "no corpus Parquet files" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
@@ -150,8 +154,14 @@ def test_demo_chain_with_the_shipped_sample_annotations(tmp_path):
     assert result["situations"] == 20 and result["rots"] == 37
     assert result["rejected_answers"] == 5  # the five answers that are wrong on purpose
     assert result["multi_annotated_rots"] >= 10
-    rejects = [json.loads(x) for x in open(os.path.join(result["dirs"]["annotations"], "rejects.jsonl"))]
-    assert sorted(r["reason"] for r in rejects) == ["bad_value", "bad_value", "duplicate_answer", "unknown_task_id"]
+    rejects = pq.read_table(os.path.join(result["dirs"]["annotations"], "rejects", "part-00000-of-00001.parquet"))
+    assert rejects.schema.names == REJECTS_SCHEMA.names  # every job's rejects layout
+    rows = rejects.to_pylist()
+    assert sorted(r["reason"] for r in rows) == ["bad_value", "bad_value", "duplicate_answer", "unknown_task_id"]
+    assert {r["stage"] for r in rows} == {"import"} and all(r["source_file"].endswith(".csv") for r in rows)
+    bad = [json.loads(r["detail"]) for r in rows if r["reason"] == "bad_value"]
+    assert all(isinstance(d["line"], int) and d["worker_id"] and d["problems"] for d in bad)
+    assert all({"column", "value", "allowed"} <= set(p) for d in bad for p in d["problems"])
     from corpora.socialchem.validate import validate_file
 
     split_tsv = os.path.join(result["dirs"]["split"], "socialchem.tsv")

@@ -30,6 +30,7 @@ from corpora.doc2query.transforms import (
 )
 from pipeline import beam_io
 from pipeline.beam_steps import CorpusRun
+from pipeline.flags import add_rejects, add_verbose
 from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
 from pipeline.jobs import (
     Job,
@@ -156,7 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="longest --collection line (default: %(default)s)")
     io.add_argument("--output", required=True, metavar="DIR", help="output corpus directory")
     io.add_argument("--anserini", action="store_true", help="also write DIR/anserini/*.jsonl (Anserini JsonCollection)")
-    io.add_argument("--rejects", action="store_true", help="also write dropped documents to DIR/rejects/")
+    add_rejects(io)
     io.add_argument("--num-shards", type=int, default=0, help="output files (default: chosen by the runner)")
     io.add_argument("--overwrite", action="store_true", help="replace an existing output in DIR")
     g = parser.add_argument_group("generation")
@@ -180,7 +181,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--stride", type=int, default=PassageConfig().stride, help="sentences between windows (default: %(default)s)")
     s.add_argument("--max-passages", type=int, default=0, help="expand only the first N passages of a document (0: all)")
     s.add_argument("--separator", default="\\n\\n", help="between the text and the queries (escapes allowed; default: \\n\\n)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> ExpandJobConfig:

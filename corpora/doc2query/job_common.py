@@ -1,5 +1,5 @@
 """What the doc2query Beam jobs (pairs, expansion) share: input checks on the driver, the
-collection reader, text and rejects writers, and the exit status of a run that wrote nothing."""
+collection reader, the text writer, and the exit status of a run that wrote nothing."""
 
 from __future__ import annotations
 
@@ -96,20 +96,6 @@ def write_lines(pcoll, output: str, rel: str, label: str, single: bool = False):
                                                                   shard_name_template="-SSSSS-of-NNNNN")
     return (written | f"Describe{label}" >> beam.Map(beam_io.describe_lines, relative_to=output)
             | f"List{label}" >> beam.combiners.ToList())
-
-
-def write_rejects(rejects, output: str):
-    """Dropped lines and documents with their stage and reason, as Parquet under output/rejects/."""
-    from pipeline.schema import REJECTS_SCHEMA
-
-    return (
-        rejects
-        | "WriteRejects" >> beam.io.WriteToParquet(
-            beam_io.join(output, "rejects", "part"), REJECTS_SCHEMA, codec="zstd", file_name_suffix=".parquet",
-            shard_name_template="-SSSSS-of-NNNNN")
-        | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=output)
-        | "ListRejects" >> beam.combiners.ToList()
-    )
 
 
 def unescape(value: str) -> str:

@@ -19,14 +19,14 @@ from corpora.doc2query.job_common import (
     read_lines_stage,
     refuse_empty,
     write_lines,
-    write_rejects,
 )
 from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout
 from corpora.doc2query.passages import PassageConfig
 from corpora.doc2query.stages import count_written, parse_relevant_qrels
 from corpora.doc2query.transforms import join_msmarco, mine_corpus
 from pipeline import beam_io
-from pipeline.beam_steps import REJECTS, STATS, ApplyStep, finalize, summed_stats
+from pipeline.beam_steps import REJECTS, STATS, ApplyStep, finalize, summed_stats, write_rejects
+from pipeline.flags import add_input, add_rejects, add_verbose
 from pipeline.jobs import (
     Job,
     PipelineJob,
@@ -45,7 +45,7 @@ Write (passage, query) training pairs as JSONL for a query generator, from eithe
 * MS MARCO-format files: --collection (pid<TAB>passage, or JSONL {id, contents}, .gz ok,
   or a folder of them; pids kept), --queries (qid<TAB>query) and --qrels (qid<TAB>0<TAB>pid<TAB>rel,
   or qid<TAB>pid); --fix-mojibake repairs MS MARCO's mojibake (ftfy); or
-* our own corpora (--corpus DIR, repeatable), mined without labels: a page's title or
+* our own corpora (--input DIR, repeatable), mined without labels: a page's title or
   section headings paired with the passage under them. This is a noisy heuristic (see
   docs/doc2query.md): headings shared by many documents are dropped as boilerplate.
 
@@ -57,7 +57,7 @@ Mined runs also write every mined passage as a corpus (DIR/passages/) to expand 
 examples:
   python beam_runner.py doc2query-pairs --collection collection.tsv --queries queries.train.tsv \\
       --qrels qrels.train.tsv --output out/d2q-pairs
-  python beam_runner.py doc2query-pairs --corpus out/web --heldout-fraction 0.1 --output out/web-pairs"""
+  python beam_runner.py doc2query-pairs --input out/web --heldout-fraction 0.1 --output out/web-pairs"""
 
 OUTPUTS = ("pairs", "heldout", "passages", "rejects", "stats.json", "manifest.json")
 MSMARCO_STAGES = ["collection", "queries", "qrels", "collection_ids", "query_ids", "join", "write"]
@@ -68,14 +68,14 @@ MINED_STAGES = ["mine", "headings", "write"]
 class PairsConfig:
     """Everything that decides the pairs job's output (saved into manifest.json); checked when made.
 
-    Give either ``collection``, ``queries`` and ``qrels`` (MS MARCO files) or ``corpus`` (mined)."""
+    Give either ``collection``, ``queries`` and ``qrels`` (MS MARCO files) or ``input`` (corpora, mined)."""
 
     output: str
     collection: str | None = None
     fix_mojibake: bool = False
     queries: str | None = None
     qrels: str | None = None
-    corpus: list[str] | None = None
+    input: list[str] | None = None
     max_heading_words: int = MiningConfig().max_heading_words
     min_passage_words: int = MiningConfig().min_passage_words
     pairs_per_section: int = MiningConfig().pairs_per_section
@@ -90,12 +90,12 @@ class PairsConfig:
 
     def __post_init__(self) -> None:
         msmarco = [self.collection, self.queries, self.qrels]
-        if self.corpus and any(msmarco):
-            raise UsageError("give either MS MARCO files (--collection/--queries/--qrels) or --corpus, not both")
-        if not self.corpus and not all(msmarco):
+        if self.input and any(msmarco):
+            raise UsageError("give either MS MARCO files (--collection/--queries/--qrels) or --input, not both")
+        if not self.input and not all(msmarco):
             missing = [f for f, v in zip(("--collection", "--queries", "--qrels"), msmarco, strict=True) if not v]
             raise UsageError(f"MS MARCO input needs --collection, --queries and --qrels (missing {', '.join(missing)}); "
-                             "or mine pairs from a corpus with --corpus DIR")
+                             "or mine pairs from a corpus with --input DIR")
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise UsageError("--heldout-fraction must be in [0, 1)")
         if self.max_line_bytes < 1:
@@ -103,7 +103,7 @@ class PairsConfig:
         if self.max_query_docs < 0:
             raise UsageError("--max-query-docs must be 0 (keep all) or more")
         self.output = beam_io.absolute(self.output.rstrip("/"))
-        if not self.corpus:
+        if not self.input:
             self.collection, self.queries, self.qrels = map(beam_io.absolute, msmarco)
             return
         try:
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ms.add_argument("--queries", metavar="TSV", help="qid<TAB>query lines")
     ms.add_argument("--qrels", metavar="FILE", help="qid 0 pid rel (TREC) or qid pid lines")
     mined = parser.add_argument_group("mined from our corpora (noisy heuristics)")
-    mined.add_argument("--corpus", action="append", metavar="DIR", help="corpus directory (repeatable)")
+    add_input(mined, old="--corpus", action="append", metavar="DIR", help="corpus directory (repeatable)")
     d = PairsConfig.__dataclass_fields__
     mined.add_argument("--max-heading-words", type=int, default=d["max_heading_words"].default,
                        help="longest heading, in words (default: %(default)s)")
@@ -146,9 +146,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="fraction of queries (mined: documents) held out for evaluation (default: %(default)s)")
     out.add_argument("--seed", type=int, default=0, help="seed of the held-out hash (default: %(default)s)")
     out.add_argument("--max-line-bytes", type=int, default=MAX_LINE_BYTES, help="longest TSV line (default: %(default)s)")
-    out.add_argument("--rejects", action="store_true", help="also write dropped lines and documents to DIR/rejects/")
+    add_rejects(out)
     out.add_argument("--overwrite", action="store_true", help="replace outputs of an earlier run in DIR")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    add_verbose(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> PairsConfig:
@@ -160,8 +160,8 @@ def config_from_args(args: argparse.Namespace) -> PairsConfig:
 def resolve_inputs(cfg: PairsConfig) -> tuple[list[dict], list[str] | None]:
     """The described input files (collection files, then queries and qrels; or corpus files) and,
     for a corpus, its Parquet columns; missing or empty inputs are UsageErrors."""
-    if cfg.corpus:
-        return corpus_inputs(cfg.corpus, "--corpus")
+    if cfg.input:
+        return corpus_inputs(cfg.input, "--input")
     for flag, path in (("--queries", cfg.queries), ("--qrels", cfg.qrels)):
         if not beam_io.FileSystems.exists(path):
             raise UsageError(f"{flag} {path}: no such file")
@@ -265,18 +265,18 @@ class WritePassages(beam.PTransform):
 def build_pairs(p: beam.Pipeline, cfg: PairsConfig, inputs: list[dict], columns: list[str] | None) -> None:
     """Compose the pairs job on pipeline ``p``; its last step writes stats.json and manifest.json."""
     paths = [f["path"] for f in inputs]
-    if cfg.corpus:
+    if cfg.input:
         found = p | PairsFromCorpus(cfg, paths, columns)
     else:
         found = p | PairsFromMsmarco(cfg, paths[:-2])  # the last two inputs are the queries and qrels
     written = found["out"] | CountWritten(cfg.heldout_fraction, cfg.seed)
     files = written["out"] | WritePairs(cfg.output, cfg.heldout_fraction, cfg.seed)
-    if cfg.corpus:
+    if cfg.input:
         files["passages"] = written["out"] | WritePassages(cfg.output)
     if cfg.rejects:
         files["rejects"] = write_rejects(found[REJECTS], cfg.output)
     finalize(p, _write_report, output=cfg.output, config=cfg.as_dict(), inputs=inputs,
-             stages=MINED_STAGES if cfg.corpus else MSMARCO_STAGES,
+             stages=MINED_STAGES if cfg.input else MSMARCO_STAGES,
              stats=summed_stats([found[STATS], written[STATS]]), **files)
 
 
@@ -298,7 +298,7 @@ def _print_summary(cfg: PairsConfig, report: dict, seconds: float) -> None:
     rows = report.get("files", {})
     print(f"\nwrote {rows.get('pairs', 0)} training pairs to {cfg.output}/pairs"
           + (f", {rows.get('heldout', 0)} held-out pairs to {cfg.output}/heldout" if cfg.heldout_fraction > 0 else "")
-          + (f", {rows.get('passages', 0)} passages to {cfg.output}/passages" if cfg.corpus else "")
+          + (f", {rows.get('passages', 0)} passages to {cfg.output}/passages" if cfg.input else "")
           + f" in {seconds:.1f}s")
 
 

@@ -3,8 +3,9 @@
 Accepted files: a crowdsourcing platform's results CSV (``Input.``/``Answer.`` prefixes are
 stripped), flat JSONL (one answer per line) and a Label Studio JSON export (tasks with their
 ``annotations``). Every answer is checked against the exported tasks (its ``task_id`` must
-exist) and against the schema; an answer that fails is set aside in ``rejects.jsonl`` with
-its file, line, column, value and the allowed values, and counted by reason. Nothing is
+exist) and against the schema; an answer that fails is set aside in ``rejects/`` (the rejects
+layout of every job: ``Reject.to_row``) with its file, line, column, value and the allowed values,
+and counted by reason. Nothing is
 dropped without a record.
 """
 
@@ -34,6 +35,7 @@ from corpora.socialchem.tasks import BREAKDOWN_KIND, MAX_ROTS, ROT_FIELDS, ROT_K
 MACHINE_PREFIX = "machine:"
 _PREFIXES = ("Input.", "Answer.")
 MAX_FIELD_CHARS = 2000
+IMPORT_STAGE = "import"  # the stage of import-annotations' rejects
 
 
 @dataclass
@@ -58,6 +60,14 @@ class Reject:
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "reason": self.reason, "task_id": self.task_id,
                 "worker_id": self.worker_id, "problems": self.problems}
+
+    def to_row(self) -> dict[str, Any]:
+        """A row of the rejects every job writes (pipeline.schema.REJECTS_SCHEMA): the task id as ``id``,
+        stage ``import``; line, task, worker and problems (column, value, reason, allowed) as JSON
+        in ``detail``."""
+        detail = {"line": self.line, "task_id": self.task_id, "worker_id": self.worker_id, "problems": self.problems}
+        return {"id": self.task_id or None, "stage": IMPORT_STAGE, "reason": self.reason, "url": None,
+                "source_file": self.file, "detail": json.dumps(detail, ensure_ascii=False), "text": None}
 
 
 @dataclass

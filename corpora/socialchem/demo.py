@@ -31,7 +31,7 @@ def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str],
          ("situations", "tasks", "rots", "annotations", "agreement", "split", "corpus", "stats")}
     ns = argparse.Namespace
     print("\n== socialchem: situations mined from the web corpus")
-    sit = run_situations(SituationsConfig(corpus=[web_corpus_dir], output=d["situations"], rejects=True), beam_args,
+    sit = run_situations(SituationsConfig(input=[web_corpus_dir], output=d["situations"], rejects=True), beam_args,
                          overwrite=overwrite)
     print("\n== socialchem: RoT-writing tasks")
     job.run_export_tasks(ns(situations=d["situations"], rots=None, m=1, proposals=None, output=d["tasks"],

@@ -1,4 +1,4 @@
-"""Small file helpers of the SOCIAL-CHEM steps: atomic writes of text, JSON, JSONL, CSV and TSV."""
+"""Small file helpers of the SOCIAL-CHEM steps: atomic writes of text, JSON, JSONL, CSV, TSV and rejects."""
 
 from __future__ import annotations
 
@@ -52,6 +52,22 @@ def write_tsv(path: str, rows: Iterable[dict]) -> int:
     return len(lines) - 1
 
 
+def write_rejects(output: str, rows: Iterable[dict]) -> str:
+    """Rejects rows (pipeline.schema.REJECTS_SCHEMA) as ``output/rejects/part-00000-of-00001.parquet``,
+    the layout every job's rejects have (one part; written even when empty); the file's path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.schema import REJECTS_SCHEMA
+
+    path = os.path.join(output, "rejects", "part-00000-of-00001.parquet")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=REJECTS_SCHEMA), tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
 def read_jsonl(path: str) -> Iterator[tuple[int, dict | None, str]]:
     """(line number, record or None, error) for every non-blank line of a JSONL file."""
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -92,5 +108,5 @@ def read_tsv_rows(path: str, check_splits: bool = False, allow_empty: bool = Fal
     return rows, report
 
 
-__all__ = ["COLUMNS", "write_text_atomic", "write_json", "write_jsonl", "write_csv", "write_tsv", "read_jsonl",
-           "resolve", "read_tsv_rows"]
+__all__ = ["COLUMNS", "write_text_atomic", "write_json", "write_jsonl", "write_csv", "write_tsv", "write_rejects",
+           "read_jsonl", "resolve", "read_tsv_rows"]

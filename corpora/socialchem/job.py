@@ -8,6 +8,7 @@ steps run in plain Python.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -16,6 +17,7 @@ from corpora.socialchem.pipelines import propose_main, render_main, situations_m
 from corpora.socialchem.step_io import input_file as _input_file
 from corpora.socialchem.step_io import prepare_dir as _prepare_dir
 from corpora.socialchem.step_io import tsv_input as _tsv_in
+from pipeline.flags import add_input, add_rejects, add_verbose
 from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging
 
 DESCRIPTION = """\
@@ -37,7 +39,7 @@ steps (python beam_runner.py socialchem <step> --help for each):
 they take no Beam options.
 
 workflow:
-  python beam_runner.py socialchem situations --corpus out/web --output sc/situations
+  python beam_runner.py socialchem situations --input out/web --output sc/situations
   python beam_runner.py socialchem export-tasks --situations sc/situations --m 1 --output sc/tasks
   python beam_runner.py socialchem import-annotations --tasks sc/tasks/rot_tasks.jsonl \\
       --input rot_answers.csv --output sc/rots
@@ -51,6 +53,7 @@ workflow:
   python beam_runner.py socialchem stats --input sc/split --output sc/stats
   python beam_runner.py socialchem validate social-chem-101.v1.0.tsv"""
 
+OVERWRITE_HELP = "replace the outputs of an earlier run in DIR"
 PLAIN_STEPS = {"export-tasks", "import-annotations", "agreement", "split", "stats", "validate"}
 
 
@@ -70,18 +73,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("situations", help="[Beam] mine situations from a corpus", formatter_class=fmt,
                        description="Mine candidate situations from one of our corpora (see docs/socialchem.md "
                        "for the heuristics).\n\nexample:\n  python beam_runner.py socialchem situations "
-                       "--corpus out/web --output sc/situations --blocklist words.txt")
-    p.add_argument("--corpus", action="append", required=True, metavar="DIR_OR_GLOB",
-                   help="corpus directory (its data/*.parquet) or Parquet glob; repeatable")
+                       "--input out/web --output sc/situations --blocklist words.txt")
+    add_input(p, old="--corpus", action="append", metavar="DIR_OR_GLOB",
+              help="corpus directory (its data/*.parquet) or Parquet glob; repeatable (required)")
     p.add_argument("--output", required=True, metavar="DIR")
     p.add_argument("--min-words", type=int, default=3, help="shortest situation in words (default 3)")
     p.add_argument("--max-words", type=int, default=30, help="longest situation in words (default 30)")
     p.add_argument("--blocklist", metavar="FILE", help="extra words/phrases to reject, one per line (# comments)")
     p.add_argument("--no-default-blocklist", action="store_true", help="do not use the built-in profanity list")
     p.add_argument("--id-prefix", default="web", help="first part of situation-short-id (default: web)")
-    p.add_argument("--rejects", action="store_true", help="write dropped candidates to DIR/rejects.jsonl")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_rejects(p)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("export-tasks", help="[Python] annotation tasks as CSV and Label Studio JSONL",
                        formatter_class=fmt, description="RoT-writing tasks from situations, or breakdown tasks "
@@ -95,13 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--proposals", metavar="FILE", help="proposals.jsonl of the propose step: shown in the "
                    "tasks as MACHINE-MADE suggestions")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("import-annotations", help="[Python] completed tasks -> RoTs or 25-column rows",
                        formatter_class=fmt, description="Read completed tasks (crowdsourcing CSV, JSONL, Label "
                        "Studio JSON export), validate every value, assemble RoTs (rot tasks) or 25-column rows "
-                       "(breakdown tasks). Bad answers go to DIR/rejects.jsonl with line, column, value and "
-                       "allowed values.\n\nexample:\n  python beam_runner.py socialchem import-annotations "
+                       "(breakdown tasks). Bad answers go to DIR/rejects/ (every job's rejects layout; line, "
+                       "column, value and allowed values as JSON in its detail column).\n\nexample:\n  python beam_runner.py socialchem import-annotations "
                        "--tasks sc/tasks/breakdown_tasks.jsonl --input results.csv --output sc/annotations")
     p.add_argument("--tasks", required=True, metavar="FILE", help="the exported *_tasks.jsonl")
     p.add_argument("--input", action="append", required=True, metavar="FILE",
@@ -109,7 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-machine", action="store_true",
                    help="accept answers from machine:* workers (kept marked by their worker id)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("propose", help="[Beam] model-assisted RoT and attribute proposals (machine-made)",
                        formatter_class=fmt, description="A generator proposes attributes and a RoT (or action) "
@@ -124,8 +129,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("agreement", help="[Python] agreement per dimension and aggregated rows",
                        formatter_class=fmt, description="Krippendorff's alpha per dimension (nominal / ordinal, "
@@ -136,7 +141,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--low-agreement", type=float, default=0.5,
                    help="list RoTs whose mean pairwise agreement is below this (default 0.5)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("split", help="[Python] train/dev/test by situation, per area", formatter_class=fmt,
                        description="80/10/10 by situation, independently per area, from a seed, in the release's "
@@ -153,7 +159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--resplit", action="store_true", help="split every situation again, also those that already "
                    "have a split (default: keep existing splits, split only rows with split none)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("render", help="[Beam] rows -> attribute-conditioned training text corpus",
                        formatter_class=fmt, description="Render rows as training text (RoT and action modes) "
@@ -169,9 +176,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="corpusforge: our attribute tokens (<rot-agree:most>) as marked special tokens "
                    "(default); official: SOCIAL-CHEM-101's sc/ training text byte for byte (<most>, <eos>)")
     p.add_argument("--num-shards", type=int, default=0)
-    p.add_argument("--rejects", action="store_true")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
+    add_rejects(p)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("stats", help="[Python] distributions as tables and PNG plots", formatter_class=fmt,
                        description="example:\n  python beam_runner.py socialchem stats --input sc/split "
@@ -179,7 +186,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
     p.add_argument("--output", required=True, metavar="DIR")
     p.add_argument("--no-plots", action="store_true")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(p)
 
     p = sub.add_parser("validate", help="[Python] check a released-format TSV", formatter_class=fmt,
                        description="Check header, 25 columns, allowed values, types and cross-column rules; "
@@ -189,6 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.add_argument("--max-examples", type=int, default=20, help="issues shown (default 20)")
     p.add_argument("--no-split-check", action="store_true", help="allow a situation in several splits")
+    add_verbose(p)
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -275,7 +284,7 @@ def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool
 
 
 def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] completed tasks -> rots.jsonl or annotations.tsv, with rejects.jsonl."""
+    """[Python] completed tasks -> rots.jsonl or annotations.tsv, with rejects/part-00000-of-00001.parquet."""
     from corpora.socialchem.annotations import import_breakdowns, import_rots
     from corpora.socialchem.tasks import ROT_KIND, load_tasks
     from corpora.socialchem.validate import validate_file
@@ -297,7 +306,7 @@ def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
         raise UsageError(f"--tasks {args.tasks}: mixes task kinds {sorted(map(str, kinds))}")
     kind = kinds.pop()
     out_name = "rots.jsonl" if kind == ROT_KIND else "annotations.tsv"
-    _prepare_dir(args.output, [out_name, "rejects.jsonl", "report.json"], args.overwrite)
+    _prepare_dir(args.output, [out_name, "rejects", "rejects.jsonl", "report.json"], args.overwrite)
     with Timer() as t:
         if kind == ROT_KIND:
             result = import_rots(args.input, tasks, args.allow_machine)
@@ -305,8 +314,9 @@ def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
         else:
             result = import_breakdowns(args.input, tasks, args.allow_machine)
             sc_files.write_tsv(os.path.join(args.output, out_name), result.accepted)
-        sc_files.write_jsonl(os.path.join(args.output, "rejects.jsonl"), (r.as_dict() for r in result.rejects))
-    report = {"step": "import-annotations", **result.summary(), "output": os.path.join(args.output, out_name)}
+        rejects = sc_files.write_rejects(args.output, (r.to_row() for r in result.rejects))
+    report = {"step": "import-annotations", **result.summary(), "output": os.path.join(args.output, out_name),
+              "rejects": rejects}
     if kind != ROT_KIND:
         check = validate_file(os.path.join(args.output, out_name), check_splits=False)
         report["self_check_ok"] = check.ok
@@ -322,7 +332,7 @@ def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = Fal
         for r in result.rejects[:10]:
             print(f"    {r}")
         if result.rejects:
-            print(f"  all rejects with their reasons: {os.path.join(args.output, 'rejects.jsonl')}")
+            print(f"  all rejects with their reasons: {rejects}")
         for k, v in sorted(result.counts.items()):
             print(f"  {k}: {v}")
     return report
@@ -452,7 +462,10 @@ STEPS = {
 
 
 def main(args: argparse.Namespace, beam_args: list[str]):
-    configure_logging(getattr(args, "verbose", False))
+    configure_logging(args.verbose)
+    if args.step in PLAIN_STEPS:
+        logging.getLogger("corpusforge").info("socialchem %s: %s", args.step, {
+            k: v for k, v in sorted(vars(args).items()) if k not in ("step", "verbose")})
     return STEPS[args.step](args, beam_args)
 
 

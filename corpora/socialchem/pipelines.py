@@ -19,6 +19,7 @@ from functools import partial
 from corpora.socialchem.situations import MiningConfig, Situation
 from corpora.socialchem.step_io import input_file, tsv_input
 from pipeline import beam_io
+from pipeline.flags import require_input
 from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
 from pipeline.jobs import (
     PipelineJob,
@@ -47,10 +48,10 @@ def _flags(cls, args: argparse.Namespace, **renamed):
 
 @dataclass
 class SituationsConfig:
-    """The situations step: corpora in, situations.jsonl/.tsv (+ rejects.jsonl) out. The word list
+    """The situations step: corpora in, situations.jsonl/.tsv (+ rejects/) out. The word list
     (``blocklist``, a local file) is read when the config is made and travels with the step."""
 
-    corpus: list[str]
+    input: list[str]
     output: str
     min_words: int = 3
     max_words: int = 30
@@ -61,6 +62,7 @@ class SituationsConfig:
     mining: MiningConfig = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        require_input(self.input, "a corpus directory or Parquet glob")
         if self.min_words < 1 or self.max_words < self.min_words:
             raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
         words: list[str] = []
@@ -112,6 +114,7 @@ def build_situations(p, cfg: SituationsConfig, inputs: list[dict]) -> None:
         ReadInputFiles,
         finalize,
         summed_stats,
+        write_rejects,
     )
     from pipeline.readers import ReaderConfig
 
@@ -123,21 +126,17 @@ def build_situations(p, cfg: SituationsConfig, inputs: list[dict]) -> None:
                                  {".jsonl": _situation_line, ".tsv": _situation_tsv}, lambda s: {s.area: 1})
              | "PartsList" >> beam.combiners.ToList())
     if cfg.rejects:
-        reject_parts = ((read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten()
-                        | "RejectJson" >> beam.Map(lambda r: json.dumps(r, ensure_ascii=False, sort_keys=False))
-                        | "WriteRejects" >> beam.io.WriteToText(beam_io.join(parts_dir, "rejects"),
-                                                                file_name_suffix=".jsonl")
-                        | "RejectParts" >> beam.combiners.ToList())
+        reject_files = write_rejects((read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten(), cfg.output)
     else:
-        reject_parts = p | "NoRejects" >> beam.Create([[]])
+        reject_files = p | "NoRejects" >> beam.Create([[]])
     finalize(p, _write_situations, output=cfg.output, config=asdict(cfg.mining), inputs=inputs,
              stage_order=[FILES_STAGE, READ_STAGE, MINE_STAGE, NORMALIZE_STAGE, DEDUP_STAGE],
-             stats=summed_stats([read[STATS], mined[STATS]]), parts=parts, reject_parts=reject_parts)
+             stats=summed_stats([read[STATS], mined[STATS]]), parts=parts, reject_files=reject_files)
 
 
-def _write_situations(output, config, inputs, stage_order, stats, parts, reject_parts) -> None:
-    """The last step: join the sorted parts into situations.jsonl and .tsv, the rejects into
-    rejects.jsonl; then stats.json and manifest.json (last)."""
+def _write_situations(output, config, inputs, stage_order, stats, parts, reject_files) -> None:
+    """The last step: join the sorted parts into situations.jsonl and .tsv; then stats.json and
+    manifest.json (last), which lists the rejects/ parts."""
     from corpora.socialchem.beam_socialchem import join_ordered_parts
     from pipeline.manifest import build_manifest
     from pipeline.stats import build_report
@@ -147,13 +146,6 @@ def _write_situations(output, config, inputs, stage_order, stats, parts, reject_
     n = join_ordered_parts(parts, ".jsonl", paths["situations.jsonl"])
     join_ordered_parts(parts, ".tsv", paths["situations.tsv"], header=SITUATIONS_TSV_HEADER)
     outputs = [beam_io.describe_written(path, name, n) for name, path in paths.items()]
-    reject_files = []
-    if reject_parts:
-        rejects = beam_io.join(output, "rejects.jsonl")
-        if beam_io.concat_atomic(sorted(reject_parts), rejects):
-            reject_files.append(beam_io.describe_lines(rejects, relative_to=output))
-        else:
-            beam_io.delete_tree(rejects)
     beam_io.delete_tree(beam_io.join(output, PARTS))
     by_area: dict[str, int] = {}
     for part in parts:
@@ -170,14 +162,14 @@ def _write_situations(output, config, inputs, stage_order, stats, parts, reject_
 
 def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
                    verbose: bool = False) -> dict | None:
-    """[Beam] corpus -> situations.jsonl and .tsv (+ rejects.jsonl), stats.json, manifest.json; the
+    """[Beam] corpus -> situations.jsonl and .tsv (+ rejects/), stats.json, manifest.json; the
     stats report (None when only submitted)."""
     from corpora.tokenize import checked_corpus_files
 
     beam_args = prepare_beam_args(beam_args, verbose)
-    files = checked_corpus_files([beam_io.absolute(c) for c in cfg.corpus])
+    files = checked_corpus_files([beam_io.absolute(c) for c in cfg.input], "--input")
     inputs = beam_io.match_inputs(files)  # paths with sizes
-    prepare_named_outputs(cfg.output, ["situations.jsonl", "situations.tsv", "rejects.jsonl", "stats.json",
+    prepare_named_outputs(cfg.output, ["situations.jsonl", "situations.tsv", "rejects", "rejects.jsonl", "stats.json",
                                        "manifest.json", PARTS], overwrite)
 
     def summary(report: dict, seconds: float) -> None:
