@@ -254,7 +254,7 @@ def pp2(shards, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 def test_pipeline_parallel_matches_one_process(single, pp2):
     out, proc = pp2
     _check_pipeline_run(single, out, proc, "tp=1 x pp=2 x dp=1")
-    assert "2 process(es) on cpu, tp=1 x pp=2 x dp=1;" in proc.stdout
+    assert "2 process(es) on cpu, tp=1 x pp=2 x dp=1, 1F1B;" in proc.stdout
 
 
 @pytest.mark.slow
