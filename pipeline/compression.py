@@ -227,7 +227,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
         return True
 
     start = 0  # index in comp of the current member's first byte
-    feed = 1 << 16  # compressed bytes given to zlib at a time (a member's leftover is copied once)
+    feed = 1 << 14  # compressed bytes given to inflate at a time: about one Common Crawl page's member
     while True:
         if start > len(comp) // 2 or start > chunk:  # compact now and then, not per member
             del comp[:start]
@@ -272,7 +272,8 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
                 if pos >= len(comp) and not more():
                     yield End(TRUNCATED, f"compressed stream ends inside a gzip member at byte {base + pos}")
                     return
-                piece = bytes(comp[pos:pos + feed])
+                with memoryview(comp) as view:  # one copy of the piece, not two
+                    piece = bytes(view[pos:pos + feed])
                 pos += len(piece)
                 out = d.decompress(piece, chunk)
                 while True:
