@@ -98,7 +98,7 @@ def native_run(tmp_path_factory):
     run = str(base / "run")
     from beam_runner import main  # trained through the doc2query-train job, as a user would
 
-    assert main(["doc2query-train", "--pairs", pairs, "--output", run, "--vocab-size", "320",
+    assert main(["doc2query-train", "--input", pairs, "--output", run, "--vocab-size", "320",
                  "max_steps=8", "seq_len=64", "micro_batch_size=4", "warmup_steps=2", "eval_interval=8",
                  "eval_batches=1", "checkpoint_interval=8",
                  "--direct_num_workers=1", "--direct_running_mode=in_memory"]) == 0
@@ -115,7 +115,7 @@ def test_train_is_a_job_with_help_and_usage_errors(tmp_path, capsys):
     pairs = _write_pairs(tmp_path / "pairs")
     for extra, message in ((["objective=clm"], "set by this command"), (["--no-such-flag"], "unknown option")):
         with pytest.raises(SystemExit) as done:
-            main(["doc2query-train", "--pairs", pairs, "--output", str(tmp_path / "o"), *extra])
+            main(["doc2query-train", "--input", pairs, "--output", str(tmp_path / "o"), *extra])
         assert done.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
@@ -180,7 +180,7 @@ def test_training_checks_before_work(tmp_path):
     assert not (tmp_path / "o").exists()
     from corpora.doc2query.train_generator import main
 
-    assert main(["--pairs", pairs, "--output", str(existing)]) == 2  # the CLI: a message and exit status 2
+    assert main(["--input", pairs, "--output", str(existing)]) == 2  # the CLI: a message and exit status 2
     counts = write_pair_corpus([os.path.join(pairs, "pairs", "train-00000-of-00001.jsonl")], str(tmp_path / "c"))
     assert counts == {"pairs": 40, "bad_json": 1, "missing_field": 1, "contains_separator": 0}
 

@@ -92,7 +92,7 @@ def test_bad_arguments_fail_before_any_work(tmp_path, capsys):
         run("render", "--input", tmp_path / "x.tsv", "--output", tmp_path / "r", "--modes", "rot,story")
     assert "--modes" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        run("propose", "--situations", tmp_path / "x.tsv", "--generator", "hf:" + str(tmp_path / "no-model"),
+        run("propose", "--input", tmp_path / "x.tsv", "--generator", "hf:" + str(tmp_path / "no-model"),
             "--output", tmp_path / "p")
     assert "no such directory" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -183,7 +183,7 @@ def test_propose_with_a_tiny_seq2seq_model_marks_output_machine_made(tmp_path):
                                          "area": "amitheasshole"}) for i, s in enumerate(
         ["telling my sister the truth", "keeping money I found"])) + "\n", encoding="utf-8")
     out = tmp_path / "prop"
-    run("propose", "--situations", sit, "--generator", f"hf:{model}", "--output", out, "--max-new-tokens", "8",
+    run("propose", "--input", sit, "--generator", f"hf:{model}", "--output", out, "--max-new-tokens", "8",
         *ONE_WORKER)
     records = [json.loads(x) for x in (out / "proposals.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["machine_made"] is True for r in records)

@@ -116,8 +116,8 @@ objective=prefix-lm (loss on the query only). key=value arguments go to the trai
 directory is used as --generator native:RUN_DIR by the doc2query job. See docs/doc2query.md.
 
 examples:
-  python beam_runner.py doc2query-train --pairs out/d2q-pairs --output runs/d2q
-  python beam_runner.py doc2query-train --pairs out/d2q-pairs --output runs/d2q max_steps=2000 lr=1e-3"""
+  python beam_runner.py doc2query-train --input out/d2q-pairs --output runs/d2q
+  python beam_runner.py doc2query-train --input out/d2q-pairs --output runs/d2q max_steps=2000 lr=1e-3"""
 
 
 def train_main(args: argparse.Namespace, beam_args: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Train the bundled query generator: pairs -> corpus -> tokenizer -> token shards -> prefix-LM GPT.
 
-    python -m corpora.doc2query.train_generator --pairs out/pairs --output runs/d2q [key=value ...]
+    python -m corpora.doc2query.train_generator --input out/pairs --output runs/d2q [key=value ...]
 
 1. every training pair becomes one document ``passage <|sep|> query`` (a corpus under
    ``OUTPUT/work/corpus``; the separator is listed in ``meta["special_spans"]``, so the
@@ -28,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from pipeline.flags import add_input
 from trainer.generate import SEP_TOKEN, TOKENIZER_SUBDIR, cpu_threads
 
 WORK = "work"
@@ -61,7 +62,7 @@ def pair_files(pairs: str) -> list[str]:
     pattern = os.path.join(pairs, "pairs", "*.jsonl") if os.path.isdir(pairs) else pairs
     files = sorted(glob.glob(pattern))
     if not files:
-        raise TrainGeneratorError(f"--pairs {pairs}: no pair files ({pattern}); run doc2query-pairs first")
+        raise TrainGeneratorError(f"--input {pairs}: no pair files ({pattern}); run doc2query-pairs first")
     return files
 
 
@@ -199,7 +200,7 @@ def train_generator(job: GeneratorTraining, log=print) -> dict:
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``doc2query-train`` (and of ``python -m corpora.doc2query.train_generator``)."""
-    parser.add_argument("--pairs", required=True, metavar="DIR", help="doc2query-pairs output (or a JSONL glob)")
+    add_input(parser, old="--pairs", metavar="DIR", help="doc2query-pairs output (or a JSONL glob; required)")
     parser.add_argument("--output", required=True, metavar="RUN_DIR", help="the generator's run directory")
     parser.add_argument("--config", default="tiny", help="trainer config file or bundled name (default: tiny)")
     parser.add_argument("--tokenizer", default=None, metavar="DIR", help="reuse a tokenizer that has <|sep|>")
@@ -214,7 +215,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def training_from_args(args: argparse.Namespace, beam_args: list[str] | None = None) -> GeneratorTraining:
     """The run the parsed options describe (Beam options, when given, go to the tokenize step)."""
-    job = GeneratorTraining(pairs=args.pairs, output=args.output.rstrip("/"), config=args.config,
+    if not args.input:
+        raise TrainGeneratorError("the following arguments are required: --input (doc2query-pairs output)")
+    job = GeneratorTraining(pairs=args.input, output=args.output.rstrip("/"), config=args.config,
                             overrides=list(args.overrides), tokenizer=args.tokenizer, vocab_size=args.vocab_size,
                             overwrite=args.overwrite, torch_threads=args.torch_threads)
     if beam_args:

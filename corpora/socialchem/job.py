@@ -119,9 +119,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("propose", help="[Beam] model-assisted RoT and attribute proposals (machine-made)",
                        formatter_class=fmt, description="A generator proposes attributes and a RoT (or action) "
                        "per situation in the attribute-conditioned format; output is marked machine-made.\n\n"
-                       "example:\n  python beam_runner.py socialchem propose --situations sc/situations "
+                       "example:\n  python beam_runner.py socialchem propose --input sc/situations "
                        "--generator hf:models/nnt-t5 --output sc/proposals")
-    p.add_argument("--situations", required=True, metavar="PATH")
+    add_input(p, old="--situations", metavar="PATH",
+              help="situations.jsonl of the situations step, or its directory (required)")
     p.add_argument("--generator", required=True, metavar="SPEC", help="hf:PATH (local seq2seq) or native:CKPT")
     p.add_argument("--mode", default="rot", choices=("rot", "action"), help="what to propose (default rot)")
     p.add_argument("--num-proposals", type=int, default=1, help="proposals per situation (default 1)")

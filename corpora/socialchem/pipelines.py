@@ -294,6 +294,7 @@ class ProposeConfig:
     generation: GenerationConfig = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        require_input(self.situations, "situations.jsonl or its directory")
         try:
             check_generator_spec(self.generator)
             self.generation = GenerationConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
@@ -305,7 +306,7 @@ class ProposeConfig:
 
 
 def propose_config(args: argparse.Namespace) -> ProposeConfig:
-    return _flags(ProposeConfig, args)
+    return _flags(ProposeConfig, args, situations="input")
 
 
 def build_propose(p, cfg: ProposeConfig, situations: list[dict]) -> None:
@@ -367,7 +368,7 @@ def run_propose(cfg: ProposeConfig, beam_args: list[str], overwrite: bool = Fals
 
     beam_args = prepare_beam_args(beam_args, verbose)
     try:
-        situations = load_situations(input_file(cfg.situations, "situations.jsonl", "--situations"))
+        situations = load_situations(input_file(cfg.situations, "situations.jsonl", "--input"))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     prepare_named_outputs(cfg.output, ["proposals.jsonl", "stats.json", "manifest.json", PARTS], overwrite)
