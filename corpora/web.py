@@ -16,7 +16,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import beam_io
 from pipeline.beam_dedup import ExactDedup, MinHashDedup
 from pipeline.beam_span_dedup import C4SpanDedup
-from pipeline.beam_steps import CorpusRun
+from pipeline.beam_steps import ChainStep, CorpusRun
+from pipeline.chain import StageChain
 from pipeline.dedup.minhash import MinHashParams
 from pipeline.dedup.spans import SpanDedupParams
 from pipeline.extract import EXTRACTORS, TextExtractor
@@ -203,10 +204,11 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun
     run = CorpusRun(p, cfg.output, job="web", config=cfg.as_dict(), inputs=inputs,
                     keep_rejects=cfg.rejects, num_shards=cfg.num_shards)
     records = run.read([f["path"] for f in inputs], cfg.reader_config())
-    docs = run.step("extract", records, TextExtractor("web", cfg.extractor, cfg.limits))
-    docs = run.step("normalize", docs, Normalizer(cfg.fix_mojibake, cfg.limits))
     identifier = LanguageIdentifier(cfg.lang_threshold, cfg.lid_model)
-    docs = run.step("langid", docs, LanguageFilter(identifier, parse_langs(cfg.langs)))
+    chain = StageChain([("extract", TextExtractor("web", cfg.extractor, cfg.limits)),
+                        ("normalize", Normalizer(cfg.fix_mojibake, cfg.limits)),
+                        ("langid", LanguageFilter(identifier, parse_langs(cfg.langs)))])
+    docs = run.apply(chain.stages, records, ChainStep(chain, keep_rejects=run.keep_rejects))
     docs = apply_recipe(run, docs, parse_steps(cfg.recipe), cfg.annotate)
     run.write(docs)
     return run

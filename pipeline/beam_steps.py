@@ -220,6 +220,28 @@ class BatchStep(ApplyStep):
         return pcoll | "apply" >> stage_outputs(self.dofn())
 
 
+class ChainStep(ApplyStep):
+    """Consecutive one-to-one stages fused over batches (a :class:`pipeline.chain.StageChain`):
+    each stage runs over a whole batch in turn, so its code and model stay in the CPU caches;
+    each still counts under its own name. A batch holds at most ``batch_bytes`` of payload,
+    counting each element as at least ``min_element_bytes`` (so at most ``batch_bytes //
+    min_element_bytes`` elements); a larger element is a batch of its own."""
+
+    SHAPE = EACH
+
+    def __init__(self, chain, batch_bytes: int = 4 << 20, min_element_bytes: int = 64 << 10,
+                 keep_rejects: bool = False) -> None:
+        super().__init__(chain.stages[-1], chain, keep_rejects)
+        self.batch_bytes, self.min_element_bytes = batch_bytes, min_element_bytes
+
+    def expand(self, pcoll):
+        floor = self.min_element_bytes
+        batches = pcoll | "batch" >> beam.BatchElements(
+            min_batch_size=self.batch_bytes, max_batch_size=self.batch_bytes,
+            element_size_fn=lambda e: max(len(getattr(e, "payload", None) or getattr(e, "text", "") or ""), floor))
+        return batches | "apply" >> stage_outputs(self.dofn())
+
+
 class ReadInputFiles(beam.PTransform):
     """Paths -> RawRecords; a Reshuffle spreads files over workers, one file per work item."""
 
