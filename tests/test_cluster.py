@@ -81,7 +81,7 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-@pytest.mark.slow
+# Not marked slow: the default suite keeps one end-to-end run on the real cluster.
 def test_web_job_on_the_cluster_equals_the_local_runner(cluster, tmp_path):
     """Relative input and output paths, given in a directory no worker runs in, still work."""
     write_sample(str(tmp_path / "in"), pages=60, files=2)
