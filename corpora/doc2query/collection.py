@@ -31,13 +31,8 @@ def fix_mojibake(text: str) -> str:
     return ftfy.fix_text(text)
 
 
-def parse_collection_line(line: str, fmt: str, fix: bool = False) -> tuple[str, str] | BadLine:
-    """One collection line -> (id, text with whitespace collapsed), or why not.
-
-    ``fmt`` is ``"tsv"`` (``id<TAB>text``) or ``"jsonl"`` (``{"id", "contents"}``, or ``"text"``).
-    """
-    if fmt == "tsv":  # repaired before whitespace is collapsed: mojibake can hold U+00A0 or U+0085
-        return parse_id_text(fix_mojibake(line) if fix else line)
+def keyed_json_object(line: str) -> dict | BadLine:
+    """A JSONL line that must be an object with a string or integer ``id``, or why it is not."""
     if not line.strip():
         return BadLine("blank_line")
     try:
@@ -46,6 +41,19 @@ def parse_collection_line(line: str, fmt: str, fix: bool = False) -> tuple[str, 
         return BadLine("bad_json", line[:200])
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) or isinstance(obj.get("id"), bool):
         return BadLine("bad_json", line[:200])
+    return obj
+
+
+def parse_collection_line(line: str, fmt: str, fix: bool = False) -> tuple[str, str] | BadLine:
+    """One collection line -> (id, text with whitespace collapsed), or why not.
+
+    ``fmt`` is ``"tsv"`` (``id<TAB>text``) or ``"jsonl"`` (``{"id", "contents"}``, or ``"text"``).
+    """
+    if fmt == "tsv":  # repaired before whitespace is collapsed: mojibake can hold U+00A0 or U+0085
+        return parse_id_text(fix_mojibake(line) if fix else line)
+    obj = keyed_json_object(line)
+    if isinstance(obj, BadLine):
+        return obj
     key = str(obj["id"]).strip()
     text = obj.get("contents", obj.get("text"))
     if not key:

@@ -12,7 +12,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from corpora.doc2query.collection import JSON_SUFFIXES, line_format, parse_collection_line, read_lines
+from corpora.doc2query.collection import (
+    JSON_SUFFIXES,
+    keyed_json_object,
+    line_format,
+    parse_collection_line,
+    read_lines,
+)
 from corpora.doc2query.pairs import BadLine, decode_line
 
 SCHEME = "precomputed:"
@@ -55,15 +61,11 @@ def parse_spec(spec: str) -> Precomputed:
 
 def parse_keyed_line(line: str) -> tuple[str, list[str]] | BadLine:
     """One ``{"id": ..., "predicted_queries": [...]}`` line -> (id, non-empty queries)."""
-    if not line.strip():
-        return BadLine("blank_line")
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return BadLine("bad_json", line[:200])
-    queries = obj.get("predicted_queries") if isinstance(obj, dict) else None
-    if not isinstance(obj, dict) or not isinstance(obj.get("id"), (str, int)) or not isinstance(queries, list) \
-            or not all(isinstance(q, str) for q in queries):
+    obj = keyed_json_object(line)
+    if isinstance(obj, BadLine):
+        return obj
+    queries = obj.get("predicted_queries")
+    if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
         return BadLine("bad_json", line[:200])
     return str(obj["id"]).strip(), [" ".join(q.split()) for q in queries if q.strip()]
 
