@@ -112,16 +112,15 @@ def bench_bare(tokenizer, texts: list[str], method: str = "encode_batch") -> tup
 
 def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tuple[int, float, float]:
     """One tokenize job run: (tokens written, wall seconds, CPU seconds of this process and its workers)."""
-    from corpora.tokenize import run_tokenize
+    from corpora.tokenize import TokenizeConfig, run_tokenize
     from pipeline.jobs import configure_logging
 
     configure_logging(False)
-    args = argparse.Namespace(input=inputs, tokenizer=tokenizer_dir, output=out, shard_tokens=100_000_000,
-                              val_fraction=0.005, seed=0, overwrite=True, verbose=False)
+    cfg = TokenizeConfig(inputs, tokenizer_dir, out, shard_tokens=100_000_000, val_fraction=0.005, seed=0)
     wait_for_workers()
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    report = run_tokenize(args, [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"],
-                          quiet=True)
+    report = run_tokenize(cfg, [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"],
+                          overwrite=True, quiet=True)
     seconds = time.perf_counter() - t0
     wait_for_workers()
     from pipeline import beam_io

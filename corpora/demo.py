@@ -20,7 +20,7 @@ from corpora.doc2query.demo import check_doc2query_demo_output, run_doc2query_de
 from corpora.kg.job import demo_config, prepare_kg_output, run_kg_demo
 from corpora.sample_web import write_sample
 from corpora.socialchem.demo import FORUM_PAGES, run_socialchem_demo
-from corpora.tokenize import prepare_shard_output, run_tokenize
+from corpora.tokenize import TokenizeConfig, prepare_shard_output, run_tokenize
 from corpora.web import WebConfig, run_web
 from pipeline.jobs import (
     Job,
@@ -125,9 +125,9 @@ def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
         print(trained.summary())
 
         print("\n== token shards")
-        run_tokenize(argparse.Namespace(input=[f"{k}={v}" for k, v in corpora.items()], tokenizer=d["tokenizer"],
-                                        output=d["shards"], shard_tokens=50_000, val_fraction=0.05, seed=0,
-                                        overwrite=args.overwrite, verbose=args.verbose), beam_args)
+        run_tokenize(TokenizeConfig([f"{k}={v}" for k, v in corpora.items()], d["tokenizer"], d["shards"],
+                                    shard_tokens=50_000, val_fraction=0.05, seed=0),
+                     beam_args, overwrite=args.overwrite, verbose=args.verbose)
 
         print("\n== verify-shards")
         ok, shard_report = verify_shards(d["shards"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from dataclasses import dataclass
 from functools import partial
 
 import apache_beam as beam
@@ -25,10 +26,10 @@ from pipeline.beam_steps import STATS, BatchStep, FlatStep, finalize, summed_sta
 from pipeline.flags import add_verbose
 from pipeline.jobs import (
     Job,
-    Timer,
+    PipelineJob,
     UsageError,
     configure_logging,
-    make_pipeline,
+    drive,
     prepare_beam_args,
 )
 from pipeline.outcomes import Weighted
@@ -281,87 +282,135 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verbose(parser)
 
 
-def run_tokenize(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """Validate everything, then run the job and print the summary; return the stats report."""
+@dataclass
+class TokenizeConfig:
+    """Everything that decides the shards (saved in manifest.json); checked when made."""
+
+    inputs: list[str]  # [NAME=]CORPUS, as given
+    tokenizer: str
+    output: str
+    shard_tokens: int = 100_000_000
+    val_fraction: float = 0.005
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.shard_tokens < 1:
+            raise UsageError("--shard-tokens must be at least 1")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise UsageError("--val-fraction must be in [0, 1)")
+        self.inputs = [str(i) for i in self.inputs]
+        self.tokenizer = str(self.tokenizer)
+        self.output = beam_io.absolute(str(self.output).rstrip("/"))
+
+    def manifest_config(self) -> dict:
+        return {"inputs": list(self.inputs), "tokenizer": self.tokenizer, "shard_tokens": self.shard_tokens,
+                "val_fraction": self.val_fraction, "seed": self.seed}
+
+
+def config_from_args(args: argparse.Namespace) -> TokenizeConfig:
+    """The job's flags as a TokenizeConfig; raises UsageError before any work."""
+    return TokenizeConfig(list(args.input), args.tokenizer, args.output, args.shard_tokens, args.val_fraction,
+                          args.seed)
+
+
+@dataclass
+class TokenizePlan:
+    """What the driver learns before any work: the corpus files per source and the tokenizer's facts
+    (its text travels with the tokenize step, so workers need no path)."""
+
+    files: list[tuple[str | None, str]]  # (source name or None, Parquet file)
+    tokenizer_text: str
+    tokenizer_sha: str
+    dtype: str
+    eod_id: int
+    vocab_size: int
+
+
+def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
+    """Check the tokenizer and the inputs; raises UsageError naming the flag before any work."""
     from pipeline.shards.megatron import dtype_for_vocab
     from tokenizer.load import TokenizerInfo, load_tokenizer
     from tokenizer.text_only import TextOnlyError, text_only
 
-    beam_args = prepare_beam_args(beam_args, getattr(args, "verbose", False))
-    if args.shard_tokens < 1:
-        raise UsageError("--shard-tokens must be at least 1")
-    if not 0.0 <= args.val_fraction < 1.0:
-        raise UsageError("--val-fraction must be in [0, 1)")
     try:
-        info = TokenizerInfo(args.tokenizer)
+        info = TokenizerInfo(cfg.tokenizer)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--tokenizer {args.tokenizer}: {exc}") from exc
+        raise UsageError(f"--tokenizer {cfg.tokenizer}: {exc}") from exc
     if info.eod_id is None:
-        raise UsageError(f"--tokenizer {args.tokenizer}: it has no end-of-document token (train one with "
+        raise UsageError(f"--tokenizer {cfg.tokenizer}: it has no end-of-document token (train one with "
                          "python -m tokenizer train, or add <|endoftext|> / an eos_token)")
     try:  # text is encoded as text: refuse, before any work, a tokenizer that cannot do that
-        text_only(load_tokenizer(args.tokenizer), info.eod_id)
+        text_only(load_tokenizer(cfg.tokenizer), info.eod_id)
     except TextOnlyError as exc:
-        raise UsageError(f"--tokenizer {args.tokenizer}: {exc}") from exc
-    inputs = []
-    for value in args.input:
+        raise UsageError(f"--tokenizer {cfg.tokenizer}: {exc}") from exc
+    files = []
+    for value in cfg.inputs:
         name, path = parse_input(value)
-        files = corpus_files(beam_io.absolute(path))
-        if not check_text_column(files) and not name:
+        found = corpus_files(beam_io.absolute(path))
+        if not check_text_column(found) and not name:
             # No source column: the input's directory (or file) name stands in for it.
             name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
-        inputs.append((name, path, files))
-    output = beam_io.absolute(args.output.rstrip("/"))
-    prepare_shard_output(output, args.overwrite)
-    dtype = dtype_for_vocab(info.vocab_size).name
-    tok_json = beam_io.join(args.tokenizer, "tokenizer.json")
-    tokenizer_sha = beam_io.describe_file(tok_json)["sha256"]
+        files += [(name, f) for f in found]
+    tok_json = beam_io.join(cfg.tokenizer, "tokenizer.json")
     with beam_io.FileSystems.open(tok_json) as f:
         tokenizer_text = f.read().decode("utf-8")
-    config = {"inputs": [v for v in args.input], "tokenizer": args.tokenizer, "shard_tokens": args.shard_tokens,
-              "val_fraction": args.val_fraction, "seed": args.seed}
-    if not quiet:
-        n_files = sum(len(f) for _, _, f in inputs)
-        print(f"tokenize: {n_files} corpus file(s) -> {output} (vocab {info.vocab_size}, dtype {dtype}, "
-              f"eod id {info.eod_id})", flush=True)
-    with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            read = (
-                p
-                | "Files" >> beam.Create([(name, f) for name, _, files in inputs for f in files])
-                | "SpreadFiles" >> beam.Reshuffle()
-                | "RowGroups" >> beam.FlatMap(_row_groups)
-                | "SpreadRowGroups" >> beam.Reshuffle()
-                | "Read" >> FlatStep(READ_STAGE, ReadRowGroup())
-            )
-            tok = read["out"] | "Tokenize" >> BatchStep(
-                STAGE, Tokenize(tokenizer_text, dtype, info.eod_id, args.val_fraction, args.seed,
-                                encode_threads(beam_args)), batch_size=None)
-            totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, batch: (key, batch.token_count))
-                      | "SumTokens" >> beam.CombinePerKey(sum))
-            shards = (
-                tok["out"]
-                | "SplitByShard" >> beam.FlatMap(_split_by_shard, totals=beam.pvalue.AsDict(totals),
-                                                 shard_tokens=args.shard_tokens)
-                | "GroupShards" >> beam.GroupByKey()
-                | "WriteShards" >> FlatStep(WRITE_STAGE, WriteShard(output, dtype))
-            )
-            finalize(
-                p, _write_report, output=output, config=config, tokenizer_dir=args.tokenizer,
-                tokenizer_sha=tokenizer_sha, dtype=dtype, eod_id=info.eod_id, vocab_size=info.vocab_size,
-                stats=summed_stats([read[STATS], tok[STATS], shards[STATS]]),
-                shards=shards["out"] | "ShardList" >> beam.combiners.ToList(),
-            )
-    report = beam_io.read_json(beam_io.join(output, "stats.json"))
-    if not quiet:
-        manifest = beam_io.read_json(beam_io.join(output, "manifest.json"))
-        print()
-        print(render_table(report))
-        print()
-        print(shard_summary(manifest))
-        print(f"\nwrote {len(manifest['shards'])} shard(s) to {output} in {t.seconds:.1f}s; "
-              f"check them with: python beam_runner.py verify-shards {output}")
-    return report
+    return TokenizePlan(files, tokenizer_text, beam_io.describe_file(tok_json)["sha256"],
+                        dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size)
+
+
+def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, threads: int | None = None) -> None:
+    """Compose the tokenize job: read row groups, tokenize them, cut shards, write them, then the report."""
+    read = (
+        p
+        | "Files" >> beam.Create(plan.files)
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "RowGroups" >> beam.FlatMap(_row_groups)
+        | "SpreadRowGroups" >> beam.Reshuffle()
+        | "Read" >> FlatStep(READ_STAGE, ReadRowGroup())
+    )
+    tok = read["out"] | "Tokenize" >> BatchStep(
+        STAGE, Tokenize(plan.tokenizer_text, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads),
+        batch_size=None)
+    totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, batch: (key, batch.token_count))
+              | "SumTokens" >> beam.CombinePerKey(sum))
+    shards = (
+        tok["out"]
+        | "SplitByShard" >> beam.FlatMap(_split_by_shard, totals=beam.pvalue.AsDict(totals),
+                                         shard_tokens=cfg.shard_tokens)
+        | "GroupShards" >> beam.GroupByKey()
+        | "WriteShards" >> FlatStep(WRITE_STAGE, WriteShard(cfg.output, plan.dtype))
+    )
+    finalize(
+        p, _write_report, output=cfg.output, config=cfg.manifest_config(), tokenizer_dir=cfg.tokenizer,
+        tokenizer_sha=plan.tokenizer_sha, dtype=plan.dtype, eod_id=plan.eod_id, vocab_size=plan.vocab_size,
+        stats=summed_stats([read[STATS], tok[STATS], shards[STATS]]),
+        shards=shards["out"] | "ShardList" >> beam.combiners.ToList(),
+    )
+
+
+def _print_shards(output: str, report: dict, seconds: float) -> None:
+    manifest = beam_io.read_json(beam_io.join(output, "manifest.json"))
+    print()
+    print(render_table(report))
+    print()
+    print(shard_summary(manifest))
+    print(f"\nwrote {len(manifest['shards'])} shard(s) to {output} in {seconds:.1f}s; "
+          f"check them with: python beam_runner.py verify-shards {output}")
+
+
+def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
+                 verbose: bool = False) -> dict | None:
+    """Check everything, then run the job through the shared driver; return the stats report
+    (None when only submitted, with --no_wait_until_finish)."""
+    beam_args = prepare_beam_args(beam_args, verbose)
+    plan = plan_tokenize(cfg)
+    prepare_shard_output(cfg.output, overwrite)
+    return drive(PipelineJob(
+        "tokenize", cfg.output, build=lambda p: build_tokenize(p, cfg, plan, encode_threads(beam_args)),
+        header=(f"tokenize: {len(plan.files)} corpus file(s) -> {cfg.output} (vocab {plan.vocab_size}, "
+                f"dtype {plan.dtype}, eod id {plan.eod_id})"),
+        summary=lambda report, seconds: _print_shards(cfg.output, report, seconds),
+    ), beam_args, quiet)
 
 
 def shard_summary(manifest: dict) -> str:
@@ -389,9 +438,9 @@ def prepare_shard_output(output: str, overwrite: bool) -> None:
             beam_io.delete_tree(output)
 
 
-def main(args: argparse.Namespace, beam_args: list[str]) -> dict:
+def main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
     configure_logging(args.verbose)
-    return run_tokenize(args, beam_args)
+    return run_tokenize(config_from_args(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
 
 
 JOB = Job("tokenize", "corpora -> token shards (Megatron-LM .bin/.idx) with a train/val split",

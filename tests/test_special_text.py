@@ -18,7 +18,7 @@ import pytest
 
 from corpora.doc2query.train_generator import write_pair_corpus
 from corpora.socialchem.render import RenderRow
-from corpora.tokenize import run_tokenize
+from corpora.tokenize import TokenizeConfig, run_tokenize
 from pipeline.jobs import UsageError
 from pipeline.markup import (
     BAD_SPANS,
@@ -83,9 +83,8 @@ def run(tmp_path_factory):
     train(TrainConfig(inputs=[str(web_dir)], output=str(tok), model="bpe", vocab_size=700, fim=True,
                       socialchem=True, special_tokens=[SEP_TOKEN], show_progress=False), log=None)
     out = root / "shards"
-    report = run_tokenize(argparse.Namespace(
-        input=[str(web_dir), str(social_dir), str(root / "d2q")], tokenizer=str(tok), output=str(out),
-        shard_tokens=10**9, val_fraction=0.0, seed=0, overwrite=False, verbose=False), ONE_WORKER, quiet=True)
+    report = run_tokenize(TokenizeConfig([web_dir, social_dir, root / "d2q"], tok, out, shard_tokens=10**9,
+                                         val_fraction=0.0), ONE_WORKER, quiet=True)
     manifest = json.loads((out / "manifest.json").read_text())
     docs = {}
     ids = {}
@@ -216,8 +215,7 @@ def test_a_tokenizer_that_makes_control_ids_from_text_is_refused(tmp_path):
     (tmp_path / "tok" / "special_tokens_map.json").write_text(json.dumps({"eos_token": "<|x|>"}))
     corpus = _write(tmp_path / "c", [Document(id="1", text="a <|x|> a", source="web")])
     with pytest.raises(UsageError, match="cannot encode corpus text as text"):
-        run_tokenize(argparse.Namespace(input=[str(corpus)], tokenizer=str(tmp_path / "tok"), output=str(tmp_path / "o"),
-                                        shard_tokens=100, val_fraction=0.0, seed=0, overwrite=False, verbose=False),
+        run_tokenize(TokenizeConfig([corpus], tmp_path / "tok", tmp_path / "o", shard_tokens=100, val_fraction=0.0),
                      ONE_WORKER, quiet=True)
     assert not (tmp_path / "o").exists()
 

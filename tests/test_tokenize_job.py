@@ -1,6 +1,5 @@
 """The tokenize job end to end: Megatron shards, determinism, split, manifest, bad input."""
 
-import argparse
 import json
 import subprocess
 import sys
@@ -11,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpora.tokenize import chunk_text, run_tokenize
+from corpora.tokenize import TokenizeConfig, chunk_text
+from corpora.tokenize import run_tokenize as _run_tokenize
 from pipeline.jobs import UsageError
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.shards.manifest import split_for
@@ -53,11 +53,17 @@ def setup(tmp_path_factory):
     return root, web, kg, tok, texts
 
 
+def run_tokenize(cfg_and_overwrite, beam_args, quiet=True):
+    cfg, overwrite = cfg_and_overwrite
+    return _run_tokenize(cfg, beam_args, overwrite=overwrite, quiet=quiet)
+
+
 def args(inputs, tok, out, **kw):
-    base = dict(input=[str(i) for i in inputs], tokenizer=str(tok), output=str(out), shard_tokens=3000,
-                val_fraction=0.1, seed=0, overwrite=False, verbose=False)
+    """The job's config (and whether to overwrite), as the command line would give them."""
+    overwrite = kw.pop("overwrite", False)
+    base = dict(shard_tokens=3000, val_fraction=0.1, seed=0)
     base.update(kw)
-    return argparse.Namespace(**base)
+    return TokenizeConfig([str(i) for i in inputs], str(tok), str(out), **base), overwrite
 
 
 def test_shards_round_trip_and_manifest(setup, tmp_path):

@@ -69,15 +69,13 @@ def test_other_objectives_train(shards, tmp_path, objective):
 
 def test_two_corpora_directories_mixed(shards, tmp_path):
     """Each source in its own shard directory (the tokenize job run per corpus), mixed by name."""
-    from corpora.tokenize import run_tokenize
+    from corpora.tokenize import TokenizeConfig, run_tokenize
 
     dirs = []
     for name in ("web", "kg"):
-        import argparse
 
         d = tmp_path / f"{name}-shards"
-        run_tokenize(argparse.Namespace(input=[str(shards[name])], tokenizer=str(shards["tokenizer"]), output=str(d),
-                                        shard_tokens=4000, val_fraction=0.1, seed=0, overwrite=False, verbose=False),
+        run_tokenize(TokenizeConfig([shards[name]], shards["tokenizer"], d, shard_tokens=4000, val_fraction=0.1),
                      ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
         dirs.append(d)
     out = tmp_path / "run"

@@ -9,7 +9,6 @@ server and the bounded cache, and the bad inputs (checksum, tokenizer, unknown s
 
 from __future__ import annotations
 
-import argparse
 import functools
 import http.server
 import io
@@ -25,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from corpora.tokenize import run_tokenize
+from corpora.tokenize import TokenizeConfig, run_tokenize
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.shards.megatron import ShardReader
 from tokenizer.special_tokens import FIM_TOKENS
@@ -70,9 +69,7 @@ def _write_corpus(directory: Path, source: str, texts: list[str | tuple[str, str
 
 
 def _tokenize(inputs: list[str], tok: Path, out: Path, shard_tokens: int = 4000) -> Path:
-    args = argparse.Namespace(input=inputs, tokenizer=str(tok), output=str(out), shard_tokens=shard_tokens,
-                              val_fraction=0.1, seed=0, overwrite=False, verbose=False)
-    run_tokenize(args, ONE_WORKER, quiet=True)
+    run_tokenize(TokenizeConfig(inputs, tok, out, shard_tokens=shard_tokens, val_fraction=0.1), ONE_WORKER, quiet=True)
     return out
 
 

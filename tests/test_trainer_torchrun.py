@@ -7,7 +7,6 @@ Also home of :func:`trainer_shards`, the shard fixture the other trainer tests s
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -66,7 +65,7 @@ def _write_corpus(directory: Path, source: str, texts: list[tuple[str, str]]) ->
 def build_shards(root: Path) -> dict[str, Path]:
     """Two corpora (web, kg) -> a byte-level BPE tokenizer (with FIM, mask and separator tokens) -> token
     shards with a val split, all through the project's own tokenizer trainer and tokenize job."""
-    from corpora.tokenize import run_tokenize
+    from corpora.tokenize import TokenizeConfig, run_tokenize
     from tokenizer.train import TrainConfig, train
 
     web = _write_corpus(root / "web", "web", _texts("web", 300, 0))
@@ -75,9 +74,8 @@ def build_shards(root: Path) -> dict[str, Path]:
     train(TrainConfig(inputs=[str(web), str(kg)], output=str(tok), model="bpe", vocab_size=400, fim=True,
                       special_tokens=["<|mask|>", "<|sep|>"], show_progress=False), log=None)
     shards = root / "shards"
-    args = argparse.Namespace(input=[str(web), str(kg)], tokenizer=str(tok), output=str(shards), shard_tokens=4000,
-                              val_fraction=0.1, seed=0, overwrite=False, verbose=False)
-    run_tokenize(args, ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
+    run_tokenize(TokenizeConfig([web, kg], tok, shards, shard_tokens=4000, val_fraction=0.1),
+                 ["--direct_num_workers=1", "--direct_running_mode=in_memory"], quiet=True)
     return {"shards": shards, "tokenizer": tok, "web": web, "kg": kg}
 
 

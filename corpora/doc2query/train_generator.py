@@ -156,7 +156,7 @@ def _check(job: GeneratorTraining) -> None:
 
 def train_generator(job: GeneratorTraining, log=print) -> dict:
     """Run the whole chain; returns {"run_dir", "pairs", "tokenizer", "shards", "seconds", ...}."""
-    from corpora.tokenize import run_tokenize
+    from corpora.tokenize import TokenizeConfig, run_tokenize
     from tokenizer.train import TrainConfig, train
     from trainer.__main__ import main as trainer_main
     from trainer.config import ConfigError, load_config
@@ -182,9 +182,8 @@ def train_generator(job: GeneratorTraining, log=print) -> dict:
         result = train(TrainConfig(inputs=[corpus], output=tokenizer_dir, model="bpe", vocab_size=job.vocab_size,
                                    special_tokens=[SEP_TOKEN], show_progress=False), log=None)
         log(f"generator: tokenizer {result.vocab_size} ids, {SEP_TOKEN} = special -> {tokenizer_dir}")
-    run_tokenize(argparse.Namespace(input=[corpus], tokenizer=tokenizer_dir, output=shards, shard_tokens=10**9,
-                                    val_fraction=job.val_fraction, seed=0, overwrite=True, verbose=False),
-                 list(job.beam_args), quiet=True)
+    run_tokenize(TokenizeConfig([corpus], tokenizer_dir, shards, shard_tokens=10**9, val_fraction=job.val_fraction),
+                 list(job.beam_args), overwrite=True, quiet=True)
     argv = trainer_argv(shards, job)
     log("generator: python -m trainer " + " ".join(argv))
     with cpu_threads(job.torch_threads or None):
