@@ -105,77 +105,31 @@ def generate(path: str, triples: int, seed: int = 0) -> dict:
 
 
 def run_core(path: str) -> dict:
-    """The pure pipeline in one process: the reference for the job's throughput; also the peak
-    Python memory of the per-owner work on the largest owner (what one DoFn call holds)."""
+    """The job's pure core in one process (``corpora.kg.local.run_local``: the same readers, statement
+    assembly, routing, grouping, verbalizer and faithfulness filter as the Beam job): the reference
+    for the job's throughput; also the peak Python memory of verbalizing and checking the largest
+    subgraph (what one element of the job's last steps holds)."""
     import tracemalloc
 
     from corpora.kg.faithfulness import FaithfulnessChecker
-    from corpora.kg.graph import Cooccurrence, route_entity
-    from corpora.kg.labels import best_label
-    from corpora.kg.model import ENTITY, Fact, Label, StatementPart
-    from corpora.kg.readers import Chunk, ReadOptions, ReadStats, read_chunk
-    from corpora.kg.statements import assemble_statement
-    from corpora.kg.subgraphs import SubgraphParams, partition
+    from corpora.kg.local import run_local
     from corpora.kg.templates import load_templates
     from corpora.kg.verbalize import TemplateVerbalizer
 
     t0 = time.perf_counter()
-    facts, labels, parts = {}, {}, {}
-    stats = ReadStats()
-    for rec in read_chunk(Chunk(path, "nt"), ReadOptions(), stats):
-        if isinstance(rec, Fact):
-            facts.setdefault(rec.subject, []).append(rec)
-        elif isinstance(rec, Label):
-            labels.setdefault(rec.entity, []).append(rec)
-        elif isinstance(rec, StatementPart):
-            parts.setdefault(rec.node, []).append(rec)
-    for node, ps in parts.items():
-        f = assemble_statement(node, ps)
-        if isinstance(f, Fact):
-            facts.setdefault(f.subject, []).append(f)
-    refs: dict[str, set] = {}
-    for s, fs in facts.items():
-        for f in fs:
-            if f.value.kind == ENTITY and f.value.v != s:
-                r = refs.setdefault(f.value.v, set())
-                if len(r) < 2:
-                    r.add(s)
-    owned: dict[str, list] = {}
-    cooc = Cooccurrence()
-    for e, fs in facts.items():
-        routing = route_entity(e, fs, refs.get(e, ()), 1000, 3)
-        owned.setdefault(routing.owner, []).append(routing)
-        if routing.role == "own":
-            cooc.add_subject({f.relation for f in routing.facts})
-    best = {e: best_label(ls, ("en", "mul"))[0] for e, ls in labels.items() if any(not x.alias for x in ls)}
-    templates = load_templates()
-    order = {r: t.order for r, t in templates.relations.items()}
-    verbalizer, checker = TemplateVerbalizer(templates), FaithfulnessChecker()
-    params = SubgraphParams()
-    def work(owner: str, routings: list) -> tuple[int, int]:
-        """What the Partition/Verbalize/Faithfulness DoFns do with one owner's group."""
-        own = [f for r in routings if r.role == "own" for f in r.facts]
-        chains = {r.facts[0].subject: r.facts for r in routings if r.role == "chain"}
-        sgs, _ = partition(owner, own, chains, cooc, params, order)
-        ok = 0
-        for sg in sgs:
-            sg.labels = {i: best[i] for i in sg.entity_ids() if i in best}
-            text = verbalizer.verbalize(sg).text
-            ok += checker.check(text, sg).ok
-        return len(sgs), ok
-
-    n_sg = passed = 0
-    for owner, routings in owned.items():
-        n, ok = work(owner, routings)
-        n_sg, passed = n_sg + n, passed + ok
+    run = run_local([path], fmt="nt")
     seconds = time.perf_counter() - t0
-    # our code's working set per element: the largest owner's group, measured (outside the timing)
-    largest = max(owned, key=lambda o: sum(len(r.facts) for r in owned[o]))
-    tracemalloc.start()
-    work(largest, owned[largest])
-    entity_kb = tracemalloc.get_traced_memory()[1] / 1024
-    tracemalloc.stop()
-    return {"seconds": seconds, "subgraphs": n_sg, "passed": passed, "entity_kb": entity_kb}
+    passed = sum(1 for d in run.docs if d.verdict.ok)
+    entity_kb = 0.0
+    if run.docs:  # measured outside the timing
+        templates = load_templates()
+        verbalizer, checker = TemplateVerbalizer(templates), FaithfulnessChecker(templates=templates)
+        largest = max(run.docs, key=lambda d: len(d.subgraph.facts)).subgraph
+        tracemalloc.start()
+        checker.check(verbalizer.verbalize(largest).text, largest)
+        entity_kb = tracemalloc.get_traced_memory()[1] / 1024
+        tracemalloc.stop()
+    return {"seconds": seconds, "subgraphs": len(run.docs), "passed": passed, "entity_kb": entity_kb}
 
 
 def reader_peak_kb(path: str) -> float:
