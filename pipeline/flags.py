@@ -49,7 +49,7 @@ def add_input(parser, *, old: str | None = None, **kwargs: Any) -> argparse.Acti
 def require_input(value, what: str) -> None:
     """The argparse-style refusal of a missing ``--input`` (for flags with an old spelling)."""
     if not value:
-        from pipeline.jobs import UsageError
+        from pipeline.errors import UsageError
 
         raise UsageError(f"the following arguments are required: --input ({what})")
 

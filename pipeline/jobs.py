@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import beam_io
+from pipeline.errors import UsageError  # noqa: F401  (defined without Beam; every job imports it from here)
 from pipeline.stats import render_table
-
-
-class UsageError(ValueError):
-    """A bad argument or configuration, reported before any work starts."""
 
 
 @dataclass
