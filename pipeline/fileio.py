@@ -1,15 +1,16 @@
 """The core's one way to open a file: local paths through ``os``, URLs (``gs://``, ``s3://``,
 ``memory://``, ...) through fsspec (gcsfs / s3fs come with the ``gcp`` / ``aws`` extras).
 
-No Apache Beam import: the tokenizer, the shard writer and the crawl's storage use this;
-the Beam shell uses Beam's own filesystems (``pipeline/beam_io.py``). Errors are ``OSError``
-(``FileNotFoundError`` for a missing file) on both kinds of path.
+No Apache Beam import: the tokenizer, the trainer's shard cache, the shard writer and the
+crawl's storage use this; the Beam shell uses Beam's own filesystems (``pipeline/beam_io.py``).
+Errors are ``OSError`` (``FileNotFoundError`` for a missing file) on both kinds of path.
 
     from pipeline import fileio
 
     with fileio.open_read("gs://bucket/tok/tokenizer.json") as f: ...
     fileio.write_atomic(fileio.join(out, "state", "crawl.json"), data)
     for path, size in fileio.match("s3://bucket/corpus/data/*.parquet"): ...
+    fs, p = fileio.filesystem("s3://bucket/x")   # the fsspec filesystem, for the rest
 """
 
 from __future__ import annotations
@@ -30,15 +31,24 @@ def is_remote(path: str) -> bool:
     return "://" in str(path)
 
 
-def _fs(path: str) -> tuple[Any, str]:
-    """(fsspec filesystem, path without its scheme) for a URL."""
+#: The fsspec package that serves a scheme, named when it is missing (the extras bring gcsfs / s3fs).
+_BACKENDS = {"gs": "gcsfs (pip install 'corpusforge[gcp]')", "gcs": "gcsfs (pip install 'corpusforge[gcp]')",
+             "s3": "s3fs (pip install 'corpusforge[aws]')", "s3a": "s3fs (pip install 'corpusforge[aws]')",
+             "az": "adlfs (pip install adlfs)", "abfs": "adlfs (pip install adlfs)",
+             "http": "aiohttp (pip install aiohttp)", "https": "aiohttp (pip install aiohttp)"}
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """``(fsspec filesystem, path without its scheme)`` of a URL, for what the functions here do
+    not cover (``fs.get_file``, ``fs.ls``); ``OSError`` names the package a missing scheme needs."""
     import fsspec
 
     try:
-        return fsspec.core.url_to_fs(path)
+        return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:  # unknown scheme, or gcsfs/s3fs not installed
-        raise OSError(f"{path}: cannot open this kind of URL ({exc}); for gs:// install "
-                      "corpusforge[gcp], for s3:// corpusforge[aws]") from exc
+        scheme = str(url).split("://", 1)[0]
+        hint = f"; install {_BACKENDS[scheme]}" if scheme in _BACKENDS else ""
+        raise OSError(f"{url}: cannot open {scheme}:// URLs ({exc}){hint}") from exc
 
 
 def join(base: str, *parts: str) -> str:
@@ -52,7 +62,7 @@ def open_read(path: str) -> IO[bytes]:
     """The file's stored bytes (no decompression), for reading."""
     if not is_remote(path):
         return open(path, "rb")
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return fs.open(p, "rb")
 
 
@@ -64,7 +74,7 @@ def open_write(path: str) -> IO[bytes]:
         if parent:
             os.makedirs(parent, exist_ok=True)
         return open(path, "wb")
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return fs.open(p, "wb")
 
 
@@ -77,28 +87,28 @@ def exists(path: str) -> bool:
     """Whether a file or folder is there."""
     if not is_remote(path):
         return os.path.exists(path)
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return fs.exists(p)
 
 
 def is_file(path: str) -> bool:
     if not is_remote(path):
         return os.path.isfile(path)
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return fs.isfile(p)
 
 
 def is_dir(path: str) -> bool:
     if not is_remote(path):
         return os.path.isdir(path)
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return fs.isdir(p)
 
 
 def size(path: str) -> int:
     if not is_remote(path):
         return os.path.getsize(path)
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     return int(fs.size(p))
 
 
@@ -107,7 +117,7 @@ def match(pattern: str) -> list[tuple[str, int]]:
     a pattern without wildcards matches itself when it is a file."""
     if not is_remote(pattern):
         return [(p, os.path.getsize(p)) for p in sorted(globlib.glob(pattern, recursive=True)) if os.path.isfile(p)]
-    fs, p = _fs(pattern)
+    fs, p = filesystem(pattern)
     found = fs.glob(p, detail=True)
     return sorted((_unstrip(pattern, name), int(info.get("size") or 0))
                   for name, info in found.items() if info.get("type") == "file")
@@ -125,8 +135,8 @@ def rename(src: str, dst: str) -> None:
     if not is_remote(src):
         os.replace(src, dst)
         return
-    fs, s = _fs(src)
-    fs.mv(s, _fs(dst)[1])
+    fs, s = filesystem(src)
+    fs.mv(s, filesystem(dst)[1])
 
 
 def delete(path: str, *, recursive: bool = False) -> None:
@@ -141,7 +151,7 @@ def delete(path: str, *, recursive: bool = False) -> None:
             except FileNotFoundError:
                 pass
         return
-    fs, p = _fs(path)
+    fs, p = filesystem(path)
     if fs.exists(p):
         fs.rm(p, recursive=recursive)
 

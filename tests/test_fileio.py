@@ -78,8 +78,57 @@ def test_local_delete_never_removes_a_folder_unless_asked(tmp_path):
 
 
 def test_unknown_scheme_is_a_clear_error():
-    with pytest.raises(OSError, match="cannot open this kind of URL"):
+    with pytest.raises(OSError, match="cannot open nosuchscheme:// URLs"):
         fileio.read_bytes("nosuchscheme://bucket/file")
+    with pytest.raises(OSError, match="cannot open nosuchscheme:// URLs"):
+        fileio.filesystem("nosuchscheme://bucket/file")
+
+
+def test_filesystem_gives_fsspec_and_the_path_for_what_fileio_lacks(bucket, tmp_path):
+    fileio.write_atomic(bucket + "/d/a.bin", b"abc")
+    fs, path = fileio.filesystem(bucket + "/d/a.bin")
+    fs.get_file(path, str(tmp_path / "a.bin"))  # e.g. a download, as the trainer's shard cache does
+    assert (tmp_path / "a.bin").read_bytes() == b"abc"
+    assert fs.exists(path) and not path.startswith("memory://")
+
+
+# With apache_beam unimportable, the tokenizer reads a corpus and loads a tokenizer, and the trainer's
+# shard cache downloads a shard directory, all from a memory:// store (the store lives in the process).
+_NO_BEAM = r"""
+import json, sys
+sys.modules["apache_beam"] = None
+from pipeline import fileio
+from tokenizer.corpus import TextStream
+from tokenizer.load import TokenizerInfo
+from trainer.shard_cache import ShardCache
+
+tok_dir, cache = sys.argv[1], sys.argv[2]
+for name in ("tokenizer.json", "special_tokens_map.json"):
+    fileio.write_atomic(f"memory://nb/tok/{name}", fileio.read_bytes(fileio.join(tok_dir, name)))
+fileio.write_atomic("memory://nb/c/a.jsonl", b'{"text": "alpha beta"}\n{"text": "gamma"}\n')
+manifest = {"shards": [{"path": "web/train-0", "bin_bytes": 2, "idx_bytes": 1}]}
+fileio.write_atomic("memory://nb/s/manifest.json", json.dumps(manifest).encode())
+fileio.write_atomic("memory://nb/s/web/train-0.bin", b"xy")
+fileio.write_atomic("memory://nb/s/web/train-0.idx", b"z")
+local = ShardCache(cache).fetch_shard_dir("memory://nb/s")
+print(json.dumps({"texts": list(TextStream(["memory://nb/c/a.jsonl"], log=None)),
+                  "eod": TokenizerInfo("memory://nb/tok").eod_id,
+                  "bin": open(local + "/web/train-0.bin", "rb").read().decode()}))
+"""
+
+
+def test_tokenizer_and_shard_cache_open_files_without_beam(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tok = make_tokenizer_dir(tmp_path / "tok")
+    proc = subprocess.run([sys.executable, "-c", _NO_BEAM, tok, str(tmp_path / "cache")], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
+        "texts": ["alpha beta", "gamma"], "eod": 0, "bin": "xy"}
 
 
 def make_tokenizer_dir(path) -> str:

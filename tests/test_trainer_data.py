@@ -462,11 +462,11 @@ def test_shard_failing_its_checksum_is_named_before_training(shards, tmp_path):
 
 
 def test_verification_is_remembered_until_a_file_changes(shards, tmp_path, monkeypatch):
-    import trainer.data
+    import trainer.open_shards
 
     calls = []
-    real = trainer.data.verify_shards
-    monkeypatch.setattr(trainer.data, "verify_shards", lambda d, **kw: calls.append(d) or real(d, **kw))
+    real = trainer.open_shards.verify_shards
+    monkeypatch.setattr(trainer.open_shards, "verify_shards", lambda d, **kw: calls.append(d) or real(d, **kw))
     copy = tmp_path / "copy"
     shutil.copytree(shards["main"], copy)
     cfg = _cfg(shards, paths=[str(copy)], cache_dir=str(tmp_path / "cache"))
@@ -554,6 +554,29 @@ def test_remote_shards_are_cached_on_first_use_and_read_like_local_ones(shards, 
     assert [p for p in _Handler.requests if p.endswith((".bin", ".idx"))] == []
     # no temporaries left behind
     assert not [p for p in cache.rglob("*") if ".tmp-" in p.name]
+
+
+def test_object_store_shards_go_through_fileio_and_read_like_local_ones(shards, tmp_path):
+    """A ``memory://`` store (fsspec's own, standing in for gs:// and s3://) through pipeline.fileio."""
+    import uuid
+
+    from pipeline import fileio
+
+    bucket = f"memory://shards-{uuid.uuid4().hex}"
+    for path in sorted(shards["main"].rglob("*")):
+        if path.is_file():
+            fileio.write_atomic(fileio.join(bucket, path.relative_to(shards["main"]).as_posix()), path.read_bytes())
+    try:
+        remote = _cfg(shards, paths=[bucket], cache_dir=str(tmp_path / "cache"))
+        corpora = open_corpora(remote)
+        assert str(tmp_path / "cache") in corpora.directories[0]
+        local = TrainLoader(open_corpora(_cfg(shards)), _cfg(shards))
+        assert torch.equal(next(TrainLoader(corpora, remote))["input_ids"], next(local)["input_ids"])
+        fileio.delete(fileio.join(bucket, "manifest.json"))
+        with pytest.raises(DataError, match="manifest.json: not found"):
+            open_corpora(_cfg(shards, paths=[bucket], cache_dir=str(tmp_path / "c2")))
+    finally:
+        fileio.delete(bucket, recursive=True)
 
 
 def test_cache_is_bounded_least_recently_used_first(shards, http_root, tmp_path):

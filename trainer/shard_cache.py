@@ -17,6 +17,9 @@ and returns that local directory, which then reads and memory-maps like any shar
   ranks on one machine download each file once.
 - A tokenizer recorded under a remote path is cached too (``tokenizer/`` beside the shards);
   the cached manifest then points at it.
+
+Files go through :mod:`pipeline.fileio` (its ``filesystem`` for the download itself); the cache's
+own bookkeeping (the lock, last-use times, eviction) is about a local folder and uses ``os``.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
+
+from pipeline import fileio
 
 DEFAULT_CACHE_ENV = "CORPUSFORGE_SHARD_CACHE"
 TOKENIZER_FILES = ("tokenizer.json", "special_tokens_map.json", "tokenizer_config.json")
@@ -48,30 +51,22 @@ def default_cache_dir() -> str:
 
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with fileio.open_read(path) as f:
         while block := f.read(1 << 22):
             h.update(block)
     return h.hexdigest()
 
 
-_FSSPEC_PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
-                    "http": "aiohttp", "https": "aiohttp"}
-
-
 def _filesystem(url: str):
     """``(fsspec filesystem, path)`` of a URL; a missing backend package is named."""
-    import fsspec
-
     try:
-        return fsspec.core.url_to_fs(url)
-    except (ImportError, ValueError) as exc:
-        scheme = url.split("://", 1)[0]
-        package = _FSSPEC_PACKAGES.get(scheme)
-        hint = f"; install {package} (pip install {package})" if package else ""
-        raise ShardCacheError(f"{url}: cannot open {scheme}:// URLs ({exc}){hint}") from exc
+        return fileio.filesystem(url)
+    except OSError as exc:
+        raise ShardCacheError(str(exc)) from exc
 
 
 def _dir_bytes(path: str) -> int:
+    """Bytes of the files under a cached directory (0 when it is not there)."""
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
@@ -80,14 +75,16 @@ def _dir_bytes(path: str) -> int:
     return total
 
 
+def _has_size(path: str, size: int | None) -> bool:
+    return fileio.is_file(path) and fileio.size(path) == size
+
+
 class ShardCache:
     """Remote shard directories cached locally, at most ``max_bytes`` in all (LRU by directory)."""
 
     def __init__(self, cache_dir: str | None = None, max_bytes: int = 50 * 2**30) -> None:
         self.cache_dir = os.path.abspath(cache_dir or default_cache_dir())
         self.max_bytes = int(max_bytes)
-        self.downloaded_files = 0
-        self.downloaded_bytes = 0
 
     def entry_dir(self, url: str) -> str:
         """The local directory of a remote shard directory."""
@@ -109,7 +106,7 @@ class ShardCache:
     def _download(self, fs, remote: str, local: str, size: int | None = None, sha256: str | None = None,
                   label: str | None = None) -> None:
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        tmp = f"{local}.tmp-{uuid.uuid4().hex[:12]}"
+        tmp = fileio.temp_name(local)
         try:
             try:
                 fs.get_file(remote, tmp)
@@ -117,19 +114,16 @@ class ShardCache:
                 raise ShardCacheError(f"{label or remote}: not found at {remote}") from None
             except Exception as exc:  # noqa: BLE001 - fsspec backends raise their own errors
                 raise ShardCacheError(f"{label or remote}: download from {remote} failed ({exc})") from exc
-            got = os.path.getsize(tmp)
+            got = fileio.size(tmp)
             if size is not None and got != size:
                 raise ShardCacheError(f"{label or remote}: downloaded {got} bytes, the manifest says {size}; "
                                       "the remote copy is incomplete or changed")
             if sha256 is not None and _sha256(tmp) != sha256:
                 raise ShardCacheError(f"{label or remote}: sha256 of the downloaded file does not match the manifest; "
                                       "the remote copy is corrupt or changed (re-run the tokenize job there)")
-            os.replace(tmp, local)
-            self.downloaded_files += 1
-            self.downloaded_bytes += got
+            fileio.rename(tmp, local)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
+            fileio.delete(tmp)
 
     def _evict_for(self, keep: str, needed: int) -> None:
         """Remove least recently used entries (not ``keep``) until ``needed`` more bytes fit."""
@@ -144,7 +138,8 @@ class ShardCache:
         for _, path, size in sorted(entries):
             if total + needed <= self.max_bytes:
                 break
-            shutil.rmtree(path, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                fileio.delete(path, recursive=True)
             total -= size
 
     def fetch_shard_dir(self, url: str) -> str:
@@ -153,18 +148,16 @@ class ShardCache:
         fs, root = _filesystem(url)
         local = self.entry_dir(url)
         with self._locked():
-            manifest_tmp = os.path.join(self.cache_dir, f".manifest-{uuid.uuid4().hex[:12]}.json")
+            manifest_tmp = fileio.temp_name(os.path.join(self.cache_dir, ".manifest.json"))
             try:
                 self._download(fs, f"{root}/manifest.json", manifest_tmp, label=f"{url}/manifest.json")
-                with open(manifest_tmp, encoding="utf-8") as f:
-                    manifest = json.load(f)
+                manifest = json.loads(fileio.read_bytes(manifest_tmp))
             except ValueError as exc:
                 if isinstance(exc, ShardCacheError):
                     raise
                 raise ShardCacheError(f"{url}/manifest.json: not JSON ({exc})") from exc
             finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(manifest_tmp)
+                fileio.delete(manifest_tmp)
             shards = manifest.get("shards") if isinstance(manifest, dict) else None
             if not isinstance(shards, list):
                 raise ShardCacheError(f"{url}/manifest.json: not a token-shard manifest (no 'shards' list)")
@@ -176,8 +169,7 @@ class ShardCache:
             if total > self.max_bytes:
                 raise ShardCacheError(f"{url}: its shards take {total:,} bytes, more than the shard cache's "
                                       f"{self.max_bytes:,} (cache_max_bytes); raise cache_max_bytes or use a local copy")
-            missing = [f for f in files if not (os.path.isfile(os.path.join(local, f[0]))
-                                                and os.path.getsize(os.path.join(local, f[0])) == f[1])]
+            missing = [f for f in files if not _has_size(os.path.join(local, f[0]), f[1])]
             self._evict_for(local, sum(int(size or 0) for _, size, _ in missing))
             for rel, size, sha in missing:
                 self._download(fs, f"{root}/{rel}", os.path.join(local, *rel.split("/")), size, sha,
@@ -185,14 +177,8 @@ class ShardCache:
             tok = manifest.get("tokenizer") if isinstance(manifest.get("tokenizer"), dict) else None
             if tok and isinstance(tok.get("path"), str) and "://" in tok["path"]:
                 self._fetch_tokenizer(tok, local)
-            os.makedirs(local, exist_ok=True)
-            final = os.path.join(local, "manifest.json")
-            tmp = f"{final}.tmp-{uuid.uuid4().hex[:12]}"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(manifest, f, indent=1)
-            os.replace(tmp, final)
-            with open(os.path.join(local, _STAMP), "w") as f:
-                f.write(f"{time.time()}\n{url}\n")
+            fileio.write_atomic(os.path.join(local, "manifest.json"), json.dumps(manifest, indent=1).encode())
+            fileio.write_atomic(os.path.join(local, _STAMP), f"{time.time()}\n{url}\n".encode())
         return local
 
     def _fetch_tokenizer(self, tok: dict, local: str) -> None:
@@ -204,7 +190,7 @@ class ShardCache:
         target = os.path.join(local, "tokenizer")
         for name in TOKENIZER_FILES:
             path = os.path.join(target, name)
-            if name == "tokenizer.json" and os.path.isfile(path) and _sha256(path) == tok.get("sha256"):
+            if name == "tokenizer.json" and fileio.is_file(path) and _sha256(path) == tok.get("sha256"):
                 continue
             try:
                 self._download(fs, f"{root}/{name}", path, sha256=tok.get("sha256") if name == "tokenizer.json"

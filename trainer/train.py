@@ -174,7 +174,7 @@ class Trainer:
                                         d.device.type)
         self.schedule = LRSchedule(self.optimizer, cfg.lr, cfg.min_lr, cfg.warmup_steps,
                                    cfg.decay_steps or cfg.max_steps, cfg.schedule)
-        from trainer.data import TrainLoader
+        from trainer.loader import TrainLoader
 
         self.loader = TrainLoader(self.corpora, self.data_cfg, rank=self.dp_rank, world_size=self.layout.dp)
         # Dropout differs per rank, except between tensor-parallel ranks that hold the same replicated activations
@@ -217,7 +217,7 @@ class Trainer:
     def _open_corpora(self):
         """Open the shards: first on each node's local rank 0, which downloads remote shards into the node's
         cache and verifies every checksum, tokenizer and mix name; then on the other ranks (no re-verify)."""
-        from trainer.data import open_corpora
+        from trainer.open_shards import open_corpora
 
         first = self.d.local_rank == 0
         error, corpora = None, None
@@ -510,7 +510,7 @@ class Trainer:
     def evaluate(self) -> float | None:
         """Mean loss per labelled token over ``eval_batches`` validation batches of every rank; None without a
         val split."""
-        from trainer.data import val_batches
+        from trainer.val_loader import val_batches
 
         self.raw_model.eval()
         total, tokens, count = torch.zeros((), device=self.d.device), 0, 0
