@@ -157,6 +157,20 @@ def test_tokenizer_loads_from_an_object_store(tmp_path, bucket):
         TokenizerInfo(bucket + "/nothing")
 
 
+def test_tokenizer_encodes_a_file_from_an_object_store(tmp_path, bucket, capsys):
+    from tokenizer.cli import main
+
+    tok = make_tokenizer_dir(tmp_path / "tok")
+    text = make_texts(3)[2]
+    (tmp_path / "doc.txt").write_text(text, encoding="utf-8")
+    fileio.write_atomic(bucket + "/doc.txt", text.encode("utf-8"))
+    outs = []
+    for path in (str(tmp_path / "doc.txt"), bucket + "/doc.txt"):
+        assert main(["encode", tok, "--file", path, "--ids-only"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] == " ".join(map(str, load_tokenizer(tok).encode(text).ids)) + "\n"
+
+
 def test_text_stream_reads_an_object_store_like_a_local_corpus(tmp_path, bucket):
     corpus = write_corpus(tmp_path / "c", n=80, files=2)
     upload(str(corpus), bucket + "/c")

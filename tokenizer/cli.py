@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
 
+from pipeline import fileio
 from tokenizer.corpus import CorpusError
 from tokenizer.load import TokenizerDirError
 from tokenizer.special_tokens import FIM_TOKENS, MODELS
@@ -144,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("directory", metavar="DIR", help="tokenizer directory")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text to encode")
-    src.add_argument("--file", metavar="PATH", help="encode this UTF-8 file as one text ('-': stdin)")
+    src.add_argument("--file", metavar="PATH", help="encode this UTF-8 file (local, gs://, s3://) as one text ('-': stdin)")
     e.add_argument("--ids-only", action="store_true", help="print only the ids, space-separated")
     e.add_argument("--no-special-tokens", action="store_true",
                    help="do not let the post-processor add special tokens (wordpiece's [CLS]/[SEP])")
@@ -195,7 +197,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         text, what = sys.stdin.read(), "stdin"
     else:
         try:
-            with open(args.file, encoding="utf-8") as fh:
+            with io.TextIOWrapper(fileio.open_read(args.file), encoding="utf-8") as fh:  # local, gs://, s3://
                 text = fh.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--file {args.file}: cannot read it as UTF-8 text ({exc})") from exc

@@ -22,10 +22,8 @@ documents. Empty (whitespace-only) texts are skipped and counted.
 
 from __future__ import annotations
 
-import glob as globlib
 import hashlib
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -100,20 +98,19 @@ def resolve_inputs(specs: list[str]) -> list[str]:
             if not files:
                 raise CorpusError(f"--input {spec}: the glob matches no file (check the path and quote the glob)")
             out += _known(files, spec)
-        elif os.path.isdir(spec):
-            data = os.path.join(spec, "data")
-            if os.path.isdir(data):
-                files = sorted(globlib.glob(os.path.join(data, "*.parquet")))
+        elif fileio.is_dir(spec):
+            data = fileio.join(spec, "data")
+            if fileio.is_dir(data):
+                files = [path for path, _ in fileio.match(fileio.join(data, "*.parquet"))]
                 if not files:
                     raise CorpusError(f"--input {spec}: {data} holds no .parquet files (an unfinished corpus run?)")
             else:
-                files = sorted(p for p in globlib.glob(os.path.join(spec, "*"))
-                               if os.path.isfile(p) and file_format(p) is not None)
+                files = [path for path, _ in fileio.match(fileio.join(spec, "*")) if file_format(path) is not None]
                 if not files:
                     raise CorpusError(f"--input {spec}: a directory without data/*.parquet and without "
                                       ".parquet or .jsonl files")
             out += files
-        elif os.path.exists(spec):
+        elif fileio.exists(spec):
             out += _known([spec], spec)
         else:
             raise CorpusError(f"--input {spec}: no such file or directory")
