@@ -40,8 +40,6 @@ NOT_YET_MOVED = {
     "corpora/doc2query/collection.py": "owned by the job-shape work, to move",
     "corpora/doc2query/evaluate.py": "owned by the job-shape work, to move",
     "corpora/doc2query/job_common.py": "owned by the job-shape work, to move",
-    "corpora/socialchem/pipelines.py": "owned by the job-shape work, to move",
-    "corpora/socialchem/step_io.py": "owned by the job-shape work, to move (UsageError from pipeline.jobs)",
     "corpora/kg/inputs.py": "owned by the job-shape work, to move (pipeline.beam_io, pipeline.jobs)",
 }
 

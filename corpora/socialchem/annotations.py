@@ -15,12 +15,12 @@ import base64
 import csv
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpora.socialchem.files import open_text, read_jsonl
 from corpora.socialchem.schema import (
     BREAKDOWN_TEXT,
     DIMENSIONS,
@@ -50,7 +50,7 @@ class Reject:
     problems: list[dict] = field(default_factory=list)
 
     def __str__(self) -> str:
-        where = f"{os.path.basename(self.file)} line {self.line}"
+        where = f"{self.file.rstrip('/').rsplit('/', 1)[-1]} line {self.line}"
         if not self.problems:
             return f"{where}: {self.reason} (task {self.task_id!r}, worker {self.worker_id!r})"
         parts = [f"column {p['column']!r}: value {p['value']!r}: {p['reason']}" +
@@ -134,7 +134,7 @@ def _label_studio_answers(task: dict) -> Iterator[dict]:
 def read_answers(path: str) -> Iterator[tuple[int | str, dict[str, str] | None, str]]:
     """(line or position, answer, error) for every answer in a CSV, JSONL or Label Studio JSON file."""
     if path.endswith(".csv"):
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        with open_text(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             for record in reader:
                 if None in record:  # more cells than header columns
@@ -143,7 +143,7 @@ def read_answers(path: str) -> Iterator[tuple[int | str, dict[str, str] | None, 
                 yield reader.line_num, _clean_keys(record), ""
         return
     if path.endswith(".json"):
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open_text(path) as f:
             try:
                 tasks = json.load(f)
             except ValueError as exc:
@@ -156,8 +156,6 @@ def read_answers(path: str) -> Iterator[tuple[int | str, dict[str, str] | None, 
             for j, record in enumerate(_label_studio_answers(task) if isinstance(task, dict) else []):
                 yield f"task {i + 1} annotation {j + 1}", _clean_keys(record), ""
         return
-    from corpora.socialchem.files import read_jsonl
-
     for line, obj, error in read_jsonl(path):
         if error:
             yield line, None, error

@@ -8,11 +8,19 @@ agreement computed, rows split and rendered into a corpus the demo then tokenize
 
 from __future__ import annotations
 
-import argparse
 import os
 
-from corpora.socialchem import job
-from corpora.socialchem.pipelines import RenderStepConfig, SituationsConfig, run_render, run_situations
+from corpora.socialchem.beam_pipelines import run_render, run_situations
+from corpora.socialchem.configs import (
+    AgreementConfig,
+    ExportTasksConfig,
+    ImportConfig,
+    RenderStepConfig,
+    SituationsConfig,
+    SplitConfig,
+    StatsConfig,
+)
+from corpora.socialchem.steps import run_agreement, run_export_tasks, run_import, run_split, run_stats
 
 FORUM_PAGES = 20  # the forum pages the sample annotations were written for
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "socialchem")
@@ -29,33 +37,29 @@ def run_socialchem_demo(web_corpus_dir: str, out_dir: str, beam_args: list[str],
     """
     d = {name: os.path.join(out_dir, name) for name in
          ("situations", "tasks", "rots", "annotations", "agreement", "split", "corpus", "stats")}
-    ns = argparse.Namespace
     print("\n== socialchem: situations mined from the web corpus")
     sit = run_situations(SituationsConfig(input=[web_corpus_dir], output=d["situations"], rejects=True), beam_args,
                          overwrite=overwrite)
     print("\n== socialchem: RoT-writing tasks")
-    job.run_export_tasks(ns(situations=d["situations"], rots=None, m=1, proposals=None, output=d["tasks"],
-                            overwrite=overwrite), [])
+    run_export_tasks(ExportTasksConfig(output=d["tasks"], situations=d["situations"], m=1), overwrite)
     print("\n== socialchem: import the SAMPLE RoT answers (written for the demo, not real data)")
-    rots = job.run_import(ns(tasks=os.path.join(d["tasks"], "rot_tasks.jsonl"), input=[ROT_ANSWERS],
-                             allow_machine=False, output=d["rots"], overwrite=overwrite), [])
+    rots = run_import(ImportConfig(tasks=os.path.join(d["tasks"], "rot_tasks.jsonl"), input=[ROT_ANSWERS],
+                                   output=d["rots"]), overwrite)
     print("\n== socialchem: breakdown tasks")
-    job.run_export_tasks(ns(situations=None, rots=d["rots"], m=3, proposals=None, output=d["tasks"],
-                            overwrite=overwrite), [])
+    run_export_tasks(ExportTasksConfig(output=d["tasks"], rots=d["rots"], m=3), overwrite)
     print("\n== socialchem: import the SAMPLE breakdown answers")
-    bds = job.run_import(ns(tasks=os.path.join(d["tasks"], "breakdown_tasks.jsonl"), input=[BREAKDOWN_ANSWERS],
-                            allow_machine=False, output=d["annotations"], overwrite=overwrite), [])
+    bds = run_import(ImportConfig(tasks=os.path.join(d["tasks"], "breakdown_tasks.jsonl"), input=[BREAKDOWN_ANSWERS],
+                                  output=d["annotations"]), overwrite)
     print("\n== socialchem: agreement")
-    agr = job.run_agreement(ns(input=d["annotations"], low_agreement=0.5, output=d["agreement"],
-                               overwrite=overwrite), [])
+    agr = run_agreement(AgreementConfig(input=d["annotations"], output=d["agreement"], low_agreement=0.5), overwrite)
     print("\n== socialchem: split")
-    spl = job.run_split(ns(input=d["annotations"], aggregated=d["agreement"], seed=0, fractions="0.8,0.1,0.1",
-                           resplit=False, output=d["split"], overwrite=overwrite), [])
+    spl = run_split(SplitConfig(input=d["annotations"], output=d["split"], aggregated=d["agreement"], seed=0,
+                                fractions="0.8,0.1,0.1"), overwrite)
     print("\n== socialchem: render training text")
     ren = run_render(RenderStepConfig(input=[d["split"]], output=d["corpus"], modes="rot,action", splits="all",
                                       rejects=True), beam_args, overwrite=overwrite)
     print("\n== socialchem: stats")
-    job.run_stats(ns(input=d["split"], output=d["stats"], no_plots=False, overwrite=overwrite), [])
+    run_stats(StatsConfig(input=d["split"], output=d["stats"]), overwrite)
     return {
         "corpus": d["corpus"], "dirs": d, "situations": sit["situations"], "rots": rots["records_out"],
         "breakdown_rows": bds["records_out"], "rejected_answers": rots["rejected_answers"] + bds["rejected_answers"],

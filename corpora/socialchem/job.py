@@ -1,24 +1,23 @@
 """The ``socialchem`` job: SOCIAL-CHEM-101-style annotated sets, step by step.
 
-``python beam_runner.py socialchem <step> ...``; the data-parallel steps (``situations``,
-``render``, ``propose``) are Beam pipelines (corpora/socialchem/pipelines.py), the small global
-steps run in plain Python.
+``python beam_runner.py socialchem <step> ...``: the step's flags make its config
+(corpora/socialchem/configs.py, checked before any work), which its run function takes: the
+data-parallel steps (``situations``, ``render``, ``propose``) are Beam pipelines
+(corpora/socialchem/beam_pipelines.py), the small global steps run in plain Python
+(corpora/socialchem/steps.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from corpora.socialchem import files as sc_files
-from corpora.socialchem.pipelines import propose_main, render_main, situations_main
-from corpora.socialchem.step_io import input_file as _input_file
-from corpora.socialchem.step_io import prepare_dir as _prepare_dir
-from corpora.socialchem.step_io import tsv_input as _tsv_in
+from corpora.socialchem import configs, steps
+from corpora.socialchem.beam_pipelines import run_propose, run_render, run_situations
 from pipeline.flags import add_input, add_rejects, add_verbose
-from pipeline.jobs import Job, Timer, UsageError, check_beam_args, configure_logging
+from pipeline.jobs import Job, UsageError, check_beam_args, configure_logging
 
 DESCRIPTION = """\
 Build SOCIAL-CHEM-101-style annotated sets (situations, rules of thumb, 12-dimension
@@ -54,7 +53,6 @@ workflow:
   python beam_runner.py socialchem validate social-chem-101.v1.0.tsv"""
 
 OVERWRITE_HELP = "replace the outputs of an earlier run in DIR"
-PLAIN_STEPS = {"export-tasks", "import-annotations", "agreement", "split", "stats", "validate"}
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -201,16 +199,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verbose(p)
 
 
-# -- shared helpers ----------------------------------------------------------------------------
+# -- steps -----------------------------------------------------------------------------------
 
-def _read_rows(path: str, quiet: bool, allow_empty: bool = False) -> list[dict[str, str]]:
-    try:
-        rows, report = sc_files.read_tsv_rows(path, allow_empty=allow_empty)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    if report.issues and not quiet:
-        print(f"warning: {path}: {report.invalid_rows} invalid row(s) left out:\n{report.render()}", file=sys.stderr)
-    return rows
+@dataclass(frozen=True)
+class Step:
+    """A step of the job: its config class (flag renames: field -> flag), its run function, and
+    whether it is a Beam pipeline (the others take no Beam options)."""
+
+    config: type
+    run: Callable
+    beam: bool = False
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+STEPS = {
+    "situations": Step(configs.SituationsConfig, run_situations, beam=True),
+    "export-tasks": Step(configs.ExportTasksConfig, steps.run_export_tasks),
+    "import-annotations": Step(configs.ImportConfig, steps.run_import),
+    "propose": Step(configs.ProposeConfig, run_propose, beam=True, renamed={"situations": "input"}),
+    "agreement": Step(configs.AgreementConfig, steps.run_agreement),
+    "split": Step(configs.SplitConfig, steps.run_split),
+    "render": Step(configs.RenderStepConfig, run_render, beam=True),
+    "stats": Step(configs.StatsConfig, steps.run_stats),
+    "validate": Step(configs.ValidateConfig, steps.run_validate),
+}
+PLAIN_STEPS = {name for name, step in STEPS.items() if not step.beam}
 
 
 def _no_beam_options(step: str, beam_args: list[str]) -> None:
@@ -220,254 +233,20 @@ def _no_beam_options(step: str, beam_args: list[str]) -> None:
                          f"{' '.join(beam_args)}")
 
 
-def _table(rows: list[tuple], title: str = "") -> str:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    out = [title] if title else []
-    for i, r in enumerate(rows):
-        out.append("  ".join(str(c).ljust(w) if j == 0 else str(c).rjust(w) for j, (c, w) in
-                             enumerate(zip(r, widths, strict=True))).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-# -- steps -----------------------------------------------------------------------------------
-
-def run_export_tasks(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] situations -> RoT tasks, or RoTs -> breakdown tasks."""
-    from corpora.socialchem.assist import load_proposals
-    from corpora.socialchem.tasks import (
-        BREAKDOWN_KIND,
-        ROT_KIND,
-        breakdown_tasks,
-        load_situations,
-        rot_tasks,
-        write_tasks,
-    )
-
-    _no_beam_options("export-tasks", beam_args)
-    if args.m < 1:
-        raise UsageError("--m must be at least 1 (annotators per item)")
-    proposals = None
-    if args.proposals:
-        try:
-            proposals = load_proposals(_input_file(args.proposals, "proposals.jsonl", "--proposals"))
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-    kind = ROT_KIND if args.situations else BREAKDOWN_KIND
-    _prepare_dir(args.output, [f"{kind}_tasks.csv", f"{kind}_tasks.jsonl", f"{kind}_tasks.label_studio.json",
-                               f"{kind}_label_config.xml",
-                               f"{kind}_tasks.manifest.json", f"{kind}_report.json"], args.overwrite)
-    try:
-        if kind == ROT_KIND:
-            items = load_situations(_input_file(args.situations, "situations.jsonl", "--situations"))
-            tasks = rot_tasks(items, args.m, proposals)
-        else:
-            path = _input_file(args.rots, "rots.jsonl", "--rots")
-            items = [obj for _, obj, _ in sc_files.read_jsonl(path) if obj]
-            missing = [i for i, r in enumerate(items) if "rot-id" not in r]
-            if missing:
-                raise ValueError(f"{path}: record {missing[0] + 1} has no rot-id (is it rots.jsonl from "
-                                 "import-annotations?)")
-            tasks = breakdown_tasks(items, args.m, proposals)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    paths = write_tasks(tasks, kind, args.output)
-    report = {"step": "export-tasks", "kind": kind, "items_in": len(items), "tasks": len(tasks), "m": args.m,
-              "answers_expected": len(tasks) * args.m, "files": paths}
-    sc_files.write_json(os.path.join(args.output, f"{kind}_report.json"), report)
-    if not quiet:
-        print(f"export-tasks: {len(tasks)} {kind} task(s) (m={args.m}, {len(tasks) * args.m} answers expected) "
-              f"from {len(items)} item(s)")
-        for name, path in paths.items():
-            print(f"  {name:<13} {path}")
-    return report
-
-
-def run_import(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] completed tasks -> rots.jsonl or annotations.tsv, with rejects/part-00000-of-00001.parquet."""
-    from corpora.socialchem.annotations import import_breakdowns, import_rots
-    from corpora.socialchem.tasks import ROT_KIND, load_tasks
-    from corpora.socialchem.validate import validate_file
-
-    _no_beam_options("import-annotations", beam_args)
-    for path in args.input:
-        if not os.path.isfile(path):
-            raise UsageError(f"--input {path}: no such file")
-        if not path.endswith((".csv", ".jsonl", ".json")):
-            raise UsageError(f"--input {path}: expected .csv, .jsonl or a Label Studio .json export")
-    try:
-        tasks = load_tasks(_input_file(args.tasks, "rot_tasks.jsonl", "--tasks"))
-    except ValueError as exc:
-        raise UsageError(f"--tasks: {exc}") from exc
-    if not tasks:
-        raise UsageError(f"--tasks {args.tasks}: no tasks in the file")
-    kinds = {t.get("kind") for t in tasks.values()}
-    if len(kinds) != 1:
-        raise UsageError(f"--tasks {args.tasks}: mixes task kinds {sorted(map(str, kinds))}")
-    kind = kinds.pop()
-    out_name = "rots.jsonl" if kind == ROT_KIND else "annotations.tsv"
-    _prepare_dir(args.output, [out_name, "rejects", "rejects.jsonl", "report.json"], args.overwrite)
-    with Timer() as t:
-        if kind == ROT_KIND:
-            result = import_rots(args.input, tasks, args.allow_machine)
-            sc_files.write_jsonl(os.path.join(args.output, out_name), result.accepted)
-        else:
-            result = import_breakdowns(args.input, tasks, args.allow_machine)
-            sc_files.write_tsv(os.path.join(args.output, out_name), result.accepted)
-        rejects = sc_files.write_rejects(args.output, (r.to_row() for r in result.rejects))
-    report = {"step": "import-annotations", **result.summary(), "output": os.path.join(args.output, out_name),
-              "rejects": rejects}
-    if kind != ROT_KIND:
-        check = validate_file(os.path.join(args.output, out_name), check_splits=False)
-        report["self_check_ok"] = check.ok
-        if not check.ok:  # the assembled file must itself be valid; anything else is a bug worth seeing
-            print(check.render(), file=sys.stderr)
-    sc_files.write_json(os.path.join(args.output, "report.json"), report)
-    if not quiet:
-        print(f"import-annotations ({kind}): {result.answers} answer(s) read, {len(result.rejects)} set aside, "
-              f"{len(result.accepted)} {'RoTs' if kind == ROT_KIND else 'rows'} written to {report['output']} "
-              f"in {t.seconds:.1f}s")
-        for reason, n in result.reasons.items():
-            print(f"  rejected {reason}: {n}")
-        for r in result.rejects[:10]:
-            print(f"    {r}")
-        if result.rejects:
-            print(f"  all rejects with their reasons: {rejects}")
-        for k, v in sorted(result.counts.items()):
-            print(f"  {k}: {v}")
-    return report
-
-
-def run_agreement(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] alpha per dimension, aggregated.tsv, ties.jsonl, low_agreement.jsonl."""
-    from corpora.socialchem.agreement import compute_agreement
-
-    _no_beam_options("agreement", beam_args)
-    if not 0 <= args.low_agreement <= 1:
-        raise UsageError("--low-agreement must be in [0, 1]")
-    path = _tsv_in(args.input, default="annotations.tsv")
-    rows = _read_rows(path, quiet)
-    _prepare_dir(args.output, ["agreement.json", "aggregated.tsv", "ties.jsonl", "low_agreement.jsonl",
-                                "report.json"],
-                 args.overwrite)
-    result = compute_agreement(rows, args.low_agreement)
-    sc_files.write_tsv(os.path.join(args.output, "aggregated.tsv"), result.aggregated)
-    sc_files.write_jsonl(os.path.join(args.output, "ties.jsonl"), result.ties)
-    sc_files.write_jsonl(os.path.join(args.output, "low_agreement.jsonl"), result.low_agreement)
-    report = {"step": "agreement", "input": path, **result.as_dict()}
-    sc_files.write_json(os.path.join(args.output, "agreement.json"), report)
-    sc_files.write_json(os.path.join(args.output, "report.json"), report)
-    if not quiet:
-        print(f"agreement: {result.breakdowns} breakdowns of {result.rots} RoTs, {result.multi_annotated} with "
-              "several breakdowns\n")
-        print(result.table())
-        print(f"\n{len(result.ties)} tie(s) (ties.jsonl), {len(result.low_agreement)} low-agreement RoT(s) "
-              f"(low_agreement.jsonl), aggregated rows: {os.path.join(args.output, 'aggregated.tsv')}")
-        for item in result.low_agreement[:5]:
-            print(f"  {item['agreement']:.2f}  {item['rot']}")
-    return report
-
-
-def run_split(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] the split column filled in; socialchem.tsv + split report with the crossing check."""
-    from corpora.socialchem.split import split_rows
-
-    _no_beam_options("split", beam_args)
-    try:
-        fractions = tuple(float(x) for x in args.fractions.split(","))
-        if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"--fractions {args.fractions!r}: give three non-negative numbers summing to 1, "
-                         "e.g. 0.8,0.1,0.1") from None
-    path = _tsv_in(args.input, default="annotations.tsv")
-    agg_path = _tsv_in(args.aggregated, "--aggregated", "aggregated.tsv") if args.aggregated else None
-    rows = _read_rows(path, quiet)
-    aggregated = _read_rows(agg_path, quiet, allow_empty=True) if agg_path else None
-    _prepare_dir(args.output, ["socialchem.tsv", "report.json"], args.overwrite)
-    result = split_rows(rows, args.seed, fractions, aggregated, resplit=args.resplit)
-    if result.crossing:
-        raise SystemExit(f"split: {len(result.crossing)} situation(s) cross splits (a bug): {result.crossing[:3]}")
-    out = os.path.join(args.output, "socialchem.tsv")
-    sc_files.write_tsv(out, result.rows)
-    table = result.table()
-    report = {"step": "split", "input": path, "seed": args.seed, "fractions": list(fractions),
-              "resplit": args.resplit, "kept_situations": result.kept, "split_situations": result.assigned,
-              "repeated_in_extra": result.repeated,
-              "rows": len(result.rows), "situations": len(result.situations), "crossing": len(result.crossing),
-              "situations_per_area_split": table["situations"], "rows_per_area_split": table["rows"], "output": out}
-    sc_files.write_json(os.path.join(args.output, "report.json"), report)
-    if not quiet:
-        rows_t = [("area/split", "situations", "rows")] + [
-            (k, table["situations"].get(k, 0), n) for k, n in table["rows"].items()]
-        if result.kept:
-            print(f"kept the existing splits of {result.kept} situation(s); split {result.assigned} without one "
-                  "(--resplit to split every situation again)")
-        print(_table(rows_t, f"split (seed {args.seed}): {len(result.rows)} rows, no situation crosses splits"))
-        print(f"\nwrote {out}")
-    return report
-
-
-def run_stats(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> dict:
-    """[Python] stats.json, stats.md and PNG plots of a set."""
-    from corpora.socialchem.stats import markdown, write_stats
-    from corpora.socialchem.validate import ValidationReport, read_rows
-
-    _no_beam_options("stats", beam_args)
-    path = _tsv_in(args.input)
-    from corpora.socialchem.validate import input_problem
-
-    problem = input_problem(path)
-    if problem:
-        raise UsageError(f"--input {path}: {problem}")
-    _prepare_dir(args.output, ["stats.json", "stats.md", "dimensions.png", "situations.png", "report.json"],
-                 args.overwrite)
-    report = ValidationReport(path=path)
-    rows = (cells for _, cells, issues in read_rows(path, report, check_splits=False) if not issues)
-    summary = write_stats(rows, args.output, plots=not args.no_plots)
-    summary["invalid_rows_left_out"] = report.invalid_rows
-    sc_files.write_json(os.path.join(args.output, "report.json"), {"step": "stats", "input": path, **summary})
-    if not quiet:
-        text = markdown(summary)
-        print("\n".join(text.splitlines()[:40]))
-        print(f"... full tables: {os.path.join(args.output, 'stats.md')}; plots: {', '.join(summary['plots'])}")
-        if report.invalid_rows:
-            print(f"warning: {report.invalid_rows} invalid row(s) left out (run validate for details)")
-    return summary
-
-
-def run_validate(args: argparse.Namespace, beam_args: list[str], quiet: bool = False) -> int:
-    """[Python] validate a TSV and print the report; 0 when valid, 1 when not."""
-    from corpora.socialchem.validate import validate_file
-
-    _no_beam_options("validate", beam_args)
-    if not os.path.isfile(args.path) and "://" not in args.path:
-        raise UsageError(f"{args.path}: no such file")
-    with Timer() as t:
-        report = validate_file(args.path, args.max_examples, check_splits=not args.no_split_check)
-    if args.json:
-        sc_files.write_json(args.json, report.as_dict())
-    if not quiet:
-        print(report.render())
-        print(f"  checked in {t.seconds:.1f}s")
-    return 0 if report.ok else 1
-
-
-
-STEPS = {
-    "situations": situations_main, "export-tasks": run_export_tasks, "import-annotations": run_import,
-    "propose": propose_main, "agreement": run_agreement, "split": run_split, "render": render_main,
-    "stats": run_stats, "validate": run_validate,
-}
-
-
 def main(args: argparse.Namespace, beam_args: list[str]):
+    """The step's flags -> its config (checked before any work) -> its run function."""
     configure_logging(args.verbose)
-    if args.step in PLAIN_STEPS:
+    step = STEPS[args.step]
+    if not step.beam:
+        _no_beam_options(args.step, beam_args)
         logging.getLogger("corpusforge").info("socialchem %s: %s", args.step, {
             k: v for k, v in sorted(vars(args).items()) if k not in ("step", "verbose")})
-    return STEPS[args.step](args, beam_args)
+    cfg = configs.from_args(step.config, args, **step.renamed)
+    if step.beam:
+        return step.run(cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
+    if args.step == "validate":
+        return step.run(cfg)
+    return step.run(cfg, overwrite=args.overwrite)
 
 
 JOB = Job("socialchem", "SOCIAL-CHEM-101-style sets: situations, tasks, annotations, agreement, splits, text",

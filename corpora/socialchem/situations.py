@@ -39,6 +39,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from corpora.socialchem.files import open_text
 from corpora.socialchem.verbs import (
     is_adverb,
     is_gerund,
@@ -443,7 +444,7 @@ def load_labelled(path: str) -> list[tuple[str, str]]:
     """A labelled sample: TSV ``text<TAB>expected`` (expected empty: no situation), # comments;
     or JSONL ``{"title", "description"}`` (description null: no situation), by the extension."""
     out = []
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path, encoding="utf-8-sig") as f:
         if path.endswith((".jsonl", ".json")):
             for line in f:
                 if line.strip():

@@ -6,13 +6,14 @@ Counting streams over rows, so a release-sized file is summarised without being 
 
 from __future__ import annotations
 
-import os
+import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from corpora.socialchem.files import write_json, write_text_atomic
 from corpora.socialchem.schema import DIMENSIONS, MULTI, SCHEMA, SPLITS
+from pipeline import fileio
 from tokenizer.special_tokens import SOCIALCHEM_ATTRIBUTES, socialchem_token
 
 UNANSWERED = "(unanswered)"
@@ -130,7 +131,6 @@ def plot(summary: dict, out_dir: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    os.makedirs(out_dir, exist_ok=True)
     paths = []
     dims = summary["dimensions"]
     fig, axes = plt.subplots(4, 3, figsize=(16, 17))
@@ -151,8 +151,7 @@ def plot(summary: dict, out_dir: str) -> list[str]:
             ax.legend(fontsize=7)
     fig.suptitle("Answers per dimension and split", fontsize=14)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    paths.append(os.path.join(out_dir, "dimensions.png"))
-    fig.savefig(paths[-1], dpi=80)
+    paths.append(_save_png(fig, fileio.join(out_dir, "dimensions.png")))
     plt.close(fig)
 
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.5))
@@ -171,16 +170,27 @@ def plot(summary: dict, out_dir: str) -> list[str]:
     a3.set_xlabel("breakdowns")
     a3.set_ylabel("RoTs")
     fig.tight_layout()
-    paths.append(os.path.join(out_dir, "situations.png"))
-    fig.savefig(paths[-1], dpi=80)
+    paths.append(_save_png(fig, fileio.join(out_dir, "situations.png")))
     plt.close(fig)
     return paths
 
 
+def _save_png(fig, path: str) -> str:
+    """The figure as a PNG at ``path``, written whole (atomically); the path."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=80, format="png")
+    fileio.write_atomic(path, buf.getvalue())
+    return path
+
+
 def write_stats(rows: Iterable[dict[str, str]], out_dir: str, plots: bool = True) -> dict:
-    """stats.json, stats.md and (unless ``plots`` is False) the PNGs into ``out_dir``."""
-    summary = gather(rows).summary()
-    write_json(os.path.join(out_dir, "stats.json"), summary)
-    write_text_atomic(os.path.join(out_dir, "stats.md"), markdown(summary))
+    """stats.json, stats.md and (unless ``plots`` is False) the PNGs of ``rows`` into ``out_dir``."""
+    return write_summary(gather(rows).summary(), out_dir, plots)
+
+
+def write_summary(summary: dict, out_dir: str, plots: bool = True) -> dict:
+    """stats.json, stats.md and (unless ``plots`` is False) the PNGs of a summary into ``out_dir``."""
+    write_json(fileio.join(out_dir, "stats.json"), summary)
+    write_text_atomic(fileio.join(out_dir, "stats.md"), markdown(summary))
     summary["plots"] = plot(summary, out_dir) if plots else []
     return summary

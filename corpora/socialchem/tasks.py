@@ -17,13 +17,13 @@ Characters are prefilled, narrator first, from the situation text.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from xml.sax.saxutils import quoteattr
 
 from corpora.socialchem.files import read_jsonl, write_csv, write_json, write_jsonl, write_text_atomic
 from corpora.socialchem.schema import CHAR_VALUES, DIMENSIONS, MAX_CHAR_INDEX, MULTI, MULTI_SEP, SCHEMA
 from corpora.socialchem.situations import extract_characters
+from pipeline import fileio
 
 ROT_KIND = "rot"
 BREAKDOWN_KIND = "breakdown"
@@ -132,20 +132,23 @@ def label_studio_config(kind: str) -> str:
     return "<View>\n" + "\n".join(body) + "\n</View>\n"
 
 
-def write_tasks(tasks: list[dict], kind: str, out_dir: str) -> dict[str, str]:
-    """Write CSV, Label Studio JSONL and the labeling config; returns {format: path}."""
-    os.makedirs(out_dir, exist_ok=True)
+def write_tasks(tasks: list[dict], kind: str, out_dir: str,
+                before_manifest: Callable[[dict[str, str]], None] | None = None) -> dict[str, str]:
+    """Write CSV, Label Studio JSONL and the labeling config, then (after ``before_manifest``, if
+    given, has written what else goes with them) the manifest, last; returns {format: path}."""
     columns = ROT_TASK_COLUMNS if kind == ROT_KIND else BREAKDOWN_TASK_COLUMNS
-    paths = {"csv": os.path.join(out_dir, f"{kind}_tasks.csv"),
-             "jsonl": os.path.join(out_dir, f"{kind}_tasks.jsonl"),
-             "label_studio": os.path.join(out_dir, f"{kind}_tasks.label_studio.json"),
-             "label_config": os.path.join(out_dir, f"{kind}_label_config.xml")}
+    paths = {"csv": fileio.join(out_dir, f"{kind}_tasks.csv"),
+             "jsonl": fileio.join(out_dir, f"{kind}_tasks.jsonl"),
+             "label_studio": fileio.join(out_dir, f"{kind}_tasks.label_studio.json"),
+             "label_config": fileio.join(out_dir, f"{kind}_label_config.xml")}
     write_csv(paths["csv"], columns, tasks)
     ls_tasks = [{"id": i + 1, "data": {c: t[c] for c in columns}} for i, t in enumerate(tasks)]
     write_jsonl(paths["jsonl"], ls_tasks)
     write_json(paths["label_studio"], ls_tasks)
     write_text_atomic(paths["label_config"], label_studio_config(kind))
-    write_json(os.path.join(out_dir, f"{kind}_tasks.manifest.json"),
+    if before_manifest is not None:
+        before_manifest(paths)
+    write_json(fileio.join(out_dir, f"{kind}_tasks.manifest.json"),
                {"kind": kind, "tasks": len(tasks), "m": tasks[0]["m"] if tasks else None, "files": paths})
     return paths
 

@@ -29,6 +29,7 @@ from corpora.socialchem.schema import (
     TEXT,
     char_index,
 )
+from pipeline import fileio
 
 BLOCK_LINES = 20_000
 CHUNK_BYTES = 8 << 20
@@ -510,7 +511,7 @@ def validate_stream(raw: BinaryIO, path: str = "", max_examples: int = 20, check
 
 
 def validate_file(path: str, max_examples: int = 20, check_splits: bool = True) -> ValidationReport:
-    """Validate a local TSV file (``.gz``/``.bz2``/``.zst`` handled by :func:`open_binary`)."""
+    """Validate a TSV file (``.gz``/``.bz2`` handled by :func:`open_binary`)."""
     with open_binary(path) as raw:
         return validate_stream(raw, path, max_examples, check_splits)
 
@@ -521,20 +522,32 @@ def validate_text(text: str, max_examples: int = 100, check_splits: bool = True)
 
 
 def open_binary(path: str) -> BinaryIO:
-    """Open a local or remote file for reading bytes, decompressing by its extension."""
-    if "://" in path:
-        from pipeline.beam_io import FileSystems  # only remote paths need Beam's filesystems
-
-        return io.BufferedReader(FileSystems.open(path))
+    """Open a file (local, ``gs://``, ``s3://``, ``memory://``, through :mod:`pipeline.fileio`) for
+    reading bytes, decompressing ``.gz`` and ``.bz2`` by its extension."""
+    raw = fileio.open_read(path)
     if path.endswith(".gz"):
         import gzip
 
-        return gzip.open(path, "rb")
+        return _Decompressed(gzip.GzipFile(fileobj=raw, mode="rb"), raw)
     if path.endswith(".bz2"):
         import bz2
 
-        return bz2.open(path, "rb")
-    return open(path, "rb", buffering=1 << 20)
+        return _Decompressed(bz2.BZ2File(raw, "rb"), raw)
+    return raw
+
+
+class _Decompressed(io.BufferedReader):
+    """A decompressing reader that also closes the stored file under it."""
+
+    def __init__(self, stream, raw) -> None:
+        super().__init__(stream, 1 << 20)
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 def input_problem(path: str, max_lines: int = 10_000) -> str | None:
@@ -578,11 +591,12 @@ def load_tsv(path: str, columns: Iterable[str] | None = None):
     unknown = [c for c in include or [] if c not in COLUMNS]
     if unknown:
         raise ValueError(f"unknown column(s) {unknown}; known: {', '.join(COLUMNS)}")
-    return csv.read_csv(
-        path,
-        read_options=csv.ReadOptions(block_size=16 << 20),
-        parse_options=csv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, escape_char=False,
-                                       newlines_in_values=False),
-        convert_options=csv.ConvertOptions(column_types=types, include_columns=include, null_values=[""],
-                                           strings_can_be_null=True, quoted_strings_can_be_null=False),
-    )
+    with fileio.open_read(path) as f:
+        return csv.read_csv(
+            f,
+            read_options=csv.ReadOptions(block_size=16 << 20),
+            parse_options=csv.ParseOptions(delimiter="\t", quote_char=False, double_quote=False, escape_char=False,
+                                           newlines_in_values=False),
+            convert_options=csv.ConvertOptions(column_types=types, include_columns=include, null_values=[""],
+                                               strings_can_be_null=True, quoted_strings_can_be_null=False),
+        )

@@ -1,6 +1,6 @@
 """The SOCIAL-CHEM steps that are Beam pipelines: ``situations``, ``render`` and ``propose``.
 
-Each has a config checked when it is made (``*_config`` builds it from the step's flags), a
+Each takes its config, checked when made (:mod:`corpora.socialchem.configs`): a
 ``build_*(p, cfg, ...)`` of named transforms and a ``run_*`` that goes through the shared driver.
 Every file is written inside the pipeline, through Beam's file systems; single-file outputs in
 id order are written as sorted parts, one per range of ids, joined by the last step, which also
@@ -9,18 +9,16 @@ writes stats.json and manifest.json (last), so the driver does no work after the
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import partial
 
-from corpora.socialchem.situations import MiningConfig, Situation
+from corpora.socialchem.configs import ProposeConfig, RenderStepConfig, SituationsConfig
+from corpora.socialchem.situations import Situation
 from corpora.socialchem.step_io import input_file, tsv_input
 from pipeline import beam_io
-from pipeline.flags import require_input
-from pipeline.generation import GenerationConfig, GeneratorError, check_generator_spec
 from pipeline.jobs import (
     PipelineJob,
     UsageError,
@@ -37,50 +35,7 @@ SITUATIONS_TSV_HEADER = "situation-short-id\tarea\tsituation\tcharacters"
 PROPOSALS_PER_PART = 1000
 
 
-def _flags(cls, args: argparse.Namespace, **renamed):
-    """A step config from its flags: every init field of ``cls`` read from ``args`` (``renamed``:
-    field -> flag attribute where they differ)."""
-    names = [n for n, f in cls.__dataclass_fields__.items() if f.init]
-    return cls(**{n: getattr(args, renamed.get(n, n)) for n in names})
-
-
 # -- situations --------------------------------------------------------------------------------
-
-@dataclass
-class SituationsConfig:
-    """The situations step: corpora in, situations.jsonl/.tsv (+ rejects/) out. The word list
-    (``blocklist``, a local file) is read when the config is made and travels with the step."""
-
-    input: list[str]
-    output: str
-    min_words: int = 3
-    max_words: int = 30
-    blocklist: str | None = None
-    no_default_blocklist: bool = False
-    id_prefix: str = "web"
-    rejects: bool = False
-    mining: MiningConfig = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        require_input(self.input, "a corpus directory or Parquet glob")
-        if self.min_words < 1 or self.max_words < self.min_words:
-            raise UsageError("--min-words must be at least 1 and --max-words at least --min-words")
-        words: list[str] = []
-        if self.blocklist:
-            if not os.path.isfile(self.blocklist):
-                raise UsageError(f"--blocklist {self.blocklist}: no such file (one word or phrase per line)")
-            with open(self.blocklist, encoding="utf-8") as f:
-                words = [w.strip().lower() for w in f if w.strip() and not w.startswith("#")]
-        if not self.id_prefix or "/" in self.id_prefix:
-            raise UsageError("--id-prefix must be non-empty and without '/'")
-        self.mining = MiningConfig(min_words=self.min_words, max_words=self.max_words, blocklist=words,
-                                   use_default_blocklist=not self.no_default_blocklist, id_prefix=self.id_prefix)
-        self.output = beam_io.absolute(self.output.rstrip("/"))
-
-
-def situations_config(args: argparse.Namespace) -> SituationsConfig:
-    return _flags(SituationsConfig, args)
-
 
 def _situation_bucket(s: Situation) -> str:
     """``PREFIX/AREA/`` and the code's first character: a range of ids (ids sort as their buckets)."""
@@ -183,44 +138,7 @@ def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool 
                              summary=summary), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
-def situations_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
-    return run_situations(situations_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
-
-
 # -- render ------------------------------------------------------------------------------------
-
-@dataclass
-class RenderStepConfig:
-    """The render step: released-format TSV rows in, a corpus of training text out."""
-
-    input: list[str]
-    output: str
-    modes: str = "rot,action"
-    splits: str = "train"
-    keep_bad: bool = False
-    format: str = "corpusforge"
-    num_shards: int = 0
-    rejects: bool = False
-    render: object = field(init=False, repr=False)  # corpora.socialchem.render.RenderConfig
-
-    def __post_init__(self) -> None:
-        from corpora.socialchem.render import ALL_SPLITS, RenderConfig
-
-        splits = list(ALL_SPLITS) if self.splits == "all" else [s.strip() for s in self.splits.split(",") if s.strip()]
-        self.render = RenderConfig(modes=[m.strip() for m in self.modes.split(",") if m.strip()], splits=splits,
-                                   keep_bad=self.keep_bad, format=self.format)
-        try:
-            self.render.check()
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-        if self.num_shards < 0:
-            raise UsageError("--num-shards must be 0 (runner decides) or more")
-        self.output = beam_io.absolute(self.output.rstrip("/"))
-
-
-def render_config(args: argparse.Namespace) -> RenderStepConfig:
-    return _flags(RenderStepConfig, args)
-
 
 def resolve_render_inputs(cfg: RenderStepConfig) -> tuple[list[str], list[dict]]:
     """(the TSV patterns, their files with sizes): an empty file or a wrong header is refused now."""
@@ -273,41 +191,7 @@ def run_render(cfg: RenderStepConfig, beam_args: list[str], overwrite: bool = Fa
     ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
-def render_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
-    return run_render(render_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
-
-
 # -- propose -----------------------------------------------------------------------------------
-
-@dataclass
-class ProposeConfig:
-    """The propose step: situations in, machine-made proposals.jsonl out (a generator per worker)."""
-
-    situations: str
-    generator: str
-    output: str
-    mode: str = "rot"
-    num_proposals: int = 1
-    max_new_tokens: int = 64
-    batch_size: int = 16
-    seed: int = 0
-    generation: GenerationConfig = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        require_input(self.situations, "situations.jsonl or its directory")
-        try:
-            check_generator_spec(self.generator)
-            self.generation = GenerationConfig(max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
-                                               num_return_sequences=self.num_proposals,
-                                               num_beams=self.num_proposals, seed=self.seed)
-        except GeneratorError as exc:
-            raise UsageError(str(exc)) from exc
-        self.output = beam_io.absolute(self.output.rstrip("/"))
-
-
-def propose_config(args: argparse.Namespace) -> ProposeConfig:
-    return _flags(ProposeConfig, args, situations="input")
-
 
 def build_propose(p, cfg: ProposeConfig, situations: list[dict]) -> None:
     """Compose the propose step: situations (read and checked on the driver) -> GenerateText ->
@@ -380,7 +264,3 @@ def run_propose(cfg: ProposeConfig, beam_args: list[str], overwrite: bool = Fals
 
     return drive(PipelineJob("socialchem propose", cfg.output, build=lambda p: build_propose(p, cfg, situations),
                              summary=summary), beam_args, quiet)
-
-
-def propose_main(args: argparse.Namespace, beam_args: list[str]) -> dict | None:
-    return run_propose(propose_config(args), beam_args, overwrite=args.overwrite, verbose=args.verbose)
