@@ -59,6 +59,25 @@ def core_modules() -> list[str]:
     return out
 
 
+#: Packages whose modules may not import the shell either (even inside a function), so they open files
+#: and run without Beam: the tokenizer and the trainer (pipeline/fileio.py is their I/O layer).
+SHELL_FREE = ("tokenizer", "trainer")
+
+
+def shell_imports(source: str) -> list[str]:
+    """The shell modules (``pipeline.beam_io``, ``pipeline.jobs``, ...) a source imports, anywhere in it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        else:
+            continue
+        found += [n for n in names if _is_shell(n.replace(".", "/") + ".py")]
+    return found
+
+
 def _module_name(rel: str) -> str:
     name = rel[:-3].replace("/", ".")
     return name[: -len(".__init__")] if name.endswith(".__init__") else name
@@ -139,6 +158,14 @@ def test_no_core_module_imports_beam_anywhere_in_its_source():
     assert offenders == [], f"core modules with an apache_beam import (even inside a function): {offenders}"
 
 
+def test_the_tokenizer_and_the_trainer_never_import_the_shell():
+    offenders = {rel: found for rel in core_modules() if rel.split("/")[0] in SHELL_FREE
+                 and (found := shell_imports((ROOT / rel).read_text(encoding="utf-8")))}
+    assert offenders == {}, (
+        f"tokenizer/trainer modules that import the Beam shell: {offenders}; open files through pipeline.fileio "
+        "and keep Beam-only code in the shell")
+
+
 def test_the_allow_list_only_shrinks(imported):
     """Every listed module exists, is not shell, and still imports Beam (in its source or when
     imported): when one stops, it is removed here."""
@@ -158,3 +185,8 @@ def test_the_checks_catch_an_offender(tmp_path):
         "offenders": {"eager": "apache_beam", "careful": "apache_beam"}, "errors": {}}
     assert beam_in_source("def f():\n    from apache_beam.io.filesystems import FileSystems\n")
     assert not beam_in_source("import json\nbeam = 'apache_beam'\n")
+    assert shell_imports("def f():\n    from pipeline.beam_io import open_raw\n") == [
+        "pipeline.beam_io", "pipeline.beam_io.open_raw"]
+    assert shell_imports("from pipeline import beam_io, fileio\nimport pipeline.jobs\n") == [
+        "pipeline.beam_io", "pipeline.jobs"]
+    assert shell_imports("from pipeline import fileio\nfrom .beam_io import x\n") == []
