@@ -347,8 +347,9 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
     log = out + ".log"
     os.makedirs(os.path.dirname(out), exist_ok=True)
     if who == "ours":
-        cmd = case.ours + ["--output", out, f"--direct_num_workers={workers}",
-                           "--direct_running_mode=multi_processing"]
+        # the worker count only, as a user gives it: the running mode is the job's to choose
+        # (one process for a small input or one worker, docs/running-jobs.md)
+        cmd = case.ours + ["--output", out, f"--direct_num_workers={workers}"]
         run = measure(cmd, log=log, limit=args.run_limit)
         count = ours_kept
     elif who == "datatrove":

@@ -30,6 +30,7 @@ from pipeline.jobs import (
     UsageError,
     configure_logging,
     drive,
+    for_input_size,
     prepare_beam_args,
 )
 from pipeline.outcomes import Weighted
@@ -97,12 +98,16 @@ def parse_input(value: str) -> tuple[str | None, str]:
 
 def corpus_files(path: str) -> list[str]:
     """The Parquet files of a corpus directory or glob; UsageError when there are none."""
+    return [f["path"] for f in sized_corpus_files(path)]
+
+
+def sized_corpus_files(path: str) -> list[dict]:
+    """``corpus_files`` with sizes: ``{"path", "bytes"}`` per file."""
     pattern = beam_io.join(path, "data", "*.parquet") if not path.endswith(".parquet") and "*" not in path else path
     try:
-        files = [f["path"] for f in beam_io.match_inputs([pattern])]
+        return beam_io.match_inputs([pattern])
     except ValueError as exc:
         raise UsageError(f"--input {path}: no corpus Parquet files ({exc})") from exc
-    return files
 
 
 def checked_corpus_files(paths: list[str], flag: str | None = None) -> list[str]:
@@ -324,6 +329,7 @@ class TokenizePlan:
     dtype: str
     eod_id: int
     vocab_size: int
+    input_bytes: int = 0  # of the corpus files: a small input runs in one local process
 
 
 def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
@@ -344,9 +350,12 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
     except TextOnlyError as exc:
         raise UsageError(f"--tokenizer {cfg.tokenizer}: {exc}") from exc
     files = []
+    input_bytes = 0
     for value in cfg.inputs:
         name, path = parse_input(value)
-        found = corpus_files(beam_io.absolute(path))
+        sized = sized_corpus_files(beam_io.absolute(path))
+        found = [f["path"] for f in sized]
+        input_bytes += sum(f["bytes"] for f in sized)
         if not check_text_column(found) and not name:
             # No source column: the input's directory (or file) name stands in for it.
             name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
@@ -355,7 +364,7 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
     with beam_io.FileSystems.open(tok_json) as f:
         tokenizer_text = f.read().decode("utf-8")
     return TokenizePlan(files, tokenizer_text, beam_io.describe_file(tok_json)["sha256"],
-                        dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size)
+                        dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size, input_bytes)
 
 
 def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, threads: int | None = None) -> None:
@@ -404,6 +413,7 @@ def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = Fa
     (None when only submitted, with --no_wait_until_finish)."""
     beam_args = prepare_beam_args(beam_args, verbose)
     plan = plan_tokenize(cfg)
+    beam_args = for_input_size(beam_args, plan.input_bytes)  # before encode_threads reads the mode
     prepare_shard_output(cfg.output, overwrite)
     return drive(PipelineJob(
         "tokenize", cfg.output, build=lambda p: build_tokenize(p, cfg, plan, encode_threads(beam_args)),

@@ -124,9 +124,22 @@ SMALL_INPUT_BYTES = 16 << 20
 
 class BeamArgs(list):
     """Beam options after ``default_beam_args``; ``chosen_parallelism`` is True when the
-    worker count and running mode are our defaults, not the user's."""
+    worker count and running mode are our defaults, not the user's; ``chosen_mode`` when
+    the running mode is (whatever the worker count)."""
 
     chosen_parallelism: bool = False
+    chosen_mode: bool = False
+
+
+def _flag_value(beam_args: list[str], flag: str) -> str | None:
+    """The value of ``--flag=V`` or ``--flag V`` (the last one given), else None."""
+    value = None
+    for i, a in enumerate(beam_args):
+        if a.startswith(flag + "="):
+            value = a.split("=", 1)[1]
+        elif a == flag and i + 1 < len(beam_args):
+            value = beam_args[i + 1]
+    return value
 
 
 def default_beam_args(beam_args: list[str], verbose: bool = False) -> BeamArgs:
@@ -148,15 +161,45 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> BeamArgs:
         extra.append("--default_sdk_harness_log_level=ERROR")
     out = BeamArgs(beam_args + extra)
     out.chosen_parallelism = chosen
+    out.chosen_mode = not has("--direct_running_mode")
     return out
 
 
+def local_workers(beam_args: list[str]) -> int:
+    """Worker processes the DirectRunner's ``multi_processing`` mode starts for these options
+    (``--direct_num_workers=0``: one per core)."""
+    try:
+        workers = int(_flag_value(beam_args, "--direct_num_workers") or 1)
+    except ValueError:
+        return 1
+    return workers if workers > 0 else (os.cpu_count() or 1)
+
+
+def in_one_process(beam_args: list[str], input_bytes: int | None) -> bool:
+    """Whether a local job runs as fast in this process as in worker processes: the running mode
+    is ours to choose (no ``--direct_running_mode`` given) and either one worker is asked for or
+    the input is under ``SMALL_INPUT_BYTES`` (a worker process's start-up, importing Beam and the
+    job's libraries, costs more than it would save). The worker count is an upper bound."""
+    if input_bytes is None or not getattr(beam_args, "chosen_mode", False):
+        return False
+    return input_bytes < SMALL_INPUT_BYTES or local_workers(beam_args) == 1
+
+
 def for_input_size(beam_args: list[str], input_bytes: int | None) -> list[str]:
-    """A small input on the local runner runs in one process (``in_memory``), when the worker
-    count and mode are our defaults: same output, seconds less of fixed cost."""
-    if input_bytes is None or input_bytes >= SMALL_INPUT_BYTES or not getattr(beam_args, "chosen_parallelism", False):
+    """The options to run with: one in-process worker (``in_memory``) when ``in_one_process``,
+    else ``beam_args`` unchanged. Same output either way, less fixed cost and memory."""
+    if not in_one_process(beam_args, input_bytes):
         return beam_args
-    keep = [a for a in beam_args if not a.startswith(("--direct_num_workers=", "--direct_running_mode="))]
+    drop = ("--direct_num_workers", "--direct_running_mode")
+    keep: list[str] = []
+    skip = False
+    for a in beam_args:
+        if skip:
+            skip = False
+        elif a in drop:
+            skip = True  # "--flag value": drop its value too
+        elif not a.startswith(tuple(f + "=" for f in drop)):
+            keep.append(a)
     return keep + ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 

@@ -1,23 +1,47 @@
 """The shared driver's choices of local parallelism (pure functions of the options)."""
 
-from pipeline.jobs import SMALL_INPUT_BYTES, default_beam_args, for_input_size
+from pipeline.jobs import SMALL_INPUT_BYTES, default_beam_args, for_input_size, local_workers
+
+ONE_PROCESS = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 
 def test_small_input_runs_in_one_process_when_parallelism_is_ours():
     args = default_beam_args([])
     assert "--direct_running_mode=multi_processing" in args
     small = for_input_size(args, SMALL_INPUT_BYTES - 1)
-    assert "--direct_running_mode=in_memory" in small and "--direct_num_workers=1" in small
-    assert "--direct_running_mode=multi_processing" not in small
-    assert for_input_size(args, SMALL_INPUT_BYTES) == args  # large: every core
-    assert for_input_size(args, None) == args  # size unknown: every core
+    assert small[-2:] == ONE_PROCESS
+    assert not any(a.startswith("--direct_running_mode=multi") for a in small)
+    assert for_input_size(args, None) == args  # size unknown: as asked
 
 
-def test_the_users_choice_is_never_overridden():
-    for given in (["--direct_num_workers=2"], ["--direct_running_mode=multi_threading"],
-                  ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]):
+def test_large_input_keeps_the_worker_processes_unless_one_is_asked_for():
+    many = default_beam_args(["--direct_num_workers=2"])
+    assert for_input_size(many, SMALL_INPUT_BYTES) == many
+    one = default_beam_args(["--direct_num_workers", "1"])  # a worker process would only add its start-up
+    assert for_input_size(one, SMALL_INPUT_BYTES * 10)[-2:] == ONE_PROCESS
+    assert "1" not in for_input_size(one, SMALL_INPUT_BYTES * 10)  # the flag's separate value went with it
+
+
+def test_a_worker_count_alone_is_an_upper_bound_on_small_inputs():
+    for given in (["--direct_num_workers=2"], ["--direct_num_workers", "4"], ["--direct_num_workers=0"]):
+        small = for_input_size(default_beam_args(given), 10)
+        assert small[-2:] == ONE_PROCESS and sum(a.startswith("--direct_num_workers") for a in small) == 1, given
+
+
+def test_an_explicit_running_mode_is_never_overridden():
+    for given in (["--direct_running_mode=multi_threading"],
+                  ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"],
+                  ["--direct_num_workers=1", "--direct_running_mode=multi_processing"]):
         args = default_beam_args(given)
         assert for_input_size(args, 10) == args, given
+        assert for_input_size(args, SMALL_INPUT_BYTES * 10) == args, given
+
+
+def test_local_workers_reads_the_count():
+    assert local_workers(["--direct_num_workers=3"]) == 3
+    assert local_workers(["--direct_num_workers", "2"]) == 2
+    assert local_workers(["--direct_num_workers=0"]) >= 1  # one per core
+    assert local_workers([]) == 1
 
 
 def test_other_runners_are_left_alone():
