@@ -10,8 +10,9 @@ from pipeline.reasons import REASONS, meaning, registered
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipeline", "corpora", "tokenizer")
-#: call -> the position of its reason argument (Drop(stage, reason), BadLine(reason), drop(reason), ...)
-REASON_ARG = {"Drop": 1, "BadLine": 0, "drop": 0, "MarkupError": 0, "FileDone": 1}
+#: call -> the position of its reason argument (Drop(stage, reason), BadLine(reason), drop(reason),
+#: Reject(file, line, reason) of socialchem's annotation import, ...)
+REASON_ARG = {"Drop": 1, "BadLine": 0, "drop": 0, "MarkupError": 0, "FileDone": 1, "Reject": 2}
 REASON_KEYWORDS = ("reason", "status")
 NOT_A_REASON = {"ok", ""}  # FileDone's status when the file was read whole
 
