@@ -155,6 +155,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
                 raise ValueError("--dedup-against needs a dedup step (exact_dedup or minhash_dedup) in the recipe")
         for s in steps:
             if s.params.get("against"):
+                s.params["against"] = beam_io.absolute(s.params["against"])  # workers run in other directories
                 check_previous_build(s.name, s.params["against"], s.params)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

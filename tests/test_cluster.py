@@ -186,6 +186,28 @@ def _same_stats(cwd: Path) -> dict:
     return stats[1]
 
 
+def test_web_dedup_against_an_earlier_build_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
+    """--dedup-against: the earlier build's saved dedup indexes are read by the workers and joined
+    with the new pages; the same rows, rejects and stats as the local runner, and pages the earlier
+    build has are dropped as such."""
+    import beam_runner
+
+    write_sample(str(tmp_path / "old"), pages=30, files=1)
+    write_sample(str(tmp_path / "in"), pages=40, files=2)
+    monkeypatch.chdir(tmp_path)
+    assert beam_runner.main(["web", "--input", "old/*.warc.gz", "--filters", "exact_dedup,minhash_dedup",
+                             "--output", "earlier", *LOCAL_ONE_WORKER]) in (0, None)
+    _run_both(cluster, tmp_path, monkeypatch, "web", "--input", "in/*.warc.gz", "--filters",
+              "exact_dedup,minhash_dedup", "--dedup-against", "earlier", "--rejects")
+    for sub in ("data", "rejects"):
+        expected = _rows(tmp_path / "local", sub)
+        assert expected, f"the local run wrote no {sub}"
+        assert _rows(tmp_path / "dask", sub) == expected
+    stats = _same_stats(tmp_path)
+    dropped = {reason for st in stats["stages"] for reason in st.get("dropped") or {}}
+    assert {"exact_duplicate_of_previous_build", "near_duplicate_of_previous_build"} & dropped, dropped
+
+
 @pytest.mark.slow
 def test_doc2query_pairs_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
     """MS MARCO-format files (bad lines, an unjudged passage, a held-out fraction, rejects)."""
