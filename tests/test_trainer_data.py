@@ -502,6 +502,14 @@ def test_tokenizer_changed_after_tokenizing_is_refused(shards, tmp_path):
         corpora.check_tokenizer(vocab_size=corpora.vocab_size - 1)
 
 
+def test_a_run_directory_url_is_refused_before_any_work():
+    """Shards may be remote (fileio); the run directory is written with torch.save, appends and renames."""
+    from trainer.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="out_dir='s3://b/run': the run directory must be a local"):
+        load_config("tiny", ["out_dir=s3://b/run"])
+
+
 def test_bad_config_values_fail_with_the_field_name(shards):
     for kw, match in ((dict(seq_len=0), "seq_len"), (dict(objective="xlm"), "objective"),
                       (dict(on_exhaust="wrap"), "on_exhaust"), (dict(mix={"web": -1.0}), "mix weight"),

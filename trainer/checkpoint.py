@@ -27,6 +27,7 @@ import tempfile
 import numpy as np
 import torch
 
+from pipeline import fileio
 from trainer.model import GPT, GPTConfig
 
 CHECKPOINTS = "checkpoints"
@@ -133,20 +134,11 @@ def finish_checkpoint(run_dir: str, step: int, tmp: str, state: dict, keep: int 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _write_atomic(os.path.join(run_dir, CHECKPOINTS, LATEST), step_dir_name(step) + "\n")
+    fileio.write_atomic(os.path.join(run_dir, CHECKPOINTS, LATEST), (step_dir_name(step) + "\n").encode())
     if keep > 0:
         for old in list_checkpoints(run_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     return final
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def list_checkpoints(run_dir: str) -> list[str]:

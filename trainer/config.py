@@ -117,6 +117,9 @@ class TrainConfig(DataSettings):
         need(self.device in ("auto", "cpu", "cuda"), f"device={self.device!r}: choose auto, cpu or cuda")
         need(self.dtype in ("auto", "bf16", "fp32"), f"dtype={self.dtype!r}: choose auto, bf16 or fp32")
         need(self.parallel in ("ddp", "fsdp"), f"parallel={self.parallel!r}: choose ddp or fsdp")
+        need("://" not in str(self.out_dir),  # torch.save / torch.distributed.checkpoint, appends, renames
+             f"out_dir={self.out_dir!r}: the run directory must be a local (or mounted) folder; copy finished "
+             "checkpoints to a bucket afterwards")
         need(self.resume == "auto" or self.resume == "never" or os.path.isdir(self.resume),
              f"resume={self.resume!r}: use auto, never, or an existing checkpoint directory")
         try:

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from pipeline import fileio
 from trainer import checkpoint as ckpt
 from trainer.config import ConfigError, TrainConfig, config_from_dict
 from trainer.distributed import (
@@ -322,10 +323,7 @@ class Trainer:
         if self.step:
             kept.append(json.dumps({"step": self.step, "event": "resumed", "checkpoint": self.last_checkpoint,
                                     "world_size": self.d.world_size}) + "\n")
-        tmp = self.metrics_path + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.writelines(kept)
-        os.replace(tmp, self.metrics_path)
+        fileio.write_atomic(self.metrics_path, "".join(kept).encode())
         with open(os.path.join(self.cfg.out_dir, "config.json"), "w") as fh:
             json.dump({"config": self.cfg.as_dict(), "run": self.run_facts()}, fh, indent=2)
 

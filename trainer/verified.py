@@ -7,16 +7,17 @@ with the sha256 of its ``manifest.json`` and the (size, mtime_ns, inode) of ever
 ``.bin``/``.idx``. The next open skips verification only when all of these still match; any
 rewrite, replacement or truncation of a file changes them and verification runs again. Delete
 the ``.verified/`` folder to force it. Stamps of directories that no longer exist are pruned.
+The stamps are read and written through :mod:`pipeline.fileio`; the fingerprint is a local ``os.stat``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import uuid
 from typing import Any
+
+from pipeline import fileio
 
 
 def _stamp_path(cache_dir: str, directory: str) -> str:
@@ -26,10 +27,8 @@ def _stamp_path(cache_dir: str, directory: str) -> str:
 
 def _fingerprint(directory: str) -> dict[str, Any] | None:
     """Manifest sha256 and the stat of every listed file; None when something is missing."""
-    manifest_path = os.path.join(directory, "manifest.json")
     try:
-        with open(manifest_path, "rb") as f:
-            raw = f.read()
+        raw = fileio.read_bytes(os.path.join(directory, "manifest.json"))
         manifest = json.loads(raw)
         files = {}
         for shard in manifest["shards"]:
@@ -49,8 +48,7 @@ def is_verified(cache_dir: str, directory: str) -> bool:
     if current is None:
         return False
     try:
-        with open(_stamp_path(cache_dir, directory), encoding="utf-8") as f:
-            return json.load(f) == current
+        return json.loads(fileio.read_bytes(_stamp_path(cache_dir, directory))) == current
     except (OSError, ValueError):
         return False
 
@@ -61,15 +59,9 @@ def mark_verified(cache_dir: str, directory: str) -> None:
     if current is None:
         return
     path = _stamp_path(cache_dir, directory)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(current, f)
-        os.replace(tmp, path)
+        fileio.write_atomic(path, json.dumps(current).encode())  # removes its temporary on failure
     except OSError:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
         return
     _prune(os.path.dirname(path))
 
@@ -79,8 +71,7 @@ def _prune(folder: str) -> None:
     for name in os.listdir(folder):
         stamp = os.path.join(folder, name)
         try:
-            with open(stamp, encoding="utf-8") as f:
-                directory = json.load(f)["directory"]
+            directory = json.loads(fileio.read_bytes(stamp))["directory"]
             if not os.path.isdir(directory):
                 os.remove(stamp)
         except (OSError, ValueError, KeyError, TypeError):
