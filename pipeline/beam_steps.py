@@ -17,11 +17,11 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
-from pipeline.outcomes import At, Count, Tally
+from pipeline.outcomes import At, Count, Tally, To
 from pipeline.readers import ReaderConfig, read_file
 from pipeline.records import Drop, FileDone
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
-from pipeline.stats import OUT, StageCounter, build_report, drop_key
+from pipeline.stats import StageCounter, build_report
 
 STATS = "stats"
 REJECTS = "rejects"
@@ -51,7 +51,9 @@ class _StageDoFn(beam.DoFn):
     each record or Drop one input: readers), ``batch`` (list -> outcomes; the list's length is
     the inputs), ``group`` ((key, values) -> ``fn(key, values)`` outcomes; the values, or the
     ``part`` named of a CoGroupByKey's, are the inputs). Heavy state loads in ``fn.setup()``;
-    ``fn.last_counts`` (named counts of the last call) is read after each call.
+    ``fn.last_counts`` (named counts of the last call) is read after each call. Side inputs come
+    after the element (``fn(element, *side)``, ``fn(key, values, *side)``); a ``To(output, value)``
+    outcome goes to the named output ``output``.
     """
 
     def __init__(self, stage: str, fn: Callable[..., Any], keep_rejects: bool, shape: str = ONE,
@@ -68,14 +70,14 @@ class _StageDoFn(beam.DoFn):
     def start_bundle(self) -> None:
         self._tally = Tally()
 
-    def _outcomes(self, element):
+    def _outcomes(self, element, side):
         tally, stage = self._tally, self.stage
         if self.shape == ONE:
-            return tally.one(stage, self.fn(element))
+            return tally.one(stage, self.fn(element, *side))
         if self.shape == EACH:
-            return tally.each(stage, self.fn(element))
+            return tally.each(stage, self.fn(element, *side))
         if self.shape == BATCH:
-            return tally.each(stage, self.fn(element), len(element))
+            return tally.each(stage, self.fn(element, *side), len(element))
         key, values = element
         if isinstance(values, dict):  # CoGroupByKey
             values = {k: list(v) for k, v in values.items()}
@@ -83,47 +85,21 @@ class _StageDoFn(beam.DoFn):
         else:
             values = list(values)
             inputs = len(values)
-        return tally.each(stage, self.fn(key, values), inputs)
+        return tally.each(stage, self.fn(key, values, *side), inputs)
 
-    def process(self, element):
-        for item in self._outcomes(element):
+    def process(self, element, *side):
+        for item in self._outcomes(element, side):
             if isinstance(item, Drop):
                 if self.keep_rejects:
                     yield beam.pvalue.TaggedOutput(REJECTS, item.to_row())
+            elif isinstance(item, To):
+                yield beam.pvalue.TaggedOutput(item.output, item.item)
             else:
                 yield item
         self._tally.counts(self.stage, getattr(self.fn, "last_counts", None))
 
     def finish_bundle(self):
         yield from _flush(self._tally.counter)
-
-
-class CountingDoFn(beam.DoFn):
-    """Base of hand-written counting DoFns, kept only for the kg job until it moves onto the stage
-    wrappers below (:class:`ApplyStep` and its shapes); new stages must not use it."""
-
-    def __init__(self, keep_rejects: bool) -> None:
-        self.keep_rejects = keep_rejects
-        self._counter = StageCounter()
-
-    def start_bundle(self) -> None:
-        self._counter = StageCounter()
-
-    def _dropped(self, drop: Drop):
-        self._counter.add(drop.stage, drop_key(drop.reason))
-        if self.keep_rejects:
-            yield beam.pvalue.TaggedOutput(REJECTS, drop.to_row())
-
-    def _emit(self, stage: str, result):
-        if isinstance(result, Drop):
-            result.stage = stage
-            yield from self._dropped(result)
-        else:
-            self._counter.add(stage, OUT)
-            yield result
-
-    def finish_bundle(self):
-        yield from _flush(self._counter)
 
 
 class ReadFile:
@@ -150,9 +126,11 @@ class ReadFile:
                                                 detail=out.detail))
 
 
-def stage_outputs(dofn: beam.DoFn):
-    """``ParDo(dofn)`` with the outputs every stage has: main (``"out"``), ``stats``, ``rejects``."""
-    return beam.ParDo(dofn).with_outputs(STATS, REJECTS, main="out")
+def stage_outputs(dofn: beam.DoFn, outputs: tuple[str, ...] = (), side_inputs: tuple = ()):
+    """``ParDo(dofn)`` with the outputs every stage has: main (``"out"``), ``stats``, ``rejects``, and
+    the named ``outputs`` of a stage with more than one kind of record; ``side_inputs`` (AsDict,
+    AsSingleton, ...) are passed to each call after the element."""
+    return beam.ParDo(dofn, *side_inputs).with_outputs(STATS, REJECTS, *outputs, main="out")
 
 
 def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "ReadFile"):
@@ -168,23 +146,26 @@ def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "Read
 
 class ApplyStep(beam.PTransform):
     """``pcoll | ApplyStep("extract", TextExtractor())`` -> outputs (main, stats, rejects): a
-    one-to-one stage (element -> record, Drop, or Kept records)."""
+    one-to-one stage (element -> record, Drop, or Kept records). ``outputs``: more named outputs
+    (filled by ``To`` outcomes); ``side_inputs``: passed to the step after the element."""
 
     SHAPE = ONE
 
     def __init__(self, stage: str, step: Callable[..., Any], keep_rejects: bool = False,
-                 part: str | None = None) -> None:
+                 part: str | None = None, *, outputs: tuple[str, ...] = (), side_inputs: tuple = ()) -> None:
         super().__init__(label=stage)
         self.stage = stage
         self.step = step
         self.keep_rejects = keep_rejects
         self.part = part
+        self.outputs = tuple(outputs)
+        self.side_inputs = tuple(side_inputs)
 
     def dofn(self) -> _StageDoFn:
         return _StageDoFn(self.stage, self.step, self.keep_rejects, self.SHAPE, self.part)
 
     def expand(self, pcoll):
-        return pcoll | stage_outputs(self.dofn())
+        return pcoll | stage_outputs(self.dofn(), self.outputs, self.side_inputs)
 
 
 class FlatStep(ApplyStep):
@@ -240,6 +221,26 @@ class ChainStep(ApplyStep):
             min_batch_size=self.batch_bytes, max_batch_size=self.batch_bytes,
             element_size_fn=lambda e: max(len(getattr(e, "payload", None) or getattr(e, "text", "") or ""), floor))
         return batches | "apply" >> stage_outputs(self.dofn())
+
+
+class PureCombine(beam.CombineFn):
+    """A Beam combiner around a pure one (an object with the CombineFn methods ``create_accumulator``,
+    ``add_input``, ``merge_accumulators``, ``extract_output``), so the core needs no Beam import."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+
+    def create_accumulator(self):
+        return self.core.create_accumulator()
+
+    def add_input(self, acc, element):
+        return self.core.add_input(acc, element)
+
+    def merge_accumulators(self, accs):
+        return self.core.merge_accumulators(accs)
+
+    def extract_output(self, acc):
+        return self.core.extract_output(acc)
 
 
 class ReadInputFiles(beam.PTransform):

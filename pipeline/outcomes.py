@@ -10,7 +10,9 @@ file) is a record, a :class:`~pipeline.records.Drop`, or an iterable of *outcome
 - :class:`Weighted`: a record or Drop standing for ``n`` inputs (a batch of rows, a shard);
 - :class:`Forward`: a value passed on uncounted, half of a join whose stage counts it later;
 - :class:`At`: an outcome of a second stage the same function serves (the file a reader read,
-  the copy an id join kept); counted under that stage, its records stay inside the function.
+  the copy an id join kept); counted under that stage, its records stay inside the function;
+- :class:`To`: an outcome for a named second output of the stage (a reader's labels beside
+  its facts), counted as the outcome it holds.
 
 :class:`Tally` turns outcomes into counts and the values to emit; ``pipeline.beam_steps`` is
 its only Beam shell, so every stage is counted the same way and a stage never counts by hand.
@@ -25,7 +27,7 @@ from typing import Any
 from pipeline.records import Drop
 from pipeline.stats import IN, OUT, StageCounter, count_key, drop_key
 
-__all__ = ["At", "Count", "Forward", "Kept", "Tally", "Weighted"]
+__all__ = ["At", "Count", "Forward", "Kept", "Tally", "To", "Weighted"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,15 @@ class At:
     item: Any
 
 
+@dataclass(frozen=True)
+class To:
+    """An outcome (a record, a Forward value, ...) for the stage's named output ``output`` instead of
+    the main one: counted as ``item`` is; what it emits comes out as ``To(output, value)``."""
+
+    output: str
+    item: Any
+
+
 class Tally:
     """Counts outcomes per (stage, key) and yields what goes on: records, Forward values and Drops
     (a Drop's ``stage`` is set to the stage that counted it). Per worker; drained per bundle."""
@@ -104,6 +115,9 @@ class Tally:
             yield from self.route(stage, item.item, count_in, emit, n * item.n)
         elif isinstance(item, Forward):
             yield item.value
+        elif isinstance(item, To):
+            for value in self.route(stage, item.item, count_in, emit, n):
+                yield value if isinstance(value, Drop) else To(item.output, value)
         elif isinstance(item, Count):
             if item.n:
                 add(stage, count_key(item.name), item.n * n)

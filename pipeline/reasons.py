@@ -157,6 +157,11 @@ REASONS: dict[str, str] = {
     "hallucinated_entity": "the text names an entity that is not in the facts",
     "misattributed": "the text attributes a fact to the wrong subject",
     "negated": "the text negates a fact",
+    "hub_cap": "a fact of an entity with more facts than --max-facts-per-entity (the smallest hashes kept)",
+    "duplicate_fact": "a fact stated again (the same triple, or a triple its statement with qualifiers states)",
+    "no_entity_mention": "a sentence that names no entity of the graph (kg-align)",
+    "subject_has_no_facts": "a sentence whose mentioned entity has no facts (kg-align)",
+    "no_object_in_sentence": "a sentence that mentions none of its subject's objects (kg-align)",
     "sentence_too_short": "a sentence shorter than the aligner's minimum",
     "sentence_too_long": "a sentence longer than the aligner's maximum",
 }

@@ -205,7 +205,7 @@ def test_label_choice_prefers_language_then_fallbacks_then_untagged():
 
 
 def test_referrer_cap_and_cooccurrence_combiners():
-    from corpora.kg.beam_kg import CapReferrers, CountCooccurrence
+    from corpora.kg.graph import CapReferrers, CountCooccurrence
 
     cap = CapReferrers()
     acc = cap.create_accumulator()

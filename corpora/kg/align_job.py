@@ -13,15 +13,6 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 
-from corpora.kg.beam_align import (
-    AlignPairs,
-    CorpusSentences,
-    MentionedSubjects,
-    NameIndex,
-    RelationLabels,
-    SubjectFacts,
-)
-from corpora.kg.beam_kg import LABELS, PARTS, VALUE_PARTS
 from corpora.kg.inputs import (
     GraphInputs,
     add_io_arguments,
@@ -31,7 +22,17 @@ from corpora.kg.inputs import (
     resolve_inputs,
 )
 from corpora.kg.readers import ReadOptions
-from corpora.kg.transforms import ReadGraph, WriteJsonLines
+from corpora.kg.stages import LABELS, PARTS, VALUE_PARTS
+from corpora.kg.transforms import (
+    AlignPairs,
+    CorpusSentences,
+    MentionedSubjects,
+    NameIndex,
+    ReadGraph,
+    RelationLabels,
+    SubjectFacts,
+    WriteJsonLines,
+)
 from pipeline import beam_io
 from pipeline.beam_steps import STATS, finalize, summed_stats
 from pipeline.jobs import Job, PipelineJob, configure_logging, drive, prepare_beam_args, prepare_named_outputs

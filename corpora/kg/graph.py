@@ -40,8 +40,15 @@ def fact_hash(fact: Fact) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
 
 
+def _cap_key(fact: Fact) -> tuple[bytes, str]:
+    """The hub cap's order: the content hash, then the statement id, so that a triple and the statement
+    stating it (the same content) are taken in the same order on every runner, whatever the input order."""
+    return fact_hash(fact), fact.statement or ""
+
+
 def cap_facts(facts: Iterable[Fact], max_facts: int) -> tuple[list[Fact], int]:
-    """At most ``max_facts`` facts (those with the smallest content hash) and how many went."""
+    """At most ``max_facts`` facts (those with the smallest content hash, ties by statement id) and how
+    many went."""
     total = 0
 
     def counted():
@@ -50,7 +57,7 @@ def cap_facts(facts: Iterable[Fact], max_facts: int) -> tuple[list[Fact], int]:
             total += 1
             yield f
 
-    kept = heapq.nsmallest(max_facts, counted(), key=fact_hash)
+    kept = heapq.nsmallest(max_facts, counted(), key=_cap_key)
     return kept, total - len(kept)
 
 
@@ -168,3 +175,46 @@ class Cooccurrence:
     @classmethod
     def from_json(cls, obj: dict) -> Cooccurrence:
         return cls(Counter(obj.get("relations", {})), Counter({(a, b): n for a, b, n in obj.get("pairs", [])}))
+
+
+# ---------------------------------------------------------------- combiners (pure; Beam's PureCombine wraps them)
+
+
+class CapReferrers:
+    """Up to two distinct entities that point at an entity (all that chain routing needs)."""
+
+    def create_accumulator(self) -> tuple:
+        return ()
+
+    def add_input(self, acc: tuple, subject: str) -> tuple:
+        return acc if subject in acc or len(acc) >= 2 else tuple(sorted(acc + (subject,)))
+
+    def merge_accumulators(self, accs: Iterable[tuple]) -> tuple:
+        out: tuple = ()
+        for acc in accs:
+            for s in acc:
+                out = self.add_input(out, s)
+        return out
+
+    def extract_output(self, acc: tuple) -> list[str]:
+        return list(acc)
+
+
+class CountCooccurrence:
+    """Relation sets of subjects -> their Cooccurrence counts (the subgraphs stage's side input)."""
+
+    def create_accumulator(self) -> Cooccurrence:
+        return Cooccurrence()
+
+    def add_input(self, acc: Cooccurrence, relations: Iterable[str]) -> Cooccurrence:
+        acc.add_subject(relations)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[Cooccurrence]) -> Cooccurrence:
+        out = Cooccurrence()
+        for a in accs:
+            out.merge(a)
+        return out
+
+    def extract_output(self, acc: Cooccurrence) -> Cooccurrence:
+        return acc

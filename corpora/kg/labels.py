@@ -36,18 +36,31 @@ def best_label(labels, langs: tuple[str, ...]) -> tuple[str, str | None]:
     return best.text, best.lang
 
 
-class BestLabel:
-    """A combiner-style accumulator: keep only the best (label, lang) seen so far."""
+class BestLabelCombiner:
+    """Labels of one entity -> the best (text, lang) for the wanted languages, aliases skipped (a
+    combiner: Beam's ``PureCombine`` wraps it; ties broken by the text, so every worker agrees)."""
 
     def __init__(self, langs: tuple[str, ...]) -> None:
         self.langs = langs
 
-    def better(self, a: Label | None, b: Label | None) -> Label | None:
-        if a is None:
-            return b
-        if b is None:
-            return a
-        return a if label_rank(a, self.langs) <= label_rank(b, self.langs) else b
+    def create_accumulator(self) -> tuple | None:
+        return None
+
+    def add_input(self, acc: tuple | None, label: Label) -> tuple | None:
+        if label.alias:
+            return acc
+        cand = (label_rank(label, self.langs), label.text, label.lang)
+        return cand if acc is None or cand < acc else acc
+
+    def merge_accumulators(self, accs: Iterable[tuple | None]) -> tuple | None:
+        best = None
+        for a in accs:
+            if a is not None and (best is None or a < best):
+                best = a
+        return best
+
+    def extract_output(self, acc: tuple | None) -> tuple[str, str | None] | None:
+        return None if acc is None else (acc[1], acc[2])
 
 
 def fact_ids_to_name(f: Fact, known: frozenset = frozenset()) -> set[str]:

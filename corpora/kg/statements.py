@@ -79,5 +79,6 @@ def assemble_statement(node: str, parts: list[StatementPart]) -> Fact | str:
         # the value node's form of the same qualifier value (precision, unit), when there is one
         richer = next((v for r, v in full_quals if r == p.relation and _same(v, p.value)), None)
         quals.add((p.relation, richer or p.value))
-    ordered = sorted(quals, key=lambda q: (q[0], q[1].kind, q[1].v))
+    # a total order (two texts may differ only by language): the same on every worker, whatever its hash seed
+    ordered = sorted(quals, key=lambda q: (q[0], q[1].kind, q[1].v, repr(q[1])))
     return Fact(subject, relation, value, tuple(ordered), statement=node)
