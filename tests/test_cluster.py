@@ -298,7 +298,7 @@ def test_kg_on_the_cluster_equals_the_local_runner_and_finishes_when_submitted(c
 
     for name in ("sample.nt", "labels.tsv"):
         (tmp_path / name).write_bytes((KG_SAMPLE / name).read_bytes())
-    args = ["kg", "--triples", "sample.nt", "--labels", "labels.tsv", "--rejects"]
+    args = ["kg", "--input", "sample.nt", "--labels", "labels.tsv", "--rejects"]
     monkeypatch.chdir(tmp_path)
     assert beam_runner.main([*args, "--output", "local", *LOCAL_ONE_WORKER]) == 0
     dask = _run(tmp_path, *args, "--output", "dask", "--runner", "dask", "--dask_address", cluster,
@@ -339,7 +339,7 @@ def test_kg_align_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monk
                              "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
                             schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
     (tmp_path / "sample.nt").write_bytes((KG_SAMPLE / "sample.nt").read_bytes())
-    _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--corpus", "web")
+    _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--input", "web")
     pairs = _lines(tmp_path / "local", "pairs.jsonl")
     assert len(pairs) >= 3
     assert _lines(tmp_path / "dask", "pairs.jsonl") == pairs

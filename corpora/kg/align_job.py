@@ -35,6 +35,7 @@ from corpora.kg.transforms import (
 )
 from pipeline import beam_io
 from pipeline.beam_steps import STATS, finalize, summed_stats
+from pipeline.flags import require_input
 from pipeline.jobs import Job, PipelineJob, configure_logging, drive, prepare_beam_args, prepare_named_outputs
 
 PAIRS_FILE = "pairs.jsonl"
@@ -48,8 +49,8 @@ the data to fine-tune a model verbalizer. Matching is case- and whitespace-insen
 word boundaries.
 
 examples:
-  python beam_runner.py kg-align --triples corpora/samples/kg/sample.nt --corpus out/web --output out/align
-  python beam_runner.py kg-align --triples 'dump/*.nt.gz' --corpus out/web --output out/align --lang en"""
+  python beam_runner.py kg-align --triples corpora/samples/kg/sample.nt --input out/web --output out/align
+  python beam_runner.py kg-align --triples 'dump/*.nt.gz' --input out/web --output out/align --lang en"""
 
 
 @dataclass
@@ -99,16 +100,15 @@ class AlignInputs:
 
 
 def add_align_arguments(parser: argparse.ArgumentParser) -> None:
-    add_io_arguments(parser)
+    add_io_arguments(parser, align=True)
     a = parser.add_argument_group("alignment")
-    a.add_argument("--corpus", action="append", required=True, metavar="CORPUS",
-                   help="a corpus directory (its data/*.parquet) or a Parquet glob (repeatable)")
     a.add_argument("--max-facts-per-entity", type=int, default=1000, help="hub cap per subject (default 1000)")
     a.add_argument("--templates", default=None, metavar="FILE", help="relation labels from this template file")
 
 
 def config_from_args(args: argparse.Namespace) -> AlignConfig:
-    return AlignConfig(triples=list(args.triples), corpus=list(args.corpus), output=args.output,
+    require_input(args.input, "the corpus the sentences come from")
+    return AlignConfig(triples=list(args.triples), corpus=list(args.input), output=args.output,
                        labels=list(args.labels), input_format=args.input_format, lang=args.lang,
                        fallback_langs=parse_langs(args.fallback_langs), chunk_mb=args.chunk_mb,
                        max_facts_per_entity=args.max_facts_per_entity, templates=args.templates)

@@ -24,14 +24,24 @@ from corpora.kg.readers import (
 )
 from corpora.kg.templates import TemplateError, TemplateSet, load_templates
 from pipeline import beam_io
+from pipeline.flags import add_input
 from pipeline.jobs import UsageError
 
+GRAPH_HELP = "triples files (repeatable): .nt, .ttl, Wikidata .json, .tsv, WebNLG .xml (optionally .gz)"
+CORPUS_HELP = ("the corpus the sentences come from: a corpus directory (its data/*.parquet) or a Parquet glob "
+               "(repeatable)")
 
-def add_io_arguments(parser: argparse.ArgumentParser) -> None:
-    """The input and output flags both KG jobs take."""
+
+def add_io_arguments(parser: argparse.ArgumentParser, align: bool = False) -> None:
+    """The input and output flags both KG jobs take. kg reads the graph as ``--input`` (``--triples`` its
+    old spelling, hidden); kg-align reads it as ``--triples`` and its corpus as ``--input`` (``--corpus``
+    its old spelling, hidden). With an old spelling the job checks ``--input`` is given (require_input)."""
     io = parser.add_argument_group("input and output")
-    io.add_argument("--triples", action="append", required=True, metavar="PATH_OR_GLOB",
-                    help="triples files (repeatable): .nt, .ttl, Wikidata .json, .tsv, WebNLG .xml (optionally .gz)")
+    if align:
+        io.add_argument("--triples", action="append", required=True, metavar="PATH_OR_GLOB", help=GRAPH_HELP)
+        add_input(io, old="--corpus", action="append", metavar="CORPUS", help=CORPUS_HELP)
+    else:
+        add_input(io, old="--triples", action="append", metavar="PATH_OR_GLOB", help=GRAPH_HELP)
     io.add_argument("--labels", action="append", default=[], metavar="PATH",
                     help="extra labels: a TSV (id<TAB>label[<TAB>lang]) or any triples file (its labels only)")
     io.add_argument("--format", dest="input_format", default="auto", choices=("auto",) + FORMATS,

@@ -41,6 +41,7 @@ from corpora.kg.transforms import (
 )
 from pipeline import beam_io
 from pipeline.beam_steps import CorpusRun
+from pipeline.flags import require_input
 from pipeline.jobs import (
     Job,
     PipelineJob,
@@ -65,11 +66,11 @@ subgraph with templates (default, offline) or a seq2seq model; keep sentences th
 the faithfulness filter. Writes the corpus (source kg) and kelm.jsonl.
 
 examples:
-  python beam_runner.py kg --triples corpora/samples/kg/sample.nt --output out/kg
-  python beam_runner.py kg --triples 'dump/*.nt.gz' --lang en --max-facts 5 --rejects --output out/kg
-  python beam_runner.py kg --triples facts.tsv --labels labels.tsv --output out/kg
-  python beam_runner.py kg --triples latest-all.json.gz --verbalizer hf:models/kelm-t5 --output out/kg
-  python beam_runner.py kg --triples big.nt --output out/kg --direct_num_workers=4 \\
+  python beam_runner.py kg --input corpora/samples/kg/sample.nt --output out/kg
+  python beam_runner.py kg --input 'dump/*.nt.gz' --lang en --max-facts 5 --rejects --output out/kg
+  python beam_runner.py kg --input facts.tsv --labels labels.tsv --output out/kg
+  python beam_runner.py kg --input latest-all.json.gz --verbalizer hf:models/kelm-t5 --output out/kg
+  python beam_runner.py kg --input big.nt --output out/kg --direct_num_workers=4 \\
       --direct_running_mode=multi_processing         (cluster runners: docs/running-jobs.md)"""
 
 
@@ -158,8 +159,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> KgConfig:
+    require_input(args.input, "the triples files")
     return KgConfig(
-        triples=list(args.triples), output=args.output, labels=list(args.labels), input_format=args.input_format,
+        triples=list(args.input), output=args.output, labels=list(args.labels), input_format=args.input_format,
         lang=args.lang, fallback_langs=parse_langs(args.fallback_langs), max_facts=args.max_facts,
         min_pair_count=args.min_pair_count, min_weight=args.min_weight, max_chain_facts=args.max_chain_facts,
         pack_leftovers=not args.no_pack_leftovers, max_facts_per_entity=args.max_facts_per_entity,
@@ -199,7 +201,7 @@ def generation_config(cfg: KgConfig):
 
 def resolve_kg_inputs(cfg: KgConfig) -> GraphInputs:
     """The triples and labels files, described and planned as chunks (UsageError on anything unusable)."""
-    return resolve_inputs(cfg.triples, cfg.labels, cfg.input_format, cfg.chunk_mb)
+    return resolve_inputs(cfg.triples, cfg.labels, cfg.input_format, cfg.chunk_mb, flag="--input")
 
 
 def build_kg(p: beam.Pipeline, cfg: KgConfig, inputs: GraphInputs | None = None) -> CorpusRun:

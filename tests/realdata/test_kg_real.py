@@ -147,7 +147,7 @@ def test_10_rows_are_tagged_with_the_language_written(kg, tmp_path):
     from beam_runner import main
 
     out = tmp_path / "out"
-    rc = main(["kg", "--triples", str(kg / "webnlg" / "2triples_Astronaut_dev.xml"), "--lang", "de",
+    rc = main(["kg", "--input", str(kg / "webnlg" / "2triples_Astronaut_dev.xml"), "--lang", "de",
                "--output", str(out), "--direct_num_workers=1", "--direct_running_mode=in_memory"])
     assert rc == 0
     import pyarrow.parquet as pq
@@ -196,8 +196,8 @@ def test_13_unusable_inputs_fail_loudly(kg, tmp_path):
     utf16 = tmp_path / "q42.nt"
     utf16.write_bytes((kg / "wikidata" / "Q42.ttl").read_text().encode("utf-16"))
     with pytest.raises(SystemExit):  # a usage error before any work
-        main(["kg", "--triples", str(utf16), "--output", str(tmp_path / "o1")])
-    rc = main(["kg", "--triples", str(kg / "wikidata" / "Q42.ttl"), "--format", "nt", "--output",
+        main(["kg", "--input", str(utf16), "--output", str(tmp_path / "o1")])
+    rc = main(["kg", "--input", str(kg / "wikidata" / "Q42.ttl"), "--format", "nt", "--output",
                str(tmp_path / "o2"), "--direct_num_workers=1", "--direct_running_mode=in_memory"])
     assert rc == 1  # every line dropped: no documents, exit 1 (stats written)
     stats = json.loads((tmp_path / "o2" / "stats.json").read_text())
