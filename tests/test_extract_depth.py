@@ -88,3 +88,56 @@ def test_opening_tag_bound_counts_start_tags():
     for html in (b"", b"<", b"</", b"x<", b"<<//", b"</a></b><c", b"<!-- x --><?p?>< a<1<Z", page(SVG_ICONS),
                  html_page("x", EN), b"<div>" * 50 + b"</div>" * 7):
         assert _opening_tag_bound(html) == len(re.findall(rb"<[A-Za-z]", html))
+
+
+# Tag soup for the bound checks: names the scan treats differently (void, implicitly closed,
+# raw text, SVG/MathML and their integration points, breakouts, any case, longer than 8 bytes,
+# odd bytes in a name), start and end tags, "/>" and attributes, some text.
+_SOUP_NAMES = [b"div", b"span", b"p", b"P", b"li", b"br", b"img", b"td", b"tr", b"input", b"link", b"script",
+               b"style", b"title", b"textarea", b"svg", b"SVG", b"math", b"path", b"g", b"foreignObject", b"desc",
+               b"mi", b"blockquote", b"optgroupx", b"custom-element", b"p\x00", b"pfoo", b"meta", b"embed", b"option"]
+_SOUP_TAILS = [b">", b"/>", b" />", b" x=1/>", b" x='/>'>", b"\n>", b"", b"<", b" a=b>"]
+
+
+def _soup(rng) -> bytes:
+    parts = []
+    for _ in range(rng.randrange(5, 120)):
+        name = rng.choice(_SOUP_NAMES)
+        parts.append(b"</" + name + b">" if rng.random() < 0.3 else b"<" + name + rng.choice(_SOUP_TAILS))
+        if rng.random() < 0.3:
+            parts.append(rng.choice([b"text", b" a<b ", b"<1", b"< div", b"<!-- c -->"]))
+    return b"".join(parts)
+
+
+def test_numpy_bounds_never_change_the_verdict():
+    # The numpy bounds only skip the tag scan when it could not exceed the limit: on random
+    # soups, at every limit from 0 to past the scan's depth, the verdict is the scan's.
+    import random
+
+    from pipeline.extract import _nesting_tag_bound, _start_tags, _tag_scan_exceeds
+
+    rng = random.Random(19)
+    checked = skipped = 0
+    for _ in range(600):
+        html = _soup(rng)
+        depth = next(d for d in range(len(html) + 1) if not _tag_scan_exceeds(html, d))  # the scan's depth
+        starts = _start_tags(html)
+        assert _nesting_tag_bound(html, starts) >= depth
+        for limit in range(depth + 3):
+            assert html_depth_exceeds(html, limit) == _tag_scan_exceeds(html, limit)
+            checked += 1
+            skipped += _nesting_tag_bound(html, starts) <= limit < len(starts)
+    assert checked > 4000 and skipped > 50  # the name bound did settle some of them
+
+
+def test_name_bound_skips_void_and_paragraph_tags_but_not_svg_children():
+    from pipeline.extract import _nesting_tag_bound, _start_tags
+
+    def bound(html: bytes) -> int:
+        return _nesting_tag_bound(html, _start_tags(html))
+
+    assert bound(b"<div><P>a<li>b<br/><IMG src=x><meta x><embed>") == 1
+    assert bound(b"<td><tr><input><script>x</script><div>") == 1  # no <svg>/<math>: never nested
+    assert bound(b"<svg><td><tr><input><script>x</script><div>") == 6  # under <svg> they may nest
+    assert bound(b"<pfoo><p\x00><blockquote><br") == 3  # only whole names count; "<br" ends the page
+    assert bound(b"<optgroupx><TEXTAREAS><colgroup>") == 2  # 9 bytes: not the 8-byte names
