@@ -12,16 +12,21 @@ STAGE = "normalize"
 
 # C0/C1 controls except tab and newline; also the Unicode non-characters and lone BOMs.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
-_INLINE_SPACE = re.compile(r"[^\S\n]+")
-_SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
-_MANY_NEWLINES = re.compile(r"\n{3,}")
-# Whitespace (regex \s, i.e. str.isspace) other than " " and "\n": the inline-space pass only
-# changes a text that has one of these or a double space. A positive class: a negated one
-# (like [^\S\n]) costs a category lookup per character.
+# Whitespace (regex \s, i.e. str.isspace) other than " " and "\n". A positive class: a negated
+# one (like [^\S\n]) costs a category lookup per character.
 ODD_SPACES = "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
     "\u2028\u2029\u202f\u205f\u3000"
 )
-_ODD_SPACE = re.compile("[" + re.escape(ODD_SPACES) + "]")
+_ODD = "[" + re.escape(ODD_SPACES) + "]"
+_INLINE = "[ " + re.escape(ODD_SPACES) + "]"  # whitespace other than "\n"
+# The runs of inline whitespace that are not already one " ": " " and more, or one starting
+# with another space. Each match is a whole run, so ``sub(" ")`` gives what [^\S\n]+ -> " "
+# gives, without matching (and rewriting) every single space between two words.
+_INLINE_RUN_TO_FIX = re.compile(f" {_INLINE}+|{_ODD}{_INLINE}*")
+# Spaces next to a newline (at most one each side, once the runs are single spaces): " ?\n ?"
+# -> "\n", matching only where there is a space to remove.
+_SPACE_BY_NEWLINE = re.compile(r" \n ?|\n ")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def normalize_text(text: str, fix_mojibake: bool = False) -> str:
@@ -37,13 +42,12 @@ def normalize_text(text: str, fix_mojibake: bool = False) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = unicodedata.normalize("NFC", text)
-    # Whole-text passes (far cheaper than per line), each skipped when a substring test shows it
-    # would change nothing: most extracted text is already tidy, and the passes matched every
-    # word gap and newline only to write them back unchanged.
-    if "  " in text or _ODD_SPACE.search(text):
-        text = _INLINE_SPACE.sub(" ", text)
+    # Whole-text passes (far cheaper than per line), each matching only what it changes: most
+    # extracted text is already tidy, and a pass that matched every word gap and newline only
+    # to write them back unchanged cost more than the rest of normalization.
+    text = _INLINE_RUN_TO_FIX.sub(" ", text)
     if " \n" in text or "\n " in text:
-        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+        text = _SPACE_BY_NEWLINE.sub("\n", text)
     if "\n\n\n" in text:
         text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()
