@@ -49,7 +49,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from common import library_versions, load_average, usable_cores  # noqa: E402
+from common import cpu_seconds, library_versions, load_average, usable_cores  # noqa: E402
 
 LIBRARIES = ("apache-beam", "networkx", "pyarrow", "rdflib")
 WD, WDT, P = "http://www.wikidata.org/entity/", "http://www.wikidata.org/prop/direct/", "http://www.wikidata.org/prop/"
@@ -262,7 +262,7 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
     done.set()
     watcher.join()
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "report": report, "driver_rss_mb": me / 1024,
+    print(json.dumps({"seconds": seconds, "cpu_s": cpu_seconds(), "report": report, "driver_rss_mb": me / 1024,
                       "worker_rss_mb": peak["worker"] / 1024, "workers_rss_mb": peak["total"] / 1024,
                       "spill_mb": peak["spill"] / 1e6,
                       "shuffle_mb": max((r["mb"] for r in shuffles), default=0.0)}))
@@ -295,6 +295,23 @@ def extract_revision(rev: str, dest: str) -> str:
     return dest
 
 
+def overlay_runner(rev: str, dest: str) -> str:
+    """This checkout's job code under ``dest`` with the Dask runner of git revision ``rev``
+    (``pipeline/dask_runner.py`` and no ``pipeline/dask_*.py`` of ours): the runner alone
+    changes between the two runs."""
+    import shutil
+
+    for name in ("beam_runner.py", "corpora", "tokenizer"):
+        os.symlink(os.path.join(REPO_ROOT, name), os.path.join(dest, name))
+    shutil.copytree(os.path.join(REPO_ROOT, "pipeline"), os.path.join(dest, "pipeline"),
+                    ignore=shutil.ignore_patterns("__pycache__", "dask_*.py"))
+    old = subprocess.run(["git", "show", f"{rev}:pipeline/dask_runner.py"], cwd=REPO_ROOT, capture_output=True,
+                         check=True).stdout
+    with open(os.path.join(dest, "pipeline", "dask_runner.py"), "wb") as f:
+        f.write(old)
+    return dest
+
+
 def run_job(path: str, out: str, workers: int, code_root: str | None = None, dask: dict | None = None) -> dict:
     """One job run in a fresh process (so its peak RSS is its own); ``dask``: on a Dask local cluster
     with these settings (memory, partitions, chunk_mb)."""
@@ -317,38 +334,46 @@ def per_million(rows: list[dict], key: str) -> float:
 
 
 def compare_runners(args) -> None:
-    """``--runner dask|both``: per size, the job's wall time, peak RSS of the driver, of the largest
-    worker process tree and of all workers together, and the peak size of the Dask spill folder."""
+    """``--runner dask|both``: per size, the job's wall and CPU time (driver and workers together),
+    peak RSS of the driver, of the largest worker process tree and of all workers together, and
+    the peak size of the Dask spill folder; with ``--baseline-rev`` also the Dask runner of that
+    revision (with this checkout's job code), on the same files in the same run."""
     runners = ["direct", "dask"] if args.runner == "both" else ["dask"]
-    print(f"machine: {usable_cores()} cores, Python {platform.python_version()}, load {load_average()}, "
+    if args.baseline_rev:
+        runners.append(f"dask@{args.baseline_rev}")
+    print(f"machine: {usable_cores()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+          f"Python {platform.python_version()}, load {load_average()}, "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES + ("dask", "distributed")).items()))
     print("command: python bench/kg.py " + " ".join(sys.argv[1:]))
     rows: dict[str, list[dict]] = {r: [] for r in runners}
     with tempfile.TemporaryDirectory(prefix="kgbench-") as tmp:
+        baseline = overlay_runner(args.baseline_rev, tempfile.mkdtemp(dir=tmp)) if args.baseline_rev else None
         for size in [int(x) for x in args.sizes.split(",")]:
             path = os.path.join(tmp, f"g{size}.nt")
             info = generate(path, size)
             parts = args.dask_partitions or max(4, info["lines"] // args.triples_per_partition)
             for runner in runners:
                 dask = {"memory": args.dask_memory, "partitions": parts, "chunk_mb": args.chunk_mb} \
-                    if runner == "dask" else None
-                job = run_job(path, os.path.join(tmp, f"{runner}{size}"), args.workers, dask=dask)
+                    if runner.startswith("dask") else None
+                job = run_job(path, os.path.join(tmp, f"{runner}{size}"), args.workers, dask=dask,
+                              code_root=baseline if "@" in runner else None)
                 write = stage(job["report"], "write")
                 rows[runner].append({"triples": info["lines"], "mb": info["bytes"] / 1e6, "job_s": job["seconds"],
-                                     "parts": parts if dask else "-", "driver_mb": job["driver_rss_mb"],
-                                     "worker_mb": job["worker_rss_mb"], "workers_mb": job["workers_rss_mb"],
-                                     "spill_mb": job["spill_mb"], "docs": write["out"],
-                                     "ok": job["report"]["accounting_ok"]})
+                                     "cpu_s": job["cpu_s"], "parts": parts if dask else "-",
+                                     "driver_mb": job["driver_rss_mb"], "worker_mb": job["worker_rss_mb"],
+                                     "workers_mb": job["workers_rss_mb"], "spill_mb": job["spill_mb"],
+                                     "docs": write["out"], "ok": job["report"]["accounting_ok"]})
             os.remove(path)
     print()
-    head = ("runner", "triples", "MB", "partitions", "job s", "t/s", "driver MB", "worker MB", "workers MB",
+    head = ("runner", "triples", "MB", "partitions", "job s", "CPU s", "t/s", "driver MB", "worker MB", "workers MB",
             "spill MB", "documents", "accounting")
     print("  ".join(f"{h:>10}" for h in head))
     for runner in runners:
         for r in rows[runner]:
             cells = [runner, f"{r['triples']:,}", f"{r['mb']:.1f}", str(r["parts"]), f"{r['job_s']:.1f}",
-                     f"{r['triples'] / r['job_s']:,.0f}", f"{r['driver_mb']:.0f}", f"{r['worker_mb']:.0f}",
-                     f"{r['workers_mb']:.0f}", f"{r['spill_mb']:.0f}" if runner == "dask" else "-", f"{r['docs']:,}",
+                     f"{r['cpu_s']:.1f}", f"{r['triples'] / r['job_s']:,.0f}", f"{r['driver_mb']:.0f}",
+                     f"{r['worker_mb']:.0f}", f"{r['workers_mb']:.0f}",
+                     f"{r['spill_mb']:.0f}" if runner.startswith("dask") else "-", f"{r['docs']:,}",
                      "ok" if r["ok"] else "MISMATCH"]
             print("  ".join(f"{c:>10}" for c in cells))
     for runner in runners:
@@ -357,10 +382,12 @@ def compare_runners(args) -> None:
                   f"{rows[runner][-1]['triples']:,}): " + ", ".join(
                       f"{name} {per_million(rows[runner], key):+,.0f} MB/M" for name, key in
                       (("driver", "driver_mb"), ("worker", "worker_mb"), ("all workers", "workers_mb"))))
-    print("\ndriver MB: peak RSS of the process that runs the job (for dask it also starts the local cluster);")
-    print("worker MB: the largest worker process tree (a DirectRunner worker; a Dask nanny + its worker), peak;")
-    print("workers MB: all of them together, peak; spill MB: peak size of the Dask workers' scratch folder.")
-    if "dask" in rows:
+    print("\njob s: wall time; CPU s: user + system CPU of the driver and every worker process (the steadier")
+    print("figure on a shared machine); driver MB: peak RSS of the process that runs the job (for dask it also")
+    print("runs the local cluster's scheduler); worker MB: the largest worker process tree (a DirectRunner worker;")
+    print("a Dask worker), peak; workers MB: all of them together, peak; spill MB: peak size of the Dask workers'")
+    print("scratch folder.")
+    if any(r.startswith("dask") for r in runners):
         print(f"dask: {args.workers} workers x {args.dask_memory}, read chunks of {args.chunk_mb} MB, "
               f"{args.triples_per_partition:,} triples per partition unless --dask-partitions")
 
@@ -370,7 +397,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,300000", help="triples per generated graph (comma-separated)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline-rev", default=None, metavar="REV",
-                    help="also run the job at this git revision, side by side (e.g. e09ab2f: before the memory work)")
+                    help="also run the job at this git revision, side by side (e.g. e09ab2f: before the memory work; "
+                         "with --runner dask|both: that revision's pipeline/dask_runner.py under this checkout's job code)")
     ap.add_argument("--runner", default="direct", choices=("direct", "dask", "both"),
                     help="dask: the job on a Dask local cluster (--workers processes) instead of the DirectRunner, "
                          "memory and spill per size; both: each size on both, one table (no core/coverage runs)")
