@@ -81,6 +81,9 @@ def make_pipeline(beam_args: list[str]):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from pipeline.beam_speedups import install
+
+    install()  # memoized DoFn and option introspection: construction and bundle set-up, faster
     options = PipelineOptions(beam_args)
     if _runner_name(beam_args) in DASK_RUNNERS:
         from pipeline.dask_runner import DaskClusterRunner

@@ -1,0 +1,143 @@
+"""Memoized introspection for Apache Beam's pipeline construction and bundle set-up.
+
+Beam recomputes the same facts many times per job: ``userstate.get_dofn_specs`` inspects the
+signature of every method of a DoFn (about 30) each time it is asked whether the DoFn is
+stateful (over 1,000 times for a web job with dedup), and every ``PipelineOptions.view_as``
+builds an argparse parser for the view's class and parses the flags again. Both results depend
+only on their inputs, so ``install()`` wraps them with caches. What is cached and when it is
+not (so the results stay exactly Beam's):
+
+- DoFn state/timer specs, per DoFn class, for DoFns whose methods all come from their class
+  (no ``_inspect_*`` hook, no bound method stored on the instance); any other DoFn, such as
+  the wrapper of ``beam.Map(fn)`` whose ``process`` is ``fn``, is inspected as before.
+- Parsed option values, per (options class, flags); a view gets its own deep copy.
+
+``install()`` is idempotent and refuses (leaves Beam as it is) if the functions it wraps are
+not the ones it knows. ``uninstall()`` puts Beam's own back (tests compare the two).
+
+``import_beam_without_pandas()`` (the command line's first import) imports Beam without its
+optional pandas integration, which costs 0.15-0.3 s of CPU and about 45 MB per process and
+no job uses: afterwards Beam's ``ReadFromCsv``/``ReadFromJson``/``WriteToCsv``/``WriteToJson``
+raise "Please install apache_beam[dataframe]" and pandas batch types are not registered
+(``apache_beam.dataframe`` registers them when imported); pandas itself imports as usual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import sys
+import types
+import weakref
+from typing import Any
+
+_ORIGINAL: dict[str, Any] = {}
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (state specs, timer specs)
+_PLAIN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> no _inspect_* hook
+_ARGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> (args, defaults) of its bound form
+_PARSED: dict[tuple, argparse.Namespace] = {}  # (options class, flags) -> parsed values
+_PARSED_MAX = 4096
+
+
+def _class_is_plain(cls: type) -> bool:
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = not any(name.startswith("_inspect_") for name in dir(cls))
+        _PLAIN[cls] = plain
+    return plain
+
+
+def _cached_dofn_specs(dofn):
+    """``get_dofn_specs`` per DoFn class when the instance adds no methods of its own."""
+    cls = type(dofn)
+    inst = getattr(dofn, "__dict__", None)
+    if inst is None or not _class_is_plain(cls) or any(isinstance(v, types.MethodType) for v in inst.values()):
+        return _ORIGINAL["get_dofn_specs"](dofn)
+    found = _SPECS.get(cls)
+    if found is None:
+        found = _ORIGINAL["get_dofn_specs"](dofn)
+        _SPECS[cls] = found
+    return set(found[0]), set(found[1])
+
+
+def _cached_args_defaults(f):
+    """``core.get_function_args_defaults`` per function for bound methods (a DoFn's methods)."""
+    func = getattr(f, "__func__", None)
+    if not isinstance(f, types.MethodType) or type(func) is not types.FunctionType:
+        return _ORIGINAL["args_defaults"](f)
+    found = _ARGS.get(func)
+    if found is None:
+        found = _ORIGINAL["args_defaults"](f)
+        _ARGS[func] = found
+    return list(found[0]), list(found[1])
+
+
+def _cached_options_init(self, flags=None, **kwargs) -> None:
+    """``PipelineOptions.__init__`` that parses a given list of flags once per options class."""
+    try:
+        key = (type(self), tuple(flags)) if flags is not None and not isinstance(flags, str) else None
+        hash(key)
+    except TypeError:
+        key = None
+    parsed = _PARSED.get(key) if key is not None else None
+    if parsed is None:
+        _ORIGINAL["options_init"](self, flags, **kwargs)
+        if key is not None and len(_PARSED) < _PARSED_MAX:
+            _PARSED[key] = copy.deepcopy(self._visible_options)
+        return
+    logging.basicConfig()  # as Beam's __init__ does
+    self._flags = flags
+    self._visible_options = copy.deepcopy(parsed)  # values (lists) never shared between views
+    self._all_options = kwargs
+    for name in self._visible_option_list():
+        if name not in self._all_options:
+            self._all_options[name] = getattr(self._visible_options, name)
+
+
+def import_beam_without_pandas() -> None:
+    """Import ``apache_beam`` with pandas hidden, unless either is imported already."""
+    if "apache_beam" in sys.modules or "pandas" in sys.modules:
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]  (None: "import pandas" raises ImportError)
+    try:
+        import apache_beam  # noqa: F401
+    finally:
+        if sys.modules.get("pandas", 0) is None:
+            del sys.modules["pandas"]
+
+
+def install() -> bool:
+    """Wrap Beam's ``get_dofn_specs`` and ``PipelineOptions.__init__`` with the caches above;
+    False (nothing changed) when this Beam's functions are not the ones known here."""
+    from apache_beam.options import pipeline_options
+    from apache_beam.transforms import core, userstate
+
+    if _ORIGINAL:
+        return True
+    specs, init = userstate.get_dofn_specs, pipeline_options.PipelineOptions.__init__
+    args = core.get_function_args_defaults
+    if (specs.__code__.co_varnames[:1] != ("dofn",) or init.__code__.co_varnames[:2] != ("self", "flags")
+            or args.__code__.co_varnames[:1] != ("f",)):
+        return False
+    _ORIGINAL.update(get_dofn_specs=specs, options_init=init, args_defaults=args)
+    userstate.get_dofn_specs = _cached_dofn_specs
+    core.get_function_args_defaults = _cached_args_defaults
+    pipeline_options.PipelineOptions.__init__ = _cached_options_init
+    return True
+
+
+def uninstall() -> None:
+    """Put Beam's own functions back and forget what was cached."""
+    from apache_beam.options import pipeline_options
+    from apache_beam.transforms import core, userstate
+
+    if not _ORIGINAL:
+        return
+    userstate.get_dofn_specs = _ORIGINAL.pop("get_dofn_specs")
+    core.get_function_args_defaults = _ORIGINAL.pop("args_defaults")
+    pipeline_options.PipelineOptions.__init__ = _ORIGINAL.pop("options_init")
+    _SPECS.clear()
+    _PLAIN.clear()
+    _ARGS.clear()
+    _PARSED.clear()

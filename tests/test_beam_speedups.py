@@ -1,0 +1,98 @@
+"""pipeline.beam_speedups: Beam's answers, cached (compared with Beam's own functions)."""
+
+import apache_beam as beam
+import pytest
+from apache_beam.coders import VarIntCoder
+from apache_beam.options.pipeline_options import DebugOptions, DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import core, userstate
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from pipeline import beam_speedups
+
+COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
+
+
+class Plain(beam.DoFn):
+    def process(self, element):
+        yield element
+
+
+class Stateful(beam.DoFn):
+    def process(self, element, count=beam.DoFn.StateParam(COUNT)):  # noqa: B008 (Beam's way)
+        n = (count.read() or 0) + 1
+        count.write(n)
+        yield element[0], n
+
+
+def counting(element, count=beam.DoFn.StateParam(COUNT)):  # noqa: B008 (Beam's way)  # a stateful function for beam.Map
+    n = (count.read() or 0) + 1
+    count.write(n)
+    return element[0], n
+
+
+@pytest.fixture
+def beam_own():
+    """Beam's own functions for the test, the cached ones put back afterwards."""
+    beam_speedups.uninstall()
+    yield
+    beam_speedups.install()
+
+
+def _answers():
+    specs = [userstate.get_dofn_specs(d) for d in (Plain(), Stateful(), Plain(), Stateful(),
+                                                   core.CallableWrapperDoFn(counting),
+                                                   core.CallableWrapperDoFn(lambda x: x))]
+    args = [core.get_function_args_defaults(m) for m in (Stateful().process, Plain().process, Stateful().setup)]
+    flags = ["--direct_num_workers=3", "--experiments=a", "--runner", "DirectRunner"]
+    views = [vars(PipelineOptions(flags).view_as(c)._visible_options) for c in (DirectOptions, StandardOptions)]
+    return specs, args, views
+
+
+def test_cached_answers_are_beams(beam_own):
+    own = _answers()
+    assert beam_speedups.install()
+    assert _answers() == own
+    assert _answers() == own  # from the caches this time
+    assert userstate.get_dofn_specs(Stateful()) == ({COUNT}, set())
+
+
+def test_a_dofn_with_its_own_methods_is_inspected_each_time():
+    beam_speedups.install()
+    d = Plain()
+    assert userstate.get_dofn_specs(d) == (set(), set())
+    d.process = Stateful().process  # a bound method on the instance shadows the class's
+    assert userstate.get_dofn_specs(d) == ({COUNT}, set())
+
+
+def test_option_views_never_share_values():
+    beam_speedups.install()
+    flags = ["--experiments=a"]
+    one, two = PipelineOptions(flags), PipelineOptions(flags)
+    one.view_as(DebugOptions).experiments.append("b")
+    assert one.view_as(DebugOptions).experiments == ["a", "b"]
+    assert two.view_as(DebugOptions).experiments == ["a"]
+    assert PipelineOptions(flags).view_as(DebugOptions).experiments == ["a"]
+
+
+def test_pipelines_run_the_same_with_the_caches():
+    beam_speedups.install()
+    with BeamTestPipeline() as p:
+        out = (p | beam.Create([("k", 1), ("k", 2), ("j", 3)]) | beam.ParDo(Stateful())
+               | beam.Map(lambda kv: kv[1]))
+        assert_that(out, equal_to([1, 2, 1]))
+
+
+def test_beam_imported_without_pandas_leaves_pandas_usable():
+    """The command line's first import: Beam without its pandas integration; pandas, and pyarrow's
+    pandas conversion, still work afterwards (a fresh process: this one has both imported)."""
+    import subprocess
+    import sys
+
+    code = ("from pipeline.beam_speedups import import_beam_without_pandas as f; f(); import sys; "
+            "assert 'pandas' not in sys.modules; import apache_beam, pyarrow, pandas; "
+            "assert pyarrow.table({'a': [1]}).to_pandas()['a'].tolist() == [1]; "
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
