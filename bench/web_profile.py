@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/web_profile.py              # 1500 generated pages of about 60 KB
     python bench/web_profile.py --pages 500 --top 30
+    python bench/web_profile.py --warc 'cc/*.warc.gz' --core-only    # your own WARC files
     git worktree add /tmp/base HEAD~5 && python bench/web_profile.py --against /tmp/base --core-only
 
 It runs the web job once to warm up, then once under cProfile on the DirectRunner's
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1500, help="generated HTML pages (default 1500)")
     parser.add_argument("--page-kb", type=int, default=60, help="markup weight per page in KB (default 60)")
+    parser.add_argument("--warc", metavar="GLOB", help="profile these WARC files instead of generated pages")
     parser.add_argument("--extractor", default="resiliparse", help="resiliparse or trafilatura")
     parser.add_argument("--top", type=int, default=20, help="functions to list (default 20)")
     parser.add_argument("--filters", default="gopher_repetition,gopher_quality,c4,fineweb,pii",
@@ -65,9 +67,14 @@ def main(argv: list[str] | None = None) -> None:
     from corpora.web import WebConfig, run_web
 
     with tempfile.TemporaryDirectory(prefix="web-profile-") as root:
-        write_sample(os.path.join(root, "s"), seed=0, pages=args.pages, files=6, page_kb=args.page_kb)
-        cfg = WebConfig(inputs=[os.path.join(root, "s", "sample-0*.warc.gz")], output=os.path.join(root, "o"),
-                        extractor=args.extractor)
+        if args.warc:
+            files_glob = os.path.abspath(args.warc)
+            if not glob.glob(files_glob):
+                parser.error(f"--warc {args.warc}: no such files")
+        else:
+            write_sample(os.path.join(root, "s"), seed=0, pages=args.pages, files=6, page_kb=args.page_kb)
+            files_glob = os.path.join(root, "s", "sample-0*.warc.gz")
+        cfg = WebConfig(inputs=[files_glob], output=os.path.join(root, "o"), extractor=args.extractor)
         if args.against:
             compare(args, cfg.inputs[0])
         if args.core_only:
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                        ("language ID (fastText)", "predict")):
         total = sum(v for k, v in by_name.items() if key in k)
         print(f"  {label:<24} {total / pages * 1000:.3f} ms")
-    print("\ncore steps one by one, no profiler, no Beam (ms per HTML page; best of 3 passes):\n")
+    print("\ncore steps one by one, no profiler, no Beam (CPU ms per HTML page; best of 3 passes):\n")
     print("| step | ms/page | share of core |\n|---|---:|---:|")
     total = sum(core.values())
     for step, ms in core.items():
@@ -122,7 +129,7 @@ def compare(args: argparse.Namespace, files_glob: str) -> None:
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     print(f"\ncore steps, ms per HTML page: this checkout ({REPO_ROOT}, inflate {runs['this'][0]['inflate']}) vs "
           f"{sides['against']} (inflate {runs['against'][0]['inflate']}); median of {args.rounds} alternating "
-          "rounds, each the best of 3 passes\n")
+          "rounds, each the best of 3 passes (CPU time)\n")
     print("| step | against | this | against / this (median of rounds) |\n|---|---:|---:|---:|")
     steps = list(runs["this"][0]["steps"])
     totals = {name: [sum(run["steps"].values()) for run in runs[name]] for name in sides}
@@ -158,9 +165,9 @@ def time_core_steps(files: list[str], extractor: str, filters: str) -> dict[str,
     def best(fn) -> float:
         times = []
         for _ in range(3):
-            started = time.perf_counter()
+            started = time.process_time()
             fn()
-            times.append(time.perf_counter() - started)
+            times.append(time.process_time() - started)
         return min(times)
 
     out: dict[str, float] = {}
