@@ -619,3 +619,17 @@ def test_remote_shard_with_a_bad_checksum_is_named(shards, http_root, tmp_path):
         open_corpora(_cfg(shards, paths=[f"{http_root}/nothing-here"], cache_dir=str(tmp_path / "c")))
     with pytest.raises(DataError, match="cannot open nosuchproto:// URLs"):
         open_corpora(_cfg(shards, paths=["nosuchproto://bucket/shards"], cache_dir=str(tmp_path / "c")))
+
+
+def test_the_remote_shard_example_in_the_docs_runs():
+    """docs/trainer-data.md's memory:// shard-cache example, as written."""
+    import re
+
+    from pipeline import fileio
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "trainer-data.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "ShardCache" in b]
+    try:
+        exec(compile(block, "docs/trainer-data.md", "exec"), {})
+    finally:
+        fileio.delete("memory://demo/shards", recursive=True)
