@@ -4,7 +4,7 @@ Run from the repository root::
 
     python bench/web_profile.py              # 1500 generated pages of about 60 KB
     python bench/web_profile.py --pages 500 --top 30
-    python bench/web_profile.py --warc 'cc/*.warc.gz' --core-only    # your own WARC files
+    python bench/web_profile.py --warc 'cc/*.warc.gz' --core-only    # core steps only, on your WARC files
     git worktree add /tmp/base HEAD~5 && python bench/web_profile.py --against /tmp/base --core-only
 
 It runs the web job once to warm up, then once under cProfile on the DirectRunner's
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.against:
             compare(args, cfg.inputs[0])
         if args.core_only:
+            if not args.against:  # the core table alone
+                print_core(time_core_steps(sorted(glob.glob(files_glob)), args.extractor, args.filters))
             return
         beam_args = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
         run_web(cfg, beam_args, overwrite=True, quiet=True)  # warm-up
@@ -101,6 +103,11 @@ def main(argv: list[str] | None = None) -> None:
                        ("language ID (fastText)", "predict")):
         total = sum(v for k, v in by_name.items() if key in k)
         print(f"  {label:<24} {total / pages * 1000:.3f} ms")
+    print_core(core)
+
+
+def print_core(core: dict[str, float]) -> None:
+    """The table of core steps (ms per page each), with each one's share."""
     print("\ncore steps one by one, no profiler, no Beam (CPU ms per HTML page; best of 3 passes):\n")
     print("| step | ms/page | share of core |\n|---|---:|---:|")
     total = sum(core.values())
