@@ -65,6 +65,13 @@ READ_STAGE = "read"
 STAGE = "tokenize"
 WRITE_STAGE = "shards"
 ROWS_PER_SLICE = ENCODE_BATCH_DOCS  # rows of a Parquet row group turned into Python objects at a time
+# Up to this many local workers, the job runs in one process (running mode not given): the
+# tokenizer's threads encode on every core there (most of the CPU), and the Python part
+# (decoding rows, hashing ids, cutting shards, about 15%) runs on one, which costs less than
+# a second worker process's start-up and the transfer of its batches through the runner
+# (30-40% more CPU on 20 MB, docs/performance.md). Beyond it, that serial part would idle
+# too many cores.
+ONE_PROCESS_WORKERS = 2
 
 
 def encode_threads(beam_args: list[str]) -> int | None:
@@ -413,7 +420,8 @@ def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = Fa
     (None when only submitted, with --no_wait_until_finish)."""
     beam_args = prepare_beam_args(beam_args, verbose)
     plan = plan_tokenize(cfg)
-    beam_args = for_input_size(beam_args, plan.input_bytes)  # before encode_threads reads the mode
+    # before encode_threads reads the mode
+    beam_args = for_input_size(beam_args, plan.input_bytes, max_workers=ONE_PROCESS_WORKERS)
     prepare_shard_output(cfg.output, overwrite)
     return drive(PipelineJob(
         "tokenize", cfg.output, build=lambda p: build_tokenize(p, cfg, plan, encode_threads(beam_args)),

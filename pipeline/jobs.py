@@ -178,20 +178,22 @@ def local_workers(beam_args: list[str]) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
-def in_one_process(beam_args: list[str], input_bytes: int | None) -> bool:
+def in_one_process(beam_args: list[str], input_bytes: int | None, max_workers: int = 1) -> bool:
     """Whether a local job runs as fast in this process as in worker processes: the running mode
-    is ours to choose (no ``--direct_running_mode`` given) and either one worker is asked for or
-    the input is under ``SMALL_INPUT_BYTES`` (a worker process's start-up, importing Beam and the
-    job's libraries, costs more than it would save). The worker count is an upper bound."""
+    is ours to choose (no ``--direct_running_mode`` given) and either at most ``max_workers``
+    workers are asked for or the input is under ``SMALL_INPUT_BYTES`` (a worker process's
+    start-up, importing Beam and the job's libraries, costs more than it would save). The
+    worker count is an upper bound. ``max_workers`` above 1: the job's work runs in threads
+    of its own (the tokenizer's), so one process already uses that many cores."""
     if input_bytes is None or not getattr(beam_args, "chosen_mode", False):
         return False
-    return input_bytes < SMALL_INPUT_BYTES or local_workers(beam_args) == 1
+    return input_bytes < SMALL_INPUT_BYTES or local_workers(beam_args) <= max_workers
 
 
-def for_input_size(beam_args: list[str], input_bytes: int | None) -> list[str]:
+def for_input_size(beam_args: list[str], input_bytes: int | None, max_workers: int = 1) -> list[str]:
     """The options to run with: one in-process worker (``in_memory``) when ``in_one_process``,
     else ``beam_args`` unchanged. Same output either way, less fixed cost and memory."""
-    if not in_one_process(beam_args, input_bytes):
+    if not in_one_process(beam_args, input_bytes, max_workers):
         return beam_args
     drop = ("--direct_num_workers", "--direct_running_mode")
     keep: list[str] = []

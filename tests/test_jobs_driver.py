@@ -47,3 +47,10 @@ def test_local_workers_reads_the_count():
 def test_other_runners_are_left_alone():
     args = default_beam_args(["--runner", "dask", "--dask_address", "127.0.0.1:1"])
     assert list(for_input_size(args, 10)) == ["--runner", "dask", "--dask_address", "127.0.0.1:1"]
+
+
+def test_a_job_with_threads_of_its_own_stays_in_one_process_up_to_its_limit():
+    two = default_beam_args(["--direct_num_workers=2"])
+    assert for_input_size(two, SMALL_INPUT_BYTES * 10, max_workers=2)[-2:] == ONE_PROCESS
+    three = default_beam_args(["--direct_num_workers=3"])
+    assert for_input_size(three, SMALL_INPUT_BYTES * 10, max_workers=2) == three
