@@ -21,7 +21,7 @@ PACKAGES = ("pipeline", "tokenizer", "trainer", "corpora")
 SHELL = (
     "pipeline/beam_*.py",
     "pipeline/jobs.py",
-    "pipeline/dask_runner.py",
+    "pipeline/dask_*.py",  # the Dask engine: dask_runner and its plan / tasks / overrides
     "corpora/web.py",
     "corpora/tokenize.py",
     "corpora/crawl.py",
