@@ -20,11 +20,10 @@ Samples: :mod:`trainer.mixing` (which source), :mod:`trainer.packing` (which win
 
 from __future__ import annotations
 
-from trainer.corpora import Corpora, SourceInfo
+from trainer.corpora import Corpora
 from trainer.data_config import DataConfig, DataError
 from trainer.loader import TrainLoader
 from trainer.open_shards import open_corpora
-from trainer.val_loader import ValBatches, val_batches
+from trainer.val_loader import val_batches
 
-__all__ = ["Corpora", "DataConfig", "DataError", "SourceInfo", "TrainLoader", "ValBatches", "open_corpora",
-           "val_batches"]
+__all__ = ["Corpora", "DataConfig", "DataError", "TrainLoader", "open_corpora", "val_batches"]
