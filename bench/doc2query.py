@@ -125,10 +125,11 @@ def _write_pairs(pairs: list[dict], directory: str) -> str:
 
 
 def _train(pairs: list[dict], work: str, name: str, steps: int) -> tuple[str, float]:
-    from corpora.doc2query.train_generator import GeneratorTraining, train_generator
+    from corpora.doc2query.train_generator import GeneratorTraining
+    from corpora.doc2query.train_job import run_train_generator
 
     run = os.path.join(work, name)
-    result = train_generator(GeneratorTraining(
+    result = run_train_generator(GeneratorTraining(
         pairs=_write_pairs(pairs, os.path.join(work, f"{name}-pairs")), output=run, vocab_size=1024,
         overrides=[f"max_steps={steps}", "seq_len=128", "micro_batch_size=8", f"warmup_steps={max(1, steps // 10)}",
                    f"eval_interval={steps}", "eval_batches=2", f"checkpoint_interval={steps}",

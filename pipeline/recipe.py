@@ -178,11 +178,10 @@ def load_recipe(path: str) -> list[RecipeStep]:
     """Load a YAML recipe file; errors name the file."""
     import yaml
 
-    from pipeline.beam_io import FileSystems
+    from pipeline import fileio
 
     try:
-        with FileSystems.open(path) as f:
-            data = yaml.safe_load(f.read().decode("utf-8"))
+        data = yaml.safe_load(fileio.read_bytes(path).decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 - missing file, bad YAML: all reported the same way
         raise ValueError(f"recipe {path}: cannot read it ({exc})") from exc
     if not isinstance(data, dict) or "steps" not in data:
@@ -207,17 +206,18 @@ def with_previous_build(step: RecipeStep, directory: str) -> RecipeStep:
 
 def check_previous_build(name: str, directory: str, params: dict[str, Any]) -> None:
     """The earlier build must have the saved index of this step, made with compatible settings."""
-    from pipeline.beam_io import FileSystems, join, read_json
+    import json
+
+    from pipeline import fileio
 
     sub = "dedup/exact" if name == "exact_dedup" else "dedup/minhash"
-    manifest_path = join(directory, "manifest.json")
-    if not FileSystems.exists(manifest_path):
+    manifest_path = fileio.join(directory, "manifest.json")
+    if not fileio.exists(manifest_path):
         raise ValueError(f"{name}: against {directory}: not a finished corpus (no manifest.json)")
-    found = FileSystems.match([join(directory, sub, "*.parquet")])[0].metadata_list
-    if not found:
+    if not fileio.match(fileio.join(directory, sub, "*.parquet")):
         raise ValueError(f"{name}: against {directory}: it has no {sub}/ index (was it built with {name}?)")
     if name == "minhash_dedup":
-        earlier = read_json(manifest_path).get("config", {}).get("recipe", [])
+        earlier = json.loads(fileio.read_bytes(manifest_path).decode("utf-8")).get("config", {}).get("recipe", [])
         old = next((s["minhash_dedup"] for s in earlier if "minhash_dedup" in s), None)
         if old is None:
             raise ValueError(f"{name}: against {directory}: its manifest records no minhash_dedup step")

@@ -183,3 +183,47 @@ def test_eval_refuses_what_would_print_a_meaningless_mrr(tmp_path):
         _eval(base + ["--expanded", str(tmp_path / "c.tsv"), "--qrels", str(tmp_path / "r-outside.txt")])
     with pytest.raises(UsageError, match="holds none of the 1 relevant"):
         _eval(base + ["--expanded", str(tmp_path / "renamed.jsonl"), "--qrels", str(tmp_path / "r.txt")])
+
+
+# --- issue 15: the collection readers are core (pipeline.fileio), no Beam ----------------------
+
+def test_read_lines_decompresses_by_name_and_keeps_every_line(tmp_path):
+    """Each suffix Beam's file systems decompress by (.gz, .bz2, .zst, .xz, .deflate) reads back the
+    same lines: blank lines and a carriage return kept, a last line without newline kept."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    import zstandard
+
+    from corpora.doc2query.collection import read_lines
+
+    data = b"1\tone\n\n2\ttwo\r\n" + b"3\t" + b"x" * (3 << 20) + b"\n4\tlast"  # a line across read chunks
+    expected = [b"1\tone", b"", b"2\ttwo\r", b"3\t" + b"x" * (3 << 20), b"4\tlast"]
+    for name, packed in (("c.tsv", data), ("c.tsv.gz", gzip.compress(data) + gzip.compress(b"\n5\tmember")),
+                         ("c.tsv.bz2", bz2.compress(data)), ("c.tsv.zst", zstandard.compress(data)),
+                         ("c.tsv.xz", lzma.compress(data)), ("c.tsv.deflate", zlib.compress(data))):
+        (tmp_path / name).write_bytes(packed)
+        extra = [b"5\tmember"] if name.endswith(".gz") else []
+        assert list(read_lines(str(tmp_path / name))) == expected + extra, name
+
+
+def test_eval_reads_collections_and_corpora_through_fileio(tmp_path):
+    """An fsspec store (memory://) holds a TSV collection and a corpus: both read as local ones are."""
+    from pipeline import fileio
+
+    docs = [Document(id=f"p{i}", text=f"entity{i} about subject{i % 4}", source="web") for i in range(6)]
+    corpus = write_corpus(tmp_path / "orig", docs)
+    store = "memory://d2q-eval-test"
+    try:
+        for path in sorted((tmp_path / "orig" / "data").glob("*.parquet")):
+            fileio.write_atomic(fileio.join(store, "corpus", "data", path.name), path.read_bytes())
+        fileio.write_atomic(fileio.join(store, "c.tsv"), "".join(f"p{i}\tentity{i}\n" for i in range(6)).encode())
+        from_store = read_collection(fileio.join(store, "corpus"))
+        assert from_store.texts == read_collection(corpus).texts and len(from_store.texts) == 6
+        assert read_collection(fileio.join(store, "c.tsv")).texts == {f"p{i}": f"entity{i}" for i in range(6)}
+        with pytest.raises(ValueError, match="no corpus Parquet files"):
+            read_collection(fileio.join(store, "nothing"))
+    finally:
+        fileio.delete(store, recursive=True)

@@ -169,16 +169,22 @@ def test_training_checks_before_work(tmp_path):
     existing = tmp_path / "existing"
     existing.mkdir()
     (existing / "file").write_text("x")
+    steps: list[tuple] = []  # the tokenize step the chain is given: never reached on bad settings
+
+    def tokenize(*args):
+        steps.append(args)
+
     with pytest.raises(TrainGeneratorError, match="--overwrite"):
-        train_generator(GeneratorTraining(pairs=pairs, output=str(existing)))
+        train_generator(GeneratorTraining(pairs=pairs, output=str(existing)), tokenize)
     with pytest.raises(TrainGeneratorError, match="set by this command"):
-        train_generator(GeneratorTraining(pairs=pairs, output=str(tmp_path / "o"), overrides=["objective=clm"]))
+        train_generator(GeneratorTraining(pairs=pairs, output=str(tmp_path / "o"), overrides=["objective=clm"]),
+                        tokenize)
     with pytest.raises(TrainGeneratorError, match="trainer settings"):
-        train_generator(GeneratorTraining(pairs=pairs, output=str(tmp_path / "o"), overrides=["lr=fast"]))
+        train_generator(GeneratorTraining(pairs=pairs, output=str(tmp_path / "o"), overrides=["lr=fast"]), tokenize)
     with pytest.raises(TrainGeneratorError, match="no pair files"):
-        train_generator(GeneratorTraining(pairs=str(tmp_path / "nothing"), output=str(tmp_path / "o")))
-    assert not (tmp_path / "o").exists()
-    from corpora.doc2query.train_generator import main
+        train_generator(GeneratorTraining(pairs=str(tmp_path / "nothing"), output=str(tmp_path / "o")), tokenize)
+    assert not (tmp_path / "o").exists() and steps == []
+    from corpora.doc2query.train_job import main
 
     assert main(["--input", pairs, "--output", str(existing)]) == 2  # the CLI: a message and exit status 2
     counts = write_pair_corpus([os.path.join(pairs, "pairs", "train-00000-of-00001.jsonl")], str(tmp_path / "c"))

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 
 from corpora.kg.align import match_facts, name_key, names_of, sentence_keys, split_sentences
 from corpora.kg.align_job import AlignConfig, run_align
-from corpora.kg.inputs import load_cooccurrence
+from corpora.kg.beam_inputs import load_cooccurrence
 from corpora.kg.model import ENTITY, QUANTITY, TIME, Fact, Value
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage

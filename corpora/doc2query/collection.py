@@ -1,14 +1,21 @@
 """Passage collections as users have them, ids kept as given: MS MARCO TSV (``pid<TAB>passage``),
 JSONL ``{id, contents}`` (Anserini's JsonCollection, docTTTTTquery's ``docsNN.json``), gzipped or
-not, one file or a folder of them; MS MARCO's mojibake repaired on request (ftfy)."""
+not, one file or a folder of them; MS MARCO's mojibake repaired on request (ftfy). Files are read
+through :mod:`pipeline.fileio` (local, ``gs://``, ``s3://``, ``memory://``)."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import os
+import zlib
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from corpora.doc2query.pairs import BadLine, parse_id_text
+from pipeline import fileio
 
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
 JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
@@ -71,23 +78,71 @@ def is_corpus_dir(path: str) -> bool:
 def collection_files(path: str, flag: str = "--collection") -> list[str]:
     """The files of a collection: the file itself, or a folder's ``*.tsv``/``*.json``/``*.jsonl``
     files (``.gz`` too) in name order (Anserini's and docTTTTTquery's ``docsNN.json`` folders)."""
-    from apache_beam.io.filesystems import FileSystems
-
     if os.path.isdir(path):
         files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(COLLECTION_SUFFIXES))
         if not files:
             raise CollectionError(f"{flag} {path}: a folder without collection files "
                                   f"({', '.join('*' + s for s in COLLECTION_SUFFIXES)}) or data/*.parquet")
         return files
-    if not FileSystems.exists(path):
+    if not fileio.exists(path):
         raise CollectionError(f"{flag} {path}: no such file")
     return [path]
 
 
-def read_lines(path: str) -> Iterator[bytes]:
-    """Raw lines (newline removed) of a local or remote text file, decompressed by its name (.gz, .bz2)."""
-    from apache_beam.io.filesystems import FileSystems
+def corpus_parquet_files(path: str, flag: str = "--input") -> list[str]:
+    """The Parquet files of a corpus directory (``data/*.parquet``), a Parquet file or a glob, in
+    name order; local ones made absolute. CollectionError when there are none."""
+    pattern = path if path.endswith(".parquet") or "*" in path else fileio.join(path, "data", "*.parquet")
+    if not fileio.is_remote(pattern):
+        pattern = os.path.abspath(os.path.expanduser(pattern))
+    try:
+        files = [f for f, _ in fileio.match(pattern)]
+    except OSError as exc:
+        raise CollectionError(f"{flag} {path}: cannot list {pattern} ({exc})") from exc
+    if not files:
+        raise CollectionError(f"{flag} {path}: no corpus Parquet files (no file matches {pattern!r})")
+    return files
 
-    with FileSystems.open(path) as fh:  # a CompressedFile for .gz: it has readline, no line iterator
-        for line in iter(fh.readline, b""):
-            yield line.rstrip(b"\n")
+
+#: Decompression by file name, as Beam's file systems do it (``CompressionTypes.detect_compression_type``).
+_DECOMPRESSORS = {".bz2": "bz2", ".deflate": "deflate", ".gz": "gzip", ".zst": "zstd", ".zstd": "zstd",
+                  ".xz": "lzma", ".lzma": "lzma"}
+_CHUNK = 1 << 20
+
+
+def _decompressed_chunks(raw: BinaryIO, kind: str | None) -> Iterator[bytes]:
+    """The bytes of a stored file, decompressed as ``kind`` (None: as stored), in chunks."""
+    if kind == "deflate":
+        inflate = zlib.decompressobj()
+        while chunk := raw.read(_CHUNK):
+            yield inflate.decompress(chunk)
+        yield inflate.flush()
+        return
+    if kind == "gzip":
+        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    elif kind == "bz2":
+        stream = bz2.BZ2File(raw, "rb")  # type: ignore[assignment]
+    elif kind == "lzma":
+        stream = lzma.LZMAFile(raw, "rb")  # type: ignore[assignment]
+    elif kind == "zstd":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    else:
+        stream = raw
+    while chunk := stream.read(_CHUNK):
+        yield chunk
+
+
+def read_lines(path: str) -> Iterator[bytes]:
+    """Raw lines (newline removed) of a local or remote text file (:mod:`pipeline.fileio`),
+    decompressed by its name (.gz, .bz2, .zst, .xz, .lzma, .deflate: the suffixes Beam knows)."""
+    kind = next((k for suffix, k in _DECOMPRESSORS.items() if path.lower().endswith(suffix)), None)
+    rest = b""
+    with fileio.open_read(path) as raw:
+        for chunk in _decompressed_chunks(raw, kind):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+    if rest:
+        yield rest

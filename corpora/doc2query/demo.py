@@ -25,7 +25,8 @@ from corpora.doc2query.job import (
     run_expand,
     run_pairs,
 )
-from corpora.doc2query.train_generator import GeneratorTraining, train_generator
+from corpora.doc2query.train_generator import GeneratorTraining
+from corpora.doc2query.train_job import run_train_generator
 from pipeline.jobs import Timer
 
 HELDOUT_FRACTION = 0.2
@@ -78,7 +79,7 @@ def run_doc2query_demo(corpus_dir: str, out_dir: str, beam_args: list[str], over
             _local_args(beam_args), overwrite=overwrite)
 
         print("\n== doc2query: bundled query generator (prefix-LM GPT, passage <|sep|> query)")
-        generator = train_generator(GeneratorTraining(pairs=pairs_dir, output=run_dir, overrides=TRAIN_OVERRIDES,
+        generator = run_train_generator(GeneratorTraining(pairs=pairs_dir, output=run_dir, overrides=TRAIN_OVERRIDES,
                                                       vocab_size=2048, overwrite=overwrite))
 
         print(f"\n== doc2query: expand the mined passages with {NUM_QUERIES} sampled queries each")

@@ -12,7 +12,8 @@ collections, side by side. Conventions (as the MS MARCO passage-ranking evaluati
   position: the ranker returns arbitrary zero-score passages to fill k.
 
 The collection is indexed in memory on one machine (bm25s); this step is not a Beam
-pipeline. Collections of a few million passages need a few GB of memory.
+pipeline. Collections of a few million passages need a few GB of memory. Files are read through
+:mod:`pipeline.fileio` (local, ``gs://``, ``s3://``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from corpora.doc2query.collection import (
     COLLECTION_SUFFIXES,
     CollectionError,
     collection_files,
+    corpus_parquet_files,
     is_corpus_dir,
     line_format,
     parse_collection_line,
@@ -35,6 +37,7 @@ from corpora.doc2query.collection import (
 from corpora.doc2query.collection import fix_mojibake as fix_text
 from corpora.doc2query.ids import DUPLICATE_CONFLICT, DUPLICATE_ID, id_order, keeps_new
 from corpora.doc2query.pairs import BadLine, decode_line, parse_qrels
+from pipeline import fileio
 
 DEFAULT_K1 = 0.9  # Anserini's BM25 defaults
 DEFAULT_B = 0.4
@@ -62,16 +65,13 @@ def read_collection(path: str, fix_mojibake: bool = False, flag: str = "--input"
     coll = Collection(path, {})
     if is_corpus_dir(path) or (not os.path.exists(path) and "://" in path and not path.endswith(COLLECTION_SUFFIXES)):
         import pyarrow.parquet as pq
-        from apache_beam.io.filesystems import FileSystems
-
-        from corpora.tokenize import corpus_files
 
         try:
-            files = corpus_files(path)
-        except ValueError as exc:
+            files = corpus_parquet_files(path, flag)
+        except CollectionError as exc:
             raise EvalInputError(str(exc)) from exc
         for f in files:
-            with FileSystems.open(f) as fh:
+            with fileio.open_read(f) as fh:
                 table = pq.read_table(fh, columns=["id", "text"])
             for pid, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True):
                 if not pid:
@@ -108,9 +108,7 @@ def _add(coll: Collection, pid: str, text: str) -> None:
 
 def _parsed_lines(path: str, flag: str, parse: Callable[[str], Any], skipped: Counter) -> Iterator[Any]:
     """The parsed lines of the text file ``flag`` names; bad lines are counted in ``skipped`` by reason."""
-    from apache_beam.io.filesystems import FileSystems
-
-    if not FileSystems.exists(path):
+    if not fileio.exists(path):
         raise EvalInputError(f"{flag} {path}: no such file")
     for raw in read_lines(path):
         line = decode_line(raw)

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 from apache_beam import coders
 
-from corpora.doc2query.expand import ExpandConfig, anserini_record, attach_queries, passage_prompt
-from corpora.doc2query.job_common import (
+from corpora.doc2query.beam_common import (
     ReadCollection,
     collection_inputs,
     corpus_inputs,
@@ -18,6 +17,7 @@ from corpora.doc2query.job_common import (
     unescape,
     write_lines,
 )
+from corpora.doc2query.expand import ExpandConfig, anserini_record, attach_queries, passage_prompt
 from corpora.doc2query.pairs import MAX_LINE_BYTES
 from corpora.doc2query.passages import PassageConfig
 from corpora.doc2query.precomputed import is_precomputed

@@ -122,14 +122,15 @@ examples:
 
 def train_main(args: argparse.Namespace, beam_args: list[str]) -> int:
     """Check the Beam options (used by the tokenize step), then train; errors are UsageErrors."""
-    from corpora.doc2query.train_generator import TrainGeneratorError, train_generator, training_from_args
+    from corpora.doc2query.train_generator import TrainGeneratorError, training_from_args
+    from corpora.doc2query.train_job import run_train_generator
 
     configure_logging(getattr(args, "verbose", False))
     from pipeline.jobs import check_beam_args
 
     check_beam_args(beam_args)
     try:
-        train_generator(training_from_args(args, beam_args))
+        run_train_generator(training_from_args(args, beam_args))
     except TrainGeneratorError as exc:
         raise UsageError(str(exc)) from exc
     return 0

@@ -10,8 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
 
-from corpora.doc2query.collection import parse_collection_line
-from corpora.doc2query.job_common import (
+from corpora.doc2query.beam_common import (
     ReadCollection,
     collection_inputs,
     corpus_inputs,
@@ -20,6 +19,7 @@ from corpora.doc2query.job_common import (
     refuse_empty,
     write_lines,
 )
+from corpora.doc2query.collection import parse_collection_line
 from corpora.doc2query.pairs import MAX_LINE_BYTES, MiningConfig, is_heldout
 from corpora.doc2query.passages import PassageConfig
 from corpora.doc2query.stages import count_written, parse_relevant_qrels

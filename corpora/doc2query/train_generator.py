@@ -1,13 +1,14 @@
 """Train the bundled query generator: pairs -> corpus -> tokenizer -> token shards -> prefix-LM GPT.
 
-    python -m corpora.doc2query.train_generator --input out/pairs --output runs/d2q [key=value ...]
+    python beam_runner.py doc2query-train --input out/pairs --output runs/d2q [key=value ...]
 
 1. every training pair becomes one document ``passage <|sep|> query`` (a corpus under
    ``OUTPUT/work/corpus``; the separator is listed in ``meta["special_spans"]``, so the
    tokenize job puts in its id, :mod:`pipeline.markup`);
 2. a byte-level BPE tokenizer with ``<|sep|>`` as a special token is trained on it (or
    ``--tokenizer DIR`` is reused; it must have ``<|sep|>``);
-3. the ``tokenize`` job writes token shards (every document ends with end-of-document);
+3. the ``tokenize`` job writes token shards (every document ends with end-of-document): a Beam
+   pipeline, so the shell passes it in (``tokenize``; :mod:`corpora.doc2query.train_job`);
 4. the bundled trainer runs with ``objective=prefix-lm`` (loss on the query and its
    end-of-document token only), exactly as ``python -m trainer --data SHARDS --config tiny
    objective=prefix-lm out_dir=OUTPUT ...`` (the command is printed);
@@ -24,8 +25,8 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.flags import add_input
@@ -154,9 +155,14 @@ def _check(job: GeneratorTraining) -> None:
             raise TrainGeneratorError(f"override {item!r}: {key} is set by this command")
 
 
-def train_generator(job: GeneratorTraining, log=print) -> dict:
-    """Run the whole chain; returns {"run_dir", "pairs", "tokenizer", "shards", "seconds", ...}."""
-    from corpora.tokenize import TokenizeConfig, run_tokenize
+#: The chain's tokenize step, given by the shell: ``(corpus_dir, tokenizer_dir, shards_dir, job)`` writes
+#: the corpus's token shards (and a ``val_fraction`` split) under ``shards_dir``; raises on failure.
+TokenizeStep = Callable[[str, str, str, GeneratorTraining], None]
+
+
+def train_generator(job: GeneratorTraining, tokenize: TokenizeStep, log=print) -> dict:
+    """Run the whole chain, ``tokenize`` writing the token shards; returns {"run_dir", "pairs",
+    "tokenizer", "shards", "seconds", ...}. Settings and inputs are checked before any work."""
     from tokenizer.train import TrainConfig, train
     from trainer.__main__ import main as trainer_main
     from trainer.config import ConfigError, load_config
@@ -182,8 +188,7 @@ def train_generator(job: GeneratorTraining, log=print) -> dict:
         result = train(TrainConfig(inputs=[corpus], output=tokenizer_dir, model="bpe", vocab_size=job.vocab_size,
                                    special_tokens=[SEP_TOKEN], show_progress=False), log=None)
         log(f"generator: tokenizer {result.vocab_size} ids, {SEP_TOKEN} = special -> {tokenizer_dir}")
-    run_tokenize(TokenizeConfig([corpus], tokenizer_dir, shards, shard_tokens=10**9, val_fraction=job.val_fraction),
-                 list(job.beam_args), overwrite=True, quiet=True)
+    tokenize(corpus, tokenizer_dir, shards, job)
     argv = trainer_argv(shards, job)
     log("generator: python -m trainer " + " ".join(argv))
     with cpu_threads(job.torch_threads or None):
@@ -198,7 +203,7 @@ def train_generator(job: GeneratorTraining, log=print) -> dict:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``doc2query-train`` (and of ``python -m corpora.doc2query.train_generator``)."""
+    """The options of ``doc2query-train`` (and of ``python -m corpora.doc2query.train_job``)."""
     add_input(parser, old="--pairs", metavar="DIR", help="doc2query-pairs output (or a JSONL glob; required)")
     parser.add_argument("--output", required=True, metavar="RUN_DIR", help="the generator's run directory")
     parser.add_argument("--config", default="tiny", help="trainer config file or bundled name (default: tiny)")
@@ -223,21 +228,3 @@ def training_from_args(args: argparse.Namespace, beam_args: list[str] | None = N
         job.beam_args = list(beam_args)
     return job
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m corpora.doc2query.train_generator``: the same as ``beam_runner.py doc2query-train``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m corpora.doc2query.train_generator", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        train_generator(training_from_args(args))
-    except TrainGeneratorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

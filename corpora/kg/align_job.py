@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 
+from corpora.kg.beam_inputs import resolve_inputs
 from corpora.kg.inputs import (
     GraphInputs,
     add_io_arguments,
     check_common,
     checked_templates,
     parse_langs,
-    resolve_inputs,
 )
 from corpora.kg.readers import ReadOptions
 from corpora.kg.stages import LABELS, PARTS, VALUE_PARTS

@@ -1,31 +1,19 @@
-"""The KG jobs' inputs, resolved on the driver before any work: globs matched to absolute files,
-each file's format told, line-based files planned as byte-range chunks, side files read.
+"""The KG jobs' input flags and the checks of their shared settings, made on the driver before
+any work; what the resolved inputs are (:class:`GraphInputs`, :class:`LabelsChunk`).
 
-Everything here runs before the pipeline is submitted; what the workers need travels with the
-steps (chunks name absolute paths read through Beam's file systems, the co-occurrence table is
-a value), so no worker depends on the driver's working directory.
+Matching the files and reading the side files go through Beam's file systems, as the workers
+do, so they are in the shell (:mod:`corpora.kg.beam_inputs`); this module has no Beam import.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 
-from corpora.kg.graph import Cooccurrence
-from corpora.kg.readers import (
-    FORMATS,
-    Chunk,
-    UnreadableInput,
-    detect_format,
-    plan_chunks,
-    read_head,
-    sniff_format,
-)
+from corpora.kg.readers import FORMATS, Chunk
 from corpora.kg.templates import TemplateError, TemplateSet, load_templates
-from pipeline import beam_io
+from pipeline.errors import UsageError
 from pipeline.flags import add_input
-from pipeline.jobs import UsageError
 
 GRAPH_HELP = "triples files (repeatable): .nt, .ttl, Wikidata .json, .tsv, WebNLG .xml (optionally .gz)"
 CORPUS_HELP = ("the corpus the sentences come from: a corpus directory (its data/*.parquet) or a Parquet glob "
@@ -96,49 +84,3 @@ class GraphInputs:
 
     def megabytes(self) -> float:
         return sum(f["bytes"] for f in self.files) / 1e6
-
-
-def resolve_inputs(patterns: list[str], labels: list[str], input_format: str, chunk_mb: int,
-                   flag: str = "--triples") -> GraphInputs:
-    """Match globs; tell each file's format; plan byte-range chunks. UsageError on anything unusable."""
-    out = GraphInputs()
-    for role, pats in (("triples", patterns), ("labels", labels)):
-        if not pats:
-            continue
-        role_flag = flag if role == "triples" else "--labels"
-        try:
-            matched = beam_io.match_inputs(pats)
-        except ValueError as exc:
-            raise UsageError(str(exc).replace("--input", role_flag)) from exc
-        for f in matched:
-            fmt = input_format if (input_format != "auto" and role == "triples") else detect_format(f["path"])
-            if role == "labels" and fmt == "tsv":
-                fmt = "labels-tsv"
-            if fmt is None:
-                raise UsageError(f"cannot tell the format of {f['path']} from its name; pass --format "
-                                 f"({', '.join(FORMATS)})")
-            try:
-                fmt = sniff_format(read_head(f["path"], beam_io.open_raw), fmt, f["path"])
-            except UnreadableInput as exc:
-                raise UsageError(f"{role_flag} {exc}") from exc
-            except OSError as exc:
-                raise UsageError(f"{f['path']}: cannot read it ({exc})") from exc
-            out.files.append({**f, "role": role, "format": fmt})
-            planned = plan_chunks(f["path"], f["bytes"], fmt, chunk_mb * 1024 * 1024)
-            if role == "labels" and fmt != "labels-tsv":
-                planned = [LabelsChunk(c.path, c.fmt, c.start, c.end) for c in planned]
-            out.chunks += planned
-    return out
-
-
-def load_cooccurrence(path: str) -> Cooccurrence:
-    """Relation co-occurrence from kg-align pairs: relations stated together in one sentence (read
-    on the driver through Beam's file systems; the table travels with the step that uses it)."""
-    cooc = Cooccurrence()
-    with beam_io.open_raw(path) as f:
-        for raw in f:
-            line = raw.decode("utf-8")
-            if line.strip():
-                row = json.loads(line)
-                cooc.add_subject([t["p"] for t in row.get("facts", [])])
-    return cooc

@@ -18,14 +18,13 @@ import apache_beam as beam
 
 from corpora.kg.align_job import ALIGN_JOB
 from corpora.kg.allocator import local_allocator_settings
+from corpora.kg.beam_inputs import load_cooccurrence, resolve_inputs
 from corpora.kg.inputs import (
     GraphInputs,
     add_io_arguments,
     check_common,
     checked_templates,
-    load_cooccurrence,
     parse_langs,
-    resolve_inputs,
 )
 from corpora.kg.subgraphs import SubgraphParams
 from corpora.kg.templates import TemplateSet

@@ -1,4 +1,4 @@
-"""What the doc2query Beam jobs (pairs, expansion) share: input checks on the driver, the
+"""What the doc2query Beam jobs (pairs, expansion) share, in the shell: input checks on the driver, the
 collection reader, the text writer, and the exit status of a run that wrote nothing."""
 
 from __future__ import annotations
