@@ -7,9 +7,10 @@ builds an argparse parser for the view's class and parses the flags again. Both 
 only on their inputs, so ``install()`` wraps them with caches. What is cached and when it is
 not (so the results stay exactly Beam's):
 
-- DoFn state/timer specs, per DoFn class, for DoFns whose methods all come from their class
-  (no ``_inspect_*`` hook, no bound method stored on the instance); any other DoFn, such as
-  the wrapper of ``beam.Map(fn)`` whose ``process`` is ``fn``, is inspected as before.
+- DoFn state/timer specs of the methods a DoFn's class defines, per class; a method with an
+  ``_inspect_<name>`` hook (the wrapper of ``beam.Map(fn)``, whose ``process`` is ``fn``)
+  is inspected on each call, and a DoFn holding a bound method of its own entirely so.
+- The argument names and defaults of a bound method, per function.
 - Parsed option values, per (options class, flags); a view gets its own deep copy.
 
 ``install()`` is idempotent and refuses (leaves Beam as it is) if the functions it wraps are
@@ -33,32 +34,50 @@ import weakref
 from typing import Any
 
 _ORIGINAL: dict[str, Any] = {}
-_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (state specs, timer specs)
-_PLAIN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> no _inspect_* hook
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (hooked methods, specs of the rest)
 _ARGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> (args, defaults) of its bound form
 _PARSED: dict[tuple, argparse.Namespace] = {}  # (options class, flags) -> parsed values
 _PARSED_MAX = 4096
 
 
-def _class_is_plain(cls: type) -> bool:
-    plain = _PLAIN.get(cls)
-    if plain is None:
-        plain = not any(name.startswith("_inspect_") for name in dir(cls))
-        _PLAIN[cls] = plain
-    return plain
+def _specs_of(dofn, names) -> tuple[set, set]:
+    """Beam's ``get_dofn_specs`` loop over the methods ``names`` of ``dofn`` (same checks)."""
+    from apache_beam.runners.common import MethodWrapper
+    from apache_beam.transforms.core import _DoFnParam, _StateDoFnParam, _TimerDoFnParam
+
+    states, timers = set(), set()
+    for method_name in names:
+        method = MethodWrapper(dofn, method_name)
+        param_ids = [d.param_id for d in method.defaults if isinstance(d, _DoFnParam)]
+        if len(param_ids) != len(set(param_ids)):
+            raise ValueError(f"DoFn {dofn!r} has duplicate {method_name} method parameters: {param_ids}.")
+        for d in method.defaults:
+            if isinstance(d, _StateDoFnParam):
+                states.add(d.state_spec)
+            elif isinstance(d, _TimerDoFnParam):
+                timers.add(d.timer_spec)
+    return states, timers
 
 
 def _cached_dofn_specs(dofn):
-    """``get_dofn_specs`` per DoFn class when the instance adds no methods of its own."""
+    """``get_dofn_specs``: the methods that come from the DoFn's class inspected once per class;
+    those with an ``_inspect_<name>`` hook (which reads the instance: ``beam.Map(fn)``'s
+    ``process`` is ``fn``) each time, as is any DoFn with a bound method of its own."""
     cls = type(dofn)
     inst = getattr(dofn, "__dict__", None)
-    if inst is None or not _class_is_plain(cls) or any(isinstance(v, types.MethodType) for v in inst.values()):
+    if inst is None or any(isinstance(v, types.MethodType) for v in inst.values()):
         return _ORIGINAL["get_dofn_specs"](dofn)
-    found = _SPECS.get(cls)
-    if found is None:
-        found = _ORIGINAL["get_dofn_specs"](dofn)
-        _SPECS[cls] = found
-    return set(found[0]), set(found[1])
+    entry = _SPECS.get(cls)
+    if entry is None:
+        names = [n for n in dir(dofn) if isinstance(getattr(dofn, n, None), types.MethodType)]
+        hooked = tuple(n for n in names if hasattr(cls, f"_inspect_{n}"))
+        entry = hooked, _specs_of(dofn, [n for n in names if n not in hooked])
+        _SPECS[cls] = entry
+    hooked, (states, timers) = entry
+    if hooked:
+        more_states, more_timers = _specs_of(dofn, hooked)
+        return states | more_states, timers | more_timers
+    return set(states), set(timers)
 
 
 def _cached_args_defaults(f):
@@ -138,6 +157,5 @@ def uninstall() -> None:
     core.get_function_args_defaults = _ORIGINAL.pop("args_defaults")
     pipeline_options.PipelineOptions.__init__ = _ORIGINAL.pop("options_init")
     _SPECS.clear()
-    _PLAIN.clear()
     _ARGS.clear()
     _PARSED.clear()

@@ -32,6 +32,19 @@ def counting(element, count=beam.DoFn.StateParam(COUNT)):  # noqa: B008 (Beam's 
     return element[0], n
 
 
+class Hooked(beam.DoFn):
+    """A DoFn whose ``process`` arguments are another function's (as ``beam.Map``'s wrapper)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def _inspect_process(self):
+        return core.get_function_args_defaults(self.fn)
+
+    def process(self, element):
+        yield self.fn(element)
+
+
 @pytest.fixture
 def beam_own():
     """Beam's own functions for the test, the cached ones put back afterwards."""
@@ -43,7 +56,8 @@ def beam_own():
 def _answers():
     specs = [userstate.get_dofn_specs(d) for d in (Plain(), Stateful(), Plain(), Stateful(),
                                                    core.CallableWrapperDoFn(counting),
-                                                   core.CallableWrapperDoFn(lambda x: x))]
+                                                   core.CallableWrapperDoFn(lambda x: x),
+                                                   Hooked(counting), Hooked(lambda x: x), Hooked(counting))]
     args = [core.get_function_args_defaults(m) for m in (Stateful().process, Plain().process, Stateful().setup)]
     flags = ["--direct_num_workers=3", "--experiments=a", "--runner", "DirectRunner"]
     views = [vars(PipelineOptions(flags).view_as(c)._visible_options) for c in (DirectOptions, StandardOptions)]
@@ -56,6 +70,8 @@ def test_cached_answers_are_beams(beam_own):
     assert _answers() == own
     assert _answers() == own  # from the caches this time
     assert userstate.get_dofn_specs(Stateful()) == ({COUNT}, set())
+    assert userstate.get_dofn_specs(Hooked(counting)) == ({COUNT}, set())  # read from the instance each time
+    assert userstate.get_dofn_specs(Hooked(lambda x: x)) == (set(), set())
 
 
 def test_a_dofn_with_its_own_methods_is_inspected_each_time():
