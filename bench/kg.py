@@ -28,6 +28,16 @@ statement nodes with qualifiers, dates, quantities):
     ``pipeline/``, ``tokenizer/`` extracted with ``git archive``), run on the same files in
     the same run, and the ratios new/old.
 
+With ``--runner both`` (or ``dask``) it compares engines instead, one row per size and runner:
+the job on the DirectRunner and on a Dask local cluster (``--workers`` processes with
+``--dask-memory`` each, ``--dask-partitions`` or one partition per ``--triples-per-partition``),
+wall and CPU time (driver and workers together), peak RSS of the driver, of the largest worker
+and of all workers, and the peak size of the Dask spill folder; ``--baseline-rev REV`` adds
+the Dask runner of that revision under this checkout's job code (before/after)::
+
+    python bench/kg.py --runner both --sizes 150000,600000 --dask-memory 500MB --triples-per-partition 25000
+    python bench/kg.py --runner both --sizes 100000 --baseline-rev 2e076d5
+
 A benchmark, not a test: it asserts nothing.
 """
 

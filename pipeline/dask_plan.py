@@ -34,11 +34,11 @@ class Stage:
     root_output: pvalue.PCollection
     steps: list[AppliedPTransform] = field(default_factory=list)
     deps: set = field(default_factory=set)  # stages whose output this one reads
-    outputs: list = field(default_factory=list)  # [(pcoll, gbk node or None)] materialized here
+    outputs: list = field(default_factory=list)  # [(destination, [pcolls])] materialized here
 
 
 class Planner:
-    """PCollection -> partitions ([(future, gbk it is split for, or None)]); stages -> tasks."""
+    """PCollection -> partition futures (plain); GroupByKey -> futures split for it; stages -> tasks."""
 
     def __init__(self, client, partitions: int) -> None:
         self.client = client
@@ -47,7 +47,7 @@ class Planner:
         self.home: dict[pvalue.PCollection, Stage] = {}  # where a PCollection's elements stream by
         self.flattens: dict[pvalue.PCollection, list[pvalue.PCollection]] = {}
         self.consumers: dict[pvalue.PCollection, list[tuple[AppliedPTransform, str]]] = {}
-        self.parts: dict[pvalue.PCollection, list[tuple[Any, Any]]] = {}
+        self.parts: dict[Any, list] = {}  # PCollection, or GroupByKey node, -> partition futures
         self.sinks: list = []
 
     # ------------------------------------------------------------ planning
@@ -62,7 +62,11 @@ class Planner:
         for node in leaves:
             self._place(node)
         for stage in self.stages:
-            stage.outputs = [(pc, self._target_gbk(pc)) for pc in self._produced(stage) if self._read_elsewhere(pc, stage)]
+            merged: dict = {}  # PCollections bound for the same GroupByKey or Flatten leave as one output
+            for pc in self._produced(stage):
+                if self._read_elsewhere(pc, stage):
+                    merged.setdefault(self._destination(pc), []).append(pc)
+            stage.outputs = list(merged.items())
 
     def _place(self, node: AppliedPTransform) -> None:
         t = node.transform
@@ -113,6 +117,19 @@ class Planner:
     def _read_elsewhere(self, pc: pvalue.PCollection, stage: Stage) -> bool:
         return any(role == "side" or node not in stage.steps for node, role in self.consumers.get(pc, ()))
 
+    def _destination(self, pc: pvalue.PCollection) -> tuple:
+        """Where ``pc``'s partitions go: ("gbk", node) split for the GroupByKey that is its only reader
+        (through Flattens), ("flatten", out) into the last of a chain of Flattens that are its only
+        readers, or ("self", pc)."""
+        gbk = self._target_gbk(pc)
+        if gbk is not None:
+            return ("gbk", gbk)
+        cur = pc
+        while len(readers := self.consumers.get(cur, [])) == 1 and readers[0][1] == "main" \
+                and isinstance(readers[0][0].transform, beam.Flatten):
+            cur = readers[0][0].outputs[None]
+        return ("self", pc) if cur is pc else ("flatten", cur)
+
     def _target_gbk(self, pc: pvalue.PCollection):
         """The GroupByKey that is the only reader of ``pc`` (through Flattens), or None."""
         readers = self.consumers.get(pc, [])
@@ -129,31 +146,32 @@ class Planner:
 
     def submit(self) -> list:
         """Submit every stage (producers first); returns the sinks' futures."""
-        done: set = set()
+        order: list[Stage] = []
         for stage in self.stages:
-            self._submit_after_deps(stage, done)
+            self._after_deps(stage, order)
+        sides = [list(dict.fromkeys(si.pvalue for node in s.steps for si in node.side_inputs)) for s in order]
+        # One round trip for every stage's spec; hash=False: two stages can have the same spec (two
+        # Create([[]]) feeding nothing else) and must not share a key that one of them releases.
+        blobs = self.client.scatter([pickler.dumps(self._spec(s, sd)) for s, sd in zip(order, sides, strict=True)],
+                                    broadcast=False, hash=False)
+        for stage, side, blob in zip(order, sides, blobs, strict=True):
+            self._submit(stage, side, blob)
         for pc in self.flattens:
             if not self.consumers.get(pc):
-                self.sinks.extend(f for f, _ in self._parts(pc))
+                self.sinks.extend(self._parts(pc))
         return self.sinks
 
-    def _submit_after_deps(self, stage: Stage, done: set) -> None:
-        if stage in done:
+    def _after_deps(self, stage: Stage, order: list) -> None:
+        if stage in order:
             return
-        done.add(stage)
         for dep in stage.deps:
-            self._submit_after_deps(dep, done)
-        self._submit(stage)
+            self._after_deps(dep, order)
+        order.append(stage)
 
     def _parts(self, pc: pvalue.PCollection) -> list:
-        if pc in self.flattens:
-            return [part for p in self.flattens[pc] for part in self._parts(p)]
-        return self.parts[pc]
-
-    def _plain(self, pc: pvalue.PCollection) -> list:
-        parts = self._parts(pc)
-        assert all(gbk is None for _, gbk in parts), f"{pc} was split for a GroupByKey but is read elsewhere"
-        return [f for f, _ in parts]
+        """The plain partitions of ``pc`` (a Flatten's: its own merged ones and its inputs')."""
+        own = self.parts.get(pc, [])
+        return own + [f for p in self.flattens.get(pc, []) for f in self._parts(p)]
 
     def _key_coder(self, gbk: AppliedPTransform):
         from apache_beam import coders
@@ -165,11 +183,9 @@ class Planner:
     def _buckets(self, gbk: AppliedPTransform) -> list[list]:
         """For each bucket of ``gbk``, its piece from every input partition."""
         n = self.partitions
-        split = []
-        for f, target in self._parts(gbk.inputs[0]):
-            if target is not gbk:
-                f = self.client.submit(split_parts, f, n, self._key_coder(gbk), pure=False)
-            split.append(f)
+        split = list(self.parts.get(gbk, []))
+        for f in self._parts(gbk.inputs[0]):
+            split.append(self.client.submit(split_parts, f, n, self._key_coder(gbk), pure=False))
         return [[self.client.submit(operator.getitem, f, j, pure=False) for f in split] for j in range(n)]
 
     def _task_inputs(self, stage: Stage) -> list:
@@ -185,7 +201,7 @@ class Planner:
             return splits or [None]
         if stage.root == "group":
             return self._buckets(stage.node)
-        return [[f] for f in self._plain(stage.root_output)] or [[]]
+        return [[f] for f in self._parts(stage.root_output)] or [[]]
 
     def _spec(self, stage: Stage, sides: list) -> dict:
         ids: dict = {}
@@ -203,23 +219,19 @@ class Planner:
                 "windowing": node.inputs[0].windowing, "label": node.full_label, "input": pid(node.inputs[0]),
                 "outputs": {tag: pid(pc) for tag, pc in node.outputs.items()},
             })
-        outputs = [(pid(pc), None if gbk is None else (self.partitions, self._key_coder(gbk)))
-                   for pc, gbk in stage.outputs]
+        outputs = [([pid(pc) for pc in pcs], None if kind != "gbk" else (self.partitions, self._key_coder(target)))
+                   for (kind, target), pcs in stage.outputs]
         return {"root": stage.root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs}
 
-    def _submit(self, stage: Stage) -> None:
-        sides = list(dict.fromkeys(si.pvalue for node in stage.steps for si in node.side_inputs))
-        blob = self.client.scatter(pickler.dumps(self._spec(stage, sides)), broadcast=False)
-        side_parts = [self._plain(pc) for pc in sides]
+    def _submit(self, stage: Stage, sides: list, blob) -> None:
+        side_parts = [self._parts(pc) for pc in sides]
         label = stage.steps[0].full_label if stage.steps else (stage.node.full_label if stage.node else "stage")
         tag = os.urandom(4).hex()
         tasks = [self.client.submit(run_stage, blob, data, side_parts, pure=False, key=f"{label}-{i}-{tag}")
                  for i, data in enumerate(self._task_inputs(stage))]
         if not stage.outputs:
             self.sinks.extend(tasks)
-        elif len(stage.outputs) == 1:
-            pc, gbk = stage.outputs[0]
-            self.parts[pc] = [(f, gbk) for f in tasks]
-        else:
-            for k, (pc, gbk) in enumerate(stage.outputs):
-                self.parts[pc] = [(self.client.submit(operator.getitem, f, k, pure=False), gbk) for f in tasks]
+        for k, ((_, target), _) in enumerate(stage.outputs):
+            futures = tasks if len(stage.outputs) == 1 else [
+                self.client.submit(operator.getitem, f, k, pure=False) for f in tasks]
+            self.parts.setdefault(target, []).extend(futures)

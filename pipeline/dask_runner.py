@@ -56,8 +56,9 @@ class DaskClusterOptions(PipelineOptions):
         parser.add_argument("--dask_local_workers", type=int, default=0,
                             help="worker processes of the local cluster (default: one per core)")
         parser.add_argument("--dask_local_memory", default="auto",
-                            help="memory limit per local worker, e.g. 2GB; past 60%% of it a worker "
-                                 "spills to disk (default: the machine's memory shared among workers)")
+                            help="memory limit per local worker, e.g. 2GB; past 50%% of it a worker "
+                                 "moves finished partitions to disk, past 80%% it pauses (default: the "
+                                 "machine's memory shared among workers)")
 
 
 # ---------------------------------------------------------------- driver side

@@ -212,9 +212,10 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     side_values = [[wv for part in parts for wv in unpack(part)] for parts in sides]
     pcolls: dict[str, _Fanout] = defaultdict(_Fanout)
     outputs = []
-    for pc, mode in spec["outputs"]:
+    for pcs, mode in spec["outputs"]:  # PCollections with one destination share one output
         out = _Collect() if mode is None else _Split(*mode)
-        pcolls[pc].targets.append(out)
+        for pc in pcs:
+            pcolls[pc].targets.append(out)
         outputs.append(out)
     runners = []
     for step, (inst, fresh) in zip(spec["steps"], instances, strict=True):
