@@ -11,7 +11,7 @@ import json
 import lzma
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from corpora.doc2query.pairs import BadLine, parse_id_text
@@ -134,12 +134,13 @@ def _decompressed_chunks(raw: BinaryIO, kind: str | None) -> Iterator[bytes]:
         yield chunk
 
 
-def read_lines(path: str) -> Iterator[bytes]:
-    """Raw lines (newline removed) of a local or remote text file (:mod:`pipeline.fileio`),
-    decompressed by its name (.gz, .bz2, .zst, .xz, .lzma, .deflate: the suffixes Beam knows)."""
+def read_lines(path: str, open_fn: Callable[[str], BinaryIO] | None = None) -> Iterator[bytes]:
+    """Raw lines (newline removed) of a local or remote text file, decompressed by its name (.gz, .bz2,
+    .zst, .xz, .lzma, .deflate: the suffixes Beam knows). ``open_fn`` opens the stored bytes (a Beam
+    job passes ``beam_io.open_raw``, so its files all go Beam's way); by default :mod:`pipeline.fileio`."""
     kind = next((k for suffix, k in _DECOMPRESSORS.items() if path.lower().endswith(suffix)), None)
     rest = b""
-    with fileio.open_read(path) as raw:
+    with (open_fn or fileio.open_read)(path) as raw:
         for chunk in _decompressed_chunks(raw, kind):
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()

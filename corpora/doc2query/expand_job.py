@@ -224,8 +224,9 @@ def check_precomputed(cfg: ExpandJobConfig, plan: ExpandPlan):
                                       "give the passages as --collection FILE (or use JSONL {id, predicted_queries})")
         if pre.keyed:
             ids = _corpus_ids(plan.inputs) if plan.columns is not None else pc.collection_ids(
-                [f["path"] for f in plan.inputs], cfg.fix_mojibake)
-            plan.predictions, plan.predicted = [beam_io.absolute(f) for f in pre.files], pc.check_keyed(pre, ids)
+                [f["path"] for f in plan.inputs], cfg.fix_mojibake, beam_io.open_raw)
+            plan.predictions = [beam_io.absolute(f) for f in pre.files]
+            plan.predicted = pc.check_keyed(pre, ids, beam_io.open_raw)
             return lambda: None
     except pc.PrecomputedError as exc:
         raise UsageError(f"--generator: {exc}") from exc
@@ -233,9 +234,10 @@ def check_precomputed(cfg: ExpandJobConfig, plan: ExpandPlan):
     def stage() -> None:
         staged = beam_io.join(cfg.output, STAGED)
         aligned = beam_io.join(staged, "precomputed-queries.jsonl")
-        ids = pc.collection_ids([f["path"] for f in plan.inputs], cfg.fix_mojibake)
+        ids = pc.collection_ids([f["path"] for f in plan.inputs], cfg.fix_mojibake, beam_io.open_raw)
         try:
-            plan.predicted = pc.align_lines(pre, ids, aligned, create=beam_io.FileSystems.create)
+            plan.predicted = pc.align_lines(pre, ids, aligned, create=beam_io.FileSystems.create,
+                                            open_fn=beam_io.open_raw)
         except pc.PrecomputedError as exc:
             beam_io.delete_tree(staged)
             raise UsageError(f"--generator: {exc}") from exc

@@ -70,23 +70,27 @@ def parse_keyed_line(line: str) -> tuple[str, list[str]] | BadLine:
     return str(obj["id"]).strip(), [" ".join(q.split()) for q in queries if q.strip()]
 
 
-def _lines(path: str) -> Iterator[str]:
-    for raw in read_lines(path):
+#: Opens a file's stored bytes (``beam_io.open_raw`` from a Beam job); None: :mod:`pipeline.fileio`.
+OpenFn = Callable[[str], BinaryIO] | None
+
+
+def _lines(path: str, open_fn: OpenFn = None) -> Iterator[str]:
+    for raw in read_lines(path, open_fn):
         line = decode_line(raw)
         yield "" if isinstance(line, BadLine) else line
 
 
-def collection_ids(files: Iterable[str], fix: bool = False) -> Iterator[str | None]:
+def collection_ids(files: Iterable[str], fix: bool = False, open_fn: OpenFn = None) -> Iterator[str | None]:
     """The id of each collection line in order (None for a line the collection stage drops)."""
     for path in files:
         fmt = line_format(path)
-        for line in _lines(path):
+        for line in _lines(path, open_fn):
             parsed = parse_collection_line(line, fmt, fix) if line else BadLine("invalid_utf8")
             yield None if isinstance(parsed, BadLine) else parsed[0]
 
 
 def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str,
-                create: Callable[[str], BinaryIO] | None = None) -> dict[str, int]:
+                create: Callable[[str], BinaryIO] | None = None, open_fn: OpenFn = None) -> dict[str, int]:
     """Zip the collection's ids with each prediction file's lines into keyed JSONL at ``out_path``
     (``{"id", "predicted_queries"}``; id "" for a collection line that is dropped). Raises
     :class:`PrecomputedError` when a file has more or fewer lines than the collection, or an id repeats.
@@ -98,7 +102,7 @@ def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str,
     seen: set[str] = set()
     tmp = out_path if create else out_path + ".tmp"
     with ExitStack() as stack:
-        readers = [_lines(f) for f in pre.files]
+        readers = [_lines(f, open_fn) for f in pre.files]
         out = stack.enter_context(create(tmp) if create else open(tmp, "wb"))
         for n, pid in enumerate(ids, start=1):
             queries = []
@@ -127,14 +131,14 @@ def align_lines(pre: Precomputed, ids: Iterable[str | None], out_path: str,
     return counts
 
 
-def check_keyed(pre: Precomputed, ids: Iterable[str | None]) -> dict[str, int]:
+def check_keyed(pre: Precomputed, ids: Iterable[str | None], open_fn: OpenFn = None) -> dict[str, int]:
     """Check JSONL predictions against the collection's ids: every prediction names a passage, every
     passage has predictions, no id twice; raises :class:`PrecomputedError` naming the first mismatch."""
     wanted = {i for i in ids if i is not None}
     seen: set[str] = set()
     counts = {"passages": 0, "queries": 0, "bad_lines": 0}
     for f in pre.files:
-        for n, line in enumerate(_lines(f), start=1):
+        for n, line in enumerate(_lines(f, open_fn), start=1):
             parsed = parse_keyed_line(line)
             if isinstance(parsed, BadLine):
                 if parsed.reason != "blank_line":
