@@ -13,8 +13,9 @@ Same text, same cores; ``--repeat`` rounds (default 3), each measuring side by s
     ``encode_batch_fast`` (the same ids, no character offsets; what the job calls) is timed
     once per round too, as a second reference;
 (b) **job**: ``python beam_runner.py tokenize`` on the DirectRunner with
-    ``--direct_num_workers=N --direct_running_mode=multi_processing`` (the job gives each
-    worker cores/N tokenizer threads, so both sides run one thread per core): read Parquet,
+    ``--direct_num_workers=N``, the running mode left to the job (up to 2 workers, or under
+    16 MiB, one process whose tokenizer has a thread per core; else N worker processes
+    with cores/N tokenizer threads each, so both sides run one thread per core): read Parquet,
     tokenize, shuffle into shards, write ``.bin``/``.idx``, manifest. "wall" includes Beam's
     start-up; "steady" cancels it with the difference between a run on the corpus and a run
     on the corpus twice over;
@@ -110,6 +111,21 @@ def bench_bare(tokenizer, texts: list[str], method: str = "encode_batch") -> tup
     return tokens, time.perf_counter() - t0, cpu_seconds() - cpu0
 
 
+def job_layout(workers: int, input_bytes: int) -> str:
+    """How the job runs ``--direct_num_workers=workers`` on this input (the driver's own rule)."""
+    from corpora.tokenize import ONE_PROCESS_WORKERS, encode_threads
+    from pipeline.jobs import default_beam_args, for_input_size
+
+    bare = (f"bare: 1 process, a tokenizer thread per core (RAYON_NUM_THREADS="
+            f"{os.environ.get('RAYON_NUM_THREADS', 'unset')})")
+    beam_args = for_input_size(default_beam_args([f"--direct_num_workers={workers}"]), input_bytes,
+                               max_workers=ONE_PROCESS_WORKERS)
+    threads = encode_threads(beam_args)
+    if threads is None:
+        return f"{bare}; job: 1 process (in_memory), a tokenizer thread per core"
+    return f"{bare}; job: {workers} worker process(es) x {threads} tokenizer thread(s) + the runner process"
+
+
 def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tuple[int, float, float]:
     """One tokenize job run: (tokens written, wall seconds, CPU seconds of this process and its workers)."""
     from corpora.tokenize import TokenizeConfig, run_tokenize
@@ -119,8 +135,7 @@ def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tu
     cfg = TokenizeConfig(inputs, tokenizer_dir, out, shard_tokens=100_000_000, val_fraction=0.005, seed=0)
     wait_for_workers()
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    report = run_tokenize(cfg, [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"],
-                          overwrite=True, quiet=True)
+    report = run_tokenize(cfg, [f"--direct_num_workers={workers}"], overwrite=True, quiet=True)
     seconds = time.perf_counter() - t0
     wait_for_workers()
     from pipeline import beam_io
@@ -148,18 +163,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python:   {platform.python_version()}; "
           + ", ".join(f"{k} {v}" for k, v in library_versions(LIBRARIES).items()))
     print(f"load:     {load_average()}")
-    from corpora.tokenize import encode_threads
-
-    threads = encode_threads([f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"])
-    print(f"threads:  bare: 1 process, a tokenizer thread per core (RAYON_NUM_THREADS="
-          f"{os.environ.get('RAYON_NUM_THREADS', 'unset')}); job: {args.workers} worker process(es) x {threads} "
-          "tokenizer thread(s) + the runner process")
     rounds: list[tuple[float, float, float, float]] = []
     pooled: list[tuple[float, float]] = []  # per round: bare seconds, job seconds for one more corpus
     with tempfile.TemporaryDirectory(prefix="bench-tokenize-") as root:
         texts, size = make_corpus(root, args.mb, args.files)
         corpus = os.path.join(root, "corpus")
         print(f"corpus:   {len(texts)} documents, {size / 1e6:.1f} MB of text in {args.files} Parquet files")
+        print(f"threads:  {job_layout(args.workers, size)}")
         tok_dir = os.path.join(root, "tok")
         train_s = train_tokenizer(corpus, tok_dir, args.vocab)
         print(f"training: byte-level BPE, vocab {args.vocab}: {size / 1e6 / train_s:.2f} MB/s "
