@@ -337,8 +337,12 @@ def datatrove_kept(out: str, unit: str) -> int:
     return n
 
 
-def megatron_kept(out: str) -> int:
-    return sum(os.path.getsize(p) for p in glob.glob(out + "*.bin")) // 2
+def megatron_kept(out: str, unit: str = "tokens") -> int:
+    """Tokens in preprocess_data.py's ``<out>/shard_text_document.bin`` (2 bytes each below 65,536)."""
+    bins = glob.glob(os.path.join(out, "shard_*.bin"))
+    if not bins:
+        raise ValueError(f"no shard_*.bin under {out}")
+    return sum(os.path.getsize(p) for p in bins) // 2
 
 
 def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.Namespace) -> Run:
@@ -365,9 +369,9 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
         os.makedirs(out)
         cmd = case.megatron + ["--output-prefix", os.path.join(out, "shard"), "--workers", str(workers)]
         env = dict(os.environ, PYTHONPATH=args.megatron_lm)
+        env.pop("VIRTUAL_ENV", None)
         run = measure(cmd, env, log, args.run_limit)
-        run.kept = megatron_kept(os.path.join(out, "shard")) if not run.error else -1
-        return run
+        count = megatron_kept
     if not run.error:
         try:
             run.kept = count(out, case.unit)
