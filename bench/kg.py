@@ -35,7 +35,7 @@ wall and CPU time (driver and workers together), peak RSS of the driver, of the 
 and of all workers, and the peak size of the Dask spill folder; ``--baseline-rev REV`` adds
 the Dask runner of that revision under this checkout's job code (before/after)::
 
-    python bench/kg.py --runner both --sizes 150000,600000 --dask-memory 500MB --triples-per-partition 25000
+    python bench/kg.py --runner both --sizes 150000,600000 --dask-memory 500MB
     python bench/kg.py --runner both --sizes 100000 --baseline-rev 2e076d5
 
 A benchmark, not a test: it asserts nothing.
@@ -415,7 +415,8 @@ def main() -> None:
     ap.add_argument("--dask-memory", default="1GB", help="memory limit per Dask worker (spills past 60%% of it)")
     ap.add_argument("--dask-partitions", type=int, default=0,
                     help="partitions per shuffle (default 0: one per --triples-per-partition of the input, at least 4)")
-    ap.add_argument("--triples-per-partition", type=int, default=20_000)
+    ap.add_argument("--triples-per-partition", type=int, default=50_000,
+                    help="Dask runs: one shuffle partition per this many triples (a task's memory follows it)")
     ap.add_argument("--chunk-mb", type=int, default=1, help="read chunk size of the Dask runs (default 1 MB)")
     ap.add_argument("--child", nargs=3, metavar=("PATH", "OUT", "WORKERS"), help=argparse.SUPPRESS)
     ap.add_argument("--code-root", default=None, help=argparse.SUPPRESS)

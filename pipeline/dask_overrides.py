@@ -7,7 +7,8 @@
 - ``CombinePerKey`` (and so ``CombineGlobally``) over the global window is lifted, as Beam's
   own runners do: each bundle combines its values per key before the shuffle
   (``add_input``), the GroupByKey moves one accumulator per key and bundle, and the reader
-  merges them (``merge_accumulators`` then ``extract_output``).
+  merges them (``merge_accumulators`` then ``extract_output``); a ``CombineGlobally``'s
+  shuffle has one key, so one bucket.
 """
 
 from __future__ import annotations
@@ -122,14 +123,19 @@ class _MergeAccumulators(beam.DoFn):
         self.combine_fn.teardown()
 
 
+class OneBucketGroupByKey(beam.GroupByKey):
+    """A GroupByKey over one key (a CombineGlobally's): the runner shuffles it into one bucket, not N."""
+
+
 class _LiftedCombinePerKey(beam.PTransform):
-    def __init__(self, combine_fn: core.CombineFn) -> None:
+    def __init__(self, combine_fn: core.CombineFn, one_key: bool) -> None:
         super().__init__()
         self.combine_fn = combine_fn
+        self.one_key = one_key
 
     def expand(self, pcoll):
         return (pcoll | "PartialCombine" >> beam.ParDo(_PartialCombine(self.combine_fn))
-                | "GroupByKey" >> beam.GroupByKey()
+                | "GroupByKey" >> (OneBucketGroupByKey() if self.one_key else beam.GroupByKey())
                 | "MergeAccumulators" >> beam.ParDo(_MergeAccumulators(self.combine_fn)))
 
 
@@ -140,7 +146,8 @@ class _CombineOverride(PTransformOverride):
                 and isinstance(applied.inputs[0].windowing.windowfn, window.GlobalWindows))
 
     def get_replacement_transform_for_applied_ptransform(self, applied: AppliedPTransform):
-        return _LiftedCombinePerKey(core.CombineFn.maybe_from_callable(applied.transform.fn))
+        one_key = isinstance(getattr(applied.parent, "transform", None), beam.CombineGlobally)
+        return _LiftedCombinePerKey(core.CombineFn.maybe_from_callable(applied.transform.fn), one_key)
 
 
 OVERRIDES = [_CreateOverride(), _ReadOverride(), _CombineOverride()]

@@ -21,7 +21,7 @@ from apache_beam import pvalue
 from apache_beam.internal import pickler
 from apache_beam.pipeline import AppliedPTransform
 
-from pipeline.dask_overrides import DaskCreate, DaskRead
+from pipeline.dask_overrides import DaskCreate, DaskRead, OneBucketGroupByKey
 from pipeline.dask_tasks import dumps, run_stage, split_parts
 
 
@@ -180,9 +180,13 @@ class Planner:
         key_coder = coder.key_coder() if coder.is_kv_coder() else coders.registry.get_coder(Any)
         return key_coder.as_deterministic_coder(gbk.full_label)
 
+    def _n(self, gbk: AppliedPTransform) -> int:
+        """Buckets of a GroupByKey: ``--dask_partitions``, or 1 for a CombineGlobally's single key."""
+        return 1 if isinstance(gbk.transform, OneBucketGroupByKey) else self.partitions
+
     def _buckets(self, gbk: AppliedPTransform) -> list[list]:
         """For each bucket of ``gbk``, its piece from every input partition."""
-        n = self.partitions
+        n = self._n(gbk)
         split = list(self.parts.get(gbk, []))
         for f in self._parts(gbk.inputs[0]):
             split.append(self.client.submit(split_parts, f, n, self._key_coder(gbk), pure=False))
@@ -219,7 +223,7 @@ class Planner:
                 "windowing": node.inputs[0].windowing, "label": node.full_label, "input": pid(node.inputs[0]),
                 "outputs": {tag: pid(pc) for tag, pc in node.outputs.items()},
             })
-        outputs = [([pid(pc) for pc in pcs], None if kind != "gbk" else (self.partitions, self._key_coder(target)))
+        outputs = [([pid(pc) for pc in pcs], None if kind != "gbk" else (self._n(target), self._key_coder(target)))
                    for (kind, target), pcs in stage.outputs]
         return {"root": stage.root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs}
 

@@ -99,3 +99,18 @@ def test_packed_partitions_keep_timestamps_windows_and_panes():
     assert [(v.timestamp, v.windows, v.pane_info) for v in back] == \
         [(v.timestamp, v.windows, v.pane_info) for v in values]
     assert back[0].value == ("a", 1) and back[2].value() == 3 and back[3].value is None
+
+
+def test_the_local_cluster_spills_and_pauses_at_the_runners_thresholds():
+    """The workers of the local cluster (their own processes) use LOCAL_MEMORY, not Dask's defaults."""
+    from distributed import Client
+
+    from pipeline.dask_runner import LOCAL_MEMORY, DaskClusterOptions, _local_cluster
+
+    opts = PipelineOptions(["--dask_local_workers=1", "--dask_local_memory=300MB"]).view_as(DaskClusterOptions)
+    with _local_cluster(opts) as cluster, Client(cluster) as client:
+        fractions = client.run(lambda dask_worker: (
+            dask_worker.memory_manager.memory_limit, dask_worker.memory_manager.memory_target_fraction,
+            dask_worker.memory_manager.memory_spill_fraction, dask_worker.memory_manager.memory_pause_fraction))
+    assert list(fractions.values()) == [(300_000_000, LOCAL_MEMORY["target"], LOCAL_MEMORY["spill"],
+                                         LOCAL_MEMORY["pause"])]
