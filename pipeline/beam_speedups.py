@@ -9,7 +9,8 @@ not (so the results stay exactly Beam's):
 
 - DoFn state/timer specs of the methods a DoFn's class defines, per class; a method with an
   ``_inspect_<name>`` hook (the wrapper of ``beam.Map(fn)``, whose ``process`` is ``fn``)
-  is inspected on each call, and a DoFn holding a bound method of its own entirely so.
+  is inspected on each call, and a DoFn holding a bound method of its own entirely so; the
+  class's entry is kept per set of class attributes the instance shadows.
 - The argument names and defaults of a bound method, per function.
 - Parsed option values, per (options class, flags); a view gets its own deep copy.
 
@@ -37,7 +38,8 @@ import weakref
 from typing import Any
 
 _ORIGINAL: dict[str, Any] = {}
-_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # DoFn class -> (hooked methods, specs of the rest)
+# DoFn class -> {class attributes its instance shadows: (hooked methods, specs of the other methods)}
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ARGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> (args, defaults) of its bound form
 _PARSED: dict[tuple, argparse.Namespace] = {}  # (options class, flags) -> parsed values
 _PARSED_MAX = 4096
@@ -63,19 +65,23 @@ def _specs_of(dofn, names) -> tuple[set, set]:
 
 
 def _cached_dofn_specs(dofn):
-    """``get_dofn_specs``: the methods that come from the DoFn's class inspected once per class;
-    those with an ``_inspect_<name>`` hook (which reads the instance: ``beam.Map(fn)``'s
-    ``process`` is ``fn``) each time, as is any DoFn with a bound method of its own."""
+    """``get_dofn_specs``: the methods that come from the DoFn's class inspected once per class
+    (and per set of class attributes the instance shadows: ``beam.Map(fn)``'s wrapper stores
+    ``fn`` as ``process``); those with an ``_inspect_<name>`` hook (which reads the instance)
+    each time, and a DoFn holding a bound method of its own entirely so."""
     cls = type(dofn)
     inst = getattr(dofn, "__dict__", None)
     if inst is None or any(isinstance(v, types.MethodType) for v in inst.values()):
-        return _ORIGINAL["get_dofn_specs"](dofn)
-    entry = _SPECS.get(cls)
+        return _ORIGINAL["get_dofn_specs"](dofn)  # the instance adds a method: Beam inspects it
+    shadowed = frozenset(k for k in inst if callable(getattr(cls, k, None)))
+    per_class = _SPECS.get(cls)
+    if per_class is None:
+        per_class = _SPECS[cls] = {}
+    entry = per_class.get(shadowed)
     if entry is None:
         names = [n for n in dir(dofn) if isinstance(getattr(dofn, n, None), types.MethodType)]
         hooked = tuple(n for n in names if hasattr(cls, f"_inspect_{n}"))
-        entry = hooked, _specs_of(dofn, [n for n in names if n not in hooked])
-        _SPECS[cls] = entry
+        entry = per_class[shadowed] = hooked, _specs_of(dofn, [n for n in names if n not in hooked])
     hooked, (states, timers) = entry
     if hooked:
         more_states, more_timers = _specs_of(dofn, hooked)

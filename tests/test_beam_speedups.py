@@ -57,7 +57,8 @@ def _answers():
     specs = [userstate.get_dofn_specs(d) for d in (Plain(), Stateful(), Plain(), Stateful(),
                                                    core.CallableWrapperDoFn(counting),
                                                    core.CallableWrapperDoFn(lambda x: x),
-                                                   Hooked(counting), Hooked(lambda x: x), Hooked(counting))]
+                                                   Hooked(counting), Hooked(lambda x: x), Hooked(counting),
+                                                   core.CallableWrapperDoFn(Stateful().process))]
     args = [core.get_function_args_defaults(m) for m in (Stateful().process, Plain().process, Stateful().setup)]
     flags = ["--direct_num_workers=3", "--experiments=a", "--runner", "DirectRunner"]
     views = [vars(PipelineOptions(flags).view_as(c)._visible_options) for c in (DirectOptions, StandardOptions)]
@@ -80,6 +81,10 @@ def test_a_dofn_with_its_own_methods_is_inspected_each_time():
     assert userstate.get_dofn_specs(d) == (set(), set())
     d.process = Stateful().process  # a bound method on the instance shadows the class's
     assert userstate.get_dofn_specs(d) == ({COUNT}, set())
+    s = Stateful()
+    assert userstate.get_dofn_specs(s) == ({COUNT}, set())
+    s.process = counting  # a plain function: Beam inspects bound methods only
+    assert userstate.get_dofn_specs(s) == (set(), set())
 
 
 def test_option_views_never_share_values():
