@@ -3,7 +3,8 @@ a maximum response size (the rest is never downloaded), content types to keep, a
 retries with exponential backoff on timeouts, 429 and 5xx that honour ``Retry-After``.
 
 The body is kept as it came over the wire (content-encoded, transfer-decoded), which is what
-a WARC response record stores; ``decode_content`` undoes gzip/deflate/brotli for parsing.
+a WARC response record stores; ``decode_content`` (``pipeline.content_coding``) undoes
+gzip/deflate/brotli for parsing.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ import random
 import ssl
 import sys
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import brotli
 import httpx
 
+from pipeline.content_coding import DecodedTooLarge, DecodeError, decode_content  # noqa: F401  (re-exported)
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.safety import Target
 
@@ -135,44 +135,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-class DecodeError(ValueError):
-    """A content-encoded body that cannot be decoded (or decodes past the size limit)."""
-
-
-class DecodedTooLarge(DecodeError):
-    """A content-encoded body that decodes past the size limit."""
-
-
-def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate, br; several in order), at most ``limit`` bytes
-    of output; a truncated stream decodes as far as it goes."""
-    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
-        if coding in ("identity", ""):
-            continue
-        if coding in ("gzip", "x-gzip", "deflate"):
-            wbits = 16 + zlib.MAX_WBITS if coding != "deflate" else zlib.MAX_WBITS
-            if coding == "deflate" and body[:1] and (body[0] & 0x0F) != 8:
-                wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
-            d = zlib.decompressobj(wbits)
-            try:
-                out = d.decompress(body, limit + 1)
-            except zlib.error as exc:
-                raise DecodeError(f"{coding}: {exc}") from exc
-        elif coding == "br":
-            d = brotli.Decompressor()
-            try:
-                out = d.process(body, output_buffer_limit=limit + 1)
-            except brotli.error as exc:
-                raise DecodeError(f"br: {exc}") from exc
-        else:
-            raise DecodeError(f"unsupported content encoding {coding!r}")
-        if len(out) > limit:
-            raise DecodedTooLarge(f"decodes to more than {limit} bytes")
-        body = out
-    return body
 
 
 class Fetcher:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.crawl.fetch import DecodedTooLarge, DecodeError, decode_content
+from pipeline.content_coding import DecodedTooLarge, DecodeError, decode_content
 
 CONTENT_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br"})
 
