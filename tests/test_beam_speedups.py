@@ -119,3 +119,21 @@ def test_beam_imported_lean_leaves_the_hidden_modules_usable():
             "from apache_beam.io.filesystems import FileSystems; FileSystems.get_filesystem('/tmp'); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_arrow_arrays_without_pandas_until_pandas_is_imported():
+    """After the lean import, building Arrow tables from lists as Beam's Parquet sink does leaves pandas
+    unimported; once pandas is imported, pyarrow treats its objects as pandas again (NaN in a
+    float Series is null, as ``from_pandas`` makes it). A fresh process, as above."""
+    import subprocess
+    import sys
+
+    code = ("from pipeline.beam_speedups import import_beam_lean; import_beam_lean(); import sys; "
+            "import pyarrow as pa; assert pa.array(['x', None], pa.string()).null_count == 1; "
+            "b = pa.RecordBatch.from_arrays([pa.array([1], pa.int64())], names=['a']); "
+            "pa.Table.from_batches([b]); assert 'pandas' not in sys.modules; "
+            "import pandas as pd; assert pa.array(pd.Series([1.0, float('nan')])).null_count == 1; "
+            "assert pa.array(pd.Series(['a', 'b'], dtype='category')).type.id == pa.dictionary(pa.int8(), "
+            "pa.string()).id; assert pa.table({'a': [2]}).to_pandas()['a'].tolist() == [2]; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
