@@ -218,16 +218,40 @@ def _merge_union_finds(union_finds):
     return merged
 
 
-def _star_round(edges, name: str, star, both_ways: bool):
+class _Neighbours(beam.CombineFn):
+    """A node's distinct neighbours; as a combine, duplicate edges are dropped before the shuffle
+    too, so a star round needs one shuffle, not a group and a ``Distinct``."""
+
+    def create_accumulator(self):
+        return set()
+
+    def add_input(self, acc, neighbour):
+        acc.add(neighbour)
+        return acc
+
+    def merge_accumulators(self, accs):
+        accs = iter(accs)
+        merged = next(accs)
+        for acc in accs:
+            merged |= acc
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _star_round(edges, name: str, star, both_ways: bool, distinct: bool = False):
+    """One star step: its edges may repeat (the next step's neighbour sets drop the repeats),
+    unless ``distinct``."""
     from pipeline.dedup.components import directed
 
-    return (
+    edges = (
         edges
         | f"{name}Direct" >> beam.FlatMap(directed, both_ways)
-        | f"{name}Group" >> beam.GroupByKey()
+        | f"{name}Group" >> beam.CombinePerKey(_Neighbours())
         | name >> beam.FlatMapTuple(star)
-        | f"{name}Distinct" >> beam.Distinct()
     )
+    return edges | f"{name}Distinct" >> beam.Distinct() if distinct else edges
 
 
 def _edge_by_first(edge):
@@ -272,11 +296,12 @@ class ConnectedComponents(beam.PTransform):
 
         for r in range(self.rounds):
             edges = _star_round(edges, f"LargeStar{r}", large_star, True)
-            edges = _star_round(edges, f"SmallStar{r}", small_star, False)
+            # the last round's edges are joined to labels below, one entry per edge: no repeats there
+            edges = _star_round(edges, f"SmallStar{r}", small_star, False, distinct=r == self.rounds - 1)
         labels = (
             edges
             | "LabelDirect" >> beam.FlatMap(directed, True)
-            | "LabelGroup" >> beam.GroupByKey()
+            | "LabelGroup" >> beam.CombinePerKey(_Neighbours())
             | "Label" >> beam.MapTuple(lambda u, ns: (u, label(u, ns)))
         )
         first = (
