@@ -134,14 +134,10 @@ def stage_outputs(dofn: beam.DoFn, outputs: tuple[str, ...] = (), side_inputs: t
 
 
 def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "ReadFile"):
-    """Paths -> the outputs (main, ``stats``, ``rejects``) of ``dofn`` applied to each path; a
-    Reshuffle spreads the files over workers, one file per work item."""
-    return (
-        pbegin
-        | "ListFiles" >> beam.Create(paths)
-        | "SpreadFiles" >> beam.Reshuffle()
-        | label >> stage_outputs(dofn)
-    )
+    """Paths -> the outputs (main, ``stats``, ``rejects``) of ``dofn`` applied to each path; the
+    files are spread over workers, one file per work item, by the Reshuffle that ``Create`` adds
+    itself to two or more values (a second one would only cost a Beam stage)."""
+    return pbegin | "ListFiles" >> beam.Create(paths) | label >> stage_outputs(dofn)
 
 
 class ApplyStep(beam.PTransform):
@@ -244,7 +240,7 @@ class PureCombine(beam.CombineFn):
 
 
 class ReadInputFiles(beam.PTransform):
-    """Paths -> RawRecords; a Reshuffle spreads files over workers, one file per work item."""
+    """Paths -> RawRecords, one file per work item (``read_each_file``)."""
 
     def __init__(self, paths: list[str], config: ReaderConfig, keep_rejects: bool = False) -> None:
         super().__init__(label="read")
@@ -340,7 +336,7 @@ class CorpusRun:
         if self.keep_rejects:
             reject_files = write_rejects(self._rejects | "FlattenRejects" >> beam.Flatten(), out)
         else:
-            reject_files = self.pipeline | "NoRejects" >> beam.Create([[]])
+            reject_files = []  # a constant, not a one-element PCollection: one Beam stage less
         if self._index_files:
             index_files = (
                 self._index_files | "FlattenIndexFiles" >> beam.Flatten()
@@ -348,12 +344,12 @@ class CorpusRun:
                 | "IndexList" >> beam.combiners.ToList()
             )
         else:
-            index_files = self.pipeline | "NoIndex" >> beam.Create([[]])
+            index_files = []
         if self._extra_outputs:
             extra = self._extra_outputs | "FlattenExtraOutputs" >> beam.Flatten() | "ExtraList" >> (
                 beam.combiners.ToList())
         else:
-            extra = self.pipeline | "NoExtraOutputs" >> beam.Create([[]])
+            extra = []
         finalize(
             self.pipeline, _write_report, output=out, job=self.job, config=self.config, inputs=self.inputs,
             stage_order=list(self.stage_order), stats=summed_stats(self._stats), data_files=data_files,
