@@ -57,8 +57,8 @@ def marked_rows(table) -> dict[int, str]:
     import pyarrow.compute as pc
 
     meta = table.column("meta")
-    hits = pc.fill_null(pc.match_substring(meta, SPECIAL_SPANS), False).to_numpy(zero_copy_only=False)
-    return {int(i): meta[int(i)].as_py() for i in np.flatnonzero(hits)}
+    hits = pc.indices_nonzero(pc.fill_null(pc.match_substring(meta, SPECIAL_SPANS), False))  # (to_numpy imports pandas)
+    return {i: meta[i].as_py() for i in hits.to_pylist()}
 
 
 def tokenize_slice(rows: RowSlice, encoder, split_for, eod_id: int) -> Iterator:
