@@ -331,8 +331,8 @@ class CorpusRun:
                 file_name_suffix=".parquet", num_shards=self.num_shards, shard_name_template="-SSSSS-of-NNNNN",
             )
             | "DescribeData" >> beam.Map(beam_io.describe_parquet, relative_to=out)
-            | "DataList" >> beam.combiners.ToList()
         )
+        data_files = beam.pvalue.AsList(data_files)  # a list view, not ToList: two Beam stages less
         if self.keep_rejects:
             reject_files = write_rejects(self._rejects | "FlattenRejects" >> beam.Flatten(), out)
         else:
@@ -341,13 +341,12 @@ class CorpusRun:
             index_files = (
                 self._index_files | "FlattenIndexFiles" >> beam.Flatten()
                 | "DescribeIndex" >> beam.Map(beam_io.describe_parquet, relative_to=out)
-                | "IndexList" >> beam.combiners.ToList()
             )
+            index_files = beam.pvalue.AsList(index_files)
         else:
             index_files = []
         if self._extra_outputs:
-            extra = self._extra_outputs | "FlattenExtraOutputs" >> beam.Flatten() | "ExtraList" >> (
-                beam.combiners.ToList())
+            extra = beam.pvalue.AsList(self._extra_outputs | "FlattenExtraOutputs" >> beam.Flatten())
         else:
             extra = []
         finalize(
@@ -372,17 +371,15 @@ def write_rejects(rejects, output: str):
 
 
 def summed_stats(stats: list):
-    """The stats outputs of every stage, summed per (stage, key), as one list."""
-    return (
-        stats | "FlattenStats" >> beam.Flatten()
-        | "SumStats" >> beam.CombinePerKey(sum)
-        | "StatsList" >> beam.combiners.ToList()
-    )
+    """The stats outputs of every stage, summed per (stage, key), as one list (a list view for
+    ``finalize``: no ToList, whose combine and default value cost two Beam stages)."""
+    return beam.pvalue.AsList(stats | "FlattenStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum))
 
 
 def finalize(pipeline: beam.Pipeline, fn: Callable[..., None], **kwargs) -> None:
     """Call ``fn(**kwargs)`` once, after every PCollection among the arguments is complete
-    (each given to ``fn`` as its single value): how jobs write stats.json and manifest.json last."""
+    (each given to ``fn`` as its single value; a side-input view such as ``AsList`` as it reads):
+    how jobs write stats.json and manifest.json last."""
     side = {k: beam.pvalue.AsSingleton(v) if isinstance(v, beam.pvalue.PCollection) else v
             for k, v in kwargs.items()}
     _ = pipeline | "Finalize" >> beam.Create([None]) | "WriteReport" >> beam.Map(_call, fn, **side)
