@@ -192,7 +192,7 @@ def install() -> bool:
     """Wrap Beam's ``get_dofn_specs`` and ``PipelineOptions.__init__`` with the caches above;
     False (nothing changed) when this Beam's functions are not the ones known here."""
     from apache_beam.options import pipeline_options
-    from apache_beam.transforms import core, userstate
+    from apache_beam.transforms import core, environments, userstate
 
     if _ORIGINAL:
         return True
@@ -201,20 +201,44 @@ def install() -> bool:
     if (specs.__code__.co_varnames[:1] != ("dofn",) or init.__code__.co_varnames[:2] != ("self", "flags")
             or args.__code__.co_varnames[:1] != ("f",)):
         return False
-    _ORIGINAL.update(get_dofn_specs=specs, options_init=init, args_defaults=args)
+    _ORIGINAL.update(get_dofn_specs=specs, options_init=init, args_defaults=args,
+                     worker_command=environments.SubprocessSDKEnvironment.__dict__["from_command_string"])
     userstate.get_dofn_specs = _cached_dofn_specs
     core.get_function_args_defaults = _cached_args_defaults
     pipeline_options.PipelineOptions.__init__ = _cached_options_init
+    environments.SubprocessSDKEnvironment.from_command_string = classmethod(_lean_worker_command)
     return True
+
+
+BEAM_WORKER = "-m apache_beam.runners.worker.sdk_worker_main"  # the DirectRunner's worker command, after Python
+LEAN_WORKER = '-c "from pipeline.beam_speedups import worker_main; worker_main()"'
+
+
+def _lean_worker_command(cls, command_string):
+    """The DirectRunner's ``multi_processing`` worker command, with its worker main replaced by
+    ``worker_main`` (the same, with Beam imported lean); any other command as given."""
+    if command_string == f"{sys.executable} {BEAM_WORKER}":
+        command_string = f"{sys.executable} {LEAN_WORKER}"
+    return _ORIGINAL["worker_command"].__func__(cls, command_string)
+
+
+def worker_main() -> None:
+    """Beam's SDK worker main, in a process that imported Beam lean (``import_beam_lean``: 0.4 s of
+    CPU and ~50 MB less per worker process, pandas included)."""
+    import_beam_lean()
+    from apache_beam.runners.worker import sdk_worker_main
+
+    sdk_worker_main.main(sys.argv)
 
 
 def uninstall() -> None:
     """Put Beam's own functions back and forget what was cached."""
     from apache_beam.options import pipeline_options
-    from apache_beam.transforms import core, userstate
+    from apache_beam.transforms import core, environments, userstate
 
     if not _ORIGINAL:
         return
+    environments.SubprocessSDKEnvironment.from_command_string = _ORIGINAL.pop("worker_command")
     userstate.get_dofn_specs = _ORIGINAL.pop("get_dofn_specs")
     core.get_function_args_defaults = _ORIGINAL.pop("args_defaults")
     pipeline_options.PipelineOptions.__init__ = _ORIGINAL.pop("options_init")

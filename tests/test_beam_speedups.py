@@ -137,3 +137,26 @@ def test_arrow_arrays_without_pandas_until_pandas_is_imported():
             "pa.string()).id; assert pa.table({'a': [2]}).to_pandas()['a'].tolist() == [2]; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_worker_processes_start_through_the_lean_worker_main(tmp_path):
+    """With the caches installed, the DirectRunner's ``multi_processing`` workers run
+    ``worker_main`` (Beam imported lean, then Beam's worker main) and the pipeline's result is
+    Beam's; another worker command is left as given."""
+    import sys
+
+    from apache_beam.transforms.environments import SubprocessSDKEnvironment
+
+    beam_speedups.install()
+    beam_default = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
+    assert SubprocessSDKEnvironment.from_command_string(beam_default).command_string.endswith(
+        beam_speedups.LEAN_WORKER)
+    assert SubprocessSDKEnvironment.from_command_string("my-worker --x").command_string == "my-worker --x"
+    out = tmp_path / "out"
+    options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
+    with beam.Pipeline(options=options) as p:
+        _ = (p | beam.Create(["a", "b", "a"]) | beam.combiners.Count.PerElement()
+             | beam.MapTuple(lambda k, n: f"{k}={n}") | beam.io.WriteToText(str(out), shard_name_template=""))
+    assert sorted(out.read_text().split()) == ["a=2", "b=1"]
+    beam_speedups.uninstall()
+    assert SubprocessSDKEnvironment.from_command_string(beam_default).command_string == beam_default
