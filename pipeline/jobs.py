@@ -289,9 +289,16 @@ def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_byt
     beam_args = for_input_size(beam_args, input_bytes)
     if job.header and not quiet:
         print(job.header, flush=True)
+    from pipeline.beam_speedups import fork_workers, release_workers
+
+    if is_local_direct(beam_args) and _flag_value(beam_args, "--direct_running_mode") == "multi_processing":
+        fork_workers(local_workers(beam_args))  # Beam and the job's modules already imported: no start-up
     with Timer() as t:
-        with make_pipeline(beam_args) as p:
-            job.build(p)
+        try:
+            with make_pipeline(beam_args) as p:
+                job.build(p)
+        finally:
+            release_workers()
     if not waits_until_finish(beam_args):
         if not quiet:
             print(f"{job.name}: submitted ({t.seconds:.1f}s); {job.output}/manifest.json is written when the job "

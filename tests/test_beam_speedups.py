@@ -160,3 +160,51 @@ def test_worker_processes_start_through_the_lean_worker_main(tmp_path):
     assert sorted(out.read_text().split()) == ["a=2", "b=1"]
     beam_speedups.uninstall()
     assert SubprocessSDKEnvironment.from_command_string(beam_default).command_string == beam_default
+
+
+FORKED_RUN = """
+import sys
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from pipeline import beam_speedups
+
+beam_speedups.install()
+beam_speedups.fork_workers(3)
+spare = beam_speedups._FORKED[-1]
+options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+with beam.Pipeline(options=options) as p:
+    _ = (p | beam.Create(["a", "b", "a"]) | beam.combiners.Count.PerElement()
+         | beam.MapTuple(lambda k, n: f"{k}={n}") | beam.io.WriteToText(sys.argv[1], shard_name_template=""))
+taken = 3 - len(beam_speedups._FORKED)
+beam_speedups.release_workers()
+print(taken, spare.returncode, beam_speedups.fork_is_safe())
+"""
+
+
+def test_forked_workers_run_the_pipeline(tmp_path):
+    """In a fresh driver, workers forked ahead run a 2-worker ``multi_processing`` pipeline with
+    Beam's result; the one not taken exits cleanly when released; once a run has started gRPC's
+    threads, forking is refused."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", FORKED_RUN, str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "0", "False"]
+    assert sorted(out.read_text().split()) == ["a=2", "b=1"]
+
+
+def test_no_fork_while_another_thread_runs():
+    """A fork copies only the calling thread: with another one running, no worker is forked."""
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        beam_speedups.fork_workers(1)
+        assert beam_speedups._FORKED == []
+    finally:
+        stop.set()
+        t.join()
