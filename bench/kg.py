@@ -196,6 +196,23 @@ def hook_shuffles(record: list) -> None:
     execution.GroupingBuffer.partition = partition
 
 
+def hook_local_cluster(record: list) -> None:
+    """Record the Dask runner's local cluster (its scheduler runs in this process), so that the
+    number of tasks it holds can be sampled: the driver's memory follows it."""
+    import pipeline.dask_runner as dask_runner
+
+    start = getattr(dask_runner, "_local_cluster", None)
+    if start is None:  # a baseline revision's runner without it: no task count
+        return
+
+    def local_cluster(opts):
+        cluster = start(opts)
+        record.append(cluster)
+        return cluster
+
+    dask_runner._local_cluster = local_cluster
+
+
 def worker_trees_kb() -> dict[int, int]:
     """RSS of each process tree below this one, by its top process (a DirectRunner worker, or a
     Dask nanny with its worker process): summed over the tree, in KB."""
@@ -250,9 +267,12 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
     from corpora.kg.job import KgConfig, run_kg
 
     shuffles: list = []
+    clusters: list = []
     if runner != "dask":
         hook_shuffles(shuffles)
-    peak = {"worker": 0, "total": 0, "spill": 0}
+    else:
+        hook_local_cluster(clusters)
+    peak = {"worker": 0, "total": 0, "spill": 0, "tasks": 0}
     done = threading.Event()
 
     def sample() -> None:  # the largest worker tree's RSS, all of them together, the spill folder's size
@@ -263,6 +283,8 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
                 peak["total"] = max(peak["total"], sum(trees.values()))
             if runner == "dask":
                 peak["spill"] = max(peak["spill"], dir_bytes(scratch))
+                if clusters:  # the local cluster's scheduler runs in this process
+                    peak["tasks"] = max(peak["tasks"], len(clusters[0].scheduler.tasks))
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
@@ -274,7 +296,7 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "cpu_s": cpu_seconds(), "report": report, "driver_rss_mb": me / 1024,
                       "worker_rss_mb": peak["worker"] / 1024, "workers_rss_mb": peak["total"] / 1024,
-                      "spill_mb": peak["spill"] / 1e6,
+                      "spill_mb": peak["spill"] / 1e6, "tasks": peak["tasks"],
                       "shuffle_mb": max((r["mb"] for r in shuffles), default=0.0)}))
 
 
@@ -372,18 +394,20 @@ def compare_runners(args) -> None:
                                      "cpu_s": job["cpu_s"], "parts": parts if dask else "-",
                                      "driver_mb": job["driver_rss_mb"], "worker_mb": job["worker_rss_mb"],
                                      "workers_mb": job["workers_rss_mb"], "spill_mb": job["spill_mb"],
+                                     "tasks": job.get("tasks", 0),
                                      "docs": write["out"], "ok": job["report"]["accounting_ok"]})
             os.remove(path)
     print()
     head = ("runner", "triples", "MB", "partitions", "job s", "CPU s", "t/s", "driver MB", "worker MB", "workers MB",
-            "spill MB", "documents", "accounting")
+            "spill MB", "tasks", "documents", "accounting")
     print("  ".join(f"{h:>10}" for h in head))
     for runner in runners:
         for r in rows[runner]:
             cells = [runner, f"{r['triples']:,}", f"{r['mb']:.1f}", str(r["parts"]), f"{r['job_s']:.1f}",
                      f"{r['cpu_s']:.1f}", f"{r['triples'] / r['job_s']:,.0f}", f"{r['driver_mb']:.0f}",
                      f"{r['worker_mb']:.0f}", f"{r['workers_mb']:.0f}",
-                     f"{r['spill_mb']:.0f}" if runner.startswith("dask") else "-", f"{r['docs']:,}",
+                     f"{r['spill_mb']:.0f}" if runner.startswith("dask") else "-",
+                     f"{r['tasks']:,}" if runner.startswith("dask") else "-", f"{r['docs']:,}",
                      "ok" if r["ok"] else "MISMATCH"]
             print("  ".join(f"{c:>10}" for c in cells))
     for runner in runners:
@@ -396,7 +420,7 @@ def compare_runners(args) -> None:
     print("figure on a shared machine); driver MB: peak RSS of the process that runs the job (for dask it also")
     print("runs the local cluster's scheduler); worker MB: the largest worker process tree (a DirectRunner worker;")
     print("a Dask worker), peak; workers MB: all of them together, peak; spill MB: peak size of the Dask workers'")
-    print("scratch folder.")
+    print("scratch folder; tasks: peak number of tasks the Dask scheduler (in the driver) held.")
     if any(r.startswith("dask") for r in runners):
         print(f"dask: {args.workers} workers x {args.dask_memory}, read chunks of {args.chunk_mb} MB, "
               f"{args.triples_per_partition:,} triples per partition unless --dask-partitions")
