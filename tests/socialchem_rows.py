@@ -28,6 +28,14 @@ REAL_ROWS = [
 ]
 
 
+# Two mined situations (one with characters) for the task / annotation tests.
+SITUATIONS = [
+    {"situation": "telling my sister her boyfriend is rude", "situation_short_id": "web/amitheasshole/aaaa1111",
+     "area": "amitheasshole", "characters": ["narrator", "my sister", "her boyfriend"]},
+    {"situation": "keeping money I found on the street", "situation_short_id": "web/amitheasshole/bbbb2222",
+     "area": "amitheasshole"},
+]
+
 def real_rows() -> list[dict[str, str]]:
     return [dict(zip(COLUMNS, line.split("\t"), strict=True)) for line in REAL_ROWS]
 

@@ -16,13 +16,8 @@ from corpora.socialchem.tasks import (
     write_tasks,
 )
 from corpora.socialchem.validate import validate_file
+from tests.socialchem_rows import SITUATIONS
 
-SITUATIONS = [
-    {"situation": "telling my sister her boyfriend is rude", "situation_short_id": "web/amitheasshole/aaaa1111",
-     "area": "amitheasshole", "characters": ["narrator", "my sister", "her boyfriend"]},
-    {"situation": "keeping money I found on the street", "situation_short_id": "web/amitheasshole/bbbb2222",
-     "area": "amitheasshole"},
-]
 GOOD = {"rot-bad": "0", "rot-judgment": "It's good", "action": "being honest", "rot-categorization": "social-norms",
         "rot-moral-foundations": "care-harm|loyalty-betrayal", "rot-agree": "3", "rot-char-targeting": "char-1",
         "action-agency": "agency", "action-moral-judgment": "1", "action-agree": "3", "action-legal": "legal",

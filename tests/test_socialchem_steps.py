@@ -29,14 +29,8 @@ from corpora.socialchem.validate import validate_file
 from pipeline.errors import UsageError
 from pipeline.reasons import registered
 from pipeline.stats import stage
-from tests.socialchem_rows import generated_rows, line_of, tsv, write_tsv
+from tests.socialchem_rows import SITUATIONS, generated_rows, line_of, tsv, write_tsv
 
-SITUATIONS = [
-    {"situation": "telling my sister her boyfriend is rude", "situation_short_id": "web/amitheasshole/aaaa1111",
-     "area": "amitheasshole", "characters": ["narrator", "my sister", "her boyfriend"]},
-    {"situation": "keeping money I found on the street", "situation_short_id": "web/amitheasshole/bbbb2222",
-     "area": "amitheasshole"},
-]
 ANSWERS = ("task_id,worker_id,rot_1,rot_2\n"
            f"{rot_task_id('web/amitheasshole/aaaa1111')},w1,It's good to be honest.,Be polite to waiters.\n"
            f"{rot_task_id('web/amitheasshole/bbbb2222')},w2,You should return lost money.,\n"
