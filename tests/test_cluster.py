@@ -101,6 +101,16 @@ def test_web_job_on_the_cluster_equals_the_local_runner(cluster, tmp_path):
     assert manifest["outputs"]["dedup_index"], "the dedup index (a branch no later step reads) was written"
 
 
+def _wait_for_manifest(directory: Path, failure: str, timeout: float = 300) -> Path:
+    """Poll until a submitted job writes ``directory/manifest.json`` (its last file); fail with ``failure``."""
+    manifest = directory / "manifest.json"
+    deadline = time.monotonic() + timeout
+    while not manifest.exists():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.5)
+    return manifest
+
+
 @pytest.mark.slow
 def test_no_wait_until_finish_returns_and_the_cluster_finishes_the_job(cluster, tmp_path):
     """The driver submits and exits; stats.json and manifest.json (last) are written by the job."""
@@ -109,11 +119,7 @@ def test_no_wait_until_finish_returns_and_the_cluster_finishes_the_job(cluster, 
                "--dask_address", cluster, "--no_wait_until_finish")
     assert run.returncode == 0, run.stderr
     assert "submitted" in run.stdout
-    manifest = tmp_path / "out" / "manifest.json"
-    deadline = time.monotonic() + 300
-    while not manifest.exists():
-        assert time.monotonic() < deadline, "the cluster did not finish the submitted job"
-        time.sleep(0.5)
+    manifest = _wait_for_manifest(tmp_path / "out", "the cluster did not finish the submitted job")
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["accounting_ok"] and stats["stages"][-1]["out"] > 0
     assert json.loads(manifest.read_text())["outputs"]["rows"] == len(_rows(tmp_path / "out", "data"))
@@ -305,11 +311,7 @@ def test_kg_on_the_cluster_equals_the_local_runner_and_finishes_when_submitted(c
                 "--no_wait_until_finish")
     assert dask.returncode == 0, dask.stderr
     assert "submitted" in dask.stdout
-    manifest = tmp_path / "dask" / "manifest.json"
-    deadline = time.monotonic() + 300
-    while not manifest.exists():
-        assert time.monotonic() < deadline, "the cluster did not finish the submitted kg job"
-        time.sleep(0.5)
+    manifest = _wait_for_manifest(tmp_path / "dask", "the cluster did not finish the submitted kg job")
     for sub in ("data", "rejects"):
         expected = _rows(tmp_path / "local", sub)
         assert expected, f"the local run wrote no {sub}"
@@ -326,18 +328,12 @@ def test_kg_on_the_cluster_equals_the_local_runner_and_finishes_when_submitted(c
 @pytest.mark.slow
 def test_kg_align_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
     """Pairs from a small corpus against the shipped sample graph (relative paths)."""
-    import pyarrow as pa
-
-    from pipeline.schema import CORPUS_SCHEMA
+    from tests.test_kg_align import write_web_corpus
 
     texts = ["Douglas Adams was born in Cambridge on 11 March 1952. He was a writer.",
              "In 1903 Marie Curie received the Nobel Prize in Physics, with Pierre Curie.",
              "Alan Turing studied at Princeton University. Paris is the capital of France."]
-    (tmp_path / "web" / "data").mkdir(parents=True)
-    n = len(texts)
-    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "source": ["web"] * n,
-                             "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
-                            schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
+    write_web_corpus(tmp_path / "web", texts)
     (tmp_path / "sample.nt").write_bytes((KG_SAMPLE / "sample.nt").read_bytes())
     _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--input", "web")
     pairs = _lines(tmp_path / "local", "pairs.jsonl")

@@ -2,6 +2,7 @@
 and the Beam job end to end on a small corpus."""
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -43,15 +44,20 @@ def test_match_facts_entities_and_literals():
     assert match_facts("Adams was born in 1952.", "Q42", facts, set(), label) == []  # a day date needs the day
 
 
+def write_web_corpus(directory: Path, texts: list[str]) -> None:
+    """One English web parquet file under ``directory/data`` with ids d0, d1, ..."""
+    (directory / "data").mkdir(parents=True)
+    n = len(texts)
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "source": ["web"] * n,
+                             "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
+                            schema=CORPUS_SCHEMA), directory / "data" / "part-00000.parquet")
+
+
 def test_align_job(tmp_path):
     texts = ["Douglas Adams was born in Cambridge on 11 March 1952. He was a writer.",
              "In 1903 MARIE   curie received the Nobel Prize in Physics, with Pierre Curie.",
              "The Parisian summer was hot and nobody in the town of Warsawa cared much about it."]
-    (tmp_path / "web" / "data").mkdir(parents=True)
-    n = len(texts)
-    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": texts, "source": ["web"] * n,
-                             "url": [None] * n, "lang": ["en"] * n, "lang_score": [1.0] * n, "meta": ["{}"] * n},
-                            schema=CORPUS_SCHEMA), tmp_path / "web" / "data" / "part-00000.parquet")
+    write_web_corpus(tmp_path / "web", texts)
     out = tmp_path / "align"
     cfg = AlignConfig(triples=["corpora/samples/kg/sample.nt"], corpus=[str(tmp_path / "web")], output=str(out),
                       chunk_mb=64)
