@@ -266,41 +266,36 @@ def test_one_process_enough_when_the_pace_fits():
     assert not one_process_enough(entries(20), cfg)  # more hosts than one batch takes
 
 
-def test_small_crawl_with_default_parallelism_is_one_batch(tmp_path):
-    """With our default worker count, a crawl one process can pace runs as one batch (no
-    worker processes to start); the batch crawls every host."""
+def crawl_hosts(tmp_path: Path, hosts: int, links: int, crawl: CrawlConfig, beam_args: list[str]) -> dict:
+    """Crawl ``hosts`` fresh test sites, each a home page linking to ``links`` pages, into
+    ``tmp_path/out``; return the job's report."""
     sites = Sites()
-    hosts = [sites.reserve(Site(pages={"/": (200, HTML, article("Home", ["/p/1"]).encode()),
-                                       "/p/*": (200, HTML, article("Page").encode())}))
-             for _ in range(3)]
+    home = article("Home", [f"/p/{i}" for i in range(links)]).encode()
+    started = [sites.reserve(Site(pages={"/": (200, HTML, home), "/p/*": (200, HTML, article("Page").encode())}))
+               for _ in range(hosts)]
     sites.start()
     try:
         seeds = tmp_path / "seeds.txt"
-        seeds.write_text("".join(h.base + "/\n" for h in hosts))
-        out = tmp_path / "out"
-        report = run_crawl(CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config(rate=20.0)), [],
-                           quiet=True)
+        seeds.write_text("".join(h.base + "/\n" for h in started))
+        return run_crawl(CrawlJobConfig(seeds=str(seeds), output=str(tmp_path / "out"), crawl=crawl), beam_args,
+                         quiet=True)
     finally:
         sites.stop()
+
+
+def test_small_crawl_with_default_parallelism_is_one_batch(tmp_path):
+    """With our default worker count, a crawl one process can pace runs as one batch (no
+    worker processes to start); the batch crawls every host."""
+    out = tmp_path / "out"
+    report = crawl_hosts(tmp_path, hosts=3, links=1, crawl=crawl_config(rate=20.0), beam_args=[])
     assert stage(report, "urls")["out"] == 3 * 2
     batches = {f.name.split("-")[2] for f in (out / "log").glob("crawl-r000-*.jsonl")}
     assert batches == {"b0000"}
 
 
 def test_two_workers_each_own_their_hosts(tmp_path):
-    sites = Sites()
-    hosts = [sites.reserve(Site(pages={"/": (200, HTML, article("Home", [f"/p/{i}" for i in range(6)]).encode()),
-                                       "/p/*": (200, HTML, article("Page").encode())}))
-             for _ in range(4)]
-    sites.start()
-    try:
-        seeds = tmp_path / "seeds.txt"
-        seeds.write_text("".join(h.base + "/\n" for h in hosts))
-        out = tmp_path / "out"
-        report = run_crawl(CrawlJobConfig(seeds=str(seeds), output=str(out), crawl=crawl_config()), TWO_WORKERS,
-                           quiet=True)
-    finally:
-        sites.stop()
+    out = tmp_path / "out"
+    report = crawl_hosts(tmp_path, hosts=4, links=6, crawl=crawl_config(), beam_args=TWO_WORKERS)
     assert stage(report, "urls")["out"] == 4 * 7
     batch_of_host = defaultdict(set)
     for f in (out / "log").glob("crawl-r000-*.jsonl"):
