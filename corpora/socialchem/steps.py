@@ -35,6 +35,11 @@ def stage_counts(stage: str, n_in: int, n_out: int, dropped: Mapping[str, int],
     return out
 
 
+def read_counts(stage: str, kept: int, dropped: Mapping[str, int]) -> list[tuple[tuple[str, str], int]]:
+    """A read stage's counts: every row read is kept or dropped by reason."""
+    return stage_counts(stage, kept + sum(dropped.values()), kept, dropped)
+
+
 def write_stats_json(output: str, job: str, counts: list, stage_order: list[str], **extra) -> dict:
     """stats.json of a plain step: its stages (in = out + dropped by reason), as every job's."""
     report = build_report(counts, stage_order)
@@ -184,8 +189,7 @@ def run_agreement(cfg: AgreementConfig, overwrite: bool = False, quiet: bool = F
     sc_files.write_jsonl(fileio.join(out, "low_agreement.jsonl"), result.low_agreement)
     report = {"step": "agreement", "input": path, **result.as_dict()}
     sc_files.write_json(fileio.join(out, "agreement.json"), report)
-    write_stats_json(out, "agreement", stage_counts(READ_STAGE, len(rows) + sum(dropped.values()), len(rows),
-                                                    dropped), [READ_STAGE])
+    write_stats_json(out, "agreement", read_counts(READ_STAGE, len(rows), dropped), [READ_STAGE])
     sc_files.write_json(fileio.join(out, "report.json"), report)
     if not quiet:
         print(f"agreement: {result.breakdowns} breakdowns of {result.rots} RoTs, {result.multi_annotated} with "
@@ -222,10 +226,9 @@ def run_split(cfg: SplitConfig, overwrite: bool = False, quiet: bool = False) ->
               "repeated_in_extra": result.repeated,
               "rows": len(result.rows), "situations": len(result.situations), "crossing": len(result.crossing),
               "situations_per_area_split": table["situations"], "rows_per_area_split": table["rows"], "output": out}
-    counts = stage_counts(READ_STAGE, len(rows) + sum(dropped.values()), len(rows), dropped)
+    counts = read_counts(READ_STAGE, len(rows), dropped)
     if aggregated is not None:
-        counts += stage_counts("read_aggregated", len(aggregated) + sum(agg_dropped.values()), len(aggregated),
-                               agg_dropped)
+        counts += read_counts("read_aggregated", len(aggregated), agg_dropped)
     write_stats_json(cfg.output, "split", counts, [READ_STAGE, "read_aggregated"], rows_out=len(result.rows))
     sc_files.write_json(fileio.join(cfg.output, "report.json"), report)
     if not quiet:
@@ -255,8 +258,7 @@ def run_stats(cfg: StatsConfig, overwrite: bool = False, quiet: bool = False) ->
     report = ValidationReport(path=path)
     dropped: Counter = Counter()
     summary = gather(sc_files.valid_rows(path, report, dropped)).summary()
-    summary.update(build_report(stage_counts(READ_STAGE, summary["rows"] + sum(dropped.values()), summary["rows"],
-                                             dropped), [READ_STAGE]))
+    summary.update(build_report(read_counts(READ_STAGE, summary["rows"], dropped), [READ_STAGE]))
     summary = write_summary(summary, cfg.output, plots=not cfg.no_plots)
     summary["invalid_rows_left_out"] = report.invalid_rows
     sc_files.write_json(fileio.join(cfg.output, "report.json"), {"step": "stats", "input": path, **summary})
