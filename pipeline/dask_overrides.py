@@ -22,7 +22,17 @@ from apache_beam.transforms.core import Windowing
 from apache_beam.utils.windowed_value import WindowedValue
 
 
-class DaskRead(beam.PTransform):
+class _DaskRoot(beam.PTransform):
+    """A primitive root of the Dask runner: a bounded PCollection in the global window."""
+
+    def expand(self, pbegin):
+        return pvalue.PCollection(pbegin.pipeline, is_bounded=True)
+
+    def get_windowing(self, inputs):
+        return Windowing(window.GlobalWindows())
+
+
+class DaskRead(_DaskRoot):
     """Primitive of the Dask runner: a bounded source, split on the driver into ``bundle_bytes`` pieces."""
 
     def __init__(self, source, bundle_bytes: int = 64 << 20) -> None:
@@ -30,14 +40,8 @@ class DaskRead(beam.PTransform):
         self.source = source
         self.bundle_bytes = bundle_bytes
 
-    def expand(self, pbegin):
-        return pvalue.PCollection(pbegin.pipeline, is_bounded=True)
 
-    def get_windowing(self, inputs):
-        return Windowing(window.GlobalWindows())
-
-
-class DaskCreate(beam.PTransform):
+class DaskCreate(_DaskRoot):
     """Primitive of the Dask runner: a Create's values, one partition per slice."""
 
     def __init__(self, values: list, output_type) -> None:
@@ -45,14 +49,8 @@ class DaskCreate(beam.PTransform):
         self.values = values
         self.output_type = output_type
 
-    def expand(self, pbegin):
-        return pvalue.PCollection(pbegin.pipeline, is_bounded=True)
-
     def infer_output_type(self, unused_input_type):
         return self.output_type
-
-    def get_windowing(self, inputs):
-        return Windowing(window.GlobalWindows())
 
 
 class _ReadOverride(PTransformOverride):

@@ -105,29 +105,30 @@ def test_pipelines_run_the_same_with_the_caches():
         assert_that(out, equal_to([1, 2, 1]))
 
 
+def _in_fresh_python(code: str) -> str:
+    """What ``code`` prints, run in a new Python process (failing the test if it fails)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_beam_imported_lean_leaves_the_hidden_modules_usable():
     """The command line's first import: Beam without its pandas integration and BigQuery names;
     pandas, pyarrow's pandas conversion and Beam's BigQuery module still import afterwards (a
     fresh process: this one has them imported)."""
-    import subprocess
-    import sys
-
     code = ("from pipeline.beam_speedups import import_beam_lean, LEAN_HIDDEN; import_beam_lean(); import sys; "
             "assert not any(m in sys.modules for m in LEAN_HIDDEN); import apache_beam, pyarrow, pandas; "
             "assert pyarrow.table({'a': [1]}).to_pandas()['a'].tolist() == [1]; "
             "import apache_beam.io.gcp.bigquery as bq; assert bq.WriteToBigQuery; "
             "from apache_beam.io.filesystems import FileSystems; FileSystems.get_filesystem('/tmp'); print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "ok"
+    assert _in_fresh_python(code) == "ok"
 
 
 def test_arrow_arrays_without_pandas_until_pandas_is_imported():
     """After the lean import, building Arrow tables from lists as Beam's Parquet sink does leaves pandas
     unimported; once pandas is imported, pyarrow treats its objects as pandas again (NaN in a
     float Series is null, as ``from_pandas`` makes it). A fresh process, as above."""
-    import subprocess
-    import sys
-
     code = ("from pipeline.beam_speedups import import_beam_lean; import_beam_lean(); import sys; "
             "import pyarrow as pa; assert pa.array(['x', None], pa.string()).null_count == 1; "
             "b = pa.RecordBatch.from_arrays([pa.array([1], pa.int64())], names=['a']); "
@@ -135,8 +136,7 @@ def test_arrow_arrays_without_pandas_until_pandas_is_imported():
             "import pandas as pd; assert pa.array(pd.Series([1.0, float('nan')])).null_count == 1; "
             "assert pa.array(pd.Series(['a', 'b'], dtype='category')).type.id == pa.dictionary(pa.int8(), "
             "pa.string()).id; assert pa.table({'a': [2]}).to_pandas()['a'].tolist() == [2]; print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "ok"
+    assert _in_fresh_python(code) == "ok"
 
 
 def test_worker_processes_start_through_the_lean_worker_main(tmp_path):
