@@ -9,8 +9,9 @@ from itertools import pairwise
 import brotli
 import pytest
 
+from pipeline.content_coding import DecodeError, decode_content
 from pipeline.crawl.crawl_log import stats_from_log
-from pipeline.crawl.fetch import DecodeError, FetchConfig, decode_content, retry_after_seconds
+from pipeline.crawl.fetch import FetchConfig, retry_after_seconds
 from pipeline.crawl.links import extract_links, robots_header_directives
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.robots import RobotsPolicy, agent_token

@@ -11,8 +11,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from pipeline.content_coding import DecodeError, decode_content
 from pipeline.crawl.crawl_log import fetch_entry, skip_entry
-from pipeline.crawl.fetch import PACING_LEAD, DecodeError, Exchange, FetchConfig, Fetcher, decode_content
+from pipeline.crawl.fetch import PACING_LEAD, Exchange, FetchConfig, Fetcher
 from pipeline.crawl.links import extract_links, robots_header_directives
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.robots import MAX_ROBOTS_BYTES, RobotsPolicy, agent_token

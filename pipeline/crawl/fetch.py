@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline.content_coding import DecodedTooLarge, DecodeError, decode_content  # noqa: F401  (re-exported)
 from pipeline.crawl.ratelimit import HostPacer
 from pipeline.crawl.safety import Target
 
