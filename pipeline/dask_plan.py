@@ -186,10 +186,10 @@ class Planner:
 
     def _buckets(self, gbk: AppliedPTransform) -> list[list]:
         """For each bucket of ``gbk``, its piece from every input partition."""
-        n = self._n(gbk)
+        n, key_coder = self._n(gbk), self._key_coder(gbk)
         split = list(self.parts.get(gbk, []))
         for f in self._parts(gbk.inputs[0]):
-            split.append(self.client.submit(split_parts, f, n, self._key_coder(gbk), pure=False))
+            split.append(self.client.submit(split_parts, f, n, key_coder, pure=False))
         return [[self.client.submit(operator.getitem, f, j, pure=False) for f in split] for j in range(n)]
 
     def _task_inputs(self, stage: Stage) -> list:
