@@ -103,31 +103,26 @@ def parse_input(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def corpus_files(path: str) -> list[str]:
-    """The Parquet files of a corpus directory or glob; UsageError when there are none."""
-    return [f["path"] for f in sized_corpus_files(path)]
+def corpus_files(path: str, flag: str = "--input") -> list[str]:
+    """The Parquet files of a corpus directory or glob; UsageError naming ``flag`` when there are none."""
+    return [f["path"] for f in sized_corpus_files(path, flag)]
 
 
-def sized_corpus_files(path: str) -> list[dict]:
+def sized_corpus_files(path: str, flag: str = "--input") -> list[dict]:
     """``corpus_files`` with sizes: ``{"path", "bytes"}`` per file."""
     pattern = beam_io.join(path, "data", "*.parquet") if not path.endswith(".parquet") and "*" not in path else path
     try:
         return beam_io.match_inputs([pattern])
     except ValueError as exc:
-        raise UsageError(f"--input {path}: no corpus Parquet files ({exc})") from exc
+        raise UsageError(f"{flag} {path}: no corpus Parquet files ({exc})") from exc
 
 
-def checked_corpus_files(paths: list[str], flag: str | None = None) -> list[str]:
+def checked_corpus_files(paths: list[str], flag: str = "--input") -> list[str]:
     """The Parquet files of several corpora (``corpus_files``), each checked by ``check_text_column``;
-    with ``flag``, a corpus without files is reported as ``<flag> <path>: ...``."""
+    a corpus without files is reported as ``<flag> <path>: ...``."""
     files: list[str] = []
     for path in paths:
-        try:
-            found = corpus_files(path)
-        except UsageError as exc:
-            if flag is None:
-                raise
-            raise UsageError(f"{flag} {path}: {exc}") from exc
+        found = corpus_files(path, flag)
         check_text_column(found)
         files += found
     return files
