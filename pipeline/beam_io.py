@@ -26,17 +26,18 @@ def absolute_spec(spec: str) -> str:
     return f"{scheme}:{absolute(path)}" if sep and path else spec
 
 
-def match_inputs(patterns: list[str]) -> list[dict[str, Any]]:
-    """Expand globs into absolute files with sizes; raise ValueError naming any pattern with no match."""
+def match_inputs(patterns: list[str], flag: str = "--input") -> list[dict[str, Any]]:
+    """Expand globs into absolute files with sizes; raise ValueError naming any pattern with no match
+    under ``flag``, the option that named it (``--input``, ``--labels``, ``--collection``)."""
     files: dict[str, int] = {}
     for pattern in map(absolute, patterns):
         try:
             result = FileSystems.match([pattern])[0]
             found = [m for m in result.metadata_list if not m.path.endswith("/")]
         except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError / its own types
-            raise ValueError(f"--input {pattern!r}: cannot list it ({exc})") from exc
+            raise ValueError(f"{flag} {pattern!r}: cannot list it ({exc})") from exc
         if not found:
-            raise ValueError(f"--input {pattern!r}: no file matches (check the path or glob)")
+            raise ValueError(f"{flag} {pattern!r}: no file matches (check the path or glob)")
         for m in found:
             files[m.path] = m.size_in_bytes
     return [{"path": p, "bytes": n} for p, n in sorted(files.items())]

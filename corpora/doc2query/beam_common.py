@@ -46,7 +46,7 @@ def collection_inputs(path: str, flag: str) -> list[dict]:
     one is refused."""
     try:
         files = collection_files(path, flag)
-        described = beam_io.match_inputs(files)
+        described = beam_io.match_inputs(files, flag)
     except (CollectionError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
     refuse_empty(described, flag)

@@ -167,7 +167,7 @@ def resolve_inputs(cfg: PairsConfig) -> tuple[list[dict], list[str] | None]:
             raise UsageError(f"{flag} {path}: no such file")
     inputs = collection_inputs(cfg.collection, "--collection")
     for flag, path in (("--queries", cfg.queries), ("--qrels", cfg.qrels)):
-        described = beam_io.match_inputs([path])
+        described = beam_io.match_inputs([path], flag)
         refuse_empty(described, flag)
         inputs += described
     return inputs, None

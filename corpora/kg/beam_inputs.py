@@ -26,9 +26,9 @@ def resolve_inputs(patterns: list[str], labels: list[str], input_format: str, ch
             continue
         role_flag = flag if role == "triples" else "--labels"
         try:
-            matched = beam_io.match_inputs(pats)
+            matched = beam_io.match_inputs(pats, role_flag)
         except ValueError as exc:
-            raise UsageError(str(exc).replace("--input", role_flag)) from exc
+            raise UsageError(str(exc)) from exc
         for f in matched:
             fmt = input_format if (input_format != "auto" and role == "triples") else detect_format(f["path"])
             if role == "labels" and fmt == "tsv":
