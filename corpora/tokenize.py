@@ -20,6 +20,7 @@ from functools import partial
 import apache_beam as beam
 import numpy as np
 
+from corpora.corpus_files import corpus_parquet_files
 from corpora.tokenize_rows import RowSlice, tokenize_slice
 from pipeline import beam_io
 from pipeline.beam_steps import STATS, BatchStep, FlatStep, finalize, summed_stats
@@ -109,12 +110,8 @@ def corpus_files(path: str, flag: str = "--input") -> list[str]:
 
 
 def sized_corpus_files(path: str, flag: str = "--input") -> list[dict]:
-    """``corpus_files`` with sizes: ``{"path", "bytes"}`` per file."""
-    pattern = beam_io.join(path, "data", "*.parquet") if not path.endswith(".parquet") and "*" not in path else path
-    try:
-        return beam_io.match_inputs([pattern])
-    except ValueError as exc:
-        raise UsageError(f"{flag} {path}: no corpus Parquet files ({exc})") from exc
+    """``corpus_files`` with sizes, listed on Beam's file systems: ``{"path", "bytes"}`` per file."""
+    return [{"path": p, "bytes": n} for p, n in corpus_parquet_files(path, flag, beam_io.match_files)]
 
 
 def checked_corpus_files(paths: list[str], flag: str = "--input") -> list[str]:

@@ -26,20 +26,28 @@ def absolute_spec(spec: str) -> str:
     return f"{scheme}:{absolute(path)}" if sep and path else spec
 
 
+def match_files(pattern: str) -> list[tuple[str, int]]:
+    """The files (not folders) a glob matches on Beam's file systems, sorted, with their sizes;
+    OSError when it cannot be listed (:data:`corpora.corpus_files.Lister`)."""
+    try:
+        result = FileSystems.match([pattern])[0]
+    except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError / its own types
+        raise OSError(str(exc)) from exc
+    return sorted((m.path, m.size_in_bytes) for m in result.metadata_list if not m.path.endswith("/"))
+
+
 def match_inputs(patterns: list[str], flag: str = "--input") -> list[dict[str, Any]]:
     """Expand globs into absolute files with sizes; raise ValueError naming any pattern with no match
     under ``flag``, the option that named it (``--input``, ``--labels``, ``--collection``)."""
     files: dict[str, int] = {}
     for pattern in map(absolute, patterns):
         try:
-            result = FileSystems.match([pattern])[0]
-            found = [m for m in result.metadata_list if not m.path.endswith("/")]
-        except Exception as exc:  # noqa: BLE001 - Beam raises BeamIOError / its own types
+            found = match_files(pattern)
+        except OSError as exc:
             raise ValueError(f"{flag} {pattern!r}: cannot list it ({exc})") from exc
         if not found:
             raise ValueError(f"{flag} {pattern!r}: no file matches (check the path or glob)")
-        for m in found:
-            files[m.path] = m.size_in_bytes
+        files.update(found)
     return [{"path": p, "bytes": n} for p, n in sorted(files.items())]
 
 

@@ -89,21 +89,6 @@ def collection_files(path: str, flag: str = "--collection") -> list[str]:
     return [path]
 
 
-def corpus_parquet_files(path: str, flag: str = "--input") -> list[str]:
-    """The Parquet files of a corpus directory (``data/*.parquet``), a Parquet file or a glob, in
-    name order; local ones made absolute. CollectionError when there are none."""
-    pattern = path if path.endswith(".parquet") or "*" in path else fileio.join(path, "data", "*.parquet")
-    if not fileio.is_remote(pattern):
-        pattern = os.path.abspath(os.path.expanduser(pattern))
-    try:
-        files = [f for f, _ in fileio.match(pattern)]
-    except OSError as exc:
-        raise CollectionError(f"{flag} {path}: cannot list {pattern} ({exc})") from exc
-    if not files:
-        raise CollectionError(f"{flag} {path}: no corpus Parquet files (no file matches {pattern!r})")
-    return files
-
-
 #: Decompression by file name, as Beam's file systems do it (``CompressionTypes.detect_compression_type``).
 _DECOMPRESSORS = {".bz2": "bz2", ".deflate": "deflate", ".gz": "gzip", ".zst": "zstd", ".zstd": "zstd",
                   ".xz": "lzma", ".lzma": "lzma"}

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpora.corpus_files import NoCorpusFiles, corpus_parquet_files
 from corpora.doc2query.collection import (
     COLLECTION_SUFFIXES,
     CollectionError,
     collection_files,
-    corpus_parquet_files,
     is_corpus_dir,
     line_format,
     parse_collection_line,
@@ -67,8 +67,8 @@ def read_collection(path: str, fix_mojibake: bool = False, flag: str = "--input"
         import pyarrow.parquet as pq
 
         try:
-            files = corpus_parquet_files(path, flag)
-        except CollectionError as exc:
+            files = [f for f, _ in corpus_parquet_files(path, flag)]
+        except NoCorpusFiles as exc:
             raise EvalInputError(str(exc)) from exc
         for f in files:
             with fileio.open_read(f) as fh:
