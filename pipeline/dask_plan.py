@@ -40,9 +40,10 @@ class Stage:
 class Planner:
     """PCollection -> partition futures (plain); GroupByKey -> futures split for it; stages -> tasks."""
 
-    def __init__(self, client, partitions: int) -> None:
+    def __init__(self, client, partitions: int, shuffle_dir: str | None = None) -> None:
         self.client = client
         self.partitions = partitions
+        self.shuffle_dir = shuffle_dir  # GroupByKeys shuffle through files there (None: in memory)
         self.stages: list[Stage] = []
         self.home: dict[pvalue.PCollection, Stage] = {}  # where a PCollection's elements stream by
         self.flattens: dict[pvalue.PCollection, list[pvalue.PCollection]] = {}
@@ -184,12 +185,15 @@ class Planner:
         """Buckets of a GroupByKey: ``--dask_partitions``, or 1 for a CombineGlobally's single key."""
         return 1 if isinstance(gbk.transform, OneBucketGroupByKey) else self.partitions
 
-    def _buckets(self, gbk: AppliedPTransform) -> list[list]:
-        """For each bucket of ``gbk``, its piece from every input partition."""
+    def _buckets(self, gbk: AppliedPTransform) -> list:
+        """For each bucket of ``gbk``: its piece from every input partition, or (through files)
+        the bucket's number and every input partition's shuffle file."""
         n, key_coder = self._n(gbk), self._key_coder(gbk)
         split = list(self.parts.get(gbk, []))
         for f in self._parts(gbk.inputs[0]):
-            split.append(self.client.submit(split_parts, f, n, key_coder, pure=False))
+            split.append(self.client.submit(split_parts, f, n, key_coder, self.shuffle_dir, pure=False))
+        if self.shuffle_dir is not None:
+            return [(j, split) for j in range(n)]
         return [[self.client.submit(operator.getitem, f, j, pure=False) for f in split] for j in range(n)]
 
     def _task_inputs(self, stage: Stage) -> list:
@@ -223,9 +227,11 @@ class Planner:
                 "windowing": node.inputs[0].windowing, "label": node.full_label, "input": pid(node.inputs[0]),
                 "outputs": {tag: pid(pc) for tag, pc in node.outputs.items()},
             })
-        outputs = [([pid(pc) for pc in pcs], None if kind != "gbk" else (self._n(target), self._key_coder(target)))
+        outputs = [([pid(pc) for pc in pcs], None if kind != "gbk" else
+                    (self._n(target), self._key_coder(target), self.shuffle_dir))
                    for (kind, target), pcs in stage.outputs]
-        return {"root": stage.root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs}
+        root = "merge" if stage.root == "group" and self.shuffle_dir is not None else stage.root
+        return {"root": root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs}
 
     def _submit(self, stage: Stage, sides: list, blob) -> None:
         side_parts = [self._parts(pc) for pc in sides]

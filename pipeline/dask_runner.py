@@ -14,7 +14,11 @@ the pipeline's *primitive* transforms itself, as Dask tasks:
   process and reused, one bundle at a time;
 - ``GroupByKey`` is a hash shuffle on the deterministic encoding of the key: the producing
   stage splits its output into N buckets as it runs, and each bucket is grouped by its own task,
-  which also runs the ParDos that read the groups;
+  which also runs the ParDos that read the groups. On a local cluster (or with
+  ``--dask_shuffle_dir`` on a folder every worker shares) the buckets go through files
+  (``dask_shuffle``): sorted runs written by the producers and merged key by key by the
+  buckets' tasks, so memory stays flat however large the shuffle, and the scheduler holds two
+  tasks per partition, not one per piece; otherwise pieces travel as task results;
 - between tasks a partition is packed bytes (``dask_tasks``), so Dask sizes it exactly and
   spills it to disk past its memory thresholds; the driver holds only the sinks' futures, so
   each partition is freed once the last task that reads it has run;
@@ -31,6 +35,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+import uuid
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -39,6 +46,7 @@ from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineS
 
 from pipeline.dask_overrides import OVERRIDES, DaskCreate, DaskRead
 from pipeline.dask_plan import Planner
+from pipeline.errors import UsageError
 
 _LOG = logging.getLogger(__name__)
 
@@ -53,6 +61,11 @@ class DaskClusterOptions(PipelineOptions):
                                  "(default: start a local cluster of worker processes that spill to disk)")
         parser.add_argument("--dask_partitions", type=int, default=0,
                             help="partitions after each shuffle (default: 2 per worker thread)")
+        parser.add_argument("--dask_shuffle_dir", default="",
+                            help="folder for the shuffle files, read and written by every worker at this same "
+                                 "path (a shared mount on a multi-machine cluster); 'memory' shuffles through task "
+                                 "results instead (default: a temporary folder on a local cluster, memory on a "
+                                 "remote one)")
         parser.add_argument("--dask_local_workers", type=int, default=0,
                             help="worker processes of the local cluster (default: one per core)")
         parser.add_argument("--dask_local_memory", default="auto",
@@ -97,9 +110,10 @@ def check_supported(leaves: list[AppliedPTransform]) -> None:
 class DaskPipelineResult(PipelineResult):
     """The state of a pipeline submitted to a Dask cluster."""
 
-    def __init__(self, client, futures: list, cluster=None) -> None:
+    def __init__(self, client, futures: list, cluster=None, scratch: str | None = None) -> None:
         super().__init__(PipelineState.RUNNING)
         self.client, self.futures, self.cluster = client, futures, cluster
+        self.scratch = scratch  # the job's shuffle folder, removed when the job ends
 
     def wait_until_finish(self, duration=None) -> str:
         from distributed import wait
@@ -124,6 +138,9 @@ class DaskPipelineResult(PipelineResult):
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     def cancel(self) -> str:
         self.client.cancel(self.futures)
@@ -150,6 +167,45 @@ def _local_cluster(opts: DaskClusterOptions):
     with dask.config.set(settings):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                             dashboard_address=None, memory_limit=opts.dask_local_memory)
+
+
+def shuffle_folder(client, setting: str, local: bool) -> str | None:
+    """The job's own folder for shuffle files (created here, checked from every worker), or None to
+    shuffle through task results: ``setting`` 'memory', or empty on a remote cluster."""
+    if setting == "memory" or (not setting and not local):
+        return None
+    if setting:
+        parent = os.path.abspath(setting)
+    else:
+        import dask
+
+        parent = dask.config.get("temporary-directory", None) or tempfile.gettempdir()
+    folder = os.path.join(parent, f"corpusforge-shuffle-{uuid.uuid4().hex[:12]}")
+    try:
+        os.makedirs(folder)
+    except OSError as e:
+        raise UsageError(f"--dask_shuffle_dir {setting or parent}: cannot create a folder there ({e})") from e
+
+    def usable(path: str) -> str:  # runs on each worker
+        import os as _os
+
+        probe = _os.path.join(path, f"probe-{_os.getpid()}")
+        try:
+            with open(probe, "wb") as f:
+                f.write(b"ok")
+            _os.remove(probe)
+            return ""
+        except OSError as exc:
+            return str(exc)
+
+    failures = {w: err for w, err in client.run(usable, folder).items() if err}
+    if failures:
+        shutil.rmtree(folder, ignore_errors=True)
+        worker, err = next(iter(failures.items()))
+        raise UsageError(f"--dask_shuffle_dir {setting or parent}: {len(failures)} worker(s) cannot write the "
+                         f"shuffle folder {folder} (e.g. {worker}: {err}); give a folder every worker shares at "
+                         "the same path, or --dask_shuffle_dir memory")
+    return folder
 
 
 def hand_over(client, futures: list, timeout: float = 300.0) -> None:
@@ -189,16 +245,25 @@ class DaskClusterRunner(PipelineRunner):
         cluster = None if address else _local_cluster(opts)
         client = Client(address or cluster, set_as_default=False)
         threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()) or 1
-        planner = Planner(client, opts.dask_partitions or 2 * threads)
-        planner.plan(visitor.leaves)
-        futures = planner.submit()
-        del planner  # intermediate partitions are freed as soon as the last task reading them has run
-        fire_and_forget(futures)  # keep running if the driver goes away (--no_wait_until_finish)
+        result = DaskPipelineResult(client, [], cluster)
+        try:
+            result.scratch = shuffle_folder(client, opts.dask_shuffle_dir, local=cluster is not None)
+            planner = Planner(client, opts.dask_partitions or 2 * threads, result.scratch)
+            planner.plan(visitor.leaves)
+            result.futures = planner.submit()
+            del planner  # intermediate partitions are freed as soon as the last task reading them has run
+        except BaseException:
+            result.close()  # nothing runs: the local cluster and the shuffle folder go
+            raise
+        fire_and_forget(result.futures)  # keep running if the driver goes away (--no_wait_until_finish)
         _LOG.info("dask: submitted %d transforms to %s", len(visitor.leaves), client.scheduler.address)
-        result = DaskPipelineResult(client, futures, cluster)
         if cluster is not None:  # a local cluster ends with this process: always wait for the job
             result.wait_until_finish()
         elif options.view_as(StandardOptions).no_wait_until_finish:
-            hand_over(client, futures)
+            hand_over(client, result.futures)
+            if result.scratch is not None:
+                _LOG.warning("dask: the job's shuffle files stay in %s; remove it once the job is done",
+                             result.scratch)
+                result.scratch = None
             result.close()
         return result

@@ -21,6 +21,8 @@ from apache_beam.internal import pickler
 from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.dask_shuffle import ShuffleWriter, merge_groups
+
 # ---------------------------------------------------------------- partitions as bytes
 
 
@@ -191,6 +193,8 @@ def root_elements(kind: str, data):
         return iter([window.GlobalWindows.windowed_value(b"")])
     if kind == "group":
         return _group(data)
+    if kind == "merge":  # (bucket, shuffle files): a GroupByKey shuffled through files
+        return merge_groups(*data)
     if kind == "read":
         return _read(data)
     if kind == "values":  # a Create's slice
@@ -213,7 +217,7 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     pcolls: dict[str, _Fanout] = defaultdict(_Fanout)
     outputs = []
     for pcs, mode in spec["outputs"]:  # PCollections with one destination share one output
-        out = _Collect() if mode is None else _Split(*mode)
+        out = _Collect() if mode is None else _splitter(*mode)
         for pc in pcs:
             pcolls[pc].targets.append(out)
         outputs.append(out)
@@ -242,9 +246,15 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def split_parts(blob: bytes, n: int, key_coder) -> list[bytes]:
-    """A materialized partition split into the ``n`` hash buckets of a GroupByKey."""
-    split = _Split(n, key_coder)
+def _splitter(n: int, key_coder, directory: str | None = None) -> Receiver:
+    """The output bound for a GroupByKey: in memory, or to a shuffle file under ``directory``."""
+    return _Split(n, key_coder) if directory is None else ShuffleWriter(n, key_coder, directory)
+
+
+def split_parts(blob: bytes, n: int, key_coder, directory: str | None = None) -> list[bytes] | str | None:
+    """A materialized partition split into the ``n`` hash buckets of a GroupByKey (pieces in
+    memory, or a shuffle file's path)."""
+    split = _splitter(n, key_coder, directory)
     for wv in unpack(blob):
         split.receive(wv)
     return split.result()

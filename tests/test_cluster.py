@@ -171,14 +171,14 @@ def test_tokenize_job_on_the_cluster_writes_the_local_runners_shards(cluster, tm
 LOCAL_ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
 
 
-def _run_both(cluster: str, cwd: Path, monkeypatch, *args: str) -> None:
+def _run_both(cluster: str, cwd: Path, monkeypatch, *args: str, dask_args: tuple[str, ...] = ()) -> None:
     """``args`` with ``--output local`` in-process on the local runner, then with ``--output dask``
-    on the cluster; both must succeed."""
+    (and ``dask_args``) on the cluster; both must succeed."""
     import beam_runner
 
     monkeypatch.chdir(cwd)
     assert beam_runner.main([*args, "--output", "local", *LOCAL_ONE_WORKER]) in (0, None)
-    dask = _run(cwd, *args, "--output", "dask", "--runner", "dask", "--dask_address", cluster)
+    dask = _run(cwd, *args, "--output", "dask", "--runner", "dask", "--dask_address", cluster, *dask_args)
     assert dask.returncode == 0, dask.stderr
 
 
@@ -195,7 +195,7 @@ def _same_stats(cwd: Path) -> dict:
 def test_web_dedup_against_an_earlier_build_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
     """--dedup-against: the earlier build's saved dedup indexes are read by the workers and joined
     with the new pages; the same rows, rejects and stats as the local runner, and pages the earlier
-    build has are dropped as such."""
+    build has are dropped as such. Its shuffles go through files in a folder the workers share."""
     import beam_runner
 
     write_sample(str(tmp_path / "old"), pages=30, files=1)
@@ -204,7 +204,9 @@ def test_web_dedup_against_an_earlier_build_on_the_cluster_equals_the_local_runn
     assert beam_runner.main(["web", "--input", "old/*.warc.gz", "--filters", "exact_dedup,minhash_dedup",
                              "--output", "earlier", *LOCAL_ONE_WORKER]) in (0, None)
     _run_both(cluster, tmp_path, monkeypatch, "web", "--input", "in/*.warc.gz", "--filters",
-              "exact_dedup,minhash_dedup", "--dedup-against", "earlier", "--rejects")
+              "exact_dedup,minhash_dedup", "--dedup-against", "earlier", "--rejects",
+              dask_args=("--dask_shuffle_dir", "shuffle"))
+    assert list((tmp_path / "shuffle").iterdir()) == []  # the job's folder went when it ended
     for sub in ("data", "rejects"):
         expected = _rows(tmp_path / "local", sub)
         assert expected, f"the local run wrote no {sub}"
@@ -327,7 +329,7 @@ def test_kg_on_the_cluster_equals_the_local_runner_and_finishes_when_submitted(c
 
 @pytest.mark.slow
 def test_kg_align_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monkeypatch):
-    """Pairs from a small corpus against the shipped sample graph (relative paths)."""
+    """Pairs from a small corpus against the shipped sample graph (relative paths), shuffled through files."""
     from tests.test_kg_align import write_web_corpus
 
     texts = ["Douglas Adams was born in Cambridge on 11 March 1952. He was a writer.",
@@ -335,7 +337,8 @@ def test_kg_align_on_the_cluster_equals_the_local_runner(cluster, tmp_path, monk
              "Alan Turing studied at Princeton University. Paris is the capital of France."]
     write_web_corpus(tmp_path / "web", texts)
     (tmp_path / "sample.nt").write_bytes((KG_SAMPLE / "sample.nt").read_bytes())
-    _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--input", "web")
+    _run_both(cluster, tmp_path, monkeypatch, "kg-align", "--triples", "sample.nt", "--input", "web",
+              dask_args=("--dask_shuffle_dir", str(tmp_path / "shuffle")))
     pairs = _lines(tmp_path / "local", "pairs.jsonl")
     assert len(pairs) >= 3
     assert _lines(tmp_path / "dask", "pairs.jsonl") == pairs

@@ -82,11 +82,14 @@ def _runner(options: list[str]):
     return FnApiRunner()
 
 
-def test_fused_stages_give_the_local_runners_output(dask_address):
+def test_fused_stages_give_the_local_runners_output(dask_address, tmp_path):
     local = _run([])
     for partitions in ("1", "3"):
-        dask = _run(["--runner", "dask", "--dask_address", dask_address, f"--dask_partitions={partitions}"])
-        assert dask == local
+        for shuffle in ("memory", str(tmp_path / "shuffle")):
+            dask = _run(["--runner", "dask", "--dask_address", dask_address, f"--dask_partitions={partitions}",
+                         f"--dask_shuffle_dir={shuffle}"])
+            assert dask == local
+    assert list((tmp_path / "shuffle").iterdir()) == []  # each job's shuffle folder goes when it ends
     assert '["one", "only"]' in local and "never" not in local
     assert '["seen", 200]' in local  # finish_bundle output reached the combiner
 
