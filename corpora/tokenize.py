@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -117,12 +118,22 @@ def sized_corpus_files(path: str, flag: str = "--input") -> list[dict]:
 def checked_corpus_files(paths: list[str], flag: str = "--input") -> list[str]:
     """The Parquet files of several corpora (``corpus_files``), each checked by ``check_text_column``;
     a corpus without files is reported as ``<flag> <path>: ...``."""
-    files: list[str] = []
+    return [f["path"] for found in _checked_corpora(paths, flag) for f in found]
+
+
+def checked_sized_corpus_files(paths: list[str], flag: str = "--input") -> list[dict]:
+    """``checked_corpus_files`` with sizes from the same one listing, each file once, in name order
+    (as ``beam_io.match_inputs`` describes inputs)."""
+    sized = {f["path"]: f["bytes"] for found in _checked_corpora(paths, flag) for f in found}
+    return [{"path": p, "bytes": n} for p, n in sorted(sized.items())]
+
+
+def _checked_corpora(paths: list[str], flag: str) -> Iterator[list[dict]]:
+    """Per corpus, its described files (``sized_corpus_files``), once ``check_text_column`` passed them."""
     for path in paths:
-        found = corpus_files(path, flag)
-        check_text_column(found)
-        files += found
-    return files
+        found = sized_corpus_files(path, flag)
+        check_text_column([f["path"] for f in found])
+        yield found
 
 
 def check_text_column(files: list[str]) -> bool:

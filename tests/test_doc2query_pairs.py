@@ -224,3 +224,19 @@ def test_mined_pairs_job_drops_boilerplate_headings_and_holds_out(tmp_path):
     passages = pq.read_table(glob.glob(str(out / "passages" / "data" / "*.parquet"))).to_pylist()
     assert sorted(r["id"] for r in passages) == sorted(p["pid"] for p in train + held)
     assert all("heading" not in r["text"] for r in passages)
+
+
+def test_corpus_inputs_describe_each_file_once_with_its_size(tmp_path):
+    from corpora.doc2query.beam_common import corpus_inputs
+
+    a = write_corpus(tmp_path / "a", [Document(id="a1", text="One. Two.", source="web")])
+    b = write_corpus(tmp_path / "b", [Document(id="b1", text="Three.", source="web")])
+    described, columns = corpus_inputs([b, a, a], "--input")  # a corpus given twice is read once
+    files = sorted(glob.glob(str(tmp_path / "*" / "data" / "*.parquet")))
+    assert described == [{"path": f, "bytes": os.path.getsize(f)} for f in files]
+    assert columns == ["id", "text", "source", "url", "lang", "lang_score", "meta"]
+    empty = write_corpus(tmp_path / "empty", [])
+    with pytest.raises(UsageError, match=r"^--input .*empty: the corpus has no rows"):
+        corpus_inputs([empty], "--input")
+    with pytest.raises(UsageError, match=r"^--input .*nothing: no corpus Parquet files \(no file matches"):
+        corpus_inputs([str(tmp_path / "nothing")], "--input")

@@ -20,16 +20,16 @@ CORPUS_COLUMNS = ("id", "text", "source", "url", "lang", "lang_score", "meta")
 
 
 def corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
-    """Parquet files of corpus directories (or globs) with sizes, and the corpus columns they share;
-    a corpus without a row is refused (read from the files' footers, before any work)."""
+    """Parquet files of corpus directories (or globs) with sizes, from one listing, and the corpus
+    columns they share; a corpus without a row is refused (read from the files' footers, before any work)."""
     import pyarrow.parquet as pq
 
-    from corpora.tokenize import checked_corpus_files
+    from corpora.tokenize import checked_sized_corpus_files
 
-    files = checked_corpus_files([beam_io.absolute(p) for p in paths], flag)
+    described = checked_sized_corpus_files([beam_io.absolute(p) for p in paths], flag)
     rows = 0
-    for i, f in enumerate(files):
-        with beam_io.FileSystems.open(f) as fh:
+    for i, f in enumerate(described):
+        with beam_io.FileSystems.open(f["path"]) as fh:
             meta = pq.ParquetFile(fh)
             rows += meta.metadata.num_rows
             if i == 0:
@@ -37,7 +37,6 @@ def corpus_inputs(paths: list[str], flag: str) -> tuple[list[dict], list[str]]:
     if not rows:
         raise UsageError(f"{flag} {' '.join(paths)}: the corpus has no rows")
     columns = [c for c in CORPUS_COLUMNS if c in names]
-    described = beam_io.match_inputs(files)  # sizes from the file system's listing (no read of the data)
     return described, columns
 
 

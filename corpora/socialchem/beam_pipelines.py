@@ -119,11 +119,10 @@ def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool 
                    verbose: bool = False) -> dict | None:
     """[Beam] corpus -> situations.jsonl and .tsv (+ rejects/), stats.json, manifest.json; the
     stats report (None when only submitted)."""
-    from corpora.tokenize import checked_corpus_files
+    from corpora.tokenize import checked_sized_corpus_files
 
     beam_args = prepare_beam_args(beam_args, verbose)
-    files = checked_corpus_files([beam_io.absolute(c) for c in cfg.input], "--input")
-    inputs = beam_io.match_inputs(files)  # paths with sizes
+    inputs = checked_sized_corpus_files([beam_io.absolute(c) for c in cfg.input], "--input")  # paths with sizes
     prepare_named_outputs(cfg.output, ["situations.jsonl", "situations.tsv", "rejects", "rejects.jsonl", "stats.json",
                                        "manifest.json", PARTS], overwrite)
 
@@ -134,7 +133,7 @@ def run_situations(cfg: SituationsConfig, beam_args: list[str], overwrite: bool 
               f"(accounting {'ok' if report['accounting_ok'] else 'MISMATCH'})")
 
     return drive(PipelineJob("socialchem situations", cfg.output, build=lambda p: build_situations(p, cfg, inputs),
-                             header=f"socialchem situations: mining {len(files)} corpus file(s) -> {cfg.output}",
+                             header=f"socialchem situations: mining {len(inputs)} corpus file(s) -> {cfg.output}",
                              summary=summary), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 
