@@ -78,6 +78,21 @@ def open_raw(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
+def compression_type(path: str):
+    """Beam's ``CompressionTypes`` for a stored file, told by its first bytes as the core's readers tell
+    it (:func:`pipeline.compression.detect_compression`), not by its name as ``AUTO`` would: a
+    ``ReadFromText`` then reads the same lines as ``corpora.doc2query.collection.read_lines``."""
+    from apache_beam.io.filesystem import CompressionTypes
+
+    from pipeline.compression import MAGIC_BYTES, detect_compression
+
+    with open_raw(path) as f:
+        kind = detect_compression(f.read(MAGIC_BYTES), path)
+    return {"gzip": CompressionTypes.GZIP, "zstd": CompressionTypes.ZSTD, "bz2": CompressionTypes.BZIP2,
+            "xz": CompressionTypes.LZMA, "lzma": CompressionTypes.LZMA, "deflate": CompressionTypes.DEFLATE,
+            }.get(kind, CompressionTypes.UNCOMPRESSED)
+
+
 def describe_file(path: str) -> dict[str, Any]:
     """Size and sha256 of one file, read in chunks."""
     digest = hashlib.sha256()

@@ -29,17 +29,40 @@ INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((_isal_zlib.error
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+BZ2_MAGIC = b"BZh"  # then the block size (1-9) and a block's or the end's 6-byte magic
+_BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
+MAGIC_BYTES = 10
+"""The head ``sniff_compression`` needs to tell every format it knows (4 tell gzip and zstd)."""
+#: Formats without a magic number, told by the file's name when its first bytes name none (as Beam does).
+_NAMED_ONLY = {".deflate": "deflate", ".lzma": "lzma"}
 
 TRUNCATED = "truncated_gzip"
 CORRUPT = "corrupt_compression"
 
 
 def sniff_compression(head: bytes) -> str:
+    """``gzip``, ``zstd``, ``xz``, ``bz2`` or ``none``, from a stream's first bytes (``MAGIC_BYTES`` of
+    them tell all four; xz and bz2 need 6 and 10). The stream readers here decompress gzip and zstd."""
     if head.startswith(GZIP_MAGIC):
         return "gzip"
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
+    if head.startswith(XZ_MAGIC):
+        return "xz"
+    if head.startswith(BZ2_MAGIC) and head[3:4].isdigit() and head[3:4] != b"0" and head[4:10] in _BZ2_BLOCKS:
+        return "bz2"
     return "none"
+
+
+def detect_compression(head: bytes, name: str) -> str:
+    """A stored file's compression: by its first bytes (``sniff_compression``; a ``.gz`` that is plain
+    text is ``none``, gzip bytes named ``.tsv`` are ``gzip``), and for the formats without a magic
+    number (``deflate``, legacy ``lzma``) by its name's suffix."""
+    kind = sniff_compression(head)
+    if kind != "none":
+        return kind
+    return next((k for suffix, k in _NAMED_ONLY.items() if name.lower().endswith(suffix)), "none")
 
 
 class _Decompressing(io.RawIOBase):

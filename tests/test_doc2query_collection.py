@@ -209,3 +209,44 @@ def test_expand_with_precomputed_docttttquery_files_and_jsonl(tmp_path):
         _expand(["--input", corpus, "--generator", f"precomputed:{tmp_path}/s000.txt",
                  "--output", str(tmp_path / "out3")])
     assert not (tmp_path / "out3" / "data").exists()
+
+
+def _packed_collections(tmp_path) -> dict[str, bytes]:
+    """Collections whose names lie about their compression (or say none), with the lines they hold."""
+    import bz2
+    import lzma
+
+    import zstandard
+
+    tsv = "".join(f"p{i}\tpassage {i}\n" for i in range(5)).encode()
+    files = {"gzip-named.tsv": gzip.compress(tsv), "plain-named.tsv.gz": tsv, "zstd-named.txt": zstandard.compress(tsv),
+             "bz2-named.tsv": bz2.compress(tsv), "xz-named.tsv.gz": lzma.compress(tsv),
+             "plain-BZh9.tsv.bz2": b"BZh9\tlooks like bzip2\n" + tsv}  # "BZh9" alone is no bzip2 stream
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return files
+
+
+def test_collections_are_decompressed_as_their_bytes_say_not_their_names(tmp_path):
+    """read_lines (the driver, doc2query-eval) and ReadCollection (the Beam jobs) both tell the
+    compression by magic bytes: a gzip file named .tsv and a plain one named .gz read right."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from corpora.doc2query.beam_common import ReadCollection
+    from corpora.doc2query.collection import read_lines
+    from corpora.doc2query.precomputed import collection_ids
+    from pipeline import beam_io
+
+    files = _packed_collections(tmp_path)
+    expected = [(f"p{i}", f"passage {i}") for i in range(5)]
+    for name in files:
+        path = str(tmp_path / name)
+        lines = [parse_collection_line(raw.decode(), "tsv") for raw in read_lines(path)]
+        extra = [("BZh9", "looks like bzip2")] if "BZh9" in name else []
+        assert lines == extra + expected, name
+        assert list(collection_ids([path], open_fn=beam_io.open_raw)) == [k for k, _ in extra + expected], name
+    paths = [str(tmp_path / name) for name in files]
+    with beam.Pipeline("DirectRunner") as p:
+        out = p | ReadCollection(paths, fix=False, max_line_bytes=1 << 20, keep_rejects=False)
+        assert_that(out["out"], equal_to(expected * len(files) + [("BZh9", "looks like bzip2")]))

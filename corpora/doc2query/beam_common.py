@@ -59,7 +59,7 @@ def refuse_empty(described: list[dict], flag: str) -> None:
 
 
 class ReadCollection(beam.PTransform):
-    """Collection files (TSV or JSONL each by its name) -> their (id, text) lines, as one stage
+    """Collection files (TSV or JSONL each by its name, compression by its first bytes) -> their (id, text) lines, as one stage
     ``collection``: outputs main, ``stats`` and ``rejects``."""
 
     def __init__(self, files: list[str], fix: bool, max_line_bytes: int, keep_rejects: bool) -> None:
@@ -74,10 +74,12 @@ class ReadCollection(beam.PTransform):
 
 def read_lines_stage(pbegin, stage: str, sources: list[tuple[str, object]], max_line_bytes: int,
                      keep_rejects: bool) -> dict:
-    """Text files, each with its line parser -> one stage's outputs (main, ``stats``, ``rejects``)."""
+    """Text files, each with its line parser -> one stage's outputs (main, ``stats``, ``rejects``); each
+    file decompressed as its first bytes say (``beam_io.compression_type``), as ``read_lines`` does."""
     outs: dict[str, list] = {"out": [], STATS: [], REJECTS: []}
     for i, (path, parse) in enumerate(sources):
-        lines = pbegin | f"Read_{stage}_{i}" >> beam.io.ReadFromText(path, coder=coders.BytesCoder())
+        lines = pbegin | f"Read_{stage}_{i}" >> beam.io.ReadFromText(
+            path, coder=coders.BytesCoder(), compression_type=beam_io.compression_type(path))
         parsed = lines | f"Parse_{stage}_{i}" >> ParseLines(stage, parse, max_line_bytes, keep_rejects)
         for key in outs:
             outs[key].append(parsed[key])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 import os
@@ -16,6 +17,7 @@ from typing import BinaryIO
 
 from corpora.doc2query.pairs import BadLine, parse_id_text
 from pipeline import fileio
+from pipeline.compression import MAGIC_BYTES, detect_compression
 
 TSV_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
 JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
@@ -89,14 +91,11 @@ def collection_files(path: str, flag: str = "--collection") -> list[str]:
     return [path]
 
 
-#: Decompression by file name, as Beam's file systems do it (``CompressionTypes.detect_compression_type``).
-_DECOMPRESSORS = {".bz2": "bz2", ".deflate": "deflate", ".gz": "gzip", ".zst": "zstd", ".zstd": "zstd",
-                  ".xz": "lzma", ".lzma": "lzma"}
 _CHUNK = 1 << 20
 
 
-def _decompressed_chunks(raw: BinaryIO, kind: str | None) -> Iterator[bytes]:
-    """The bytes of a stored file, decompressed as ``kind`` (None: as stored), in chunks."""
+def _decompressed_chunks(raw: BinaryIO, kind: str) -> Iterator[bytes]:
+    """The bytes of a stored file, decompressed as ``kind`` (``pipeline.compression.detect_compression``), in chunks."""
     if kind == "deflate":
         inflate = zlib.decompressobj()
         while chunk := raw.read(_CHUNK):
@@ -107,7 +106,7 @@ def _decompressed_chunks(raw: BinaryIO, kind: str | None) -> Iterator[bytes]:
         stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     elif kind == "bz2":
         stream = bz2.BZ2File(raw, "rb")  # type: ignore[assignment]
-    elif kind == "lzma":
+    elif kind in ("xz", "lzma"):
         stream = lzma.LZMAFile(raw, "rb")  # type: ignore[assignment]
     elif kind == "zstd":
         import zstandard
@@ -120,12 +119,14 @@ def _decompressed_chunks(raw: BinaryIO, kind: str | None) -> Iterator[bytes]:
 
 
 def read_lines(path: str, open_fn: Callable[[str], BinaryIO] | None = None) -> Iterator[bytes]:
-    """Raw lines (newline removed) of a local or remote text file, decompressed by its name (.gz, .bz2,
-    .zst, .xz, .lzma, .deflate: the suffixes Beam knows). ``open_fn`` opens the stored bytes (a Beam
-    job passes ``beam_io.open_raw``, so its files all go Beam's way); by default :mod:`pipeline.fileio`."""
-    kind = next((k for suffix, k in _DECOMPRESSORS.items() if path.lower().endswith(suffix)), None)
+    """Raw lines (newline removed) of a local or remote text file, decompressed as its first bytes say
+    (gzip, zstd, xz, bz2; ``.deflate`` and ``.lzma`` by name: :func:`pipeline.compression.detect_compression`,
+    as the Beam jobs' ``ReadCollection`` does). ``open_fn`` opens the stored bytes (a Beam job passes
+    ``beam_io.open_raw``, so its files all go Beam's way); by default :mod:`pipeline.fileio`."""
     rest = b""
-    with (open_fn or fileio.open_read)(path) as raw:
+    with (open_fn or fileio.open_read)(path) as stored:
+        raw = stored if hasattr(stored, "peek") else io.BufferedReader(stored, _CHUNK)
+        kind = detect_compression(raw.peek(MAGIC_BYTES)[:MAGIC_BYTES], path)
         for chunk in _decompressed_chunks(raw, kind):
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()
