@@ -98,3 +98,53 @@ def test_document_resolution_short_names_pronouns_and_ambiguity():
     assert got["d#4"] == {"Q42"}  # "He"
     assert got["d#5"] == {"Q7"}  # "him" after another name: not resolved
     assert got["d#6"] == {"Q42"}  # a short name needs no antecedent sentence, only a full mention before
+
+
+ADA = """\
+<http://www.wikidata.org/entity/Q7259> <http://www.w3.org/2000/01/rdf-schema#label> "Ada Lovelace"@en .
+<http://www.wikidata.org/entity/Q84> <http://www.w3.org/2000/01/rdf-schema#label> "London"@en .
+<http://www.wikidata.org/entity/Q145> <http://www.w3.org/2000/01/rdf-schema#label> "United Kingdom"@en .
+<http://www.wikidata.org/entity/Q170790> <http://www.w3.org/2000/01/rdf-schema#label> "mathematician"@en .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P19> <http://www.wikidata.org/entity/Q84> .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P19> <http://www.wikidata.org/entity/Q84> .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P27> <http://www.wikidata.org/entity/Q145> .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P106> <http://www.wikidata.org/entity/Q170790> .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P569> "1815-12-10T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .
+<http://www.wikidata.org/entity/Q7259> <http://www.wikidata.org/prop/direct/P20> <http://www.wikidata.org/entity/Q84> .
+"""
+
+
+def test_local_and_beam_align_agree_when_the_fact_cap_bites(tmp_path):
+    """align_local applies the Beam job's subject facts (identifier filter, --max-facts-per-entity
+    cap, repeats dropped) through the same function: both state the same facts per sentence."""
+    from collections import Counter
+
+    from corpora.kg.local import align_local, read_records
+    from corpora.kg.model import Label
+    from corpora.kg.readers import ReadOptions
+
+    (tmp_path / "ada.nt").write_text(ADA)
+    texts = ["Ada Lovelace was born on 10 December 1815 in London, United Kingdom, and died in London. "
+             "She was a mathematician."]
+    write_web_corpus(tmp_path / "web", texts)
+    records = list(read_records([str(tmp_path / "ada.nt")], ReadOptions(langs=("en",), keep_aliases=True), Counter()))
+    facts = [r for r in records if isinstance(r, Fact)]
+    labels = [r for r in records if isinstance(r, Label)]
+
+    def local(max_facts):
+        return {(sid, subject, tuple(sorted((f.relation, json.dumps(f.value.to_json())) for f in matched)))
+                for sid, subject, matched in align_local([("d0", texts[0])], facts, labels, max_facts=max_facts)}
+
+    def beam(max_facts):
+        out = tmp_path / f"align{max_facts}"
+        cfg = AlignConfig(triples=[str(tmp_path / "ada.nt")], corpus=[str(tmp_path / "web")], output=str(out),
+                          max_facts_per_entity=max_facts)
+        assert run_align(cfg, ONE_WORKER, quiet=True)["accounting_ok"]
+        return {(r["sentence_id"], r["subject"], tuple(sorted((f["p"], json.dumps(f["o"])) for f in r["facts"])))
+                for r in map(json.loads, open(out / "pairs.jsonl"))}
+
+    uncapped, capped = local(1000), local(2)
+    assert uncapped == beam(1000) and capped == beam(2)
+    stated = {sid: [p for p, _ in fs] for sid, _, fs in uncapped}
+    assert stated == {"d0#0": ["P19", "P20", "P27", "P569"], "d0#1": ["P106"]}  # P19 twice in the file, once here
+    assert sum(len(fs) for _, _, fs in capped) < 5  # the cap bites: 5 distinct facts, 2 kept

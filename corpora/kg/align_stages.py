@@ -21,6 +21,7 @@ from corpora.kg.align import (
 )
 from corpora.kg.graph import cap_facts, dedupe_facts
 from corpora.kg.identifiers import IdentifierFilter
+from corpora.kg.model import Fact
 from corpora.kg.rdf import humanize_id
 from corpora.kg.values import render_value
 from pipeline.outcomes import Forward, Kept, To
@@ -98,6 +99,14 @@ def relation_label(element: tuple[str, dict], given: dict[str, str]) -> Iterator
     yield rel, (best[0] if best else given.get(rel) or rel)
 
 
+def subject_facts(facts: Iterable[Fact], max_facts: int) -> list[Fact]:
+    """The facts of one subject that sentences are matched against (the Beam job's ``align`` stage and
+    ``corpora.kg.local.align_local``): external ids left out, the hub cap (``cap_facts``), repeats
+    dropped (``dedupe_facts``)."""
+    capped, _ = cap_facts(IdentifierFilter().keep_facts(facts), max_facts)
+    return dedupe_facts(capped)[0]
+
+
 class AlignSentences:
     """``align``: (subject, {facts, sentences}) and the relation labels (a side input) -> a pairs.jsonl
     line per sentence stating facts of the subject (counted as ``facts``); dropped:
@@ -111,8 +120,7 @@ class AlignSentences:
         sentences = groups["sentences"]
         if not sentences:
             return
-        facts, _ = cap_facts(IdentifierFilter().keep_facts(groups["facts"]), self.max_facts)
-        facts, _ = dedupe_facts(facts)
+        facts = subject_facts(groups["facts"], self.max_facts)
         for sid, text, mentioned in sentences:
             if not facts:
                 yield Drop("", "subject_has_no_facts", id=sid)

@@ -30,6 +30,9 @@ from corpora.kg.templates import TemplateSet, load_templates
 from corpora.kg.verbalize import TemplateVerbalizer
 from pipeline.records import Drop
 
+ALIGN_MAX_FACTS = 1000
+"""``align_local``'s hub cap per subject: kg-align's ``--max-facts-per-entity`` default."""
+
 
 @dataclass
 class LocalDoc:
@@ -139,10 +142,12 @@ def run_local(paths: Iterable[str], labels_paths: Iterable[str] = (), templates:
 
 
 def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: Iterable[Label],
-                lang: str = "en", resolve: bool = True) -> list[tuple[str, str, list[Fact]]]:
+                lang: str = "en", resolve: bool = True,
+                max_facts: int = ALIGN_MAX_FACTS) -> list[tuple[str, str, list[Fact]]]:
     """``kg-align`` in one process: (sentence id, subject, facts the sentence states) for documents
-    given as (id, text), with the same name keys, short names, document resolution and fact matching
-    as the Beam job."""
+    given as (id, text), with the same name keys, short names, document resolution, subject facts
+    (``align_stages.subject_facts``: at most ``max_facts`` a subject, as ``--max-facts-per-entity``)
+    and fact matching as the Beam job."""
     from corpora.kg.align import (
         match_facts,
         name_keys,
@@ -151,6 +156,7 @@ def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: 
         sentence_size,
         split_sentences,
     )
+    from corpora.kg.align_stages import subject_facts
 
     by_entity: dict[str, list[Label]] = {}
     for lab in labels:
@@ -162,9 +168,10 @@ def align_local(docs: Iterable[tuple[str, str]], facts: Iterable[Fact], labels: 
             continue
         for key, kind in name_keys([(x.text, x.alias) for x in ls]):
             index.setdefault(key, []).append((e, best[e], key, kind))
-    by_subject: dict[str, list[Fact]] = {}
-    for f in IdentifierFilter().keep_facts(facts):
-        by_subject.setdefault(f.subject, []).append(f)
+    grouped: dict[str, list[Fact]] = {}
+    for f in facts:
+        grouped.setdefault(f.subject, []).append(f)
+    by_subject = {s: subject_facts(fs, max_facts) for s, fs in grouped.items()}
     label = lambda eid: best.get(eid, eid)  # noqa: E731
     out = []
     for doc_id, text in docs:
