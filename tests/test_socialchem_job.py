@@ -263,3 +263,23 @@ def test_split_step_keeps_existing_splits_unless_resplit(tmp_path, capsys):
     assert report["kept_situations"] == 0 and report["split_situations"] == 30
     resplit = (tmp_path / "re" / "socialchem.tsv").read_text(encoding="utf-8")
     assert resplit != (tmp_path / "in.tsv").read_text(encoding="utf-8")
+
+
+def test_every_step_ends_with_the_shared_run_flags():
+    """--overwrite (every step that writes a folder) and -v are added once for all steps, last in each
+    step's --help; validate, which writes no folder, has -v only."""
+    import argparse
+
+    from corpora.socialchem.job import OVERWRITE_HELP, STEPS, add_arguments
+
+    parser = argparse.ArgumentParser(prog="socialchem")
+    add_arguments(parser)
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(subparsers.choices) == set(STEPS)
+    for name, sub in subparsers.choices.items():
+        last = [a.option_strings for a in sub._actions[-2:]]
+        if name == "validate":
+            assert last[-1] == ["-v", "--verbose"] and "--overwrite" not in sub.format_help()
+        else:
+            assert last == [["--overwrite"], ["-v", "--verbose"]], name
+            assert sub._actions[-2].help == OVERWRITE_HELP

@@ -62,9 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
 
     class _Sub:  # every step's parser refuses abbreviated flags, like beam_runner's own parser
-        @staticmethod
-        def add_parser(name, **kw):
-            return subparsers.add_parser(name, allow_abbrev=False, **kw)
+        def __init__(self) -> None:
+            self.parsers: dict[str, argparse.ArgumentParser] = {}
+
+        def add_parser(self, name, **kw):
+            self.parsers[name] = subparsers.add_parser(name, allow_abbrev=False, **kw)
+            return self.parsers[name]
 
     sub = _Sub()
 
@@ -81,8 +84,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-default-blocklist", action="store_true", help="do not use the built-in profanity list")
     p.add_argument("--id-prefix", default="web", help="first part of situation-short-id (default: web)")
     add_rejects(p)
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("export-tasks", help="[Python] annotation tasks as CSV and Label Studio JSONL",
                        formatter_class=fmt, description="RoT-writing tasks from situations, or breakdown tasks "
@@ -96,8 +97,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--proposals", metavar="FILE", help="proposals.jsonl of the propose step: shown in the "
                    "tasks as MACHINE-MADE suggestions")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("import-annotations", help="[Python] completed tasks -> RoTs or 25-column rows",
                        formatter_class=fmt, description="Read completed tasks (crowdsourcing CSV, JSONL, Label "
@@ -111,8 +110,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-machine", action="store_true",
                    help="accept answers from machine:* workers (kept marked by their worker id)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("propose", help="[Beam] model-assisted RoT and attribute proposals (machine-made)",
                        formatter_class=fmt, description="A generator proposes attributes and a RoT (or action) "
@@ -128,8 +125,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("agreement", help="[Python] agreement per dimension and aggregated rows",
                        formatter_class=fmt, description="Krippendorff's alpha per dimension (nominal / ordinal, "
@@ -140,8 +135,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--low-agreement", type=float, default=0.5,
                    help="list RoTs whose mean pairwise agreement is below this (default 0.5)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("split", help="[Python] train/dev/test by situation, per area", formatter_class=fmt,
                        description="80/10/10 by situation, independently per area, from a seed, in the release's "
@@ -158,8 +151,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--resplit", action="store_true", help="split every situation again, also those that already "
                    "have a split (default: keep existing splits, split only rows with split none)")
     p.add_argument("--output", required=True, metavar="DIR")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("render", help="[Beam] rows -> attribute-conditioned training text corpus",
                        formatter_class=fmt, description="Render rows as training text (RoT and action modes) "
@@ -176,8 +167,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    "(default); official: SOCIAL-CHEM-101's sc/ training text byte for byte (<most>, <eos>)")
     p.add_argument("--num-shards", type=int, default=0)
     add_rejects(p)
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("stats", help="[Python] distributions as tables and PNG plots", formatter_class=fmt,
                        description="example:\n  python beam_runner.py socialchem stats --input sc/split "
@@ -185,8 +174,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, metavar="TSV_OR_DIR")
     p.add_argument("--output", required=True, metavar="DIR")
     p.add_argument("--no-plots", action="store_true")
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
-    add_verbose(p)
 
     p = sub.add_parser("validate", help="[Python] check a released-format TSV", formatter_class=fmt,
                        description="Check header, 25 columns, allowed values, types and cross-column rules; "
@@ -196,7 +183,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.add_argument("--max-examples", type=int, default=20, help="issues shown (default 20)")
     p.add_argument("--no-split-check", action="store_true", help="allow a situation in several splits")
-    add_verbose(p)
+
+    for name, step_parser in sub.parsers.items():  # last in every step's --help, as each step takes them
+        add_run_flags(step_parser, overwrite=STEPS[name].overwrite)
+
+
+def add_run_flags(parser: argparse.ArgumentParser, overwrite: bool = True) -> None:
+    """The flags every step shares, added once: ``--overwrite`` (not for ``validate``, which writes
+    no output folder) and ``-v``/``--verbose``."""
+    if overwrite:
+        parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    add_verbose(parser)
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -204,12 +201,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class Step:
     """A step of the job: its config class (flag renames: field -> flag), its run function, and
-    whether it is a Beam pipeline (the others take no Beam options)."""
+    whether it is a Beam pipeline (the others take no Beam options) and takes ``--overwrite``."""
 
     config: type
     run: Callable
     beam: bool = False
     renamed: dict[str, str] = field(default_factory=dict)
+    overwrite: bool = True  # takes --overwrite (replaces an earlier run's outputs)
 
 
 STEPS = {
@@ -221,7 +219,7 @@ STEPS = {
     "split": Step(configs.SplitConfig, steps.run_split),
     "render": Step(configs.RenderStepConfig, run_render, beam=True),
     "stats": Step(configs.StatsConfig, steps.run_stats),
-    "validate": Step(configs.ValidateConfig, steps.run_validate),
+    "validate": Step(configs.ValidateConfig, steps.run_validate, overwrite=False),
 }
 PLAIN_STEPS = {name for name, step in STEPS.items() if not step.beam}
 
@@ -244,7 +242,7 @@ def main(args: argparse.Namespace, beam_args: list[str]):
     cfg = configs.from_args(step.config, args, **step.renamed)
     if step.beam:
         return step.run(cfg, beam_args, overwrite=args.overwrite, verbose=args.verbose)
-    if args.step == "validate":
+    if not step.overwrite:
         return step.run(cfg)
     return step.run(cfg, overwrite=args.overwrite)
 
