@@ -231,7 +231,8 @@ class Planner:
                     (self._n(target), self._key_coder(target), self.shuffle_dir))
                    for (kind, target), pcs in stage.outputs]
         root = "merge" if stage.root == "group" and self.shuffle_dir is not None else stage.root
-        return {"root": root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs}
+        return {"root": root, "root_output": pid(stage.root_output), "steps": steps, "outputs": outputs,
+                "scratch": self.shuffle_dir}
 
     def _submit(self, stage: Stage, sides: list, blob) -> None:
         side_parts = [self._parts(pc) for pc in sides]

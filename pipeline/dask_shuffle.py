@@ -27,6 +27,7 @@ import struct
 import uuid
 import zlib
 from operator import itemgetter
+from typing import NamedTuple
 
 from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
@@ -37,6 +38,80 @@ FRAME_BYTES = 64 << 10  # a frame, estimated: what a merging task holds per run 
 _KEY = itemgetter(0)
 _TAIL = struct.Struct("<IQ")
 _U32 = struct.Struct("<I")
+
+
+class SizeEstimate:
+    """Bytes an element takes once pickled, estimated cheaply: exact for bytes and str, one value
+    in 64 measured for anything else (the others take the running estimate)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.other = 64
+
+    def __call__(self, value) -> int:
+        if isinstance(value, bytes | str):
+            return len(value)
+        self.seen += 1
+        if self.seen % 64 == 1:
+            self.other = (self.other + len(pickle.dumps(value, protocol=5))) // 2
+        return self.other
+
+
+class SpilledPart(NamedTuple):
+    """A materialized partition too large to keep in memory: frames of packed runs in a file."""
+
+    path: str
+
+
+def _new_file(directory: str, suffix: str):
+    path = os.path.join(directory, f"{uuid.uuid4().hex}.{suffix}")
+    return path, open(path, "wb")  # noqa: SIM115 - the writer closes it
+
+
+def _write_frame(f, obj) -> None:
+    blob = pickle.dumps(obj, protocol=5)
+    f.write(_U32.pack(len(blob)))
+    f.write(blob)
+
+
+class PartWriter:
+    """Packed runs (``dask_tasks.Runs``) that move to a file once they pass ``SPILL_BYTES``."""
+
+    def __init__(self, runs_factory, directory: str | None) -> None:
+        self.new_runs = runs_factory
+        self.runs = runs_factory()
+        self.directory = directory
+        self.size = SizeEstimate()
+        self.buffered = 0
+        self.path: str | None = None
+        self.file = None
+
+    def add(self, wv: WindowedValue) -> None:
+        self.runs.add(wv, wv.value)
+        if self.directory is None:
+            return
+        self.buffered += self.size(wv.value) + 64
+        if self.buffered >= SPILL_BYTES:
+            if self.file is None:
+                self.path, self.file = _new_file(self.directory, "part")
+            _write_frame(self.file, self.runs.runs)
+            self.runs, self.buffered = self.new_runs(), 0
+
+    def result(self) -> bytes | SpilledPart:
+        if self.file is None:
+            return self.runs.pack()
+        if self.runs.runs:
+            _write_frame(self.file, self.runs.runs)
+        self.file.close()
+        return SpilledPart(self.path)
+
+
+def spilled_runs(part: SpilledPart):
+    """The runs of a spilled partition, frame by frame."""
+    with open(part.path, "rb") as f:
+        while header := f.read(4):
+            (length,) = _U32.unpack(header)
+            yield from pickle.loads(f.read(length))
 
 
 class ShuffleWriter(Receiver):
@@ -51,8 +126,7 @@ class ShuffleWriter(Receiver):
         self.path: str | None = None
         self.buffered = 0
         self._meta: tuple | None = None
-        self._seen = 0
-        self._other_size = 64  # running estimate of a pickled value that is not bytes or str
+        self._size = SizeEstimate()
 
     def receive(self, wv: WindowedValue) -> None:
         key, value = wv.value
@@ -65,18 +139,9 @@ class ShuffleWriter(Receiver):
         if self.buffered >= SPILL_BYTES:
             self._spill()
 
-    def _size(self, value) -> int:
-        if isinstance(value, bytes | str):
-            return len(value)
-        self._seen += 1
-        if self._seen % 64 == 1:  # measure one value in 64; the others take the running estimate
-            self._other_size = (self._other_size + len(pickle.dumps(value, protocol=5))) // 2
-        return self._other_size
-
     def _spill(self) -> None:
         if self.file is None:
-            self.path = os.path.join(self.directory, f"{uuid.uuid4().hex}.shuffle")
-            self.file = open(self.path, "wb")  # noqa: SIM115 - closed in result()
+            self.path, self.file = _new_file(self.directory, "shuffle")
         f = self.file
         items_total = sum(len(b) for b in self.buckets)
         per_frame = max(16, FRAME_BYTES * items_total // max(1, self.buffered)) if items_total else 16
@@ -86,9 +151,7 @@ class ShuffleWriter(Receiver):
             items.sort(key=_KEY)
             start = f.tell()
             for i in range(0, len(items), per_frame):
-                blob = pickle.dumps(items[i:i + per_frame], protocol=5)
-                f.write(_U32.pack(len(blob)))
-                f.write(blob)
+                _write_frame(f, items[i:i + per_frame])
             self.runs[j].append((start, f.tell()))
             self.buckets[j] = []
         self.buffered = 0

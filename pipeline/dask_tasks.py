@@ -21,7 +21,7 @@ from apache_beam.internal import pickler
 from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipeline.dask_shuffle import ShuffleWriter, merge_groups
+from pipeline.dask_shuffle import PartWriter, ShuffleWriter, SpilledPart, merge_groups, spilled_runs
 
 # ---------------------------------------------------------------- partitions as bytes
 
@@ -65,9 +65,10 @@ def pack(wvs) -> bytes:
     return runs.pack()
 
 
-def unpack(blob: bytes):
-    """The WindowedValues of a packed partition, in order."""
-    for ts, windows, pane, values in pickle.loads(blob):
+def unpack(blob: bytes | SpilledPart):
+    """The WindowedValues of a packed partition (or of one spilled to a file), in order."""
+    runs = spilled_runs(blob) if isinstance(blob, SpilledPart) else pickle.loads(blob)
+    for ts, windows, pane, values in runs:
         for v in values:
             yield WindowedValue(v, ts, windows, pane)
 
@@ -76,16 +77,17 @@ def unpack(blob: bytes):
 
 
 class _Collect(Receiver):
-    """A stage output read by other stages: one packed partition."""
+    """A stage output read by other stages: one packed partition (spilled to a file under
+    ``directory`` once it is large, when the job has one)."""
 
-    def __init__(self) -> None:
-        self.runs = Runs()
+    def __init__(self, directory: str | None = None) -> None:
+        self.part = PartWriter(Runs, directory)
 
     def receive(self, wv: WindowedValue) -> None:
-        self.runs.add(wv, wv.value)
+        self.part.add(wv)
 
-    def result(self) -> bytes:
-        return self.runs.pack()
+    def result(self) -> bytes | SpilledPart:
+        return self.part.result()
 
 
 class _Split(Receiver):
@@ -217,7 +219,7 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     pcolls: dict[str, _Fanout] = defaultdict(_Fanout)
     outputs = []
     for pcs, mode in spec["outputs"]:  # PCollections with one destination share one output
-        out = _Collect() if mode is None else _splitter(*mode)
+        out = _Collect(spec["scratch"]) if mode is None else _splitter(*mode)
         for pc in pcs:
             pcolls[pc].targets.append(out)
         outputs.append(out)

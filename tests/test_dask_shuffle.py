@@ -64,3 +64,22 @@ def test_a_producer_with_nothing_writes_no_file(tmp_path):
     assert ShuffleWriter(3, BytesCoder(), str(tmp_path)).result() is None
     assert list(tmp_path.iterdir()) == []
     assert list(merge_groups(0, [None])) == []
+
+
+def test_a_large_partition_moves_to_a_file_and_reads_back_in_order(tmp_path, monkeypatch):
+    from pipeline.dask_tasks import Runs, unpack
+
+    monkeypatch.setattr(dask_shuffle, "SPILL_BYTES", 1_000)
+    a = window.IntervalWindow(0, 10)
+    values = [WindowedValue(("v", i), Timestamp(i % 3), (a,) if i % 5 else (GW,)) for i in range(500)]
+    writer = dask_shuffle.PartWriter(Runs, str(tmp_path))
+    for wv in values:
+        writer.add(wv)
+    part = writer.result()
+    assert isinstance(part, dask_shuffle.SpilledPart) and len(list(tmp_path.iterdir())) == 1
+    back = list(unpack(part))
+    assert [(v.value, v.timestamp, v.windows) for v in back] == [(v.value, v.timestamp, v.windows) for v in values]
+    small = dask_shuffle.PartWriter(Runs, str(tmp_path))
+    small.add(values[0])
+    assert isinstance(small.result(), bytes)  # under the threshold: kept in memory, no file
+    assert len(list(tmp_path.iterdir())) == 1

@@ -82,13 +82,18 @@ def _runner(options: list[str]):
     return FnApiRunner()
 
 
-def test_fused_stages_give_the_local_runners_output(dask_address, tmp_path):
+def test_fused_stages_give_the_local_runners_output(dask_address, tmp_path, monkeypatch):
+    from pipeline import dask_shuffle
+
     local = _run([])
-    for partitions in ("1", "3"):
-        for shuffle in ("memory", str(tmp_path / "shuffle")):
-            dask = _run(["--runner", "dask", "--dask_address", dask_address, f"--dask_partitions={partitions}",
-                         f"--dask_shuffle_dir={shuffle}"])
-            assert dask == local
+    for partitions, shuffle, spill_bytes in [("1", "memory", None), ("3", "memory", None),
+                                             ("1", "files", None), ("3", "files", 200)]:
+        if spill_bytes:  # the in-process workers share this module: every partition and shuffle spills
+            monkeypatch.setattr(dask_shuffle, "SPILL_BYTES", spill_bytes)
+        folder = "memory" if shuffle == "memory" else str(tmp_path / "shuffle")
+        dask = _run(["--runner", "dask", "--dask_address", dask_address, f"--dask_partitions={partitions}",
+                     f"--dask_shuffle_dir={folder}"])
+        assert dask == local
     assert list((tmp_path / "shuffle").iterdir()) == []  # each job's shuffle folder goes when it ends
     assert '["one", "only"]' in local and "never" not in local
     assert '["seen", 200]' in local  # finish_bundle output reached the combiner
