@@ -32,7 +32,7 @@ from typing import NamedTuple
 from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
 
-SPILL_BYTES = 32 << 20  # a producing task's buffered shuffle output, estimated, before it writes runs
+SPILL_BYTES = 32 << 20  # a task's buffered outputs, estimated, shared among them, before they go to files
 FRAME_BYTES = 64 << 10  # a frame, estimated: what a merging task holds per run it reads
 
 _KEY = itemgetter(0)
@@ -77,10 +77,11 @@ def _write_frame(f, obj) -> None:
 class PartWriter:
     """Packed runs (``dask_tasks.Runs``) that move to a file once they pass ``SPILL_BYTES``."""
 
-    def __init__(self, runs_factory, directory: str | None) -> None:
+    def __init__(self, runs_factory, directory: str | None, budget: int | None = None) -> None:
         self.new_runs = runs_factory
         self.runs = runs_factory()
         self.directory = directory
+        self.budget = SPILL_BYTES if budget is None else budget
         self.size = SizeEstimate()
         self.buffered = 0
         self.path: str | None = None
@@ -91,7 +92,7 @@ class PartWriter:
         if self.directory is None:
             return
         self.buffered += self.size(wv.value) + 64
-        if self.buffered >= SPILL_BYTES:
+        if self.buffered >= self.budget:
             if self.file is None:
                 self.path, self.file = _new_file(self.directory, "part")
             _write_frame(self.file, self.runs.runs)
@@ -117,9 +118,10 @@ def spilled_runs(part: SpilledPart):
 class ShuffleWriter(Receiver):
     """A stage output bound for a GroupByKey of ``n`` buckets, written to a shuffle file in ``directory``."""
 
-    def __init__(self, n: int, key_coder, directory: str) -> None:
+    def __init__(self, n: int, key_coder, directory: str, budget: int | None = None) -> None:
         self.encode = key_coder.encode
         self.directory = directory
+        self.budget = SPILL_BYTES if budget is None else budget
         self.buckets: list[list] = [[] for _ in range(n)]
         self.runs: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         self.file = None
@@ -136,7 +138,7 @@ class ShuffleWriter(Receiver):
             self._meta = meta = (wv.timestamp, wv.windows, wv.pane_info)
         self.buckets[zlib.crc32(encoded) % len(self.buckets)].append((encoded, key, value, meta))
         self.buffered += 2 * len(encoded) + self._size(value) + 96
-        if self.buffered >= SPILL_BYTES:
+        if self.buffered >= self.budget:
             self._spill()
 
     def _spill(self) -> None:

@@ -21,6 +21,7 @@ from apache_beam.internal import pickler
 from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline import dask_shuffle
 from pipeline.dask_shuffle import PartWriter, ShuffleWriter, SpilledPart, merge_groups, spilled_runs
 
 # ---------------------------------------------------------------- partitions as bytes
@@ -80,8 +81,8 @@ class _Collect(Receiver):
     """A stage output read by other stages: one packed partition (spilled to a file under
     ``directory`` once it is large, when the job has one)."""
 
-    def __init__(self, directory: str | None = None) -> None:
-        self.part = PartWriter(Runs, directory)
+    def __init__(self, directory: str | None = None, budget: int | None = None) -> None:
+        self.part = PartWriter(Runs, directory, budget)
 
     def receive(self, wv: WindowedValue) -> None:
         self.part.add(wv)
@@ -218,8 +219,9 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     side_values = [[wv for part in parts for wv in unpack(part)] for parts in sides]
     pcolls: dict[str, _Fanout] = defaultdict(_Fanout)
     outputs = []
+    budget = dask_shuffle.SPILL_BYTES // max(1, len(spec["outputs"]))  # the outputs share the task's budget
     for pcs, mode in spec["outputs"]:  # PCollections with one destination share one output
-        out = _Collect(spec["scratch"]) if mode is None else _splitter(*mode)
+        out = _Collect(spec["scratch"], budget) if mode is None else _splitter(*mode, budget)
         for pc in pcs:
             pcolls[pc].targets.append(out)
         outputs.append(out)
@@ -248,9 +250,9 @@ def run_stage(blob: bytes, data, sides: list[list[bytes]]):
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def _splitter(n: int, key_coder, directory: str | None = None) -> Receiver:
+def _splitter(n: int, key_coder, directory: str | None = None, budget: int | None = None) -> Receiver:
     """The output bound for a GroupByKey: in memory, or to a shuffle file under ``directory``."""
-    return _Split(n, key_coder) if directory is None else ShuffleWriter(n, key_coder, directory)
+    return _Split(n, key_coder) if directory is None else ShuffleWriter(n, key_coder, directory, budget)
 
 
 def split_parts(blob: bytes, n: int, key_coder, directory: str | None = None) -> list[bytes] | str | None:
