@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
+from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
 
 log = logging.getLogger("corpusforge")
@@ -52,10 +53,10 @@ def _verdicts(element):
 
 
 def _apply_verdicts(_key, joined: dict):
-    """((id, hash), {"doc": [docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
+    """((id, hash), {"doc": [packed docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
     from pipeline.dedup.exact import apply_exact_verdicts
 
-    return apply_exact_verdicts(joined["doc"], joined["verdict"])
+    return apply_exact_verdicts([unpack(b) for b in joined["doc"]], joined["verdict"])
 
 
 class ExactDedup(beam.PTransform):
@@ -75,7 +76,7 @@ class ExactDedup(beam.PTransform):
         index_rows = hashed | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
         # Only ids cross the shuffle on the hash; documents are joined back by (id, hash).
         tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
-        by_id = hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
+        by_id = hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), pack(d)))
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
                 beam_io.join(self.against, EXACT_DIR, "*.parquet"))
@@ -325,8 +326,8 @@ def _cluster_removals(cluster):
 
 
 def _join_removals(_doc_id, grouped: dict):
-    """id -> {doc: [docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
-    return removal_outcomes(grouped["doc"], grouped["root"])
+    """id -> {doc: [packed docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
+    return removal_outcomes([unpack(b) for b in grouped["doc"]], grouped["root"])
 
 
 class MinHashDedup(beam.PTransform):
@@ -388,7 +389,7 @@ class MinHashDedup(beam.PTransform):
             | "Removals" >> FlatStep(self.stage, _cluster_removals)
         )
         outputs = (
-            {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, d)), "root": removals["out"]}
+            {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, pack(d))), "root": removals["out"]}
             | "JoinRemovals" >> beam.CoGroupByKey()
             | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc")
         )
