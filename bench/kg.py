@@ -50,6 +50,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -245,13 +246,33 @@ def dir_bytes(path: str) -> int:
     return total
 
 
+OVER_CAP = 3  # the child's exit status when the job's processes together passed --memory-cap
+
+
+def stop_over_cap(peak: dict, cap_mb: int) -> None:
+    """The job's processes (this one and every worker) together passed ``cap_mb``: report the peak
+    and stop them all, as a machine with that much memory for the job would."""
+    import psutil
+
+    print(json.dumps({"over_cap": True, "cap_mb": cap_mb, "all_mb": peak["all"] / 1024}), flush=True)
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    os._exit(OVER_CAP)
+
+
 def run_job_child(path: str, out: str, workers: int, code_root: str | None = None, runner: str = "direct",
-                  dask_memory: str = "1GB", partitions: int = 0, chunk_mb: int = 16) -> None:
+                  dask_memory: str = "1GB", partitions: int = 0, chunk_mb: int = 16, cap_mb: int = 0) -> None:
     """Child process: one kg job run; prints a JSON line with its numbers. ``code_root``: import the
     job from there (a baseline revision) instead of this checkout. ``runner`` dask: a Dask local
-    cluster of ``workers`` processes with ``dask_memory`` each, spilling under a scratch folder
-    whose size is polled."""
+    cluster of ``workers`` processes with ``dask_memory`` each, spilling (and shuffling) under a
+    scratch folder whose size is polled. ``cap_mb``: stop the job once its processes together
+    pass it (exit status ``OVER_CAP``)."""
     import threading
+
+    import psutil
 
     if code_root:
         sys.path.insert(0, code_root)
@@ -272,8 +293,9 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
         hook_shuffles(shuffles)
     else:
         hook_local_cluster(clusters)
-    peak = {"worker": 0, "total": 0, "spill": 0, "tasks": 0}
+    peak = {"worker": 0, "total": 0, "all": 0, "spill": 0, "tasks": 0}
     done = threading.Event()
+    me_proc = psutil.Process()
 
     def sample() -> None:  # the largest worker tree's RSS, all of them together, the spill folder's size
         while not done.wait(0.2):
@@ -281,6 +303,9 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
             if trees:
                 peak["worker"] = max(peak["worker"], max(trees.values()))
                 peak["total"] = max(peak["total"], sum(trees.values()))
+            peak["all"] = max(peak["all"], sum(trees.values()) + me_proc.memory_info().rss // 1024)
+            if cap_mb and peak["all"] > cap_mb * 1024:
+                stop_over_cap(peak, cap_mb)
             if runner == "dask":
                 peak["spill"] = max(peak["spill"], dir_bytes(scratch))
                 if clusters:  # the local cluster's scheduler runs in this process
@@ -293,9 +318,11 @@ def run_job_child(path: str, out: str, workers: int, code_root: str | None = Non
     seconds = time.perf_counter() - t0
     done.set()
     watcher.join()
+    shutil.rmtree(scratch, ignore_errors=True)
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "cpu_s": cpu_seconds(), "report": report, "driver_rss_mb": me / 1024,
                       "worker_rss_mb": peak["worker"] / 1024, "workers_rss_mb": peak["total"] / 1024,
+                      "all_rss_mb": peak["all"] / 1024,
                       "spill_mb": peak["spill"] / 1e6, "tasks": peak["tasks"],
                       "shuffle_mb": max((r["mb"] for r in shuffles), default=0.0)}))
 
@@ -344,15 +371,19 @@ def overlay_runner(rev: str, dest: str) -> str:
     return dest
 
 
-def run_job(path: str, out: str, workers: int, code_root: str | None = None, dask: dict | None = None) -> dict:
+def run_job(path: str, out: str, workers: int, code_root: str | None = None, dask: dict | None = None,
+            cap_mb: int = 0) -> dict:
     """One job run in a fresh process (so its peak RSS is its own); ``dask``: on a Dask local cluster
-    with these settings (memory, partitions, chunk_mb)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", path, out, str(workers)] + (
-        ["--code-root", code_root] if code_root else [])
+    with these settings (memory, partitions, chunk_mb); ``cap_mb``: stopped once its processes
+    together pass it (then ``{"over_cap": True, ...}``)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", path, out, str(workers), "--memory-cap", str(cap_mb)]
+    cmd += ["--code-root", code_root] if code_root else []
     if dask:
         cmd += ["--runner", "dask", "--dask-memory", dask["memory"], "--dask-partitions", str(dask["partitions"]),
                 "--chunk-mb", str(dask["chunk_mb"])]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT)
+    if proc.returncode == OVER_CAP:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
     if proc.returncode != 0:
         print(proc.stderr[-3000:])
         raise SystemExit(f"job failed on {path}" + (f" (code of {code_root})" if code_root else ""))
@@ -388,39 +419,54 @@ def compare_runners(args) -> None:
                 dask = {"memory": args.dask_memory, "partitions": parts, "chunk_mb": args.chunk_mb} \
                     if runner.startswith("dask") else None
                 job = run_job(path, os.path.join(tmp, f"{runner}{size}"), args.workers, dask=dask,
-                              code_root=baseline if "@" in runner else None)
+                              code_root=baseline if "@" in runner else None, cap_mb=args.memory_cap)
+                if job.get("over_cap"):
+                    rows[runner].append({"triples": info["lines"], "mb": info["bytes"] / 1e6, "over_cap": True,
+                                         "parts": parts if dask else "-", "all_mb": job["all_mb"]})
+                    continue
                 write = stage(job["report"], "write")
                 rows[runner].append({"triples": info["lines"], "mb": info["bytes"] / 1e6, "job_s": job["seconds"],
                                      "cpu_s": job["cpu_s"], "parts": parts if dask else "-",
                                      "driver_mb": job["driver_rss_mb"], "worker_mb": job["worker_rss_mb"],
-                                     "workers_mb": job["workers_rss_mb"], "spill_mb": job["spill_mb"],
+                                     "workers_mb": job["workers_rss_mb"], "all_mb": job["all_rss_mb"],
+                                     "spill_mb": job["spill_mb"],
                                      "tasks": job.get("tasks", 0),
                                      "docs": write["out"], "ok": job["report"]["accounting_ok"]})
             os.remove(path)
     print()
     head = ("runner", "triples", "MB", "partitions", "job s", "CPU s", "t/s", "driver MB", "worker MB", "workers MB",
-            "spill MB", "tasks", "documents", "accounting")
+            "all MB", "spill MB", "tasks", "documents", "accounting")
     print("  ".join(f"{h:>10}" for h in head))
     for runner in runners:
         for r in rows[runner]:
+            if r.get("over_cap"):
+                cells = [runner, f"{r['triples']:,}", f"{r['mb']:.1f}", str(r["parts"])] + ["-"] * 6 + [
+                    f">{args.memory_cap}", "-", "-", "-", "OVER CAP"]
+                print("  ".join(f"{c:>10}" for c in cells))
+                continue
             cells = [runner, f"{r['triples']:,}", f"{r['mb']:.1f}", str(r["parts"]), f"{r['job_s']:.1f}",
                      f"{r['cpu_s']:.1f}", f"{r['triples'] / r['job_s']:,.0f}", f"{r['driver_mb']:.0f}",
-                     f"{r['worker_mb']:.0f}", f"{r['workers_mb']:.0f}",
+                     f"{r['worker_mb']:.0f}", f"{r['workers_mb']:.0f}", f"{r['all_mb']:.0f}",
                      f"{r['spill_mb']:.0f}" if runner.startswith("dask") else "-",
                      f"{r['tasks']:,}" if runner.startswith("dask") else "-", f"{r['docs']:,}",
                      "ok" if r["ok"] else "MISMATCH"]
             print("  ".join(f"{c:>10}" for c in cells))
     for runner in runners:
-        if len(rows[runner]) > 1:
-            print(f"\n{runner}: growth per million triples ({rows[runner][0]['triples']:,} -> "
-                  f"{rows[runner][-1]['triples']:,}): " + ", ".join(
-                      f"{name} {per_million(rows[runner], key):+,.0f} MB/M" for name, key in
-                      (("driver", "driver_mb"), ("worker", "worker_mb"), ("all workers", "workers_mb"))))
+        done = [r for r in rows[runner] if not r.get("over_cap")]
+        if len(done) > 1:
+            print(f"\n{runner}: growth per million triples ({done[0]['triples']:,} -> "
+                  f"{done[-1]['triples']:,}): " + ", ".join(
+                      f"{name} {per_million(done, key):+,.0f} MB/M" for name, key in
+                      (("driver", "driver_mb"), ("worker", "worker_mb"), ("all workers", "workers_mb"),
+                       ("all processes", "all_mb"))))
     print("\njob s: wall time; CPU s: user + system CPU of the driver and every worker process (the steadier")
     print("figure on a shared machine); driver MB: peak RSS of the process that runs the job (for dask it also")
     print("runs the local cluster's scheduler); worker MB: the largest worker process tree (a DirectRunner worker;")
     print("a Dask worker), peak; workers MB: all of them together, peak; spill MB: peak size of the Dask workers'")
-    print("scratch folder; tasks: peak number of tasks the Dask scheduler (in the driver) held.")
+    print("scratch folder (spilled partitions and shuffle files); all MB: the driver and every worker together,")
+    print("peak; tasks: peak number of tasks the Dask scheduler (in the driver) held.")
+    if args.memory_cap:
+        print(f"OVER CAP: the job's processes together passed --memory-cap {args.memory_cap} MB and were stopped")
     if any(r.startswith("dask") for r in runners):
         print(f"dask: {args.workers} workers x {args.dask_memory}, read chunks of {args.chunk_mb} MB, "
               f"{args.triples_per_partition:,} triples per partition unless --dask-partitions")
@@ -442,12 +488,15 @@ def main() -> None:
     ap.add_argument("--triples-per-partition", type=int, default=50_000,
                     help="Dask runs: one shuffle partition per this many triples (a task's memory follows it)")
     ap.add_argument("--chunk-mb", type=int, default=1, help="read chunk size of the Dask runs (default 1 MB)")
+    ap.add_argument("--memory-cap", type=int, default=0, metavar="MB",
+                    help="--runner dask|both: stop a job once the driver and its workers together hold more than "
+                         "this many MB, as a machine with that much memory for it would (a row 'OVER CAP')")
     ap.add_argument("--child", nargs=3, metavar=("PATH", "OUT", "WORKERS"), help=argparse.SUPPRESS)
     ap.add_argument("--code-root", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         run_job_child(args.child[0], args.child[1], int(args.child[2]), args.code_root, args.runner,
-                      args.dask_memory, args.dask_partitions, args.chunk_mb)
+                      args.dask_memory, args.dask_partitions, args.chunk_mb, args.memory_cap)
         return
     if args.runner != "direct":
         compare_runners(args)

@@ -252,6 +252,11 @@ class ReadInputFiles(beam.PTransform):
         return read_each_file(pbegin, self.paths, FlatStep(READ_STAGE, ReadFile(self.config), self.keep_rejects).dofn())
 
 
+# A writer buffers one row group (uncompressed) before it writes it: 16 MB, not Beam's 64, keeps
+# a worker's memory flat on large bundles and gives readers (tokenize) finer row groups.
+CORPUS_ROW_GROUP_BYTES = 16 << 20
+
+
 class CorpusRun:
     """One corpus job in the making: stages in order, plus their stats and rejects.
 
@@ -329,6 +334,7 @@ class CorpusRun:
             | "WriteParquet" >> beam.io.WriteToParquet(
                 beam_io.join(out, "data", "part"), CORPUS_SCHEMA, codec="zstd",
                 file_name_suffix=".parquet", num_shards=self.num_shards, shard_name_template="-SSSSS-of-NNNNN",
+                row_group_buffer_size=CORPUS_ROW_GROUP_BYTES,
             )
             | "DescribeData" >> beam.Map(beam_io.describe_parquet, relative_to=out)
         )

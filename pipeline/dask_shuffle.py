@@ -33,7 +33,7 @@ from apache_beam.runners.common import Receiver
 from apache_beam.utils.windowed_value import WindowedValue
 
 SPILL_BYTES = 32 << 20  # a task's buffered outputs, estimated, shared among them, before they go to files
-FRAME_BYTES = 64 << 10  # a frame, estimated: what a merging task holds per run it reads
+FRAME_BYTES = 16 << 10  # a frame, estimated: what a merging task holds per run it reads
 
 _KEY = itemgetter(0)
 _TAIL = struct.Struct("<IQ")
