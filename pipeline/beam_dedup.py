@@ -7,12 +7,17 @@ job plugs them in with ``CorpusRun.apply``. What runs where:
   shuffle; a page copied a million times costs a million ids there, never its texts), the
   keep rule (:func:`pipeline.dedup.exact.exact_verdicts`: the smallest id survives) per hash,
   then the verdicts joined back to the documents by (id, hash).
-- MinHash: signatures in batches (distributed, vectorized), one (band, key) entry per
-  band, GroupByKey on band key (distributed), candidate edges from each bucket, then
+- MinHash: signatures in batches (distributed, vectorized), the (band key, id) entries of many
+  documents packed per partition of the key space (:mod:`pipeline.dedup.bands`), GroupByKey on
+  the partition (distributed), each partition's buckets found by sorting its keys, candidate
+  edges from each bucket, then
   connected components by star contraction (:class:`ConnectedComponents`: a few rounds of
   shuffles keyed by node, then a union-find over only the labels the rounds left apart), so
   no worker holds the whole duplicate graph. Clusters are grouped by root and the documents
   to remove are joined back by id with CoGroupByKey (distributed).
+
+Documents wait in both joins packed (:mod:`pipeline.dedup.packed`: a zstd-compressed pickle),
+which about halves what a runner's shuffle buffers hold.
 
 With ``against`` (an earlier build's output directory), the earlier build's saved hashes
 or signatures join the grouping under ids that sort before every new id, so a cluster
@@ -25,6 +30,7 @@ import logging
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
@@ -50,6 +56,19 @@ def _verdicts(element):
     old = [i for kind, i in entries if kind == "old"]
     for v in exact_verdicts(new, old):
         yield (v.id, key), v
+
+
+class _ReleaseFreeMemory(beam.DoFn):
+    """Pass-through whose bundles start by returning free heap pages to the OS: placed right after a
+    join, whose buffer of waiting documents the runner has just freed."""
+
+    def start_bundle(self) -> None:
+        from pipeline.dedup.memory import release_free_memory
+
+        release_free_memory()
+
+    def process(self, element):
+        yield element
 
 
 def _apply_verdicts(_key, joined: dict):
@@ -92,6 +111,7 @@ class ExactDedup(beam.PTransform):
         outputs = (
             {"doc": by_id, "verdict": verdicts}
             | "JoinVerdicts" >> beam.CoGroupByKey()
+            | "ReleaseMemory" >> beam.ParDo(_ReleaseFreeMemory())
             | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc")
         )
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
@@ -155,13 +175,36 @@ class _Signatures:
         yield PREVIOUS + row["id"], sig, keys, None
 
 
-def _band_entries(element):
-    """(id, signature, band keys, shingles) -> (band key, id) per band; the band index is mixed
-    into each key, so keys of different bands never collide. Shingle sets stay out of the
-    band shuffle: verification joins them to the (far fewer) candidate edges instead."""
-    doc_id, _, keys, _ = element
-    for key in keys or ():
-        yield key, doc_id
+class _BandBlobs(beam.DoFn):
+    """(id, signature, band keys, shingles) -> (partition, blob of band entries) (:mod:`pipeline.dedup.bands`):
+    the entries of many documents per blob, so the band shuffle holds a few thousand blobs, not
+    one element per band of every document. Shingle sets stay out of the band shuffle:
+    verification joins them to the (far fewer) candidate edges instead."""
+
+    def start_bundle(self) -> None:
+        from pipeline.dedup.bands import BandBuffer
+
+        self.buffer = BandBuffer()
+
+    def process(self, element):
+        doc_id, _, keys, _ = element
+        if keys:
+            self.buffer.add(doc_id, keys)
+        if self.buffer.full:
+            yield from self.buffer.drain()
+
+    def finish_bundle(self):
+        for entry in self.buffer.drain():
+            yield GlobalWindows.windowed_value(entry)
+
+
+def _partition_edges(element, verify: bool):
+    """(partition, blobs) -> the candidate edges of each LSH bucket in it (:func:`_bucket_edges`)."""
+    from pipeline.dedup.bands import buckets
+
+    _, blobs = element
+    for bucket in buckets(blobs):
+        yield from _bucket_edges(bucket, verify)
 
 
 def _bucket_edges(element, verify: bool, max_pairs_bucket: int = 64):
@@ -362,9 +405,9 @@ class MinHashDedup(beam.PTransform):
         verify = p.verify_threshold
         edges = (
             sigs
-            | "BandKeys" >> beam.FlatMap(_band_entries)
-            | "GroupByBand" >> beam.GroupByKey()
-            | "CandidateEdges" >> beam.FlatMap(_bucket_edges, verify is not None)
+            | "BandBlobs" >> beam.ParDo(_BandBlobs())
+            | "GroupByBandPartition" >> beam.GroupByKey()
+            | "CandidateEdges" >> beam.FlatMap(_partition_edges, verify is not None)
             | "DistinctEdges" >> beam.Distinct()
         )
         if verify is not None:
@@ -391,6 +434,7 @@ class MinHashDedup(beam.PTransform):
         outputs = (
             {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, pack(d))), "root": removals["out"]}
             | "JoinRemovals" >> beam.CoGroupByKey()
+            | "ReleaseMemory" >> beam.ParDo(_ReleaseFreeMemory())
             | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc")
         )
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
