@@ -158,12 +158,18 @@ class DaskPipelineResult(PipelineResult):
 LOCAL_MEMORY = {"target": 0.5, "spill": 0.6, "pause": 0.8, "terminate": 0.95}
 
 
+# Dask's sampling profiler (every 10 ms, per task prefix, an hour of history) grows a worker by
+# tens of MB over a long job; a local cluster has no dashboard to show it, so it is off.
+LOCAL_WORKER = {"distributed.worker.profile.enabled": False}
+
+
 def _local_cluster(opts: DaskClusterOptions):
     import dask
     from distributed import LocalCluster
 
     workers = opts.dask_local_workers or os.cpu_count() or 1
     settings = {f"distributed.worker.memory.{k}": v for k, v in LOCAL_MEMORY.items()}
+    settings.update(LOCAL_WORKER)
     with dask.config.set(settings):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                             dashboard_address=None, memory_limit=opts.dask_local_memory)

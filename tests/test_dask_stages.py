@@ -110,7 +110,8 @@ def test_packed_partitions_keep_timestamps_windows_and_panes():
 
 
 def test_the_local_cluster_spills_and_pauses_at_the_runners_thresholds():
-    """The workers of the local cluster (their own processes) use LOCAL_MEMORY, not Dask's defaults."""
+    """The workers of the local cluster (their own processes) use LOCAL_MEMORY and LOCAL_WORKER, not
+    Dask's defaults."""
     from distributed import Client
 
     from pipeline.dask_runner import LOCAL_MEMORY, DaskClusterOptions, _local_cluster
@@ -119,6 +120,8 @@ def test_the_local_cluster_spills_and_pauses_at_the_runners_thresholds():
     with _local_cluster(opts) as cluster, Client(cluster) as client:
         fractions = client.run(lambda dask_worker: (
             dask_worker.memory_manager.memory_limit, dask_worker.memory_manager.memory_target_fraction,
-            dask_worker.memory_manager.memory_spill_fraction, dask_worker.memory_manager.memory_pause_fraction))
+            dask_worker.memory_manager.memory_spill_fraction, dask_worker.memory_manager.memory_pause_fraction,
+            "profile" in dask_worker.periodic_callbacks))
+    # ... and no sampling profiler, whose history grows a worker over a long job
     assert list(fractions.values()) == [(300_000_000, LOCAL_MEMORY["target"], LOCAL_MEMORY["spill"],
-                                         LOCAL_MEMORY["pause"])]
+                                         LOCAL_MEMORY["pause"], False)]
