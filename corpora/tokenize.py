@@ -105,18 +105,14 @@ def parse_input(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def corpus_files(path: str, flag: str = "--input") -> list[str]:
-    """The Parquet files of a corpus directory or glob; UsageError naming ``flag`` when there are none."""
-    return [f["path"] for f in sized_corpus_files(path, flag)]
-
-
 def sized_corpus_files(path: str, flag: str = "--input") -> list[dict]:
-    """``corpus_files`` with sizes, listed on Beam's file systems: ``{"path", "bytes"}`` per file."""
+    """The Parquet files of a corpus directory or glob with their sizes, listed on Beam's file
+    systems: ``{"path", "bytes"}`` per file; UsageError naming ``flag`` when there are none."""
     return [{"path": p, "bytes": n} for p, n in corpus_parquet_files(path, flag, beam_io.match_files)]
 
 
 def checked_corpus_files(paths: list[str], flag: str = "--input") -> list[str]:
-    """The Parquet files of several corpora (``corpus_files``), each checked by ``check_text_column``;
+    """The Parquet files of several corpora (``sized_corpus_files``), each checked by ``check_text_column``;
     a corpus without files is reported as ``<flag> <path>: ...``."""
     return [f["path"] for found in _checked_corpora(paths, flag) for f in found]
 
