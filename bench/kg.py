@@ -37,6 +37,11 @@ the Dask runner of that revision under this checkout's job code (before/after)::
 
     python bench/kg.py --runner both --sizes 150000,600000 --dask-memory 500MB
     python bench/kg.py --runner both --sizes 100000 --baseline-rev 2e076d5
+    python bench/kg.py --runner both --sizes 150000,600000,1200000 --dask-memory 500MB \
+        --dask-partitions 8 --memory-cap 1000      # a machine with 1 GB for the job: which runner fits
+
+``--memory-cap MB`` stops a job once its processes together (driver and workers) hold more than
+that, and prints OVER CAP in its row, as a machine with that much memory would.
 
 A benchmark, not a test: it asserts nothing.
 """
