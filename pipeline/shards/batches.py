@@ -18,7 +18,7 @@ import numpy as np
 MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
 # text per encode call: enough for the tokenizer's threads; its per-token Encoding objects
 # peak at about 70 MB per 1M characters (4M: +125 MB resident on 20 MB, same CPU)
-ENCODE_BATCH_CHARS = 250_000
+ENCODE_BATCH_CHARS = 1_000_000
 ENCODE_BATCH_DOCS = 4096  # and at most this many pieces per call
 # tokens gathered per write when laying a shard out in id order: the gather builds int64
 # positions (8 bytes a token, three arrays at once), so 1 << 22 peaked ~100 MB on one 4M-token shard
