@@ -807,6 +807,33 @@ def test_token_batch_split_by_shard_keeps_every_document_whole():
     assert batch.split_by_shard(1) == {0: batch}
 
 
+def test_in_id_order_copies_runs_across_batches_and_chunk_ends():
+    """Documents already in id order inside their batch are copied as runs: runs that span
+    batches (interleaved ids), chunk ends and a gap left by take() still give each document whole."""
+    from pipeline.shards.batches import in_id_order
+
+    ids = [f"doc-{i:04d}" for i in range(120)]
+    layouts = {
+        "halves": (ids[:60], ids[60:]),  # two long runs
+        "interleaved": (ids[0::2], ids[1::2]),  # a run per document
+        "blocks": (ids[:20] + ids[40:60] + ids[80:100], ids[20:40] + ids[60:80] + ids[100:]),
+    }
+    for name, (left, right) in layouts.items():
+        a, docs_a = _batch(left, seed=6)
+        b, docs_b = _batch(right, seed=7)
+        docs = {**docs_a, **docs_b}
+        # drop every fifth document of a (a gap inside what would be one run)
+        keep = np.array([k for k in range(len(a)) if k % 5 != 2])
+        a = a.take(keep)
+        want_ids = sorted(a.ids + b.ids)
+        for chunk in (1, 37, 10_000):
+            pieces = list(in_id_order([a, b], chunk_tokens=chunk))
+            tokens = np.concatenate([t for t, _ in pieces])
+            assert tokens.dtype == np.uint16, name
+            assert np.concatenate([n for _, n in pieces]).tolist() == [len(docs[i]) for i in want_ids], name
+            assert tokens.tolist() == np.concatenate([docs[i] for i in want_ids]).tolist(), (name, chunk)
+
+
 def test_in_id_order_sorts_across_batches_in_chunks():
     from pipeline.shards.batches import in_id_order
 

@@ -20,8 +20,7 @@ MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most t
 # peak at about 70 MB per 1M characters (4M: +125 MB resident on 20 MB, same CPU)
 ENCODE_BATCH_CHARS = 1_000_000
 ENCODE_BATCH_DOCS = 4096  # and at most this many pieces per call
-# tokens gathered per write when laying a shard out in id order: the gather builds int64
-# positions (8 bytes a token, three arrays at once), so 1 << 22 peaked ~100 MB on one 4M-token shard
+# tokens copied per write when laying a shard out in id order (a piece is a copy of its tokens)
 WRITE_CHUNK_TOKENS = 1 << 18
 
 
@@ -195,7 +194,8 @@ class TokenBatch:
         docs = np.asarray(docs, dtype=np.int64)
         starts = np.cumsum(self.lengths) - self.lengths
         return TokenBatch([self.ids[i] for i in docs.tolist()], self.hashes[docs], self.lengths[docs],
-                          self.tokens[gather_index(starts[docs], self.lengths[docs])])
+                          _copy_runs([self], np.zeros(docs.size, dtype=np.int64), starts[docs], self.lengths[docs],
+                                     self.tokens.dtype))
 
     def split_by_shard(self, shards: int) -> dict[int, TokenBatch]:
         """shard (= id hash mod ``shards``) -> the batch's documents of that shard, in batch order."""
@@ -205,34 +205,46 @@ class TokenBatch:
         return {int(s): self.take(np.flatnonzero(which == s)) for s in np.unique(which)}
 
 
-def gather_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Positions ``starts[0]..starts[0]+lengths[0]-1, starts[1]..`` as one int64 array."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.arange(total, dtype=np.int64) + np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths)
-
-
 def in_id_order(batches: Iterable[TokenBatch], chunk_tokens: int = WRITE_CHUNK_TOKENS
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The documents of several batches sorted by id (stable: equal ids keep batch order), as
-    ``(tokens, lengths)`` pieces of about ``chunk_tokens`` tokens each."""
+    ``(tokens, lengths)`` pieces of about ``chunk_tokens`` tokens each.
+
+    Each piece is copied straight from the batches (no concatenation of the whole shard, no
+    per-token index): documents adjacent in both the id order and their batch go in one copy."""
     batches = list(batches)
     if not batches:
         return
     ids = [i for b in batches for i in b.ids]
     lengths = np.concatenate([b.lengths for b in batches])
-    tokens = np.concatenate([b.tokens for b in batches]) if len(batches) > 1 else batches[0].tokens
-    starts = np.cumsum(lengths) - lengths
+    owners = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
+    starts = np.concatenate([np.cumsum(b.lengths) - b.lengths for b in batches])  # within its batch
     order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
     ordered_lengths = lengths[order]
     ends = np.cumsum(ordered_lengths)
+    dtype = np.result_type(*(b.tokens.dtype for b in batches))
     lo = 0
     while lo < order.size:
         hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + chunk_tokens, side="right"))
         hi = max(hi, lo + 1)
         part = order[lo:hi]
-        yield tokens[gather_index(starts[part], lengths[part])], ordered_lengths[lo:hi]
+        yield _copy_runs(batches, owners[part], starts[part], ordered_lengths[lo:hi], dtype), ordered_lengths[lo:hi]
         lo = hi
+
+
+def _copy_runs(batches: list[TokenBatch], owners: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+               dtype: np.dtype) -> np.ndarray:
+    """The tokens of documents ``(owners[k]'s batch, starts[k], lengths[k])`` one after another,
+    copied one run (documents contiguous in the same batch) at a time."""
+    stops = starts + lengths
+    first = np.ones(owners.size, dtype=bool)
+    first[1:] = (owners[1:] != owners[:-1]) | (starts[1:] != stops[:-1])
+    heads = np.flatnonzero(first)
+    tails = np.append(heads[1:], owners.size) - 1
+    out = np.empty(int(lengths.sum()), dtype=dtype)
+    pos = 0
+    for head, tail in zip(heads.tolist(), tails.tolist(), strict=True):
+        lo, hi = int(starts[head]), int(stops[tail])
+        out[pos:pos + hi - lo] = batches[int(owners[head])].tokens[lo:hi]
+        pos += hi - lo
+    return out
