@@ -266,10 +266,8 @@ class WriteShard:
         self.dtype = dtype
 
     def __call__(self, element):
-        from pipeline.dedup.memory import release_free_memory
         from pipeline.shards.megatron import ShardWriter
 
-        release_free_memory()
         (source, split, shard, of), batches = element
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
