@@ -282,3 +282,29 @@ def test_a_damaged_row_group_is_counted_and_the_rest_tokenized(setup, tmp_path, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert sum(s["documents"] for s in manifest["shards"]) == 60
     assert "part-0.parquet row group 1: 40 row(s) unread after 0" in caplog.text
+
+
+def test_rows_are_read_on_the_system_allocator(tmp_path):
+    """The read step puts Arrow on the C heap (whose freed pages the tokenize step gives back to the
+    OS after each slice), and the rows it reads come from there."""
+    from corpora.tokenize import ReadRowGroup
+
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"], "source": ["s", "s"]}), path)
+    before = pa.default_memory_pool()
+    try:
+        for other in ("mimalloc", "jemalloc"):  # start from another pool (an earlier job may have set it)
+            try:
+                pa.set_memory_pool(getattr(pa, f"{other}_memory_pool")())
+                break
+            except (NotImplementedError, pa.ArrowNotImplementedError):
+                continue
+        step = ReadRowGroup()
+        step.setup()
+        assert pa.default_memory_pool().backend_name == "system"
+        held = pa.system_memory_pool().bytes_allocated()
+        slices = list(step((None, str(path), 0)))
+        assert [s.item.table.column("id").to_pylist() for s in slices] == [["a", "b"]]
+        assert pa.system_memory_pool().bytes_allocated() > held
+    finally:
+        pa.set_memory_pool(before)
