@@ -241,7 +241,7 @@ class Tokenize:
         self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
 
     def __call__(self, rows: RowSlice):
-        from pipeline.dedup.memory import release_free_memory
+        from pipeline.memory import release_free_memory
         from pipeline.shards.manifest import split_for
 
         split = partial(split_for, val_fraction=self.val_fraction, seed=self.seed)

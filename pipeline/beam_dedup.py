@@ -63,7 +63,7 @@ class _ReleaseFreeMemory(beam.DoFn):
     join, whose buffer of waiting documents the runner has just freed."""
 
     def start_bundle(self) -> None:
-        from pipeline.dedup.memory import release_free_memory
+        from pipeline.memory import release_free_memory
 
         release_free_memory()
 

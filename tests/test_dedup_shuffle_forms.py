@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.dedup.bands import BandBuffer, buckets
-from pipeline.dedup.memory import release_free_memory
 from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS
+from pipeline.memory import release_free_memory
 from pipeline.records import Document
 
 

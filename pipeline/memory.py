@@ -1,8 +1,9 @@
 """Give the heap's free pages back to the operating system (glibc ``malloc_trim``; elsewhere a no-op).
 
 A dedup join frees a whole shuffle buffer (every waiting document) just before the stage that
-reads it starts; glibc keeps those pages mapped, so the process's resident size would carry
-them through every later stage. Trimming once per bundle costs a few milliseconds.
+reads it starts, and tokenize frees each Parquet slice's buffers; glibc keeps those pages
+mapped, so the process's resident size would carry them through every later stage. Trimming
+once per bundle costs a few milliseconds.
 """
 
 from __future__ import annotations
