@@ -161,6 +161,9 @@ LOCAL_MEMORY = {"target": 0.5, "spill": 0.6, "pause": 0.8, "terminate": 0.95}
 # Dask's sampling profiler (every 10 ms, per task prefix, an hour of history) grows a worker by
 # tens of MB over a long job; a local cluster has no dashboard to show it, so it is off.
 LOCAL_WORKER = {"distributed.worker.profile.enabled": False}
+# Arrow's default allocator (mimalloc) keeps what the Parquet writers free: on the system one a
+# kg worker peaked 24-34 MB lower and grew less (bench/kg.py --runner dask, docs/performance.md).
+LOCAL_WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 def _local_cluster(opts: DaskClusterOptions):
@@ -172,7 +175,8 @@ def _local_cluster(opts: DaskClusterOptions):
     settings.update(LOCAL_WORKER)
     with dask.config.set(settings):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, memory_limit=opts.dask_local_memory)
+                            dashboard_address=None, memory_limit=opts.dask_local_memory,
+                            env={k: os.environ.get(k, v) for k, v in LOCAL_WORKER_ENV.items()})  # yours win
 
 
 def shuffle_folder(client, setting: str, local: bool) -> str | None:

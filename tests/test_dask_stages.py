@@ -118,10 +118,17 @@ def test_the_local_cluster_spills_and_pauses_at_the_runners_thresholds():
 
     opts = PipelineOptions(["--dask_local_workers=1", "--dask_local_memory=300MB"]).view_as(DaskClusterOptions)
     with _local_cluster(opts) as cluster, Client(cluster) as client:
-        fractions = client.run(lambda dask_worker: (
-            dask_worker.memory_manager.memory_limit, dask_worker.memory_manager.memory_target_fraction,
-            dask_worker.memory_manager.memory_spill_fraction, dask_worker.memory_manager.memory_pause_fraction,
-            "profile" in dask_worker.periodic_callbacks))
-    # ... and no sampling profiler, whose history grows a worker over a long job
-    assert list(fractions.values()) == [(300_000_000, LOCAL_MEMORY["target"], LOCAL_MEMORY["spill"],
-                                         LOCAL_MEMORY["pause"], False)]
+        settings = client.run(_worker_settings)
+    # ... no sampling profiler, whose history grows a worker over a long job, and Arrow on the
+    # system allocator, which gives back what the Parquet writers free
+    assert list(settings.values()) == [(300_000_000, LOCAL_MEMORY["target"], LOCAL_MEMORY["spill"],
+                                        LOCAL_MEMORY["pause"], False, "system")]
+
+
+def _worker_settings(dask_worker) -> tuple:
+    """Run on a worker: its memory limit and thresholds, whether it profiles, Arrow's allocator."""
+    import pyarrow
+
+    mm = dask_worker.memory_manager
+    return (mm.memory_limit, mm.memory_target_fraction, mm.memory_spill_fraction, mm.memory_pause_fraction,
+            "profile" in dask_worker.periodic_callbacks, pyarrow.default_memory_pool().backend_name)
