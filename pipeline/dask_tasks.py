@@ -5,7 +5,9 @@ windows and pane), never as Python objects: Dask then measures it exactly, spill
 cheaply at its memory thresholds and moves it without walking an object graph. Inside a task the
 elements stream from one DoFn to the next (Beam's fusion); only a stage's outputs read by other
 stages are collected, and an output bound for a GroupByKey is split into its hash buckets as it
-is produced.
+is produced. When the job has a shuffle folder (``dask_shuffle``), those buckets go to a shuffle
+file, and a collected partition past the task's budget moves to a file; the task then returns
+the file's path.
 """
 
 from __future__ import annotations
