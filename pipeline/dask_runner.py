@@ -110,10 +110,10 @@ def check_supported(leaves: list[AppliedPTransform]) -> None:
 class DaskPipelineResult(PipelineResult):
     """The state of a pipeline submitted to a Dask cluster."""
 
-    def __init__(self, client, futures: list, cluster=None, scratch: str | None = None) -> None:
+    def __init__(self, client, futures: list, cluster=None) -> None:
         super().__init__(PipelineState.RUNNING)
         self.client, self.futures, self.cluster = client, futures, cluster
-        self.scratch = scratch  # the job's shuffle folder, removed when the job ends
+        self.scratch: str | None = None  # the job's shuffle folder, removed when the job ends
 
     def wait_until_finish(self, duration=None) -> str:
         from distributed import wait
