@@ -30,6 +30,7 @@ import logging
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.transforms.combiners import ToSetCombineFn
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
@@ -262,37 +263,16 @@ def _merge_union_finds(union_finds):
     return merged
 
 
-class _Neighbours(beam.CombineFn):
-    """A node's distinct neighbours; as a combine, duplicate edges are dropped before the shuffle
-    too, so a star round needs one shuffle, not a group and a ``Distinct``."""
-
-    def create_accumulator(self):
-        return set()
-
-    def add_input(self, acc, neighbour):
-        acc.add(neighbour)
-        return acc
-
-    def merge_accumulators(self, accs):
-        accs = iter(accs)
-        merged = next(accs)
-        for acc in accs:
-            merged |= acc
-        return merged
-
-    def extract_output(self, acc):
-        return acc
-
-
 def _star_round(edges, name: str, star, both_ways: bool, distinct: bool = False):
     """One star step: its edges may repeat (the next step's neighbour sets drop the repeats),
-    unless ``distinct``."""
+    unless ``distinct``. A node's neighbours are gathered as a set by a combine, so duplicate
+    edges are dropped before the shuffle too: one shuffle, not a group and a ``Distinct``."""
     from pipeline.dedup.components import directed
 
     edges = (
         edges
         | f"{name}Direct" >> beam.FlatMap(directed, both_ways)
-        | f"{name}Group" >> beam.CombinePerKey(_Neighbours())
+        | f"{name}Group" >> beam.CombinePerKey(ToSetCombineFn())
         | name >> beam.FlatMapTuple(star)
     )
     return edges | f"{name}Distinct" >> beam.Distinct() if distinct else edges
@@ -345,7 +325,7 @@ class ConnectedComponents(beam.PTransform):
         labels = (
             edges
             | "LabelDirect" >> beam.FlatMap(directed, True)
-            | "LabelGroup" >> beam.CombinePerKey(_Neighbours())
+            | "LabelGroup" >> beam.CombinePerKey(ToSetCombineFn())
             | "Label" >> beam.MapTuple(lambda u, ns: (u, label(u, ns)))
         )
         first = (
