@@ -365,14 +365,14 @@ class CorpusRun:
 
 def write_rejects(rejects, output: str):
     """Dropped records (``Drop.to_row()`` dicts) as ``output/rejects/part-*.parquet`` in the one
-    rejects layout (REJECTS_SCHEMA) every job's ``--rejects`` writes; the described files, as one list."""
-    return (
+    rejects layout (REJECTS_SCHEMA) every job's ``--rejects`` writes; the described files, as a list view
+    for ``finalize`` (not ToList: two Beam stages less)."""
+    return beam.pvalue.AsList(
         rejects
         | "WriteRejects" >> beam.io.WriteToParquet(
             beam_io.join(output, "rejects", "part"), REJECTS_SCHEMA, codec="zstd", file_name_suffix=".parquet",
             shard_name_template="-SSSSS-of-NNNNN")
         | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=output)
-        | "ListRejects" >> beam.combiners.ToList()
     )
 
 

@@ -83,7 +83,7 @@ def build_situations(p, cfg: SituationsConfig, inputs: list[dict]) -> None:
     if cfg.rejects:
         reject_files = write_rejects((read[REJECTS], mined[REJECTS]) | "FlattenRejects" >> beam.Flatten(), cfg.output)
     else:
-        reject_files = p | "NoRejects" >> beam.Create([[]])
+        reject_files = []
     finalize(p, _write_situations, output=cfg.output, config=asdict(cfg.mining), inputs=inputs,
              stage_order=[FILES_STAGE, READ_STAGE, MINE_STAGE, NORMALIZE_STAGE, DEDUP_STAGE],
              stats=summed_stats([read[STATS], mined[STATS]]), parts=parts, reject_files=reject_files)
