@@ -227,13 +227,15 @@ def install() -> bool:
 
 BEAM_WORKER = "-m apache_beam.runners.worker.sdk_worker_main"  # the DirectRunner's worker command, after Python
 LEAN_WORKER = '-c "from pipeline.beam_speedups import worker_main; worker_main()"'
+_BEAM_COMMAND = f"{sys.executable} {BEAM_WORKER}"
+_LEAN_COMMAND = f"{sys.executable} {LEAN_WORKER}"  # what _HandOver knows the lean workers' Popen by
 
 
 def _lean_worker_command(cls, command_string):
     """The DirectRunner's ``multi_processing`` worker command, with its worker main replaced by
     ``worker_main`` (the same, with Beam imported lean); any other command as given."""
-    if command_string == f"{sys.executable} {BEAM_WORKER}":
-        command_string = f"{sys.executable} {LEAN_WORKER}"
+    if command_string == _BEAM_COMMAND:
+        command_string = _LEAN_COMMAND
     return _ORIGINAL["worker_command"].__func__(cls, command_string)
 
 
@@ -352,7 +354,7 @@ class _HandOver:
         return getattr(subprocess, name)
 
     def Popen(self, args, *more, env=None, **kwargs):  # noqa: N802 (subprocess's name)
-        if _FORKED and env is not None and args == f"{sys.executable} {LEAN_WORKER}":
+        if _FORKED and env is not None and args == _LEAN_COMMAND:
             worker = _FORKED.pop(0)
             worker.hand_over(env)
             return worker
