@@ -87,9 +87,7 @@ def _cached_dofn_specs(dofn):
     if inst is None or any(isinstance(v, types.MethodType) for v in inst.values()):
         return _ORIGINAL["get_dofn_specs"](dofn)  # the instance adds a method: Beam inspects it
     shadowed = frozenset(k for k in inst if callable(getattr(cls, k, None)))
-    per_class = _SPECS.get(cls)
-    if per_class is None:
-        per_class = _SPECS[cls] = {}
+    per_class = _SPECS.setdefault(cls, {})
     entry = per_class.get(shadowed)
     if entry is None:
         names = [n for n in dir(dofn) if isinstance(getattr(dofn, n, None), types.MethodType)]
