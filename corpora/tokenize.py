@@ -4,9 +4,11 @@ Stages: spread the Parquet row groups of every input over the workers -> read ea
 record batches and tokenize them in large calls (text as text, marker spans of ``meta`` as
 their ids, see :mod:`pipeline.markup`; end-of-document token appended) -> count
 tokens per (source, split) -> assign each document to a shard by a hash of its id -> group
-per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json. Documents
-travel as compact :class:`~pipeline.shards.batches.TokenBatch` arrays. The hash assignment
-and the id order make shard contents identical on any runner and any number of workers.
+per shard, order by id, write ``.bin`` + ``.idx`` atomically -> manifest.json. Each tokenized
+batch is staged as a file under the output (:mod:`pipeline.shards.pieces`, folder
+``STAGING``, removed when the job succeeds): only its path and id hashes cross the shuffle,
+so no runner holds the tokens in memory between stages. The hash assignment and the id
+order make shard contents identical on any runner and any number of workers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -41,8 +44,8 @@ from pipeline.shards.batches import (
     ENCODE_BATCH_DOCS,
     MAX_CHUNK_CHARS,  # noqa: F401  (re-exported: the job's public constant)
     chunk_text,  # noqa: F401  (re-exported: the job's public helper)
-    in_id_order,
 )
+from pipeline.shards.pieces import pieces_in_id_order, write_piece
 from pipeline.stats import build_report, render_table
 
 DESCRIPTION = """\
@@ -74,6 +77,7 @@ ROWS_PER_SLICE = ENCODE_BATCH_DOCS  # rows of a Parquet row group turned into Py
 # (30-40% more CPU on 20 MB, docs/performance.md). Beyond it, that serial part would idle
 # too many cores.
 ONE_PROCESS_WORKERS = 2
+STAGING = ".pieces"  # under --output: the tokenized batches, until their shards are written
 
 
 def encode_threads(beam_args: list[str]) -> int | None:
@@ -207,16 +211,18 @@ class ReadRowGroup:
 
 class Tokenize:
     """The tokenize stage: a ``RowSlice`` -> per (source, split), one ``TokenBatch`` (end-of-document
-    appended) weighing its documents; dropped rows as Drops (``corpora.tokenize_rows.row_problem``).
+    appended) staged as a piece file in ``staging``, its ``PieceRef`` weighing its documents;
+    dropped rows as Drops (``corpora.tokenize_rows.row_problem``).
 
     Rows go straight from Arrow columns to the tokenizer, many thousand per call, and the
-    documents leave as a few numpy arrays per batch, so neither Beam nor the shuffle pays per
-    document.
+    documents leave as one file per batch, so neither Beam nor the shuffle pays per document
+    or holds the tokens.
     """
 
     def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
-                 encode_threads: int | None = None) -> None:
+                 encode_threads: int | None = None, staging: str = "") -> None:
         self.tokenizer_json = tokenizer_json  # the file's text, shipped with the step: workers need no path
+        self.staging = staging
         self.dtype = dtype
         self.eod_id = eod_id
         self.val_fraction = val_fraction
@@ -245,21 +251,26 @@ class Tokenize:
         from pipeline.shards.manifest import split_for
 
         split = partial(split_for, val_fraction=self.val_fraction, seed=self.seed)
-        yield from tokenize_slice(rows, self.encoder, split, self.eod_id)
+        for out in tokenize_slice(rows, self.encoder, split, self.eod_id):
+            if isinstance(out, Weighted):
+                key, batch = out.item
+                path = beam_io.join(self.staging, f"{uuid.uuid4().hex}.piece")
+                out = Weighted((key, write_piece(path, batch, beam_io.FileSystems.create)), out.n)
+            yield out
         release_free_memory()
 
 
 def _split_by_shard(element, totals, shard_tokens):
-    """(source, split), TokenBatch -> ((source, split, shard, of), its documents of that shard)."""
-    (source, split), batch = element
+    """(source, split), PieceRef -> ((source, split, shard, of), its path) for each shard it feeds."""
+    (source, split), piece = element
     of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
-    for shard, part in batch.split_by_shard(of).items():
-        yield (source, split, shard, of), part
+    for shard in np.unique(piece.hashes % np.uint64(of)).tolist():
+        yield (source, split, shard, of), piece.path
 
 
 class WriteShard:
-    """The shards stage: ((source, split, shard, of), [TokenBatch]) -> one .bin/.idx pair, documents
-    in id order; its summary weighs the documents written."""
+    """The shards stage: ((source, split, shard, of), [piece path]) -> one .bin/.idx pair, documents
+    of that shard in id order, read from the staged pieces; its summary weighs the documents written."""
 
     def __init__(self, output: str, dtype: str) -> None:
         self.output = output
@@ -268,11 +279,11 @@ class WriteShard:
     def __call__(self, element):
         from pipeline.shards.megatron import ShardWriter
 
-        (source, split, shard, of), batches = element
+        (source, split, shard, of), paths = element
         rel = f"{source}/{split}-{shard:05d}-of-{of:05d}"
         prefix = beam_io.join(self.output, rel)
         with ShardWriter(prefix, np.dtype(self.dtype), **beam_io.writer_ops(prefix)) as writer:
-            for tokens, lengths in in_id_order(batches):
+            for tokens, lengths in pieces_in_id_order(paths, shard, of, beam_io.open_raw):
                 writer.add_documents(tokens, lengths)
         yield Weighted({"path": rel, "source": source, "split": split, **writer.summary()}, writer.documents)
 
@@ -283,6 +294,7 @@ def _write_report(output, config, tokenizer_dir, tokenizer_sha, dtype, eod_id, v
     report = build_report(stats, [READ_STAGE, STAGE, WRITE_STAGE])
     report["job"] = "tokenize"
     beam_io.write_json_atomic(beam_io.join(output, "stats.json"), report)
+    beam_io.delete_tree(beam_io.join(output, STAGING))  # every shard is written: the pieces are done
     manifest = build_shard_manifest(beam_io.join(tokenizer_dir, "tokenizer.json"), tokenizer_sha, dtype, eod_id,
                                     vocab_size, shards, config)
     beam_io.write_json_atomic(beam_io.join(output, "manifest.json"), manifest)
@@ -394,9 +406,9 @@ def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, th
         | "Read" >> FlatStep(READ_STAGE, ReadRowGroup())
     )
     tok = read["out"] | "Tokenize" >> BatchStep(
-        STAGE, Tokenize(plan.tokenizer_text, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads),
-        batch_size=None)
-    totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, batch: (key, batch.token_count))
+        STAGE, Tokenize(plan.tokenizer_text, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads,
+                        staging=beam_io.join(cfg.output, STAGING)), batch_size=None)
+    totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, piece: (key, piece.token_count))
               | "SumTokens" >> beam.CombinePerKey(sum))
     shards = (
         tok["out"]

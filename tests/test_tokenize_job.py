@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpora.tokenize import TokenizeConfig, chunk_text
+from corpora.tokenize import STAGING, TokenizeConfig, chunk_text
 from corpora.tokenize import run_tokenize as _run_tokenize
 from pipeline.jobs import UsageError
 from pipeline.schema import CORPUS_SCHEMA
@@ -100,6 +100,7 @@ def test_shards_round_trip_and_manifest(setup, tmp_path):
     assert val_docs == len(val_ids - {"web-0-0007", "web-0-0008"})
     ok, _ = verify_shards(str(out))
     assert ok
+    assert not (out / STAGING).exists()  # the staged token pieces are gone once the shards are written
 
 
 def test_same_shards_on_one_and_two_workers(setup, tmp_path):

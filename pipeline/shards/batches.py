@@ -215,36 +215,46 @@ def in_id_order(batches: Iterable[TokenBatch], chunk_tokens: int = WRITE_CHUNK_T
     batches = list(batches)
     if not batches:
         return
-    ids = [i for b in batches for i in b.ids]
-    lengths = np.concatenate([b.lengths for b in batches])
     owners = np.repeat(np.arange(len(batches)), [len(b) for b in batches])
     starts = np.concatenate([np.cumsum(b.lengths) - b.lengths for b in batches])  # within its batch
-    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
-    ordered_lengths = lengths[order]
-    ends = np.cumsum(ordered_lengths)
+    lengths = np.concatenate([b.lengths for b in batches])
     dtype = np.result_type(*(b.tokens.dtype for b in batches))
+    for part in id_order_chunks([i for b in batches for i in b.ids], lengths, chunk_tokens):
+        yield _copy_runs(batches, owners[part], starts[part], lengths[part], dtype), lengths[part]
+
+
+def id_order_chunks(ids: Sequence[str], lengths: np.ndarray, chunk_tokens: int) -> Iterator[np.ndarray]:
+    """Positions of the documents ``ids`` (``lengths`` tokens each) sorted by id (stable), cut into
+    consecutive parts of about ``chunk_tokens`` tokens (at least one document each)."""
+    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    ends = np.cumsum(lengths[order])
     lo = 0
     while lo < order.size:
         hi = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + chunk_tokens, side="right"))
         hi = max(hi, lo + 1)
-        part = order[lo:hi]
-        yield _copy_runs(batches, owners[part], starts[part], ordered_lengths[lo:hi], dtype), ordered_lengths[lo:hi]
+        yield order[lo:hi]
         lo = hi
+
+
+def token_runs(owners: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """``(owner, first token, end token, position in the output)`` per run of documents
+    ``(owners[k], starts[k], lengths[k])`` laid out one after another, a run being documents
+    contiguous in the same owner (one copy or one read each)."""
+    stops = starts + lengths
+    first = np.ones(owners.size, dtype=bool)
+    first[1:] = (owners[1:] != owners[:-1]) | (starts[1:] != stops[:-1])
+    heads = np.flatnonzero(first)
+    tails = np.append(heads[1:], owners.size) - 1
+    positions = np.cumsum(lengths) - lengths
+    return list(zip(owners[heads].tolist(), starts[heads].tolist(), stops[tails].tolist(), positions[heads].tolist(),
+                    strict=True))
 
 
 def _copy_runs(batches: list[TokenBatch], owners: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
                dtype: np.dtype) -> np.ndarray:
     """The tokens of documents ``(owners[k]'s batch, starts[k], lengths[k])`` one after another,
     copied one run (documents contiguous in the same batch) at a time."""
-    stops = starts + lengths
-    first = np.ones(owners.size, dtype=bool)
-    first[1:] = (owners[1:] != owners[:-1]) | (starts[1:] != stops[:-1])
-    heads = np.flatnonzero(first)
-    tails = np.append(heads[1:], owners.size) - 1
     out = np.empty(int(lengths.sum()), dtype=dtype)
-    pos = 0
-    for head, tail in zip(heads.tolist(), tails.tolist(), strict=True):
-        lo, hi = int(starts[head]), int(stops[tail])
-        out[pos:pos + hi - lo] = batches[int(owners[head])].tokens[lo:hi]
-        pos += hi - lo
+    for owner, lo, hi, pos in token_runs(owners, starts, lengths):
+        out[pos:pos + hi - lo] = batches[owner].tokens[lo:hi]
     return out
