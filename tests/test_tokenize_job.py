@@ -309,3 +309,22 @@ def test_rows_are_read_on_the_system_allocator(tmp_path):
         assert pa.system_memory_pool().bytes_allocated() > held
     finally:
         pa.set_memory_pool(before)
+
+
+def test_row_groups_are_read_in_slices_of_about_a_megabyte(tmp_path):
+    """Wide rows come in small slices, narrow rows in slices of at most ROWS_PER_SLICE, and every
+    row of the row group is in exactly one slice, in order."""
+    from corpora.tokenize import ROWS_PER_SLICE, SLICE_BYTES, ReadRowGroup, slice_rows
+
+    path = tmp_path / "part-0.parquet"
+    wide = [f"{i:05d} " + "word " * 20_000 for i in range(50)]  # about 100 kB each
+    ids = [f"w-{i:03d}" for i in range(50)]
+    pq.write_table(pa.table({"id": ids, "text": wide, "source": ["s"] * 50}), path, compression="zstd")
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    rows = slice_rows(group, ["id", "text", "source"])
+    assert SLICE_BYTES == 1 << 20 and 9 <= rows <= 11  # 1 MiB of about 100 kB rows
+    assert slice_rows(group, ["id"]) == ROWS_PER_SLICE and slice_rows(group, ["id"], most=8) == 8  # narrow: the cap
+    step = ReadRowGroup()
+    slices = list(step((None, str(path), 0)))
+    assert [len(s.item) for s in slices] == [rows] * (50 // rows) + ([50 % rows] if 50 % rows else [])
+    assert [i for s in slices for i in s.item.table.column("id").to_pylist()] == ids
