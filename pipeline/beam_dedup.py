@@ -16,8 +16,11 @@ job plugs them in with ``CorpusRun.apply``. What runs where:
   no worker holds the whole duplicate graph. Clusters are grouped by root and the documents
   to remove are joined back by id with CoGroupByKey (distributed).
 
-Documents wait in both joins packed (:mod:`pipeline.dedup.packed`: a zstd-compressed pickle),
-which about halves what a runner's shuffle buffers hold.
+Documents wait in both joins parked (:func:`spill_folder`): on Beam's local runner, which holds a
+join's input in memory, they are written to spill files (:mod:`pipeline.dedup.spill`) and only
+a reference crosses the join, so the peak memory no longer grows with the corpus; elsewhere
+(or with ``--dedup_spill_dir memory``) they wait packed (:mod:`pipeline.dedup.packed`: a
+zstd-compressed pickle), unless ``--dedup_spill_dir`` names a folder every worker shares.
 
 With ``against`` (an earlier build's output directory), the earlier build's saved hashes
 or signatures join the grouping under ids that sort before every new id, so a cluster
@@ -27,9 +30,11 @@ with an earlier document removes all of its new members.
 from __future__ import annotations
 
 import logging
+import weakref
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.combiners import ToSetCombineFn
 from apache_beam.transforms.window import GlobalWindows
 
@@ -37,12 +42,16 @@ from pipeline import beam_io
 from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
 from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
+from pipeline.dedup.spill import SpillReader, SpillWriter, make_spill_folder, remove_spill_folder
 
 log = logging.getLogger("corpusforge")
 
 INDEX_FILES = "index_files"  # extra output: the saved index files, listed in manifest.json
 EXACT_DIR = "dedup/exact"
 MINHASH_DIR = "dedup/minhash"
+# Arrow bytes an index writer buffers before it writes a row group (Beam's default, 64 MB, made
+# the signature index the largest thing a MinHash worker held on a large bundle).
+INDEX_ROW_GROUP_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------- exact ----
@@ -59,24 +68,112 @@ def _verdicts(element):
         yield (v.id, key), v
 
 
-class _ReleaseFreeMemory(beam.DoFn):
-    """Pass-through whose bundles start by returning free heap pages to the OS: placed right after a
-    join, whose buffer of waiting documents the runner has just freed."""
+class DedupSpillOptions(PipelineOptions):
+    """Where documents wait for their dedup verdict (``--dedup_spill_dir``)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--dedup_spill_dir", default="",
+                            help="folder where exact_dedup and minhash_dedup park the documents that wait for "
+                                 "their verdict, read and written by every worker at this same path (a shared "
+                                 "mount on several machines); 'memory' keeps them in the runner's join instead "
+                                 "(default: a temporary folder on Beam's local runner, memory on other runners)")
+
+
+def _local_runner(runner) -> bool:
+    """Whether every worker of ``runner`` runs on this machine (Beam's direct runners)."""
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner, DirectRunner
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    return isinstance(runner, FnApiRunner | DirectRunner | BundleBasedDirectRunner)
+
+
+def spill_folder(pipeline, stage: str) -> str | None:
+    """The folder where ``stage`` parks its waiting documents (created now: a bad ``--dedup_spill_dir``
+    fails before any work), or None to keep them in the join. The job's last use of it removes it
+    (:class:`_Unpark`); a failed job's, once the driver drops the pipeline or exits."""
+    options = pipeline.options
+    setting = options.view_as(DedupSpillOptions).dedup_spill_dir
+    if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
+        return None
+    folder = make_spill_folder(setting or None, stage)
+    if not options.view_as(StandardOptions).no_wait_until_finish:  # a job left running keeps its files
+        weakref.finalize(pipeline, remove_spill_folder, folder)
+    return folder
+
+
+SPILL_DONE = "spill_done"  # extra output of _Unpark: one marker per finished bundle
+
+
+class _Park(beam.DoFn):
+    """(key, document) -> (key, the document as it waits in a join): a reference into this bundle's
+    spill file in ``folder`` (:class:`pipeline.dedup.spill.SpillWriter`), or packed when no folder."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+        self.writer: SpillWriter | None = None
+
+    def start_bundle(self) -> None:
+        self.writer = SpillWriter(self.folder) if self.folder else None
+
+    def process(self, element):
+        key, doc = element
+        yield key, self.writer.write(doc) if self.writer else pack(doc)
+
+    def finish_bundle(self) -> None:
+        if self.writer is not None:
+            self.writer.close()  # the references are read only after the join, once every bundle is done
+            self.writer = None
+
+
+class _Unpark(beam.DoFn):
+    """After a join: (key, {part: [waiting documents], ...}) -> the same with the documents themselves.
+    Bundles start by returning free heap to the OS (the runner has just freed the join's buffer);
+    with a spill folder, each bundle's end is marked on ``SPILL_DONE`` (see :func:`_remove_after`)."""
+
+    def __init__(self, folder: str | None, part: str) -> None:
+        self.folder, self.part = folder, part
+        self.reader: SpillReader | None = None
 
     def start_bundle(self) -> None:
         from pipeline.memory import release_free_memory
 
         release_free_memory()
+        self.reader = SpillReader(self.folder) if self.folder else None
 
     def process(self, element):
-        yield element
+        key, grouped = element
+        waiting = grouped[self.part]
+        docs = [self.reader.read(r) for r in waiting] if self.reader else [unpack(b) for b in waiting]
+        yield key, {**grouped, self.part: docs}
+
+    def finish_bundle(self):
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+            yield beam.pvalue.TaggedOutput(SPILL_DONE, GlobalWindows.windowed_value(None))
+
+
+def _join_parked(pipeline, folder: str | None, joined, part: str):
+    """A CoGroupByKey's output whose ``part`` was parked -> the same with the documents read back;
+    the spill folder is removed once every bundle has read its documents."""
+    unparked = joined | "Unpark" >> beam.ParDo(_Unpark(folder, part)).with_outputs(SPILL_DONE, main="out")
+    if folder is not None:
+        _ = (pipeline | "SpillFolder" >> beam.Create([folder])
+             | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(unparked[SPILL_DONE])))
+    return unparked["out"]
+
+
+def _remove_after(folder: str, _done: list) -> None:
+    """Remove the spill folder; the side input (every bundle's end marker) makes this run last."""
+    remove_spill_folder(folder)
 
 
 def _apply_verdicts(_key, joined: dict):
-    """((id, hash), {"doc": [packed docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
+    """((id, hash), {"doc": [docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
     from pipeline.dedup.exact import apply_exact_verdicts
 
-    return apply_exact_verdicts([unpack(b) for b in joined["doc"]], joined["verdict"])
+    return apply_exact_verdicts(joined["doc"], joined["verdict"])
 
 
 class ExactDedup(beam.PTransform):
@@ -96,7 +193,9 @@ class ExactDedup(beam.PTransform):
         index_rows = hashed | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
         # Only ids cross the shuffle on the hash; documents are joined back by (id, hash).
         tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
-        by_id = hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), pack(d)))
+        folder = spill_folder(docs.pipeline, self.stage)
+        by_id = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
+                 | "Park" >> beam.ParDo(_Park(folder)))
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
                 beam_io.join(self.against, EXACT_DIR, "*.parquet"))
@@ -107,14 +206,12 @@ class ExactDedup(beam.PTransform):
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()
         index_files = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
             beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
-            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
+            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
+            row_group_buffer_size=INDEX_ROW_GROUP_BYTES)
         verdicts = tagged | "GroupByHash" >> beam.GroupByKey() | "KeepSmallestId" >> beam.FlatMap(_verdicts)
-        outputs = (
-            {"doc": by_id, "verdict": verdicts}
-            | "JoinVerdicts" >> beam.CoGroupByKey()
-            | "ReleaseMemory" >> beam.ParDo(_ReleaseFreeMemory())
-            | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc")
-        )
+        joined = {"doc": by_id, "verdict": verdicts} | "JoinVerdicts" >> beam.CoGroupByKey()
+        outputs = (_join_parked(docs.pipeline, folder, joined, "doc")
+                   | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc"))
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 
 
@@ -349,8 +446,8 @@ def _cluster_removals(cluster):
 
 
 def _join_removals(_doc_id, grouped: dict):
-    """id -> {doc: [packed docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
-    return removal_outcomes([unpack(b) for b in grouped["doc"]], grouped["root"])
+    """id -> {doc: [docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
+    return removal_outcomes(grouped["doc"], grouped["root"])
 
 
 class MinHashDedup(beam.PTransform):
@@ -381,7 +478,8 @@ class MinHashDedup(beam.PTransform):
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()  # builds chain
         index_files = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
             beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
-            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN")
+            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
+            row_group_buffer_size=INDEX_ROW_GROUP_BYTES)
         verify = p.verify_threshold
         edges = (
             sigs
@@ -411,11 +509,10 @@ class MinHashDedup(beam.PTransform):
             | "Clusters" >> beam.GroupByKey()
             | "Removals" >> FlatStep(self.stage, _cluster_removals)
         )
-        outputs = (
-            {"doc": docs | "KeyById" >> beam.Map(lambda d: (d.id, pack(d))), "root": removals["out"]}
-            | "JoinRemovals" >> beam.CoGroupByKey()
-            | "ReleaseMemory" >> beam.ParDo(_ReleaseFreeMemory())
-            | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc")
-        )
+        folder = spill_folder(docs.pipeline, self.stage)
+        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d)) | "Park" >> beam.ParDo(_Park(folder))
+        joined = {"doc": by_id, "root": removals["out"]} | "JoinRemovals" >> beam.CoGroupByKey()
+        outputs = (_join_parked(docs.pipeline, folder, joined, "doc")
+                   | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc"))
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
         return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

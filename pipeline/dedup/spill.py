@@ -1,0 +1,142 @@
+"""Documents that wait for a dedup verdict parked on local disk, with only a reference in the join (pure core).
+
+A dedup join holds every document until its verdict is known. Beam's local runner keeps a join's
+input in memory, so its peak grew with the corpus. Parked, each bundle appends its documents
+(packed: :mod:`pipeline.dedup.packed`) to a file of its own in a spill folder, and only
+a 32-byte reference (file, offset, length, crc32) crosses the join; the stage after the join reads each document
+back. Every worker must see the folder at the same path (one machine, or a shared mount).
+Nothing is dropped quietly: a failed write, a short read or a checksum mismatch raises
+:class:`SpillError`, which fails the job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+import uuid
+import zlib
+from typing import Any
+
+from pipeline.dedup.packed import pack, unpack
+from pipeline.errors import UsageError
+
+__all__ = ["SpillError", "SpillReader", "SpillWriter", "make_spill_folder", "remove_spill_folder"]
+
+# A reference: the file's 16-byte id (its name is the id in hex), offset, length, crc32 of the bytes;
+# one small bytes object, so a join holds about 60 bytes per waiting document, not ~250 for a tuple.
+_REF = struct.Struct("<16sQII")
+FOLDER_PREFIX = "corpusforge-spill-"
+
+
+class SpillError(RuntimeError):
+    """A parked document could not be written or read back whole: the job must stop."""
+
+
+def make_spill_folder(parent: str | None, label: str) -> str:
+    """A new, empty folder for one dedup step's spill files under ``parent`` (the system's
+    temporary folder when None), checked writable; a :class:`UsageError` saying why otherwise."""
+    base = os.path.abspath(parent) if parent else tempfile.gettempdir()
+    try:
+        folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{label}-", dir=base)
+        probe = os.path.join(folder, "probe")
+        with open(probe, "wb") as f:
+            f.write(b"ok")
+        os.remove(probe)
+    except OSError as e:
+        raise UsageError(f"--dedup_spill_dir {parent or base}: cannot create a spill folder for {label} there ({e}); "
+                         "give a writable folder, or --dedup_spill_dir memory to keep documents in memory") from e
+    return folder
+
+
+def remove_spill_folder(folder: str) -> None:
+    """Remove a spill folder and its files (nothing if it is gone already)."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class SpillWriter:
+    """Appends records to one new file in ``folder`` (created on the first record); ``close`` must
+    succeed before any reference it gave is read."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._file = None
+        self._id = b""
+        self._offset = 0
+
+    def write(self, record: Any) -> bytes:
+        """Park ``record``; returns where it lies (a reference for :meth:`SpillReader.read`)."""
+        blob = pack(record)
+        try:
+            if self._file is None:
+                self._id = uuid.uuid4().bytes
+                self._file = open(self._path(), "xb")  # noqa: SIM115 - closed in close()
+                self._offset = 0
+            self._file.write(blob)
+        except OSError as e:
+            raise SpillError(f"dedup spill: cannot write to {self._path()}: {e}") from e
+        ref = _REF.pack(self._id, self._offset, len(blob), zlib.crc32(blob))
+        self._offset += len(blob)
+        return ref
+
+    def _path(self) -> str:
+        return os.path.join(self.folder, self._id.hex())
+
+    def close(self) -> None:
+        """Flush and close the file (raises :class:`SpillError` if the data did not reach it)."""
+        f, self._file = self._file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError as e:
+                raise SpillError(f"dedup spill: cannot finish {self._path()}: {e}") from e
+
+
+class SpillReader:
+    """Reads parked records back by reference, keeping up to ``max_open`` files open."""
+
+    def __init__(self, folder: str, max_open: int = 64) -> None:
+        self.folder = folder
+        self.max_open = max_open
+        self._fds: dict[str, int] = {}
+
+    def _fd(self, name: str) -> int:
+        fd = self._fds.get(name)
+        if fd is None:
+            if len(self._fds) >= self.max_open:
+                self.close()
+            path = os.path.join(self.folder, name)
+            try:
+                fd = self._fds[name] = os.open(path, os.O_RDONLY)
+            except OSError as e:
+                raise SpillError(f"dedup spill: cannot open {path}: {e}") from e
+        return fd
+
+    def read(self, ref: bytes) -> Any:
+        """The record parked at ``ref``, checked whole against its length and checksum."""
+        file_id, offset, length, crc = _REF.unpack(ref)
+        name = file_id.hex()
+        fd = self._fd(name)
+        parts: list[bytes] = []
+        got = 0
+        try:
+            while got < length:
+                part = os.pread(fd, length - got, offset + got)
+                if not part:
+                    break
+                parts.append(part)
+                got += len(part)
+        except OSError as e:
+            raise SpillError(f"dedup spill: cannot read {os.path.join(self.folder, name)}: {e}") from e
+        blob = b"".join(parts)
+        if len(blob) != length or zlib.crc32(blob) != crc:
+            raise SpillError(f"dedup spill: {os.path.join(self.folder, name)} at {offset}: expected {length} bytes "
+                             f"with crc32 {crc:08x}, found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
+        return unpack(blob)
+
+    def close(self) -> None:
+        """Close every open file."""
+        fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
