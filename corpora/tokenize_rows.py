@@ -54,11 +54,25 @@ def marked_rows(table) -> dict[int, str]:
     substring test, so rows without markers are never parsed)."""
     if "meta" not in table.column_names:
         return {}
-    import pyarrow.compute as pc
-
     meta = table.column("meta")
+    if not _may_name(meta, SPECIAL_SPANS):
+        return {}
+    import pyarrow.compute as pc  # (7 MB resident: imported only when some row may have markers)
+
     hits = pc.indices_nonzero(pc.fill_null(pc.match_substring(meta, SPECIAL_SPANS), False))  # (to_numpy imports pandas)
     return {i: meta[i].as_py() for i in hits.to_pylist()}
+
+
+def _may_name(column, word: str) -> bool:
+    """False when no value of a string ``column`` can contain ``word``: its bytes, searched whole
+    (a superset of its rows: it may be a slice of a larger buffer), do not; True otherwise."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return True
+    needle = word.encode("utf-8")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return any(data is not None and needle in data.to_pybytes() for data in (c.buffers()[2] for c in chunks))
 
 
 def tokenize_slice(rows: RowSlice, encoder, split_for, eod_id: int) -> Iterator:
