@@ -93,3 +93,38 @@ def test_the_shard_step_fails_on_a_missing_piece_and_leaves_no_shard(tmp_path):
     with pytest.raises(PieceError, match="p2.piece"):
         list(step((("web", "train", 0, 1), [r.path for r in refs])))
     assert not list((tmp_path / "out").rglob("*.bin")) and not list((tmp_path / "out").rglob("*.idx"))
+
+
+@pytest.mark.parametrize("store", ["local", "memory"])
+@pytest.mark.parametrize("layout", ["files in id order", "ids scattered"])
+def test_pieces_are_read_by_parts_or_once_each_with_the_same_bytes(tmp_path, store, layout):
+    """Local pieces, or ids in piece order, stream a part at a time (opens: about one per part);
+    on a remote store with ids scattered over every piece, each piece is opened once."""
+    import uuid
+
+    from pipeline import fileio
+
+    ids = [f"doc-{i:05d}" for i in range(2000)]
+    if layout == "ids scattered":
+        ids = [ids[k] for k in np.random.default_rng(1).permutation(len(ids))]
+    batches = [_batch(ids[b * 100:(b + 1) * 100], seed=b) for b in range(20)]
+    root = str(tmp_path) if store == "local" else f"memory://pieces-{uuid.uuid4().hex}"
+    paths = [write_piece(fileio.join(root, f"p{b:02d}.piece"), batch).path for b, batch in enumerate(batches)]
+    opened = []
+
+    def counting_open(path):
+        opened.append(path)
+        return fileio.open_read(path)
+
+    for shard in range(2):
+        opened.clear()
+        parts = list(pieces_in_id_order(paths, shard, 2, counting_open, chunk_tokens=300))
+        assert _flat(parts) == _flat(in_id_order([b.split_by_shard(2)[shard] for b in batches], chunk_tokens=300))
+        assert len(parts) > 50
+        reads = len(opened) - 20  # after each piece's index
+        if store == "memory" and layout == "ids scattered":
+            assert reads == 20
+        elif layout == "files in id order":
+            assert reads <= 2 * len(parts)
+        else:
+            assert reads > 4 * len(parts)  # local: one open per run, still cheap

@@ -23,7 +23,7 @@ from typing import IO
 import numpy as np
 
 from pipeline import fileio
-from pipeline.shards.batches import WRITE_CHUNK_TOKENS, TokenBatch, id_order_chunks, token_runs
+from pipeline.shards.batches import WRITE_CHUNK_TOKENS, TokenBatch, id_order_chunks, in_id_order, token_runs
 from pipeline.shards.layout import DTYPE_CODES, dtype_code
 
 __all__ = ["PieceError", "PieceRef", "pieces_in_id_order", "read_piece_index", "write_piece"]
@@ -151,40 +151,81 @@ def pieces_in_id_order(paths: Iterable[str], shard: int = 0, of: int = 1, open_f
     """The documents of the pieces at ``paths`` whose id hash is ``shard`` mod ``of``, sorted by id
     (stable: equal ids keep the order of ``paths``), as ``(tokens, lengths)`` of about
     ``chunk_tokens`` tokens: what :func:`~pipeline.shards.batches.in_id_order` gives for the
-    batches themselves. Each part is read from the files a run of documents at a time."""
-    pieces: list[PieceIndex] = []
-    picks: list[np.ndarray] = []
-    for path in paths:
-        index = read_piece_index(path, open_fn)
-        pick = np.flatnonzero(index.hashes % np.uint64(of) == np.uint64(shard)) if of > 1 else np.arange(len(index.ids))
-        if pick.size:
-            pieces.append(index)
-            picks.append(pick)
-    if not pieces:
+    batches themselves.
+
+    Each part is read from the files a run of documents at a time, opening each piece it draws
+    on, so only one part is in memory. On a remote store (where an open is a request) with ids
+    scattered over the pieces (the parts would open pieces more than twice as often as there
+    are parts and pieces), each piece is read once instead, and the shard laid out from memory."""
+    docs = _Selection.of(paths, shard, of, open_fn)
+    if docs is None:
         return
-    dtypes = {p.dtype for p in pieces}
-    if len(dtypes) > 1:
-        raise PieceError(f"staged token pieces of one shard have different dtypes: {sorted(map(str, dtypes))}")
-    dtype = dtypes.pop()
-    ids = [p.ids[k] for p, pick in zip(pieces, picks, strict=True) for k in pick.tolist()]
-    owners = np.repeat(np.arange(len(pieces)), [pick.size for pick in picks])
-    starts = np.concatenate([p.starts[pick] for p, pick in zip(pieces, picks, strict=True)])
-    lengths = np.concatenate([p.lengths[pick] for p, pick in zip(pieces, picks, strict=True)])
-    crcs = np.concatenate([p.crcs[pick] for p, pick in zip(pieces, picks, strict=True)])
-    for part in id_order_chunks(ids, lengths, chunk_tokens):
-        out = np.empty(int(lengths[part].sum()), dtype=dtype)
+    parts = list(id_order_chunks(docs.ids, docs.lengths, chunk_tokens))
+    opens = sum(np.unique(docs.owners[part]).size for part in parts)
+    if not fileio.is_remote(docs.pieces[0].path) or opens <= 2 * (len(parts) + len(docs.pieces)):
+        for part in parts:
+            yield docs.gather(part, open_fn), docs.lengths[part]
+        return
+    batches = []
+    for owner in range(len(docs.pieces)):
+        mine = np.flatnonzero(docs.owners == owner)
+        batches.append(TokenBatch([docs.ids[k] for k in mine.tolist()], docs.hashes[mine], docs.lengths[mine],
+                                  docs.gather(mine, open_fn)))
+    yield from in_id_order(batches, chunk_tokens)
+
+
+@dataclass
+class _Selection:
+    """The documents of one shard across its pieces, in the order of the pieces: for each, its
+    piece (``owners``), id, hash, length, first token in its piece and crc32."""
+
+    pieces: list[PieceIndex]
+    dtype: np.dtype
+    ids: list[str]
+    owners: np.ndarray
+    hashes: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+    crcs: np.ndarray
+
+    @classmethod
+    def of(cls, paths: Iterable[str], shard: int, of: int, open_fn: Opener) -> _Selection | None:
+        """The documents of ``paths`` whose hash is ``shard`` mod ``of`` (None when there are none)."""
+        pieces: list[PieceIndex] = []
+        picks: list[np.ndarray] = []
+        for path in paths:
+            index = read_piece_index(path, open_fn)
+            pick = np.flatnonzero(index.hashes % np.uint64(of) == np.uint64(shard))
+            if pick.size:
+                pieces.append(index)
+                picks.append(pick)
+        if not pieces:
+            return None
+        dtypes = {p.dtype for p in pieces}
+        if len(dtypes) > 1:
+            raise PieceError(f"staged token pieces of one shard have different dtypes: {sorted(map(str, dtypes))}")
+        both = list(zip(pieces, picks, strict=True))
+        return cls(pieces, dtypes.pop(), [p.ids[k] for p, pick in both for k in pick.tolist()],
+                   np.repeat(np.arange(len(pieces)), [pick.size for pick in picks]),
+                   *(np.concatenate([getattr(p, name)[pick] for p, pick in both])
+                     for name in ("hashes", "lengths", "starts", "crcs")))
+
+    def gather(self, docs: np.ndarray, open_fn: Opener) -> np.ndarray:
+        """The tokens of documents ``docs`` (positions in this selection) one after another, read
+        from their pieces a run at a time (each piece opened once) and checked against their crc32."""
+        dtype, size = self.dtype, self.dtype.itemsize
+        lengths = self.lengths[docs]
+        out = np.empty(int(lengths.sum()), dtype=dtype)
         view = memoryview(out).cast("B")
-        runs = sorted(token_runs(owners[part], starts[part], lengths[part]))  # by piece, then by offset
+        runs = sorted(token_runs(self.owners[docs], self.starts[docs], lengths))  # by piece, then by offset
         for owner, group in groupby(runs, key=itemgetter(0)):
-            piece = pieces[owner]
+            piece = self.pieces[owner]
             with _open(piece.path, open_fn) as f:
                 for _, lo, hi, pos in group:
-                    _read_into(f, piece.token_offset + lo * dtype.itemsize,
-                               view[pos * dtype.itemsize:(pos + hi - lo) * dtype.itemsize], piece.path)
-        got = _crc32s(view, np.cumsum(lengths[part]) - lengths[part], lengths[part], dtype.itemsize)
-        bad = np.flatnonzero(got != crcs[part])
+                    _read_into(f, piece.token_offset + lo * size, view[pos * size:(pos + hi - lo) * size], piece.path)
+        bad = np.flatnonzero(_crc32s(view, np.cumsum(lengths) - lengths, lengths, size) != self.crcs[docs])
         if bad.size:
-            which = int(part[bad[0]])
-            raise PieceError(f"{pieces[int(owners[which])].path}: staged token piece damaged (the tokens of "
-                             f"document {ids[which]!r} do not match their crc32)")
-        yield out, lengths[part]
+            which = int(docs[bad[0]])
+            raise PieceError(f"{self.pieces[int(self.owners[which])].path}: staged token piece damaged (the tokens "
+                             f"of document {self.ids[which]!r} do not match their crc32)")
+        return out
