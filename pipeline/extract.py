@@ -81,6 +81,37 @@ _NAME_END[list(b"\t\n\f\r /<>")] = True
 _KEY_BYTES = 8  # every name above fits in 8 bytes
 
 
+_RAW_TEXT_KEYS = _name_keys(_RAW_TEXT)
+_LANES = np.uint64(0x0101010101010101)  # 1 in each byte of a word
+_HIGH = np.uint64(0x8080808080808080)  # the top bit of each byte
+
+
+def _lanes_equal(words: np.ndarray, byte: int) -> np.ndarray:
+    """The top bit set in each byte of ``words`` that equals ``byte``, and maybe in bytes above one
+    that does (the borrow), never below: exact up to the first equal byte."""
+    x = words ^ (_LANES * np.uint64(byte))
+    return (x - _LANES) & ~x & _HIGH
+
+
+def _exact_name_keys(html: bytes, name_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tag names starting at ``name_at`` as ``bytes.lower()`` spells them, as integers of their
+    first 8 bytes (8 at a time: each name is one unaligned little-endian word), and whether a key
+    may stand for more than one name: the name is longer than 8 bytes, or holds a NUL byte (which
+    the key's zero padding could not be told from)."""
+    padded = html + b">" * (_KEY_BYTES + 1)  # ">" ends a name, as the end of the page does
+    words = np.ndarray((len(html) + 1,), dtype="<u8", buffer=padded, strides=(1,))[name_at]
+    ends = _lanes_equal(words, ord(">"))
+    for byte in b"\t\n\f\r /<":
+        ends |= _lanes_equal(words, byte)
+    first_end = ends & (~ends + np.uint64(1))  # the lowest flagged byte's top bit (0 if none)
+    inside = (first_end >> np.uint64(7)) - np.uint64(1)  # 0xFF on the bytes before it (all if none)
+    seven = words & ~_HIGH  # "A"-"Z" -> "a"-"z": bit 5 set on ASCII bytes from "A" to "Z" only
+    upper = (seven + _LANES * np.uint64(0x80 - 0x41)) & ~(seven + _LANES * np.uint64(0x80 - 0x5B)) & ~words & _HIGH
+    keys = (words | (upper >> np.uint64(2))) & inside
+    longer = (first_end == 0) & ~_NAME_END[np.frombuffer(padded, dtype=np.uint8)[name_at + _KEY_BYTES]]
+    return keys, longer | ((_lanes_equal(words, 0) & inside) != 0)
+
+
 def _nesting_tag_bound(html: bytes, starts: np.ndarray) -> int:
     """How many start tags (at ``starts``) the tag scan could count as a level: all, less those
     whose lower-cased name it never nests (:data:`_NEVER_NESTED`; :data:`_NOT_NESTED_IN_HTML`
@@ -89,15 +120,75 @@ def _nesting_tag_bound(html: bytes, starts: np.ndarray) -> int:
     Pages of 150 KB and more often have over 1,024 start tags, a third of them ``<p>``,
     ``<li>``, ``<img>``, ``<br>``, ``<meta>``: this spares most of them the tag scan.
     """
-    data = np.frombuffer(html, dtype=np.uint8)
-    at = starts[:, None] + np.arange(1, _KEY_BYTES + 2)  # the name's bytes and the one after
-    raw = data[np.minimum(at, len(data) - 1)]
-    ends = _NAME_END[raw] | (at >= len(data))
-    inside = ~np.logical_or.accumulate(ends, axis=1)  # True on the bytes of the name
-    keys = np.ascontiguousarray((raw[:, :_KEY_BYTES] | 0x20) * inside[:, :_KEY_BYTES]).view("<u8").ravel()
-    keys[inside[:, _KEY_BYTES]] = 0  # names longer than 8 bytes match no key; "A"-"Z" -> "a"-"z" above
+    keys, ambiguous = _exact_name_keys(html, starts + 1)
+    keys[ambiguous] = 0  # names over 8 bytes or with a NUL byte match no key
     never = _NEVER_NESTED if _matches(keys, _FOREIGN_KEYS).any() else _NOT_NESTED_IN_HTML
     return len(starts) - int(np.count_nonzero(_matches(keys, never)))
+
+
+def _per_name_depth_bound(html: bytes) -> int:
+    """An upper bound of the tag scan's depth, from its start and end tags in numpy passes.
+
+    For each tag name, the scan's open elements of that name never outnumber a counter that a
+    start tag it may nest raises and each of its end tags lowers (never below 0): an end tag
+    closes one of them if any is open, and closing an outer element only closes more. End tags
+    the scan may skip as raw text (any after a ``<script>``-like start tag up to that element's
+    first end tag) and those of raw-text names, which an SVG ``<style>`` may leave open, lower
+    nothing; names whose key is not the whole name (over 8 bytes, or with a NUL byte) only count
+    up, in a group of their own. The sum of the counters over names, at its peak, bounds the
+    depth: pages whose many start tags are mostly closed again (``<a>``, ``<span>``, ``<div>``)
+    are settled without the scan.
+    """
+    data = np.frombuffer(html, dtype=np.uint8)
+    lt = np.flatnonzero(data[:-1] == 0x3C)
+    closing = data[lt + 1] == 0x2F
+    name_at = lt + 1 + closing
+    first = data[np.minimum(name_at, len(data) - 1)] | 0x20
+    is_tag = (first >= 0x61) & (first <= 0x7A) & (name_at < len(data))
+    closing, name_at = closing[is_tag], name_at[is_tag]
+    if not len(name_at):
+        return 0
+    keys, long = _exact_name_keys(html, name_at)  # "long": the key is not the whole name
+    opening = ~closing
+    never = _NEVER_NESTED if _matches(keys[opening & ~long], _FOREIGN_KEYS).any() else _NOT_NESTED_IN_HTML
+    raw = ~long & _matches(keys, _RAW_TEXT_KEYS)
+    skipped = np.zeros(len(keys) + 1, dtype=np.int64)  # +1/-1 at the ends of the raw-text stretches
+    pending: dict[int, int] = {}  # raw-text name -> its first start tag not yet ended
+    raw_at = np.flatnonzero(raw)
+    for i, key, end in zip(raw_at.tolist(), keys[raw_at].tolist(), closing[raw_at].tolist(), strict=True):
+        if not end:
+            pending.setdefault(key, i)
+        elif key in pending:
+            skipped[pending.pop(key) + 1] += 1
+            skipped[i] -= 1
+    for i in pending.values():
+        skipped[i + 1] += 1
+    in_raw = np.cumsum(skipped[:-1]) > 0
+    step = np.zeros(len(keys), dtype=np.int64)
+    step[opening & (long | ~_matches(keys, never))] = 1
+    step[closing & ~long & ~raw & ~in_raw] = -1
+    keys = np.where(opening & long, 0, keys)  # long names: a group of their own, which only counts up
+    at = np.flatnonzero(step)
+    if not len(at):
+        return 0
+    order = np.argsort(keys[at], kind="stable")  # by name, in page order within each name
+    names, steps = keys[at][order], step[at][order]
+    first_of_name = np.empty(len(names), dtype=bool)
+    first_of_name[0] = True
+    first_of_name[1:] = names[1:] != names[:-1]
+    group = np.cumsum(first_of_name) - 1
+    running = np.cumsum(steps)
+    running -= (running - steps)[first_of_name][group]  # the sum of each name's steps so far
+    spread = 2 * len(steps) + 1  # shifts each name below the ones before, so one accumulate serves all
+    lowest = np.minimum.accumulate(running - group * spread) + group * spread
+    counter = running - np.minimum(lowest, 0)  # the sum, never below 0 (each dip is forgotten)
+    before = np.empty_like(counter)
+    before[0] = 0
+    before[1:] = counter[:-1]
+    before[first_of_name] = 0
+    change = np.empty_like(counter)
+    change[order] = counter - before
+    return int(np.cumsum(change).max())
 
 
 def _matches(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -120,6 +211,8 @@ def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
         return False
     starts = _start_tags(html)
     if len(starts) <= max_depth or _nesting_tag_bound(html, starts) <= max_depth:
+        return False
+    if _per_name_depth_bound(html) <= max_depth:
         return False
     return _tag_scan_exceeds(html, max_depth)
 

@@ -95,7 +95,8 @@ def test_opening_tag_bound_counts_start_tags():
 # odd bytes in a name), start and end tags, "/>" and attributes, some text.
 _SOUP_NAMES = [b"div", b"span", b"p", b"P", b"li", b"br", b"img", b"td", b"tr", b"input", b"link", b"script",
                b"style", b"title", b"textarea", b"svg", b"SVG", b"math", b"path", b"g", b"foreignObject", b"desc",
-               b"mi", b"blockquote", b"optgroupx", b"custom-element", b"p\x00", b"pfoo", b"meta", b"embed", b"option"]
+               b"mi", b"blockquote", b"optgroupx", b"custom-element", b"p\x00", b"pfoo", b"meta", b"embed", b"option",
+               b"abcdefgh", b"ABCDEFGHI", b"SCRIPT", b"xmp", b"a\x00", b"d_v", b"d\x7fv", b"Z[", b"z{", b"\xc1b"]
 _SOUP_TAILS = [b">", b"/>", b" />", b" x=1/>", b" x='/>'>", b"\n>", b"", b"<", b" a=b>"]
 
 
@@ -141,3 +142,62 @@ def test_name_bound_skips_void_and_paragraph_tags_but_not_svg_children():
     assert bound(b"<svg><td><tr><input><script>x</script><div>") == 6  # under <svg> they may nest
     assert bound(b"<pfoo><p\x00><blockquote><br") == 3  # only whole names count; "<br" ends the page
     assert bound(b"<optgroupx><TEXTAREAS><colgroup>") == 2  # 9 bytes: not the 8-byte names
+
+
+def _scan_depth(html: bytes) -> int:
+    from pipeline.extract import _tag_scan_exceeds
+
+    return next(d for d in range(len(html) + 1) if not _tag_scan_exceeds(html, d))
+
+
+def test_per_name_bound_is_never_below_the_scan_depth():
+    # Short soups of every kind of name, and longer ones that nest (few end tags) and close
+    # (many): the per-name counters never undercount the scan, and often settle what the name
+    # bound leaves to the scan.
+    import random
+
+    from pipeline.extract import _nesting_tag_bound, _per_name_depth_bound, _start_tags
+
+    rng = random.Random(7)
+    tighter = 0
+    for i in range(900):
+        if i % 3:
+            html = _soup(rng)
+        else:
+            closing = rng.random() * 0.6
+            html = b"".join(b"</" + name + b">" if rng.random() < closing else b"<" + name + rng.choice(_SOUP_TAILS)
+                            for name in rng.choices(_SOUP_NAMES, k=rng.randrange(50, 400)))
+        depth = _scan_depth(html)
+        bound = _per_name_depth_bound(html)
+        assert bound >= depth, html
+        tighter += bound < _nesting_tag_bound(html, _start_tags(html))
+    assert tighter > 100
+
+
+def test_exact_name_keys_spell_names_as_bytes_lower_does():
+    import numpy as np
+
+    from pipeline.extract import _exact_name_keys
+
+    names = [b"div", b"DIV", b"Svg", b"abcdefgh", b"ABCDEFGHI", b"a\x00b", b"d_V", b"Z[@`{", b"x\xc1\xe1Q", b"q"]
+    html = b"".join(b"<" + n + end for n, end in zip(names, [b">", b" ", b"/", b"<", b"\t", b">", b"\n", b"\r", b"\f", b""],
+                                                         strict=True))
+    at = np.array([i + 1 for i in range(len(html)) if html[i:i + 1] == b"<" and html[i + 1:i + 2].isalpha()])
+    keys, ambiguous = _exact_name_keys(html, at)
+    assert len(at) == len(names)
+    for name, key, amb in zip(names, keys.tolist(), ambiguous.tolist(), strict=True):
+        assert amb == (len(name) > 8 or b"\x00" in name), name
+        if not amb:
+            assert key == int.from_bytes(name.lower(), "little"), name
+
+
+def test_closed_tags_on_an_svg_page_skip_the_scan_but_deep_ones_do_not():
+    from pipeline.extract import _nesting_tag_bound, _per_name_depth_bound, _start_tags
+
+    shallow = page(b"<svg><path d='x'/></svg>" + b"<div><a href=x>link</a><span>s</span></div>" * 400)
+    assert _nesting_tag_bound(shallow, _start_tags(shallow)) > LIMIT  # the name bound alone cannot tell
+    assert _per_name_depth_bound(shallow) < 20 and not html_depth_exceeds(shallow, LIMIT)
+    deep = page(b"<svg><path d='x'/></svg>" + b"<div><a href=x>link</a>" * 1100 + b"</div>" * 1100)
+    assert _per_name_depth_bound(deep) > LIMIT and html_depth_exceeds(deep, LIMIT)
+    script = page(b"<script>s='" + b"</div>" * 1100 + b"'</script>" + b"<div>" * 1100)  # raw-text end tags lower nothing
+    assert _per_name_depth_bound(script) > LIMIT and html_depth_exceeds(script, LIMIT)
