@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/tokenize_job.py                 # generated multilingual text, about 40 MB
     python bench/tokenize_job.py --mb 200 --workers 2 --repeat 5
+    python bench/tokenize_job.py --mb 20 --memory      # peak RSS of the job, as a command, instead
 
 Same text, same cores; ``--repeat`` rounds (default 3), each measuring side by side:
 
@@ -23,6 +24,12 @@ Same text, same cores; ``--repeat`` rounds (default 3), each measuring side by s
     same ratio in tokens per CPU-second (job CPU = its process and its workers) shows how
     much work the job adds, a figure other load on the machine disturbs much less.
 
+With ``--memory``, the job runs instead as the command a user types (``python beam_runner.py
+tokenize``, one process per run) on the corpus and on its first 10 documents, alternately,
+``--repeat`` times at 1 and 2 workers: peak resident memory (the largest of the process and its
+workers: VmHWM from /proc, Linux), wall and CPU seconds, medians. The 10-document run is the job's fixed cost (Beam,
+Arrow, the tokenizer); the difference is what grows with the data (issue #19).
+
 The tokenizer is a byte-level BPE with a 32k vocabulary trained by ``python -m tokenizer
 train`` on the same text (its training time is printed too). A benchmark, not a test.
 """
@@ -32,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -146,6 +154,93 @@ def run_job(inputs: list[str], tokenizer_dir: str, out: str, workers: int) -> tu
     return tokens, seconds, cpu_seconds() - cpu0
 
 
+def run_command(inputs: str, tokenizer_dir: str, out: str, workers: int) -> tuple[float, float, float]:
+    """The job as a command: (peak RSS MiB of the largest process of its tree, wall s, CPU s).
+
+    The peak is each process's VmHWM read from /proc every 20 ms (its own high-water mark: a
+    child's ``ru_maxrss`` would start from this big benchmark process's, which it was forked from)."""
+    cmd = [sys.executable, "beam_runner.py", "tokenize", "--input", inputs, "--tokenizer", tokenizer_dir,
+           "--output", out, "--overwrite", f"--direct_num_workers={workers}"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks: dict[int, int] = {}
+    while proc.poll() is None:
+        for pid in _tree(proc.pid):
+            peaks[pid] = max(peaks.get(pid, 0), _hwm_kib(pid))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - t0
+    stderr = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed: {stderr[-2000:]}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - run_command.cpu_so_far
+    run_command.cpu_so_far += cpu
+    return max(peaks.values(), default=0) / 1024, seconds, cpu
+
+
+run_command.cpu_so_far = 0.0  # reaped children's CPU before this run (RUSAGE_CHILDREN only grows)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _hwm_kib(pid: int) -> int:
+    """A process's peak resident memory so far (VmHWM, KiB); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def first_documents(corpus: str, directory: str, count: int = 10) -> str:
+    """A corpus of the first ``count`` documents of ``corpus`` (the job's fixed cost)."""
+    import glob
+
+    import pyarrow.parquet as pq
+
+    first = sorted(glob.glob(os.path.join(corpus, "data", "*.parquet")))[0]
+    os.makedirs(os.path.join(directory, "data"))
+    pq.write_table(pq.read_table(first).slice(0, count), os.path.join(directory, "data", "part-00000-of-00001.parquet"))
+    return directory
+
+
+def bench_memory(corpus: str, tok_dir: str, root: str, repeat: int) -> None:
+    """Peak RSS, wall and CPU of the job as a command, on the corpus and on 10 documents, medians."""
+    small = first_documents(corpus, os.path.join(root, "small"))
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run_command.cpu_so_far = done.ru_utime + done.ru_stime  # (the tokenizer's training, a child too)
+    runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    for _ in range(repeat):
+        for workers in (1, 2):
+            for name, inputs in (("corpus", corpus), ("10 documents", small)):
+                runs.setdefault((name, workers), []).append(
+                    run_command(inputs, tok_dir, os.path.join(root, "mem"), workers))
+    print(f"\n| input | workers | peak RSS MiB (median, all) | wall s | CPU s |  ({repeat} alternating runs, "
+          f"load {load_average()})")
+    print("|---|---:|---:|---:|---:|")
+    for (name, workers), got in runs.items():
+        peaks = [round(p) for p, _, _ in got]
+        print(f"| {name} | {workers} | {statistics.median(peaks):.0f} ({', '.join(map(str, peaks))}) | "
+              f"{statistics.median(w for _, w, _ in got):.2f} | {statistics.median(c for _, _, c in got):.2f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     from tokenizer.load import load_tokenizer
 
@@ -155,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Beam workers (default: cores)")
     parser.add_argument("--vocab", type=int, default=32000, help="BPE vocabulary size (default 32000)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of side-by-side measurements (default 3)")
+    parser.add_argument("--memory", action="store_true",
+                        help="measure the job's peak RSS as a command (corpus vs 10 documents) instead")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print("# tokenize job vs bare encode_batch\n")
@@ -174,6 +271,10 @@ def main(argv: list[str] | None = None) -> None:
         train_s = train_tokenizer(corpus, tok_dir, args.vocab)
         print(f"training: byte-level BPE, vocab {args.vocab}: {size / 1e6 / train_s:.2f} MB/s "
               f"({train_s:.1f}s wall for {size / 1e6:.1f} MB, including start-up)")
+        if args.memory:
+            bench_memory(corpus, tok_dir, root, args.repeat)
+            print(f"\ntotal benchmark time: {time.perf_counter() - started:.0f}s")
+            return
         tokenizer = load_tokenizer(tok_dir)
         bench_bare(tokenizer, texts[:2000])  # warm-up: the thread pool, the caches
         run_job([corpus], tok_dir, os.path.join(root, "warm"), args.workers)  # warm-up, not counted
