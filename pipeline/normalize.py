@@ -19,13 +19,10 @@ ODD_SPACES = "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680" + "".join(map(chr, ran
 )
 _ODD = "[" + re.escape(ODD_SPACES) + "]"
 _INLINE = "[ " + re.escape(ODD_SPACES) + "]"  # whitespace other than "\n"
-# The runs of inline whitespace that are not already one " ": " " and more, or one starting
-# with another space. Each match is a whole run, so ``sub(" ")`` gives what [^\S\n]+ -> " "
-# gives, without matching (and rewriting) every single space between two words.
-_INLINE_RUN_TO_FIX = re.compile(f" {_INLINE}+|{_ODD}{_INLINE}*")
-# Spaces next to a newline (at most one each side, once the runs are single spaces): " ?\n ?"
-# -> "\n", matching only where there is a space to remove.
-_SPACE_BY_NEWLINE = re.compile(r" \n ?|\n ")
+# [^\S\n]+ -> " " in two passes: a run from its first odd space on becomes " " (the regex engine
+# scans for the rare odd spaces in C), then runs of two or more " " become one (found by "  ").
+_ODD_RUN = re.compile(f"{_ODD}{_INLINE}*")
+_SPACES = re.compile("   *")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
@@ -45,9 +42,11 @@ def normalize_text(text: str, fix_mojibake: bool = False) -> str:
     # Whole-text passes (far cheaper than per line), each matching only what it changes: most
     # extracted text is already tidy, and a pass that matched every word gap and newline only
     # to write them back unchanged cost more than the rest of normalization.
-    text = _INLINE_RUN_TO_FIX.sub(" ", text)
-    if " \n" in text or "\n " in text:
-        text = _SPACE_BY_NEWLINE.sub("\n", text)
+    text = _ODD_RUN.sub(" ", text)
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    # Spaces are single now: " ?\n ?" -> "\n" is dropping every space next to a newline.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")
     if "\n\n\n" in text:
         text = _MANY_NEWLINES.sub("\n\n", text)
     return text.strip()

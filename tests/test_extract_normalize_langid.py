@@ -113,7 +113,7 @@ def _normalize_every_pass(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", re.sub(r" ?\n ?", "\n", text)).strip()
 
 
-def test_normalize_guards_skip_only_passes_that_change_nothing():
+def test_normalize_passes_give_what_the_plain_passes_give():
     import random
     import re
     import sys
@@ -125,8 +125,8 @@ def test_normalize_guards_skip_only_passes_that_change_nothing():
     alphabet = ["a", "b", " ", " ", "\n", "\n", "\t", "\r", "\xa0", "\u2028", "\u3000", "\x0b", "\x1c", "\x85",
                 "e\u0301", "\u200b"]
     rng = random.Random(0)
-    for _ in range(20_000):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+    for i in range(24_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12 if i % 6 else 48)))
         assert normalize_text(text) == _normalize_every_pass(text), repr(text)
 
 
