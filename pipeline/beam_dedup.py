@@ -16,11 +16,13 @@ job plugs them in with ``CorpusRun.apply``. What runs where:
   no worker holds the whole duplicate graph. Clusters are grouped by root and the documents
   to remove are joined back by id with CoGroupByKey (distributed).
 
-Documents wait in both joins parked (:func:`spill_folder`): on Beam's local runner, which holds a
-join's input in memory, they are written to spill files (:mod:`pipeline.dedup.spill`) and only
-a reference crosses the join, so the peak memory no longer grows with the corpus; elsewhere
+Documents wait for their verdict parked (:func:`spill_folder`): on Beam's local runner, which holds
+a join's input in memory, they are written to spill files (:mod:`pipeline.dedup.spill`), no join
+is made: only the verdicts of the dropped documents are gathered (a dict side input) and each
+spill file is read back once, in order, so the runner holds nothing per kept document; elsewhere
 (or with ``--dedup_spill_dir memory``) they wait packed (:mod:`pipeline.dedup.packed`: a
-zstd-compressed pickle), unless ``--dedup_spill_dir`` names a folder every worker shares.
+zstd-compressed pickle) in a CoGroupByKey, unless ``--dedup_spill_dir`` names a folder every
+worker shares.
 
 With ``against`` (an earlier build's output directory), the earlier build's saved hashes
 or signatures join the grouping under ids that sort before every new id, so a cluster
@@ -68,6 +70,26 @@ def _verdicts(element):
         yield (v.id, key), v
 
 
+def _drop_verdicts(element):
+    """(hash, [("new", id, reference) | ("old", id)]) -> (reference, verdict) for each new document
+    dropped; the kept one gets none (no verdict means kept when the documents are read back)."""
+    from pipeline.dedup.exact import exact_verdicts
+
+    _, entries = element
+    new = sorted((e[1], e[2]) for e in entries if e[0] == "new")
+    old = [e[1] for e in entries if e[0] == "old"]
+    for (_, ref), v in zip(new, exact_verdicts([i for i, _ in new], old), strict=True):
+        if v.reason is not None:
+            yield ref, v
+
+
+def _exact_read_back(ref: bytes, doc, drops: dict):
+    """A parked document with its verdict: the dropped one's, else kept (what ``_apply_verdicts`` takes)."""
+    from pipeline.dedup.exact import ExactVerdict
+
+    return doc.id, {"doc": [doc], "verdict": [drops.get(ref) or ExactVerdict(doc.id, None, "", False)]}
+
+
 class DedupSpillOptions(PipelineOptions):
     """Where documents wait for their dedup verdict (``--dedup_spill_dir``)."""
 
@@ -91,7 +113,7 @@ def _local_runner(runner) -> bool:
 def spill_folder(pipeline, stage: str) -> str | None:
     """The folder where ``stage`` parks its waiting documents (created now: a bad ``--dedup_spill_dir``
     fails before any work), or None to keep them in the join. The job's last use of it removes it
-    (:class:`_Unpark`); a failed job's, once the driver drops the pipeline or exits."""
+    (:class:`_ReadBack`); a failed job's, once the driver drops the pipeline or exits."""
     options = pipeline.options
     setting = options.view_as(DedupSpillOptions).dedup_spill_dir
     if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
@@ -102,15 +124,17 @@ def spill_folder(pipeline, stage: str) -> str | None:
     return folder
 
 
-SPILL_DONE = "spill_done"  # extra output of _Unpark: one marker per finished bundle
+SPILL_FILES = "spill_files"  # extra output of _Park: the name of each bundle's spill file
+SPILL_DONE = "spill_done"  # extra output of _ReadBack: one marker per finished bundle
 
 
 class _Park(beam.DoFn):
-    """(key, document) -> (key, the document as it waits in a join): a reference into this bundle's
-    spill file in ``folder`` (:class:`pipeline.dedup.spill.SpillWriter`), or packed when no folder."""
+    """(key, document) -> (key, the document packed) to wait in a join when no ``folder``; with one,
+    the document is appended to this bundle's spill file (:class:`pipeline.dedup.spill.SpillWriter`),
+    (key, its reference) is yielded only when ``refs``, and the file's name goes to ``SPILL_FILES``."""
 
-    def __init__(self, folder: str | None) -> None:
-        self.folder = folder
+    def __init__(self, folder: str | None, refs: bool = True) -> None:
+        self.folder, self.refs = folder, refs
         self.writer: SpillWriter | None = None
 
     def start_bundle(self) -> None:
@@ -118,50 +142,68 @@ class _Park(beam.DoFn):
 
     def process(self, element):
         key, doc = element
-        yield key, self.writer.write(doc) if self.writer else pack(doc)
+        if self.writer is None:
+            yield key, pack(doc)
+            return
+        ref = self.writer.write(doc)
+        if self.refs:
+            yield key, ref
 
-    def finish_bundle(self) -> None:
-        if self.writer is not None:
-            self.writer.close()  # the references are read only after the join, once every bundle is done
-            self.writer = None
+    def finish_bundle(self):
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()  # the file is read only after the verdicts, once every bundle is done
+            if writer.name is not None:
+                yield beam.pvalue.TaggedOutput(SPILL_FILES, GlobalWindows.windowed_value(writer.name))
 
 
 class _Unpark(beam.DoFn):
-    """After a join: (key, {part: [waiting documents], ...}) -> the same with the documents themselves.
-    Bundles start by returning free heap to the OS (the runner has just freed the join's buffer);
-    with a spill folder, each bundle's end is marked on ``SPILL_DONE`` (see :func:`_remove_after`)."""
+    """After a join: (key, {part: [packed documents], ...}) -> the same with the documents themselves.
+    Bundles start by returning free heap to the OS (the runner has just freed the join's buffer)."""
 
-    def __init__(self, folder: str | None, part: str) -> None:
-        self.folder, self.part = folder, part
-        self.reader: SpillReader | None = None
+    def __init__(self, part: str) -> None:
+        self.part = part
 
     def start_bundle(self) -> None:
         from pipeline.memory import release_free_memory
 
         release_free_memory()
-        self.reader = SpillReader(self.folder) if self.folder else None
 
     def process(self, element):
         key, grouped = element
-        waiting = grouped[self.part]
-        docs = [self.reader.read(r) for r in waiting] if self.reader else [unpack(b) for b in waiting]
-        yield key, {**grouped, self.part: docs}
+        yield key, {**grouped, self.part: [unpack(b) for b in grouped[self.part]]}
+
+
+class _ReadBack(beam.DoFn):
+    """A spill file's name -> each of its documents as the join would have given it:
+    ``join(reference, document, verdicts)`` -> (key, {"doc": [document], ...}), with ``verdicts``
+    (a dict side input) holding those of the dropped documents only. Each bundle's end is marked
+    on ``SPILL_DONE`` (see :func:`_remove_after`)."""
+
+    def __init__(self, folder: str, join) -> None:
+        self.folder, self.join = folder, join
+
+    def start_bundle(self) -> None:
+        from pipeline.memory import release_free_memory
+
+        release_free_memory()  # the runner has just freed the buffers of the stages before
+
+    def process(self, name: str, verdicts: dict):
+        for ref, doc in SpillReader(self.folder).records(name):
+            yield self.join(ref, doc, verdicts)
 
     def finish_bundle(self):
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
-            yield beam.pvalue.TaggedOutput(SPILL_DONE, GlobalWindows.windowed_value(None))
+        yield beam.pvalue.TaggedOutput(SPILL_DONE, GlobalWindows.windowed_value(None))
 
 
-def _join_parked(pipeline, folder: str | None, joined, part: str):
-    """A CoGroupByKey's output whose ``part`` was parked -> the same with the documents read back;
-    the spill folder is removed once every bundle has read its documents."""
-    unparked = joined | "Unpark" >> beam.ParDo(_Unpark(folder, part)).with_outputs(SPILL_DONE, main="out")
-    if folder is not None:
-        _ = (pipeline | "SpillFolder" >> beam.Create([folder])
-             | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(unparked[SPILL_DONE])))
-    return unparked["out"]
+def _read_back(pipeline, folder: str, files, verdicts, join):
+    """Every parked document read back file by file, with its verdict looked up in ``verdicts``
+    ((reference or id, verdict) of the dropped documents); the folder is removed once all are read."""
+    read = files | "ReadBack" >> beam.ParDo(_ReadBack(folder, join), beam.pvalue.AsDict(verdicts)).with_outputs(
+        SPILL_DONE, main="out")
+    _ = (pipeline | "SpillFolder" >> beam.Create([folder])
+         | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(read[SPILL_DONE])))
+    return read["out"]
 
 
 def _remove_after(folder: str, _done: list) -> None:
@@ -191,11 +233,17 @@ class ExactDedup(beam.PTransform):
 
         hashed = docs | "Hash" >> beam.Map(lambda d: (text_hash(d.text), d))
         index_rows = hashed | "IndexRow" >> beam.Map(lambda kv: {"id": kv[1].id, "hash": kv[0]})
-        # Only ids cross the shuffle on the hash; documents are joined back by (id, hash).
-        tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
+        # Only ids cross the shuffle on the hash; documents are joined back by (id, hash), or,
+        # parked in spill files, read back file by file with the verdicts of the dropped ones.
         folder = spill_folder(docs.pipeline, self.stage)
-        by_id = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
-                 | "Park" >> beam.ParDo(_Park(folder)))
+        if folder is None:
+            tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
+            by_id = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
+                     | "Park" >> beam.ParDo(_Park(None)))
+        else:
+            parked = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((h, d.id), d))
+                      | "Park" >> beam.ParDo(_Park(folder)).with_outputs(SPILL_FILES, main="refs"))
+            tagged = parked["refs"] | "TagNew" >> beam.MapTuple(lambda k, ref: (k[0], ("new", k[1], ref)))
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
                 beam_io.join(self.against, EXACT_DIR, "*.parquet"))
@@ -208,9 +256,15 @@ class ExactDedup(beam.PTransform):
             beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
             file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
             row_group_buffer_size=INDEX_ROW_GROUP_BYTES)
-        verdicts = tagged | "GroupByHash" >> beam.GroupByKey() | "KeepSmallestId" >> beam.FlatMap(_verdicts)
-        joined = {"doc": by_id, "verdict": verdicts} | "JoinVerdicts" >> beam.CoGroupByKey()
-        outputs = (_join_parked(docs.pipeline, folder, joined, "doc")
+        grouped = tagged | "GroupByHash" >> beam.GroupByKey()
+        if folder is None:
+            verdicts = grouped | "KeepSmallestId" >> beam.FlatMap(_verdicts)
+            joined = ({"doc": by_id, "verdict": verdicts} | "JoinVerdicts" >> beam.CoGroupByKey()
+                      | "Unpark" >> beam.ParDo(_Unpark("doc")))
+        else:
+            drops = grouped | "KeepSmallestId" >> beam.FlatMap(_drop_verdicts)
+            joined = _read_back(docs.pipeline, folder, parked[SPILL_FILES], drops, _exact_read_back)
+        outputs = (joined
                    | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc"))
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
 
@@ -445,6 +499,12 @@ def _cluster_removals(cluster):
     return cluster_removals(root, members)
 
 
+def _minhash_read_back(_ref: bytes, doc, roots: dict):
+    """A parked document with the root it is removed for, if any (what ``_join_removals`` takes)."""
+    root = roots.get(doc.id)
+    return doc.id, {"doc": [doc], "root": [] if root is None else [root]}
+
+
 def _join_removals(_doc_id, grouped: dict):
     """id -> {doc: [docs], root: [roots it was removed for]} -> the doc kept, or dropped."""
     return removal_outcomes(grouped["doc"], grouped["root"])
@@ -510,9 +570,16 @@ class MinHashDedup(beam.PTransform):
             | "Removals" >> FlatStep(self.stage, _cluster_removals)
         )
         folder = spill_folder(docs.pipeline, self.stage)
-        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d)) | "Park" >> beam.ParDo(_Park(folder))
-        joined = {"doc": by_id, "root": removals["out"]} | "JoinRemovals" >> beam.CoGroupByKey()
-        outputs = (_join_parked(docs.pipeline, folder, joined, "doc")
+        by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d))
+        if folder is None:
+            joined = ({"doc": by_id | "Park" >> beam.ParDo(_Park(None)), "root": removals["out"]}
+                      | "JoinRemovals" >> beam.CoGroupByKey() | "Unpark" >> beam.ParDo(_Unpark("doc")))
+        else:
+            # Only the removed documents' roots are looked up while each spill file is read back.
+            parked = by_id | "Park" >> beam.ParDo(_Park(folder, refs=False)).with_outputs(SPILL_FILES, main="refs")
+            roots = removals["out"] | "RootOfRemoved" >> beam.CombinePerKey(min)
+            joined = _read_back(docs.pipeline, folder, parked[SPILL_FILES], roots, _minhash_read_back)
+        outputs = (joined
                    | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc"))
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()
         return {"out": outputs["out"], STATS: stats, REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

@@ -10,6 +10,7 @@ import pytest
 
 import beam_runner
 from corpora.web import WebConfig, build_web, run_web
+from pipeline.beam_dedup import _drop_verdicts
 from pipeline.dedup.spill import FOLDER_PREFIX, SpillError, SpillReader, SpillWriter, make_spill_folder
 from pipeline.errors import UsageError
 from pipeline.jobs import make_pipeline
@@ -57,6 +58,33 @@ def test_a_damaged_or_missing_spill_file_fails_loudly(tmp_path):
     path.unlink()
     with pytest.raises(SpillError, match="cannot open"):
         SpillReader(str(tmp_path)).read(first)
+
+
+def test_a_spill_file_reads_back_in_order_with_the_references_write_gave(tmp_path):
+    docs = [doc(i, "mot " * i) for i in range(30)]
+    writer = SpillWriter(str(tmp_path))
+    refs = [writer.write(d) for d in docs]
+    writer.close()
+    reader = SpillReader(str(tmp_path))
+    assert list(reader.records(writer.name)) == list(zip(refs, docs, strict=True))
+    path = tmp_path / writer.name
+    path.write_bytes(path.read_bytes()[:-5])  # the last record cut short
+    with pytest.raises(SpillError, match="expected"):
+        list(reader.records(writer.name))
+    path.write_bytes(path.read_bytes()[:3])  # cut inside the first header
+    with pytest.raises(SpillError, match="header"):
+        list(reader.records(writer.name))
+
+
+def test_only_dropped_copies_get_a_verdict_each_keyed_by_its_reference():
+    entries = [("new", "b", b"r-b"), ("new", "a", b"r-a2"), ("new", "a", b"r-a1")]
+    drops = dict(_drop_verdicts(("h", entries)))
+    # the smallest id survives, and of two copies under it, the one with the smaller reference
+    assert sorted(drops) == [b"r-a2", b"r-b"]
+    assert drops[b"r-b"].reason == "exact_duplicate" and drops[b"r-b"].detail == "same text as a"
+    earlier = dict(_drop_verdicts(("h", [*entries, ("old", "e")])))  # an earlier build has the text: none kept
+    assert sorted(earlier) == [b"r-a1", b"r-a2", b"r-b"]
+    assert [v.counts_previous for _, v in sorted(earlier.items())] == [True, False, False]
 
 
 def test_an_unusable_spill_folder_is_a_usage_error(tmp_path):

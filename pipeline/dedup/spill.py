@@ -2,9 +2,11 @@
 
 A dedup join holds every document until its verdict is known. Beam's local runner keeps a join's
 input in memory, so its peak grew with the corpus. Parked, each bundle appends its documents
-(packed: :mod:`pipeline.dedup.packed`) to a file of its own in a spill folder, and only
-a 32-byte reference (file, offset, length, crc32) crosses the join; the stage after the join reads each document
-back. Every worker must see the folder at the same path (one machine, or a shared mount).
+(packed: :mod:`pipeline.dedup.packed`, each after an 8-byte header: length, crc32) to a file of
+its own in a spill folder; a 32-byte reference (file, offset, length, crc32) reads one back
+(:meth:`SpillReader.read`), and :meth:`SpillReader.records` reads a whole file in order, so a job
+can send only the verdicts of the dropped documents and read every file once after them. Every
+worker must see the folder at the same path (one machine, or a shared mount).
 Nothing is dropped quietly: a failed write, a short read or a checksum mismatch raises
 :class:`SpillError`, which fails the job.
 """
@@ -17,6 +19,7 @@ import struct
 import tempfile
 import uuid
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 from pipeline.dedup.packed import pack, unpack
@@ -27,6 +30,8 @@ __all__ = ["SpillError", "SpillReader", "SpillWriter", "make_spill_folder", "rem
 # A reference: the file's 16-byte id (its name is the id in hex), offset, length, crc32 of the bytes;
 # one small bytes object, so a join holds about 60 bytes per waiting document, not ~250 for a tuple.
 _REF = struct.Struct("<16sQII")
+_HEADER = struct.Struct("<II")  # before each record in a file: its length and crc32
+_READ_BUFFER = 1 << 20
 FOLDER_PREFIX = "corpusforge-spill-"
 
 
@@ -68,17 +73,25 @@ class SpillWriter:
     def write(self, record: Any) -> bytes:
         """Park ``record``; returns where it lies (a reference for :meth:`SpillReader.read`)."""
         blob = pack(record)
+        crc = zlib.crc32(blob)
         try:
             if self._file is None:
                 self._id = uuid.uuid4().bytes
                 self._file = open(self._path(), "xb")  # noqa: SIM115 - closed in close()
                 self._offset = 0
+            self._file.write(_HEADER.pack(len(blob), crc))
             self._file.write(blob)
         except OSError as e:
             raise SpillError(f"dedup spill: cannot write to {self._path()}: {e}") from e
-        ref = _REF.pack(self._id, self._offset, len(blob), zlib.crc32(blob))
+        self._offset += _HEADER.size
+        ref = _REF.pack(self._id, self._offset, len(blob), crc)
         self._offset += len(blob)
         return ref
+
+    @property
+    def name(self) -> str | None:
+        """The file's name in the folder (for :meth:`SpillReader.records`), or None before any record."""
+        return self._id.hex() if self._id else None
 
     def _path(self) -> str:
         return os.path.join(self.folder, self._id.hex())
@@ -134,6 +147,28 @@ class SpillReader:
             raise SpillError(f"dedup spill: {os.path.join(self.folder, name)} at {offset}: expected {length} bytes "
                              f"with crc32 {crc:08x}, found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
         return unpack(blob)
+
+    def records(self, name: str) -> Iterator[tuple[bytes, Any]]:
+        """Every record of the file ``name`` in the order written, each with its reference (what
+        :meth:`SpillWriter.write` returned), checked whole; a cut or damaged file raises."""
+        path = os.path.join(self.folder, name)
+        file_id = bytes.fromhex(name)
+        try:
+            with open(path, "rb", buffering=_READ_BUFFER) as f:
+                offset = 0
+                while header := f.read(_HEADER.size):
+                    if len(header) != _HEADER.size:
+                        raise SpillError(f"dedup spill: {path} at {offset}: cut short in a record's header")
+                    length, crc = _HEADER.unpack(header)
+                    offset += _HEADER.size
+                    blob = f.read(length)
+                    if len(blob) != length or zlib.crc32(blob) != crc:
+                        raise SpillError(f"dedup spill: {path} at {offset}: expected {length} bytes with crc32 "
+                                         f"{crc:08x}, found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
+                    yield _REF.pack(file_id, offset, length, crc), unpack(blob)
+                    offset += length
+        except OSError as e:
+            raise SpillError(f"dedup spill: cannot read {path}: {e}") from e
 
     def close(self) -> None:
         """Close every open file."""
