@@ -12,22 +12,34 @@ import ctypes
 import ctypes.util
 import functools
 
-__all__ = ["release_free_memory"]
+__all__ = ["fix_mmap_threshold", "release_free_memory"]
 
 
 @functools.cache
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS, Windows)."""
+def _libc_function(function: str):
+    """glibc's ``function``, or None where the C library has none (musl, macOS, Windows)."""
     name = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+        return getattr(ctypes.CDLL(name), function, None) if name else None
     except OSError:
         return None
 
 
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def fix_mmap_threshold(nbytes: int = 1 << 20) -> bool:
+    """Serve every allocation of ``nbytes`` or more from its own mapping, returned to the OS when freed;
+    True when the C library could (glibc). By default glibc raises this threshold up to 32 MB after
+    the first such free, and the large transient buffers after it (signature batches, the runner's
+    data-plane messages) then fragment the heap, which keeps their pages."""
+    mallopt = _libc_function("mallopt")
+    return bool(mallopt and mallopt(_M_MMAP_THRESHOLD, nbytes))
+
+
 def release_free_memory() -> bool:
     """Return the heap's free pages to the OS; True when the C library could (glibc)."""
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is None:
         return False
     trim(0)

@@ -8,7 +8,7 @@ import pytest
 from pipeline.dedup.bands import BandBuffer, buckets
 from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS
-from pipeline.memory import release_free_memory
+from pipeline.memory import fix_mmap_threshold, release_free_memory
 from pipeline.records import Document
 
 
@@ -83,3 +83,35 @@ def test_release_free_memory_reports_whether_it_could():
     assert isinstance(released, bool)
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert released
+
+
+def _mmapped_bytes() -> int:
+    """Bytes glibc holds in chunks mapped on their own (``mallinfo2().hblkhd``)."""
+    import ctypes
+    import ctypes.util
+
+    mallinfo2 = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "mallinfo2", None)
+    if mallinfo2 is None:
+        pytest.skip("no glibc mallinfo2 (glibc >= 2.33) to see where allocations come from")
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                           "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    mallinfo2.restype = MallInfo2
+    return mallinfo2().hblkhd
+
+
+def test_fixed_mmap_threshold_maps_large_buffers_on_their_own_and_gives_them_back():
+    if not fix_mmap_threshold(32 << 20):  # glibc's highest: a 4 MB buffer comes from the heap
+        pytest.skip("not glibc: no mallopt")
+    before = _mmapped_bytes()
+    buffer = bytearray(4 << 20)
+    assert _mmapped_bytes() - before < 4 << 20
+    del buffer
+    assert fix_mmap_threshold()  # 1 MB: the same buffer gets a mapping, unmapped when freed
+    before = _mmapped_bytes()
+    buffer = bytearray(4 << 20)
+    assert _mmapped_bytes() - before >= 4 << 20
+    del buffer
+    assert _mmapped_bytes() == before
