@@ -118,27 +118,21 @@ def spill_folder(pipeline, stage: str) -> str | None:
     setting = options.view_as(DedupSpillOptions).dedup_spill_dir
     if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
         return None
-    _give_back_freed_memory()  # the local runner's driver holds every shuffle
+    _fix_mmap_threshold()  # the local runner's driver holds every shuffle: see _fix_mmap_threshold
     folder = make_spill_folder(setting or None, stage)
     if not options.view_as(StandardOptions).no_wait_until_finish:  # a job left running keeps its files
         weakref.finalize(pipeline, remove_spill_folder, folder)
     return folder
 
 
-def _give_back_freed_memory() -> None:
+def _fix_mmap_threshold() -> None:
     """Where documents are parked (one machine, Beam's local runner), large transient buffers
-    (signature batches, band blobs on the data plane) get mappings of their own
-    (:func:`pipeline.memory.fix_mmap_threshold`) and Arrow's (the index and corpus writers)
-    come from that same allocator, not from mimalloc, which keeps what is freed: so each process
-    gives them back when freed. On the bench's 40k documents the largest process's peak went
-    from about 360 to 290 MB (1 worker) and from 350 to 260 MB (2 workers)."""
-    import pyarrow as pa
-
+    (signature batches, band blobs on the data plane) get mappings of their own, so the
+    process gives them back when freed (:func:`pipeline.memory.fix_mmap_threshold`): on the
+    bench's 40k documents, 2 workers, the largest process's peak went from about 350 to 280 MB."""
     from pipeline.memory import fix_mmap_threshold
 
     fix_mmap_threshold()
-    if pa.default_memory_pool().backend_name != "system":
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 SPILL_FILES = "spill_files"  # extra output of _Park: the name of each bundle's spill file
@@ -156,7 +150,7 @@ class _Park(beam.DoFn):
 
     def start_bundle(self) -> None:
         if self.folder:
-            _give_back_freed_memory()
+            _fix_mmap_threshold()
         self.writer = SpillWriter(self.folder) if self.folder else None
 
     def process(self, element):
@@ -206,7 +200,7 @@ class _ReadBack(beam.DoFn):
         from pipeline.memory import release_free_memory
 
         release_free_memory()  # the runner has just freed the buffers of the stages before
-        _give_back_freed_memory()
+        _fix_mmap_threshold()
 
     def process(self, name: str, verdicts: dict):
         for ref, doc in SpillReader(self.folder).records(name):

@@ -115,18 +115,3 @@ def test_fixed_mmap_threshold_maps_large_buffers_on_their_own_and_gives_them_bac
     assert _mmapped_bytes() - before >= 4 << 20
     del buffer
     assert _mmapped_bytes() == before
-
-
-def test_where_documents_are_parked_arrow_buffers_are_given_back_when_freed():
-    import pyarrow as pa
-
-    from pipeline.beam_dedup import _give_back_freed_memory
-
-    if not fix_mmap_threshold():
-        pytest.skip("not glibc: no mallopt")
-    _give_back_freed_memory()
-    before = _mmapped_bytes()
-    column = pa.allocate_buffer(8 << 20)  # from Arrow's default pool
-    assert _mmapped_bytes() - before >= 8 << 20
-    del column
-    assert _mmapped_bytes() == before
