@@ -18,6 +18,12 @@ __all__ = ["fix_mmap_threshold", "release_free_memory"]
 @functools.cache
 def _libc_function(function: str):
     """glibc's ``function``, or None where the C library has none (musl, macOS, Windows)."""
+    try:  # the process's own symbols, libc's among them: find_library would fork (ldconfig -p)
+        found = getattr(ctypes.CDLL(None), function, None)
+    except (OSError, TypeError):  # Windows: no handle for the process itself
+        found = None
+    if found is not None:
+        return found
     name = ctypes.util.find_library("c")
     try:
         return getattr(ctypes.CDLL(name), function, None) if name else None

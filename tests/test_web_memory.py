@@ -126,3 +126,25 @@ def test_the_writer_gives_freed_arrow_buffers_back():
         assert _mmapped_bytes() == before
     finally:
         fix_mmap_threshold()
+
+
+def test_libc_functions_are_found_without_running_ldconfig(monkeypatch):
+    """The writer's setup looks up glibc's mallopt from the process's own symbols: find_library would
+    fork the worker (``ldconfig -p``), a copy of a process of 150 MB for a moment."""
+    import ctypes.util
+
+    from pipeline import memory
+
+    if not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None:
+        pytest.skip("not glibc")
+
+    def no_ldconfig(name):
+        raise AssertionError("find_library runs a subprocess")
+
+    monkeypatch.setattr(ctypes.util, "find_library", no_ldconfig)
+    memory._libc_function.cache_clear()
+    try:
+        assert memory.fix_mmap_threshold()
+        assert memory.release_free_memory()
+    finally:
+        memory._libc_function.cache_clear()
