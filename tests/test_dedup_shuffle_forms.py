@@ -1,9 +1,6 @@
 """What dedup ships through its shuffles: band entries as partition blobs, documents packed."""
 
 import random
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +10,7 @@ from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS
 from pipeline.memory import release_free_memory
 from pipeline.records import Document
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.mallinfo import probe
 
 
 def grouped_by_key(entries):
@@ -90,32 +86,12 @@ def test_release_free_memory_reports_whether_it_could():
         assert released
 
 
-_MMAP_PROBE = """
-import ctypes, sys
-from pipeline.memory import fix_mmap_threshold
-mallinfo2 = getattr(ctypes.CDLL(None), "mallinfo2", None)
-if mallinfo2 is None or not fix_mmap_threshold(32 << 20):
-    print("skip"); sys.exit()
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
-                                               "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-mallinfo2.restype = MallInfo2
-mapped = lambda: mallinfo2().hblkhd  # bytes in chunks mapped on their own
-before = mapped(); buffer = bytearray(4 << 20); heap = mapped() - before; del buffer
-fix_mmap_threshold()
-before = mapped(); buffer = bytearray(8 << 20); own = mapped() - before; del buffer
-print(heap, own, mapped() - before)
-"""
-
-
 def test_fixed_mmap_threshold_maps_large_buffers_on_their_own_and_gives_them_back():
-    # a fresh process: the threshold is process-wide, and a free chunk left in this one's heap by
-    # earlier tests would serve the buffer whatever the threshold
-    out = subprocess.run([sys.executable, "-c", _MMAP_PROBE], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
-    if out == ["skip"]:
-        pytest.skip("not glibc >= 2.33: no mallopt or mallinfo2")
-    heap, own, left = map(int, out)
+    heap, own, left = probe(
+        "before = mapped(); buffer = bytearray(4 << 20); heap = mapped() - before; del buffer\n"
+        "fix_mmap_threshold()\n"
+        "before = mapped(); buffer = bytearray(8 << 20); own = mapped() - before; del buffer\n"
+        "print(heap, own, mapped() - before)\n")
     assert heap < 4 << 20  # at glibc's highest threshold a 4 MB buffer comes from the heap
     assert own >= 8 << 20  # at 1 MB a larger one gets its own mapping...
     assert left == 0  # ...unmapped when freed

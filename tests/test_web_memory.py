@@ -19,6 +19,7 @@ from apache_beam.transforms.window import GlobalWindow
 from pipeline.beam_steps import WriteParquet
 from pipeline.row_groups import RowGroup, RowGroupBuilder
 from pipeline.schema import CORPUS_SCHEMA
+from tests.mallinfo import probe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,21 +112,16 @@ def test_the_cli_gives_arrow_the_system_allocator():
 def test_the_writer_gives_freed_arrow_buffers_back():
     """The corpus writer's setup has glibc map each buffer of 1 MB or more on its own (a batch's text,
     an encoded page), so freeing it returns its pages instead of leaving a hole in the heap."""
-    from pipeline.beam_steps import _RowGroupsDoFn
-    from pipeline.memory import fix_mmap_threshold
-    from tests.test_dedup_shuffle_forms import _mmapped_bytes
-
-    if not fix_mmap_threshold(32 << 20):  # glibc's highest: a 4 MB buffer comes from the heap
-        pytest.skip("not glibc: no mallopt")
-    try:
-        _RowGroupsDoFn(CORPUS_SCHEMA, 1 << 20).setup()
-        before = _mmapped_bytes()
-        buffer = pa.allocate_buffer(4 << 20, memory_pool=pa.system_memory_pool())
-        assert _mmapped_bytes() - before >= 4 << 20
-        del buffer
-        assert _mmapped_bytes() == before
-    finally:
-        fix_mmap_threshold()
+    own, left = probe(
+        "import pyarrow as pa\n"
+        "from pipeline.beam_steps import _RowGroupsDoFn\n"
+        "from pipeline.schema import CORPUS_SCHEMA\n"
+        "_RowGroupsDoFn(CORPUS_SCHEMA, 1 << 20).setup()\n"
+        "before = mapped(); buffer = pa.allocate_buffer(8 << 20, memory_pool=pa.system_memory_pool())\n"
+        "own = mapped() - before; del buffer\n"
+        "print(own, mapped() - before)\n")
+    assert own >= 8 << 20
+    assert left == 0
 
 
 def test_libc_functions_are_found_without_running_ldconfig(monkeypatch):
