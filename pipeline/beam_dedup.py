@@ -32,19 +32,16 @@ with an earlier document removes all of its new members.
 from __future__ import annotations
 
 import logging
-import weakref
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms.combiners import ToSetCombineFn
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
+from pipeline.beam_dedup_spill import SPILL_FILES, Park, Unpark, read_back, spill_folder
 from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
-from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
-from pipeline.dedup.spill import SpillReader, SpillWriter, make_spill_folder, remove_spill_folder
 
 log = logging.getLogger("corpusforge")
 
@@ -90,141 +87,6 @@ def _exact_read_back(ref: bytes, doc, drops: dict):
     return doc.id, {"doc": [doc], "verdict": [drops.get(ref) or ExactVerdict(doc.id, None, "", False)]}
 
 
-class DedupSpillOptions(PipelineOptions):
-    """Where documents wait for their dedup verdict (``--dedup_spill_dir``)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--dedup_spill_dir", default="",
-                            help="folder where exact_dedup and minhash_dedup park the documents that wait for "
-                                 "their verdict, read and written by every worker at this same path (a shared "
-                                 "mount on several machines); 'memory' keeps them in the runner's join instead "
-                                 "(default: a temporary folder on Beam's local runner, memory on other runners)")
-
-
-def _local_runner(runner) -> bool:
-    """Whether every worker of ``runner`` runs on this machine (Beam's direct runners)."""
-    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner, DirectRunner
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    return isinstance(runner, FnApiRunner | DirectRunner | BundleBasedDirectRunner)
-
-
-def spill_folder(pipeline, stage: str) -> str | None:
-    """The folder where ``stage`` parks its waiting documents (created now: a bad ``--dedup_spill_dir``
-    fails before any work), or None to keep them in the join. The job's last use of it removes it
-    (:class:`_ReadBack`); a failed job's, once the driver drops the pipeline or exits."""
-    options = pipeline.options
-    setting = options.view_as(DedupSpillOptions).dedup_spill_dir
-    if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
-        return None
-    _fix_mmap_threshold()  # the local runner's driver holds every shuffle: see _fix_mmap_threshold
-    folder = make_spill_folder(setting or None, stage)
-    if not options.view_as(StandardOptions).no_wait_until_finish:  # a job left running keeps its files
-        weakref.finalize(pipeline, remove_spill_folder, folder)
-    return folder
-
-
-def _fix_mmap_threshold() -> None:
-    """Where documents are parked (one machine, Beam's local runner), large transient buffers
-    (signature batches, band blobs on the data plane) get mappings of their own, so the
-    process gives them back when freed (:func:`pipeline.memory.fix_mmap_threshold`): on the
-    bench's 40k documents, 2 workers, the largest process's peak went from about 350 to 280 MB."""
-    from pipeline.memory import fix_mmap_threshold
-
-    fix_mmap_threshold()
-
-
-SPILL_FILES = "spill_files"  # extra output of _Park: the name of each bundle's spill file
-SPILL_DONE = "spill_done"  # extra output of _ReadBack: one marker per finished bundle
-
-
-class _Park(beam.DoFn):
-    """(key, document) -> (key, the document packed) to wait in a join when no ``folder``; with one,
-    the document is appended to this bundle's spill file (:class:`pipeline.dedup.spill.SpillWriter`),
-    (key, its reference) is yielded only when ``refs``, and the file's name goes to ``SPILL_FILES``."""
-
-    def __init__(self, folder: str | None, refs: bool = True) -> None:
-        self.folder, self.refs = folder, refs
-        self.writer: SpillWriter | None = None
-
-    def start_bundle(self) -> None:
-        if self.folder:
-            _fix_mmap_threshold()
-        self.writer = SpillWriter(self.folder) if self.folder else None
-
-    def process(self, element):
-        key, doc = element
-        if self.writer is None:
-            yield key, pack(doc)
-            return
-        ref = self.writer.write(doc)
-        if self.refs:
-            yield key, ref
-
-    def finish_bundle(self):
-        writer, self.writer = self.writer, None
-        if writer is not None:
-            writer.close()  # the file is read only after the verdicts, once every bundle is done
-            if writer.name is not None:
-                yield beam.pvalue.TaggedOutput(SPILL_FILES, GlobalWindows.windowed_value(writer.name))
-
-
-class _Unpark(beam.DoFn):
-    """After a join: (key, {part: [packed documents], ...}) -> the same with the documents themselves.
-    Bundles start by returning free heap to the OS (the runner has just freed the join's buffer)."""
-
-    def __init__(self, part: str) -> None:
-        self.part = part
-
-    def start_bundle(self) -> None:
-        from pipeline.memory import release_free_memory
-
-        release_free_memory()
-
-    def process(self, element):
-        key, grouped = element
-        yield key, {**grouped, self.part: [unpack(b) for b in grouped[self.part]]}
-
-
-class _ReadBack(beam.DoFn):
-    """A spill file's name -> each of its documents as the join would have given it:
-    ``join(reference, document, verdicts)`` -> (key, {"doc": [document], ...}), with ``verdicts``
-    (a dict side input) holding those of the dropped documents only. Each bundle's end is marked
-    on ``SPILL_DONE`` (see :func:`_remove_after`)."""
-
-    def __init__(self, folder: str, join) -> None:
-        self.folder, self.join = folder, join
-
-    def start_bundle(self) -> None:
-        from pipeline.memory import release_free_memory
-
-        release_free_memory()  # the runner has just freed the buffers of the stages before
-        _fix_mmap_threshold()
-
-    def process(self, name: str, verdicts: dict):
-        for ref, doc in SpillReader(self.folder).records(name):
-            yield self.join(ref, doc, verdicts)
-
-    def finish_bundle(self):
-        yield beam.pvalue.TaggedOutput(SPILL_DONE, GlobalWindows.windowed_value(None))
-
-
-def _read_back(pipeline, folder: str, files, verdicts, join):
-    """Every parked document read back file by file, with its verdict looked up in ``verdicts``
-    ((reference or id, verdict) of the dropped documents); the folder is removed once all are read."""
-    read = files | "ReadBack" >> beam.ParDo(_ReadBack(folder, join), beam.pvalue.AsDict(verdicts)).with_outputs(
-        SPILL_DONE, main="out")
-    _ = (pipeline | "SpillFolder" >> beam.Create([folder])
-         | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(read[SPILL_DONE])))
-    return read["out"]
-
-
-def _remove_after(folder: str, _done: list) -> None:
-    """Remove the spill folder; the side input (every bundle's end marker) makes this run last."""
-    remove_spill_folder(folder)
-
-
 def _apply_verdicts(_key, joined: dict):
     """((id, hash), {"doc": [docs], "verdict": [verdicts]}) -> the kept docs; the others dropped."""
     from pipeline.dedup.exact import apply_exact_verdicts
@@ -253,10 +115,10 @@ class ExactDedup(beam.PTransform):
         if folder is None:
             tagged = hashed | "TagNew" >> beam.MapTuple(lambda h, d: (h, ("new", d.id)))
             by_id = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((d.id, h), d))
-                     | "Park" >> beam.ParDo(_Park(None)))
+                     | "Park" >> beam.ParDo(Park(None)))
         else:
             parked = (hashed | "KeyById" >> beam.MapTuple(lambda h, d: ((h, d.id), d))
-                      | "Park" >> beam.ParDo(_Park(folder)).with_outputs(SPILL_FILES, main="refs"))
+                      | "Park" >> beam.ParDo(Park(folder)).with_outputs(SPILL_FILES, main="refs"))
             tagged = parked["refs"] | "TagNew" >> beam.MapTuple(lambda k, ref: (k[0], ("new", k[1], ref)))
         if self.against:
             previous = docs.pipeline | "ReadPrevious" >> beam.io.ReadFromParquet(
@@ -274,10 +136,10 @@ class ExactDedup(beam.PTransform):
         if folder is None:
             verdicts = grouped | "KeepSmallestId" >> beam.FlatMap(_verdicts)
             joined = ({"doc": by_id, "verdict": verdicts} | "JoinVerdicts" >> beam.CoGroupByKey()
-                      | "Unpark" >> beam.ParDo(_Unpark("doc")))
+                      | "Unpark" >> beam.ParDo(Unpark("doc")))
         else:
             drops = grouped | "KeepSmallestId" >> beam.FlatMap(_drop_verdicts)
-            joined = _read_back(docs.pipeline, folder, parked[SPILL_FILES], drops, _exact_read_back)
+            joined = read_back(docs.pipeline, folder, parked[SPILL_FILES], drops, _exact_read_back)
         outputs = (joined
                    | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc"))
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}
@@ -586,13 +448,13 @@ class MinHashDedup(beam.PTransform):
         folder = spill_folder(docs.pipeline, self.stage)
         by_id = docs | "KeyById" >> beam.Map(lambda d: (d.id, d))
         if folder is None:
-            joined = ({"doc": by_id | "Park" >> beam.ParDo(_Park(None)), "root": removals["out"]}
-                      | "JoinRemovals" >> beam.CoGroupByKey() | "Unpark" >> beam.ParDo(_Unpark("doc")))
+            joined = ({"doc": by_id | "Park" >> beam.ParDo(Park(None)), "root": removals["out"]}
+                      | "JoinRemovals" >> beam.CoGroupByKey() | "Unpark" >> beam.ParDo(Unpark("doc")))
         else:
             # Only the removed documents' roots are looked up while each spill file is read back.
-            parked = by_id | "Park" >> beam.ParDo(_Park(folder, refs=False)).with_outputs(SPILL_FILES, main="refs")
+            parked = by_id | "Park" >> beam.ParDo(Park(folder, refs=False)).with_outputs(SPILL_FILES, main="refs")
             roots = removals["out"] | "RootOfRemoved" >> beam.CombinePerKey(min)
-            joined = _read_back(docs.pipeline, folder, parked[SPILL_FILES], roots, _minhash_read_back)
+            joined = read_back(docs.pipeline, folder, parked[SPILL_FILES], roots, _minhash_read_back)
         outputs = (joined
                    | "KeepOrDrop" >> GroupStep(self.stage, _join_removals, self.keep_rejects, part="doc"))
         stats = (removals[STATS], outputs[STATS]) | "Stats" >> beam.Flatten()

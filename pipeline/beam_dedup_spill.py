@@ -1,0 +1,153 @@
+"""Beam shell for documents that wait for their dedup verdict: parked in spill files on Beam's
+local runner (which holds a join's input in memory), or packed into the join elsewhere.
+
+``spill_folder`` decides where (``--dedup_spill_dir``); :class:`Park` writes them, and
+``read_back`` reads each spill file once, in order, with the verdicts of the dropped documents as
+a dict side input. The files themselves are :mod:`pipeline.dedup.spill`.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.transforms.window import GlobalWindows
+
+from pipeline.dedup.packed import pack, unpack
+from pipeline.dedup.spill import SpillReader, SpillWriter, make_spill_folder, remove_spill_folder
+
+
+class DedupSpillOptions(PipelineOptions):
+    """Where documents wait for their dedup verdict (``--dedup_spill_dir``)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--dedup_spill_dir", default="",
+                            help="folder where exact_dedup and minhash_dedup park the documents that wait for "
+                                 "their verdict, read and written by every worker at this same path (a shared "
+                                 "mount on several machines); 'memory' keeps them in the runner's join instead "
+                                 "(default: a temporary folder on Beam's local runner, memory on other runners)")
+
+
+def _local_runner(runner) -> bool:
+    """Whether every worker of ``runner`` runs on this machine (Beam's direct runners)."""
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner, DirectRunner
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    return isinstance(runner, FnApiRunner | DirectRunner | BundleBasedDirectRunner)
+
+
+def spill_folder(pipeline, stage: str) -> str | None:
+    """The folder where ``stage`` parks its waiting documents (created now: a bad ``--dedup_spill_dir``
+    fails before any work), or None to keep them in the join. The job's last use of it removes it
+    (:class:`ReadBack`); a failed job's, once the driver drops the pipeline or exits."""
+    options = pipeline.options
+    setting = options.view_as(DedupSpillOptions).dedup_spill_dir
+    if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
+        return None
+    _fix_mmap_threshold()  # the local runner's driver holds every shuffle: see _fix_mmap_threshold
+    folder = make_spill_folder(setting or None, stage)
+    if not options.view_as(StandardOptions).no_wait_until_finish:  # a job left running keeps its files
+        weakref.finalize(pipeline, remove_spill_folder, folder)
+    return folder
+
+
+def _fix_mmap_threshold() -> None:
+    """Where documents are parked (one machine, Beam's local runner), large transient buffers
+    (signature batches, band blobs on the data plane) get mappings of their own, so the
+    process gives them back when freed (:func:`pipeline.memory.fix_mmap_threshold`): on the
+    bench's 40k documents, 2 workers, the largest process's peak went from about 350 to 280 MB."""
+    from pipeline.memory import fix_mmap_threshold
+
+    fix_mmap_threshold()
+
+
+SPILL_FILES = "spill_files"  # extra output of _Park: the name of each bundle's spill file
+SPILL_DONE = "spill_done"  # extra output of _ReadBack: one marker per finished bundle
+
+
+class Park(beam.DoFn):
+    """(key, document) -> (key, the document packed) to wait in a join when no ``folder``; with one,
+    the document is appended to this bundle's spill file (:class:`pipeline.dedup.spill.SpillWriter`),
+    (key, its reference) is yielded only when ``refs``, and the file's name goes to ``SPILL_FILES``."""
+
+    def __init__(self, folder: str | None, refs: bool = True) -> None:
+        self.folder, self.refs = folder, refs
+        self.writer: SpillWriter | None = None
+
+    def start_bundle(self) -> None:
+        if self.folder:
+            _fix_mmap_threshold()
+        self.writer = SpillWriter(self.folder) if self.folder else None
+
+    def process(self, element):
+        key, doc = element
+        if self.writer is None:
+            yield key, pack(doc)
+            return
+        ref = self.writer.write(doc)
+        if self.refs:
+            yield key, ref
+
+    def finish_bundle(self):
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()  # the file is read only after the verdicts, once every bundle is done
+            if writer.name is not None:
+                yield beam.pvalue.TaggedOutput(SPILL_FILES, GlobalWindows.windowed_value(writer.name))
+
+
+class Unpark(beam.DoFn):
+    """After a join: (key, {part: [packed documents], ...}) -> the same with the documents themselves.
+    Bundles start by returning free heap to the OS (the runner has just freed the join's buffer)."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+
+    def start_bundle(self) -> None:
+        from pipeline.memory import release_free_memory
+
+        release_free_memory()
+
+    def process(self, element):
+        key, grouped = element
+        yield key, {**grouped, self.part: [unpack(b) for b in grouped[self.part]]}
+
+
+class ReadBack(beam.DoFn):
+    """A spill file's name -> each of its documents as the join would have given it:
+    ``join(reference, document, verdicts)`` -> (key, {"doc": [document], ...}), with ``verdicts``
+    (a dict side input) holding those of the dropped documents only. Each bundle's end is marked
+    on ``SPILL_DONE`` (see :func:`_remove_after`)."""
+
+    def __init__(self, folder: str, join) -> None:
+        self.folder, self.join = folder, join
+
+    def start_bundle(self) -> None:
+        from pipeline.memory import release_free_memory
+
+        release_free_memory()  # the runner has just freed the buffers of the stages before
+        _fix_mmap_threshold()
+
+    def process(self, name: str, verdicts: dict):
+        for ref, doc in SpillReader(self.folder).records(name):
+            yield self.join(ref, doc, verdicts)
+
+    def finish_bundle(self):
+        yield beam.pvalue.TaggedOutput(SPILL_DONE, GlobalWindows.windowed_value(None))
+
+
+def read_back(pipeline, folder: str, files, verdicts, join):
+    """Every parked document read back file by file, with its verdict looked up in ``verdicts``
+    ((reference or id, verdict) of the dropped documents); the folder is removed once all are read."""
+    read = files | "ReadBack" >> beam.ParDo(ReadBack(folder, join), beam.pvalue.AsDict(verdicts)).with_outputs(
+        SPILL_DONE, main="out")
+    _ = (pipeline | "SpillFolder" >> beam.Create([folder])
+         | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(read[SPILL_DONE])))
+    return read["out"]
+
+
+def _remove_after(folder: str, _done: list) -> None:
+    """Remove the spill folder; the side input (every bundle's end marker) makes this run last."""
+    remove_spill_folder(folder)
