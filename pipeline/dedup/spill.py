@@ -106,6 +106,14 @@ class SpillWriter:
                 raise SpillError(f"dedup spill: cannot finish {self._path()}: {e}") from e
 
 
+def _checked(path: str, offset: int, length: int, crc: int, blob: bytes) -> bytes:
+    """``blob``, read at ``offset`` of ``path``, if it has the length and crc32 written; else :class:`SpillError`."""
+    if len(blob) != length or zlib.crc32(blob) != crc:
+        raise SpillError(f"dedup spill: {path} at {offset}: expected {length} bytes with crc32 {crc:08x}, "
+                         f"found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
+    return blob
+
+
 class SpillReader:
     """Reads parked records back by reference, keeping up to ``max_open`` files open."""
 
@@ -142,11 +150,7 @@ class SpillReader:
                 got += len(part)
         except OSError as e:
             raise SpillError(f"dedup spill: cannot read {os.path.join(self.folder, name)}: {e}") from e
-        blob = b"".join(parts)
-        if len(blob) != length or zlib.crc32(blob) != crc:
-            raise SpillError(f"dedup spill: {os.path.join(self.folder, name)} at {offset}: expected {length} bytes "
-                             f"with crc32 {crc:08x}, found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
-        return unpack(blob)
+        return unpack(_checked(os.path.join(self.folder, name), offset, length, crc, b"".join(parts)))
 
     def records(self, name: str) -> Iterator[tuple[bytes, Any]]:
         """Every record of the file ``name`` in the order written, each with its reference (what
@@ -161,10 +165,7 @@ class SpillReader:
                         raise SpillError(f"dedup spill: {path} at {offset}: cut short in a record's header")
                     length, crc = _HEADER.unpack(header)
                     offset += _HEADER.size
-                    blob = f.read(length)
-                    if len(blob) != length or zlib.crc32(blob) != crc:
-                        raise SpillError(f"dedup spill: {path} at {offset}: expected {length} bytes with crc32 "
-                                         f"{crc:08x}, found {len(blob)} bytes (crc32 {zlib.crc32(blob):08x})")
+                    blob = _checked(path, offset, length, crc, f.read(length))
                     yield _REF.pack(file_id, offset, length, crc), unpack(blob)
                     offset += length
         except OSError as e:
