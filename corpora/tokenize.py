@@ -208,9 +208,10 @@ class ReadRowGroup:
                 parquet = pq.ParquetFile(fh)
                 if "meta" in parquet.schema_arrow.names:
                     columns.append("meta")  # marker spans (pipeline.markup)
-                rows = parquet.metadata.row_group(row_group).num_rows
-                batches = parquet.iter_batches(batch_size=slice_rows(parquet.metadata.row_group(row_group), columns),
-                                               row_groups=[row_group], columns=columns)
+                group = parquet.metadata.row_group(row_group)
+                rows = group.num_rows
+                batches = parquet.iter_batches(batch_size=slice_rows(group, columns), row_groups=[row_group],
+                                               columns=columns)
                 while True:
                     try:
                         batch = next(batches)  # only reading is guarded: a bug downstream must still fail
