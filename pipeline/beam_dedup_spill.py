@@ -16,6 +16,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from pipeline.dedup.packed import pack, unpack
 from pipeline.dedup.spill import SpillReader, SpillWriter, make_spill_folder, remove_spill_folder
+from pipeline.memory import fix_mmap_threshold, release_free_memory
 
 
 class DedupSpillOptions(PipelineOptions):
@@ -46,25 +47,21 @@ def spill_folder(pipeline, stage: str) -> str | None:
     setting = options.view_as(DedupSpillOptions).dedup_spill_dir
     if setting == "memory" or (not setting and not _local_runner(pipeline.runner)):
         return None
-    _fix_mmap_threshold()  # the local runner's driver holds every shuffle: see _fix_mmap_threshold
+    fix_mmap_threshold()  # the local runner's driver holds every shuffle: see _MMAP_NOTE
     folder = make_spill_folder(setting or None, stage)
     if not options.view_as(StandardOptions).no_wait_until_finish:  # a job left running keeps its files
         weakref.finalize(pipeline, remove_spill_folder, folder)
     return folder
 
 
-def _fix_mmap_threshold() -> None:
-    """Where documents are parked (one machine, Beam's local runner), large transient buffers
-    (signature batches, band blobs on the data plane) get mappings of their own, so the
-    process gives them back when freed (:func:`pipeline.memory.fix_mmap_threshold`): on the
-    bench's 40k documents, 2 workers, the largest process's peak went from about 350 to 280 MB."""
-    from pipeline.memory import fix_mmap_threshold
+# _MMAP_NOTE: where documents are parked (one machine, Beam's local runner), large transient buffers
+# (signature batches, band blobs on the data plane) get mappings of their own, so the process gives
+# them back when freed (pipeline.memory.fix_mmap_threshold, a process-wide setting: set once per
+# DoFn instance, in setup): on the bench's 40k documents, 2 workers, the largest process's peak went
+# from about 350 to 280 MB.
 
-    fix_mmap_threshold()
-
-
-SPILL_FILES = "spill_files"  # extra output of _Park: the name of each bundle's spill file
-SPILL_DONE = "spill_done"  # extra output of _ReadBack: one marker per finished bundle
+SPILL_FILES = "spill_files"  # extra output of Park: the name of each bundle's spill file
+SPILL_DONE = "spill_done"  # extra output of ReadBack: one marker per finished bundle
 
 
 class Park(beam.DoFn):
@@ -76,9 +73,11 @@ class Park(beam.DoFn):
         self.folder, self.refs = folder, refs
         self.writer: SpillWriter | None = None
 
-    def start_bundle(self) -> None:
+    def setup(self) -> None:
         if self.folder:
-            _fix_mmap_threshold()
+            fix_mmap_threshold()  # see _MMAP_NOTE
+
+    def start_bundle(self) -> None:
         self.writer = SpillWriter(self.folder) if self.folder else None
 
     def process(self, element):
@@ -106,8 +105,6 @@ class Unpark(beam.DoFn):
         self.part = part
 
     def start_bundle(self) -> None:
-        from pipeline.memory import release_free_memory
-
         release_free_memory()
 
     def process(self, element):
@@ -124,11 +121,11 @@ class ReadBack(beam.DoFn):
     def __init__(self, folder: str, join) -> None:
         self.folder, self.join = folder, join
 
-    def start_bundle(self) -> None:
-        from pipeline.memory import release_free_memory
+    def setup(self) -> None:
+        fix_mmap_threshold()  # see _MMAP_NOTE
 
+    def start_bundle(self) -> None:
         release_free_memory()  # the runner has just freed the buffers of the stages before
-        _fix_mmap_threshold()
 
     def process(self, name: str, verdicts: dict):
         for ref, doc in SpillReader(self.folder).records(name):
