@@ -122,8 +122,13 @@ def _nesting_tag_bound(html: bytes, starts: np.ndarray) -> int:
     """
     keys, ambiguous = _exact_name_keys(html, starts + 1)
     keys[ambiguous] = 0  # names over 8 bytes or with a NUL byte match no key
-    never = _NEVER_NESTED if _matches(keys, _FOREIGN_KEYS).any() else _NOT_NESTED_IN_HTML
-    return len(starts) - int(np.count_nonzero(_matches(keys, never)))
+    return len(starts) - int(np.count_nonzero(_matches(keys, _never_nested(keys))))
+
+
+def _never_nested(start_keys: np.ndarray) -> np.ndarray:
+    """The names the scan never nests on a page whose start tags' names are ``start_keys``:
+    :data:`_NEVER_NESTED` if one is ``<svg>``/``<math>``, else :data:`_NOT_NESTED_IN_HTML`."""
+    return _NEVER_NESTED if _matches(start_keys, _FOREIGN_KEYS).any() else _NOT_NESTED_IN_HTML
 
 
 def _per_name_depth_bound(html: bytes) -> int:
@@ -150,7 +155,7 @@ def _per_name_depth_bound(html: bytes) -> int:
         return 0
     keys, long = _exact_name_keys(html, name_at)  # "long": the key is not the whole name
     opening = ~closing
-    never = _NEVER_NESTED if _matches(keys[opening & ~long], _FOREIGN_KEYS).any() else _NOT_NESTED_IN_HTML
+    never = _never_nested(keys[opening & ~long])
     raw = ~long & _matches(keys, _RAW_TEXT_KEYS)
     skipped = np.zeros(len(keys) + 1, dtype=np.int64)  # +1/-1 at the ends of the raw-text stretches
     pending: dict[int, int] = {}  # raw-text name -> its first start tag not yet ended
@@ -210,9 +215,8 @@ def html_depth_exceeds(html: bytes, max_depth: int) -> bool:
     if len(html) <= max_depth:  # each level needs an opening tag
         return False
     starts = _start_tags(html)
-    if len(starts) <= max_depth or _nesting_tag_bound(html, starts) <= max_depth:
-        return False
-    if _per_name_depth_bound(html) <= max_depth:
+    if (len(starts) <= max_depth or _nesting_tag_bound(html, starts) <= max_depth
+            or _per_name_depth_bound(html) <= max_depth):
         return False
     return _tag_scan_exceeds(html, max_depth)
 
