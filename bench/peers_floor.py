@@ -94,19 +94,22 @@ def tokenize(spec: dict) -> int:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(spec["tokenizer"])
-    total = 0
+    return sum(len(e.ids) + 1 for batch in _batches(spec["files"], 1_000_000) for e in tok.encode_batch_fast(batch))
+
+
+def _batches(files: list[str], chars: int) -> Iterator[list[str]]:
+    """The texts of the prepared ``files`` in lists of about ``chars`` characters (the last shorter)."""
     batch: list[str] = []
     size = 0
-    for path in spec["files"]:
+    for path in files:
         for text in read_pages(path):
             batch.append(text)
             size += len(text)
-            if size >= 1_000_000:
-                total += sum(len(e.ids) + 1 for e in tok.encode_batch_fast(batch))
+            if size >= chars:
+                yield batch
                 batch, size = [], 0
     if batch:
-        total += sum(len(e.ids) + 1 for e in tok.encode_batch_fast(batch))
-    return total
+        yield batch
 
 
 def main(spec_path: str) -> None:
