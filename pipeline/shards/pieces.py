@@ -46,15 +46,8 @@ class PieceRef:
 
     path: str
     documents: int
-    tokens: int
+    token_count: int
     hashes: np.ndarray  # uint64 per document
-
-    def __len__(self) -> int:
-        return self.documents
-
-    @property
-    def token_count(self) -> int:
-        return self.tokens
 
 
 @dataclass
@@ -71,8 +64,9 @@ class PieceIndex:
     token_offset: int  # bytes before the first token
 
 
-def _crc32s(view: memoryview, starts: np.ndarray, lengths: np.ndarray, itemsize: int) -> np.ndarray:
-    """crc32 of each document's token bytes ``view[start:start + length]`` (in tokens)."""
+def _crc32s(view: memoryview, lengths: np.ndarray, itemsize: int) -> np.ndarray:
+    """crc32 of each document's token bytes, the documents (``lengths`` tokens) laid one after another in ``view``."""
+    starts = np.cumsum(lengths) - lengths
     return np.fromiter((zlib.crc32(view[s * itemsize:(s + n) * itemsize])
                         for s, n in zip(starts.tolist(), lengths.tolist(), strict=True)),
                        dtype=np.uint32, count=lengths.size)
@@ -85,7 +79,7 @@ def write_piece(path: str, batch: TokenBatch, open_fn: Opener = fileio.open_writ
     view = memoryview(tokens).cast("B")
     ids = [i.encode("utf-8") for i in batch.ids]
     columns = {"lengths": lengths, "hashes": batch.hashes,
-               "crcs": _crc32s(view, np.cumsum(lengths) - lengths, lengths, tokens.itemsize),
+               "crcs": _crc32s(view, lengths, tokens.itemsize),
                "id_ends": np.cumsum([len(i) for i in ids], dtype=np.int64)}
     meta = b"".join([np.asarray(columns[name], dtype=dt).tobytes() for name, dt in _FIELDS] + ids)
     header = HEADER.pack(MAGIC, dtype_code(tokens.dtype), len(ids), tokens.size, len(meta),
@@ -223,7 +217,7 @@ class _Selection:
             with _open(piece.path, open_fn) as f:
                 for _, lo, hi, pos in group:
                     _read_into(f, piece.token_offset + lo * size, view[pos * size:(pos + hi - lo) * size], piece.path)
-        bad = np.flatnonzero(_crc32s(view, np.cumsum(lengths) - lengths, lengths, size) != self.crcs[docs])
+        bad = np.flatnonzero(_crc32s(view, lengths, size) != self.crcs[docs])
         if bad.size:
             which = int(docs[bad[0]])
             raise PieceError(f"{self.pieces[int(self.owners[which])].path}: staged token piece damaged (the tokens "
