@@ -44,6 +44,7 @@ from pipeline.shards.batches import (
     ENCODE_BATCH_DOCS,
     MAX_CHUNK_CHARS,  # noqa: F401  (re-exported: the job's public constant)
     chunk_text,  # noqa: F401  (re-exported: the job's public helper)
+    shard_of,
 )
 from pipeline.shards.pieces import pieces_in_id_order, write_piece
 from pipeline.stats import build_report, render_table
@@ -281,7 +282,7 @@ def _split_by_shard(element, totals, shard_tokens):
     """(source, split), PieceRef -> ((source, split, shard, of), its path) for each shard it feeds."""
     (source, split), piece = element
     of = max(1, math.ceil(totals.get((source, split), 0) / shard_tokens))
-    for shard in np.unique(piece.hashes % np.uint64(of)).tolist():
+    for shard in np.unique(shard_of(piece.hashes, of)).tolist():
         yield (source, split, shard, of), piece.path
 
 

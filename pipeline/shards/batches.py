@@ -53,6 +53,11 @@ def doc_hash(doc_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+def shard_of(hashes: np.ndarray, shards: int) -> np.ndarray:
+    """The shard of each document (``doc_hash`` values) among ``shards``: its hash mod ``shards``."""
+    return hashes % np.uint64(shards)
+
+
 class DocumentEncoder:
     """Texts -> (all token ids concatenated, tokens per document), end-of-document appended.
 
@@ -200,7 +205,7 @@ class TokenBatch:
 
     def split_by_shard(self, shards: int) -> dict[int, TokenBatch]:
         """shard (= id hash mod ``shards``) -> the batch's documents of that shard, in batch order."""
-        which = self.hashes % np.uint64(shards)
+        which = shard_of(self.hashes, shards)
         if len(self) and (which == which[0]).all():
             return {int(which[0]): self}
         return {int(s): self.take(np.flatnonzero(which == s)) for s in np.unique(which)}

@@ -23,7 +23,14 @@ from typing import IO
 import numpy as np
 
 from pipeline import fileio
-from pipeline.shards.batches import WRITE_CHUNK_TOKENS, TokenBatch, id_order_chunks, in_id_order, token_runs
+from pipeline.shards.batches import (
+    WRITE_CHUNK_TOKENS,
+    TokenBatch,
+    id_order_chunks,
+    in_id_order,
+    shard_of,
+    token_runs,
+)
 from pipeline.shards.layout import DTYPE_CODES, dtype_code
 
 __all__ = ["PieceError", "PieceRef", "pieces_in_id_order", "read_piece_index", "write_piece"]
@@ -189,7 +196,7 @@ class _Selection:
         picks: list[np.ndarray] = []
         for path in paths:
             index = read_piece_index(path, open_fn)
-            pick = np.flatnonzero(index.hashes % np.uint64(of) == np.uint64(shard))
+            pick = np.flatnonzero(shard_of(index.hashes, of) == shard)
             if pick.size:
                 pieces.append(index)
                 picks.append(pick)
