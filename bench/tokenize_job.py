@@ -161,6 +161,7 @@ def run_command(inputs: str, tokenizer_dir: str, out: str, workers: int) -> tupl
     child's ``ru_maxrss`` would start from this big benchmark process's, which it was forked from)."""
     cmd = [sys.executable, "beam_runner.py", "tokenize", "--input", inputs, "--tokenizer", tokenizer_dir,
            "--output", out, "--overwrite", f"--direct_num_workers={workers}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children so far (it only grows)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peaks: dict[int, int] = {}
@@ -173,13 +174,9 @@ def run_command(inputs: str, tokenizer_dir: str, out: str, workers: int) -> tupl
     proc.stderr.close()
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} failed: {stderr[-2000:]}")
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime - run_command.cpu_so_far
-    run_command.cpu_so_far += cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return max(peaks.values(), default=0) / 1024, seconds, cpu
-
-
-run_command.cpu_so_far = 0.0  # reaped children's CPU before this run (RUSAGE_CHILDREN only grows)
 
 
 def _tree(pid: int) -> list[int]:
@@ -224,8 +221,6 @@ def first_documents(corpus: str, directory: str, count: int = 10) -> str:
 def bench_memory(corpus: str, tok_dir: str, root: str, repeat: int) -> None:
     """Peak RSS, wall and CPU of the job as a command, on the corpus and on 10 documents, medians."""
     small = first_documents(corpus, os.path.join(root, "small"))
-    done = resource.getrusage(resource.RUSAGE_CHILDREN)
-    run_command.cpu_so_far = done.ru_utime + done.ru_stime  # (the tokenizer's training, a child too)
     runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     for _ in range(repeat):
         for workers in (1, 2):
