@@ -162,8 +162,8 @@ def pieces_in_id_order(paths: Iterable[str], shard: int = 0, of: int = 1, open_f
     if docs is None:
         return
     parts = list(id_order_chunks(docs.ids, docs.lengths, chunk_tokens))
-    opens = sum(np.unique(docs.owners[part]).size for part in parts)
-    if not fileio.is_remote(docs.pieces[0].path) or opens <= 2 * (len(parts) + len(docs.pieces)):
+    if (not fileio.is_remote(docs.pieces[0].path)  # (the opens are counted only where they cost a request)
+            or sum(np.unique(docs.owners[part]).size for part in parts) <= 2 * (len(parts) + len(docs.pieces))):
         for part in parts:
             yield docs.gather(part, open_fn), docs.lengths[part]
         return
