@@ -47,6 +47,7 @@ from apache_beam.runners.runner import PipelineResult, PipelineRunner, PipelineS
 from pipeline.dask_overrides import OVERRIDES, DaskCreate, DaskRead
 from pipeline.dask_plan import Planner
 from pipeline.errors import UsageError
+from pipeline.memory import ARROW_POOL_ENV
 
 _LOG = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ LOCAL_MEMORY = {"target": 0.5, "spill": 0.6, "pause": 0.8, "terminate": 0.95}
 LOCAL_WORKER = {"distributed.worker.profile.enabled": False}
 # Arrow's default allocator (mimalloc) keeps what the Parquet writers free: on the system one a
 # kg worker peaked 24-34 MB lower and grew less (bench/kg.py --runner dask, docs/performance.md).
-LOCAL_WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+LOCAL_WORKER_ENV = ARROW_POOL_ENV
 
 
 def _local_cluster(opts: DaskClusterOptions):

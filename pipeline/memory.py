@@ -12,7 +12,13 @@ import ctypes
 import ctypes.util
 import functools
 
-__all__ = ["fix_mmap_threshold", "release_free_memory"]
+__all__ = ["ARROW_POOL_ENV", "fix_mmap_threshold", "release_free_memory"]
+
+# Read by pyarrow when it is imported (switching pools later does not reach Parquet's C++ writers):
+# Arrow's buffers then come from the C heap, managed as below, not from mimalloc, which keeps
+# freed pages. Set for every CLI job (beam_runner.py) and the Dask runner's local workers; a
+# user's own setting wins.
+ARROW_POOL_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 @functools.cache

@@ -23,10 +23,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pipeline.memory import ARROW_POOL_ENV
+
 MMAP_THRESHOLD = 128 * 1024
 ARENA_MAX = 2
 ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_ARENA_MAX": str(ARENA_MAX),
-       "ARROW_DEFAULT_MEMORY_POOL": "system"}  # the Parquet writer's buffers through the same malloc
+       **ARROW_POOL_ENV}  # the Parquet writer's buffers through the same malloc
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameter numbers (malloc.h)
 # After the job: where glibc's dynamic threshold ends up on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), the trim
 # threshold it pairs with it, and the default arena cap (8 per core).
