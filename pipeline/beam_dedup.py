@@ -40,7 +40,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
 from pipeline.beam_dedup_spill import SPILL_FILES, Park, Unpark, read_back, spill_folder
-from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep
+from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep, WriteParquet
 from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
 
 log = logging.getLogger("corpusforge")
@@ -128,10 +128,8 @@ class ExactDedup(beam.PTransform):
             # The saved index carries the earlier entries forward, so builds chain: C against B
             # also sees what A had.
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()
-        index_files = index_rows | "SaveIndex" >> beam.io.WriteToParquet(
-            beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), codec="zstd",
-            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
-            row_group_buffer_size=INDEX_ROW_GROUP_BYTES)
+        index_files = index_rows | "SaveIndex" >> WriteParquet(
+            beam_io.join(self.output, EXACT_DIR, "part"), _exact_schema(), INDEX_ROW_GROUP_BYTES)
         grouped = tagged | "GroupByHash" >> beam.GroupByKey()
         if folder is None:
             verdicts = grouped | "KeepSmallestId" >> beam.FlatMap(_verdicts)
@@ -412,10 +410,8 @@ class MinHashDedup(beam.PTransform):
             old = previous | "OldSignatures" >> beam.FlatMap(_Signatures(p).previous)
             sigs = (sigs, old) | "WithPrevious" >> beam.Flatten()
             index_rows = (index_rows, previous) | "CarryForward" >> beam.Flatten()  # builds chain
-        index_files = index_rows | "SaveSignatures" >> beam.io.WriteToParquet(
-            beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), codec="zstd",
-            file_name_suffix=".parquet", shard_name_template="-SSSSS-of-NNNNN",
-            row_group_buffer_size=INDEX_ROW_GROUP_BYTES)
+        index_files = index_rows | "SaveSignatures" >> WriteParquet(
+            beam_io.join(self.output, MINHASH_DIR, "part"), _minhash_schema(), INDEX_ROW_GROUP_BYTES)
         verify = p.verify_threshold
         edges = (
             sigs
