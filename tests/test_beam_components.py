@@ -5,11 +5,11 @@ import random
 
 import apache_beam as beam
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.beam_dedup import ConnectedComponents
 from pipeline.dedup.unionfind import UnionFind
+from pipeline.jobs import make_pipeline
 
 
 def _graph():
@@ -27,6 +27,6 @@ def test_equal_to_union_find(rounds):
     edges = _graph()
     uf = UnionFind(edges)
     expected = sorted({(x, uf.find(x)) for e in edges for x in e})
-    with BeamTestPipeline() as p:
+    with make_pipeline([]) as p:
         roots = p | beam.Create(edges) | ConnectedComponents(rounds)
         assert_that(roots, equal_to(expected))

@@ -4,12 +4,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.coders import VarIntCoder
 from apache_beam.options.pipeline_options import DebugOptions, DirectOptions, PipelineOptions, StandardOptions
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import core, userstate
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from pipeline import beam_speedups
+from pipeline.jobs import make_pipeline
 
 COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
 
@@ -99,7 +99,7 @@ def test_option_views_never_share_values():
 
 def test_pipelines_run_the_same_with_the_caches():
     beam_speedups.install()
-    with BeamTestPipeline() as p:
+    with make_pipeline([]) as p:
         out = (p | beam.Create([("k", 1), ("k", 2), ("j", 3)]) | beam.ParDo(Stateful())
                | beam.Map(lambda kv: kv[1]))
         assert_that(out, equal_to([1, 2, 1]))
@@ -153,8 +153,7 @@ def test_worker_processes_start_through_the_lean_worker_main(tmp_path):
         beam_speedups.LEAN_WORKER)
     assert SubprocessSDKEnvironment.from_command_string("my-worker --x").command_string == "my-worker --x"
     out = tmp_path / "out"
-    options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
-    with beam.Pipeline(options=options) as p:
+    with make_pipeline(["--direct_running_mode=multi_processing", "--direct_num_workers=1"]) as p:
         _ = (p | beam.Create(["a", "b", "a"]) | beam.combiners.Count.PerElement()
              | beam.MapTuple(lambda k, n: f"{k}={n}") | beam.io.WriteToText(str(out), shard_name_template=""))
     assert sorted(out.read_text().split()) == ["a=2", "b=1"]
@@ -165,14 +164,13 @@ def test_worker_processes_start_through_the_lean_worker_main(tmp_path):
 FORKED_RUN = """
 import sys
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import beam_speedups
+from pipeline.jobs import make_pipeline
 
 beam_speedups.install()
 beam_speedups.fork_workers(3)
 spare = beam_speedups._FORKED[-1]
-options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
-with beam.Pipeline(options=options) as p:
+with make_pipeline(["--direct_running_mode=multi_processing", "--direct_num_workers=2"]) as p:
     _ = (p | beam.Create(["a", "b", "a"]) | beam.combiners.Count.PerElement()
          | beam.MapTuple(lambda k, n: f"{k}={n}") | beam.io.WriteToText(sys.argv[1], shard_name_template=""))
 taken = 3 - len(beam_speedups._FORKED)

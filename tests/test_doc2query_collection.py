@@ -14,7 +14,7 @@ from corpora.doc2query.collection import parse_collection_line
 from corpora.doc2query.ids import id_order, pick_copy
 from corpora.doc2query.pairs import BadLine
 from corpora.doc2query.precomputed import PrecomputedError, align_lines, check_keyed, parse_spec
-from pipeline.jobs import UsageError
+from pipeline.jobs import UsageError, make_pipeline
 from pipeline.records import Document
 from tests.test_doc2query_pairs import run_step, stage_of, write_corpus
 from tests.tiny_models import make_tiny_seq2seq
@@ -230,7 +230,6 @@ def _packed_collections(tmp_path) -> dict[str, bytes]:
 def test_collections_are_decompressed_as_their_bytes_say_not_their_names(tmp_path):
     """read_lines (the driver, doc2query-eval) and ReadCollection (the Beam jobs) both tell the
     compression by magic bytes: a gzip file named .tsv and a plain one named .gz read right."""
-    import apache_beam as beam
     from apache_beam.testing.util import assert_that, equal_to
 
     from corpora.doc2query.beam_common import ReadCollection
@@ -247,6 +246,6 @@ def test_collections_are_decompressed_as_their_bytes_say_not_their_names(tmp_pat
         assert lines == extra + expected, name
         assert list(collection_ids([path], open_fn=beam_io.open_raw)) == [k for k, _ in extra + expected], name
     paths = [str(tmp_path / name) for name in files]
-    with beam.Pipeline("DirectRunner") as p:
+    with make_pipeline(["--runner=DirectRunner"]) as p:
         out = p | ReadCollection(paths, fix=False, max_line_bytes=1 << 20, keep_rejects=False)
         assert_that(out["out"], equal_to(expected * len(files) + [("BZh9", "looks like bzip2")]))

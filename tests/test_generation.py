@@ -17,6 +17,7 @@ from pipeline.generation import (
     check_generator_spec,
     make_generator,
 )
+from pipeline.jobs import make_pipeline
 from pipeline.records import Drop
 from tests.tiny_models import make_tiny_seq2seq
 
@@ -75,7 +76,7 @@ def _attach(element: dict, outputs: list[str]):
 def test_generate_text_stage_counts_and_drops(tiny_t5, tmp_path):
     cfg = GenerationConfig(max_new_tokens=3, batch_size=2)
     docs = [{"id": str(i), "text": t} for i, t in enumerate(["the river", "bread", "drop me", "Paris"])]
-    with beam.Pipeline() as p:
+    with make_pipeline([]) as p:
         outs = p | beam.Create(docs) | GenerateText("generate", f"hf:{tiny_t5}", cfg, _prompt, _attach)
         assert_that(outs["out"] | beam.Map(lambda d: (d["id"], d["n_outputs"])),
                     equal_to([("0", 1), ("1", 1), ("3", 1)]), label="kept")

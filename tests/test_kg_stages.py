@@ -194,6 +194,7 @@ def test_wrappers_pass_side_inputs_and_fill_named_outputs():
     from apache_beam.testing.util import assert_that, equal_to
 
     from pipeline.beam_steps import STATS, FlatStep
+    from pipeline.jobs import make_pipeline
 
     def split(n, limit):
         if n > limit:
@@ -201,7 +202,7 @@ def test_wrappers_pass_side_inputs_and_fill_named_outputs():
             return
         yield To("odd" if n % 2 else "even", n)
 
-    with beam.Pipeline() as p:
+    with make_pipeline([]) as p:
         limit = beam.pvalue.AsSingleton(p | "Limit" >> beam.Create([4]))
         out = p | beam.Create([1, 2, 3, 4, 5]) | FlatStep("split", split, outputs=("odd", "even"), side_inputs=(limit,))
         assert_that(out["odd"], equal_to([1, 3]), label="odd")

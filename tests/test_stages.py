@@ -49,6 +49,7 @@ def test_stage_wrappers_in_a_pipeline_count_every_shape():
     from apache_beam.testing.util import assert_that, equal_to
 
     from pipeline.beam_steps import STATS, ApplyStep, BatchStep, FlatStep, GroupStep
+    from pipeline.jobs import make_pipeline
 
     def keep_even(n):
         return n if n % 2 == 0 else Drop("", "odd", id=str(n))
@@ -58,7 +59,7 @@ def test_stage_wrappers_in_a_pipeline_count_every_shape():
         for v in sorted(values)[1:]:
             yield Drop("", "not_first", id=str(v))
 
-    with beam.Pipeline() as p:
+    with make_pipeline([]) as p:
         nums = p | beam.Create([1, 2, 3, 4, 6])
         even = nums | "Even" >> ApplyStep("even", keep_even)
         flat = even["out"] | "Flat" >> FlatStep("flat", lambda n: [n, Count("seen")])

@@ -17,6 +17,7 @@ from apache_beam.io.parquetio import _RowDictionariesToArrowTable
 from apache_beam.transforms.window import GlobalWindow
 
 from pipeline.beam_steps import WriteParquet
+from pipeline.jobs import make_pipeline
 from pipeline.row_groups import RowGroup, RowGroupBuilder
 from pipeline.schema import CORPUS_SCHEMA
 from tests.mallinfo import probe
@@ -77,7 +78,7 @@ def test_row_group_is_handed_over_once():
 
 
 def _write(rows, prefix, transform) -> list[str]:
-    with beam.Pipeline() as p:
+    with make_pipeline([]) as p:
         _ = p | beam.Create(rows, reshuffle=False) | transform(prefix)
     return sorted(str(f) for f in Path(prefix).parent.glob("*.parquet"))
 
