@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_trainer_torchrun import TINY, free_port, trainer_shards
+from tests.test_trainer_torchrun import TINY, free_port, launch_env, trainer_shards
 from trainer.config import ConfigError, load_config
 from trainer.train import train
 
@@ -41,8 +41,7 @@ def torchrun(nproc: int, shards: Path, out: Path, *overrides: str) -> subprocess
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
            f"--master_port={free_port()}", "-m", "trainer", "--data", str(shards), "--mix", MIX, "--config", "tiny",
            f"out_dir={out}", "device=cpu", *SHAPE, *overrides]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, cwd=ROOT, env=launch_env(out.parent), capture_output=True, text=True, timeout=300)
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -395,8 +394,7 @@ def test_collectives_per_block_are_megatrons(tmp_path, sequence_parallel):
     out = tmp_path / "counts.json"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
            f"--master_port={free_port()}", str(Path(__file__)), str(out), str(sequence_parallel)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, env=launch_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     per_block = json.loads(out.read_text())
     nonzero = {phase: {k: v for k, v in c.items() if v} for phase, c in per_block.items()}

@@ -107,6 +107,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def launch_env(scratch: Path) -> dict[str, str]:
+    """A torchrun's environment under test: one thread per process, the repository importable, and TMPDIR in
+    the test's own folder (torchrun leaves a ``torchelastic_*`` log folder in TMPDIR per run, never removed)."""
+    assert scratch.is_dir(), scratch  # else tempfile would fall back to /tmp
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)}
+
+
 def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = True, delay: float = 0.0):
     """``torchrun --nproc_per_node=nproc -m trainer`` on CPU with the tiny shape; returns the process."""
     # with a delay, tests.trainer_slow_steps wraps the trainer's step in a pause (the trainer reads no such hook)
@@ -114,8 +121,7 @@ def torchrun(nproc: int, shards: Path, out: Path, *overrides: str, wait: bool = 
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
            f"--master_port={free_port()}", "-m", *program, "--data", str(shards), "--mix", "web=0.7,kg=0.3",
            "--config", "tiny", f"out_dir={out}", "device=cpu", *TINY, *overrides]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=launch_env(out.parent), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     if wait:
         out_text, err_text = proc.communicate(timeout=120)
