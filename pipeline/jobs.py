@@ -116,8 +116,14 @@ def _runner_name(beam_args: list[str]) -> str | None:
     return runner
 
 
+LOCAL_DIRECT = ("direct", "directrunner", "apache_beam.runners.direct.direct_runner.directrunner")
+
+
 def is_local_direct(beam_args: list[str]) -> bool:
-    return _runner_name(beam_args) in (None, "DirectRunner", "direct")
+    """Whether the options name Beam's local DirectRunner: no ``--runner``, or any spelling Beam
+    takes for it (case-insensitive, with or without 'Runner', or its module path)."""
+    runner = _runner_name(beam_args)
+    return runner is None or runner.lower() in LOCAL_DIRECT
 
 
 # Below this much input, a local run stays in one process: starting worker processes (each

@@ -31,3 +31,17 @@ def test_loopback_servers_still_answer(bind, host):
     with socket.create_server((bind, 0)) as server, socket.create_connection(
             (host, server.getsockname()[1]), timeout=5):
         pass
+
+
+@pytest.mark.parametrize("runner", [[], ["--runner=DirectRunner"], ["--runner", "directrunner"],
+                                    ["--runner=apache_beam.runners.direct.direct_runner.DirectRunner"]])
+def test_every_spelling_of_the_local_runner_runs_offline(runner):
+    """make_pipeline runs Beam's FnApiRunner for each: Beam's DirectRunner would first try to download
+    the Prism runner (refused here, and the test failed)."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.jobs import make_pipeline
+
+    with make_pipeline(runner) as p:
+        assert_that(p | beam.Create([1, 2]) | beam.Map(lambda x: x * 3), equal_to([3, 6]))
