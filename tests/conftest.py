@@ -1,4 +1,5 @@
 import ipaddress
+import os
 import socket
 import sys
 from pathlib import Path
@@ -6,6 +7,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Hugging Face libraries call home unless offline (datasets' load_dataset counts each load on S3);
+# set before any test imports them, and inherited by subprocesses.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
