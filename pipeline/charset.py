@@ -1,4 +1,5 @@
-"""Decoding HTML bytes: HTTP header charset, then the HTML meta charset, then detection."""
+"""Decoding HTML bytes: valid UTF-8 as UTF-8, else the HTTP header charset, the HTML meta charset,
+then detection."""
 
 from __future__ import annotations
 
@@ -34,15 +35,28 @@ def meta_charset(body: bytes) -> str | None:
 
 
 def decode_html(body: bytes, header_charset: str | None) -> tuple[str, str, str]:
-    """Return (text, charset, how) where how is ``header``, ``meta``, ``detected`` or ``lossy``.
+    """Return (text, charset, how) where how is ``header``, ``meta``, ``valid_utf8``,
+    ``detected``, ``default`` or ``lossy``.
 
-    Each candidate is tried strictly; if none decodes, the first is used with replacement
-    characters, unless more than 1% of the characters would be replaced.
+    Bytes with non-ASCII characters that are valid UTF-8 are UTF-8, whatever the page declares:
+    text in a legacy charset is almost never valid multi-byte UTF-8 by chance, while pages that
+    are UTF-8 but declare windows-1252 (or nothing, where detection can say windows-1252) are
+    common, and any other reading turns their non-ASCII characters into mojibake (``â€¢``).
+    Otherwise each declared candidate is tried strictly, then detection; if none decodes, the
+    first is used with replacement characters, unless more than 1% of the characters would be
+    replaced.
     """
     candidates: list[tuple[str, str]] = []
     for how, label in (("header", _canonical(header_charset)), ("meta", meta_charset(body))):
         if label and all(label != c for c, _ in candidates):
             candidates.append((label, how))
+    if not body.isascii():
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return text, "utf-8", next((how for c, how in candidates if c == "utf-8"), "valid_utf8")
     for charset, how in candidates:
         try:
             return body.decode(charset), charset, how

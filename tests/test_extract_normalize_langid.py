@@ -22,8 +22,36 @@ def test_charset_header_then_meta_then_detection():
     assert "Grüße" in text and how == "meta"
     # A wrong header (utf-8) on latin-1 bytes falls through to the meta tag.
     assert decode_html(meta.encode("latin-1"), "utf-8")[2] == "meta"
-    text, _, how = decode_html(german.encode("utf-8"), None)
-    assert "Grüße" in text and how in ("detected", "default")
+    assert decode_html(german.encode("utf-8"), "utf-8")[1:] == ("utf-8", "header")
+    # Undeclared or declared otherwise, non-ASCII bytes that are valid UTF-8 are read as UTF-8.
+    for header in (None, "windows-1252", "iso-8859-1"):
+        assert decode_html(german.encode("utf-8"), header) == (german, "utf-8", "valid_utf8")
+    # Pure ASCII keeps the declared charset; with none, detection decides.
+    assert decode_html(b"<p>plain</p>", "windows-1252")[1:] == ("cp1252", "header")
+    assert decode_html(b"<p>plain words, nothing else</p>" * 20, None)[2] == "detected"
+
+
+def test_valid_utf8_is_not_read_as_a_detected_legacy_charset():
+    # Detection alone reads this real-world shape (a UTF-8 bullet and degree sign in a page that
+    # declares nothing) as windows-1252, which turned them into "â€¢" and "Â°".
+    page = ("<html><head><style>li:before{content:\"•\"}</style></head><body>"
+            "<p>Bengaluru 26 ° C, clouds.</p></body></html>")
+    text, charset, how = decode_html(page.encode("utf-8"), None)
+    assert text == page and (charset, how) == ("utf-8", "valid_utf8")
+    assert "â€" not in text and "Â°" not in text
+
+
+def test_seven_bit_charsets_still_go_to_detection():
+    # ISO-2022-JP is pure ASCII bytes (escape sequences), so it is not taken for UTF-8.
+    japanese = "<html><body><p>" + "日本語のテキストです。東京は晴れです。" * 20 + "</p></body></html>"
+    text, charset, how = decode_html(japanese.encode("iso2022_jp"), None)
+    assert (charset, how) == ("iso2022_jp", "detected") and "東京" in text
+
+
+def test_legacy_bytes_that_are_not_utf8_keep_their_declared_charset():
+    french = "<html><body><p>Le café est très bon, naïve élève à Noël.</p></body></html>"
+    assert decode_html(french.encode("latin-1"), "iso-8859-1") == (french, "cp1252", "header")
+    assert decode_html(french.encode("cp1252"), None)[0] == french  # detected
 
 
 def test_undecodable_bytes_are_an_error():
