@@ -14,6 +14,10 @@ not (so the results stay exactly Beam's):
 - The argument names and defaults of a bound method, per function.
 - Parsed option values, per (options class, flags); a view gets its own deep copy.
 
+``install()`` also shortens the longest sleep of the state sampler thread Beam starts for each
+bundle from 200 to 10 ms (``SAMPLING_PERIOD_MS``): ending a bundle joins that thread, and the
+wait, 0.1 s on average after a long bundle, is idle wall time in every worker.
+
 ``install()`` is idempotent and refuses (leaves Beam as it is) if the functions it wraps are
 not the ones it knows. ``uninstall()`` puts Beam's own back (tests compare the two).
 
@@ -225,7 +229,28 @@ def install() -> bool:
     from apache_beam.runners.portability import local_job_service
 
     local_job_service.subprocess = _HandOver()
+    _ORIGINAL["sampling_period"] = _set_sampling_period(SAMPLING_PERIOD_MS)
     return True
+
+
+SAMPLING_PERIOD_MS = 10  # Beam's is 200
+
+
+def _set_sampling_period(ms: int | None) -> int | None:
+    """Make ``ms`` the longest sleep of the state sampler thread Beam starts for every bundle, and
+    return the previous one (None: this Beam's sampler takes no such default, nothing changed).
+
+    Ending a bundle joins that thread, which sleeps up to 200 ms between samples, half of it on
+    average: ~0.1 s of idle wall time at the end of every long bundle, in every worker. Waking
+    every 10 ms costs microseconds; the per-step times it samples only get finer."""
+    from apache_beam.runners.worker import statesampler
+
+    init = statesampler.StateSampler.__init__
+    if ms is None or init.__code__.co_varnames[:4] != ("self", "prefix", "counter_factory", "sampling_period_ms"):
+        return None
+    (before,) = init.__defaults__
+    init.__defaults__ = (ms,)
+    return before
 
 
 BEAM_WORKER = "-m apache_beam.runners.worker.sdk_worker_main"  # the DirectRunner's worker command, after Python
@@ -375,6 +400,7 @@ def uninstall() -> None:
     from apache_beam.runners.portability import local_job_service
 
     local_job_service.subprocess = subprocess
+    _set_sampling_period(_ORIGINAL.pop("sampling_period"))
     release_workers()
     userstate.get_dofn_specs = _ORIGINAL.pop("get_dofn_specs")
     core.get_function_args_defaults = _ORIGINAL.pop("args_defaults")

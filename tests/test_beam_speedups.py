@@ -75,6 +75,22 @@ def test_cached_answers_are_beams(beam_own):
     assert userstate.get_dofn_specs(Hooked(lambda x: x)) == (set(), set())
 
 
+def test_bundle_state_samplers_sleep_briefly_and_beams_period_comes_back(beam_own):
+    from apache_beam.runners.worker import statesampler
+    from apache_beam.utils.counters import CounterFactory
+
+    beams = statesampler.StateSampler("s", CounterFactory()).sampling_period_ms
+    assert beams == 200
+    assert beam_speedups.install()
+    sampler = statesampler.StateSampler("s", CounterFactory())  # as Beam's bundle processor makes it
+    assert sampler.sampling_period_ms == beam_speedups.SAMPLING_PERIOD_MS < beams
+    sampler.start()  # its thread starts and is joined with the shorter period
+    sampler.stop()
+    assert statesampler.StateSampler("s", CounterFactory(), 50).sampling_period_ms == 50  # a given one is kept
+    beam_speedups.uninstall()
+    assert statesampler.StateSampler("s", CounterFactory()).sampling_period_ms == beams
+
+
 def test_a_dofn_with_its_own_methods_is_inspected_each_time():
     beam_speedups.install()
     d = Plain()
