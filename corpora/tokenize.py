@@ -38,6 +38,7 @@ from pipeline.jobs import (
     for_input_size,
     prepare_beam_args,
 )
+from pipeline.memory import limit_malloc_arenas, usable_cpus
 from pipeline.outcomes import Weighted
 from pipeline.records import Drop
 from pipeline.shards.batches import (
@@ -90,8 +91,6 @@ def encode_threads(beam_args: list[str]) -> int | None:
     machine: its cores shared among them (each would otherwise start a thread per core, and the
     oversubscribed threads wait on each other). ``None`` (the tokenizer's default, every core
     of the worker) for in-process runs and for other runners, whose workers have their own cores."""
-    import os
-
     from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
     options = PipelineOptions(beam_args)
@@ -101,7 +100,7 @@ def encode_threads(beam_args: list[str]) -> int | None:
         return None
     if direct.direct_running_mode != "multi_processing":
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cpus()
     workers = direct.direct_num_workers or cores  # 0: one worker per core
     return max(1, cores // max(1, workers))
 
@@ -258,6 +257,7 @@ class Tokenize:
 
         from pipeline.shards.batches import DocumentEncoder
 
+        limit_malloc_arenas(self.encode_threads)  # one per encode thread, before the pool starts
         if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
             # Several workers on one machine: share its cores instead of each starting a thread
             # per core (read when the tokenizer first starts its thread pool, in this process).
@@ -458,6 +458,7 @@ def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = Fa
     """Check everything, then run the job through the shared driver; return the stats report
     (None when only submitted, with --no_wait_until_finish)."""
     beam_args = prepare_beam_args(beam_args, verbose)
+    limit_malloc_arenas()  # this process encodes too (the checks, and a run in one process): before its pool starts
     plan = plan_tokenize(cfg)
     # before encode_threads reads the mode
     beam_args = for_input_size(beam_args, plan.input_bytes, max_workers=ONE_PROCESS_WORKERS)

@@ -24,6 +24,7 @@ from corpora.kg.labels import attach_labels, ids_to_name
 from corpora.kg.model import ENTITY, QUANTITY, STRING, TEXT, TIME, Fact, StatementPart, Value
 from corpora.kg.subgraphs import SubgraphParams, partition
 from pipeline import beam_io
+from pipeline.memory import is_glibc
 
 ADAMS = Fact("Q42", "P69", Value(ENTITY, "Q691283"),
              (("P580", Value(TIME, "+1971-00-00T00:00:00Z", precision=9)), ("P512", Value(ENTITY, "Q1765120"))),
@@ -125,7 +126,7 @@ def test_allocator_settings_reach_worker_processes_and_respect_the_user(monkeypa
     probe = [sys.executable, "-c", "import os; print(os.environ.get('MALLOC_MMAP_THRESHOLD_'))"]
     with allocator.local_allocator_settings() as added:
         seen = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
-    if allocator._glibc() is None:  # not glibc: nothing is changed
+    if not is_glibc():  # not glibc: nothing is changed
         assert added == {} and seen == "None"
         return
     assert added == allocator.ENV and seen == str(allocator.MMAP_THRESHOLD)
@@ -147,5 +148,5 @@ def test_allocator_settings_are_for_the_local_runner_only(monkeypatch):
         with allocator_settings(args) as added:
             assert added == {} and not any(k in os.environ for k in allocator.ENV)
     with allocator_settings(["--direct_num_workers=1"]) as added:
-        assert added == ({} if allocator._glibc() is None else allocator.ENV)
+        assert added == ({} if not is_glibc() else allocator.ENV)
     assert not any(k in os.environ for k in allocator.ENV)

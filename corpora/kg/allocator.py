@@ -15,62 +15,43 @@ slower). Anything that is not glibc Linux is left as it is.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pipeline.memory import ARROW_POOL_ENV
+from pipeline.memory import ARROW_POOL_ENV, M_ARENA_MAX, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, is_glibc, mallopt
 
 MMAP_THRESHOLD = 128 * 1024
 ARENA_MAX = 2
 ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_ARENA_MAX": str(ARENA_MAX),
        **ARROW_POOL_ENV}  # the Parquet writer's buffers through the same malloc
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt parameter numbers (malloc.h)
 # After the job: where glibc's dynamic threshold ends up on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX), the trim
 # threshold it pairs with it, and the default arena cap (8 per core).
-AFTER = {_M_MMAP_THRESHOLD: 32 * 1024 * 1024, _M_TRIM_THRESHOLD: 64 * 1024 * 1024,
-         _M_ARENA_MAX: 8 * (os.cpu_count() or 1)}
-
-
-@functools.cache  # loaded once: called on entering and leaving the settings
-def _glibc():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version  # noqa: B018 - only glibc has it (not musl)
-        return libc
-    except (OSError, AttributeError):
-        return None
+AFTER = {M_MMAP_THRESHOLD: 32 * 1024 * 1024, M_TRIM_THRESHOLD: 64 * 1024 * 1024,
+         M_ARENA_MAX: 8 * (os.cpu_count() or 1)}
 
 
 def tune_this_process() -> bool:
     """Apply the settings to the running process (unless the user set MALLOC_* already); True if applied."""
     if any(k in os.environ for k in ENV if k.startswith("MALLOC_")):
         return False
-    libc = _glibc()
-    if libc is None:
+    if not is_glibc():
         return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(M_ARENA_MAX, ARENA_MAX)
 
 
 def untune_this_process() -> None:
     """Undo :func:`tune_this_process` for the work that follows in this process (see the module docstring)."""
-    libc = _glibc()
-    if libc is not None:
+    if is_glibc():
         for param, value in AFTER.items():
-            libc.mallopt(param, value)
+            mallopt(param, value)
 
 
 @contextmanager
 def local_allocator_settings() -> Iterator[dict[str, str]]:
     """While active, worker processes started from here inherit ``ENV`` (values the user set are
     kept); this process is tuned with ``mallopt``. Yields the variables it added."""
-    added = {k: v for k, v in ENV.items() if k not in os.environ} if _glibc() is not None else {}
+    added = {k: v for k, v in ENV.items() if k not in os.environ} if is_glibc() else {}
     tuned = tune_this_process()
     os.environ.update(added)
     try:
