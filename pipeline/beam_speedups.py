@@ -246,7 +246,8 @@ def _set_sampling_period(ms: int | None) -> int | None:
     from apache_beam.runners.worker import statesampler
 
     init = statesampler.StateSampler.__init__
-    if ms is None or init.__code__.co_varnames[:4] != ("self", "prefix", "counter_factory", "sampling_period_ms"):
+    known = init.__code__.co_varnames[:4] == ("self", "prefix", "counter_factory", "sampling_period_ms")
+    if ms is None or not known or init.__code__.co_argcount != 4 or len(init.__defaults__ or ()) != 1:
         return None
     (before,) = init.__defaults__
     init.__defaults__ = (ms,)
