@@ -133,11 +133,26 @@ def test_beam_imported_lean_leaves_the_hidden_modules_usable():
     """The command line's first import: Beam without its pandas integration and BigQuery names;
     pandas, pyarrow's pandas conversion and Beam's BigQuery module still import afterwards (a
     fresh process: this one has them imported)."""
-    code = ("from pipeline.beam_speedups import import_beam_lean, LEAN_HIDDEN; import_beam_lean(); import sys; "
-            "assert not any(m in sys.modules for m in LEAN_HIDDEN); import apache_beam, pyarrow, pandas; "
+    code = ("from pipeline.beam_speedups import import_beam_lean, lean_hidden; import_beam_lean(); import sys; "
+            "assert not any(m in sys.modules for m in lean_hidden()); import apache_beam, pyarrow, pandas; "
             "assert pyarrow.table({'a': [1]}).to_pandas()['a'].tolist() == [1]; "
             "import apache_beam.io.gcp.bigquery as bq; assert bq.WriteToBigQuery; "
             "from apache_beam.io.filesystems import FileSystems; FileSystems.get_filesystem('/tmp'); print('ok')")
+    assert _in_fresh_python(code) == "ok"
+
+
+def test_apitools_is_left_out_only_where_no_google_api_error_can_arise():
+    """Without google-api-core (no Google Cloud IO), Beam's retry helper imports apitools for
+    nothing: the lean import leaves it out, and it imports as usual afterwards. With it, Beam's
+    retry filter must recognise Google API errors, so it is imported as before."""
+    code = ("import importlib.util, sys; from pipeline.beam_speedups import import_beam_lean, lean_hidden; "
+            "api = importlib.util.find_spec('google.api_core') is not None; import_beam_lean(); "
+            "from apache_beam.utils import retry; "
+            "assert ('apitools' in lean_hidden()) is (not api) and ('apitools' in sys.modules) is api; "
+            "assert (retry.HttpError is not None) is api; "
+            "assert not retry.retry_on_server_errors_filter(retry.PermanentException()); "
+            "assert retry.retry_on_server_errors_filter(OSError('reset')); "
+            "from apitools.base.py.exceptions import HttpError; print('ok')")
     assert _in_fresh_python(code) == "ok"
 
 
@@ -228,7 +243,7 @@ def test_lean_import_freezes_imported_objects_and_collection_still_runs():
     """After the lean import, Beam's import-time objects are frozen (no collection walks them again)
     while garbage cycles made afterwards are still collected. A fresh process, as above."""
     code = ("import gc; from pipeline.beam_speedups import import_beam_lean; import_beam_lean(); "
-            "import apache_beam; assert gc.get_freeze_count() > 100000, gc.get_freeze_count(); "
+            "import apache_beam; assert gc.get_freeze_count() > 50000, gc.get_freeze_count(); "
             "import weakref\nclass C: pass\nc = C(); c.me = c; r = weakref.ref(c); del c; gc.collect(); "
             "assert r() is None; print('ok')")
     assert _in_fresh_python(code) == "ok"
