@@ -28,9 +28,10 @@ raise "Please install apache_beam[dataframe]" and pandas batch types are not reg
 ``apache_beam.dataframe`` registers them when imported) and the BigQuery/Pub/Sub names of
 ``apache_beam.io`` (import ``apache_beam.io.gcp.bigquery`` or ``.pubsub`` directly to use
 them; the ``gs://`` filesystem is imported on its own and unaffected). Both import as usual
-afterwards: only Beam's own start-up skips them. Where google-api-core is not installed (no
-Google Cloud IO), it also leaves out apitools (0.06 s), which Beam's retry helper imports only to
-tell Google API errors apart. It also keeps pyarrow from importing pandas
+afterwards: only Beam's own start-up skips them. It also leaves out ``bson``, and with it pymongo
+(0.04-0.06 s): Beam's MongoDB IO then cannot be used in that process (no job of ours uses it).
+Where google-api-core is not installed (no Google Cloud IO), it leaves out apitools too
+(0.06 s), which Beam's retry helper imports only to tell Google API errors apart. It also keeps pyarrow from importing pandas
 (``defer_arrow_pandas``: 0.2 s, 45 MB) until something else imports it, and moves the objects
 imported so far out of the garbage collector's generations (``gc.freeze``): they live as long as the
 process, and the one full collection of the bench's 1,448-page web job walked all of them (45 ms).
@@ -144,7 +145,8 @@ def _cached_options_init(self, flags=None, **kwargs) -> None:
             self._all_options[name] = getattr(self._visible_options, name)
 
 
-LEAN_HIDDEN = ("pandas", "apache_beam.io.gcp.bigquery")  # hidden while Beam imports (import_beam_lean)
+LEAN_HIDDEN = ("pandas", "apache_beam.io.gcp.bigquery", "bson")  # hidden while Beam imports (import_beam_lean)
+_QUIETED = "apache_beam.io.mongodbio"  # its logger, off during the import: it warns when bson is missing
 # Also hidden where google-api-core is not installed: Beam's retry helper imports apitools (0.06 s)
 # only to tell Google API errors apart, which nothing can raise without google-api-core.
 HIDDEN_WITHOUT_GOOGLE_API = ("apitools",)
@@ -167,9 +169,12 @@ def import_beam_lean() -> None:
         return
     for m in hidden:
         sys.modules[m] = None  # type: ignore[assignment]  (None: importing it raises ImportError)
+    quieted = logging.getLogger(_QUIETED)
+    was_disabled, quieted.disabled = quieted.disabled, True
     try:
         import apache_beam  # noqa: F401
     finally:
+        quieted.disabled = was_disabled
         for m in hidden:
             if m in sys.modules and sys.modules[m] is None:
                 del sys.modules[m]

@@ -141,6 +141,20 @@ def test_beam_imported_lean_leaves_the_hidden_modules_usable():
     assert _in_fresh_python(code) == "ok"
 
 
+def test_mongodb_client_left_out_quietly():
+    """The lean import leaves pymongo out (through bson, which Beam's MongoDB IO tries first) without
+    the warning Beam logs when bson is missing; both import as usual afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipeline.beam_speedups import import_beam_lean; import_beam_lean(); "
+            "assert 'bson' not in sys.modules and 'pymongo' not in sys.modules; "
+            "import logging; assert not logging.getLogger('apache_beam.io.mongodbio').disabled; "
+            "import pymongo, bson; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "ok" and "bson" not in done.stderr, done.stderr
+
+
 def test_apitools_is_left_out_only_where_no_google_api_error_can_arise():
     """Without google-api-core (no Google Cloud IO), Beam's retry helper imports apitools for
     nothing: the lean import leaves it out, and it imports as usual afterwards. With it, Beam's
