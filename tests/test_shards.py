@@ -777,6 +777,24 @@ def test_document_encoder_matches_one_encode_per_document(byte_bpe):
     assert tokens.size == 0 and lengths.size == 0 and tokens.dtype == np.int32
 
 
+
+def test_encode_calls_grow_with_the_tokenizer_threads(byte_bpe, monkeypatch):
+    from pipeline.memory import usable_cpus
+    from pipeline.shards.batches import (
+        ENCODE_CHARS_PER_THREAD,
+        DocumentEncoder,
+        encode_batch_chars,
+        tokenizer_threads,
+    )
+
+    monkeypatch.setenv("RAYON_NUM_THREADS", "6")
+    assert tokenizer_threads() == 6
+    assert DocumentEncoder(byte_bpe, np.uint16, 0).batch_chars == 6 * ENCODE_CHARS_PER_THREAD
+    assert encode_batch_chars(1) == encode_batch_chars(2) == 2 * ENCODE_CHARS_PER_THREAD  # two threads' worth at least
+    monkeypatch.setenv("RAYON_NUM_THREADS", "zero")  # not a count: every usable CPU, as the tokenizer does
+    assert tokenizer_threads() == usable_cpus()
+    # (the call size never changes the tokens: test_document_encoder_matches_one_encode_per_document)
+
 def _batch(ids, seed=0):
     from pipeline.shards.batches import TokenBatch
 

@@ -9,6 +9,7 @@ instead of one Python object per document or per token.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import numpy as np
 
 MAX_CHUNK_CHARS = 1_000_000  # long documents are encoded in pieces of at most this size
-# text per encode call: enough for the tokenizer's threads; its per-token Encoding objects
-# peak at about 35 MB per 1M characters, so smaller calls keep the peak down (20 MB of text,
-# 2 cores: 1M -> 239 MB peak RSS, 256k -> 215 MB, 128k -> 210 MB, CPU the same within noise)
-ENCODE_BATCH_CHARS = 1 << 18
+# text per encode call, per tokenizer thread (at least two threads' worth): enough work for each
+# thread; the call's per-token Encoding objects peak at about 35 MB per 1M characters, so smaller
+# calls keep the peak down (20 MB of text, 2 cores: 1M -> 239 MB peak RSS, 256k -> 215 MB,
+# 128k -> 210 MB, CPU the same within noise)
+ENCODE_CHARS_PER_THREAD = 1 << 16
 ENCODE_BATCH_DOCS = 4096  # and at most this many pieces per call
 # tokens copied per write when laying a shard out in id order (a piece is a copy of its tokens)
 WRITE_CHUNK_TOKENS = 1 << 18
@@ -75,7 +77,7 @@ class DocumentEncoder:
     are the same as ``encode_batch``'s.
     """
 
-    def __init__(self, tokenizer: Any, dtype: Any, eod_id: int, *, batch_chars: int = ENCODE_BATCH_CHARS,
+    def __init__(self, tokenizer: Any, dtype: Any, eod_id: int, *, batch_chars: int | None = None,
                  batch_docs: int = ENCODE_BATCH_DOCS, max_chunk_chars: int = MAX_CHUNK_CHARS) -> None:
         from tokenizer.text_only import text_only
 
@@ -83,7 +85,7 @@ class DocumentEncoder:
         self.tokenizer = self.text.tokenizer
         self.dtype = np.dtype(dtype)
         self.eod_id = int(eod_id)
-        self.batch_chars = batch_chars
+        self.batch_chars = batch_chars or encode_batch_chars(tokenizer_threads())
         self.batch_docs = batch_docs
         self.max_chunk_chars = max_chunk_chars
         self._encode = batch_encoder(self.tokenizer)
@@ -165,6 +167,20 @@ class DocumentEncoder:
             if hit:
                 raise TextOnlyError(f"document {owner} of the batch: its text {piece[:80]!r} gave control id(s) {hit}")
         raise TextOnlyError("a tokenizer call gave control ids that no marker or end-of-document accounts for")
+
+
+def tokenizer_threads() -> int:
+    """The threads a ``tokenizers`` call uses in this process: ``RAYON_NUM_THREADS`` when set, else
+    one per usable CPU."""
+    from pipeline.memory import usable_cpus
+
+    value = os.environ.get("RAYON_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cpus()
+
+
+def encode_batch_chars(threads: int) -> int:
+    """Characters per encode call for a tokenizer running ``threads`` threads."""
+    return ENCODE_CHARS_PER_THREAD * max(2, threads)
 
 
 def batch_encoder(tokenizer: Any) -> Any:
