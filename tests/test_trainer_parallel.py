@@ -380,6 +380,7 @@ def count_block_collectives(sequence_parallel: bool) -> dict:
             with CollectiveCounter() as backward:
                 loss.backward()
         counts[n_layer] = {"forward": dict(forward.counts), "backward": dict(backward.counts)}
+    dist.barrier()  # as trainer.distributed.shutdown: a gloo rank tearing down while its peer still talks aborts
     dist.destroy_process_group()
     return {phase: {name: counts[2][phase].get(name, 0) - counts[1][phase].get(name, 0)
                     for name in set(counts[2][phase]) | set(counts[1][phase])}
