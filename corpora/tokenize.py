@@ -46,6 +46,7 @@ from pipeline.shards.batches import (
     MAX_CHUNK_CHARS,  # noqa: F401  (re-exported: the job's public constant)
     chunk_text,  # noqa: F401  (re-exported: the job's public helper)
     shard_of,
+    tokenizer_threads,
 )
 from pipeline.shards.pieces import pieces_in_id_order, write_piece
 from pipeline.stats import build_report, render_table
@@ -257,11 +258,11 @@ class Tokenize:
 
         from pipeline.shards.batches import DocumentEncoder
 
-        limit_malloc_arenas(self.encode_threads)  # one per encode thread, before the pool starts
         if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
             # Several workers on one machine: share its cores instead of each starting a thread
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
+        limit_malloc_arenas(tokenizer_threads())  # one per encode thread, before the pool starts
         self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
 
     def __call__(self, rows: RowSlice):
@@ -458,7 +459,7 @@ def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = Fa
     """Check everything, then run the job through the shared driver; return the stats report
     (None when only submitted, with --no_wait_until_finish)."""
     beam_args = prepare_beam_args(beam_args, verbose)
-    limit_malloc_arenas()  # this process encodes too (the checks, and a run in one process): before its pool starts
+    limit_malloc_arenas(tokenizer_threads())  # this process encodes too (the checks, a run in one process)
     plan = plan_tokenize(cfg)
     # before encode_threads reads the mode
     beam_args = for_input_size(beam_args, plan.input_bytes, max_workers=ONE_PROCESS_WORKERS)

@@ -56,26 +56,27 @@ INDEX_ROW_GROUP_BYTES = 16 << 20
 # ---------------------------------------------------------------- exact ----
 
 
-def _verdicts(element):
-    """(hash, [("new", id) | ("old", id)]) -> ((id, hash), verdict) for each new document."""
+def _new_verdicts(entries):
+    """One hash's entries, ``("new", id, *extra)`` or ``("old", id)`` -> ``((id, *extra), verdict)``
+    for each new document, in id order (:func:`pipeline.dedup.exact.exact_verdicts`)."""
     from pipeline.dedup.exact import exact_verdicts
 
+    new = sorted(e[1:] for e in entries if e[0] == "new")
+    old = [e[1] for e in entries if e[0] == "old"]
+    return zip(new, exact_verdicts([n[0] for n in new], old), strict=True)
+
+
+def _verdicts(element):
+    """(hash, [("new", id) | ("old", id)]) -> ((id, hash), verdict) for each new document."""
     key, entries = element
-    new = [i for kind, i in entries if kind == "new"]
-    old = [i for kind, i in entries if kind == "old"]
-    for v in exact_verdicts(new, old):
+    for _, v in _new_verdicts(entries):
         yield (v.id, key), v
 
 
 def _drop_verdicts(element):
     """(hash, [("new", id, reference) | ("old", id)]) -> (reference, verdict) for each new document
     dropped; the kept one gets none (no verdict means kept when the documents are read back)."""
-    from pipeline.dedup.exact import exact_verdicts
-
-    _, entries = element
-    new = sorted((e[1], e[2]) for e in entries if e[0] == "new")
-    old = [e[1] for e in entries if e[0] == "old"]
-    for (_, ref), v in zip(new, exact_verdicts([i for i, _ in new], old), strict=True):
+    for (_, ref), v in _new_verdicts(element[1]):
         if v.reason is not None:
             yield ref, v
 
