@@ -55,7 +55,13 @@ CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.
 REALDATA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "realdata", "web", "extraction-benchmark", "html")
 CHAIN = "gopher_repetition,gopher_quality,c4,fineweb,pii"
 EOD = "<|endoftext|>"
-FLOORS = ("floor", "floor+beam")  # bench/peers_floor.py without and with Beam's import
+FLOORS = ("floor", "floor+beam", "core+beam")  # bench/peers_floor.py: the shared calls without and with Beam's
+CORE = "core+beam"  # import, and our own core steps after Beam's import (no pipeline)
+CORE_STEPS = {  # what the core+beam row runs, per case
+    "web": "reading the WARC with its checks (gzip CRC, block digest), decoding, the depth guard, extraction, "
+           "normalization and language ID",
+    "tokenize": "reading the Parquet corpus, the row rules and the encoder with its text-only checks (no shards written)",
+}
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -346,6 +352,7 @@ class Case:
     spec: dict
     megatron: list[str] | None = None
     floor: dict | None = None  # bench/peers_floor.py's spec: the shared library calls alone
+    core: dict | None = None  # bench/peers_floor.py's spec for our own core steps, no pipeline
     rows: dict = field(default_factory=dict)  # (contender, workers) -> list[Run]
 
 
@@ -406,7 +413,8 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
                       args.run_limit)
         count = datatrove_kept
     elif who in FLOORS:
-        spec = dict(case.floor, output=out, workers=workers, beam=who == "floor+beam", repo_root=REPO_ROOT)
+        spec = dict(case.core if who == CORE else case.floor, output=out, workers=workers, beam=who != "floor",
+                    core=who == CORE, repo_root=REPO_ROOT)
         with open(out + ".json", "w") as f:
             json.dump(spec, f)
         run = measure([sys.executable, os.path.join(BENCH, "peers_floor.py"), out + ".json"], log=log,
@@ -461,7 +469,8 @@ def build_cases(args: argparse.Namespace, root: str) -> tuple[list[Case], list[C
     wants = set(args.cases)
     if wants & {"extract", "chain", "small"}:
         web_dir, info["web"] = web_input(args, root)
-        n_files = len(glob.glob(os.path.join(web_dir, "*.warc.gz")))
+        warcs = sorted(glob.glob(os.path.join(web_dir, "*.warc.gz")))
+        n_files = len(warcs)
         web = {"input_dir": web_dir, "glob": "*.warc.gz", "langs": ["en"], "lid_model": lid, "tasks": n_files}
         floor_web = floor_pages(web_dir, os.path.join(root, "floor-web")) if args.floor else None
         base = runner + ["web", "--input", os.path.join(web_dir, "*.warc.gz"), "--langs", "en", "--overwrite"]
@@ -469,7 +478,8 @@ def build_cases(args: argparse.Namespace, root: str) -> tuple[list[Case], list[C
             for x in args.extractors:
                 cases.append(Case(f"extract-{x}", f"extraction ({x}) + language ID (en)", "docs",
                                   base + ["--extractor", x], dict(web, case="extract", extractor=x),
-                                  floor=floor_web and floor_spec("web", floor_web, extractor=x, lid_model=lid)))
+                                  floor=floor_web and floor_spec("web", floor_web, extractor=x, lid_model=lid),
+                                  core=floor_web and floor_spec("web", warcs, extractor=x, lid_model=lid)))
         if "chain" in wants:
             cases.append(Case("chain", "full chain: resiliparse + LID (en) + Gopher repetition/quality + C4 + "
                               "FineWeb + PII", "docs", base + ["--filters", CHAIN],
@@ -510,13 +520,15 @@ def build_cases(args: argparse.Namespace, root: str) -> tuple[list[Case], list[C
                     "--input", os.path.join(root, "tok", "all.jsonl"), "--tokenizer-type", "HuggingFaceTokenizer",
                     "--tokenizer-model", tok, "--append-eod"]
         if "tokenize" in wants:
-            floor = None
+            floor = core = None
             if args.floor:
                 texts_path = os.path.join(root, "floor-tok.pages")
                 write_pages(texts_path, texts)
                 floor = floor_spec("tokenize", [texts_path], tokenizer=os.path.join(tok, "tokenizer.json"))
+                core = floor_spec("tokenize", sorted(glob.glob(os.path.join(corpus, "data", "*.parquet"))),
+                                  tokenizer=os.path.join(tok, "tokenizer.json"), eos=EOD)
             cases.append(Case("tokenize", "tokenization into Megatron .bin/.idx", "tokens",
-                              runner + tcmd + ["--input", corpus], tspec, mcmd, floor))
+                              runner + tcmd + ["--input", corpus], tspec, mcmd, floor, core))
         if "small" in wants:
             small.append(_small_tokenize(root, texts[:10], tok, runner + tcmd, tspec, mcmd))
     return cases, small, info
@@ -608,6 +620,14 @@ def print_targets(checks: list[tuple], small_checks: list[tuple], small: list[Ca
                   f"for a Beam job; memory: the calls alone {mb(floor.rss_max)} MB, with Beam "
                   f"{mb(beam.rss_max)} MB against datatrove's {mb(b.rss_max)} MB "
                   f"({'within reach' if beam.rss_max <= b.rss_max else 'out of reach'} for a Beam job)")
+        core = floors.get((name, w, CORE))
+        if who == "datatrove" and core:
+            kind = "web" if name.startswith("extract") else name
+            added = f"; they add {core.wall - beam.wall:+.2f} s to `floor+beam`" if beam else ""
+            print(f"  - our core, no pipeline ({CORE_STEPS.get(kind, 'the job steps')}), after Beam's import: "
+                  f"{core.wall:.2f} s ({b.wall / core.wall:.2f}× datatrove's wall): "
+                  f"{'within reach' if core.wall <= b.wall / goal else 'out of reach'} for a job built on these "
+                  f"steps{added}; the Beam job around them adds {b.wall / r - core.wall:+.2f} s")
     for name, w, who, r, _, _ in small_checks:
         print(f"- fixed cost {name}, {w} worker(s), vs {who}: {r:.2f}×")
     for case in small:
@@ -732,7 +752,7 @@ def main(argv: list[str] | None = None) -> None:
             for case in cases + small:
                 for w in args.workers:
                     order = (["ours", "datatrove"] + (["megatron"] if case.megatron else [])
-                             + (list(FLOORS) if case.floor else []))
+                             + [f for f in FLOORS if (case.core if f == CORE else case.floor)])
                     if r % 2:
                         order.reverse()
                     for who in order:

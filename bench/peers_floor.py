@@ -8,6 +8,14 @@ program using these libraries can take: resiliparse's ``extract_plain_text`` (or
 ``encode_batch_fast``. With ``"beam": true`` it first imports Apache Beam as our jobs do: the
 least a Beam job can take, in time and in memory. It writes ``kept.json`` (documents kept, or
 tokens with one end-of-document token each) to the output folder.
+
+With ``"core": true`` (the ``core+beam`` row) it runs our own pure core instead, on the job's real
+input and after Beam's import, with no pipeline: for the web case each WARC file read with its
+integrity checks (gzip CRC, block digest), decoded, depth-checked, extracted, normalized and
+language-identified by the job's own steps (``pipeline.readers``, ``pipeline.chain.StageChain``), in
+the job's batches; for the tokenize case each Parquet corpus file's rows encoded by the job's
+``DocumentEncoder`` (text-only checks included). Its time less ``floor+beam``'s is what our
+correctness work per page costs; ours less it is what the Beam job around the core costs.
 """
 
 from __future__ import annotations
@@ -112,6 +120,90 @@ def _batches(files: list[str], chars: int) -> Iterator[list[str]]:
         yield batch
 
 
+CHAIN_BATCH_BYTES = 4 << 20  # the web job's batches (pipeline.beam_steps.ChainStep's defaults)
+CHAIN_MIN_ELEMENT_BYTES = 64 << 10
+
+
+def _chain_batches(records: Iterator, limit: int = CHAIN_BATCH_BYTES,
+                   floor: int = CHAIN_MIN_ELEMENT_BYTES) -> Iterator[list]:
+    """The reader's records in the web job's batches: at most ``limit`` bytes of payload, each
+    record counted as at least ``floor`` bytes; a larger record is a batch of its own."""
+    batch: list = []
+    size = 0
+    for rec in records:
+        n = max(len(rec.payload or ""), floor)
+        if batch and size + n > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(rec)
+        size += n
+    if batch:
+        yield batch
+
+
+class _WebCore:
+    """Our web job's own steps on one WARC file, with no pipeline: read, then extract, normalize
+    and language ID over the job's batches; counts the documents kept."""
+
+    def __init__(self, spec: dict) -> None:
+        from pipeline.chain import StageChain
+        from pipeline.extract import TextExtractor
+        from pipeline.langid import LanguageFilter, LanguageIdentifier, parse_langs
+        from pipeline.normalize import Normalizer
+
+        self.chain = StageChain([
+            ("extract", TextExtractor("web", spec["extractor"])),
+            ("normalize", Normalizer()),
+            ("langid", LanguageFilter(LanguageIdentifier(spec["threshold"], spec["lid_model"]),
+                                      parse_langs(",".join(spec["langs"])))),
+        ])
+        self.chain.setup()
+
+    def __call__(self, path: str) -> int:
+        from pipeline.readers import ReaderConfig, read_file
+        from pipeline.records import Document, RawRecord
+
+        records = (r for r in read_file(path, ReaderConfig()) if isinstance(r, RawRecord))
+        return sum(isinstance(out, Document) for batch in _chain_batches(records) for out in self.chain(batch))
+
+
+def web_core(spec: dict) -> int:
+    """Documents our core steps keep over the WARC files, by ``workers`` forked processes (one file each)."""
+    global _worker
+    _worker = _WebCore(spec)  # type: ignore[assignment]
+    if spec["workers"] == 1:
+        return sum(map(_worker, spec["files"]))
+    with multiprocessing.get_context("fork").Pool(spec["workers"]) as pool:
+        return sum(pool.imap_unordered(_count, spec["files"]))
+
+
+def tokenize_core(spec: dict) -> int:
+    """Tokens our tokenize job's core gives the Parquet corpus files: their row groups in slices of
+    the job's size (``slice_rows``), each encoded by ``tokenize_slice`` (row rules, ``DocumentEncoder``, text-only
+    checks; end-of-document appended)."""
+    import pyarrow.parquet as pq
+    from tokenizers import Tokenizer
+
+    from corpora.tokenize import slice_rows  # the job's slice size
+    from corpora.tokenize_rows import RowSlice, tokenize_slice
+    from pipeline.outcomes import Weighted
+    from pipeline.shards.batches import DocumentEncoder
+
+    tok = Tokenizer.from_file(spec["tokenizer"])
+    eod = tok.token_to_id(spec["eos"])
+    encoder = DocumentEncoder(tok, "uint16" if tok.get_vocab_size() <= 1 << 16 else "uint32", eod)
+    tokens = 0
+    for path in spec["files"]:
+        parquet = pq.ParquetFile(path)
+        for g in range(parquet.metadata.num_row_groups):
+            rows = slice_rows(parquet.metadata.row_group(g), ["id", "text", "source"])
+            for batch in parquet.iter_batches(batch_size=rows, row_groups=[g], columns=["id", "text", "source"]):
+                for out in tokenize_slice(RowSlice(None, batch), encoder, lambda _id: "train", eod):
+                    if isinstance(out, Weighted):
+                        tokens += len(out.item[1].tokens)
+    return tokens
+
+
 def main(spec_path: str) -> None:
     with open(spec_path) as f:
         spec = json.load(f)
@@ -120,7 +212,10 @@ def main(spec_path: str) -> None:
         from pipeline.beam_speedups import import_beam_lean
 
         import_beam_lean()
-    kept = web(spec) if spec["case"] == "web" else tokenize(spec)
+    if spec.get("core"):
+        kept = web_core(spec) if spec["case"] == "web" else tokenize_core(spec)
+    else:
+        kept = web(spec) if spec["case"] == "web" else tokenize(spec)
     os.makedirs(spec["output"], exist_ok=True)
     with open(os.path.join(spec["output"], "kept.json"), "w") as f:
         json.dump({"kept": kept}, f)

@@ -17,6 +17,7 @@ import argparse
 import logging
 import math
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -239,7 +240,9 @@ class Tokenize:
 
     def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
                  encode_threads: int | None = None, staging: str = "") -> None:
-        self.tokenizer_json = tokenizer_json  # the file's text, shipped with the step: workers need no path
+        # the file's text, shipped with the step (workers need no path), zlib-packed: Beam bz2-compresses
+        # every pickled step, 40 ms for this 0.8 MB of JSON at build and 12 ms again per unpickling
+        self.tokenizer_zlib = zlib.compress(tokenizer_json.encode("utf-8"), 1)
         self.staging = staging
         self.dtype = dtype
         self.eod_id = eod_id
@@ -263,7 +266,8 @@ class Tokenize:
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
         limit_malloc_arenas(tokenizer_threads())  # one per encode thread, before the pool starts
-        self.encoder = DocumentEncoder(Tokenizer.from_str(self.tokenizer_json), self.dtype, self.eod_id)
+        tokenizer = Tokenizer.from_str(zlib.decompress(self.tokenizer_zlib).decode("utf-8"))
+        self.encoder = DocumentEncoder(tokenizer, self.dtype, self.eod_id)
 
     def __call__(self, rows: RowSlice):
         from pipeline.memory import release_free_memory
