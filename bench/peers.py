@@ -702,7 +702,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the work folder and outputs (printed)")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="leave out the floor rows (bench/peers_floor.py: the shared library calls alone, "
-                        "without and with Beam's import) of the extraction and tokenize cases")
+                        "without and with Beam's import, and our own core steps after Beam's import) of the "
+                        "extraction and tokenize cases")
     a = p.parse_args(argv)
     q = a.quick
     a.rounds = a.rounds or (1 if q else 3)
