@@ -1,0 +1,61 @@
+"""bench/peers.py's ``core+beam`` row runs our own core steps without a pipeline: it must keep
+exactly what the jobs keep, or its split of a gap (correctness work vs the Beam job) is wrong."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer
+
+from bench import peers_floor
+from corpora.tokenize import TokenizeConfig, run_tokenize
+from corpora.web import WebConfig, run_web
+from pipeline.langid import DEFAULT_THRESHOLD
+from pipeline.stats import stage
+from tests.test_tokenize_job import write_corpus
+from tests.warc_factory import DE, EN, FR, Page, html_page, warc_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+
+
+@pytest.fixture(scope="module")
+def warcs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("warcs")
+    langs = {"en": EN, "de": DE, "fr": FR}
+    for f in range(3):
+        pages = [Page(f"http://s{f}.test/{lang}/{i}", html_page(f"{lang} {i}", sents[i % 4:] + sents[:i % 4]))
+                 for lang, sents in langs.items() for i in range(5)]
+        pages.append(Page(f"http://s{f}.test/big", html_page("big", EN * 300)))  # a batch of its own
+        pages.append(Page(f"http://s{f}.test/empty", b"<html><body></body></html>"))
+        pages.append(Page(f"http://s{f}.test/gone", b"gone", status="404 Not Found"))
+        (d / f"part-{f}.warc.gz").write_bytes(warc_bytes(pages))
+    return sorted(str(p) for p in d.glob("*.warc.gz"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_web_core_keeps_what_the_web_job_keeps(warcs, tmp_path, workers):
+    report = run_web(WebConfig(inputs=warcs, output=str(tmp_path / "out"), langs="en"), ONE_WORKER, quiet=True)
+    written = stage(report, "write")["out"]
+    assert 0 < written < stage(report, "extract")["in"]  # some pages dropped: not a trivial agreement
+    spec = {"case": "web", "files": warcs, "extractor": "resiliparse", "lid_model": None, "langs": ["en"],
+            "threshold": DEFAULT_THRESHOLD, "workers": workers}
+    assert peers_floor.web_core(spec) == written
+
+
+def test_the_tokenize_core_counts_the_jobs_tokens(tmp_path):
+    texts = [" ".join((EN + DE)[(i + j) % 8] for j in range(1 + i % 4)) for i in range(60)] + ["", "  "]
+    corpus = write_corpus(tmp_path / "corpus", "web", texts)
+    tok = tmp_path / "tok"
+    subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", str(corpus), "--output", str(tok),
+                    "--model", "bpe", "--vocab-size", "500"], cwd=ROOT, check=True, capture_output=True)
+    out = tmp_path / "shards"
+    run_tokenize(TokenizeConfig([str(corpus)], str(tok), str(out)), ONE_WORKER, quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    tokens = sum(s["tokens"] for s in manifest["shards"])
+    eos = Tokenizer.from_file(str(tok / "tokenizer.json")).id_to_token(manifest["eod_id"])
+    spec = {"case": "tokenize", "files": sorted(str(p) for p in (corpus / "data").glob("*.parquet")),
+            "tokenizer": str(tok / "tokenizer.json"), "eos": eos}
+    assert tokens > 0 and peers_floor.tokenize_core(spec) == tokens
