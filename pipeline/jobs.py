@@ -88,16 +88,29 @@ def make_pipeline(beam_args: list[str]):
     if _runner_name(beam_args) in DASK_RUNNERS:
         from pipeline.dask_runner import DaskClusterRunner
 
-        return beam.Pipeline(runner=DaskClusterRunner(), options=options)
+        return _tidy(beam.Pipeline(runner=DaskClusterRunner(), options=options))
     if not is_local_direct(beam_args):
-        return beam.Pipeline(options=options)
+        return _tidy(beam.Pipeline(options=options))
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     info = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-    return beam.Pipeline(runner=fn_runner.FnApiRunner(provision_info=info), options=options)
+    return _tidy(beam.Pipeline(runner=fn_runner.FnApiRunner(provision_info=info), options=options))
+
+
+def _tidy(pipeline):
+    """``pipeline``, with its local temporary folder (``beam-pipeline-temp*``, made when it is
+    created) removed once it is dropped: Beam removes it only at the end of a run, so a job
+    whose build failed (a bad option found then) left one behind in the system's temp folder."""
+    import shutil
+    import weakref
+
+    folder = getattr(pipeline, "local_tempdir", None)
+    if folder:
+        weakref.finalize(pipeline, shutil.rmtree, folder, True)
+    return pipeline
 
 
 def set_filesystem_options(beam_args: list[str]) -> None:

@@ -138,18 +138,26 @@ def test_the_local_runner_spills_by_default_and_a_dropped_pipeline_removes_its_f
     run = build_web(p, config(corpus, tmp_path / "never-run"), [])
     spills = lambda: sorted(f.name.split("-")[2] for f in temp.glob(FOLDER_PREFIX + "*"))  # noqa: E731
     assert spills() == ["exact_dedup", "minhash_dedup"]
+    assert list(temp.glob("beam-pipeline-temp*"))  # Beam's own folder, made with the pipeline
     del p, run
     gc.collect()
     assert spills() == []  # a job that never ran (or failed) leaves nothing behind
+    assert list(temp.glob("beam-pipeline-temp*")) == []  # Beam removes it only after a run
 
 
-def test_a_bad_spill_folder_stops_the_job_before_any_work(corpus, tmp_path, capsys):
+def test_a_bad_spill_folder_stops_the_job_before_any_work(corpus, tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     out = tmp_path / "out"
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     with pytest.raises(SystemExit) as exit_:
         beam_runner.main(["web", "--input", str(corpus / "*.jsonl"), "--id-field", "id", "--filters", RECIPE,
                           "--output", str(out), f"--dedup_spill_dir={blocker}/spill", *ONE_WORKER])
     assert exit_.value.code == 2
     assert "--dedup_spill_dir" in capsys.readouterr().err
     assert not (out / "data").exists() and not (out / "stats.json").exists()
+    del exit_  # its traceback holds the pipeline, as a process holds it until it exits
+    gc.collect()
+    assert list(temp.iterdir()) == []  # nor a temporary folder: the build failed, nothing ran

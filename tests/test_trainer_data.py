@@ -621,11 +621,15 @@ def test_remote_shard_with_a_bad_checksum_is_named(shards, http_root, tmp_path):
         open_corpora(_cfg(shards, paths=["nosuchproto://bucket/shards"], cache_dir=str(tmp_path / "c")))
 
 
-def test_the_remote_shard_example_in_the_docs_runs():
-    """docs/trainer-data.md's memory:// shard-cache example, as written."""
+def test_the_remote_shard_example_in_the_docs_runs(tmp_path, monkeypatch):
+    """docs/trainer-data.md's memory:// shard-cache example, as written (its ``tempfile.mkdtemp()``
+    cache made under this test's folder, not left in the system's)."""
     import re
+    import tempfile
 
     from pipeline import fileio
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "trainer-data.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "ShardCache" in b]
