@@ -195,9 +195,10 @@ def tokenize_core(spec: dict) -> int:
     tokens = 0
     for path in spec["files"]:
         parquet = pq.ParquetFile(path)
+        columns = ["id", "text", "source"] + (["meta"] if "meta" in parquet.schema_arrow.names else [])  # as the job
         for g in range(parquet.metadata.num_row_groups):
-            rows = slice_rows(parquet.metadata.row_group(g), ["id", "text", "source"])
-            for batch in parquet.iter_batches(batch_size=rows, row_groups=[g], columns=["id", "text", "source"]):
+            rows = slice_rows(parquet.metadata.row_group(g), columns)
+            for batch in parquet.iter_batches(batch_size=rows, row_groups=[g], columns=columns):
                 for out in tokenize_slice(RowSlice(None, batch), encoder, lambda _id: "train", eod):
                     if isinstance(out, Weighted):
                         tokens += len(out.item[1].tokens)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer
 
@@ -13,6 +15,7 @@ from bench import peers_floor
 from corpora.tokenize import TokenizeConfig, run_tokenize
 from corpora.web import WebConfig, run_web
 from pipeline.langid import DEFAULT_THRESHOLD
+from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage
 from tests.test_tokenize_job import write_corpus
 from tests.warc_factory import DE, EN, FR, Page, html_page, warc_bytes
@@ -48,12 +51,17 @@ def test_the_web_core_keeps_what_the_web_job_keeps(warcs, tmp_path, workers):
 def test_the_tokenize_core_counts_the_jobs_tokens(tmp_path):
     texts = [" ".join((EN + DE)[(i + j) % 8] for j in range(1 + i % 4)) for i in range(60)] + ["", "  "]
     corpus = write_corpus(tmp_path / "corpus", "web", texts)
+    # a row whose marker spans do not fit its text: the job drops it, so the core must read meta too
+    pq.write_table(pa.table({"id": ["bad-spans"], "text": [" ".join(EN)], "source": ["web"], "url": [None],
+                             "lang": ["en"], "lang_score": [1.0], "meta": ['{"special_spans": [[5, 2]]}']},
+                            schema=CORPUS_SCHEMA), corpus / "data" / "part-extra.parquet")
     tok = tmp_path / "tok"
     subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", str(corpus), "--output", str(tok),
                     "--model", "bpe", "--vocab-size", "500"], cwd=ROOT, check=True, capture_output=True)
     out = tmp_path / "shards"
     run_tokenize(TokenizeConfig([str(corpus)], str(tok), str(out)), ONE_WORKER, quiet=True)
     manifest = json.loads((out / "manifest.json").read_text())
+    assert stage(json.loads((out / "stats.json").read_text()), "tokenize")["dropped"]["bad_special_spans"] == 1
     tokens = sum(s["tokens"] for s in manifest["shards"])
     eos = Tokenizer.from_file(str(tok / "tokenizer.json")).id_to_token(manifest["eod_id"])
     spec = {"case": "tokenize", "files": sorted(str(p) for p in (corpus / "data").glob("*.parquet")),
