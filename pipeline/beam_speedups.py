@@ -30,6 +30,8 @@ raise "Please install apache_beam[dataframe]" and pandas batch types are not reg
 them; the ``gs://`` filesystem is imported on its own and unaffected). Both import as usual
 afterwards: only Beam's own start-up skips them. It also leaves out ``bson``, and with it pymongo
 (0.04-0.06 s): Beam's MongoDB IO then cannot be used in that process (no job of ours uses it).
+beartype (0.03-0.06 s) is imported only when Beam's type hints first call its ``is_subhint``
+(``_BeartypeLater``), which no job of ours does.
 Where google-api-core is not installed (no Google Cloud IO), it leaves out apitools too
 (0.06 s), which Beam's retry helper imports only to tell Google API errors apart. It also keeps pyarrow from importing pandas
 (``defer_arrow_pandas``: 0.2 s, 45 MB) until something else imports it, and moves the objects
@@ -162,13 +164,15 @@ def lean_hidden() -> tuple[str, ...]:
 
 
 def import_beam_lean() -> None:
-    """Import ``apache_beam`` with ``lean_hidden()`` hidden, unless Beam or one of them is imported
-    already (then nothing changes); then freeze what is imported (``gc.freeze``)."""
+    """Import ``apache_beam`` with ``lean_hidden()`` hidden and beartype deferred (``_BeartypeLater``),
+    unless Beam or one of them is imported already (then nothing changes); then freeze what is
+    imported (``gc.freeze``)."""
     hidden = lean_hidden()
     if "apache_beam" in sys.modules or any(m in sys.modules for m in hidden):
         return
     for m in hidden:
         sys.modules[m] = None  # type: ignore[assignment]  (None: importing it raises ImportError)
+    beartype_later = _BeartypeLater.stand_in()
     quieted = logging.getLogger(_QUIETED)
     was_disabled, quieted.disabled = quieted.disabled, True
     try:
@@ -178,8 +182,61 @@ def import_beam_lean() -> None:
         for m in hidden:
             if m in sys.modules and sys.modules[m] is None:
                 del sys.modules[m]
+        if beartype_later is not None:
+            beartype_later.withdraw()
     defer_arrow_pandas()
     gc.freeze()  # Beam's import-time objects live as long as the process: no collection walks them again
+
+
+class _BeartypeDoorException(Exception):
+    """Stands in for beartype's ``BeartypeDoorException`` in Beam's type hints until beartype loads."""
+
+
+class _BeartypeLater:
+    """Beam's type hints import beartype (0.06 s of CPU) for one call, ``is_subhint``, which only
+    pipelines with type hints that Beam cannot compare itself reach (no job of ours does). While
+    Beam imports, ``beartype``, ``beartype.door`` and ``beartype.roar`` are stand-ins: Beam binds a
+    lazy ``is_subhint`` and a placeholder exception class. The first call imports the real beartype,
+    puts its ``is_subhint`` and ``BeartypeDoorException`` in Beam's module, and calls it; after
+    Beam's import the stand-ins leave ``sys.modules``, so any other ``import beartype`` is the real one."""
+
+    NAMES = ("beartype", "beartype.door", "beartype.roar")
+
+    def __init__(self) -> None:
+        package = types.ModuleType("beartype")
+        package.__path__ = []  # a package, so its submodules' stand-ins are importable
+        door = types.ModuleType("beartype.door")
+        door.is_subhint = _is_subhint_later  # type: ignore[attr-defined]
+        roar = types.ModuleType("beartype.roar")
+        roar.BeartypeDoorException = _BeartypeDoorException  # type: ignore[attr-defined]
+        self.modules = dict(zip(self.NAMES, (package, door, roar), strict=True))
+
+    @classmethod
+    def stand_in(cls) -> _BeartypeLater | None:
+        """Put the stand-ins in ``sys.modules`` (None, and nothing done, where beartype is imported
+        already or not installed)."""
+        if any(n in sys.modules for n in cls.NAMES) or importlib.util.find_spec("beartype") is None:
+            return None
+        later = cls()
+        sys.modules.update(later.modules)
+        return later
+
+    def withdraw(self) -> None:
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+
+
+def _is_subhint_later(subhint, superhint) -> bool:
+    """beartype's ``is_subhint``, imported on the first call, which also hands Beam's type hints the
+    real function and exception class (so its ``except BeartypeDoorException`` catches beartype's)."""
+    from apache_beam.typehints import typehints
+    from beartype.door import is_subhint
+    from beartype.roar import BeartypeDoorException
+
+    if typehints.is_subhint is _is_subhint_later:
+        typehints.is_subhint, typehints.BeartypeDoorException = is_subhint, BeartypeDoorException
+    return is_subhint(subhint, superhint)
 
 
 def defer_arrow_pandas() -> None:

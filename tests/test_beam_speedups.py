@@ -155,6 +155,23 @@ def test_mongodb_client_left_out_quietly():
     assert done.stdout.strip() == "ok" and "bson" not in done.stderr, done.stderr
 
 
+def test_beartype_loads_on_beams_first_type_comparison_that_needs_it():
+    """The lean import leaves beartype out until Beam's type hints first call ``is_subhint``; that
+    call (here one beartype rejects, so Beam's ``except BeartypeDoorException`` must catch the real
+    class) and the later ones answer as with beartype imported up front."""
+    code = ("import sys; from pipeline.beam_speedups import import_beam_lean; import_beam_lean(); "
+            "assert not any(m.startswith('beartype') for m in sys.modules); "
+            "from apache_beam.typehints import typehints as th; "
+            "answers = [th.is_consistent_with(1, int), th.is_consistent_with(bool, int), th.is_consistent_with(int, str)]; "
+            "import beartype.door, beartype.roar; "
+            "assert th.is_subhint is beartype.door.is_subhint; "
+            "assert th.BeartypeDoorException is beartype.roar.BeartypeDoorException; print(answers)")
+    assert _in_fresh_python(code) == "[False, True, False]"
+    eager = "from apache_beam.typehints import typehints as th; print([th.is_consistent_with(1, int), " \
+            "th.is_consistent_with(bool, int), th.is_consistent_with(int, str)])"
+    assert _in_fresh_python(eager) == "[False, True, False]"  # the same answers from Beam's own import
+
+
 def test_apitools_is_left_out_only_where_no_google_api_error_can_arise():
     """Without google-api-core (no Google Cloud IO), Beam's retry helper imports apitools for
     nothing: the lean import leaves it out, and it imports as usual afterwards. With it, Beam's
