@@ -255,6 +255,39 @@ def test_forked_workers_run_the_pipeline(tmp_path):
     assert sorted(out.read_text().split()) == ["a=2", "b=1"]
 
 
+WORKER_SETTINGS_RUN = """
+import os, sys
+import apache_beam as beam
+from pipeline import beam_speedups
+from pipeline.jobs import make_pipeline
+
+def settings(_):
+    from apache_beam.runners.worker import statesampler
+    yield f"{os.getpid() != driver} {statesampler.StateSampler.__init__.__defaults__}"
+
+driver = os.getpid()
+if sys.argv[2] == "forked":
+    beam_speedups.fork_workers(1)  # as the driver does, with nothing installed before
+with make_pipeline(["--direct_running_mode=multi_processing", "--direct_num_workers=1"]) as p:
+    _ = p | beam.Create([1]) | beam.FlatMap(settings) | beam.io.WriteToText(sys.argv[1], shard_name_template="")
+"""
+
+
+@pytest.mark.parametrize("start", ["forked", "started"])
+def test_worker_processes_end_bundles_with_the_short_sampler_period(tmp_path, start):
+    """A worker forked ahead (``fork_workers``) or started by Beam (``worker_main``) runs its
+    bundles with ``SAMPLING_PERIOD_MS``: ending a bundle joins the sampler's thread, which with
+    Beam's 200 ms period kept each worker idle about 0.1 s at the end of every long bundle."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", WORKER_SETTINGS_RUN, str(out), start], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().split("\n")[0] == f"True ({beam_speedups.SAMPLING_PERIOD_MS},)"
+
+
 def test_no_fork_while_another_thread_runs():
     """A fork copies only the calling thread: with another one running, no worker is forked."""
     import threading
