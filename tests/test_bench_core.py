@@ -4,7 +4,6 @@ exactly what the jobs keep, or its split of a gap (correctness work vs the Beam 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,24 +16,18 @@ from corpora.web import WebConfig, run_web
 from pipeline.langid import DEFAULT_THRESHOLD
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage
-from tests.test_tokenize_job import write_corpus
-from tests.warc_factory import DE, EN, FR, Page, html_page, warc_bytes
-
-ROOT = Path(__file__).resolve().parents[1]
-ONE_WORKER = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+from tests.test_tokenize_job import ONE_WORKER, ROOT, write_corpus
+from tests.warc_factory import DE, EN, Page, html_page, language_pages, warc_bytes
 
 
 @pytest.fixture(scope="module")
 def warcs(tmp_path_factory):
     d = tmp_path_factory.mktemp("warcs")
-    langs = {"en": EN, "de": DE, "fr": FR}
     for f in range(3):
-        pages = [Page(f"http://s{f}.test/{lang}/{i}", html_page(f"{lang} {i}", sents[i % 4:] + sents[:i % 4]))
-                 for lang, sents in langs.items() for i in range(5)]
-        pages.append(Page(f"http://s{f}.test/big", html_page("big", EN * 300)))  # a batch of its own
-        pages.append(Page(f"http://s{f}.test/empty", b"<html><body></body></html>"))
-        pages.append(Page(f"http://s{f}.test/gone", b"gone", status="404 Not Found"))
-        (d / f"part-{f}.warc.gz").write_bytes(warc_bytes(pages))
+        site = f"http://s{f}.test"
+        odd = [Page(f"{site}/big", html_page("big", EN * 300)),  # a batch of its own
+               Page(f"{site}/empty", b"<html><body></body></html>"), Page(f"{site}/gone", b"gone", status="404 Not Found")]
+        (d / f"part-{f}.warc.gz").write_bytes(warc_bytes(language_pages(site, 5) + odd))
     return sorted(str(p) for p in d.glob("*.warc.gz"))
 
 

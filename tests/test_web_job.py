@@ -12,7 +12,7 @@ import pytest
 from corpora.web import WebConfig, run_web
 from pipeline.schema import CORPUS_SCHEMA
 from pipeline.stats import stage
-from tests.warc_factory import DE, EN, FR, Page, html_page, warc_bytes, wet_bytes
+from tests.warc_factory import DE, EN, Page, html_page, language_pages, warc_bytes, wet_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -21,12 +21,8 @@ TWO_WORKERS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("in")
-    langs = {"en": EN, "de": DE, "fr": FR}
     for f in range(3):
-        pages = [
-            Page(f"http://site{f}.test/{lang}/{i}", html_page(f"{lang} {i}", sents[i % 4:] + sents[: i % 4]))
-            for lang, sents in langs.items() for i in range(4)
-        ]
+        pages = language_pages(f"http://site{f}.test", 4)
         pages.append(Page(f"http://site{f}.test/gone", b"gone", status="404 Not Found"))
         (d / f"crawl-{f}.warc.gz").write_bytes(warc_bytes(pages, with_request=True))
     data = warc_bytes([Page(f"http://cut.test/{i}", html_page("c", EN)) for i in range(8)])

@@ -98,6 +98,13 @@ FR = [
 ]
 
 
+def language_pages(site: str, per_language: int) -> list[Page]:
+    """``per_language`` English, German and French pages under ``site`` (``site/en/0``, ...), each
+    with its language's sentences rotated by its number."""
+    return [Page(f"{site}/{lang}/{i}", html_page(f"{lang} {i}", sents[i % 4:] + sents[:i % 4]))
+            for lang, sents in (("en", EN), ("de", DE), ("fr", FR)) for i in range(per_language)]
+
+
 def lf_wet_bytes(texts: Iterable[tuple[str, str]]) -> bytes:
     """A WET file as TensorFlow Datasets' C4 test files are written: LF-only header lines and a
     Content-Length that is not kept in step with the text."""
