@@ -361,9 +361,9 @@ def fork_workers(count: int) -> None:
     the environment Beam gives the worker it starts (``_HandOver``), instead of a new Python
     importing them (0.6 s of CPU per worker, after the driver's start-up). Only where a fork is
     safe (``fork_is_safe``); else Beam starts its workers as usual."""
+    install()  # before the fork (and its safety check): the workers run with the driver's settings
     if not fork_is_safe():
         return
-    install()  # before the fork: the workers run their bundles with the driver's settings
     sys.stdout.flush()
     sys.stderr.flush()
     while len(_FORKED) < count:
