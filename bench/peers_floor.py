@@ -78,7 +78,7 @@ class _Web:
         return kept
 
 
-_worker: _Web | None = None
+_worker = None  # the file counter the forked pool workers call (_over_files)
 
 
 def _count(path: str) -> int:
@@ -86,14 +86,19 @@ def _count(path: str) -> int:
     return _worker(path)
 
 
-def web(spec: dict) -> int:
-    """Documents kept over the prepared files, by ``workers`` forked processes (one file each)."""
+def _over_files(worker, spec: dict) -> int:
+    """``worker(file)`` summed over the spec's files, by ``workers`` forked processes (one file each)."""
     global _worker
-    _worker = _Web(spec)
+    _worker = worker
     if spec["workers"] == 1:
-        return sum(map(_worker, spec["files"]))
+        return sum(map(worker, spec["files"]))
     with multiprocessing.get_context("fork").Pool(spec["workers"]) as pool:
         return sum(pool.imap_unordered(_count, spec["files"]))
+
+
+def web(spec: dict) -> int:
+    """Documents kept over the prepared files."""
+    return _over_files(_Web(spec), spec)
 
 
 def tokenize(spec: dict) -> int:
@@ -120,19 +125,16 @@ def _batches(files: list[str], chars: int) -> Iterator[list[str]]:
         yield batch
 
 
-CHAIN_BATCH_BYTES = 4 << 20  # the web job's batches (pipeline.beam_steps.ChainStep's defaults)
-CHAIN_MIN_ELEMENT_BYTES = 64 << 10
+def _chain_batches(records: Iterator) -> Iterator[list]:
+    """The reader's records in the web job's batches (``pipeline.chain``: at most ``BATCH_BYTES``,
+    each record weighing ``batch_weight``); a heavier record is a batch of its own."""
+    from pipeline.chain import BATCH_BYTES, batch_weight
 
-
-def _chain_batches(records: Iterator, limit: int = CHAIN_BATCH_BYTES,
-                   floor: int = CHAIN_MIN_ELEMENT_BYTES) -> Iterator[list]:
-    """The reader's records in the web job's batches: at most ``limit`` bytes of payload, each
-    record counted as at least ``floor`` bytes; a larger record is a batch of its own."""
     batch: list = []
     size = 0
     for rec in records:
-        n = max(len(rec.payload or ""), floor)
-        if batch and size + n > limit:
+        n = batch_weight(rec)
+        if batch and size + n > BATCH_BYTES:
             yield batch
             batch, size = [], 0
         batch.append(rec)
@@ -168,13 +170,8 @@ class _WebCore:
 
 
 def web_core(spec: dict) -> int:
-    """Documents our core steps keep over the WARC files, by ``workers`` forked processes (one file each)."""
-    global _worker
-    _worker = _WebCore(spec)  # type: ignore[assignment]
-    if spec["workers"] == 1:
-        return sum(map(_worker, spec["files"]))
-    with multiprocessing.get_context("fork").Pool(spec["workers"]) as pool:
-        return sum(pool.imap_unordered(_count, spec["files"]))
+    """Documents our core steps keep over the WARC files."""
+    return _over_files(_WebCore(spec), spec)
 
 
 def tokenize_core(spec: dict) -> int:
@@ -188,10 +185,11 @@ def tokenize_core(spec: dict) -> int:
     from corpora.tokenize_rows import RowSlice, tokenize_slice
     from pipeline.outcomes import Weighted
     from pipeline.shards.batches import DocumentEncoder
+    from pipeline.shards.layout import dtype_for_vocab
 
     tok = Tokenizer.from_file(spec["tokenizer"])
     eod = tok.token_to_id(spec["eos"])
-    encoder = DocumentEncoder(tok, "uint16" if tok.get_vocab_size() <= 1 << 16 else "uint32", eod)
+    encoder = DocumentEncoder(tok, dtype_for_vocab(tok.get_vocab_size()), eod)
     tokens = 0
     for path in spec["files"]:
         parquet = pq.ParquetFile(path)

@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
+from pipeline.chain import BATCH_BYTES, MIN_ELEMENT_BYTES, batch_weight
 from pipeline.memory import fix_mmap_threshold
 from pipeline.outcomes import At, Count, Tally, To
 from pipeline.readers import ReaderConfig, read_file
@@ -210,7 +211,7 @@ class ChainStep(ApplyStep):
 
     SHAPE = EACH
 
-    def __init__(self, chain, batch_bytes: int = 4 << 20, min_element_bytes: int = 64 << 10,
+    def __init__(self, chain, batch_bytes: int = BATCH_BYTES, min_element_bytes: int = MIN_ELEMENT_BYTES,
                  keep_rejects: bool = False) -> None:
         super().__init__(chain.stages[-1], chain, keep_rejects)
         self.batch_bytes, self.min_element_bytes = batch_bytes, min_element_bytes
@@ -219,7 +220,7 @@ class ChainStep(ApplyStep):
         floor = self.min_element_bytes
         batches = pcoll | "batch" >> beam.BatchElements(
             min_batch_size=self.batch_bytes, max_batch_size=self.batch_bytes,
-            element_size_fn=lambda e: max(len(getattr(e, "payload", None) or getattr(e, "text", "") or ""), floor))
+            element_size_fn=lambda e: batch_weight(e, floor))
         return batches | "apply" >> stage_outputs(self.dofn())
 
 

@@ -15,6 +15,15 @@ from typing import Any
 from pipeline.outcomes import At
 from pipeline.records import Drop
 
+BATCH_BYTES = 4 << 20  # payload per batch a chain runs over (the web job's)
+MIN_ELEMENT_BYTES = 64 << 10  # each element weighs at least this: at most BATCH_BYTES // it per batch
+
+
+def batch_weight(element: Any, floor: int = MIN_ELEMENT_BYTES) -> int:
+    """What an element weighs in a chain's batch: its payload (a raw record) or text (a document)
+    length, at least ``floor``."""
+    return max(len(getattr(element, "payload", None) or getattr(element, "text", "") or ""), floor)
+
 
 class StageChain:
     """``[(stage, step), ...]`` of one-to-one steps (element -> record or Drop) applied to a batch.

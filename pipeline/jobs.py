@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +106,6 @@ def _tidy(pipeline):
     """``pipeline``, with its local temporary folder (``beam-pipeline-temp*``, made when it is
     created) removed once it is dropped: Beam removes it only at the end of a run, so a job
     whose build failed (a bad option found then) left one behind in the system's temp folder."""
-    import shutil
-    import weakref
-
     folder = getattr(pipeline, "local_tempdir", None)
     if folder:
         weakref.finalize(pipeline, shutil.rmtree, folder, True)
