@@ -10,6 +10,8 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.fileio import relative
+
 
 def join(base: str, *parts: str) -> str:
     return FileSystems.join(base, *parts)
@@ -56,9 +58,7 @@ def write_atomic(path: str, data: bytes) -> None:
     tmp = f"{path}.tmp-{uuid.uuid4().hex}"
     with FileSystems.create(tmp) as f:
         f.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    rename_over(tmp, path)
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
@@ -111,7 +111,7 @@ def describe_parquet(path: str, relative_to: str) -> dict[str, Any]:
     info = describe_file(path)
     with FileSystems.open(path) as f:
         rows = pq.ParquetFile(f).metadata.num_rows
-    return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+    return {"path": relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
 
 
 def describe_written(path: str, name: str, rows: int) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def describe_lines(path: str, relative_to: str) -> dict[str, Any]:
     info = describe_file(path)
     with FileSystems.open(path) as f:
         rows = sum(1 for line in f if line.strip())
-    return {"path": _relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
+    return {"path": relative(path, relative_to), "rows": rows, "bytes": info["bytes"], "sha256": info["sha256"]}
 
 
 def add_manifest_outputs(output: str, key: str, files: list[str]) -> None:
@@ -137,10 +137,6 @@ def add_manifest_outputs(output: str, key: str, files: list[str]) -> None:
     manifest = read_json(manifest_path)
     manifest["outputs"][key] = [describe_lines(path, relative_to=output) for path in sorted(files)]
     write_json_atomic(manifest_path, manifest)
-
-
-def _relative(path: str, base: str) -> str:
-    return path[len(base):].lstrip("/") if path.startswith(base) else path
 
 
 def delete_tree(path: str) -> None:
@@ -161,6 +157,21 @@ def writer_ops(path: str) -> dict[str, Any]:
     }
 
 
+def file_ops():
+    """:class:`pipeline.parquet_parts.FileOps` on Beam's filesystems (what a Beam job's workers
+    are set up for, on any runner)."""
+    from pipeline.parquet_parts import FileOps
+
+    return FileOps(open_write=FileSystems.create, rename=rename_over, exists=FileSystems.exists, remove_tree=delete_tree)
+
+
+def rename_over(src: str, dst: str) -> None:
+    """Move ``src`` to ``dst``, replacing a file there."""
+    if FileSystems.exists(dst):
+        FileSystems.delete([dst])
+    FileSystems.rename([src], [dst])
+
+
 def concat_atomic(parts: list[str], dest: str, remove_parts: bool = True) -> int:
     """Concatenate ``parts`` (in the given order, streamed 1 MB at a time) into ``dest`` through a
     temporary name and a rename, then delete the parts (unless ``remove_parts`` is False: a step
@@ -174,9 +185,7 @@ def concat_atomic(parts: list[str], dest: str, remove_parts: bool = True) -> int
                 while chunk := f.read(1 << 20):
                     out.write(chunk)
                     size += len(chunk)
-    if FileSystems.exists(dest):
-        FileSystems.delete([dest])
-    FileSystems.rename([tmp], [dest])
+    rename_over(tmp, dest)
     if parts and remove_parts:
         FileSystems.delete(list(parts))
     return size

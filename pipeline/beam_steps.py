@@ -8,13 +8,13 @@ corpus job reads as a short list of named stages.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filebasedsink import FileBasedSink
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
@@ -22,9 +22,10 @@ from pipeline import beam_io
 from pipeline.chain import BATCH_BYTES, MIN_ELEMENT_BYTES, batch_weight
 from pipeline.memory import fix_mmap_threshold
 from pipeline.outcomes import At, Count, Tally, To
+from pipeline.parquet_parts import PartsTarget, PartWriter, commit_parts
 from pipeline.readers import ReaderConfig, read_file
 from pipeline.records import Drop, FileDone
-from pipeline.row_groups import RowGroup, RowGroupBuilder
+from pipeline.row_groups import RowGroupBuilder
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
 from pipeline.stats import StageCounter, build_report
 
@@ -264,11 +265,12 @@ CORPUS_ROW_GROUP_BYTES = 4 << 20
 REJECTS_ROW_GROUP_BYTES = 64 << 20  # Beam's WriteToParquet default, which the rejects had
 
 
-class _RowGroupsDoFn(beam.DoFn):
-    """Rows -> :class:`pipeline.row_groups.RowGroup` s (a bundle's last one at its end)."""
+class _WritePartsDoFn(beam.DoFn):
+    """Rows -> one Parquet part per bundle (:class:`pipeline.parquet_parts.PartWriter`) in row
+    groups of about ``row_group_bytes``; the part's description at the bundle's end."""
 
-    def __init__(self, schema, row_group_bytes: int) -> None:
-        self.schema, self.row_group_bytes = schema, row_group_bytes
+    def __init__(self, target: PartsTarget, row_group_bytes: int) -> None:
+        self.target, self.row_group_bytes = target, row_group_bytes
 
     def setup(self) -> None:
         # Arrow's buffers of 1 MB and more (a batch's text, the encoder's pages) each get a mapping,
@@ -277,57 +279,77 @@ class _RowGroupsDoFn(beam.DoFn):
         fix_mmap_threshold()
 
     def start_bundle(self) -> None:
-        self._builder = RowGroupBuilder(self.schema, self.row_group_bytes)
+        self._builder = RowGroupBuilder(self.target.schema, self.row_group_bytes)
+        self._writer = PartWriter(self.target)
 
     def process(self, row):
-        yield from self._builder.add(row)
+        for group in self._builder.add(row):
+            self._writer.write(group)
 
     def finish_bundle(self):
         for group in self._builder.finish():
-            yield GlobalWindows.windowed_value(group)
+            self._writer.write(group)
+        part = self._writer.close()
+        if part is not None:
+            yield GlobalWindows.windowed_value(part)
 
 
-class _ParquetSink(FileBasedSink):
-    """Beam's file sink (temporary files, then named shards) for row groups: one ``ParquetWriter``
-    per temporary file, each row group's table written and let go (``RowGroup.take``)."""
+class _WriteShardDoFn(beam.DoFn):
+    """(shard, rows) -> that shard's rows as one Parquet part (``--num-shards``)."""
 
-    def __init__(self, path_prefix: str, schema, codec: str, num_shards: int) -> None:
-        super().__init__(path_prefix, coder=None, file_name_suffix=".parquet", num_shards=num_shards,
-                         shard_name_template="-SSSSS-of-NNNNN", mime_type="application/x-parquet",
-                         compression_type=CompressionTypes.UNCOMPRESSED)
-        self.schema, self.codec = schema, codec
+    def __init__(self, target: PartsTarget, row_group_bytes: int) -> None:
+        self.target, self.row_group_bytes = target, row_group_bytes
 
-    def open(self, temp_path):
-        import pyarrow.parquet as pq
+    def setup(self) -> None:
+        fix_mmap_threshold()  # see _WritePartsDoFn.setup
 
-        handle = super().open(temp_path)
-        return handle, pq.ParquetWriter(handle, self.schema, compression=self.codec,
-                                        use_deprecated_int96_timestamps=False, use_compliant_nested_type=False)
-
-    def write_record(self, file, group: RowGroup) -> None:
-        file[1].write_table(group.take())
-
-    def close(self, file) -> None:
-        handle, writer = file
-        writer.close()
-        handle.close()
+    def process(self, element):
+        builder, writer = RowGroupBuilder(self.target.schema, self.row_group_bytes), PartWriter(self.target)
+        for row in element[1]:
+            for group in builder.add(row):
+                writer.write(group)
+        for group in builder.finish():
+            writer.write(group)
+        part = writer.close()
+        if part is not None:
+            yield part
 
 
 class WriteParquet(beam.PTransform):
     """Rows (dicts) -> ``prefix-SSSSS-of-NNNNN.parquet`` files of ``schema`` in row groups of about
-    ``row_group_bytes`` (Arrow buffers); the written paths. Beam's ``WriteToParquet`` with the same
-    chunking (the same files), less memory: its converter kept the last row group it made alive
-    until the next one, two row groups of Arrow buffers at the peak instead of one."""
+    ``row_group_bytes`` (Arrow buffers); their manifest entries (path, relative to ``relative_to``
+    when given; rows; bytes; sha256). Each bundle writes one part (``num_shards`` parts instead,
+    when given, after a shuffle); one step names them all once every part is written
+    (:mod:`pipeline.parquet_parts`): the files are Beam's ``WriteToParquet``'s, with fewer stages,
+    no second read to hash them, and one row group of Arrow buffers held, not two."""
 
-    def __init__(self, prefix: str, schema, row_group_bytes: int, num_shards: int = 0, codec: str = "zstd") -> None:
+    def __init__(self, prefix: str, schema, row_group_bytes: int, num_shards: int = 0, codec: str = "zstd",
+                 relative_to: str | None = None) -> None:
         super().__init__()
         self.prefix, self.schema, self.row_group_bytes = prefix, schema, row_group_bytes
-        self.num_shards, self.codec = num_shards, codec
+        self.num_shards, self.codec, self.relative_to = num_shards, codec, relative_to
 
     def expand(self, rows):
-        sink = _ParquetSink(self.prefix, self.schema, self.codec, self.num_shards)
-        return (rows | "RowGroups" >> beam.ParDo(_RowGroupsDoFn(self.schema, self.row_group_bytes))
-                | "Write" >> beam.io.Write(sink))
+        target = PartsTarget.new(self.prefix, self.schema, self.codec, self.num_shards, beam_io.file_ops())
+        if self.num_shards:
+            parts = (rows | "Shard" >> beam.Map(_round_robin, self.num_shards) | "GroupShards" >> beam.GroupByKey()
+                     | "WriteShards" >> beam.ParDo(_WriteShardDoFn(target, self.row_group_bytes)))
+        else:
+            parts = rows | "WriteParts" >> beam.ParDo(_WritePartsDoFn(target, self.row_group_bytes))
+        return (rows.pipeline | "Commit" >> beam.Create([None])
+                | "NameParts" >> beam.FlatMap(_commit, target, beam.pvalue.AsList(parts), self.relative_to))
+
+
+def _commit(_, target: PartsTarget, parts: list[dict], relative_to: str | None) -> list[dict]:
+    return commit_parts(target, parts, relative_to)
+
+
+_shard_counter = itertools.count(random.randrange(1 << 16))
+
+
+def _round_robin(row, shards: int):
+    """(shard, row), shards taken in turn from a random start per process (Beam's reshard does the same)."""
+    return next(_shard_counter) % shards, row
 
 
 class CorpusRun:
@@ -405,8 +427,7 @@ class CorpusRun:
         data_files = (
             written["out"]
             | "WriteParquet" >> WriteParquet(beam_io.join(out, "data", "part"), CORPUS_SCHEMA,
-                                             CORPUS_ROW_GROUP_BYTES, self.num_shards)
-            | "DescribeData" >> beam.Map(beam_io.describe_parquet, relative_to=out)
+                                             CORPUS_ROW_GROUP_BYTES, self.num_shards, relative_to=out)
         )
         data_files = beam.pvalue.AsList(data_files)  # a list view, not ToList: two Beam stages less
         if self.keep_rejects:
@@ -416,7 +437,7 @@ class CorpusRun:
         if self._index_files:
             index_files = (
                 self._index_files | "FlattenIndexFiles" >> beam.Flatten()
-                | "DescribeIndex" >> beam.Map(beam_io.describe_parquet, relative_to=out)
+                | "RelativeIndex" >> beam.Map(_relative_entry, out)
             )
             index_files = beam.pvalue.AsList(index_files)
         else:
@@ -440,8 +461,7 @@ def write_rejects(rejects, output: str):
     return beam.pvalue.AsList(
         rejects
         | "WriteRejects" >> WriteParquet(beam_io.join(output, "rejects", "part"), REJECTS_SCHEMA,
-                                         REJECTS_ROW_GROUP_BYTES)
-        | "DescribeRejects" >> beam.Map(beam_io.describe_parquet, relative_to=output)
+                                         REJECTS_ROW_GROUP_BYTES, relative_to=output)
     )
 
 
@@ -458,6 +478,11 @@ def finalize(pipeline: beam.Pipeline, fn: Callable[..., None], **kwargs) -> None
     side = {k: beam.pvalue.AsSingleton(v) if isinstance(v, beam.pvalue.PCollection) else v
             for k, v in kwargs.items()}
     _ = pipeline | "Finalize" >> beam.Create([None]) | "WriteReport" >> beam.Map(_call, fn, **side)
+
+
+def _relative_entry(entry: dict, output: str) -> dict:
+    """A manifest entry with its path relative to ``output``."""
+    return {**entry, "path": beam_io.relative(entry["path"], output)}
 
 
 def _call(_, report_fn, **kwargs) -> None:

@@ -58,6 +58,11 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
+def relative(path: str, base: str) -> str:
+    """``path`` relative to the folder ``base`` when it lies under it, else unchanged."""
+    return path[len(base):].lstrip("/") if path.startswith(base) else path
+
+
 def open_read(path: str) -> IO[bytes]:
     """The file's stored bytes (no decompression), for reading."""
     if not is_remote(path):

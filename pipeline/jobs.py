@@ -163,11 +163,19 @@ def _flag_value(beam_args: list[str], flag: str) -> str | None:
     return value
 
 
+# Beam's options that ask for type checks: given any, local runs keep the construction-time pass.
+TYPE_CHECK_FLAGS = ("--type_check_strictness", "--type_check_additional", "--runtime_type_check",
+                    "--performance_runtime_type_check")
+
+
 def default_beam_args(beam_args: list[str], verbose: bool = False) -> BeamArgs:
     """On the DirectRunner, use every core (one worker process each) unless told otherwise.
 
     Worker processes log only errors unless ``verbose`` (their start-up chatter would bury
-    the job's summary).
+    the job's summary). Local runs skip Beam's construction-time type inference
+    (``--no_pipeline_type_check``), a third of building a job (0.03 s): our transforms declare no
+    type hints, and an untyped shuffle takes Beam's deterministic default coder. Any of
+    ``TYPE_CHECK_FLAGS`` keeps it.
     """
     has = lambda flag: any(a == flag or a.startswith(flag + "=") for a in beam_args)  # noqa: E731
     if not is_local_direct(beam_args):
@@ -180,6 +188,8 @@ def default_beam_args(beam_args: list[str], verbose: bool = False) -> BeamArgs:
         extra.append("--direct_running_mode=multi_processing")
     if not verbose and not has("--default_sdk_harness_log_level"):
         extra.append("--default_sdk_harness_log_level=ERROR")
+    if not any(has(flag) for flag in ("--no_pipeline_type_check",) + TYPE_CHECK_FLAGS):
+        extra.append("--no_pipeline_type_check")
     out = BeamArgs(beam_args + extra)
     out.chosen_parallelism = chosen
     out.chosen_mode = not has("--direct_running_mode")

@@ -54,3 +54,29 @@ def test_a_job_with_threads_of_its_own_stays_in_one_process_up_to_its_limit():
     assert for_input_size(two, SMALL_INPUT_BYTES * 10, max_workers=2)[-2:] == ONE_PROCESS
     three = default_beam_args(["--direct_num_workers=3"])
     assert for_input_size(three, SMALL_INPUT_BYTES * 10, max_workers=2) == three
+
+
+def test_local_runs_skip_beams_type_inference_unless_a_type_check_is_asked_for():
+    from apache_beam.options.pipeline_options import PipelineOptions, TypeOptions
+
+    checks = lambda args: PipelineOptions(list(args)).view_as(TypeOptions).pipeline_type_check  # noqa: E731
+    assert not checks(default_beam_args([]))
+    assert checks(default_beam_args(["--runtime_type_check"]))
+    assert checks(default_beam_args(["--type_check_additional=all"]))
+    assert list(default_beam_args(["--no_pipeline_type_check"])).count("--no_pipeline_type_check") == 1
+    assert checks(default_beam_args(["--runner", "dask"]))  # other runners: Beam's default
+
+
+def test_an_untyped_pipeline_still_groups_by_value():
+    """Without type inference, keys are encoded by Beam's deterministic default coder: equal
+    keys of the types our jobs group by (str, bytes, int, tuples of them) still meet."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.jobs import make_pipeline
+
+    keys = ["a", b"a", 1, ("a", 1), ("a", b"\x00", 2)]
+    with make_pipeline(list(default_beam_args(["--direct_num_workers=2"]))) as p:
+        grouped = (p | beam.Create([(k, i) for i in range(3) for k in keys]) | beam.GroupByKey()
+                   | beam.MapTuple(lambda k, vs: (k, sorted(vs))))
+        assert_that(grouped, equal_to([(k, [0, 1, 2]) for k in keys]))

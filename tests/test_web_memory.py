@@ -115,9 +115,9 @@ def test_the_writer_gives_freed_arrow_buffers_back():
     an encoded page), so freeing it returns its pages instead of leaving a hole in the heap."""
     own, left = probe(
         "import pyarrow as pa\n"
-        "from pipeline.beam_steps import _RowGroupsDoFn\n"
+        "from pipeline.beam_steps import _WritePartsDoFn\n"
         "from pipeline.schema import CORPUS_SCHEMA\n"
-        "_RowGroupsDoFn(CORPUS_SCHEMA, 1 << 20).setup()\n"
+        "_WritePartsDoFn(None, 1 << 20).setup()\n"
         "before = mapped(); buffer = pa.allocate_buffer(8 << 20, memory_pool=pa.system_memory_pool())\n"
         "own = mapped() - before; del buffer\n"
         "print(own, mapped() - before)\n")
