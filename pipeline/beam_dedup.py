@@ -18,8 +18,10 @@ job plugs them in with ``CorpusRun.apply``. What runs where:
 
 Documents wait for their verdict parked (:func:`spill_folder`): on Beam's local runner, which holds
 a join's input in memory, they are written to spill files (:mod:`pipeline.dedup.spill`), no join
-is made: only the verdicts of the dropped documents are gathered (a dict side input) and each
-spill file is read back once, in order, so the runner holds nothing per kept document; elsewhere
+of documents is made: only the verdicts of the dropped documents are made (exact: joined by name
+to the spill file that holds each, so a worker holds one file's at a time; MinHash: keyed by id,
+a dict side input), and each file is read back once, in order, so the runner holds no document;
+elsewhere
 (or with ``--dedup_spill_dir memory``) they wait packed (:mod:`pipeline.dedup.packed`: a
 zstd-compressed pickle) in a CoGroupByKey, unless ``--dedup_spill_dir`` names a folder every
 worker shares.
@@ -39,9 +41,10 @@ from apache_beam.transforms.combiners import ToSetCombineFn
 from apache_beam.transforms.window import GlobalWindows
 
 from pipeline import beam_io
-from pipeline.beam_dedup_spill import SPILL_FILES, Park, Unpark, read_back, spill_folder
+from pipeline.beam_dedup_spill import SPILL_FILES, Park, Unpark, read_back, read_back_by_file, spill_folder
 from pipeline.beam_steps import REJECTS, STATS, FlatStep, GroupStep, WriteParquet
 from pipeline.dedup.removals import PREVIOUS, cluster_removals, removal_outcomes
+from pipeline.dedup.spill import spill_file_of
 
 log = logging.getLogger("corpusforge")
 
@@ -74,11 +77,11 @@ def _verdicts(element):
 
 
 def _drop_verdicts(element):
-    """(hash, [("new", id, reference) | ("old", id)]) -> (reference, verdict) for each new document
-    dropped; the kept one gets none (no verdict means kept when the documents are read back)."""
+    """(hash, [("new", id, reference) | ("old", id)]) -> (spill file, (reference, verdict)) for each
+    new document dropped; the kept one gets none (no verdict means kept when read back)."""
     for (_, ref), v in _new_verdicts(element[1]):
         if v.reason is not None:
-            yield ref, v
+            yield spill_file_of(ref), (ref, v)
 
 
 def _exact_read_back(ref: bytes, doc, drops: dict):
@@ -138,7 +141,7 @@ class ExactDedup(beam.PTransform):
                       | "Unpark" >> beam.ParDo(Unpark("doc")))
         else:
             drops = grouped | "KeepSmallestId" >> beam.FlatMap(_drop_verdicts)
-            joined = read_back(docs.pipeline, folder, parked[SPILL_FILES], drops, _exact_read_back)
+            joined = read_back_by_file(docs.pipeline, folder, parked[SPILL_FILES], drops, _exact_read_back)
         outputs = (joined
                    | "ApplyVerdicts" >> GroupStep(self.stage, _apply_verdicts, self.keep_rejects, part="doc"))
         return {"out": outputs["out"], STATS: outputs[STATS], REJECTS: outputs[REJECTS], INDEX_FILES: index_files}

@@ -11,7 +11,15 @@ import pytest
 import beam_runner
 from corpora.web import WebConfig, build_web, run_web
 from pipeline.beam_dedup import _drop_verdicts
-from pipeline.dedup.spill import FOLDER_PREFIX, SpillError, SpillReader, SpillWriter, make_spill_folder
+from pipeline.beam_dedup_spill import ReadBack, _file_verdicts
+from pipeline.dedup.spill import (
+    FOLDER_PREFIX,
+    SpillError,
+    SpillReader,
+    SpillWriter,
+    make_spill_folder,
+    spill_file_of,
+)
 from pipeline.errors import UsageError
 from pipeline.jobs import make_pipeline
 from pipeline.recipe import steps_from_flag
@@ -25,39 +33,34 @@ def doc(i: int, text: str) -> Document:
     return Document(id=f"d{i}", text=text, source="s.jsonl", url=f"https://x/{i}", meta={"line": i})
 
 
-def test_parked_documents_read_back_equal_in_any_order(tmp_path):
+def test_parked_documents_read_back_per_file_with_their_references(tmp_path):
     docs = [doc(i, "word " * i + "é\u2028") for i in range(50)]
     writers = [SpillWriter(str(tmp_path)), SpillWriter(str(tmp_path))]  # two bundles, two files
     refs = [writers[i % 2].write(d) for i, d in enumerate(docs)]
     for w in writers:
         w.close()
-    assert len(os.listdir(tmp_path)) == 2
-    reader = SpillReader(str(tmp_path), max_open=1)  # reopening files as it goes
-    order = list(range(50))
-    random.Random(1).shuffle(order)
-    assert [reader.read(refs[i]) for i in order] == [docs[i] for i in order]
-    reader.close()
+    assert sorted(os.listdir(tmp_path)) == sorted(w.name for w in writers)
+    assert [spill_file_of(r) for r in refs] == [writers[i % 2].name for i in range(50)]
+    reader = SpillReader(str(tmp_path))
+    back = dict(pair for w in writers for pair in reader.records(w.name))
+    assert [back[r] for r in refs] == docs
 
 
 def test_a_damaged_or_missing_spill_file_fails_loudly(tmp_path):
     writer = SpillWriter(str(tmp_path))
-    first, second = writer.write(doc(1, "alpha " * 40)), writer.write(doc(2, "beta " * 40))
+    writer.write(doc(1, "alpha " * 40)), writer.write(doc(2, "beta " * 40))
     writer.close()
     (path,) = tmp_path.iterdir()
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF  # a flipped byte in the second document
     path.write_bytes(bytes(data))
-    reader = SpillReader(str(tmp_path))
-    assert reader.read(first).id == "d1"
+    records = SpillReader(str(tmp_path)).records(writer.name)
+    assert next(records)[1].id == "d1"
     with pytest.raises(SpillError, match="crc32"):
-        reader.read(second)
-    reader.close()
-    path.write_bytes(bytes(data[:10]))  # cut short
-    with pytest.raises(SpillError, match="expected"):
-        SpillReader(str(tmp_path)).read(first)
+        next(records)
     path.unlink()
-    with pytest.raises(SpillError, match="cannot open"):
-        SpillReader(str(tmp_path)).read(first)
+    with pytest.raises(SpillError, match="cannot read"):
+        list(SpillReader(str(tmp_path)).records(writer.name))
 
 
 def test_a_spill_file_reads_back_in_order_with_the_references_write_gave(tmp_path):
@@ -76,15 +79,36 @@ def test_a_spill_file_reads_back_in_order_with_the_references_write_gave(tmp_pat
         list(reader.records(writer.name))
 
 
-def test_only_dropped_copies_get_a_verdict_each_keyed_by_its_reference():
-    entries = [("new", "b", b"r-b"), ("new", "a", b"r-a2"), ("new", "a", b"r-a1")]
-    drops = dict(_drop_verdicts(("h", entries)))
+def test_only_dropped_copies_get_a_verdict_each_sent_to_its_spill_file():
+    file_a, file_b = b"A" * 16, b"B" * 16
+    refs = {"b": file_b + b"\x00" * 16, "a2": file_a + b"\x02" * 16, "a1": file_a + b"\x01" * 16}
+    entries = [("new", "b", refs["b"]), ("new", "a", refs["a2"]), ("new", "a", refs["a1"])]
+    drops = list(_drop_verdicts(("h", entries)))
+    assert all(name == spill_file_of(ref) for name, (ref, _) in drops)
+    verdicts = {ref: v for _, (ref, v) in drops}
     # the smallest id survives, and of two copies under it, the one with the smaller reference
-    assert sorted(drops) == [b"r-a2", b"r-b"]
-    assert drops[b"r-b"].reason == "exact_duplicate" and drops[b"r-b"].detail == "same text as a"
-    earlier = dict(_drop_verdicts(("h", [*entries, ("old", "e")])))  # an earlier build has the text: none kept
-    assert sorted(earlier) == [b"r-a1", b"r-a2", b"r-b"]
-    assert [v.counts_previous for _, v in sorted(earlier.items())] == [True, False, False]
+    assert sorted(verdicts) == sorted([refs["a2"], refs["b"]])
+    assert verdicts[refs["b"]].reason == "exact_duplicate" and verdicts[refs["b"]].detail == "same text as a"
+    earlier = {ref: v for _, (ref, v) in _drop_verdicts(("h", [*entries, ("old", "e")]))}  # none kept
+    assert sorted(earlier) == sorted(refs.values())
+    assert [earlier[refs[k]].counts_previous for k in ("a1", "a2", "b")] == [True, False, False]
+
+
+def test_a_verdict_for_no_parked_document_fails_the_read_back(tmp_path):
+    writer = SpillWriter(str(tmp_path))
+    kept = writer.write(doc(1, "alpha"))
+    writer.close()
+    join = lambda ref, d, verdicts: (d.id, verdicts.get(ref))  # noqa: E731
+    read = ReadBack(str(tmp_path), join, own_verdicts=True)
+    assert list(read.process((writer.name, {kept: "drop"}))) == [("d1", "drop")]
+    with pytest.raises(SpillError, match="1 verdict"):  # a reference in no record of the file
+        list(read.process((writer.name, {kept[:16] + b"\xff" * 16: "drop"})))
+    anyone = ReadBack(str(tmp_path), join, own_verdicts=False)  # verdicts of the whole job, looked up
+    assert list(anyone.process((writer.name, {kept: "drop", b"elsewhere": "drop"}))) == [("d1", "drop")]
+    with pytest.raises(SpillError, match="no bundle wrote"):
+        _file_verdicts(("00" * 16, {"file": [], "verdicts": [(b"\x00" * 32, "drop")]}))
+    assert _file_verdicts((writer.name, {"file": [writer.name], "verdicts": [(kept, "drop")]})) == (
+        writer.name, {kept: "drop"})
 
 
 def test_an_unusable_spill_folder_is_a_usage_error(tmp_path):

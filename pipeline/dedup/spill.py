@@ -3,10 +3,11 @@
 A dedup join holds every document until its verdict is known. Beam's local runner keeps a join's
 input in memory, so its peak grew with the corpus. Parked, each bundle appends its documents
 (packed: :mod:`pipeline.dedup.packed`, each after an 8-byte header: length, crc32) to a file of
-its own in a spill folder; a 32-byte reference (file, offset, length, crc32) reads one back
-(:meth:`SpillReader.read`), and :meth:`SpillReader.records` reads a whole file in order, so a job
-can send only the verdicts of the dropped documents and read every file once after them. Every
-worker must see the folder at the same path (one machine, or a shared mount).
+its own in a spill folder, under a 32-byte reference (file, offset, length, crc32);
+:meth:`SpillReader.records` reads a whole file back in order with each record's reference, so a
+job sends each file only the verdicts of its own dropped documents (:func:`spill_file_of`) and
+reads every file once after them. Every worker must see the folder at the same path (one
+machine, or a shared mount).
 Nothing is dropped quietly: a failed write, a short read or a checksum mismatch raises
 :class:`SpillError`, which fails the job.
 """
@@ -25,7 +26,7 @@ from typing import Any
 from pipeline.dedup.packed import pack, unpack
 from pipeline.errors import UsageError
 
-__all__ = ["SpillError", "SpillReader", "SpillWriter", "make_spill_folder", "remove_spill_folder"]
+__all__ = ["SpillError", "SpillReader", "SpillWriter", "make_spill_folder", "remove_spill_folder", "spill_file_of"]
 
 # A reference: the file's 16-byte id (its name is the id in hex), offset, length, crc32 of the bytes;
 # one small bytes object, so a join holds about 60 bytes per waiting document, not ~250 for a tuple.
@@ -71,7 +72,7 @@ class SpillWriter:
         self._offset = 0
 
     def write(self, record: Any) -> bytes:
-        """Park ``record``; returns where it lies (a reference for :meth:`SpillReader.read`)."""
+        """Park ``record``; returns where it lies (its reference, as :meth:`SpillReader.records` gives it)."""
         blob = pack(record)
         crc = zlib.crc32(blob)
         try:
@@ -106,6 +107,11 @@ class SpillWriter:
                 raise SpillError(f"dedup spill: cannot finish {self._path()}: {e}") from e
 
 
+def spill_file_of(ref: bytes) -> str:
+    """The name of the spill file a reference points into (what :meth:`SpillReader.records` takes)."""
+    return ref[:16].hex()
+
+
 def _checked(path: str, offset: int, length: int, crc: int, blob: bytes) -> bytes:
     """``blob``, read at ``offset`` of ``path``, if it has the length and crc32 written; else :class:`SpillError`."""
     if len(blob) != length or zlib.crc32(blob) != crc:
@@ -115,42 +121,10 @@ def _checked(path: str, offset: int, length: int, crc: int, blob: bytes) -> byte
 
 
 class SpillReader:
-    """Reads parked records back by reference, keeping up to ``max_open`` files open."""
+    """Reads the spill files of ``folder`` back, each whole and in order."""
 
-    def __init__(self, folder: str, max_open: int = 64) -> None:
+    def __init__(self, folder: str) -> None:
         self.folder = folder
-        self.max_open = max_open
-        self._fds: dict[str, int] = {}
-
-    def _fd(self, name: str) -> int:
-        fd = self._fds.get(name)
-        if fd is None:
-            if len(self._fds) >= self.max_open:
-                self.close()
-            path = os.path.join(self.folder, name)
-            try:
-                fd = self._fds[name] = os.open(path, os.O_RDONLY)
-            except OSError as e:
-                raise SpillError(f"dedup spill: cannot open {path}: {e}") from e
-        return fd
-
-    def read(self, ref: bytes) -> Any:
-        """The record parked at ``ref``, checked whole against its length and checksum."""
-        file_id, offset, length, crc = _REF.unpack(ref)
-        name = file_id.hex()
-        fd = self._fd(name)
-        parts: list[bytes] = []
-        got = 0
-        try:
-            while got < length:
-                part = os.pread(fd, length - got, offset + got)
-                if not part:
-                    break
-                parts.append(part)
-                got += len(part)
-        except OSError as e:
-            raise SpillError(f"dedup spill: cannot read {os.path.join(self.folder, name)}: {e}") from e
-        return unpack(_checked(os.path.join(self.folder, name), offset, length, crc, b"".join(parts)))
 
     def records(self, name: str) -> Iterator[tuple[bytes, Any]]:
         """Every record of the file ``name`` in the order written, each with its reference (what
@@ -170,9 +144,3 @@ class SpillReader:
                     offset += length
         except OSError as e:
             raise SpillError(f"dedup spill: cannot read {path}: {e}") from e
-
-    def close(self) -> None:
-        """Close every open file."""
-        fds, self._fds = self._fds, {}
-        for fd in fds.values():
-            os.close(fd)
