@@ -14,10 +14,10 @@ order make shard contents identical on any runner and any number of workers.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import math
 import uuid
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -238,11 +238,12 @@ class Tokenize:
     or holds the tokens.
     """
 
-    def __init__(self, tokenizer_json: str, dtype: str, eod_id: int, val_fraction: float, seed: int,
-                 encode_threads: int | None = None, staging: str = "") -> None:
-        # the file's text, shipped with the step (workers need no path), zlib-packed: Beam bz2-compresses
-        # every pickled step, 40 ms for this 0.8 MB of JSON at build and 12 ms again per unpickling
-        self.tokenizer_zlib = zlib.compress(tokenizer_json.encode("utf-8"), 1)
+    def __init__(self, tokenizer_path: str, tokenizer_sha: str, dtype: str, eod_id: int, val_fraction: float,
+                 seed: int, encode_threads: int | None = None, staging: str = "") -> None:
+        # the tokenizer.json staged beside the pieces (:func:`stage_tokenizer`), read in setup and checked
+        # against the driver's sha256: shipped inside the step, Beam bz2-compressed its 0.8 MB with every
+        # pickling and unpickling of the pipeline (0.07 s of the 20 MB job)
+        self.tokenizer_path, self.tokenizer_sha = tokenizer_path, tokenizer_sha
         self.staging = staging
         self.dtype = dtype
         self.eod_id = eod_id
@@ -266,7 +267,7 @@ class Tokenize:
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
         limit_malloc_arenas(tokenizer_threads())  # one per encode thread, before the pool starts
-        tokenizer = Tokenizer.from_str(zlib.decompress(self.tokenizer_zlib).decode("utf-8"))
+        tokenizer = Tokenizer.from_str(read_staged_tokenizer(self.tokenizer_path, self.tokenizer_sha))
         self.encoder = DocumentEncoder(tokenizer, self.dtype, self.eod_id)
 
     def __call__(self, rows: RowSlice):
@@ -281,6 +282,27 @@ class Tokenize:
                 out = Weighted((key, write_piece(path, batch, beam_io.FileSystems.create)), out.n)
             yield out
         release_free_memory()
+
+
+STAGED_TOKENIZER = "tokenizer.json"  # in the staging folder, for the tokenize step's workers
+
+
+def stage_tokenizer(output: str, plan: TokenizePlan) -> str:
+    """Write the tokenizer's text where every worker reads the pieces (``output``/``STAGING``);
+    its path. The job reads and writes that folder anyway, so it needs no other shared path."""
+    path = beam_io.join(output, STAGING, STAGED_TOKENIZER)
+    beam_io.write_atomic(path, plan.tokenizer_text.encode("utf-8"))
+    return path
+
+
+def read_staged_tokenizer(path: str, sha256: str) -> str:
+    """The staged tokenizer's text, if its bytes are the ones the driver checked (else ``OSError``)."""
+    with beam_io.open_raw(path) as f:
+        data = f.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise OSError(f"{path}: the staged tokenizer.json is not the one this job checked (sha256 differs); "
+                      "was the output folder changed during the run?")
+    return data.decode("utf-8")
 
 
 def _split_by_shard(element, totals, shard_tokens):
@@ -372,7 +394,7 @@ def config_from_args(args: argparse.Namespace) -> TokenizeConfig:
 @dataclass
 class TokenizePlan:
     """What the driver learns before any work: the corpus files per source and the tokenizer's facts
-    (its text travels with the tokenize step, so workers need no path)."""
+    (its text is staged beside the pieces for the workers: :func:`stage_tokenizer`)."""
 
     files: list[tuple[str | None, str]]  # (source name or None, Parquet file)
     tokenizer_text: str
@@ -413,8 +435,8 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
         files += [(name, f) for f in found]
     tok_json = beam_io.join(cfg.tokenizer, "tokenizer.json")
     with beam_io.FileSystems.open(tok_json) as f:
-        tokenizer_text = f.read().decode("utf-8")
-    return TokenizePlan(files, tokenizer_text, beam_io.describe_file(tok_json)["sha256"],
+        tokenizer_bytes = f.read()
+    return TokenizePlan(files, tokenizer_bytes.decode("utf-8"), hashlib.sha256(tokenizer_bytes).hexdigest(),
                         dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size, input_bytes)
 
 
@@ -428,8 +450,9 @@ def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, th
         | "SpreadRowGroups" >> beam.Reshuffle()
         | "Read" >> FlatStep(READ_STAGE, ReadRowGroup())
     )
+    staged = beam_io.join(cfg.output, STAGING, STAGED_TOKENIZER)  # by stage_tokenizer, before the run
     tok = read["out"] | "Tokenize" >> BatchStep(
-        STAGE, Tokenize(plan.tokenizer_text, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads,
+        STAGE, Tokenize(staged, plan.tokenizer_sha, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads,
                         staging=beam_io.join(cfg.output, STAGING)), batch_size=None)
     totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, piece: (key, piece.token_count))
               | "SumTokens" >> beam.CombinePerKey(sum))
@@ -444,7 +467,7 @@ def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, th
         p, _write_report, output=cfg.output, config=cfg.manifest_config(), tokenizer_dir=cfg.tokenizer,
         tokenizer_sha=plan.tokenizer_sha, dtype=plan.dtype, eod_id=plan.eod_id, vocab_size=plan.vocab_size,
         stats=summed_stats([read[STATS], tok[STATS], shards[STATS]]),
-        shards=shards["out"] | "ShardList" >> beam.combiners.ToList(),
+        shards=beam.pvalue.AsList(shards["out"]),  # a list view, not ToList: two Beam stages less
     )
 
 
@@ -468,6 +491,7 @@ def run_tokenize(cfg: TokenizeConfig, beam_args: list[str], overwrite: bool = Fa
     # before encode_threads reads the mode
     beam_args = for_input_size(beam_args, plan.input_bytes, max_workers=ONE_PROCESS_WORKERS)
     prepare_shard_output(cfg.output, overwrite)
+    stage_tokenizer(cfg.output, plan)
     return drive(PipelineJob(
         "tokenize", cfg.output, build=lambda p: build_tokenize(p, cfg, plan, encode_threads(beam_args)),
         header=(f"tokenize: {len(plan.files)} corpus file(s) -> {cfg.output} (vocab {plan.vocab_size}, "

@@ -1,5 +1,6 @@
 """The tokenize job end to end: Megatron shards, determinism, split, manifest, bad input."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,7 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpora.tokenize import STAGING, TokenizeConfig, chunk_text
+from corpora.tokenize import (
+    STAGED_TOKENIZER,
+    STAGING,
+    TokenizeConfig,
+    TokenizePlan,
+    chunk_text,
+    read_staged_tokenizer,
+    stage_tokenizer,
+)
 from corpora.tokenize import run_tokenize as _run_tokenize
 from pipeline.jobs import UsageError
 from pipeline.schema import CORPUS_SCHEMA
@@ -328,3 +337,16 @@ def test_row_groups_are_read_in_slices_of_about_a_megabyte(tmp_path):
     slices = list(step((None, str(path), 0)))
     assert [len(s.item) for s in slices] == [rows] * (50 // rows) + ([50 % rows] if 50 % rows else [])
     assert [i for s in slices for i in s.item.table.column("id").to_pylist()] == ids
+
+
+def test_workers_read_the_staged_tokenizer_only_as_the_driver_checked_it(tmp_path):
+    """The driver stages tokenizer.json beside the pieces with its sha256; a worker reading other
+    bytes there (the file changed during the run) stops instead of tokenizing with them."""
+    text = '{"model": {"type": "BPE"}, "é": 1}'
+    plan = TokenizePlan([], text, hashlib.sha256(text.encode()).hexdigest(), "uint16", 0, 10)
+    path = stage_tokenizer(str(tmp_path), plan)
+    assert path == str(tmp_path / STAGING / STAGED_TOKENIZER)
+    assert read_staged_tokenizer(path, plan.tokenizer_sha) == text
+    (tmp_path / STAGING / STAGED_TOKENIZER).write_text(text.replace("1", "2"), "utf-8")
+    with pytest.raises(OSError, match="sha256 differs"):
+        read_staged_tokenizer(path, plan.tokenizer_sha)
