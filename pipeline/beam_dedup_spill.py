@@ -117,14 +117,15 @@ class Unpark(beam.DoFn):
 
 
 class ReadBack(beam.DoFn):
-    """(spill file name, verdicts) -> each of the file's documents as the join would have given it:
-    ``join(reference, document, verdicts)`` -> (key, {"doc": [document], ...}), ``verdicts`` a
-    mapping that holds those of dropped documents only. With ``own_verdicts`` (each file gets only
-    its own), a verdict for no document read raises :class:`SpillError`. Each bundle's end is
-    marked on ``SPILL_DONE`` (see :func:`_remove_after`)."""
+    """A spill file -> each of its documents as the join would have given it: ``join(reference,
+    document, verdicts)`` -> (key, {"doc": [document], ...}), ``verdicts`` a mapping that holds
+    those of dropped documents only. The element is (file name, its own verdicts), and then a
+    verdict for no document read raises :class:`SpillError`; or it is the file name alone, with
+    the job's verdicts as a dict side input. Each bundle's end is marked on ``SPILL_DONE`` (see
+    :func:`_remove_after`)."""
 
-    def __init__(self, folder: str, join, own_verdicts: bool) -> None:
-        self.folder, self.join, self.own_verdicts = folder, join, own_verdicts
+    def __init__(self, folder: str, join) -> None:
+        self.folder, self.join = folder, join
 
     def setup(self) -> None:
         fix_mmap_threshold()  # see _MMAP_NOTE
@@ -132,13 +133,13 @@ class ReadBack(beam.DoFn):
     def start_bundle(self) -> None:
         release_free_memory()  # the runner has just freed the buffers of the stages before
 
-    def process(self, element):
-        name, verdicts = element
+    def process(self, element, job_verdicts: dict | None = None):
+        name, verdicts = element if job_verdicts is None else (element, job_verdicts)
         found = 0
         for ref, doc in SpillReader(self.folder).records(name):
             found += ref in verdicts
             yield self.join(ref, doc, verdicts)
-        if self.own_verdicts and found != len(verdicts):
+        if job_verdicts is None and found != len(verdicts):
             raise SpillError(f"dedup spill: {len(verdicts) - found} verdict(s) for documents not found in "
                              f"spill file {name} of {self.folder}")
 
@@ -153,7 +154,7 @@ def read_back_by_file(pipeline, folder: str, files, verdicts, join):
     file's at a time); the folder is removed once all are read."""
     by_file = ({"file": files | "KeyFiles" >> beam.Map(lambda name: (name, name)), "verdicts": verdicts}
                | "VerdictsPerFile" >> beam.CoGroupByKey() | "FileVerdicts" >> beam.Map(_file_verdicts))
-    return _read_back(pipeline, folder, by_file, ReadBack(folder, join, own_verdicts=True))
+    return _read_back(pipeline, folder, by_file | "ReadBack" >> _read_back_dofn(folder, join))
 
 
 def _file_verdicts(element) -> tuple[str, dict]:
@@ -169,12 +170,16 @@ def read_back(pipeline, folder: str, files, verdicts, join):
     """Every parked document read back file by file, with its verdict looked up in ``verdicts``
     ((key, verdict) of the dropped documents, keyed as ``join`` looks them up: a dict side input,
     which every worker holds whole); the folder is removed once all are read."""
-    with_verdicts = files | "WithVerdicts" >> beam.Map(lambda name, v: (name, v), beam.pvalue.AsDict(verdicts))
-    return _read_back(pipeline, folder, with_verdicts, ReadBack(folder, join, own_verdicts=False))
+    return _read_back(pipeline, folder,
+                      files | "ReadBack" >> _read_back_dofn(folder, join, beam.pvalue.AsDict(verdicts)))
 
 
-def _read_back(pipeline, folder: str, files_with_verdicts, dofn: ReadBack):
-    read = files_with_verdicts | "ReadBack" >> beam.ParDo(dofn).with_outputs(SPILL_DONE, main="out")
+def _read_back_dofn(folder: str, join, *side):
+    return beam.ParDo(ReadBack(folder, join), *side).with_outputs(SPILL_DONE, main="out")
+
+
+def _read_back(pipeline, folder: str, read):
+    """The documents ``read`` gives back; the spill folder removed after its last bundle."""
     _ = (pipeline | "SpillFolder" >> beam.Create([folder])
          | "RemoveSpill" >> beam.Map(_remove_after, beam.pvalue.AsList(read[SPILL_DONE])))
     return read["out"]

@@ -99,12 +99,12 @@ def test_a_verdict_for_no_parked_document_fails_the_read_back(tmp_path):
     kept = writer.write(doc(1, "alpha"))
     writer.close()
     join = lambda ref, d, verdicts: (d.id, verdicts.get(ref))  # noqa: E731
-    read = ReadBack(str(tmp_path), join, own_verdicts=True)
+    read = ReadBack(str(tmp_path), join)
     assert list(read.process((writer.name, {kept: "drop"}))) == [("d1", "drop")]
     with pytest.raises(SpillError, match="1 verdict"):  # a reference in no record of the file
         list(read.process((writer.name, {kept[:16] + b"\xff" * 16: "drop"})))
-    anyone = ReadBack(str(tmp_path), join, own_verdicts=False)  # verdicts of the whole job, looked up
-    assert list(anyone.process((writer.name, {kept: "drop", b"elsewhere": "drop"}))) == [("d1", "drop")]
+    # the job's verdicts as a side input: looked up, the others' not expected here
+    assert list(read.process(writer.name, {kept: "drop", b"elsewhere": "drop"})) == [("d1", "drop")]
     with pytest.raises(SpillError, match="no bundle wrote"):
         _file_verdicts(("00" * 16, {"file": [], "verdicts": [(b"\x00" * 32, "drop")]}))
     assert _file_verdicts((writer.name, {"file": [writer.name], "verdicts": [(kept, "drop")]})) == (
