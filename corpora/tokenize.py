@@ -515,7 +515,7 @@ def shard_summary(manifest: dict) -> str:
 
 def prepare_shard_output(output: str, overwrite: bool) -> None:
     """Refuse finished (or half-written) shards in ``output`` unless ``--overwrite``."""
-    if beam_io.FileSystems.exists(output):
+    if beam_io.exists(output):
         found = beam_io.FileSystems.match([beam_io.join(output, "**")])[0].metadata_list
         if found and not overwrite:
             what = ("finished shards" if beam_io.FileSystems.exists(beam_io.join(output, "manifest.json"))

@@ -139,8 +139,25 @@ def add_manifest_outputs(output: str, key: str, files: list[str]) -> None:
     write_json_atomic(manifest_path, manifest)
 
 
+def exists(path: str) -> bool:
+    """Whether a file or a folder is at ``path``. On object stores (``gs://``, ``s3://``) a folder is
+    only a prefix of object names, which Beam's ``exists`` does not see: any object under it counts."""
+    return FileSystems.exists(path) or ("://" in path and bool(_objects_under(path)))
+
+
+def _objects_under(path: str) -> list[str]:
+    return [p for p, _ in match_files(join(path, "**"))]
+
+
 def delete_tree(path: str) -> None:
-    if FileSystems.exists(path):
+    """Remove a file, or a folder and everything in it. On object stores, every object under the
+    folder's prefix: Beam's ``delete`` of a name no object has removes nothing there, so an
+    ``--overwrite`` left the earlier run's files beside the new ones."""
+    if "://" in path:
+        doomed = _objects_under(path) + ([path] if FileSystems.exists(path) else [])
+        if doomed:
+            FileSystems.delete(doomed)
+    elif FileSystems.exists(path):
         FileSystems.delete([path])
 
 

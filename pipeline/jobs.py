@@ -248,7 +248,7 @@ def prepare_output(output: str, overwrite: bool) -> None:
     """Refuse to write into an existing corpus unless ``--overwrite``; then clear it."""
     manifest = beam_io.join(output, "manifest.json")
     leftovers = [beam_io.join(output, n) for n in ("data", "rejects", "dedup", "stats.json", "manifest.json")]
-    existing = [p for p in leftovers if beam_io.FileSystems.exists(p)]
+    existing = [p for p in leftovers if beam_io.exists(p)]
     if existing and not overwrite:
         what = "a finished corpus" if beam_io.FileSystems.exists(manifest) else "an unfinished earlier run"
         raise UsageError(f"--output {output} already holds {what}; choose another directory or pass --overwrite")
@@ -259,7 +259,7 @@ def prepare_output(output: str, overwrite: bool) -> None:
 def prepare_named_outputs(output: str, names: list[str] | tuple[str, ...], overwrite: bool) -> None:
     """Refuse ``output`` when it holds any of ``names`` (a job's files or folders, from an earlier
     run) unless ``overwrite``; then remove them. For jobs whose output is not a corpus."""
-    existing = [n for n in names if beam_io.FileSystems.exists(beam_io.join(output, n))]
+    existing = [n for n in names if beam_io.exists(beam_io.join(output, n))]
     if existing and not overwrite:
         raise UsageError(f"--output {output} already holds {', '.join(existing)} of an earlier run; "
                          "choose another directory or pass --overwrite")
