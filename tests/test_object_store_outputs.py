@@ -89,3 +89,32 @@ def test_an_earlier_runs_files_alone_are_refused_then_cleared(s3):
         prepare_shard_output("s3://b/shards", overwrite=False)
     prepare_shard_output("s3://b/shards", overwrite=True)
     assert _objects("s3://b/shards") == []
+
+
+def test_token_shards_on_an_object_store_equal_the_local_ones(s3, tmp_path):
+    """The tokenize job with its output on the store: pieces and the staged tokenizer there, read
+    back by the shard writer, then removed; the shards byte for byte the local run's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from corpora.tokenize import TokenizeConfig, run_tokenize
+    from tests.test_tokenize_job import write_corpus
+    from tests.warc_factory import EN
+
+    corpus = write_corpus(tmp_path / "web", "web", [" ".join(EN[i % len(EN):] + EN[:i % 3]) for i in range(60)])
+    tok = tmp_path / "tok"
+    subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", str(corpus), "--output", str(tok),
+                    "--model", "bpe", "--vocab-size", "400"], cwd=Path(__file__).resolve().parents[1], check=True,
+                   capture_output=True)
+    config = lambda out: TokenizeConfig([str(corpus)], str(tok), out, shard_tokens=2000, val_fraction=0.1, seed=0)  # noqa: E731
+    local = run_tokenize(config(str(tmp_path / "shards")), IN_PROCESS, quiet=True)
+    remote = run_tokenize(config("s3://b/shards"), IN_PROCESS, quiet=True)
+    assert remote["stages"] == local["stages"]
+    stored = _objects("s3://b/shards")
+    assert not [p for p in stored if "/.pieces/" in p]  # pieces and the staged tokenizer gone
+    expected = sorted(p.relative_to(tmp_path / "shards").as_posix() for p in (tmp_path / "shards").rglob("*.bin"))
+    assert expected and sorted(p[len("s3://b/shards/"):] for p in stored if p.endswith(".bin")) == expected
+    for rel in expected:
+        with FileSystems.open(f"s3://b/shards/{rel}") as f:
+            assert f.read() == (tmp_path / "shards" / rel).read_bytes(), rel
