@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.io.aws import s3io
 from apache_beam.io.aws.clients.s3.fake_client import FakeS3Client
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpora.sample_web import write_sample
@@ -32,7 +33,7 @@ def s3(monkeypatch):
 
 
 def _put(path: str, data: bytes = b"x") -> None:
-    with FileSystems.create(path) as f:
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:  # .gz as stored
         f.write(data)
 
 
@@ -118,3 +119,17 @@ def test_token_shards_on_an_object_store_equal_the_local_ones(s3, tmp_path):
     for rel in expected:
         with FileSystems.open(f"s3://b/shards/{rel}") as f:
             assert f.read() == (tmp_path / "shards" / rel).read_bytes(), rel
+
+
+def test_web_input_on_an_object_store_reads_as_the_local_files(s3, tmp_path):
+    write_sample(str(tmp_path / "in"), pages=30, files=2)
+    for path in sorted((tmp_path / "in").iterdir()):
+        _put(f"s3://b/in/{path.name}", path.read_bytes())
+    local = run_web(WebConfig(inputs=[str(tmp_path / "in" / "*.warc.gz")], output=str(tmp_path / "local")),
+                    IN_PROCESS, quiet=True)
+    remote = run_web(WebConfig(inputs=["s3://b/in/*.warc.gz"], output=str(tmp_path / "remote")), IN_PROCESS,
+                     quiet=True)
+    assert remote["stages"] == local["stages"] and remote["accounting_ok"]
+    rows = lambda d: sorted(r["id"] for f in (tmp_path / d / "data").glob("*.parquet")  # noqa: E731
+                            for r in pq.read_table(f, columns=["id"]).to_pylist())
+    assert rows("remote") == rows("local") and rows("local")
