@@ -133,3 +133,23 @@ def test_web_input_on_an_object_store_reads_as_the_local_files(s3, tmp_path):
     rows = lambda d: sorted(r["id"] for f in (tmp_path / d / "data").glob("*.parquet")  # noqa: E731
                             for r in pq.read_table(f, columns=["id"]).to_pylist())
     assert rows("remote") == rows("local") and rows("local")
+
+
+def test_a_kg_build_on_an_object_store_equals_the_local_one(s3, tmp_path):
+    """Its per-bundle parts concatenated into kelm.jsonl there, the parts' folder removed; run again
+    with --overwrite, the same files and nothing else."""
+    from pathlib import Path
+
+    from corpora.kg.job import KgConfig, run_kg
+
+    sample = str(Path(__file__).resolve().parents[1] / "corpora" / "samples" / "kg" / "sample.nt")
+    local = run_kg(KgConfig(triples=[sample], output=str(tmp_path / "kg")), IN_PROCESS, quiet=True)
+    remote = run_kg(KgConfig(triples=[sample], output="s3://b/kg"), IN_PROCESS, quiet=True)
+    assert remote["stages"] == local["stages"]
+    first = _objects("s3://b/kg")
+    assert [p[len("s3://b/kg/"):] for p in first] == ["data/part-00000-of-00001.parquet", "kelm.jsonl",
+                                                       "manifest.json", "stats.json"]
+    with FileSystems.open("s3://b/kg/kelm.jsonl") as f:
+        assert f.read() == (tmp_path / "kg" / "kelm.jsonl").read_bytes()
+    run_kg(KgConfig(triples=[sample], output="s3://b/kg"), IN_PROCESS, overwrite=True, quiet=True)
+    assert _objects("s3://b/kg") == first
