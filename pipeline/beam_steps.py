@@ -22,10 +22,9 @@ from pipeline import beam_io
 from pipeline.chain import BATCH_BYTES, MIN_ELEMENT_BYTES, batch_weight
 from pipeline.memory import fix_mmap_threshold
 from pipeline.outcomes import At, Count, Tally, To
-from pipeline.parquet_parts import PartsTarget, PartWriter, commit_parts
+from pipeline.parquet_parts import PartsTarget, RowsToPart, commit_parts
 from pipeline.readers import ReaderConfig, read_file
 from pipeline.records import Drop, FileDone
-from pipeline.row_groups import RowGroupBuilder
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
 from pipeline.stats import StageCounter, build_report
 
@@ -266,8 +265,8 @@ REJECTS_ROW_GROUP_BYTES = 64 << 20  # Beam's WriteToParquet default, which the r
 
 
 class _WritePartsDoFn(beam.DoFn):
-    """Rows -> one Parquet part per bundle (:class:`pipeline.parquet_parts.PartWriter`) in row
-    groups of about ``row_group_bytes``; the part's description at the bundle's end."""
+    """Rows -> one Parquet part per bundle (:class:`pipeline.parquet_parts.RowsToPart`); the part's
+    description at the bundle's end."""
 
     def __init__(self, target: PartsTarget, row_group_bytes: int) -> None:
         self.target, self.row_group_bytes = target, row_group_bytes
@@ -279,17 +278,13 @@ class _WritePartsDoFn(beam.DoFn):
         fix_mmap_threshold()
 
     def start_bundle(self) -> None:
-        self._builder = RowGroupBuilder(self.target.schema, self.row_group_bytes)
-        self._writer = PartWriter(self.target)
+        self._part = RowsToPart(self.target, self.row_group_bytes)
 
     def process(self, row):
-        for group in self._builder.add(row):
-            self._writer.write(group)
+        self._part.add(row)
 
     def finish_bundle(self):
-        for group in self._builder.finish():
-            self._writer.write(group)
-        part = self._writer.close()
+        part = self._part.close()
         if part is not None:
             yield GlobalWindows.windowed_value(part)
 
@@ -304,15 +299,12 @@ class _WriteShardDoFn(beam.DoFn):
         fix_mmap_threshold()  # see _WritePartsDoFn.setup
 
     def process(self, element):
-        builder, writer = RowGroupBuilder(self.target.schema, self.row_group_bytes), PartWriter(self.target)
+        part = RowsToPart(self.target, self.row_group_bytes)
         for row in element[1]:
-            for group in builder.add(row):
-                writer.write(group)
-        for group in builder.finish():
-            writer.write(group)
-        part = writer.close()
-        if part is not None:
-            yield part
+            part.add(row)
+        done = part.close()
+        if done is not None:
+            yield done
 
 
 class WriteParquet(beam.PTransform):

@@ -20,7 +20,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from pipeline import fileio
-from pipeline.row_groups import RowGroup
+from pipeline.row_groups import RowGroup, RowGroupBuilder
 
 SUFFIX = ".parquet"
 
@@ -126,6 +126,24 @@ class PartWriter:
         assert self._file is not None
         self._file.close()
         return {"temp": self._path, "rows": self.rows, "bytes": self._file.size, "sha256": self._file.sha256.hexdigest()}
+
+
+class RowsToPart:
+    """Rows (dicts) -> one part of ``target`` in row groups of about ``row_group_bytes`` (Arrow
+    buffers): ``add`` each row, then ``close`` (the part's description, None when no row came)."""
+
+    def __init__(self, target: PartsTarget, row_group_bytes: int) -> None:
+        self._builder = RowGroupBuilder(target.schema, row_group_bytes)
+        self._writer = PartWriter(target)
+
+    def add(self, row: dict) -> None:
+        for group in self._builder.add(row):
+            self._writer.write(group)
+
+    def close(self) -> dict[str, Any] | None:
+        for group in self._builder.finish():
+            self._writer.write(group)
+        return self._writer.close()
 
 
 def _empty_part(target: PartsTarget) -> dict[str, Any]:

@@ -5,6 +5,9 @@ run's files beside the new ones, and an earlier run's files alone must be seen."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -13,13 +16,17 @@ from apache_beam.io.aws.clients.s3.fake_client import FakeS3Client
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from corpora.kg.job import KgConfig, run_kg
 from corpora.sample_web import write_sample
-from corpora.tokenize import prepare_shard_output
+from corpora.tokenize import TokenizeConfig, prepare_shard_output, run_tokenize
 from corpora.web import WebConfig, run_web
 from pipeline import beam_io
 from pipeline.errors import UsageError
 from pipeline.jobs import prepare_output
+from tests.test_tokenize_job import write_corpus
+from tests.warc_factory import EN
 
+ROOT = Path(__file__).resolve().parents[1]
 IN_PROCESS = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]  # the fake store is this process's
 
 
@@ -95,18 +102,10 @@ def test_an_earlier_runs_files_alone_are_refused_then_cleared(s3):
 def test_token_shards_on_an_object_store_equal_the_local_ones(s3, tmp_path):
     """The tokenize job with its output on the store: pieces and the staged tokenizer there, read
     back by the shard writer, then removed; the shards byte for byte the local run's."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from corpora.tokenize import TokenizeConfig, run_tokenize
-    from tests.test_tokenize_job import write_corpus
-    from tests.warc_factory import EN
-
     corpus = write_corpus(tmp_path / "web", "web", [" ".join(EN[i % len(EN):] + EN[:i % 3]) for i in range(60)])
     tok = tmp_path / "tok"
     subprocess.run([sys.executable, "-m", "tokenizer", "train", "--input", str(corpus), "--output", str(tok),
-                    "--model", "bpe", "--vocab-size", "400"], cwd=Path(__file__).resolve().parents[1], check=True,
+                    "--model", "bpe", "--vocab-size", "400"], cwd=ROOT, check=True,
                    capture_output=True)
     config = lambda out: TokenizeConfig([str(corpus)], str(tok), out, shard_tokens=2000, val_fraction=0.1, seed=0)  # noqa: E731
     local = run_tokenize(config(str(tmp_path / "shards")), IN_PROCESS, quiet=True)
@@ -138,11 +137,7 @@ def test_web_input_on_an_object_store_reads_as_the_local_files(s3, tmp_path):
 def test_a_kg_build_on_an_object_store_equals_the_local_one(s3, tmp_path):
     """Its per-bundle parts concatenated into kelm.jsonl there, the parts' folder removed; run again
     with --overwrite, the same files and nothing else."""
-    from pathlib import Path
-
-    from corpora.kg.job import KgConfig, run_kg
-
-    sample = str(Path(__file__).resolve().parents[1] / "corpora" / "samples" / "kg" / "sample.nt")
+    sample = str(ROOT / "corpora" / "samples" / "kg" / "sample.nt")
     local = run_kg(KgConfig(triples=[sample], output=str(tmp_path / "kg")), IN_PROCESS, quiet=True)
     remote = run_kg(KgConfig(triples=[sample], output="s3://b/kg"), IN_PROCESS, quiet=True)
     assert remote["stages"] == local["stages"]

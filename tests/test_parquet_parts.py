@@ -4,6 +4,7 @@ and the Beam transform that writes them (WriteParquet)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import apache_beam as beam
@@ -78,9 +79,9 @@ def _write(tmp_path, rows: list[dict], **kwargs) -> list[dict]:
         described = (p | beam.Create(rows) | WriteParquet(str(out / "data" / "part"), SCHEMA, 1 << 20,
                                                           relative_to=str(out), **kwargs))
         listed = described | beam.combiners.ToList()
-        _ = listed | beam.Map(lambda entries, path: Path(path).write_text(repr(sorted(entries, key=str))),
-                              str(tmp_path / "entries.txt"))
-    return eval((tmp_path / "entries.txt").read_text())  # noqa: S307 - our own repr of dicts of str/int
+        _ = listed | beam.Map(lambda entries, path: Path(path).write_text(json.dumps(entries)),
+                              str(tmp_path / "entries.json"))
+    return json.loads((tmp_path / "entries.json").read_text())
 
 
 @pytest.mark.parametrize("num_shards", [0, 3])
