@@ -308,3 +308,16 @@ def test_data_settings_are_defined_once_and_keep_their_flat_keys(tmp_path):
         load_config("tiny", ["mlm_probability=1"])
     with pytest.raises(ConfigError, match="on_exhaust='never': choose one of repeat, stop"):
         load_config("tiny", ["on_exhaust=never"])
+
+
+def test_a_torchrun_rank_leaves_without_the_interpreters_teardown():
+    """Under torchrun the trainer's exit flushes its output and skips the teardown (where gloo's threads
+    aborted finished ranks); its status is the command's. One process exits as usual."""
+    code = ("import atexit\nfrom trainer.__main__ import leave\n"
+            "atexit.register(print, 'teardown ran')\nprint('written', end='')\nleave(3)")
+    env = {k: v for k, v in os.environ.items() if k != "WORLD_SIZE"}
+    ranked = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "WORLD_SIZE": "2"},
+                            capture_output=True, text=True, timeout=120)
+    assert (ranked.returncode, ranked.stdout) == (3, "written")
+    alone = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert (alone.returncode, alone.stdout) == (3, "writtenteardown ran\n")

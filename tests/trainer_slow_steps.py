@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 
+from trainer.__main__ import leave
 from trainer.__main__ import main as trainer_main
 from trainer.train import Trainer
 
@@ -25,4 +26,4 @@ def slow_steps(seconds: float) -> None:
 
 if __name__ == "__main__":
     slow_steps(float(sys.argv[1]))
-    sys.exit(trainer_main(sys.argv[2:]))
+    leave(trainer_main(sys.argv[2:]))

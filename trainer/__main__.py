@@ -174,5 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     return {"train": cmd_train, "plan": cmd_plan, "plot": cmd_plot}[command](argv)
 
 
+def leave(code: int) -> None:
+    """Exit with ``code``. Under torchrun (``WORLD_SIZE`` above 1), after the streams are flushed, without
+    the interpreter's teardown: there gloo's threads, still running when C++ destroys its static objects,
+    aborted a rank that had finished ("terminate called without an active exception", seen in CI after
+    every step, checkpoint and metric was written), and torchrun then failed the whole run."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())
