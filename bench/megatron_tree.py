@@ -24,15 +24,29 @@ import os
 import subprocess
 import sys
 
-# what tools/preprocess_data.py and megatron.core import on CPU (torch: the CPU build)
-VENV_PACKAGES = ["torch", "numpy", "packaging", "tokenizers", "transformers"]
+# what tools/preprocess_data.py and megatron.core import on CPU, besides torch (torch_requirement)
+VENV_PACKAGES = ["numpy", "packaging", "tokenizers", "transformers"]
 
 
-def make_venv(venv: str, extra: list[str]) -> str:
+def torch_requirement() -> str:
+    """torch pinned to the release this Python runs (``torch==2.13.0`` for ``2.13.0+cpu``), so the
+    bench venv gets the build our own set-up installed (a local CPU wheel where there is one);
+    plain ``torch`` would pull the newest CUDA build, several GB. ``torch`` when none is installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"torch=={version('torch').split('+')[0]}"
+    except PackageNotFoundError:
+        return "torch"
+
+
+def make_venv(venv: str, extra: list[str], torch: str | None = None) -> str:
     """Create ``venv`` with Megatron's tokenization needs; returns its python."""
     python = os.path.join(venv, "bin", "python")
     if not os.path.exists(python):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    # torch first and alone, as the README's set-up does: then nothing else can widen its range
+    subprocess.run([python, "-m", "pip", "install", "-q", torch or torch_requirement()], check=True)
     subprocess.run([python, "-m", "pip", "install", "-q", *VENV_PACKAGES, *extra], check=True)
     return python
 
@@ -59,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("venv", help="create a venv with torch, numpy, transformers, tokenizers")
     v.add_argument("venv")
-    v.add_argument("--extra", nargs="*", default=[], help="more pip requirements (e.g. a local torch wheel)")
+    v.add_argument("--extra", nargs="*", default=[], help="more pip requirements")
+    v.add_argument("--torch", default=None,
+                   help="torch requirement (default: the release this Python runs, e.g. torch==2.13.0)")
     c = sub.add_parser("check", help="check that TREE/tools/preprocess_data.py --help runs")
     c.add_argument("tree")
     c.add_argument("--python", default=sys.executable)
     a = p.parse_args(argv)
     if a.cmd == "venv":
-        print(make_venv(os.path.expanduser(a.venv), a.extra))
+        print(make_venv(os.path.expanduser(a.venv), a.extra, a.torch))
         return 0
     return check_tree(os.path.expanduser(a.tree), os.path.expanduser(a.python))
 

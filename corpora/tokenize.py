@@ -258,8 +258,6 @@ class Tokenize:
     def setup(self) -> None:
         import os
 
-        from tokenizers import Tokenizer
-
         from pipeline.shards.batches import DocumentEncoder
 
         if self.encode_threads and "RAYON_NUM_THREADS" not in os.environ:
@@ -267,8 +265,9 @@ class Tokenize:
             # per core (read when the tokenizer first starts its thread pool, in this process).
             os.environ["RAYON_NUM_THREADS"] = str(self.encode_threads)
         limit_malloc_arenas(tokenizer_threads())  # one per encode thread, before the pool starts
-        tokenizer = Tokenizer.from_str(read_staged_tokenizer(self.tokenizer_path, self.tokenizer_sha))
-        self.encoder = DocumentEncoder(tokenizer, self.dtype, self.eod_id)
+        # the staged serialization straight to the text-only copy: the original is never built here
+        self.encoder = DocumentEncoder(read_staged_tokenizer(self.tokenizer_path, self.tokenizer_sha), self.dtype,
+                                       self.eod_id)
 
     def __call__(self, rows: RowSlice):
         from pipeline.memory import release_free_memory
@@ -288,7 +287,7 @@ STAGED_TOKENIZER = "tokenizer.json"  # in the staging folder, for the tokenize s
 
 
 def stage_tokenizer(output: str, plan: TokenizePlan) -> str:
-    """Write the tokenizer's text where every worker reads the pieces (``output``/``STAGING``);
+    """Write the tokenizer's serialization where every worker reads the pieces (``output``/``STAGING``);
     its path. The job reads and writes that folder anyway, so it needs no other shared path."""
     path = beam_io.join(output, STAGING, STAGED_TOKENIZER)
     beam_io.write_atomic(path, plan.tokenizer_text.encode("utf-8"))
@@ -296,7 +295,7 @@ def stage_tokenizer(output: str, plan: TokenizePlan) -> str:
 
 
 def read_staged_tokenizer(path: str, sha256: str) -> str:
-    """The staged tokenizer's text, if its bytes are the ones the driver checked (else ``OSError``)."""
+    """The staged tokenizer's serialization, if its bytes are the ones the driver staged (else ``OSError``)."""
     with beam_io.open_raw(path) as f:
         data = f.read()
     if hashlib.sha256(data).hexdigest() != sha256:
@@ -397,8 +396,9 @@ class TokenizePlan:
     (its text is staged beside the pieces for the workers: :func:`stage_tokenizer`)."""
 
     files: list[tuple[str | None, str]]  # (source name or None, Parquet file)
-    tokenizer_text: str
-    tokenizer_sha: str
+    tokenizer_text: str  # the library's serialization of tokenizer.json (Tokenizer.to_str()): staged
+    staged_sha: str  # sha256 of tokenizer_text's UTF-8 bytes: each worker checks what it reads
+    tokenizer_sha: str  # sha256 of tokenizer.json as the user gave it: in the manifest
     dtype: str
     eod_id: int
     vocab_size: int
@@ -408,7 +408,7 @@ class TokenizePlan:
 def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
     """Check the tokenizer and the inputs; raises UsageError naming the flag before any work."""
     from pipeline.shards.megatron import dtype_for_vocab
-    from tokenizer.load import TokenizerInfo, load_tokenizer
+    from tokenizer.load import TokenizerInfo
     from tokenizer.text_only import TextOnlyError, text_only
 
     try:
@@ -418,8 +418,11 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
     if info.eod_id is None:
         raise UsageError(f"--tokenizer {cfg.tokenizer}: it has no end-of-document token (train one with "
                          "python -m tokenizer train, or add <|endoftext|> / an eos_token)")
+    # the library's serialization of the file (what text_only needs), checked here and staged for the
+    # workers: each builds only the text-only copy from it (the file is read and parsed once here)
+    tokenizer_text = info.tokenizer.to_str()
     try:  # text is encoded as text: refuse, before any work, a tokenizer that cannot do that
-        text_only(load_tokenizer(cfg.tokenizer), info.eod_id)
+        text_only(tokenizer_text, info.eod_id)
     except TextOnlyError as exc:
         raise UsageError(f"--tokenizer {cfg.tokenizer}: {exc}") from exc
     files = []
@@ -433,10 +436,7 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
             # No source column: the input's directory (or file) name stands in for it.
             name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
         files += [(name, f) for f in found]
-    tok_json = beam_io.join(cfg.tokenizer, "tokenizer.json")
-    with beam_io.FileSystems.open(tok_json) as f:
-        tokenizer_bytes = f.read()
-    return TokenizePlan(files, tokenizer_bytes.decode("utf-8"), hashlib.sha256(tokenizer_bytes).hexdigest(),
+    return TokenizePlan(files, tokenizer_text, hashlib.sha256(tokenizer_text.encode("utf-8")).hexdigest(), info.sha256,
                         dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size, input_bytes)
 
 
@@ -452,7 +452,7 @@ def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, th
     )
     staged = beam_io.join(cfg.output, STAGING, STAGED_TOKENIZER)  # by stage_tokenizer, before the run
     tok = read["out"] | "Tokenize" >> BatchStep(
-        STAGE, Tokenize(staged, plan.tokenizer_sha, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads,
+        STAGE, Tokenize(staged, plan.staged_sha, plan.dtype, plan.eod_id, cfg.val_fraction, cfg.seed, threads,
                         staging=beam_io.join(cfg.output, STAGING)), batch_size=None)
     totals = (tok["out"] | "TokensPerKey" >> beam.MapTuple(lambda key, piece: (key, piece.token_count))
               | "SumTokens" >> beam.CombinePerKey(sum))

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from corpora.tokenize import (
     TokenizeConfig,
     TokenizePlan,
     chunk_text,
+    plan_tokenize,
     read_staged_tokenizer,
     stage_tokenizer,
 )
@@ -340,13 +342,50 @@ def test_row_groups_are_read_in_slices_of_about_a_megabyte(tmp_path):
 
 
 def test_workers_read_the_staged_tokenizer_only_as_the_driver_checked_it(tmp_path):
-    """The driver stages tokenizer.json beside the pieces with its sha256; a worker reading other
+    """The driver stages the tokenizer beside the pieces with its sha256; a worker reading other
     bytes there (the file changed during the run) stops instead of tokenizing with them."""
     text = '{"model": {"type": "BPE"}, "é": 1}'
-    plan = TokenizePlan([], text, hashlib.sha256(text.encode()).hexdigest(), "uint16", 0, 10)
+    plan = TokenizePlan([], text, hashlib.sha256(text.encode()).hexdigest(), "0" * 64, "uint16", 0, 10)
     path = stage_tokenizer(str(tmp_path), plan)
     assert path == str(tmp_path / STAGING / STAGED_TOKENIZER)
-    assert read_staged_tokenizer(path, plan.tokenizer_sha) == text
+    assert read_staged_tokenizer(path, plan.staged_sha) == text
     (tmp_path / STAGING / STAGED_TOKENIZER).write_text(text.replace("1", "2"), "utf-8")
     with pytest.raises(OSError, match="sha256 differs"):
-        read_staged_tokenizer(path, plan.tokenizer_sha)
+        read_staged_tokenizer(path, plan.staged_sha)
+
+
+def test_the_staged_tokenizer_is_the_librarys_reading_of_the_file(setup, tmp_path):
+    """A tokenizer.json may declare an added token at an id the library moves it from when it
+    loads the file (here one the vocabulary already uses). The driver stages the library's own
+    serialization, so a worker's encoder, built from that text alone, has the control ids of the
+    tokenizer as loaded, not the file's; the manifest keeps the sha256 of the file as given."""
+    from tokenizers import Tokenizer
+
+    from pipeline.shards.batches import DocumentEncoder
+    from tokenizer.load import load_tokenizer
+    from tokenizer.text_only import text_only
+
+    _, web, _, tok, _ = setup
+    odd = tmp_path / "tok"
+    shutil.copytree(tok, odd)
+    spec = json.loads((odd / "tokenizer.json").read_text())
+    taken = max(t["id"] for t in spec["added_tokens"]) + 1  # a vocabulary piece's id
+    spec["added_tokens"].append({"id": taken, "content": "<|other|>", "single_word": False, "lstrip": False,
+                                 "rstrip": False, "normalized": False, "special": True})
+    (odd / "tokenizer.json").write_text(json.dumps(spec))
+    loaded = load_tokenizer(str(odd))
+    moved = loaded.token_to_id("<|other|>")
+    assert moved != taken  # the library gave the token an id of its own
+    cfg, _ = args([web], odd, tmp_path / "out")
+    plan = plan_tokenize(cfg)
+    assert plan.tokenizer_text == loaded.to_str()
+    assert plan.staged_sha == hashlib.sha256(plan.tokenizer_text.encode()).hexdigest()
+    assert plan.tokenizer_sha == hashlib.sha256((odd / "tokenizer.json").read_bytes()).hexdigest()
+    encoder = DocumentEncoder(plan.tokenizer_text, "uint16", plan.eod_id)
+    expected = text_only(loaded, plan.eod_id)
+    assert encoder.text.control_ids == expected.control_ids and moved in encoder.text.control_ids
+    assert taken not in encoder.text.control_ids
+    text = "Paris <|other|> Berlin"
+    ids, lengths = encoder.encode([text])
+    assert ids.tolist() == expected.tokenizer.encode(text, add_special_tokens=False).ids + [plan.eod_id]
+    assert Tokenizer.from_str(plan.tokenizer_text).to_str() == plan.tokenizer_text  # the serialization is stable

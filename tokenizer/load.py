@@ -109,6 +109,7 @@ class TokenizerInfo:
             tok = Tokenizer.from_str(self._raw.decode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on bad JSON
             raise TokenizerDirError(f"{self.tokenizer_json}: not a valid tokenizers file ({exc})") from exc
+        self.tokenizer = tok  # the tokenizers.Tokenizer, as the library read the file
         self.vocab_size: int = tok.get_vocab_size(with_added_tokens=True)
         self.byte_level = _has_type(spec.get("pre_tokenizer"), "ByteLevel")
         model_type = str(model.get("type") or "").lower()

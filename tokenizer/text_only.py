@@ -62,11 +62,17 @@ def _rename_pieces(model: dict, names: dict[int, str]) -> None:
 
 
 def text_only(tokenizer: Any, eod_id: int | None = None) -> TextOnly:
-    """The text-only copy of a ``tokenizers.Tokenizer`` (the original is left as it is)."""
+    """The text-only copy of a ``tokenizers.Tokenizer`` (the original is left as it is), or of the
+    one whose ``to_str()`` text ``tokenizer`` is (a worker given that text builds only the copy).
+
+    Only the library's own serialization will do, not a ``tokenizer.json`` as written: a file may
+    declare an added token at an id the library moves it from when it loads the file, and the
+    control ids are read from the serialization.
+    """
     import tokenizers
     from tokenizers import Tokenizer
 
-    spec = json.loads(tokenizer.to_str())
+    spec = json.loads(tokenizer if isinstance(tokenizer, str) else tokenizer.to_str())
     model = spec.get("model") or {}
     added = spec.get("added_tokens") or []
     unk = _unk_id(model)
