@@ -191,5 +191,5 @@ def load_hf(directory: str, **kwargs):
         args["clean_up_tokenization_spaces"] = info.config["clean_up_tokenization_spaces"]
     args.update(kwargs)
     if fileio.is_remote(info.tokenizer_json):
-        return PreTrainedTokenizerFast(tokenizer_object=load_tokenizer(info.directory), **args)
+        return PreTrainedTokenizerFast(tokenizer_object=info.tokenizer, **args)
     return PreTrainedTokenizerFast(tokenizer_file=info.tokenizer_json, **args)
