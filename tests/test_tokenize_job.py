@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -389,3 +390,34 @@ def test_the_staged_tokenizer_is_the_librarys_reading_of_the_file(setup, tmp_pat
     ids, lengths = encoder.encode([text])
     assert ids.tolist() == expected.tokenizer.encode(text, add_special_tokens=False).ids + [plan.eod_id]
     assert Tokenizer.from_str(plan.tokenizer_text).to_str() == plan.tokenizer_text  # the serialization is stable
+
+
+FORKED_AFTER_PLAN = """
+import os, sys
+from corpora.tokenize import TokenizeConfig, plan_tokenize
+from tokenizers import Tokenizer
+
+plan = plan_tokenize(TokenizeConfig([sys.argv[1]], sys.argv[2], sys.argv[3]))  # the driver's checks
+read, write = os.pipe()
+pid = os.fork()  # as the local runner's workers are forked, after the checks
+if pid == 0:
+    os.environ["RAYON_NUM_THREADS"] = "2"
+    tok = Tokenizer.from_str(plan.tokenizer_text)
+    tok.encode_batch_fast(["some words to encode, in a batch"] * 64)
+    os.write(write, str(len(os.listdir("/proc/self/task"))).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+print(os.read(read, 16).decode())
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc/self/task (Linux)")
+def test_workers_forked_after_the_checks_keep_the_tokenizers_threads(setup, tmp_path):
+    """The driver's text-only check must not start the tokenizer's thread pool: the library
+    switches its parallelism off for good in any process forked after that, so the job's local
+    workers (forked after the checks) would each encode on one thread whatever they were given.
+    A forked process that encodes a batch has the pool's threads."""
+    _, web, _, tok, _ = setup
+    out = subprocess.run([sys.executable, "-c", FORKED_AFTER_PLAN, str(web), str(tok), str(tmp_path / "out")],
+                         cwd=ROOT, check=True, capture_output=True, text=True)
+    assert int(out.stdout.strip()) >= 3, out  # the main thread and the pool's two

@@ -97,12 +97,15 @@ def text_only(tokenizer: Any, eod_id: int | None = None) -> TextOnly:
 
 
 def _probe(tokenizer: Any, names: dict[int, str], mask: np.ndarray) -> None:
-    """Raise TextOnlyError when a control token's spelling, in a few contexts, yields a control id."""
+    """Raise TextOnlyError when a control token's spelling, in a few contexts, yields a control id.
+
+    One ``encode`` per text, not ``encode_batch``: a batch starts the tokenizer's thread pool, and a
+    process forked after that (a job's local workers, forked after the driver's checks) has the
+    library's parallelism switched off for good, one thread per worker however many it was given.
+    """
     texts = [t for name in names.values() for t in (name, f" {name}", f"a{name}a", f"x {name} {name}\n")]
-    if not texts:
-        return
-    for text, enc in zip(texts, tokenizer.encode_batch(texts, add_special_tokens=False), strict=True):
-        hit = [i for i in enc.ids if i < mask.size and mask[i]]
+    for text in texts:
+        hit = [i for i in tokenizer.encode(text, add_special_tokens=False).ids if i < mask.size and mask[i]]
         if hit:
             raise TextOnlyError(f"the tokenizer encodes the text {text!r} as control id(s) {hit}: it cannot encode "
                                 "corpus text as text (its model produces its special tokens from their spelling)")
