@@ -436,8 +436,9 @@ def plan_tokenize(cfg: TokenizeConfig) -> TokenizePlan:
             # No source column: the input's directory (or file) name stands in for it.
             name = path.rstrip("/").rsplit("/", 1)[-1].split(".")[0] or "corpus"
         files += [(name, f) for f in found]
-    return TokenizePlan(files, tokenizer_text, hashlib.sha256(tokenizer_text.encode("utf-8")).hexdigest(), info.sha256,
-                        dtype_for_vocab(info.vocab_size).name, info.eod_id, info.vocab_size, input_bytes)
+    staged_sha = hashlib.sha256(tokenizer_text.encode("utf-8")).hexdigest()
+    return TokenizePlan(files, tokenizer_text, staged_sha, info.sha256, dtype_for_vocab(info.vocab_size).name,
+                        info.eod_id, info.vocab_size, input_bytes)
 
 
 def build_tokenize(p: beam.Pipeline, cfg: TokenizeConfig, plan: TokenizePlan, threads: int | None = None) -> None:

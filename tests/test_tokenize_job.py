@@ -389,6 +389,7 @@ def test_the_staged_tokenizer_is_the_librarys_reading_of_the_file(setup, tmp_pat
     text = "Paris <|other|> Berlin"
     ids, lengths = encoder.encode([text])
     assert ids.tolist() == expected.tokenizer.encode(text, add_special_tokens=False).ids + [plan.eod_id]
+    assert lengths.tolist() == [len(ids)]
     assert Tokenizer.from_str(plan.tokenizer_text).to_str() == plan.tokenizer_text  # the serialization is stable
 
 

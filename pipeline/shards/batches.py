@@ -64,8 +64,9 @@ class DocumentEncoder:
     """Texts -> (all token ids concatenated, tokens per document), end-of-document appended.
 
     Text is encoded as text: the tokenizer (a ``tokenizers.Tokenizer``, or the text of its
-    ``to_str()``) is replaced by its :func:`tokenizer.text_only.text_only` copy, so a special token's spelling in a text never becomes its id. Ids that a producing
-    job placed on purpose come in ``markers`` (per document: ``(start, end, id)`` character
+    ``to_str()``) is replaced by its :func:`tokenizer.text_only.text_only` copy, so a special
+    token's spelling in a text never becomes its id. Ids that a producing job placed on purpose
+    come in ``markers`` (per document: ``(start, end, id)`` character
     spans, see :mod:`pipeline.markup`) and are put in by id. Every call checks that the
     control ids in its output are exactly the markers and end-of-document ids it put there
     (:class:`~tokenizer.text_only.TextOnlyError` otherwise).
