@@ -56,11 +56,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import traceback
 import types
 import weakref
 from typing import Any
+
+from pipeline.fork_safety import fork_hazard
 
 _ORIGINAL: dict[str, Any] = {}
 # DoFn class -> {class attributes its instance shadows: (hooked methods, specs of the other methods)}
@@ -360,29 +361,17 @@ def fork_workers(count: int) -> None:
     thread but this one yet): each has Beam and the job's modules imported already and waits for
     the environment Beam gives the worker it starts (``_HandOver``), instead of a new Python
     importing them (0.6 s of CPU per worker, after the driver's start-up). Only where a fork is
-    safe (``fork_is_safe``); else Beam starts its workers as usual."""
+    safe (``pipeline.fork_safety``: no running thread that a fork breaks); else Beam starts its
+    workers as usual."""
     install()  # before the fork (and its safety check): the workers run with the driver's settings
-    if not fork_is_safe():
+    hazard = fork_hazard()
+    if hazard is not None:
+        logging.getLogger(__name__).info("workers not forked ahead: %s", hazard)
         return
     sys.stdout.flush()
     sys.stderr.flush()
     while len(_FORKED) < count:
         _FORKED.append(ForkedWorker())
-
-
-def fork_is_safe() -> bool:
-    """Linux, and this process runs no thread but the main one (a fork copies only the calling
-    thread: gRPC, whose threads an earlier local run leaves, would hang in the child)."""
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
-        return False
-    names = []
-    try:
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/comm") as f:
-                names.append(f.read())
-    except OSError:
-        return False
-    return not any(n.startswith(("grpc", "event_engine")) for n in names)
 
 
 def release_workers() -> None:
