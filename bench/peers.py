@@ -86,29 +86,27 @@ class Run:
     pss_tree: float = 0.0
 
 
-def _hwm_mb(pid: int) -> float:
-    """Peak resident set (VmHWM) of a live process, in MB; 0 when it is gone."""
+def _proc_mb(pid: int, file: str, field: str) -> float:
+    """A kB field of a live process's /proc file, in MB; 0 when the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{file}") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def _hwm_mb(pid: int) -> float:
+    """Peak resident set (VmHWM) of a live process, in MB."""
+    return _proc_mb(pid, "status", "VmHWM:")
 
 
 def _pss_mb(pid: int) -> float:
     """Proportional set size of a live process, in MB (each shared page divided among the processes
-    that map it); 0 when it is gone. Reading it walks the process's page tables: milliseconds."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    that map it). Reading it walks the process's page tables: milliseconds."""
+    return _proc_mb(pid, "smaps_rollup", "Pss:")
 
 
 def become_subreaper() -> bool:
