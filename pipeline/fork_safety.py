@@ -4,8 +4,8 @@ A fork copies only the calling thread. A library whose threads were running keep
 its record of threads that no longer exist: gRPC's (which an earlier local run leaves) hang the
 child; GNU OpenMP's (torch's first multi-threaded operation starts them) hang a parallel region
 run on the child's main thread; the ``tokenizers`` library turns its parallelism off in the child,
-which then encodes on one thread. Threads that a library restarts in the child (OpenBLAS's,
-which numpy starts on import) or that only help a memory allocator (jemalloc's, in pyarrow) are
+which then encodes on one thread. Threads that a library stops before a fork and starts again
+when needed (OpenBLAS's, which numpy starts on import) or that only help a memory allocator (jemalloc's, in pyarrow) are
 safe. Native threads carry no name of their own, so a fork is taken for safe only when every
 thread besides the calling one is accounted for as one of those; otherwise Beam starts its
 workers as new processes, as it does without forking (slower to start, same results).
@@ -48,7 +48,7 @@ def fork_hazard() -> str | None:
     if unsafe:
         return f"threads of a library that hangs after a fork: {', '.join(unsafe)}"
     unnamed = [n for n in others if n not in FORK_SAFE_THREAD_NAMES]
-    restarted = openblas_server_threads() if unnamed else 0  # reading the process's maps: 3 ms
+    restarted = openblas_server_threads() if unnamed else 0  # reads the process's maps: 3-5 ms
     if len(unnamed) > restarted:
         return (f"{len(unnamed) - restarted} native thread(s) of unknown origin (a thread pool such as "
                 "torch's OpenMP or tokenizers' started in this process)")
@@ -66,8 +66,8 @@ def _thread_names() -> list[tuple[int, str]]:
 
 def openblas_server_threads() -> int:
     """How many threads the OpenBLAS libraries loaded in this process keep (each its thread count
-    less the calling thread, where it runs its own pthreads); OpenBLAS stops them before a fork
-    and starts them again after."""
+    less the calling thread, where it runs its own pthreads). OpenBLAS's own atfork handler stops
+    them before a fork; each process starts them again when it next needs them."""
     total = 0
     for path in _loaded_libraries("openblas"):
         try:
