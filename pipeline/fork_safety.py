@@ -5,10 +5,11 @@ its record of threads that no longer exist: gRPC's (which an earlier local run l
 child; GNU OpenMP's (torch's first multi-threaded operation starts them) hang a parallel region
 run on the child's main thread; the ``tokenizers`` library turns its parallelism off in the child,
 which then encodes on one thread. Threads that a library stops before a fork and starts again
-when needed (OpenBLAS's, which numpy starts on import) or that only help a memory allocator (jemalloc's, in pyarrow) are
-safe. Native threads carry no name of their own, so a fork is taken for safe only when every
-thread besides the calling one is accounted for as one of those; otherwise Beam starts its
-workers as new processes, as it does without forking (slower to start, same results).
+when needed (OpenBLAS's, which numpy starts on import) or that only help a memory allocator
+(jemalloc's, in pyarrow) are safe. Native threads carry no name of their own, so a fork is taken
+for safe only when every thread besides the calling one is accounted for as one of those;
+otherwise Beam starts its workers as new processes, as it does without forking (slower to
+start, same results).
 """
 
 from __future__ import annotations
