@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("torch")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FRESH = """
 import sys
@@ -36,13 +36,13 @@ t.encode_batch(["a few words"] * 64)
 
 
 def fresh_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    run_env = {**os.environ, "PYTHONPATH": os.getcwd(), **env}
+    run_env = {**os.environ, "PYTHONPATH": ROOT, **env}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=run_env)
 
 
 @pytest.mark.parametrize("pool", [TORCH_POOL, TOKENIZERS_POOL], ids=["torch-openmp", "tokenizers-rayon"])
 def test_a_started_native_thread_pool_makes_a_fork_unsafe(pool):
-    """Importing numpy (OpenBLAS starts its threads, which it restarts after a fork) leaves a fork
+    """Importing numpy (OpenBLAS starts its threads, which it stops before a fork) leaves a fork
     safe; torch's first multi-threaded operation (GNU OpenMP) or a tokenizers batch (rayon) makes
     it unsafe, with the reason."""
     done = fresh_python(FRESH.format(start_pool=pool), OPENBLAS_NUM_THREADS="2", RAYON_NUM_THREADS="2")
@@ -100,7 +100,7 @@ def test_a_driver_that_started_a_thread_pool_forks_no_worker(tmp_path):
     and a worker's batch starts the pool's threads."""
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-c", TOKENIZERS_THEN_JOB, str(out)], capture_output=True, text=True,
-                          timeout=240, env={**os.environ, "PYTHONPATH": os.getcwd(), "RAYON_NUM_THREADS": "2"})
+                          timeout=240, env={**os.environ, "PYTHONPATH": ROOT, "RAYON_NUM_THREADS": "2"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["forked", "0"]
     assert int(out.read_text()) >= 2
