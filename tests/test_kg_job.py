@@ -160,3 +160,41 @@ def test_wikidata_json_input_with_turtle_labels(tmp_path):
     assert stage(report, "read")["counts"]["ignored_in_labels_file"] == 1  # a --labels file gives labels only
     (row,) = corpus(out)
     assert row["text"] == "Douglas Adams, who was born on 11 March 1952 in Cambridge, is 1.96 metres tall."
+
+
+def test_summary_says_how_to_give_labels_when_ids_stand_in_the_text(tmp_path, capsys):
+    """A slice whose objects have no label (as a Wikidata entity export without its objects'
+    labels) writes their ids in the text: the summary says how many and how to give labels; the
+    same slice with its labels gives none."""
+    (tmp_path / "g.tsv").write_text("Q1\tP106\tQ36180\nQ1\tP19\tQ84\nQ1\tP27\tQ145\n")
+    (tmp_path / "self.tsv").write_text("Q1\tAnna\n")
+    (tmp_path / "all.tsv").write_text("Q1\tAnna\nQ36180\twriter\nQ84\tLondon\nQ145\tUnited Kingdom\n")
+    for labels, hinted in (("self.tsv", True), ("all.tsv", False)):
+        out = str(tmp_path / f"out-{labels}")
+        report = run_kg(KgConfig(triples=[str(tmp_path / "g.tsv")], labels=[str(tmp_path / labels)], output=out),
+                        ONE_WORKER)
+        printed = capsys.readouterr().out
+        texts = " ".join(r["text"] for r in corpus(out))
+        assert ("Q36180" in texts) is hinted
+        notes = [line for line in printed.splitlines() if line.startswith("note:")]
+        if hinted:
+            labels_stage = stage(report, "labels")
+            missing, lookups = labels_stage["counts"]["no_label_fallback_to_id"], labels_stage["in"]
+            assert notes == [f"note: {missing} of {lookups} entity mentions ({100 * missing / lookups:.0f}%) "
+                             "had no label in en, mul or untagged and are written as their ids (a Wikidata id as "
+                             "it is, an IRI as its local name); give their labels with --labels (a labels TSV or "
+                             "JSON, or a triples file with rdfs:label), see docs/kg.md"]
+        else:
+            assert notes == []
+
+
+def test_no_hint_for_a_few_ids_or_without_a_labels_stage():
+    from corpora.kg.labels import unlabelled_hint
+
+    def report(lookups, missing):
+        return {"stages": [{"stage": "labels", "in": lookups, "out": lookups,
+                            "counts": {"no_label_fallback_to_id": missing}}]}
+
+    assert unlabelled_hint(report(300, 4), ("en",)) is None  # the shipped sample's one unlabelled id
+    assert unlabelled_hint(report(300, 30), ("en",)).startswith("note: 30 of 300 entity mentions (10%)")
+    assert unlabelled_hint({"stages": [{"stage": "read", "in": 5, "out": 5}]}, ("en",)) is None

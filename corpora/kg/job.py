@@ -26,6 +26,7 @@ from corpora.kg.inputs import (
     checked_templates,
     parse_langs,
 )
+from corpora.kg.labels import unlabelled_hint
 from corpora.kg.subgraphs import SubgraphParams
 from corpora.kg.templates import TemplateSet
 from corpora.kg.transforms import (
@@ -263,6 +264,9 @@ def run_kg(cfg: KgConfig, beam_args: list[str], overwrite: bool = False, quiet: 
     def summary(report: dict, seconds: float) -> None:
         print_summary("kg", cfg.output, report, seconds, inputs.files)
         print(f"kelm: {cfg.output}/{KELM_FILE}")
+        hint = unlabelled_hint(report, cfg.langs())
+        if hint:
+            print(hint)
 
     with allocator_settings(beam_args):
         return drive(PipelineJob("kg", cfg.output, build=lambda p: build_kg(p, cfg, inputs), header=header,

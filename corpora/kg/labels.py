@@ -101,3 +101,22 @@ def attach_labels(sg: Subgraph, labels: dict[str, str], known: frozenset = froze
     lookups = subgraph_ids_to_name(sg, known)
     sg.labels = {eid: labels[eid] for eid in lookups if eid in labels}
     return len(lookups), len(lookups) - len(sg.labels)
+
+
+UNLABELLED_HINT_SHARE = 0.1  # of the labels stage's lookups: below it, a few ids are the input's gaps
+
+
+def unlabelled_hint(report: dict, langs: tuple[str, ...]) -> str | None:
+    """A line for the job's summary when many entity mentions had no label (a Wikidata slice given
+    without its objects' labels writes "worked as a Q4853732"): how many, and how to give labels.
+    None when the share is small or the report has no ``labels`` stage."""
+    stage = next((s for s in report.get("stages", []) if s.get("stage") == "labels"), None)
+    if not stage or not stage.get("in"):
+        return None
+    missing = stage.get("counts", {}).get("no_label_fallback_to_id", 0)
+    if missing < UNLABELLED_HINT_SHARE * stage["in"]:
+        return None
+    return (f"note: {missing:,} of {stage['in']:,} entity mentions ({100 * missing / stage['in']:.0f}%) had no label in "
+            f"{', '.join(langs)} or untagged and are written as their ids (a Wikidata id as it is, an IRI as its "
+            "local name); give their labels with --labels "
+            "(a labels TSV or JSON, or a triples file with rdfs:label), see docs/kg.md")
