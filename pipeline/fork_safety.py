@@ -48,10 +48,10 @@ def fork_hazard() -> str | None:
     unsafe = sorted({n for n in others if n.startswith(FORK_UNSAFE_THREAD_PREFIXES)})
     if unsafe:
         return f"threads of a library that hangs after a fork: {', '.join(unsafe)}"
-    unnamed = [n for n in others if n not in FORK_SAFE_THREAD_NAMES]
-    restarted = openblas_server_threads() if unnamed else 0  # reads the process's maps: 3-5 ms
-    if len(unnamed) > restarted:
-        return (f"{len(unnamed) - restarted} native thread(s) of unknown origin (a thread pool such as "
+    unaccounted = [n for n in others if n not in FORK_SAFE_THREAD_NAMES]
+    restarted = openblas_server_threads() if unaccounted else 0  # reads the process's maps: 3-5 ms
+    if len(unaccounted) > restarted:
+        return (f"{len(unaccounted) - restarted} native thread(s) of unknown origin (a thread pool such as "
                 "torch's OpenMP or tokenizers' started in this process)")
     return None
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from corpora.kg.model import Fact, Label
 from corpora.kg.subgraphs import Subgraph
+from pipeline.stats import stage
 
 UNTAGGED = ""
 
@@ -110,13 +111,15 @@ def unlabelled_hint(report: dict, langs: tuple[str, ...]) -> str | None:
     """A line for the job's summary when many entity mentions had no label (a Wikidata slice given
     without its objects' labels writes "worked as a Q4853732"): how many, and how to give labels.
     None when the share is small or the report has no ``labels`` stage."""
-    stage = next((s for s in report.get("stages", []) if s.get("stage") == "labels"), None)
-    if not stage or not stage.get("in"):
+    try:
+        labels_stage = stage(report, "labels")
+    except KeyError:
         return None
-    missing = stage.get("counts", {}).get("no_label_fallback_to_id", 0)
-    if missing < UNLABELLED_HINT_SHARE * stage["in"]:
+    lookups = labels_stage["in"]
+    missing = labels_stage.get("counts", {}).get("no_label_fallback_to_id", 0)
+    if not lookups or missing < UNLABELLED_HINT_SHARE * lookups:
         return None
-    return (f"note: {missing:,} of {stage['in']:,} entity mentions ({100 * missing / stage['in']:.0f}%) had no label in "
+    return (f"note: {missing:,} of {lookups:,} entity mentions ({100 * missing / lookups:.0f}%) had no label in "
             f"{', '.join(langs)} or untagged and are written as their ids (a Wikidata id as it is, an IRI as its "
             "local name); give their labels with --labels "
             "(a labels TSV or JSON, or a triples file with rdfs:label), see docs/kg.md")
