@@ -28,12 +28,6 @@ _OPENBLAS_SYMBOL_FORMS = [(prefix, suffix) for prefix in ("", "scipy_") for suff
 _OPENBLAS_PTHREADS = 1  # openblas_get_parallel(): 0 sequential, 1 its own pthreads, 2 OpenMP's
 
 
-def fork_is_safe() -> bool:
-    """True on Linux when this thread is the process's only one but for threads known to survive a
-    fork (see the module's docstring)."""
-    return fork_hazard() is None
-
-
 def fork_hazard() -> str | None:
     """Why a fork from this process now could leave the child hanging or crippled; None if it
     cannot (Linux only: elsewhere a fork is never taken for safe)."""

@@ -227,7 +227,7 @@ FORKED_RUN = """
 import sys
 import apache_beam as beam
 from pipeline import beam_speedups
-from pipeline.fork_safety import fork_is_safe
+from pipeline.fork_safety import fork_hazard
 from pipeline.jobs import make_pipeline
 
 beam_speedups.install()
@@ -238,7 +238,7 @@ with make_pipeline(["--direct_running_mode=multi_processing", "--direct_num_work
          | beam.MapTuple(lambda k, n: f"{k}={n}") | beam.io.WriteToText(sys.argv[1], shard_name_template=""))
 taken = 3 - len(beam_speedups._FORKED)
 beam_speedups.release_workers()
-print(taken, spare.returncode, fork_is_safe())
+print(taken, spare.returncode, fork_hazard() is None)
 """
 
 
