@@ -748,9 +748,13 @@ class _SlowOnly:
     def __init__(self, tok):
         self.tok = tok
         self.calls = []
+        self.threads = set()
 
     def encode_batch(self, texts, add_special_tokens):
+        import threading
+
         self.calls.append(list(texts))
+        self.threads.add(threading.current_thread().name.split("_")[0])
         return self.tok.encode_batch(texts, add_special_tokens=add_special_tokens)
 
 
@@ -773,6 +777,7 @@ def test_document_encoder_matches_one_encode_per_document(byte_bpe):
         assert tokens.tolist() == [i for e in expected for i in e]
     assert len(slow.calls) > 8 and all(len(c) <= 8 for c in slow.calls)
     assert all(len(p) <= 1000 for c in slow.calls for p in c)
+    assert slow.threads == {"encode-ahead"}  # each call encoded while the caller copies the one before
     tokens, lengths = DocumentEncoder(byte_bpe, np.int32, 0).encode([])
     assert tokens.size == 0 and lengths.size == 0 and tokens.dtype == np.int32
 
@@ -794,6 +799,55 @@ def test_encode_calls_grow_with_the_tokenizer_threads(byte_bpe, monkeypatch):
     monkeypatch.setenv("RAYON_NUM_THREADS", "zero")  # not a count: every usable CPU, as the tokenizer does
     assert tokenizer_threads() == usable_cpus()
     # (the call size never changes the tokens: test_document_encoder_matches_one_encode_per_document)
+
+def _ahead_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("encode-ahead")]
+
+
+def test_encoded_ahead_encodes_the_next_call_while_the_caller_works():
+    """The next call is already being encoded while the caller holds this one's result; results
+    come in order, and no helper thread outlives the generator."""
+    import threading
+
+    from pipeline.shards.batches import encoded_ahead
+
+    started = {i: threading.Event() for i in range(5)}
+
+    def encode(call):
+        started[call].set()
+        return call * 10
+
+    seen = []
+    for call, result in encoded_ahead(iter(range(5)), encode):
+        if call < 4:  # the caller has not asked for the next one yet: it is under way regardless
+            assert started[call + 1].wait(10), f"call {call + 1} did not start while call {call} was handled"
+        seen.append((call, result))
+    assert seen == [(i, i * 10) for i in range(5)]
+    assert not _ahead_threads()
+    assert list(encoded_ahead(iter([]), encode)) == []
+
+
+def test_encoded_ahead_raises_at_the_failing_call_and_leaves_no_thread():
+    from pipeline.shards.batches import encoded_ahead
+
+    def encode(call):
+        if call == 2:
+            raise ValueError("bad call 2")
+        return call
+
+    got = []
+    with pytest.raises(ValueError, match="bad call 2"):
+        for _call, result in encoded_ahead(iter(range(5)), encode):
+            got.append(result)
+    assert got == [0, 1]
+    assert not _ahead_threads()
+    gen = encoded_ahead(iter(range(5)), encode)  # a caller that stops early
+    assert next(gen) == (0, 0)
+    gen.close()
+    assert not _ahead_threads()
+
 
 def _batch(ids, seed=0):
     from pipeline.shards.batches import TokenBatch
