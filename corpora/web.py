@@ -228,6 +228,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
         "web", cfg.output, build=lambda p: build_web(p, cfg, inputs),
         header=f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}",
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
+        input_files=len(inputs),
     ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 

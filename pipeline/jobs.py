@@ -308,6 +308,21 @@ class PipelineJob:
     build: Any  # (beam.Pipeline) -> None: composes the job on the pipeline
     header: str = ""  # printed before the run
     summary: Any = None  # (report: dict, seconds: float) -> None: prints the closing summary
+    input_files: int | None = None  # files each read by one worker, when the job reads that way (spread_note)
+
+
+def spread_note(beam_args: list[str], input_files: int | None) -> str | None:
+    """A note for a local run with worker processes and fewer input files than workers: a file is
+    one work item, and its records stay on the worker that read it, so some workers would wait."""
+    if (input_files is None or not is_local_direct(beam_args)
+            or _flag_value(beam_args, "--direct_running_mode") != "multi_processing"):
+        return None
+    workers = local_workers(beam_args)
+    if input_files >= workers:
+        return None
+    return (f"note: {input_files} input file(s) for {workers} workers: each file is read and processed by one "
+            f"worker (up to a dedup step's shuffle), so {workers - input_files} worker(s) wait; give at least "
+            f"{workers} files to use them all (docs/running-jobs.md, 'How work is spread')")
 
 
 def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_bytes: int | None = None) -> dict | None:
@@ -317,6 +332,9 @@ def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_byt
     beam_args = for_input_size(beam_args, input_bytes)
     if job.header and not quiet:
         print(job.header, flush=True)
+    note = spread_note(beam_args, job.input_files)
+    if note and not quiet:
+        print(note, flush=True)
     from pipeline.beam_speedups import fork_workers, release_workers
 
     if is_local_direct(beam_args) and _flag_value(beam_args, "--direct_running_mode") == "multi_processing":

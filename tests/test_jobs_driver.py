@@ -80,3 +80,28 @@ def test_an_untyped_pipeline_still_groups_by_value():
         grouped = (p | beam.Create([(k, i) for i in range(3) for k in keys]) | beam.GroupByKey()
                    | beam.MapTuple(lambda k, vs: (k, sorted(vs))))
         assert_that(grouped, equal_to([(k, [0, 1, 2]) for k in keys]))
+
+
+def test_a_note_when_fewer_input_files_than_worker_processes():
+    from pipeline.jobs import spread_note
+
+    two = default_beam_args(["--direct_num_workers=2"])
+    note = spread_note(two, 1)
+    assert note is not None and note.startswith("note: 1 input file(s) for 2 workers") and "1 worker(s) wait" in note
+    assert spread_note(two, 2) is None and spread_note(two, 5) is None
+    assert spread_note(two, None) is None  # a job that does not read one file per work item
+    assert spread_note(for_input_size(two, 10), 1) is None  # a small input runs in one process: nothing waits
+    assert spread_note(["--runner", "dask"], 1) is None
+
+
+def test_the_web_job_prints_the_note(tmp_path, capsys):
+    from corpora.web import WebConfig, run_web
+
+    src = tmp_path / "one.jsonl"
+    src.write_text("".join(f'{{"id": "d{i}", "text": "A plain sentence number {i} about rivers."}}\n' for i in range(3)))
+    cfg = WebConfig(inputs=[str(src)], output=str(tmp_path / "out"), id_field="id", recipe=[])
+    run_web(cfg, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    out = capsys.readouterr().out
+    assert "note: 1 input file(s) for 2 workers" in out
+    run_web(cfg, ["--direct_num_workers=1"], overwrite=True)
+    assert "note:" not in capsys.readouterr().out
