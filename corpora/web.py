@@ -38,6 +38,7 @@ from pipeline.limits import Limits
 from pipeline.normalize import Normalizer
 from pipeline.readers import FORMATS, ReaderConfig, detect_format
 from pipeline.recipe import (
+    DEDUP_STEPS,
     RecipeStep,
     check_previous_build,
     known_steps,
@@ -90,6 +91,11 @@ class WebConfig:
     recipe: list[dict] = field(default_factory=list)  # resolved steps, {name: params}, see pipeline/recipe.py
     annotate: bool = False
     drop_truncated: bool = False
+
+    @property
+    def shuffles(self) -> bool:
+        """A dedup step in the recipe: its shuffle spreads the documents over every worker again."""
+        return any((item if isinstance(item, str) else next(iter(item))) in DEDUP_STEPS for item in self.recipe)
 
     def reader_config(self) -> ReaderConfig:
         return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits,
@@ -228,7 +234,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
         "web", cfg.output, build=lambda p: build_web(p, cfg, inputs),
         header=f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}",
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
-        input_files=len(inputs),
+        input_files=len(inputs), files_bound=not cfg.shuffles,
     ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 

@@ -206,34 +206,49 @@ def local_workers(beam_args: list[str]) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
-def in_one_process(beam_args: list[str], input_bytes: int | None, max_workers: int = 1) -> bool:
+def in_one_process(beam_args: list[str], input_bytes: int | None, max_workers: int = 1,
+                   work_items: int | None = None) -> bool:
     """Whether a local job runs as fast in this process as in worker processes: the running mode
     is ours to choose (no ``--direct_running_mode`` given) and either at most ``max_workers``
-    workers are asked for or the input is under ``SMALL_INPUT_BYTES`` (a worker process's
-    start-up, importing Beam and the job's libraries, costs more than it would save). The
-    worker count is an upper bound. ``max_workers`` above 1: the job's work runs in threads
-    of its own (the tokenizer's), so one process already uses that many cores."""
+    workers are asked for, the input is under ``SMALL_INPUT_BYTES`` (a worker process's
+    start-up, importing Beam and the job's libraries, costs more than it would save), or the job
+    has one work item (``work_items``: the most workers it can keep busy). The worker count is an
+    upper bound. ``max_workers`` above 1: the job's work runs in threads of its own (the
+    tokenizer's), so one process already uses that many cores."""
     if input_bytes is None or not getattr(beam_args, "chosen_mode", False):
         return False
-    return input_bytes < SMALL_INPUT_BYTES or local_workers(beam_args) <= max_workers
+    return (input_bytes < SMALL_INPUT_BYTES or local_workers(beam_args) <= max_workers
+            or (work_items is not None and work_items <= 1))
 
 
-def for_input_size(beam_args: list[str], input_bytes: int | None, max_workers: int = 1) -> list[str]:
-    """The options to run with: one in-process worker (``in_memory``) when ``in_one_process``,
-    else ``beam_args`` unchanged. Same output either way, less fixed cost and memory."""
-    if not in_one_process(beam_args, input_bytes, max_workers):
-        return beam_args
-    drop = ("--direct_num_workers", "--direct_running_mode")
+def for_input_size(beam_args: list[str], input_bytes: int | None, max_workers: int = 1,
+                   work_items: int | None = None) -> list[str]:
+    """The options to run with: one in-process worker (``in_memory``) when ``in_one_process``; no
+    more worker processes than ``work_items`` when the running mode is ours and the job can keep
+    no more busy (a web job without a shuffle, one worker per input file: the others would only
+    start and wait); else ``beam_args`` unchanged. Same output either way, less fixed cost and
+    memory."""
+    if in_one_process(beam_args, input_bytes, max_workers, work_items):
+        return _without(beam_args, ("--direct_num_workers", "--direct_running_mode")) + [
+            "--direct_num_workers=1", "--direct_running_mode=in_memory"]
+    if (work_items is not None and input_bytes is not None and getattr(beam_args, "chosen_mode", False)
+            and work_items < local_workers(beam_args)):
+        return _without(beam_args, ("--direct_num_workers",)) + [f"--direct_num_workers={work_items}"]
+    return beam_args
+
+
+def _without(beam_args: list[str], flags: tuple[str, ...]) -> list[str]:
+    """``beam_args`` less ``flags``, given as ``--flag=value`` or ``--flag value``."""
     keep: list[str] = []
     skip = False
     for a in beam_args:
         if skip:
             skip = False
-        elif a in drop:
+        elif a in flags:
             skip = True  # "--flag value": drop its value too
-        elif not a.startswith(tuple(f + "=" for f in drop)):
+        elif not a.startswith(tuple(f + "=" for f in flags)):
             keep.append(a)
-    return keep + ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+    return keep
 
 
 def prepare_beam_args(beam_args: list[str], verbose: bool = False) -> list[str]:
@@ -309,6 +324,7 @@ class PipelineJob:
     header: str = ""  # printed before the run
     summary: Any = None  # (report: dict, seconds: float) -> None: prints the closing summary
     input_files: int | None = None  # files each read by one worker, when the job reads that way (spread_note)
+    files_bound: bool = False  # no shuffle after the read: no more workers than input_files are started
 
 
 def spread_note(beam_args: list[str], input_files: int | None) -> str | None:
@@ -329,7 +345,7 @@ def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_byt
     """Run ``job`` on the runner the options name; return its stats report (None when submitted
     with ``--no_wait_until_finish``: stats.json and manifest.json appear when it ends).
     ``input_bytes``: the input's size, when known (a small one runs in one local process)."""
-    beam_args = for_input_size(beam_args, input_bytes)
+    beam_args = for_input_size(beam_args, input_bytes, work_items=job.input_files if job.files_bound else None)
     if job.header and not quiet:
         print(job.header, flush=True)
     note = spread_note(beam_args, job.input_files)

@@ -94,14 +94,37 @@ def test_a_note_when_fewer_input_files_than_worker_processes():
     assert spread_note(["--runner", "dask"], 1) is None
 
 
-def test_the_web_job_prints_the_note(tmp_path, capsys):
-    from corpora.web import WebConfig, run_web
+def test_no_more_worker_processes_than_work_items_when_the_mode_is_ours():
+    four = default_beam_args(["--direct_num_workers", "4"])
+    two = for_input_size(four, SMALL_INPUT_BYTES * 10, work_items=2)
+    assert two[-1] == "--direct_num_workers=2" and "--direct_running_mode=multi_processing" in two
+    assert sum(a.startswith("--direct_num_workers") for a in two) == 1 and "4" not in two
+    assert for_input_size(four, SMALL_INPUT_BYTES * 10, work_items=1)[-2:] == ONE_PROCESS  # one item: one process
+    assert for_input_size(four, SMALL_INPUT_BYTES * 10, work_items=4) == four
+    assert for_input_size(four, SMALL_INPUT_BYTES * 10) == four  # a job whose records are spread again
+    forced = default_beam_args(["--direct_num_workers=4", "--direct_running_mode=multi_processing"])
+    assert for_input_size(forced, SMALL_INPUT_BYTES * 10, work_items=1) == forced  # the user's mode is kept
 
+
+def test_the_web_job_starts_workers_for_its_files_unless_a_dedup_step_spreads_them(tmp_path, capsys, monkeypatch):
+    """One input file: without a dedup step the job runs in one process (no worker would have a
+    file); with one, the dedup's shuffle uses every worker, so they start, and the note says the
+    read leaves one waiting."""
+    import pipeline.jobs
+    from corpora.web import WebConfig, run_web
+    from pipeline.recipe import parse_steps
+
+    monkeypatch.setattr(pipeline.jobs, "SMALL_INPUT_BYTES", 0)  # the input's size alone would choose one process
     src = tmp_path / "one.jsonl"
     src.write_text("".join(f'{{"id": "d{i}", "text": "A plain sentence number {i} about rivers."}}\n' for i in range(3)))
-    cfg = WebConfig(inputs=[str(src)], output=str(tmp_path / "out"), id_field="id", recipe=[])
-    run_web(cfg, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
-    out = capsys.readouterr().out
-    assert "note: 1 input file(s) for 2 workers" in out
-    run_web(cfg, ["--direct_num_workers=1"], overwrite=True)
+    plain = WebConfig(inputs=[str(src)], output=str(tmp_path / "plain"), id_field="id", recipe=[])
+    assert not plain.shuffles
+    run_web(plain, ["--direct_num_workers=2"])
     assert "note:" not in capsys.readouterr().out
+    dedup = WebConfig(inputs=[str(src)], output=str(tmp_path / "dedup"), id_field="id",
+                      recipe=[s.describe() for s in parse_steps(["exact_dedup"])])
+    assert dedup.shuffles
+    run_web(dedup, ["--direct_num_workers=2"])
+    assert "note: 1 input file(s) for 2 workers" in capsys.readouterr().out
+    run_web(plain, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"], overwrite=True)
+    assert "note: 1 input file(s) for 2 workers" in capsys.readouterr().out  # the mode asked for is kept
