@@ -44,6 +44,7 @@ from pipeline.recipe import (
     known_steps,
     load_recipe,
     parse_steps,
+    step_names,
     steps_from_flag,
     with_previous_build,
 )
@@ -95,7 +96,7 @@ class WebConfig:
     @property
     def shuffles(self) -> bool:
         """A dedup step in the recipe: its shuffle spreads the documents over every worker again."""
-        return any((item if isinstance(item, str) else next(iter(item))) in DEDUP_STEPS for item in self.recipe)
+        return any(name in DEDUP_STEPS for name in step_names(self.recipe))
 
     def reader_config(self) -> ReaderConfig:
         return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits,

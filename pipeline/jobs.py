@@ -206,6 +206,11 @@ def local_workers(beam_args: list[str]) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
+def runs_worker_processes(beam_args: list[str]) -> bool:
+    """Whether these options run the job locally in worker processes (``multi_processing``)."""
+    return is_local_direct(beam_args) and _flag_value(beam_args, "--direct_running_mode") == "multi_processing"
+
+
 def in_one_process(beam_args: list[str], input_bytes: int | None, max_workers: int = 1,
                    work_items: int | None = None) -> bool:
     """Whether a local job runs as fast in this process as in worker processes: the running mode
@@ -330,8 +335,7 @@ class PipelineJob:
 def spread_note(beam_args: list[str], input_files: int | None) -> str | None:
     """A note for a local run with worker processes and fewer input files than workers: a file is
     one work item, and its records stay on the worker that read it, so some workers would wait."""
-    if (input_files is None or not is_local_direct(beam_args)
-            or _flag_value(beam_args, "--direct_running_mode") != "multi_processing"):
+    if input_files is None or not runs_worker_processes(beam_args):
         return None
     workers = local_workers(beam_args)
     if input_files >= workers:
@@ -353,7 +357,7 @@ def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_byt
         print(note, flush=True)
     from pipeline.beam_speedups import fork_workers, release_workers
 
-    if is_local_direct(beam_args) and _flag_value(beam_args, "--direct_running_mode") == "multi_processing":
+    if runs_worker_processes(beam_args):
         fork_workers(local_workers(beam_args))  # Beam and the job's modules already imported: no start-up
     with Timer() as t:
         try:

@@ -142,21 +142,28 @@ def resolve_step(name: str, params: dict[str, Any] | None) -> RecipeStep:
 
 def parse_steps(items: list[Any]) -> list[RecipeStep]:
     """Resolve the ``steps`` list of a recipe (names, or one-key mappings name -> params)."""
-    steps = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            name, params = item, {}
-        elif isinstance(item, dict) and len(item) == 1:
-            name, params = next(iter(item.items()))
-            if params is None:
-                params = {}
-            if not isinstance(params, dict):
-                raise ValueError(f"step {i + 1} ({name!r}): parameters must be a mapping, got {params!r}")
-        else:
-            raise ValueError(f"step {i + 1}: expected a step name or {{name: {{params}}}}, got {item!r}")
-        steps.append(resolve_step(name, params))
+    steps = [resolve_step(*_name_and_params(i, item)) for i, item in enumerate(items)]
     _check_order(steps)
     return steps
+
+
+def step_names(items: list[Any]) -> list[str]:
+    """The step names of a recipe's ``steps`` list, without resolving the steps."""
+    return [_name_and_params(i, item)[0] for i, item in enumerate(items)]
+
+
+def _name_and_params(i: int, item: Any) -> tuple[str, dict[str, Any]]:
+    """Step ``i`` of a ``steps`` list (a name, or a one-key mapping name -> params) as (name, params)."""
+    if isinstance(item, str):
+        return item, {}
+    if isinstance(item, dict) and len(item) == 1:
+        name, params = next(iter(item.items()))
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise ValueError(f"step {i + 1} ({name!r}): parameters must be a mapping, got {params!r}")
+        return name, params
+    raise ValueError(f"step {i + 1}: expected a step name or {{name: {{params}}}}, got {item!r}")
 
 
 def _check_order(steps: list[RecipeStep]) -> None:
