@@ -37,6 +37,7 @@ from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifie
 from pipeline.limits import Limits
 from pipeline.normalize import Normalizer
 from pipeline.readers import FORMATS, ReaderConfig, detect_format
+from pipeline.readers.ranges import SPLIT_BYTES, FileRange, plan_work
 from pipeline.recipe import (
     DEDUP_STEPS,
     RecipeStep,
@@ -92,6 +93,7 @@ class WebConfig:
     recipe: list[dict] = field(default_factory=list)  # resolved steps, {name: params}, see pipeline/recipe.py
     annotate: bool = False
     drop_truncated: bool = False
+    split_mb: float = SPLIT_BYTES >> 20  # WARC/WET files of twice this or more are read in parts this size; 0: never
 
     @property
     def shuffles(self) -> bool:
@@ -116,6 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--text-field", default="text", help="JSONL/Parquet field with the text (default: text)")
     io.add_argument("--id-field", default=None, help="JSONL/Parquet field with a stable record id")
     io.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
+    io.add_argument("--split-mb", type=float, default=SPLIT_BYTES >> 20, metavar="MB",
+                    help="read a per-record gzip WARC/WET file of twice this size or more in parts of about this "
+                         "size, one worker each (default: %(default)s; 0: each file whole; docs/running-jobs.md)")
     io.add_argument("--drop-truncated", action="store_true",
                     help="drop WARC/WET records marked WARC-Truncated (body cut at a size cap); default: keep them")
     add_rejects(io)
@@ -154,6 +159,8 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         raise UsageError(str(exc)) from exc
     if args.num_shards < 0:
         raise UsageError("--num-shards must be 0 (runner decides) or more")
+    if args.split_mb < 0:
+        raise UsageError("--split-mb must be 0 (read each file whole) or more")
     try:
         steps = load_recipe(args.recipe) if args.recipe else steps_from_flag(args.filters) if args.filters else []
         if args.dedup_against:
@@ -174,6 +181,7 @@ def config_from_args(args: argparse.Namespace) -> WebConfig:
         extractor=args.extractor, langs=args.langs, lang_threshold=args.lang_threshold, lid_model=args.lid_model,
         fix_mojibake=args.fix_mojibake, rejects=args.rejects, num_shards=args.num_shards, limits=limits,
         recipe=[s.describe() for s in steps], annotate=args.annotate, drop_truncated=args.drop_truncated,
+        split_mb=args.split_mb,
     )
 
 
@@ -207,11 +215,12 @@ def apply_recipe(run: CorpusRun, docs, steps: list[RecipeStep], annotate: bool =
     return docs
 
 
-def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict]) -> CorpusRun:
-    """Compose the web job on pipeline ``p``."""
+def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict], items: list | None = None) -> CorpusRun:
+    """Compose the web job on pipeline ``p``; ``items``: the read's work items (``plan_work``),
+    one per input file unless given."""
     run = CorpusRun(p, cfg.output, job="web", config=cfg.as_dict(), inputs=inputs,
                     keep_rejects=cfg.rejects, num_shards=cfg.num_shards)
-    records = run.read([f["path"] for f in inputs], cfg.reader_config())
+    records = run.read(items or [f["path"] for f in inputs], cfg.reader_config())
     identifier = LanguageIdentifier(cfg.lang_threshold, cfg.lid_model)
     chain = StageChain([("extract", TextExtractor("web", cfg.extractor, cfg.limits)),
                         ("normalize", Normalizer(cfg.fix_mojibake, cfg.limits)),
@@ -229,13 +238,16 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
     beam_args = prepare_beam_args(beam_args, verbose)
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
+    items = plan_work(inputs, cfg.input_format, int(cfg.split_mb * (1 << 20)), beam_io.open_raw)
     size = sum(f["bytes"] for f in inputs) / 1e6
     runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
+    parts = sum(isinstance(i, FileRange) for i in items)
+    cut = f" (in {len(items)} work items: {parts} parts of large files)" if parts else ""
     return drive(PipelineJob(
-        "web", cfg.output, build=lambda p: build_web(p, cfg, inputs),
-        header=f"web: reading {len(inputs)} file(s), {size:.1f} MB, on {runner} -> {cfg.output}",
+        "web", cfg.output, build=lambda p: build_web(p, cfg, inputs, items),
+        header=f"web: reading {len(inputs)} file(s){cut}, {size:.1f} MB, on {runner} -> {cfg.output}",
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
-        input_files=len(inputs), files_bound=not cfg.shuffles,
+        work_items=len(items), files_bound=not cfg.shuffles,
     ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
 
 

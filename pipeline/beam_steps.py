@@ -21,9 +21,10 @@ from apache_beam.transforms.window import GlobalWindows
 from pipeline import beam_io
 from pipeline.chain import BATCH_BYTES, MIN_ELEMENT_BYTES, batch_weight
 from pipeline.memory import fix_mmap_threshold
-from pipeline.outcomes import At, Count, Tally, To
+from pipeline.outcomes import At, Count, Forward, Tally, To
 from pipeline.parquet_parts import PartsTarget, RowsToPart, commit_parts
-from pipeline.readers import ReaderConfig, read_file
+from pipeline.readers import ReaderConfig, read_file, read_range
+from pipeline.readers.ranges import FileRange, RangeDone, combine_ranges
 from pipeline.records import Drop, FileDone
 from pipeline.schema import CORPUS_SCHEMA, REJECTS_SCHEMA
 from pipeline.stats import StageCounter, build_report
@@ -31,6 +32,7 @@ from pipeline.stats import StageCounter, build_report
 STATS = "stats"
 REJECTS = "rejects"
 FILES_STAGE = "files"
+FILE_PARTS = "file_parts"  # the read stage's output of how each part of a file read in parts ended
 READ_STAGE = "read"
 WRITE_STAGE = "write"
 
@@ -109,20 +111,30 @@ class _StageDoFn(beam.DoFn):
 
 class ReadFile:
     """The reader stage: a path -> its RawRecords and Drops (``read``, one input each) and the
-    file's own outcome (``files_stage``: kept, or dropped with the reader's file status)."""
+    file's own outcome (``files_stage``: kept, or dropped with the reader's file status). A part
+    of a file (a ``FileRange``) -> its records, and how reading it ended on the ``FILE_PARTS``
+    output (``(path, RangeDone)``), for ``FileFromParts`` to count the file once."""
 
     def __init__(self, config: ReaderConfig, files_stage: str = FILES_STAGE) -> None:
         self.config = config
         self.files_stage = files_stage
 
-    def __call__(self, path: str) -> Iterator[Any]:
-        for out in read_file(path, self.config, open_fn=beam_io.open_raw):
+    def __call__(self, item: str | FileRange) -> Iterator[Any]:
+        part = item if isinstance(item, FileRange) else None
+        path = part.path if part else item
+        outputs = (read_range(part, self.config, open_fn=beam_io.open_raw) if part
+                   else read_file(path, self.config, open_fn=beam_io.open_raw))
+        for out in outputs:
             if not isinstance(out, FileDone):
                 yield out
                 continue
             for name, n in out.counts.items():
                 yield Count(name, n)
-            if out.status == "ok":
+            if part:
+                log.info("read %s, %s: %s, %d records", path, part.describe(), out.status, out.records)
+                yield To(FILE_PARTS, Forward((path, RangeDone(part.index, part.count, out.status, out.detail,
+                                                              out.records, part.describe()))))
+            elif out.status == "ok":
                 log.info("read %s: %d records", path, out.records)
                 yield At(self.files_stage, path)
             else:
@@ -138,11 +150,12 @@ def stage_outputs(dofn: beam.DoFn, outputs: tuple[str, ...] = (), side_inputs: t
     return beam.ParDo(dofn, *side_inputs).with_outputs(STATS, REJECTS, *outputs, main="out")
 
 
-def read_each_file(pbegin, paths: list[str], dofn: beam.DoFn, label: str = "ReadFile"):
-    """Paths -> the outputs (main, ``stats``, ``rejects``) of ``dofn`` applied to each path; the
-    files are spread over workers, one file per work item, by the Reshuffle that ``Create`` adds
-    itself to two or more values (a second one would only cost a Beam stage)."""
-    return pbegin | "ListFiles" >> beam.Create(paths) | label >> stage_outputs(dofn)
+def read_each_file(pbegin, paths: list, dofn: beam.DoFn, label: str = "ReadFile", outputs: tuple[str, ...] = ()):
+    """Paths (or other work items: parts of files) -> the outputs (main, ``stats``, ``rejects``, and
+    ``outputs``) of ``dofn`` applied to each; the items are spread over workers, one per work item,
+    by the Reshuffle that ``Create`` adds itself to two or more values (a second one would only
+    cost a Beam stage)."""
+    return pbegin | "ListFiles" >> beam.Create(paths) | label >> stage_outputs(dofn, outputs)
 
 
 class ApplyStep(beam.PTransform):
@@ -245,16 +258,31 @@ class PureCombine(beam.CombineFn):
 
 
 class ReadInputFiles(beam.PTransform):
-    """Paths -> RawRecords, one file per work item (``read_each_file``)."""
+    """Paths -> RawRecords, one work item per file or per part of a file (``FileRange``s, from
+    ``pipeline.readers.ranges.plan_ranges``); a file read in parts is counted once in the files
+    stage, when all of its parts are read (``FileFromParts``)."""
 
-    def __init__(self, paths: list[str], config: ReaderConfig, keep_rejects: bool = False) -> None:
+    def __init__(self, paths: list, config: ReaderConfig, keep_rejects: bool = False) -> None:
         super().__init__(label="read")
         self.paths = paths
         self.config = config
         self.keep_rejects = keep_rejects
 
     def expand(self, pbegin):
-        return read_each_file(pbegin, self.paths, FlatStep(READ_STAGE, ReadFile(self.config), self.keep_rejects).dofn())
+        dofn = FlatStep(READ_STAGE, ReadFile(self.config), self.keep_rejects).dofn()
+        if not any(isinstance(p, FileRange) for p in self.paths):
+            return read_each_file(pbegin, self.paths, dofn)
+        read = read_each_file(pbegin, self.paths, dofn, outputs=(FILE_PARTS,))
+        files = (read[FILE_PARTS] | "GroupParts" >> beam.GroupByKey()
+                 | "FileFromParts" >> ApplyStep(FILES_STAGE, _file_from_parts, self.keep_rejects))
+        return {"out": read["out"],
+                STATS: (read[STATS], files[STATS]) | "FlattenStats" >> beam.Flatten(),
+                REJECTS: (read[REJECTS], files[REJECTS]) | "FlattenRejects" >> beam.Flatten()}
+
+
+def _file_from_parts(group: tuple[str, Any]) -> str | Drop:
+    """``(path, its parts' RangeDone)`` -> the file's one outcome (``combine_ranges``)."""
+    return combine_ranges(*group)
 
 
 # A writer buffers one row group (uncompressed) before it writes it: 4 MB, not Beam's 64, keeps a

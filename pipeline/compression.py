@@ -204,7 +204,7 @@ def _member_header_at(buf: bytearray | bytes, i: int) -> bool:
     return buf[i:i + 3] == b"\x1f\x8b\x08" and (len(buf) < i + 4 or buf[i + 3] & 0xE0 == 0)
 
 
-def _find_member(buf: bytearray, start: int) -> int | None:
+def find_member(buf: bytearray, start: int) -> int | None:
     """Index of the next plausible gzip member header at or after ``start``, or None."""
     i = start
     while True:
@@ -225,17 +225,18 @@ def _skipped(n: int, padding: bool, at: int) -> Skipped | Break:
 
 
 def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
-                inflate: ModuleType | None = None) -> Iterator[Event]:
+                inflate: ModuleType | None = None, origin: int = 0) -> Iterator[Event]:
     """Inflate a (multi-member) gzip stream member by member; a corrupt member becomes a ``Break``
     and reading resumes at the next member header, so one bad stretch costs only its members.
 
     Compressed bytes of the current member are kept (up to ``keep``) so the search for the next
     member can start right after the bad member's header: a damaged member may end earlier than
     the point where inflating fails. ``inflate`` is ``INFLATE`` unless given (``zlib`` or isal's).
+    ``origin``: where ``raw`` starts in its file (a part of it), for the byte offsets in details.
     """
     inflate = inflate or INFLATE
     comp = bytearray()  # compressed bytes, comp[0] at absolute offset `base`
-    base = 0
+    base = origin
     raw_done = False
 
     def more() -> bool:
@@ -270,7 +271,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
                 return
             if not _member_header_at(comp, 0):
                 skipped, padding = 0, True
-                found = _find_member(comp, 1)
+                found = find_member(comp, 1)
                 while found is None:
                     drop = max(len(comp) - 3, 1)  # keep a possible partial magic at the end
                     padding = padding and not comp[:drop].strip(b"\0")
@@ -282,7 +283,7 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
                         yield _skipped(skipped + len(comp), padding, base - skipped)
                         yield End("ok")
                         return
-                    found = _find_member(comp, 0)
+                    found = find_member(comp, 0)
                 padding = padding and not comp[:found].strip(b"\0")
                 yield _skipped(skipped + found, padding, base - skipped)
                 start = found
@@ -311,13 +312,13 @@ def gzip_events(raw: BinaryIO, chunk: int = 1 << 20, keep: int = 64 << 20,
                     start = pos = scan_from = 0
         except INFLATE_ERRORS as exc:
             detail = f"corrupt gzip member at byte {base + start}: {exc}"
-            found = _find_member(comp, scan_from)
+            found = find_member(comp, scan_from)
             while found is None:
                 if not more():
                     yield Break(detail, len(comp) - start)
                     yield End(CORRUPT, detail)
                     return
-                found = _find_member(comp, scan_from)
+                found = find_member(comp, scan_from)
             yield Break(detail, found - start)
             start = found
             continue
@@ -336,12 +337,13 @@ def plain_events(stream: BinaryIO, chunk: int = 1 << 20, failure=None) -> Iterat
         yield Chunk(data, checked=True)
 
 
-def open_events(raw: BinaryIO, chunk: int = 1 << 20) -> Iterator[Event]:
-    """The decompressed bytes of a raw stream as events, compression told by its magic bytes."""
+def open_events(raw: BinaryIO, chunk: int = 1 << 20, origin: int = 0) -> Iterator[Event]:
+    """The decompressed bytes of a raw stream as events, compression told by its magic bytes;
+    ``origin``: the stream's first byte's offset in its file (details name file offsets)."""
     buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, chunk)  # type: ignore[arg-type]
     kind = sniff_compression(buffered.peek(4)[:4])
     if kind == "gzip":
-        return gzip_events(buffered, chunk)
+        return gzip_events(buffered, chunk, origin=origin)
     if kind == "zstd":
         stream = io.BufferedReader(_ZstdReader(buffered), chunk)
         return plain_events(stream, chunk, lambda: stream_failure(stream))

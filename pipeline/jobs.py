@@ -328,31 +328,33 @@ class PipelineJob:
     build: Any  # (beam.Pipeline) -> None: composes the job on the pipeline
     header: str = ""  # printed before the run
     summary: Any = None  # (report: dict, seconds: float) -> None: prints the closing summary
-    input_files: int | None = None  # files each read by one worker, when the job reads that way (spread_note)
-    files_bound: bool = False  # no shuffle after the read: no more workers than input_files are started
+    work_items: int | None = None  # files (or parts of files) each read by one worker, when the job reads so
+    files_bound: bool = False  # no shuffle after the read: no more workers than work_items are started
 
 
-def spread_note(beam_args: list[str], input_files: int | None) -> str | None:
-    """A note for a local run with worker processes and fewer input files than workers: a file is
-    one work item, and its records stay on the worker that read it, so some workers would wait."""
-    if input_files is None or not runs_worker_processes(beam_args):
+def spread_note(beam_args: list[str], work_items: int | None) -> str | None:
+    """A note for a local run with worker processes and fewer work items than workers: a file (or
+    a part of a large WARC/WET file) is one work item, and its records stay on the worker that
+    read it, so some workers would wait."""
+    if work_items is None or not runs_worker_processes(beam_args):
         return None
     workers = local_workers(beam_args)
-    if input_files >= workers:
+    if work_items >= workers:
         return None
-    return (f"note: {input_files} input file(s) for {workers} workers: each file is read and processed by one "
-            f"worker (up to a dedup step's shuffle), so {workers - input_files} worker(s) wait; give at least "
-            f"{workers} files to use them all (docs/running-jobs.md, 'How work is spread')")
+    return (f"note: {work_items} work item(s) for {workers} workers: each input file (or part of a large "
+            f"WARC/WET file) is read and processed by one worker (up to a dedup step's shuffle), so "
+            f"{workers - work_items} worker(s) wait; give at least {workers} files to use them all "
+            "(docs/running-jobs.md, 'How work is spread')")
 
 
 def drive(job: PipelineJob, beam_args: list[str], quiet: bool = False, input_bytes: int | None = None) -> dict | None:
     """Run ``job`` on the runner the options name; return its stats report (None when submitted
     with ``--no_wait_until_finish``: stats.json and manifest.json appear when it ends).
     ``input_bytes``: the input's size, when known (a small one runs in one local process)."""
-    beam_args = for_input_size(beam_args, input_bytes, work_items=job.input_files if job.files_bound else None)
+    beam_args = for_input_size(beam_args, input_bytes, work_items=job.work_items if job.files_bound else None)
     if job.header and not quiet:
         print(job.header, flush=True)
-    note = spread_note(beam_args, job.input_files)
+    note = spread_note(beam_args, job.work_items)
     if note and not quiet:
         print(note, flush=True)
     from pipeline.beam_speedups import fork_workers, release_workers

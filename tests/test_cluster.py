@@ -85,13 +85,15 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 def test_web_job_on_the_cluster_equals_the_local_runner(cluster, tmp_path):
     """Relative input and output paths, given in a directory no worker runs in, still work; the
     corpus in a fixed number of files there (``--num-shards``: a shuffle of its rows) while the
-    rejects and the dedup index are written one part per bundle."""
+    rejects and the dedup index are written one part per bundle; the input files, read in parts
+    there (``--split-mb``), give the same output as read whole."""
     write_sample(str(tmp_path / "in"), pages=60, files=2)
     common = ["web", "--input", "in/*.warc.gz", "--filters", FILTERS, "--rejects"]
     local = _run(tmp_path, *common, "--output", "local")
     assert local.returncode == 0, local.stderr
     dask = _run(tmp_path, *common, "--output", "dask", "--runner", "dask", "--dask_address", cluster,
-                "--num-shards", "3")
+                "--num-shards", "3", "--split-mb", "0.02")  # each file read in parts on the cluster
+    assert "parts of large files" in dask.stdout
     assert dask.returncode == 0, dask.stderr
     assert sorted(f.name for f in (tmp_path / "dask" / "data").iterdir()) == [
         f"part-0000{i}-of-00003.parquet" for i in range(3)]

@@ -87,7 +87,7 @@ def test_a_note_when_fewer_input_files_than_worker_processes():
 
     two = default_beam_args(["--direct_num_workers=2"])
     note = spread_note(two, 1)
-    assert note is not None and note.startswith("note: 1 input file(s) for 2 workers") and "1 worker(s) wait" in note
+    assert note is not None and note.startswith("note: 1 work item(s) for 2 workers") and "1 worker(s) wait" in note
     assert spread_note(two, 2) is None and spread_note(two, 5) is None
     assert spread_note(two, None) is None  # a job that does not read one file per work item
     assert spread_note(for_input_size(two, 10), 1) is None  # a small input runs in one process: nothing waits
@@ -125,6 +125,6 @@ def test_the_web_job_starts_workers_for_its_files_unless_a_dedup_step_spreads_th
                       recipe=[s.describe() for s in parse_steps(["exact_dedup"])])
     assert dedup.shuffles
     run_web(dedup, ["--direct_num_workers=2"])
-    assert "note: 1 input file(s) for 2 workers" in capsys.readouterr().out
+    assert "note: 1 work item(s) for 2 workers" in capsys.readouterr().out
     run_web(plain, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"], overwrite=True)
-    assert "note: 1 input file(s) for 2 workers" in capsys.readouterr().out  # the mode asked for is kept
+    assert "note: 1 work item(s) for 2 workers" in capsys.readouterr().out  # the mode asked for is kept

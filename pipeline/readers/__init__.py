@@ -78,3 +78,22 @@ def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderO
             yield from read_parquet(raw, path, config)
     finally:
         raw.close()
+
+
+def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
+    """Read one part of a WARC/WET file (a ``pipeline.readers.ranges.FileRange``): its records as
+    ``read_file`` yields them, then a ``FileDone`` for the part alone."""
+    from pipeline.readers.ranges import BoundedReader
+    from pipeline.readers.warc import read_warc
+
+    fmt = config.input_format if config.input_format != "auto" else detect_format(part.path)
+    opener = open_fn or (lambda p: open(p, "rb"))
+    try:
+        raw = opener(part.path)
+        raw.seek(part.start)
+    except OSError as exc:
+        yield FileDone(part.path, "unreadable", str(exc))
+        return
+    with BoundedReader(raw, part.stop - part.start) as bounded:
+        yield from read_warc(bounded, part.path, config.limits, wet=(fmt == "wet"),
+                             drop_truncated=config.drop_truncated, origin=part.start, final=part.final)

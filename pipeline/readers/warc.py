@@ -31,7 +31,7 @@ from pipeline.records import Drop, FileDone, RawRecord
 STAGE = "read"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 _LINE_START_MARKER = re.compile(rb"\nWARC/1\.[01]\r?\n")
-_VERSION = re.compile(rb"WARC/1\.[01]\r?\n")
+VERSION = re.compile(rb"WARC/1\.[01]\r?\n")
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # a line end followed by an empty line
 # The record types of WARC 1.0/1.1; any other value is read as a damaged header.
 WARC_TYPES = frozenset({"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
@@ -50,8 +50,8 @@ def _basename(path: str) -> str:
 class _Input:
     """Decompressed bytes at absolute offsets, pulled event by event; stops at a ``Break``/``End``."""
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self.events = open_events(raw)
+    def __init__(self, raw: BinaryIO, origin: int = 0) -> None:
+        self.events = open_events(raw, origin=origin)
         self.buf = bytearray()
         self.base = 0  # absolute offset of buf[0]
         self.checked = 0  # bytes before this offset passed their checksum (or have none to pass)
@@ -136,7 +136,7 @@ class _Input:
         """Offset of the next ``WARC/1.x`` line at or after ``start`` (a line start) in this segment, or
         None when the data stops first. Without ``keep``, bytes passed over are discarded as it goes."""
         self.ensure(start + 10)
-        if _VERSION.match(self.buf, start - self.base):
+        if VERSION.match(self.buf, start - self.base):
             return start
         searched = max(start - 1, self.segment_start)
         while True:
@@ -157,7 +157,7 @@ class _Headers(dict):
         return self.get(name.lower())
 
 
-def _parse_headers(block: bytes) -> _Headers:
+def parse_headers(block: bytes) -> _Headers:
     headers = _Headers()
     last = None
     for line in block.decode("utf-8", "replace").splitlines():
@@ -202,21 +202,27 @@ def digest_matches(value: str | None, block: bytes) -> bool | None:
 class _RecordConverter:
     """Turns one framed record (header fields and block) into a RawRecord or a Drop."""
 
-    def __init__(self, path: str, limits: Limits, wet: bool, drop_truncated: bool) -> None:
+    def __init__(self, path: str, limits: Limits, wet: bool, drop_truncated: bool, origin: int | None = None) -> None:
         self.path = path
         self.base = _basename(path)
+        self.origin = origin
         self.limits = limits
         self.wet = wet
         self.drop_truncated = drop_truncated
         self.target = "conversion" if wet else "response"
         self.seen_ids: Counter[str] = Counter()
 
+    def place(self, offset: int) -> str:
+        """``<file name>@<offset>`` (decompressed), or ``<file name>@<origin>+<offset>`` in a part
+        of a file that starts at compressed byte ``origin`` (``pipeline.readers.ranges``)."""
+        return f"{self.base}@{offset}" if self.origin is None else f"{self.base}@{self.origin}+{offset}"
+
     def key(self, headers: _Headers, offset: int) -> str:
-        """The record's identity: its WARC-Record-ID (``#n`` on the n-th reuse within the file),
-        or ``<file name>@<offset>`` when it has none."""
+        """The record's identity: its WARC-Record-ID (``#n`` on the n-th reuse within the file, or
+        the part of it read), or its ``place`` when it has none."""
         rid = headers.get_field("WARC-Record-ID")
         if not rid:
-            return f"{self.base}@{offset}"
+            return self.place(offset)
         self.seen_ids[rid] += 1
         n = self.seen_ids[rid]
         return rid if n == 1 else f"{rid}#{n}"
@@ -269,11 +275,13 @@ class _RecordConverter:
                          header_charset=http.charset, meta=meta)
 
 
-def read_warc(raw: BinaryIO, path: str, limits: Limits, wet: bool = False,
-              drop_truncated: bool = False) -> Iterator[RawRecord | Drop | FileDone]:
+def read_warc(raw: BinaryIO, path: str, limits: Limits, wet: bool = False, drop_truncated: bool = False,
+              origin: int | None = None, final: bool = True) -> Iterator[RawRecord | Drop | FileDone]:
     """Yield the response (WARC) or conversion (WET) records of one file as RawRecords, every other
-    record as a Drop with its reason, then a FileDone with per-file counts."""
-    reader = _WarcReader(raw, path, limits, wet, drop_truncated)
+    record as a Drop with its reason, then a FileDone with per-file counts. ``origin``: ``raw`` is
+    a part of the file starting at that compressed byte; ``final``: the part ends where the file
+    does (else a record running past its end overran its Content-Length, the file goes on)."""
+    reader = _WarcReader(raw, path, limits, wet, drop_truncated, origin, final)
     yield from reader.records()
     yield reader.done()
 
@@ -281,11 +289,13 @@ def read_warc(raw: BinaryIO, path: str, limits: Limits, wet: bool = False,
 class _WarcReader:
     """The framing loop of one file (see the module docstring)."""
 
-    def __init__(self, raw: BinaryIO, path: str, limits: Limits, wet: bool, drop_truncated: bool) -> None:
-        self.inp = _Input(raw)
+    def __init__(self, raw: BinaryIO, path: str, limits: Limits, wet: bool, drop_truncated: bool,
+                 origin: int | None = None, final: bool = True) -> None:
+        self.inp = _Input(raw, origin or 0)
         self.path = path
         self.limits = limits
-        self.conv = _RecordConverter(path, limits, wet, drop_truncated)
+        self.final = final
+        self.conv = _RecordConverter(path, limits, wet, drop_truncated, origin)
         self.counts: Counter[str] = Counter()
         self.n_records = 0
         self.headers_seen = 0
@@ -301,7 +311,7 @@ class _WarcReader:
         stop = inp.stop
         assert isinstance(stop, End)
         status, detail = stop.reason, stop.detail
-        if status == "ok" and self.cut_short:
+        if status == "ok" and self.cut_short and self.final:
             status, detail = TRUNCATED_FILE, "the file ends inside a record"
         if status == "ok" and inp.breaks:
             status, detail = CORRUPT_COMPRESSION, f"{inp.breaks} corrupt gzip member stretch(es) skipped"
@@ -320,7 +330,7 @@ class _WarcReader:
         if gap.strip(b"\r\n"):
             self.counts["skipped_bytes"] += stop - start
             if self.headers_seen and not claimed:
-                yield self._drop("malformed_record", f"{self.conv.base}@{start}",
+                yield self._drop("malformed_record", self.conv.place(start),
                                  detail=f"{stop - start} bytes that are not a WARC record, skipped")
 
     def records(self) -> Iterator[RawRecord | Drop]:
@@ -352,7 +362,7 @@ class _WarcReader:
         """A corrupt gzip stretch: the record it cut (or the stretch itself) is one drop."""
         brk = self.inp.resume()
         detail = f"{brk.detail}; {brk.skipped} compressed bytes skipped"
-        yield self._drop("corrupt_record", key or f"{self.conv.base}@{self.inp.segment_start}", url, detail)
+        yield self._drop("corrupt_record", key or self.conv.place(self.inp.segment_start), url, detail)
 
     def _one_record(self, pos: int):
         """Frame, check and convert the record whose version line starts at ``pos``; returns the
@@ -365,7 +375,7 @@ class _WarcReader:
         if header_end is None:
             return (yield from self._unframed(pos, version_end, "a WARC header block that does not end"))
         try:
-            headers = _parse_headers(inp.at(version_end, header_end))
+            headers = parse_headers(inp.at(version_end, header_end))
             length = int(headers.get_field("Content-Length") or "")
             if length < 0:
                 raise ValueError("negative Content-Length")
@@ -436,7 +446,7 @@ class _WarcReader:
         if inp.end <= lenient and inp.stop is not None:
             return lenient  # the data ends (or breaks) right after the block
         inp.ensure(lenient + 8)
-        if _VERSION.match(inp.at(lenient, lenient + 10)):
+        if VERSION.match(inp.at(lenient, lenient + 10)):
             return lenient
         return None
 
@@ -454,6 +464,10 @@ class _WarcReader:
         if isinstance(inp.stop, Break):
             yield from self._after_break(key, url)
             return inp.end
+        if not self.final:  # the next part starts with a whole record: this one's length is wrong
+            yield self._drop("bad_content_length", key, url, "its Content-Length runs past the next record")
+            self.claimed = True
+            return max(header_end, inp.base)
         self.cut_short = True
         reason = inp.stop.detail if isinstance(inp.stop, End) and inp.stop.detail else "the file ends inside it"
         yield self._drop("truncated_record", key, url, reason)
@@ -470,11 +484,11 @@ class _WarcReader:
                 return inp.end
             self.cut_short = True
             self.headers_seen += 1
-            yield self._drop("truncated_record", f"{self.conv.base}@{pos}", None, "the file ends inside a header")
+            yield self._drop("truncated_record", self.conv.place(pos), None, "the file ends inside a header")
             return inp.end
         self.headers_seen += 1
         self.claimed = True  # its body, up to the next record, goes with it
-        yield self._drop("malformed_record", f"{self.conv.base}@{pos}", None, detail)
+        yield self._drop("malformed_record", self.conv.place(pos), None, detail)
         return version_end or pos + 1
 
     def _lf_record(self, headers: _Headers, header_end: int, key: str, url: str | None, wanted: bool):

@@ -1,0 +1,196 @@
+"""Large WARC/WET files read in parts: byte ranges that each start a record, one work item each.
+
+A file is one work item, so one large file is read by one worker however many a job has. A
+per-record gzip WARC or WET file (as Common Crawl writes them: every record its own gzip member)
+can be cut where a member starts a record, and every part read on its own by the same reader.
+``plan_ranges`` picks the cuts: near each multiple of the part size, the first gzip member that
+inflates whole (its CRC32 and length hold) to exactly one whole WARC record. Anything less (no
+such member within ``SEARCH_BYTES``, a file that is not gzip, records spread over members) and
+the file keeps fewer cuts, or none: it is then read whole, as before.
+
+The cuts depend on the file alone (its size and bytes), never on the worker count, so a job's
+output does not either. What differs from reading the file whole: a record without a
+``WARC-Record-ID`` (which WARC requires) is named ``<file>@<range start>+<offset in the range>``
+instead of ``<file>@<offset>``, and a record id reused in two different parts is not told
+apart by ``#n`` (as an id reused in two files is not). ``combine_ranges`` turns the parts'
+outcomes back into the file's one outcome.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from pipeline.compression import INFLATE, INFLATE_ERRORS, find_member, sniff_compression
+from pipeline.records import Drop
+
+SPLIT_BYTES = 16 << 20  # default part size (compressed bytes); a file under twice this is read whole
+SEARCH_BYTES = 8 << 20  # how far past a planned cut a record's member is looked for
+MAX_MEMBER_BYTES = 64 << 20  # a longer member is not inflated to check it (no cut there)
+_HEAD_BYTES = 1 << 16  # a record's header block must end within this many bytes
+SPLITTABLE = ("warc", "wet")
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """Compressed bytes ``[start, stop)`` of ``path``: part ``index`` of ``count``; ``start`` is
+    the first byte of a gzip member holding one whole record (or 0)."""
+
+    path: str
+    start: int
+    stop: int
+    index: int
+    count: int
+
+    @property
+    def final(self) -> bool:
+        """Whether the range ends where the file ends."""
+        return self.index == self.count - 1
+
+    def describe(self) -> str:
+        return f"part {self.index + 1} of {self.count} (bytes {self.start}-{self.stop})"
+
+
+def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
+    """Whether the gzip member at ``at`` inflates whole (checksum and length held) to exactly one
+    WARC record: a version line, a header block with a known ``WARC-Type`` and ``Content-Length``,
+    that many bytes, then ``CRLF CRLF`` and nothing more."""
+    from pipeline.readers.warc import VERSION, WARC_TYPES, parse_headers
+
+    raw.seek(at)
+    d = INFLATE.decompressobj(16 + zlib.MAX_WBITS)
+    head, tail, total, fed = bytearray(), b"", 0, 0
+    try:
+        while not d.eof:
+            piece = raw.read(min(1 << 16, end - at - fed))
+            if not piece or fed > MAX_MEMBER_BYTES:
+                return False
+            fed += len(piece)
+            out = d.decompress(piece)
+            total += len(out)
+            if len(head) < _HEAD_BYTES:
+                head += out[: _HEAD_BYTES - len(head)]
+            tail = (tail + out)[-4:]
+    except INFLATE_ERRORS:
+        return False
+    version = VERSION.match(head)
+    header_end = head.find(b"\r\n\r\n")
+    if not version or header_end < 0:
+        return False
+    try:
+        headers = parse_headers(bytes(head[version.end():header_end + 2]))
+        length = int(headers.get_field("Content-Length") or "")
+    except ValueError:
+        return False
+    if (headers.get_field("WARC-Type") or "").lower() not in WARC_TYPES:
+        return False
+    return total == header_end + 4 + length + 4 and tail == b"\r\n\r\n"
+
+
+def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES) -> int | None:
+    """The first byte, at or after ``offset`` and within ``search`` bytes of it, of a gzip member
+    holding one whole record (``_whole_record_member``); None when there is none before ``end``."""
+    raw.seek(offset)
+    window = raw.read(max(0, min(search, end - offset)))
+    i = 0
+    while (i := find_member(window, i)) is not None:
+        if _whole_record_member(raw, offset + i, end):
+            return offset + i
+        i += 1
+    return None
+
+
+def plan_ranges(path: str, size: int, fmt: str | None, split_bytes: int = SPLIT_BYTES,
+                open_fn=None) -> list[FileRange] | None:
+    """Where to cut ``path`` (``size`` bytes, format ``fmt``) into parts of about ``split_bytes``;
+    None when it is read whole: not WARC/WET, under twice ``split_bytes``, not gzip, or no cut
+    found. ``split_bytes`` 0: never cut. ``open_fn(path)`` opens a seekable binary stream."""
+    if fmt not in SPLITTABLE or split_bytes <= 0 or size < 2 * split_bytes:
+        return None
+    opener = open_fn or (lambda p: open(p, "rb"))
+    try:
+        with opener(path) as raw:
+            if sniff_compression(raw.read(4)) != "gzip":
+                return None
+            parts = -(-size // split_bytes)
+            cuts = [0]
+            for k in range(1, parts):
+                target = max(k * size // parts, cuts[-1] + 1)
+                found = record_member_from(raw, target, size)
+                if found is not None and found > cuts[-1]:
+                    cuts.append(found)
+    except (OSError, io.UnsupportedOperation):
+        return None  # read whole: the reader then says what is wrong with the file
+    if len(cuts) == 1:
+        return None
+    bounds = cuts + [size]
+    return [FileRange(path, a, b, i, len(cuts)) for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
+
+
+def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYTES,
+              open_fn=None) -> list[str | FileRange]:
+    """The read's work items for ``files`` (``{"path", "bytes"}``): each file's parts
+    (``plan_ranges``) or its path. Large files are planned in threads (remote stores answer each
+    seek after a round trip)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.readers import detect_format
+
+    def plan(f: dict) -> list[str | FileRange]:
+        fmt = input_format if input_format != "auto" else detect_format(f["path"])
+        return plan_ranges(f["path"], f["bytes"], fmt, split_bytes, open_fn) or [f["path"]]
+
+    large = [f for f in files if split_bytes > 0 and f["bytes"] >= 2 * split_bytes]
+    with ThreadPoolExecutor(min(16, len(large) or 1)) as pool:
+        planned = dict(zip((f["path"] for f in large), pool.map(plan, large), strict=True))
+    return [item for f in files for item in planned.get(f["path"], [f["path"]])]
+
+
+class BoundedReader(io.RawIOBase):
+    """The bytes of ``raw`` from its current position up to ``limit`` bytes on (a range's bytes)."""
+
+    def __init__(self, raw: BinaryIO, limit: int) -> None:
+        self.raw = raw
+        self.left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        if self.left <= 0:
+            return 0
+        data = self.raw.read(min(len(b), self.left))
+        b[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+@dataclass(frozen=True)
+class RangeDone:
+    """How reading one part ended (the part's ``FileDone``, less its counts, already counted)."""
+
+    index: int
+    count: int
+    status: str
+    detail: str
+    records: int
+    where: str
+
+
+def combine_ranges(path: str, parts: Iterable[RangeDone]) -> str | Drop:
+    """The file's one outcome from its parts': ``path`` (kept) when every part read ``ok``; else a
+    Drop with the first failing part's status (the records its parts read whole stay kept)."""
+    done = sorted(parts, key=lambda p: p.index)
+    if not done or [p.index for p in done] != list(range(done[0].count)):
+        raise RuntimeError(f"{path}: parts {[p.index for p in done]} reached the files stage, not all of them")
+    for p in done:
+        if p.status != "ok":
+            return Drop("files", p.status, id=path, source_file=path, detail=f"{p.where}: {p.detail}")
+    return path
