@@ -27,9 +27,10 @@ from typing import BinaryIO
 from pipeline.compression import INFLATE, INFLATE_ERRORS, find_member, sniff_compression
 from pipeline.records import Drop
 
-SPLIT_BYTES = 16 << 20  # default part size (compressed bytes); a file under twice this is read whole
+SPLIT_BYTES = 8 << 20  # default part size (compressed bytes); a file under twice this is read whole
 SEARCH_BYTES = 8 << 20  # how far past a planned cut a record's member is looked for
 MAX_MEMBER_BYTES = 64 << 20  # a longer member is not inflated to check it (no cut there)
+_SCAN_BYTES = 1 << 18  # read at a time while looking for a member
 _HEAD_BYTES = 1 << 16  # a record's header block must end within this many bytes
 SPLITTABLE = ("warc", "wet")
 
@@ -92,14 +93,19 @@ def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
 
 def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES) -> int | None:
     """The first byte, at or after ``offset`` and within ``search`` bytes of it, of a gzip member
-    holding one whole record (``_whole_record_member``); None when there is none before ``end``."""
-    raw.seek(offset)
-    window = raw.read(max(0, min(search, end - offset)))
-    i = 0
-    while (i := find_member(window, i)) is not None:
-        if _whole_record_member(raw, offset + i, end):
-            return offset + i
-        i += 1
+    holding one whole record (``_whole_record_member``); None when there is none before ``end``.
+    Read ``_SCAN_BYTES`` at a time: a member of Common Crawl's is a few kilobytes."""
+    limit = min(offset + search, end)
+    at = offset
+    while at < limit:
+        raw.seek(at)
+        window = raw.read(min(_SCAN_BYTES, limit - at) + 3)  # + a magic that starts at the window's end
+        i = 0
+        while (i := find_member(window, i)) is not None and at + i < limit:
+            if _whole_record_member(raw, at + i, end):
+                return at + i
+            i += 1
+        at += _SCAN_BYTES
     return None
 
 
