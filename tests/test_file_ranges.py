@@ -221,3 +221,13 @@ def test_the_web_job_reads_one_large_file_on_two_workers_as_it_reads_it_whole(tm
     assert stages["parts"]["files"]["in"] == 1 and stages["parts"]["files"]["dropped"] == {"corrupt_compression": 1}
     manifest = json.loads((tmp_path / "parts" / "manifest.json").read_text())
     assert manifest["config"]["split_mb"] == split_mb
+
+
+def test_a_negative_part_size_is_refused_before_any_work(tmp_path, capsys):
+    import beam_runner
+
+    src = _write(tmp_path, "a.warc.gz", warc_bytes(PAGES[:2]))
+    with pytest.raises(SystemExit) as stop:
+        beam_runner.main(["web", "--input", src, "--output", str(tmp_path / "out"), "--split-mb", "-1"])
+    assert stop.value.code == 2
+    assert "--split-mb must be 0" in capsys.readouterr().err and not (tmp_path / "out").exists()

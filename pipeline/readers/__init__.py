@@ -90,8 +90,13 @@ def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutpu
     opener = open_fn or (lambda p: open(p, "rb"))
     try:
         raw = opener(part.path)
+    except OSError as exc:
+        yield FileDone(part.path, "unreadable", str(exc))
+        return
+    try:
         raw.seek(part.start)
     except OSError as exc:
+        raw.close()
         yield FileDone(part.path, "unreadable", str(exc))
         return
     with BoundedReader(raw, part.stop - part.start) as bounded:
