@@ -93,7 +93,7 @@ class WebConfig:
     recipe: list[dict] = field(default_factory=list)  # resolved steps, {name: params}, see pipeline/recipe.py
     annotate: bool = False
     drop_truncated: bool = False
-    split_mb: float = SPLIT_BYTES >> 20  # WARC/WET files of twice this or more are read in parts this size; 0: never
+    split_mb: float = SPLIT_BYTES >> 20  # WARC/WET/Parquet files of twice this or more: read in parts; 0: never
 
     @property
     def shuffles(self) -> bool:
@@ -119,8 +119,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--id-field", default=None, help="JSONL/Parquet field with a stable record id")
     io.add_argument("--url-field", default="url", help="JSONL/Parquet field with the URL (default: url)")
     io.add_argument("--split-mb", type=float, default=SPLIT_BYTES >> 20, metavar="MB",
-                    help="read a per-record gzip WARC/WET file of twice this size or more in parts of about this "
-                         "size, one worker each (default: %(default)s; 0: each file whole; docs/running-jobs.md)")
+                    help="read a per-record gzip WARC/WET file or a Parquet file of twice this size or more in "
+                         "parts of about this size, one worker each (default: %(default)s; 0: each file whole; "
+                         "docs/running-jobs.md)")
     io.add_argument("--drop-truncated", action="store_true",
                     help="drop WARC/WET records marked WARC-Truncated (body cut at a size cap); default: keep them")
     add_rejects(io)

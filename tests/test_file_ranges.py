@@ -231,3 +231,61 @@ def test_a_negative_part_size_is_refused_before_any_work(tmp_path, capsys):
         beam_runner.main(["web", "--input", src, "--output", str(tmp_path / "out"), "--split-mb", "-1"])
     assert stop.value.code == 2
     assert "--split-mb must be 0" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def _parquet(tmp_path, name: str, rows: int, row_group_size: int) -> str:
+    """A Parquet file of ``rows`` rows (every 7th text null, every 11th with an id) in row groups."""
+    import pyarrow as pa
+
+    texts = [None if i % 7 == 3 else f"row {i}: " + " ".join(EN[i % 4:]) for i in range(rows)]
+    ids = [f"doc-{i}" if i % 11 == 0 else None for i in range(rows)]
+    path = tmp_path / name
+    pq.write_table(pa.table({"text": texts, "id": ids, "url": [f"http://pq.test/{i}" for i in range(rows)]}),
+                   path, row_group_size=row_group_size)
+    return str(path)
+
+
+def test_a_parquet_file_is_cut_between_row_groups_and_its_parts_read_what_it_reads(tmp_path):
+    from pipeline.readers.ranges import plan_row_groups
+
+    path = _parquet(tmp_path, "big.parquet", rows=5000, row_group_size=400)  # 13 row groups
+    size = len(open(path, "rb").read())
+    parts = plan_row_groups(path, size, split_bytes=size // 5)
+    assert parts is not None and 4 <= len(parts) <= 7
+    assert [(p.start, p.stop) for p in parts][0][0] == 0 and parts[-1].stop == 13
+    assert all(a.stop == b.start for a, b in zip(parts, parts[1:], strict=False))
+    assert [p.first_row for p in parts] == [400 * p.start for p in parts]
+    config = ReaderConfig("parquet", id_field="id")
+    whole = list(read_file(path, config))
+    items = [o for p in parts for o in read_range(p, config)]
+    assert _seen([o for o in items if not isinstance(o, FileDone)]) == _seen(whole[:-1])  # same keys: row numbers kept
+    done = [o for o in items if isinstance(o, FileDone)]
+    assert all(d.status == "ok" for d in done) and sum(d.records for d in done) == whole[-1].records == 5000
+    assert plan_work([{"path": path, "bytes": size}], "auto", size // 5) == parts
+    one_group = _parquet(tmp_path, "one.parquet", rows=5000, row_group_size=5000)
+    assert plan_row_groups(one_group, size, split_bytes=size // 5) is None  # a row group is never cut
+    assert plan_row_groups(path, size, split_bytes=size) is None  # under twice the part size
+    not_parquet = _write(tmp_path, "bad.parquet", b"PAR1" + b"\0" * size)
+    assert plan_row_groups(not_parquet, size + 4, split_bytes=size // 5) is None  # read whole: the reader says why
+
+
+def test_the_web_job_reads_a_large_parquet_file_in_parts_as_it_reads_it_whole(tmp_path, capsys):
+    from corpora.web import WebConfig, run_web
+
+    path = _parquet(tmp_path, "big.parquet", rows=3000, row_group_size=300)
+    size = len(open(path, "rb").read())
+    reports = {}
+    for name, split in (("whole", 0), ("parts", size / 4 / (1 << 20))):
+        cfg = WebConfig(inputs=[path], output=str(tmp_path / name), rejects=True, split_mb=split)
+        reports[name] = run_web(cfg, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    assert re.search(r"\(in \d+ work items: \d+ parts of large files\)", capsys.readouterr().out)
+
+    def rows(name, sub):
+        return sorted(json.dumps(r, sort_keys=True) for t in sorted((tmp_path / name / sub).glob("*.parquet"))
+                      for r in pq.read_table(t).to_pylist())
+
+    assert rows("parts", "data") == rows("whole", "data") and rows("parts", "rejects") == rows("whole", "rejects")
+    assert reports["parts"]["stages"] == reports["whole"]["stages"]
+    read = {s["stage"]: s for s in reports["parts"]["stages"]}
+    assert read["files"]["in"] == read["files"]["out"] == 1 and read["read"]["in"] == 3000
+    assert read["read"]["dropped"] == {"missing_text_field": 3000 // 7 + (3000 % 7 > 3)}

@@ -81,8 +81,9 @@ def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderO
 
 
 def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
-    """Read one part of a WARC/WET file (a ``pipeline.readers.ranges.FileRange``): its records as
-    ``read_file`` yields them, then a ``FileDone`` for the part alone."""
+    """Read one part of a WARC/WET or Parquet file (a ``pipeline.readers.ranges.FileRange``): its
+    records as ``read_file`` yields them, then a ``FileDone`` for the part alone."""
+    from pipeline.readers.parquet import read_parquet
     from pipeline.readers.ranges import BoundedReader
     from pipeline.readers.warc import read_warc
 
@@ -90,14 +91,14 @@ def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutpu
     opener = open_fn or (lambda p: open(p, "rb"))
     try:
         raw = opener(part.path)
+        if part.unit == "bytes":
+            raw.seek(part.start)
     except OSError as exc:
         yield FileDone(part.path, "unreadable", str(exc))
         return
-    try:
-        raw.seek(part.start)
-    except OSError as exc:
-        raw.close()
-        yield FileDone(part.path, "unreadable", str(exc))
+    if part.unit == "row_groups":
+        with raw:
+            yield from read_parquet(raw, part.path, config, range(part.start, part.stop), part.first_row)
         return
     with BoundedReader(raw, part.stop - part.start) as bounded:
         yield from read_warc(bounded, part.path, config.limits, wet=(fmt == "wet"),

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 STAGE = "read"
 
 
-def read_parquet(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[RawRecord | Drop | FileDone]:
-    """Yield one RawRecord per row with a string text column; null or oversized rows are Drops."""
+def read_parquet(raw: BinaryIO, path: str, config: ReaderConfig, row_groups: range | None = None,
+                 first_row: int = 0) -> Iterator[RawRecord | Drop | FileDone]:
+    """Yield one RawRecord per row with a string text column; null or oversized rows are Drops.
+    ``row_groups``: only these (a part of the file, ``pipeline.readers.ranges``), whose first row
+    is the file's ``first_row``-th; a part without rows is not an empty file."""
     base = path.rstrip("/").rsplit("/", 1)[-1]
     try:
         pf = pq.ParquetFile(raw)
@@ -33,9 +36,10 @@ def read_parquet(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[Raw
     id_col = config.id_field if config.id_field in names else None
     url_col = config.url_field if config.url_field in names else None
     columns += [c for c in (id_col, url_col) if c and c not in columns]
-    row = 0
+    row = first_row
+    groups = list(row_groups) if row_groups is not None else None
     try:
-        for batch in pf.iter_batches(batch_size=1024, columns=columns):
+        for batch in pf.iter_batches(batch_size=1024, columns=columns, row_groups=groups):
             data = batch.to_pydict()
             for i in range(batch.num_rows):
                 key = f"{base}:{row}"  # the file's name, not the path form it was given by
@@ -53,6 +57,6 @@ def read_parquet(raw: BinaryIO, path: str, config: ReaderConfig) -> Iterator[Raw
                 meta = {"source_file": base, "row": row - 1}
                 yield RawRecord(key, path, "text", text, url=url if isinstance(url, str) else None, meta=meta)
     except (pa.ArrowInvalid, OSError) as exc:
-        yield FileDone(path, "corrupt_parquet", str(exc), row)
+        yield FileDone(path, "corrupt_parquet", str(exc), row - first_row)
         return
-    yield FileDone(path, "ok" if row else "empty_file", "", row)
+    yield FileDone(path, "ok" if row or groups is not None else "empty_file", "", row - first_row)

@@ -1,4 +1,5 @@
-"""Large WARC/WET files read in parts: byte ranges that each start a record, one work item each.
+"""Large input files read in parts, one work item each: WARC/WET byte ranges that each start a
+record, and Parquet runs of row groups.
 
 A file is one work item, so one large file is read by one worker however many a job has. A
 per-record gzip WARC or WET file (as Common Crawl writes them: every record its own gzip member)
@@ -6,14 +7,16 @@ can be cut where a member starts a record, and every part read on its own by the
 ``plan_ranges`` picks the cuts: near each multiple of the part size, the first gzip member that
 inflates whole (its CRC32 and length hold) to exactly one whole WARC record. Anything less (no
 such member within ``SEARCH_BYTES``, a file that is not gzip, records spread over members) and
-the file keeps fewer cuts, or none: it is then read whole, as before.
+the file keeps fewer cuts, or none: it is then read whole, as before. A Parquet file is cut
+between row groups (``plan_row_groups``), its row numbers kept.
 
 The cuts depend on the file alone (its size and bytes), never on the worker count, so a job's
-output does not either. What differs from reading the file whole: a record without a
+output does not either. What differs from reading a WARC/WET file whole: a record without a
 ``WARC-Record-ID`` (which WARC requires) is named ``<file>@<range start>+<offset in the range>``
 instead of ``<file>@<offset>``, and a record id reused in two different parts is not told
-apart by ``#n`` (as an id reused in two files is not). ``combine_ranges`` turns the parts'
-outcomes back into the file's one outcome.
+apart by ``#n`` (as an id reused in two files is not). A Parquet file's parts give exactly what
+the whole file gives, except that a corrupt row group no longer ends the reading of the groups
+after it. ``combine_ranges`` turns the parts' outcomes back into the file's one outcome.
 """
 
 from __future__ import annotations
@@ -37,14 +40,18 @@ SPLITTABLE = ("warc", "wet")
 
 @dataclass(frozen=True)
 class FileRange:
-    """Compressed bytes ``[start, stop)`` of ``path``: part ``index`` of ``count``; ``start`` is
-    the first byte of a gzip member holding one whole record (or 0)."""
+    """Part ``index`` of ``count`` of ``path``: its compressed bytes ``[start, stop)``, ``start``
+    the first byte of a gzip member holding one whole record (or 0); or, with ``unit``
+    ``"row_groups"``, its Parquet row groups ``[start, stop)``, whose first row is the file's
+    ``first_row``-th."""
 
     path: str
     start: int
     stop: int
     index: int
     count: int
+    unit: str = "bytes"  # or "row_groups"
+    first_row: int = 0
 
     @property
     def final(self) -> bool:
@@ -52,7 +59,8 @@ class FileRange:
         return self.index == self.count - 1
 
     def describe(self) -> str:
-        return f"part {self.index + 1} of {self.count} (bytes {self.start}-{self.stop})"
+        what = "bytes" if self.unit == "bytes" else "row groups"
+        return f"part {self.index + 1} of {self.count} ({what} {self.start}-{self.stop})"
 
 
 def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
@@ -136,6 +144,38 @@ def plan_ranges(path: str, size: int, fmt: str | None, split_bytes: int = SPLIT_
     return [FileRange(path, a, b, i, len(cuts)) for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
 
 
+def plan_row_groups(path: str, size: int, split_bytes: int = SPLIT_BYTES, open_fn=None) -> list[FileRange] | None:
+    """Parts of a Parquet file of twice ``split_bytes`` or more: runs of whole row groups of about
+    ``split_bytes`` compressed each (a row group is never cut); None when it is read whole (one
+    row group, smaller, or a footer that cannot be read: the reader then says why). Row numbers,
+    and so the keys of rows without an id, are the file's own."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if split_bytes <= 0 or size < 2 * split_bytes:
+        return None
+    opener = open_fn or (lambda p: open(p, "rb"))
+    try:
+        with opener(path) as raw:
+            meta = pq.ParquetFile(raw).metadata
+    except (pa.ArrowInvalid, OSError):
+        return None
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    starts, rows, filled, row = [0], [0], 0, 0
+    for i, group in enumerate(groups):
+        if filled >= split_bytes:
+            starts.append(i)
+            rows.append(row)
+            filled = 0
+        filled += sum(group.column(j).total_compressed_size for j in range(group.num_columns))
+        row += group.num_rows
+    if len(starts) == 1:
+        return None
+    bounds = starts + [len(groups)]
+    return [FileRange(path, a, b, i, len(starts), "row_groups", rows[i])
+            for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
+
+
 def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYTES,
               open_fn=None) -> list[str | FileRange]:
     """The read's work items for ``files`` (``{"path", "bytes"}``): each file's parts
@@ -147,6 +187,8 @@ def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYT
 
     def plan(f: dict) -> list[str | FileRange]:
         fmt = input_format if input_format != "auto" else detect_format(f["path"])
+        if fmt == "parquet":
+            return plan_row_groups(f["path"], f["bytes"], split_bytes, open_fn) or [f["path"]]
         return plan_ranges(f["path"], f["bytes"], fmt, split_bytes, open_fn) or [f["path"]]
 
     large = [f for f in files if split_bytes > 0 and f["bytes"] >= 2 * split_bytes]
