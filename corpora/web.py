@@ -232,6 +232,18 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict], items: list 
     return run
 
 
+def uncut_note(inputs: list[dict], items: list, split_mb: float) -> str:
+    """A line for the header naming the files large enough to cut that are read whole (one
+    worker each), and why; "" when there are none or cutting is off."""
+    cut = {i.path for i in items if isinstance(i, FileRange)}
+    large = [f["path"] for f in inputs if split_mb and f["bytes"] >= 2 * split_mb * (1 << 20) and f["path"] not in cut]
+    if not large:
+        return ""
+    return (f"\nnote: {len(large)} file(s) of {2 * split_mb:g} MB or more read whole, by one worker each "
+            f"(e.g. {large[0].rsplit('/', 1)[-1]}): only per-record gzip WARC/WET files and Parquet files of two "
+            "or more row groups are cut into parts (docs/running-jobs.md, 'How work is spread')")
+
+
 def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet: bool = False,
             verbose: bool = False) -> dict | None:
     """Validate, run the pipeline, print the summary; return the stats report (None when only
@@ -244,9 +256,10 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
     runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
     parts = sum(isinstance(i, FileRange) for i in items)
     cut = f" (in {len(items)} work items: {parts} parts of large files)" if parts else ""
+    whole = uncut_note(inputs, items, cfg.split_mb)
     return drive(PipelineJob(
         "web", cfg.output, build=lambda p: build_web(p, cfg, inputs, items),
-        header=f"web: reading {len(inputs)} file(s){cut}, {size:.1f} MB, on {runner} -> {cfg.output}",
+        header=f"web: reading {len(inputs)} file(s){cut}, {size:.1f} MB, on {runner} -> {cfg.output}" + whole,
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
         work_items=len(items), files_bound=not cfg.shuffles,
     ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))

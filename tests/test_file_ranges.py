@@ -289,3 +289,18 @@ def test_the_web_job_reads_a_large_parquet_file_in_parts_as_it_reads_it_whole(tm
     read = {s["stage"]: s for s in reports["parts"]["stages"]}
     assert read["files"]["in"] == read["files"]["out"] == 1 and read["read"]["in"] == 3000
     assert read["read"]["dropped"] == {"missing_text_field": 3000 // 7 + (3000 % 7 > 3)}
+
+
+def test_the_header_names_large_files_that_are_read_whole(tmp_path):
+    from corpora.web import uncut_note
+
+    data = warc_bytes(PAGES, gzip=True)
+    split_mb = len(data) / 5 / (1 << 20)
+    cuttable = _write(tmp_path, "a.warc.gz", data)
+    one_stream = _write(tmp_path, "b.warc.gz", gzip.compress(warc_bytes(PAGES, gzip=False), mtime=0))
+    files = [{"path": cuttable, "bytes": len(data)}, {"path": one_stream, "bytes": len(data)},
+             {"path": "small.warc.gz", "bytes": 10}]
+    items = plan_work(files, "auto", int(split_mb * (1 << 20)))
+    note = uncut_note(files, items, split_mb)
+    assert note.startswith("\nnote: 1 file(s) of ") and "(e.g. b.warc.gz)" in note
+    assert uncut_note(files, items, 0) == "" and uncut_note(files[:1], items, split_mb) == ""
