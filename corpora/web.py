@@ -251,7 +251,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
     beam_args = prepare_beam_args(beam_args, verbose)
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
-    items = plan_work(inputs, cfg.input_format, int(cfg.split_mb * (1 << 20)), beam_io.open_raw)
+    items = plan_work(inputs, cfg.input_format, int(cfg.split_mb * (1 << 20)))
     size = sum(f["bytes"] for f in inputs) / 1e6
     runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
     parts = sum(isinstance(i, FileRange) for i in items)

@@ -63,12 +63,13 @@ def relative(path: str, base: str) -> str:
     return path[len(base):].lstrip("/") if path.startswith(base) else path
 
 
-def open_read(path: str) -> IO[bytes]:
-    """The file's stored bytes (no decompression), for reading."""
+def open_read(path: str, block_size: int | None = None) -> IO[bytes]:
+    """The file's stored bytes (no decompression), for reading; ``block_size``: how much a remote
+    file reads at a time (its store's default when None: several MB, too much for a few seeks)."""
     if not is_remote(path):
         return open(path, "rb")
     fs, p = filesystem(path)
-    return fs.open(p, "rb")
+    return fs.open(p, "rb", block_size=block_size) if block_size else fs.open(p, "rb")
 
 
 def open_write(path: str) -> IO[bytes]:

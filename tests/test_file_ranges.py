@@ -5,6 +5,7 @@ damaged or not. Archives written by warcio; a Beam job on two worker processes a
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 import re
@@ -14,9 +15,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.readers import ReaderConfig, read_file, read_range
-from pipeline.readers.ranges import FileRange, RangeDone, combine_ranges, plan_ranges, plan_work
+from pipeline.readers.ranges import (
+    FileRange,
+    RangeDone,
+    combine_ranges,
+    plan_ranges,
+    plan_work,
+    record_member_from,
+)
 from pipeline.records import Drop, FileDone, RawRecord
-from tests.test_warc_faults import DAMAGE, LAYOUTS, PAYLOADS, _intact, _mutate
+from tests.test_warc_faults import BODIES, DAMAGE, LAYOUTS, PAYLOADS, _intact, _mutate
 from tests.warc_factory import EN, FR, Page, html_page, per_record_members, warc_bytes, wet_bytes
 
 PAGES = [Page(f"http://parts.test/{i}", html_page(f"Page {i}", (EN + FR)[i % 5:i % 5 + 3])) for i in range(120)]
@@ -112,6 +120,41 @@ def test_files_that_are_read_whole(tmp_path):
     assert items[0] == files[0]["path"] and all(isinstance(i, FileRange) for i in items[1:]) and len(items) > 3
 
 
+def test_no_cut_inside_a_crawled_archive(tmp_path):
+    """A response whose body is itself a per-record gzip WARC of incompressible records: deflate
+    stores such bytes verbatim, so whole members of the inner file lie inside the outer member.
+    None of them may become a cut: the parts read exactly what the whole file reads (the archive is
+    one record, never its inner records)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    rng = random.Random(5)
+    inner = warc_bytes([Page(f"http://inner.test/{i}", rng.randbytes(3000 + 97 * i % 20000),
+                             content_type="application/octet-stream") for i in range(60)])
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    starts = []
+    for i in range(80):
+        starts.append(buf.tell())
+        body, ctype = (inner, "application/gzip") if i == 40 else (html_page(f"Outer {i}", EN), "text/html")
+        http = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"http://outer.test/{i}", "response",
+                                                      payload=io.BytesIO(body), http_headers=http))
+    data = buf.getvalue()
+    nest = (starts[40], starts[41])
+    inside = [i for i in range(nest[0] + 1, nest[1]) if data.startswith(b"\x1f\x8b\x08", i)]
+    assert len(inside) > 10  # the inner file's members, verbatim
+    path = _write(tmp_path, "outer.warc.gz", data)
+    with open(path, "rb") as raw:
+        assert all(record_member_from(raw, at, len(data)) == nest[1] for at in range(nest[0] + 1, nest[1], 9000))
+    parts = plan_ranges(path, len(data), "warc", split_bytes=len(data) // 40)
+    assert parts is not None and not any(nest[0] < p.start < nest[1] for p in parts)
+    whole, _ = _read_whole(path)
+    items, outcome, _ = _read_parts(parts)
+    assert _seen(items) == _seen(whole) and outcome == path
+    assert not any(isinstance(o, RawRecord) and "inner.test" in (o.url or "") for o in items)
+
+
 def test_a_record_whose_length_runs_into_the_next_part_is_dropped_as_in_the_whole_file(tmp_path):
     plain = per_record_members(warc_bytes(PAGES, gzip=False))
     members = [gzip.compress(m, mtime=0) for m in plain]
@@ -159,11 +202,13 @@ def test_damage_in_parts_costs_what_it_costs_in_the_whole_file(tmp_path):
         whole, whole_done = _read_whole(path)
         kept_whole = {o.payload for o in whole if isinstance(o, RawRecord)}
         assert kept_whole <= set(payloads), what  # the parts keep at least what the whole file keeps
-        if set(PAYLOADS) - set(payloads):
+        cut = len(damaged) if not what.startswith("truncate") else touched[0][0]
+        lost = {url for a, _, url in spans if url and a < cut and BODIES[url] not in payloads}
+        if lost:  # (a cut at a record boundary leaves a shorter valid file: what lay after it is not lost)
             assert outcome != path or {d.reason for d in drops} & DAMAGE, what
         if whole_done.status != "ok":
             assert isinstance(outcome, Drop) or {d.reason for d in drops} & DAMAGE, what
-    assert cut_cases > 100
+    assert cut_cases > 60  # (a cut needs a clean run of members after it: damage before the end removes some)
 
 
 def test_the_files_outcome_is_the_first_failing_part():
@@ -186,7 +231,7 @@ def test_the_web_job_reads_one_large_file_on_two_workers_as_it_reads_it_whole(tm
     damaged = bytearray(data)
     parts = plan_ranges(_write(tmp_path, "probe.warc.gz", data), len(data), "warc", len(data) // 8)
     at = parts[3].start + 60
-    damaged[at:at + 20] = bytes(x ^ 0xFF for x in damaged[at:at + 20])  # one corrupt member in part 4
+    damaged[at:at + 20] = bytes(x ^ 0xFF for x in damaged[at:at + 20])  # one corrupt member
     path = _write(tmp_path, "one.warc.gz", bytes(damaged))
     split_mb = len(data) / 8 / (1 << 20)
     reports = {}
@@ -195,7 +240,7 @@ def test_the_web_job_reads_one_large_file_on_two_workers_as_it_reads_it_whole(tm
         reports[name] = run_web(cfg, ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
     out = capsys.readouterr().out
     cut = re.search(r"web: reading 1 file\(s\) \(in (\d+) work items: \1 parts of large files\)", out)
-    assert cut and int(cut.group(1)) >= 8 and "note:" not in out[cut.end():]
+    assert cut and int(cut.group(1)) >= 4 and "note:" not in out[cut.end():]
 
     def rows(name, sub):
         tables = sorted((tmp_path / name / sub).glob("*.parquet"))
@@ -304,3 +349,22 @@ def test_the_header_names_large_files_that_are_read_whole(tmp_path):
     note = uncut_note(files, items, split_mb)
     assert note.startswith("\nnote: 1 file(s) of ") and "(e.g. b.warc.gz)" in note
     assert uncut_note(files, items, 0) == "" and uncut_note(files[:1], items, split_mb) == ""
+
+
+def test_a_remote_file_is_planned_as_its_local_copy(tmp_path):
+    """Through fsspec (``memory://`` here; ``gs://``, ``s3://`` alike), small reads, cuts looked for
+    in threads: the same parts as the local file's, and those parts read what the local ones read."""
+    from pipeline import fileio
+
+    data = warc_bytes(PAGES, gzip=True, with_request=True)
+    local = _write(tmp_path, "a.warc.gz", data)
+    remote = "memory://ranges-test/a.warc.gz"
+    fileio.write_atomic(remote, data)
+    try:
+        here = plan_ranges(local, len(data), "warc", len(data) // 7)
+        there = plan_ranges(remote, len(data), "warc", len(data) // 7)
+        assert there is not None and [(p.start, p.stop) for p in there] == [(p.start, p.stop) for p in here]
+        items = [o for p in there for o in read_range(p, ReaderConfig(), open_fn=fileio.open_read)]
+        assert _seen([o for o in items if not isinstance(o, FileDone)]) == _seen(_read_whole(local)[0])
+    finally:
+        fileio.delete(remote)

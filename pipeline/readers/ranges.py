@@ -24,18 +24,23 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from pipeline import fileio
 from pipeline.compression import INFLATE, INFLATE_ERRORS, find_member, sniff_compression
 from pipeline.records import Drop
 
 SPLIT_BYTES = 8 << 20  # default part size (compressed bytes); a file under twice this is read whole
 SEARCH_BYTES = 8 << 20  # how far past a planned cut a record's member is looked for
+RUN_BYTES = 1 << 17  # a cut's member starts a run of whole-record members this long (or to the end)
 MAX_MEMBER_BYTES = 64 << 20  # a longer member is not inflated to check it (no cut there)
 _SCAN_BYTES = 1 << 18  # read at a time while looking for a member
 _HEAD_BYTES = 1 << 16  # a record's header block must end within this many bytes
 SPLITTABLE = ("warc", "wet")
+PLAN_BLOCK_BYTES = 1 << 19  # a remote file read this much at a time while planning (stores default to MBs)
+PLAN_THREADS = 8  # files planned at once, and cuts of one remote file looked for at once
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,10 @@ class FileRange:
         return f"part {self.index + 1} of {self.count} ({what} {self.start}-{self.stop})"
 
 
-def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
-    """Whether the gzip member at ``at`` inflates whole (checksum and length held) to exactly one
-    WARC record: a version line, a header block with a known ``WARC-Type`` and ``Content-Length``,
-    that many bytes, then ``CRLF CRLF`` and nothing more."""
+def _whole_record_member(raw: BinaryIO, at: int, end: int) -> int | None:
+    """Where the gzip member at ``at`` ends, if it inflates whole (checksum and length held) to
+    exactly one WARC record: a version line, a header block with a known ``WARC-Type`` and
+    ``Content-Length``, that many bytes, then ``CRLF CRLF`` and nothing more; else None."""
     from pipeline.readers.warc import VERSION, WARC_TYPES, parse_headers
 
     raw.seek(at)
@@ -76,7 +81,7 @@ def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
         while not d.eof:
             piece = raw.read(min(1 << 16, end - at - fed))
             if not piece or fed > MAX_MEMBER_BYTES:
-                return False
+                return None
             fed += len(piece)
             out = d.decompress(piece)
             total += len(out)
@@ -84,24 +89,41 @@ def _whole_record_member(raw: BinaryIO, at: int, end: int) -> bool:
                 head += out[: _HEAD_BYTES - len(head)]
             tail = (tail + out)[-4:]
     except INFLATE_ERRORS:
-        return False
+        return None
     version = VERSION.match(head)
     header_end = head.find(b"\r\n\r\n")
     if not version or header_end < 0:
-        return False
+        return None
     try:
         headers = parse_headers(bytes(head[version.end():header_end + 2]))
         length = int(headers.get_field("Content-Length") or "")
     except ValueError:
-        return False
+        return None
     if (headers.get_field("WARC-Type") or "").lower() not in WARC_TYPES:
-        return False
-    return total == header_end + 4 + length + 4 and tail == b"\r\n\r\n"
+        return None
+    if total != header_end + 4 + length + 4 or tail != b"\r\n\r\n":
+        return None
+    return at + fed - len(d.unused_data)
 
+
+def _starts_a_run(raw: BinaryIO, at: int, end: int) -> bool:
+    """Whether whole-record members follow one another from ``at`` for ``RUN_BYTES`` (or up to the
+    end of the file). A member that starts a record in a per-record gzip file does; one inside
+    another member does not: an archive stored in a record (a crawled ``.warc.gz``) can hold whole
+    members verbatim, but only within one of the outer member's stored deflate blocks (at most
+    64 KB), whose next block header breaks the run."""
+    pos = at
+    while pos < end and pos - at < RUN_BYTES:
+        nxt = _whole_record_member(raw, pos, end)
+        if nxt is None:
+            return False
+        pos = nxt
+    return True
 
 def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES) -> int | None:
     """The first byte, at or after ``offset`` and within ``search`` bytes of it, of a gzip member
-    holding one whole record (``_whole_record_member``); None when there is none before ``end``.
+    holding one whole record and starting a run of them (``_starts_a_run``); None when there is
+    none before ``end``.
     Read ``_SCAN_BYTES`` at a time: a member of Common Crawl's is a few kilobytes."""
     limit = min(offset + search, end)
     at = offset
@@ -110,34 +132,50 @@ def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARC
         window = raw.read(min(_SCAN_BYTES, limit - at) + 3)  # + a magic that starts at the window's end
         i = 0
         while (i := find_member(window, i)) is not None and at + i < limit:
-            if _whole_record_member(raw, at + i, end):
+            if _starts_a_run(raw, at + i, end):
                 return at + i
             i += 1
         at += _SCAN_BYTES
     return None
 
 
+def _open_for_planning(path: str) -> BinaryIO:
+    """A file opened for a few small reads: a remote one reads ``PLAN_BLOCK_BYTES`` at a time."""
+    return fileio.open_read(path, block_size=PLAN_BLOCK_BYTES)
+
+
+def _cut_near(opener, path: str, target: int, size: int) -> int | None:
+    """``record_member_from(target)`` in a file handle of its own (cuts are looked for in threads)."""
+    with opener(path) as raw:
+        return record_member_from(raw, target, size)
+
+
 def plan_ranges(path: str, size: int, fmt: str | None, split_bytes: int = SPLIT_BYTES,
                 open_fn=None) -> list[FileRange] | None:
     """Where to cut ``path`` (``size`` bytes, format ``fmt``) into parts of about ``split_bytes``;
     None when it is read whole: not WARC/WET, under twice ``split_bytes``, not gzip, or no cut
-    found. ``split_bytes`` 0: never cut. ``open_fn(path)`` opens a seekable binary stream."""
+    found. ``split_bytes`` 0: never cut. ``open_fn(path)`` opens a seekable binary stream (default:
+    ``pipeline.fileio`` with small remote reads). A remote file's cuts are looked for in threads,
+    each a few round trips; the cuts are the same either way (each is the first run start at or
+    after its target, so they rise with the targets)."""
     if fmt not in SPLITTABLE or split_bytes <= 0 or size < 2 * split_bytes:
         return None
-    opener = open_fn or (lambda p: open(p, "rb"))
+    opener = open_fn or _open_for_planning
+    parts = -(-size // split_bytes)
+    targets = [k * size // parts for k in range(1, parts)]
     try:
         with opener(path) as raw:
             if sniff_compression(raw.read(4)) != "gzip":
                 return None
-            parts = -(-size // split_bytes)
-            cuts = [0]
-            for k in range(1, parts):
-                target = max(k * size // parts, cuts[-1] + 1)
-                found = record_member_from(raw, target, size)
-                if found is not None and found > cuts[-1]:
-                    cuts.append(found)
+        if fileio.is_remote(path):
+            with ThreadPoolExecutor(PLAN_THREADS) as pool:
+                found = list(pool.map(lambda t: _cut_near(opener, path, t, size), targets))
+        else:
+            with opener(path) as raw:
+                found = [record_member_from(raw, t, size) for t in targets]
     except (OSError, io.UnsupportedOperation):
         return None  # read whole: the reader then says what is wrong with the file
+    cuts = [0] + sorted({c for c in found if c})
     if len(cuts) == 1:
         return None
     bounds = cuts + [size]
@@ -154,7 +192,7 @@ def plan_row_groups(path: str, size: int, split_bytes: int = SPLIT_BYTES, open_f
 
     if split_bytes <= 0 or size < 2 * split_bytes:
         return None
-    opener = open_fn or (lambda p: open(p, "rb"))
+    opener = open_fn or _open_for_planning
     try:
         with opener(path) as raw:
             meta = pq.ParquetFile(raw).metadata
@@ -179,10 +217,8 @@ def plan_row_groups(path: str, size: int, split_bytes: int = SPLIT_BYTES, open_f
 def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYTES,
               open_fn=None) -> list[str | FileRange]:
     """The read's work items for ``files`` (``{"path", "bytes"}``): each file's parts
-    (``plan_ranges``) or its path. Large files are planned in threads (remote stores answer each
-    seek after a round trip)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    (``plan_ranges``, ``plan_row_groups``) or its path. Large files are planned in threads (remote
+    stores answer each seek after a round trip), through ``pipeline.fileio`` unless ``open_fn``."""
     from pipeline.readers import detect_format
 
     def plan(f: dict) -> list[str | FileRange]:
@@ -192,7 +228,7 @@ def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYT
         return plan_ranges(f["path"], f["bytes"], fmt, split_bytes, open_fn) or [f["path"]]
 
     large = [f for f in files if split_bytes > 0 and f["bytes"] >= 2 * split_bytes]
-    with ThreadPoolExecutor(min(16, len(large) or 1)) as pool:
+    with ThreadPoolExecutor(min(PLAN_THREADS, len(large) or 1)) as pool:
         planned = dict(zip((f["path"] for f in large), pool.map(plan, large), strict=True))
     return [item for f in files for item in planned.get(f["path"], [f["path"]])]
 
