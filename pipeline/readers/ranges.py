@@ -120,11 +120,12 @@ def _starts_a_run(raw: BinaryIO, at: int, end: int) -> bool:
         pos = nxt
     return True
 
+
 def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES) -> int | None:
     """The first byte, at or after ``offset`` and within ``search`` bytes of it, of a gzip member
     holding one whole record and starting a run of them (``_starts_a_run``); None when there is
-    none before ``end``.
-    Read ``_SCAN_BYTES`` at a time: a member of Common Crawl's is a few kilobytes."""
+    none before ``end``. The file is read ``_SCAN_BYTES`` at a time (a Common Crawl member is a
+    few kilobytes, so the first window nearly always holds the cut)."""
     limit = min(offset + search, end)
     at = offset
     while at < limit:
