@@ -158,6 +158,8 @@ class _Headers(dict):
 
 
 def parse_headers(block: bytes) -> _Headers:
+    """The fields of a WARC header block (the lines after the version line); ValueError on a line
+    without a name. Shared with ``pipeline.readers.ranges``, which checks a cut's record."""
     headers = _Headers()
     last = None
     for line in block.decode("utf-8", "replace").splitlines():
