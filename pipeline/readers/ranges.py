@@ -106,34 +106,38 @@ def _whole_record_member(raw: BinaryIO, at: int, end: int) -> int | None:
     return at + fed - len(d.unused_data)
 
 
-def _starts_a_run(raw: BinaryIO, at: int, end: int) -> bool:
+def _starts_a_run(raw: BinaryIO, at: int, end: int, ends: dict[int, int | None]) -> bool:
     """Whether whole-record members follow one another from ``at`` for ``RUN_BYTES`` (or up to the
     end of the file). A member that starts a record in a per-record gzip file does; one inside
     another member does not: an archive stored in a record (a crawled ``.warc.gz``) can hold whole
     members verbatim, but only within one of the outer member's stored deflate blocks (at most
-    64 KB), whose next block header breaks the run."""
+    64 KB), whose next block header breaks the run. ``ends``: each member's end (or None) as
+    found so far; the next candidate's run is mostly this one's, so each member is inflated once."""
     pos = at
     while pos < end and pos - at < RUN_BYTES:
-        nxt = _whole_record_member(raw, pos, end)
-        if nxt is None:
+        if pos not in ends:
+            ends[pos] = _whole_record_member(raw, pos, end)
+        if ends[pos] is None:
             return False
-        pos = nxt
+        pos = ends[pos]
     return True
 
 
-def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES) -> int | None:
+def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARCH_BYTES,
+                       ends: dict[int, int | None] | None = None) -> int | None:
     """The first byte, at or after ``offset`` and within ``search`` bytes of it, of a gzip member
     holding one whole record and starting a run of them (``_starts_a_run``); None when there is
     none before ``end``. The file is read ``_SCAN_BYTES`` at a time (a Common Crawl member is a
     few kilobytes, so the first window nearly always holds the cut)."""
     limit = min(offset + search, end)
+    ends = {} if ends is None else ends
     at = offset
     while at < limit:
         raw.seek(at)
         window = raw.read(min(_SCAN_BYTES, limit - at) + 3)  # + a magic that starts at the window's end
         i = 0
         while (i := find_member(window, i)) is not None and at + i < limit:
-            if _starts_a_run(raw, at + i, end):
+            if _starts_a_run(raw, at + i, end, ends):
                 return at + i
             i += 1
         at += _SCAN_BYTES
@@ -172,8 +176,9 @@ def plan_ranges(path: str, size: int, fmt: str | None, split_bytes: int = SPLIT_
             with ThreadPoolExecutor(PLAN_THREADS) as pool:
                 found = list(pool.map(lambda t: _cut_near(opener, path, t, size), targets))
         else:
+            ends: dict[int, int | None] = {}
             with opener(path) as raw:
-                found = [record_member_from(raw, t, size) for t in targets]
+                found = [record_member_from(raw, t, size, ends=ends) for t in targets]
     except (OSError, io.UnsupportedOperation):
         return None  # read whole: the reader then says what is wrong with the file
     cuts = [0] + sorted({c for c in found if c})
