@@ -35,6 +35,7 @@ from pipeline.records import Drop
 SPLIT_BYTES = 8 << 20  # default part size (compressed bytes); a file under twice this is read whole
 SEARCH_BYTES = 8 << 20  # how far past a planned cut a record's member is looked for
 RUN_BYTES = 1 << 17  # a cut's member starts a run of whole-record members this long (or to the end)
+MAX_CANDIDATES = 256  # members tried for one cut before it is left out (records spread over members)
 MAX_MEMBER_BYTES = 64 << 20  # a longer member is not inflated to check it (no cut there)
 _SCAN_BYTES = 1 << 18  # read at a time while looking for a member
 _HEAD_BYTES = 1 << 16  # a record's header block must end within this many bytes
@@ -131,6 +132,7 @@ def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARC
     few kilobytes, so the first window nearly always holds the cut)."""
     limit = min(offset + search, end)
     ends = {} if ends is None else ends
+    tried = 0
     at = offset
     while at < limit:
         raw.seek(at)
@@ -139,6 +141,9 @@ def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARC
         while (i := find_member(window, i)) is not None and at + i < limit:
             if _starts_a_run(raw, at + i, end, ends):
                 return at + i
+            tried += 1
+            if tried >= MAX_CANDIDATES:
+                return None  # not a per-record gzip stretch: leave this cut out
             i += 1
         at += _SCAN_BYTES
     return None
