@@ -37,7 +37,7 @@ from pipeline.langid import DEFAULT_THRESHOLD, LanguageFilter, LanguageIdentifie
 from pipeline.limits import Limits
 from pipeline.normalize import Normalizer
 from pipeline.readers import FORMATS, ReaderConfig, detect_format
-from pipeline.readers.ranges import SPLIT_BYTES, FileRange, plan_work
+from pipeline.readers.ranges import SPLIT_BYTES, FileRange, plan_work, worth_cutting
 from pipeline.recipe import (
     DEDUP_STEPS,
     RecipeStep,
@@ -99,6 +99,10 @@ class WebConfig:
     def shuffles(self) -> bool:
         """A dedup step in the recipe: its shuffle spreads the documents over every worker again."""
         return any(name in DEDUP_STEPS for name in step_names(self.recipe))
+
+    @property
+    def split_bytes(self) -> int:
+        return int(self.split_mb * (1 << 20))
 
     def reader_config(self) -> ReaderConfig:
         return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits,
@@ -236,7 +240,8 @@ def uncut_note(inputs: list[dict], items: list, split_mb: float) -> str:
     """A line for the header naming the files large enough to cut that are read whole (one
     worker each), and why; "" when there are none or cutting is off."""
     cut = {i.path for i in items if isinstance(i, FileRange)}
-    large = [f["path"] for f in inputs if split_mb and f["bytes"] >= 2 * split_mb * (1 << 20) and f["path"] not in cut]
+    split_bytes = int(split_mb * (1 << 20))
+    large = [f["path"] for f in inputs if worth_cutting(f["bytes"], split_bytes) and f["path"] not in cut]
     if not large:
         return ""
     return (f"\nnote: {len(large)} file(s) of {2 * split_mb:g} MB or more read whole, by one worker each "
@@ -251,7 +256,7 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
     beam_args = prepare_beam_args(beam_args, verbose)
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
-    items = plan_work(inputs, cfg.input_format, int(cfg.split_mb * (1 << 20)))
+    items = plan_work(inputs, cfg.input_format, cfg.split_bytes)
     size = sum(f["bytes"] for f in inputs) / 1e6
     runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
     parts = sum(isinstance(i, FileRange) for i in items)

@@ -47,17 +47,26 @@ def detect_format(path: str) -> str | None:
     return None
 
 
+def format_of(path: str, input_format: str = "auto") -> str | None:
+    """The format a file is read as: ``input_format`` when given, else told by its name."""
+    return input_format if input_format != "auto" else detect_format(path)
+
+
+def _open_local(path: str):
+    return open(path, "rb")
+
+
 def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
     """Read one input file of any supported format.
 
     ``open_fn(path) -> binary stream`` defaults to Beam-free local ``open``; the Beam shell
     passes ``FileSystems.open`` so remote paths work.
     """
-    fmt = config.input_format if config.input_format != "auto" else detect_format(path)
+    fmt = format_of(path, config.input_format)
     if fmt not in FORMATS:
         yield FileDone(path, "unknown_format", f"cannot tell the format of {path}; pass --input-format")
         return
-    opener = open_fn or (lambda p: open(p, "rb"))
+    opener = open_fn or _open_local
     try:
         raw = opener(path)
     except OSError as exc:
@@ -87,8 +96,8 @@ def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutpu
     from pipeline.readers.ranges import BoundedReader
     from pipeline.readers.warc import read_warc
 
-    fmt = config.input_format if config.input_format != "auto" else detect_format(part.path)
-    opener = open_fn or (lambda p: open(p, "rb"))
+    fmt = format_of(part.path, config.input_format)
+    opener = open_fn or _open_local
     try:
         raw = opener(part.path)
         if part.unit == "bytes":

@@ -149,6 +149,12 @@ def record_member_from(raw: BinaryIO, offset: int, end: int, search: int = SEARC
     return None
 
 
+def worth_cutting(size: int, split_bytes: int) -> bool:
+    """Whether a file of ``size`` bytes is large enough to be read in parts of ``split_bytes``
+    (twice that or more; ``split_bytes`` 0: never)."""
+    return split_bytes > 0 and size >= 2 * split_bytes
+
+
 def _open_for_planning(path: str) -> BinaryIO:
     """A file opened for a few small reads: a remote one reads ``PLAN_BLOCK_BYTES`` at a time."""
     return fileio.open_read(path, block_size=PLAN_BLOCK_BYTES)
@@ -168,22 +174,22 @@ def plan_ranges(path: str, size: int, fmt: str | None, split_bytes: int = SPLIT_
     ``pipeline.fileio`` with small remote reads). A remote file's cuts are looked for in threads,
     each a few round trips; the cuts are the same either way (each is the first run start at or
     after its target, so they rise with the targets)."""
-    if fmt not in SPLITTABLE or split_bytes <= 0 or size < 2 * split_bytes:
+    if fmt not in SPLITTABLE or not worth_cutting(size, split_bytes):
         return None
     opener = open_fn or _open_for_planning
     parts = -(-size // split_bytes)
     targets = [k * size // parts for k in range(1, parts)]
+    remote = fileio.is_remote(path)
     try:
         with opener(path) as raw:
             if sniff_compression(raw.read(4)) != "gzip":
                 return None
-        if fileio.is_remote(path):
+            if not remote:
+                ends: dict[int, int | None] = {}
+                found = [record_member_from(raw, t, size, ends=ends) for t in targets]
+        if remote:
             with ThreadPoolExecutor(PLAN_THREADS) as pool:
                 found = list(pool.map(lambda t: _cut_near(opener, path, t, size), targets))
-        else:
-            ends: dict[int, int | None] = {}
-            with opener(path) as raw:
-                found = [record_member_from(raw, t, size, ends=ends) for t in targets]
     except (OSError, io.UnsupportedOperation):
         return None  # read whole: the reader then says what is wrong with the file
     cuts = [0] + sorted({c for c in found if c})
@@ -201,7 +207,7 @@ def plan_row_groups(path: str, size: int, split_bytes: int = SPLIT_BYTES, open_f
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if split_bytes <= 0 or size < 2 * split_bytes:
+    if not worth_cutting(size, split_bytes):
         return None
     opener = open_fn or _open_for_planning
     try:
@@ -230,15 +236,15 @@ def plan_work(files: list[dict], input_format: str, split_bytes: int = SPLIT_BYT
     """The read's work items for ``files`` (``{"path", "bytes"}``): each file's parts
     (``plan_ranges``, ``plan_row_groups``) or its path. Large files are planned in threads (remote
     stores answer each seek after a round trip), through ``pipeline.fileio`` unless ``open_fn``."""
-    from pipeline.readers import detect_format
+    from pipeline.readers import format_of
 
     def plan(f: dict) -> list[str | FileRange]:
-        fmt = input_format if input_format != "auto" else detect_format(f["path"])
+        fmt = format_of(f["path"], input_format)
         if fmt == "parquet":
             return plan_row_groups(f["path"], f["bytes"], split_bytes, open_fn) or [f["path"]]
         return plan_ranges(f["path"], f["bytes"], fmt, split_bytes, open_fn) or [f["path"]]
 
-    large = [f for f in files if split_bytes > 0 and f["bytes"] >= 2 * split_bytes]
+    large = [f for f in files if worth_cutting(f["bytes"], split_bytes)]
     with ThreadPoolExecutor(min(PLAN_THREADS, len(large) or 1)) as pool:
         planned = dict(zip((f["path"] for f in large), pool.map(plan, large), strict=True))
     return [item for f in files for item in planned.get(f["path"], [f["path"]])]
