@@ -102,7 +102,8 @@ class WebConfig:
 
     @property
     def split_bytes(self) -> int:
-        return int(self.split_mb * (1 << 20))
+        """``split_mb`` in bytes, as the planner takes it."""
+        return mb_to_bytes(self.split_mb)
 
     def reader_config(self) -> ReaderConfig:
         return ReaderConfig(self.input_format, self.text_field, self.id_field, self.url_field, self.limits,
@@ -236,12 +237,16 @@ def build_web(p: beam.Pipeline, cfg: WebConfig, inputs: list[dict], items: list 
     return run
 
 
+def mb_to_bytes(mb: float) -> int:
+    """``--split-mb``'s megabytes (MiB) in bytes."""
+    return int(mb * (1 << 20))
+
+
 def uncut_note(inputs: list[dict], items: list, split_mb: float) -> str:
     """A line for the header naming the files large enough to cut that are read whole (one
     worker each), and why; "" when there are none or cutting is off."""
     cut = {i.path for i in items if isinstance(i, FileRange)}
-    split_bytes = int(split_mb * (1 << 20))
-    large = [f["path"] for f in inputs if worth_cutting(f["bytes"], split_bytes) and f["path"] not in cut]
+    large = [f["path"] for f in inputs if worth_cutting(f["bytes"], mb_to_bytes(split_mb)) and f["path"] not in cut]
     if not large:
         return ""
     return (f"\nnote: {len(large)} file(s) of {2 * split_mb:g} MB or more read whole, by one worker each "
@@ -257,17 +262,17 @@ def run_web(cfg: WebConfig, beam_args: list[str], overwrite: bool = False, quiet
     inputs = resolve_inputs(cfg)
     prepare_output(cfg.output, overwrite)
     items = plan_work(inputs, cfg.input_format, cfg.split_bytes)
-    size = sum(f["bytes"] for f in inputs) / 1e6
+    input_bytes = sum(f["bytes"] for f in inputs)
     runner = PipelineOptions(beam_args).get_all_options().get("runner") or "DirectRunner"
     parts = sum(isinstance(i, FileRange) for i in items)
     cut = f" (in {len(items)} work items: {parts} parts of large files)" if parts else ""
     whole = uncut_note(inputs, items, cfg.split_mb)
     return drive(PipelineJob(
         "web", cfg.output, build=lambda p: build_web(p, cfg, inputs, items),
-        header=f"web: reading {len(inputs)} file(s){cut}, {size:.1f} MB, on {runner} -> {cfg.output}" + whole,
+        header=f"web: reading {len(inputs)} file(s){cut}, {input_bytes / 1e6:.1f} MB, on {runner} -> {cfg.output}" + whole,
         summary=lambda report, seconds: print_summary("web", cfg.output, report, seconds, inputs),
         work_items=len(items), files_bound=not cfg.shuffles,
-    ), beam_args, quiet, input_bytes=sum(f["bytes"] for f in inputs))
+    ), beam_args, quiet, input_bytes=input_bytes)
 
 
 def main(args: argparse.Namespace, beam_args: list[str]) -> dict:

@@ -53,6 +53,7 @@ def format_of(path: str, input_format: str = "auto") -> str | None:
 
 
 def _open_local(path: str):
+    """A local file's bytes (the readers' default opener: no Beam, no fsspec)."""
     return open(path, "rb")
 
 
@@ -66,17 +67,40 @@ def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderO
     if fmt not in FORMATS:
         yield FileDone(path, "unknown_format", f"cannot tell the format of {path}; pass --input-format")
         return
-    opener = open_fn or _open_local
+    yield from _read(path, fmt, config, open_fn)
+
+
+def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
+    """Read one part of a WARC/WET or Parquet file (a ``pipeline.readers.ranges.FileRange``): its
+    records as ``read_file`` yields them, then a ``FileDone`` for the part alone."""
+    yield from _read(part.path, format_of(part.path, config.input_format), config, open_fn, part)
+
+
+def _read(path: str, fmt: str, config: ReaderConfig, open_fn=None, part=None) -> Iterator[ReaderOutput]:
+    """Open ``path`` (only ``part``'s bytes, when it is a byte range) and read it, or ``part`` of it,
+    with the reader of ``fmt``; a file that cannot be opened is one ``FileDone`` (``unreadable``)."""
     try:
-        raw = opener(path)
+        raw = (open_fn or _open_local)(path)
     except OSError as exc:
+        yield FileDone(path, "unreadable", str(exc))
+        return
+    try:
+        if part is not None and part.unit == "bytes":
+            from pipeline.readers.ranges import BoundedReader
+
+            raw.seek(part.start)
+            raw = BoundedReader(raw, part.stop - part.start)
+    except OSError as exc:
+        raw.close()
         yield FileDone(path, "unreadable", str(exc))
         return
     try:
         if fmt in ("warc", "wet"):
             from pipeline.readers.warc import read_warc
 
-            yield from read_warc(raw, path, config.limits, wet=(fmt == "wet"), drop_truncated=config.drop_truncated)
+            origin, final = (part.start, part.final) if part is not None else (None, True)
+            yield from read_warc(raw, path, config.limits, wet=(fmt == "wet"), drop_truncated=config.drop_truncated,
+                                 origin=origin, final=final)
         elif fmt == "jsonl":
             from pipeline.readers.jsonl import read_jsonl
 
@@ -84,31 +108,7 @@ def read_file(path: str, config: ReaderConfig, open_fn=None) -> Iterator[ReaderO
         else:
             from pipeline.readers.parquet import read_parquet
 
-            yield from read_parquet(raw, path, config)
+            rows = (range(part.start, part.stop), part.first_row) if part is not None else (None, 0)
+            yield from read_parquet(raw, path, config, *rows)
     finally:
         raw.close()
-
-
-def read_range(part, config: ReaderConfig, open_fn=None) -> Iterator[ReaderOutput]:
-    """Read one part of a WARC/WET or Parquet file (a ``pipeline.readers.ranges.FileRange``): its
-    records as ``read_file`` yields them, then a ``FileDone`` for the part alone."""
-    from pipeline.readers.parquet import read_parquet
-    from pipeline.readers.ranges import BoundedReader
-    from pipeline.readers.warc import read_warc
-
-    fmt = format_of(part.path, config.input_format)
-    opener = open_fn or _open_local
-    try:
-        raw = opener(part.path)
-        if part.unit == "bytes":
-            raw.seek(part.start)
-    except OSError as exc:
-        yield FileDone(part.path, "unreadable", str(exc))
-        return
-    if part.unit == "row_groups":
-        with raw:
-            yield from read_parquet(raw, part.path, config, range(part.start, part.stop), part.first_row)
-        return
-    with BoundedReader(raw, part.stop - part.start) as bounded:
-        yield from read_warc(bounded, part.path, config.limits, wet=(fmt == "wet"),
-                             drop_truncated=config.drop_truncated, origin=part.start, final=part.final)
